@@ -1,0 +1,91 @@
+/* Backends execute graphs. A plan is a graph bound to one backend: its kernels, its memory
+ * plan and (on GPUs) its recorded commands; it is made once and run at every step, with
+ * only the inputs rewritten in between. Models never call a backend; callers do. */
+#ifndef CASCADE_BACKEND_H
+#define CASCADE_BACKEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade/cancel.h"
+#include "cascade/graph.h"
+#include "cascade/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cascade_backend cascade_backend;
+typedef struct cascade_plan    cascade_plan;
+
+typedef struct cascade_memory_stats {
+    uint64_t weights_bytes;       /* constants resident on the backend */
+    uint64_t planned_peak_bytes;  /* intermediates after liveness reuse, largest plan */
+    uint64_t naive_bytes;         /* intermediates if every value had its own buffer */
+    uint64_t device_budget_bytes; /* what the device says is available; 0 if unknown */
+} cascade_memory_stats;
+
+typedef struct cascade_backend_vtable {
+    const char *name; /* "cpu", "vulkan" */
+    void (*destroy)(cascade_backend *be);
+    bool (*supports)(const cascade_backend *be, const cascade_graph *g, const cascade_node *n);
+    cascade_status (*plan_new)(cascade_backend *be, const cascade_graph *g, cascade_plan **out,
+                               cascade_error *err);
+    cascade_status (*plan_run)(cascade_backend *be, cascade_plan *p, const cascade_cancel *cancel,
+                               cascade_error *err);
+    cascade_status (*value_write)(cascade_backend *be, cascade_plan *p, cascade_value_id id,
+                                  const void *src, size_t n_bytes, cascade_error *err);
+    cascade_status (*value_read)(cascade_backend *be, const cascade_plan *p, cascade_value_id id,
+                                 void *dst, size_t n_bytes, cascade_error *err);
+    void (*plan_free)(cascade_backend *be, cascade_plan *p);
+    void (*memory_stats)(const cascade_backend *be, cascade_memory_stats *out);
+} cascade_backend_vtable;
+
+struct cascade_backend {
+    const cascade_backend_vtable *vt;
+    void                         *impl;
+};
+
+/* Every plan remembers its backend and graph (both borrowed: they must outlive it). */
+struct cascade_plan {
+    cascade_backend     *backend;
+    const cascade_graph *graph;
+    void                *impl;
+};
+
+typedef struct cascade_cpu_options {
+    int n_threads; /* 0: one per online core */
+} cascade_cpu_options;
+
+void           cascade_cpu_options_init(cascade_cpu_options *opt);
+cascade_status cascade_backend_cpu_new(const cascade_cpu_options *opt, cascade_backend **out,
+                                       cascade_error *err);
+void           cascade_backend_free(cascade_backend *be); /* NULL-safe */
+const char    *cascade_backend_name(const cascade_backend *be);
+
+/* Makes a plan; fails with UNSUPPORTED naming the first node the backend cannot run, or
+ * with the graph's own build error. */
+cascade_status cascade_plan_new(cascade_backend *be, const cascade_graph *g, cascade_plan **out,
+                                cascade_error *err);
+void           cascade_plan_free(cascade_plan *p); /* NULL-safe */
+cascade_status cascade_plan_run(cascade_plan *p, const cascade_cancel *cancel,
+                                cascade_error *err);
+/* Writes an INPUT (n_bytes must equal its size in its dtype). */
+cascade_status cascade_plan_write(cascade_plan *p, cascade_value_id id, const void *src,
+                                  size_t n_bytes, cascade_error *err);
+/* Reads an output value after a run, as F32 unless the value's dtype is I32. */
+cascade_status cascade_plan_read(const cascade_plan *p, cascade_value_id id, void *dst,
+                                 size_t n_bytes, cascade_error *err);
+/* Convenience: write/read by name. */
+cascade_status cascade_plan_write_named(cascade_plan *p, const char *name, const void *src,
+                                        size_t n_bytes, cascade_error *err);
+cascade_status cascade_plan_read_named(const cascade_plan *p, const char *name, void *dst,
+                                       size_t n_bytes, cascade_error *err);
+void cascade_backend_memory_stats(const cascade_backend *be, cascade_memory_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
