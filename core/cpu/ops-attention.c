@@ -37,7 +37,8 @@ cascade_status cpu_attention(const cpu_exec *ex, const cascade_node *n, float *o
     const cascade_node *Q = cpu_in(ex, n, 0), *K = cpu_in(ex, n, 1), *V = cpu_in(ex, n, 2);
     int64_t B = Q->shape[0], H = Q->shape[1], Nq = Q->shape[2], D = Q->shape[3];
     int64_t Nk = K->shape[2], Dv = V->shape[3];
-    float  *s = malloc(sizeof(float) * (size_t)(Nq * Nk ? Nq * Nk : 1));
+    int64_t ns = Nq * Nk;
+    float  *s = malloc(sizeof(float) * (size_t)(ns > 0 ? ns : 1));
     if (!s)
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
                                  "attention '%s': out of memory for %lldx%lld scores", n->name,

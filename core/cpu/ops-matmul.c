@@ -26,7 +26,7 @@ cascade_status cpu_matmul(const cpu_exec *ex, const cascade_node *n, float *out,
     const cascade_node *A = cpu_in(ex, n, 0), *B = cpu_in(ex, n, 1);
     bool                bt = n->iparams[0] != 0;
     int64_t M = n->shape[n->ndim - 2], N = n->shape[n->ndim - 1], K = A->shape[A->ndim - 1];
-    int64_t batches = cpu_numel(n) / (M * N ? M * N : 1);
+    int64_t mn = M * N, batches = mn > 0 ? cpu_numel(n) / mn : 0;
     for (int64_t bi = 0; bi < batches; bi++) {
         const float *pa = a + batch_offset(A, n, bi), *pb = b + batch_offset(B, n, bi);
         float       *pc = out + bi * M * N;

@@ -147,7 +147,7 @@ cascade_status cpu_resample(const cpu_exec *ex, const cascade_node *n, float *ou
 cascade_status cpu_get_rows(const cpu_exec *ex, const cascade_node *n, float *out,
                             const float *table, const int32_t *ids, cascade_error *err) {
     const cascade_node *T = cpu_in(ex, n, 0);
-    int64_t             V = T->shape[0], D = T->shape[1], cnt = cpu_numel(n) / (D ? D : 1);
+    int64_t             V = T->shape[0], D = T->shape[1], cnt = cpu_numel(n) / (D > 0 ? D : 1);
     for (int64_t i = 0; i < cnt; i++) {
         if (ids[i] < 0 || ids[i] >= V)
             return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
