@@ -30,8 +30,7 @@ extern "C" cascade_status cascade_spm_load(const char *path, cascade_spm **out,
                                            cascade_error *err) {
     if (!out) return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "spm_load: out is NULL");
     *out = nullptr;
-    if (!path)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "spm_load: path is NULL");
+    if (!path) return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "spm_load: path is NULL");
     cascade_spm *spm = nullptr;
     try {
         spm = new cascade_spm();
@@ -109,7 +108,7 @@ extern "C" cascade_status cascade_spm_encode(const cascade_spm *spm, const char 
     if (!spm || (!text && n))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "spm_encode: NULL argument");
     try {
-        std::vector<int> v;
+        std::vector<int>                  v;
         const sentencepiece::util::Status st =
             spm->proc.Encode(absl::string_view(text ? text : "", n), &v);
         if (!st.ok())
@@ -136,13 +135,12 @@ extern "C" cascade_status cascade_spm_encode(const cascade_spm *spm, const char 
 
 extern "C" cascade_status cascade_spm_decode(const cascade_spm *spm, const int32_t *ids,
                                              size_t n_ids, char **text, cascade_error *err) {
-    if (!text)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "spm_decode: NULL output");
+    if (!text) return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "spm_decode: NULL output");
     *text = nullptr;
     if (!spm || (!ids && n_ids))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "spm_decode: NULL argument");
     try {
-        const int32_t   size = spm->proc.GetPieceSize();
+        const int32_t    size = spm->proc.GetPieceSize();
         std::vector<int> v(n_ids);
         for (size_t i = 0; i < n_ids; i++) {
             // sentencepiece checks ids with fatal CHECKs in places; never hand it a bad one.
@@ -152,7 +150,7 @@ extern "C" cascade_status cascade_spm_decode(const cascade_spm *spm, const int32
                                          (int)ids[i], i, (int)size);
             v[i] = ids[i];
         }
-        std::string s;
+        std::string                       s;
         const sentencepiece::util::Status st = spm->proc.Decode(v, &s);
         if (!st.ok())
             return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,

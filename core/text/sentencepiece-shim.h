@@ -27,8 +27,8 @@ int32_t cascade_spm_piece_to_id(const cascade_spm *spm, const char *piece, size_
 
 /* Encodes text (n bytes of UTF-8) into ids, as SentencePieceProcessor::Encode does.
  * *ids is malloc'd (may be NULL when *n_ids is 0); free() it. */
-cascade_status cascade_spm_encode(const cascade_spm *spm, const char *text, size_t n,
-                                  int32_t **ids, size_t *n_ids, cascade_error *err);
+cascade_status cascade_spm_encode(const cascade_spm *spm, const char *text, size_t n, int32_t **ids,
+                                  size_t *n_ids, cascade_error *err);
 /* Decodes ids (each in [0, piece_size)) into malloc'd, NUL-terminated UTF-8. */
 cascade_status cascade_spm_decode(const cascade_spm *spm, const int32_t *ids, size_t n_ids,
                                   char **text, cascade_error *err);

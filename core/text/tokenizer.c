@@ -53,12 +53,12 @@ typedef struct tok_def {
 } tok_def;
 
 typedef struct tok_conf {
-    tok_def  eos, unk, pad;
-    tok_def *additional; /* NULL with has_additional false: T5's <extra_id_N> list */
-    size_t   n_additional;
-    bool     has_additional;
-    int64_t  extra_ids;
-    bool     clean_up;
+    tok_def   eos, unk, pad;
+    tok_def  *additional; /* NULL with has_additional false: T5's <extra_id_N> list */
+    size_t    n_additional;
+    bool      has_additional;
+    int64_t   extra_ids;
+    bool      clean_up;
     JsonNode *added_tokens_decoder; /* checked against the ids once they are known */
 } tok_conf;
 
@@ -102,13 +102,12 @@ static cascade_status parse_tok(JsonNode *node, const char *file, const char *fi
          * the slow tokenizer of 4.31 does not read them when splitting. */
     } else {
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                 "%s: field '%s': expected a token string or object", file,
-                                 field);
+                                 "%s: field '%s': expected a token string or object", file, field);
     }
     if (d.content[0] == '\0') {
         g_free(d.content);
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: field '%s': empty token",
-                                 file, field);
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: field '%s': empty token", file,
+                                 field);
     }
     tok_def_clear(out);
     *out = d;
@@ -154,8 +153,7 @@ static bool bool_is(JsonNode *n, bool want) {
 
 /* Reads one of the two JSON files (tokenizer_config.json when is_config, else
  * special_tokens_map.json) into c. A missing file is not an error. */
-static cascade_status read_json(const char *path, bool is_config, tok_conf *c,
-                                cascade_error *err) {
+static cascade_status read_json(const char *path, bool is_config, tok_conf *c, cascade_error *err) {
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) return CASCADE_STATUS_OK;
     cascade_status st = CASCADE_STATUS_OK;
     GError        *gerr = NULL;
@@ -166,8 +164,7 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c,
     }
     JsonNode *root = json_parser_get_root(parser);
     if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: top level is not an object",
-                               path);
+        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: top level is not an object", path);
         goto done;
     }
     JsonObject *obj = json_node_get_object(root);
@@ -183,14 +180,14 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c,
             st = parse_tok(v, path, k, &c->pad, err);
         } else if (!strcmp(k, "additional_special_tokens")) {
             if (!is_null(v)) st = parse_additional(v, path, c, err);
-        } else if (!strcmp(k, "bos_token") || !strcmp(k, "sep_token") ||
-                   !strcmp(k, "cls_token") || !strcmp(k, "mask_token")) {
+        } else if (!strcmp(k, "bos_token") || !strcmp(k, "sep_token") || !strcmp(k, "cls_token") ||
+                   !strcmp(k, "mask_token")) {
             if (!is_null(v))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field '%s': T5 has no such token", path, k);
         } else if (!is_config) {
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'",
-                                   path, k);
+            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'", path,
+                                   k);
         } else if (!strcmp(k, "extra_ids")) {
             if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_INT64 ||
                 json_node_get_int(v) < 0 || json_node_get_int(v) > MAX_EXTRA_IDS)
@@ -209,8 +206,7 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c,
             /* Absent or null means legacy in 4.31; the non-legacy mode is not implemented. */
             if (!is_null(v) && !bool_is(v, true))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                       "%s: field 'legacy': only legacy=true is implemented",
-                                       path);
+                                       "%s: field 'legacy': only legacy=true is implemented", path);
         } else if (!strcmp(k, "tokenizer_class")) {
             if (!string_is(v, "T5Tokenizer") && !string_is(v, "T5TokenizerFast"))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
@@ -240,8 +236,8 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c,
                    !strcmp(k, "model_input_names")) {
             /* Bookkeeping: max length is always passed explicitly here, paths are ours. */
         } else {
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'",
-                                   path, k);
+            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'", path,
+                                   k);
         }
     }
     g_list_free(members);
@@ -325,11 +321,11 @@ static cascade_status check_added_decoder(const cascade_tokenizer *tok, JsonNode
         JsonNode   *c = JSON_NODE_HOLDS_OBJECT(v)
                             ? json_object_get_member(json_node_get_object(v), "content")
                             : NULL;
-        const char *content = (c && JSON_NODE_HOLDS_VALUE(c) &&
-                               json_node_get_value_type(c) == G_TYPE_STRING)
-                                  ? json_node_get_string(c)
-                                  : NULL;
-        int32_t     want = -1;
+        const char *content =
+            (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
+                ? json_node_get_string(c)
+                : NULL;
+        int32_t want = -1;
         if (content) {
             const special_tok *s = find_special(tok, content);
             if (s)
@@ -506,8 +502,8 @@ static cascade_status id_buf_push(id_buf *b, const int32_t *ids, size_t n, casca
 }
 
 /* The leftmost special token at or after p, longest if several start there. */
-static const special_tok *next_special(const cascade_tokenizer *tok, const char *p,
-                                       const char *end, const char **at) {
+static const special_tok *next_special(const cascade_tokenizer *tok, const char *p, const char *end,
+                                       const char **at) {
     for (; p < end; p++) {
         const special_tok *best = NULL;
         for (size_t i = 0; i < tok->n_specials; i++) {
@@ -567,7 +563,8 @@ cascade_status cascade_tokenizer_encode(const cascade_tokenizer *tok, const char
     id_buf         b = {0};
     cascade_status st = encode_body(tok, text, &b, err);
     /* _add_eos_if_not_present: a text that already ends in eos gets no second one. */
-    if (!st && !(b.n > 0 && b.v[b.n - 1] == tok->eos_id)) st = id_buf_push(&b, &tok->eos_id, 1, err);
+    if (!st && !(b.n > 0 && b.v[b.n - 1] == tok->eos_id))
+        st = id_buf_push(&b, &tok->eos_id, 1, err);
     if (st) {
         free(b.v);
         return st;
@@ -665,7 +662,7 @@ cascade_status cascade_tokenizer_decode(const cascade_tokenizer *tok, const int3
     s[e - b] = '\0';
     if (tok->clean_up) {
         static const char *const pairs[][2] = {
-            {" .", "."},   {" ?", "?"},     {" !", "!"},     {" ,", ","},     {" ' ", "'"},
+            {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
             {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
         };
         for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)

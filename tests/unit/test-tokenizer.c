@@ -86,12 +86,12 @@ static void test_tokenizer_golden_single(void **state) {
     assert_true(n_cases > 0);
     int failures = 0;
     for (guint c = 0; c < n_cases; c++) {
-        JsonObject *o = json_array_get_object_element(single, c);
-        const char *text = json_object_get_string_member(o, "text");
-        size_t      n_want;
-        int32_t    *want = ints_of(json_object_get_array_member(o, "ids"), &n_want);
-        int32_t    *got = NULL;
-        size_t      n_got = 0;
+        JsonObject   *o = json_array_get_object_element(single, c);
+        const char   *text = json_object_get_string_member(o, "text");
+        size_t        n_want;
+        int32_t      *want = ints_of(json_object_get_array_member(o, "ids"), &n_want);
+        int32_t      *got = NULL;
+        size_t        n_got = 0;
         cascade_error err;
         cascade_error_init(&err);
         if (cascade_tokenizer_encode(f->tok, text, &got, &n_got, &err)) {
@@ -112,8 +112,8 @@ static void test_tokenizer_golden_single(void **state) {
             fprintf(stderr, "case %u %s: decode failed: %s\n", c, text, err.message);
             failures++;
         } else if (strcmp(dec, want_text)) {
-            fprintf(stderr, "case %u: decode differs for \"%s\"\n  got  \"%s\"\n  want \"%s\"\n",
-                    c, text, dec, want_text);
+            fprintf(stderr, "case %u: decode differs for \"%s\"\n  got  \"%s\"\n  want \"%s\"\n", c,
+                    text, dec, want_text);
             failures++;
         }
         free(dec);
@@ -224,8 +224,7 @@ static void test_tokenizer_truncation(void **state) {
         cascade_tokenizer_encode_padded(f->tok, "hello </s> world", 4, ids, mask, &err), 0);
     const int32_t want4[4] = {7, 20, 385, 1};
     assert_memory_equal(ids, want4, sizeof want4);
-    assert_int_equal(cascade_tokenizer_encode_padded(f->tok, "hello world", 1, ids, mask, &err),
-                     0);
+    assert_int_equal(cascade_tokenizer_encode_padded(f->tok, "hello world", 1, ids, mask, &err), 0);
     assert_int_equal(ids[0], 1);
     assert_int_equal(mask[0], 1);
     free(full);
