@@ -419,6 +419,46 @@ static void test_tokenizer_bad_config(void **state) {
     remove_dir(dir);
 }
 
+/* special_tokens_map.json may hold AddedToken objects; clean_up_tokenization_spaces=false
+ * keeps the spaces that transformers' clean-up would remove before ' and punctuation. */
+static void test_tokenizer_config_variants(void **state) {
+    fixture    *f = need_golden(state);
+    char       *dir = copy_case();
+    const char *map = "{\"eos_token\": {\"content\": \"</s>\", \"lstrip\": true, \"rstrip\": true,"
+                      " \"single_word\": false, \"normalized\": true}, \"pad_token\": \"<pad>\"}";
+    write_in(dir, "special_tokens_map.json", map, strlen(map));
+    const char *conf = "{\"clean_up_tokenization_spaces\": false, \"legacy\": null,"
+                       " \"model_max_length\": 77, \"tokenizer_class\": \"T5Tokenizer\"}";
+    write_in(dir, "tokenizer_config.json", conf, strlen(conf));
+    cascade_tokenizer *t = NULL;
+    cascade_error      err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_tokenizer_load(dir, &t, &err), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_tokenizer_vocab_size(t), 2100);
+    const char *text = "hello </s> world";
+    int32_t    *a = NULL, *b = NULL;
+    size_t      na = 0, nb = 0;
+    assert_int_equal(cascade_tokenizer_encode(t, text, &a, &na, &err), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_tokenizer_encode(f->tok, text, &b, &nb, &err), CASCADE_STATUS_OK);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na * sizeof *a);
+    free(a);
+    free(b);
+
+    const char *quotes = "quotes: \"double\" 'single' `back` and ...";
+    char       *with = NULL, *without = NULL;
+    assert_int_equal(cascade_tokenizer_encode(t, quotes, &a, &na, &err), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_tokenizer_decode(t, a, na, &without, &err), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_tokenizer_decode(f->tok, a, na, &with, &err), CASCADE_STATUS_OK);
+    assert_string_equal(without, quotes);
+    assert_string_equal(with, "quotes: \"double\"'single' `back` and...");
+    free(with);
+    free(without);
+    free(a);
+    cascade_tokenizer_free(t);
+    remove_dir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenizer_golden_single),
@@ -431,6 +471,7 @@ int main(void) {
         cmocka_unit_test(test_tokenizer_missing_model),
         cmocka_unit_test(test_tokenizer_corrupt_model),
         cmocka_unit_test(test_tokenizer_bad_config),
+        cmocka_unit_test(test_tokenizer_config_variants),
     };
     return cmocka_run_group_tests_name("tokenizer", tests, setup, teardown);
 }
