@@ -14,6 +14,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cascade/safetensors.h"
 #include "cascade/tokenizer.h"
 #include "test-common.h"
 
@@ -170,6 +171,79 @@ static void test_tokenizer_golden_batches(void **state) {
         free(got);
     }
     fprintf(stderr, "# %zu batch rows checked, %d mismatches\n", rows, failures);
+    assert_int_equal(failures, 0);
+}
+
+/* One I64 [rows, cols] tensor of io.safetensors as int32 (malloc'd), checked for shape. */
+static int32_t *io_i64(const cascade_safetensors *st, const char *name, size_t rows, size_t cols) {
+    const cascade_st_entry *e = cascade_safetensors_find(st, name);
+    if (!e) {
+        fprintf(stderr, "io.safetensors: no tensor '%s'\n", name);
+        return NULL;
+    }
+    assert_int_equal(e->dtype, CASCADE_DTYPE_I64);
+    assert_int_equal(e->ndim, 2);
+    assert_int_equal(e->shape[0], (int64_t)rows);
+    assert_int_equal(e->shape[1], (int64_t)cols);
+    int32_t *v = malloc(rows * cols * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < rows * cols; i++) {
+        int64_t x;
+        memcpy(&x, (const char *)e->data + i * sizeof x, sizeof x); /* may be unaligned */
+        v[i] = (int32_t)x;
+    }
+    return v;
+}
+
+/* Every `batches` entry against io.safetensors' <name>/input_ids and <name>/attention_mask
+ * (the tensors transformers returned), row i = texts[i]. */
+static void test_tokenizer_golden_io_safetensors(void **state) {
+    fixture *f = need_golden(state);
+    if (!test_golden_exists(CASE_DIR "/io.safetensors")) skip();
+    cascade_safetensors *st = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    if (cascade_safetensors_open(test_golden_path(CASE_DIR "/io.safetensors"), &st, &err))
+        fail_msg("io.safetensors: %s", err.message);
+    JsonArray *batches = json_object_get_array_member(f->cases, "batches");
+    int        failures = 0;
+    size_t     rows_checked = 0;
+    for (guint b = 0; b < json_array_get_length(batches); b++) {
+        JsonObject *o = json_array_get_object_element(batches, b);
+        const char *name = json_object_get_string_member(o, "name");
+        int32_t     max_length = (int32_t)json_object_get_int_member(o, "max_length");
+        JsonArray  *texts = json_object_get_array_member(o, "texts");
+        size_t      rows = json_array_get_length(texts);
+        char        key[256];
+        snprintf(key, sizeof key, "%s/input_ids", name);
+        int32_t *want = io_i64(st, key, rows, (size_t)max_length);
+        snprintf(key, sizeof key, "%s/attention_mask", name);
+        int32_t *want_mask = io_i64(st, key, rows, (size_t)max_length);
+        assert_non_null(want);
+        assert_non_null(want_mask);
+        int32_t *got = malloc(2 * (size_t)max_length * sizeof *got), *got_mask = got + max_length;
+        assert_non_null(got);
+        for (size_t r = 0; r < rows; r++, rows_checked++) {
+            const char  *text = json_array_get_string_element(texts, (guint)r);
+            const size_t off = r * (size_t)max_length, nb = (size_t)max_length * sizeof *got;
+            cascade_error_init(&err);
+            if (cascade_tokenizer_encode_padded(f->tok, text, max_length, got, got_mask, &err)) {
+                fprintf(stderr, "%s row %zu: failed: %s\n", name, r, err.message);
+                failures++;
+            } else if (memcmp(got, want + off, nb) || memcmp(got_mask, want_mask + off, nb)) {
+                fprintf(stderr, "%s row %zu (io.safetensors): differs for \"%s\"\n", name, r, text);
+                print_ids("got ids  ", got, (size_t)max_length);
+                print_ids("want ids ", want + off, (size_t)max_length);
+                failures++;
+            }
+        }
+        free(got);
+        free(want);
+        free(want_mask);
+    }
+    cascade_safetensors_close(st);
+    fprintf(stderr, "# %zu io.safetensors rows checked, %d mismatches\n", rows_checked, failures);
+    assert_true(rows_checked > 0);
     assert_int_equal(failures, 0);
 }
 
@@ -463,6 +537,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenizer_golden_single),
         cmocka_unit_test(test_tokenizer_golden_batches),
+        cmocka_unit_test(test_tokenizer_golden_io_safetensors),
         cmocka_unit_test(test_tokenizer_ids),
         cmocka_unit_test(test_tokenizer_load_model_file),
         cmocka_unit_test(test_tokenizer_truncation),
