@@ -609,6 +609,32 @@ cascade_status cascade_tokenizer_encode_padded(const cascade_tokenizer *tok, con
     return CASCADE_STATUS_OK;
 }
 
+cascade_status cascade_tokenizer_encode_batch(const cascade_tokenizer *tok,
+                                              const char *const *texts, size_t n,
+                                              int32_t max_length, int32_t *ids, int32_t *mask,
+                                              cascade_error *err) {
+    if (!tok || (n && (!texts || !ids || !mask)))
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "tokenizer_encode_batch: NULL argument");
+    if (max_length < 1)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "tokenizer_encode_batch: max_length %d < 1", (int)max_length);
+    if (n > SIZE_MAX / sizeof(int32_t) / (size_t)max_length)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "tokenizer_encode_batch: %zu rows of %d ids overflow", n,
+                                 (int)max_length);
+    for (size_t i = 0; i < n; i++) {
+        const size_t   off = i * (size_t)max_length;
+        cascade_status st =
+            cascade_tokenizer_encode_padded(tok, texts[i], max_length, ids + off, mask + off, err);
+        if (st) {
+            cascade_error_prefix(err, "batch row %zu: ", i);
+            return st;
+        }
+    }
+    return CASCADE_STATUS_OK;
+}
+
 /* ---- decoding ---- */
 
 /* In-place str.replace(from, to) with strlen(to) < strlen(from). */

@@ -223,6 +223,23 @@ static void test_tokenizer_golden_io_safetensors(void **state) {
         assert_non_null(want_mask);
         int32_t *got = malloc(2 * (size_t)max_length * sizeof *got), *got_mask = got + max_length;
         assert_non_null(got);
+        /* The whole batch in one call must give the same tensors. */
+        const char **tv = malloc((rows ? rows : 1) * sizeof *tv);
+        int32_t     *all = malloc(2 * (rows ? rows : 1) * (size_t)max_length * sizeof *all);
+        assert_non_null(tv);
+        assert_non_null(all);
+        for (size_t r = 0; r < rows; r++) tv[r] = json_array_get_string_element(texts, (guint)r);
+        assert_int_equal(cascade_tokenizer_encode_batch(f->tok, tv, rows, max_length, all,
+                                                        all + rows * (size_t)max_length, &err),
+                         CASCADE_STATUS_OK);
+        if (memcmp(all, want, rows * (size_t)max_length * sizeof *all) ||
+            memcmp(all + rows * (size_t)max_length, want_mask,
+                   rows * (size_t)max_length * sizeof *all)) {
+            fprintf(stderr, "%s: encode_batch differs from io.safetensors\n", name);
+            failures++;
+        }
+        free(tv);
+        free(all);
         for (size_t r = 0; r < rows; r++, rows_checked++) {
             const char  *text = json_array_get_string_element(texts, (guint)r);
             const size_t off = r * (size_t)max_length, nb = (size_t)max_length * sizeof *got;
@@ -316,6 +333,16 @@ static void test_tokenizer_bad_max_length(void **state) {
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_encode_padded(f->tok, "hi", -3, ids, mask, &err),
                      CASCADE_STATUS_INVALID_ARG);
+    const char *texts[1] = {"hi"};
+    cascade_error_init(&err);
+    assert_int_equal(cascade_tokenizer_encode_batch(f->tok, texts, 1, 0, ids, mask, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    const char *bad_rows[2] = {"fine", "bad \xc3"};
+    cascade_error_init(&err);
+    int32_t ids2[4], mask2[4];
+    assert_int_equal(cascade_tokenizer_encode_batch(f->tok, bad_rows, 2, 2, ids2, mask2, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    assert_non_null(strstr(err.message, "row 1"));
     assert_int_equal(ids[0], -7);
     assert_int_equal(mask[0], -7);
 }
