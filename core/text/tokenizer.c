@@ -230,6 +230,17 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
             if (!string_is(v, "right"))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field '%s': only \"right\" is implemented", path, k);
+        } else if (!strcmp(k, "add_prefix_space")) {
+            /* Newer transformers write it; it only acts in the non-legacy mode. */
+            if (!is_null(v) && !bool_is(v, true))
+                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                       "%s: field 'add_prefix_space': only true is implemented",
+                                       path);
+        } else if (!strcmp(k, "extra_special_tokens")) {
+            if (!is_null(v) &&
+                !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
+                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                       "%s: field 'extra_special_tokens': must be empty", path);
         } else if (!strcmp(k, "added_tokens_decoder")) {
             if (c->added_tokens_decoder) json_node_unref(c->added_tokens_decoder);
             c->added_tokens_decoder = json_node_ref(v);

@@ -492,6 +492,9 @@ static void test_tokenizer_bad_config(void **state) {
     const char *count = "{\"extra_ids\": 99}";
     write_in(dir, "tokenizer_config.json", count, strlen(count));
     expect_load_error(dir, CASCADE_STATUS_FORMAT, "extra_ids");
+    const char *wrong_id = "{\"added_tokens_decoder\": {\"5\": {\"content\": \"<pad>\"}}}";
+    write_in(dir, "tokenizer_config.json", wrong_id, strlen(wrong_id));
+    expect_load_error(dir, CASCADE_STATUS_UNSUPPORTED, "added_tokens_decoder[5]");
     const char *bad_type = "{\"extra_ids\": \"many\"}";
     write_in(dir, "tokenizer_config.json", bad_type, strlen(bad_type));
     expect_load_error(dir, CASCADE_STATUS_FORMAT, "extra_ids");
@@ -528,8 +531,14 @@ static void test_tokenizer_config_variants(void **state) {
     const char *map = "{\"eos_token\": {\"content\": \"</s>\", \"lstrip\": true, \"rstrip\": true,"
                       " \"single_word\": false, \"normalized\": true}, \"pad_token\": \"<pad>\"}";
     write_in(dir, "special_tokens_map.json", map, strlen(map));
+    /* The bookkeeping keys DeepFloyd IF's and newer transformers' configs carry. */
     const char *conf = "{\"clean_up_tokenization_spaces\": false, \"legacy\": null,"
-                       " \"model_max_length\": 77, \"tokenizer_class\": \"T5Tokenizer\"}";
+                       " \"model_max_length\": 512, \"tokenizer_class\": \"T5Tokenizer\","
+                       " \"name_or_path\": \"t5-11b\", \"special_tokens_map_file\": null,"
+                       " \"sp_model_kwargs\": {}, \"extra_ids\": 100, \"add_prefix_space\": null,"
+                       " \"extra_special_tokens\": {}, \"added_tokens_decoder\": {\"0\": "
+                       "{\"content\": \"<pad>\", \"special\": true}, \"2099\": {\"content\":"
+                       " \"<extra_id_0>\", \"special\": true}}}";
     write_in(dir, "tokenizer_config.json", conf, strlen(conf));
     cascade_tokenizer *t = NULL;
     cascade_error      err;
