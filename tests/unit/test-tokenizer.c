@@ -17,6 +17,8 @@
 #include "cascade/safetensors.h"
 #include "cascade/tokenizer.h"
 #include "test-common.h"
+/* The internal SentencePiece layer, tested on its own to localise a mismatch. */
+#include "../../core/text/sentencepiece-shim.h"
 
 #define CASE_DIR "t5_tokenizer"
 
@@ -121,6 +123,48 @@ static void test_tokenizer_golden_single(void **state) {
         free(want);
     }
     fprintf(stderr, "# %u single cases checked, %d mismatches\n", n_cases, failures);
+    assert_int_equal(failures, 0);
+}
+
+/* The SentencePiece layer alone: every `single` text encodes to sentencepiece_encode_ids
+ * (no special-token splitting, no eos), and those ids decode without error. */
+static void test_tokenizer_golden_sentencepiece(void **state) {
+    fixture      *f = need_golden(state);
+    cascade_spm  *spm = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    char *model = g_build_filename(test_golden_path(CASE_DIR), "spiece.model", NULL);
+    assert_int_equal(cascade_spm_load(model, &spm, &err), CASCADE_STATUS_OK);
+    g_free(model);
+    JsonArray *single = json_object_get_array_member(f->cases, "single");
+    int        failures = 0;
+    for (guint c = 0; c < json_array_get_length(single); c++) {
+        JsonObject *o = json_array_get_object_element(single, c);
+        const char *text = json_object_get_string_member(o, "text");
+        size_t      n_want, n_got = 0;
+        int32_t    *want =
+            ints_of(json_object_get_array_member(o, "sentencepiece_encode_ids"), &n_want);
+        int32_t *got = NULL;
+        if (cascade_spm_encode(spm, text, strlen(text), &got, &n_got, &err) || n_got != n_want ||
+            (n_want && memcmp(got, want, n_want * sizeof *got))) {
+            fprintf(stderr, "case %u: sentencepiece ids differ for \"%s\" %s\n", c, text,
+                    err.message);
+            print_ids("got ", got, n_got);
+            print_ids("want", want, n_want);
+            failures++;
+        }
+        char *dec = NULL;
+        assert_int_equal(cascade_spm_decode(spm, want, n_want, &dec, &err), CASCADE_STATUS_OK);
+        free(dec);
+        free(got);
+        free(want);
+    }
+    const int32_t bad[1] = {cascade_spm_piece_size(spm)};
+    char         *dec = NULL;
+    assert_int_equal(cascade_spm_decode(spm, bad, 1, &dec, NULL), CASCADE_STATUS_INVALID_ARG);
+    assert_null(dec);
+    cascade_spm_free(spm);
+    cascade_spm_free(NULL);
     assert_int_equal(failures, 0);
 }
 
@@ -572,6 +616,7 @@ static void test_tokenizer_config_variants(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenizer_golden_single),
+        cmocka_unit_test(test_tokenizer_golden_sentencepiece),
         cmocka_unit_test(test_tokenizer_golden_batches),
         cmocka_unit_test(test_tokenizer_golden_io_safetensors),
         cmocka_unit_test(test_tokenizer_ids),
