@@ -308,15 +308,33 @@ static void test_tokenizer_golden_io_safetensors(void **state) {
     assert_int_equal(failures, 0);
 }
 
-/* Vocabulary, eos and pad ids follow T5's layout: pieces + 100 sentinels, eos 1, pad 0. */
+/* Vocabulary size, eos and pad ids as case.json states them (len(tokenizer), the
+ * SentencePiece trainer's eos_id/pad_id): pieces plus extra_ids sentinels. */
 static void test_tokenizer_ids(void **state) {
-    fixture *f = need_golden(state);
-    assert_int_equal(cascade_tokenizer_vocab_size(f->tok), 2100);
-    assert_int_equal(cascade_tokenizer_eos_id(f->tok), 1);
-    assert_int_equal(cascade_tokenizer_pad_id(f->tok), 0);
+    fixture    *f = need_golden(state);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, test_golden_path(CASE_DIR "/case.json"), NULL));
+    JsonObject *call =
+        json_object_get_object_member(json_node_get_object(json_parser_get_root(p)), "call");
+    assert_non_null(call);
+    JsonObject *vocab = json_object_get_object_member(call, "vocab");
+    JsonObject *trainer = json_object_get_object_member(call, "sentencepiece_trainer_args");
+    assert_non_null(vocab);
+    assert_non_null(trainer);
+    assert_int_equal(cascade_tokenizer_vocab_size(f->tok),
+                     json_object_get_int_member(vocab, "len(tokenizer)"));
+    assert_int_equal(cascade_tokenizer_vocab_size(f->tok),
+                     json_object_get_int_member(vocab, "sentencepiece_pieces") +
+                         json_object_get_int_member(vocab, "extra_ids"));
+    assert_int_equal(cascade_tokenizer_eos_id(f->tok),
+                     json_object_get_int_member(trainer, "eos_id"));
+    assert_int_equal(cascade_tokenizer_pad_id(f->tok),
+                     json_object_get_int_member(trainer, "pad_id"));
+    g_object_unref(p);
 }
 
-/* A path to spiece.model itself loads with T5's defaults and encodes like the directory. */
+/* A path to spiece.model itself loads with T5's defaults and encodes like the directory;
+ * <extra_id_0> is the last id. */
 static void test_tokenizer_load_model_file(void **state) {
     fixture           *f = need_golden(state);
     cascade_tokenizer *t = NULL;
@@ -333,7 +351,7 @@ static void test_tokenizer_load_model_file(void **state) {
     assert_int_equal(cascade_tokenizer_encode(f->tok, text, &b, &nb, &err), CASCADE_STATUS_OK);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na * sizeof *a);
-    assert_int_equal(a[0], 2099);
+    assert_int_equal(a[0], cascade_tokenizer_vocab_size(t) - 1);
     free(a);
     free(b);
     cascade_tokenizer_free(t);
@@ -343,24 +361,33 @@ static void test_tokenizer_load_model_file(void **state) {
  * transformers truncates to max_length - 1 and then adds eos only if absent. */
 static void test_tokenizer_truncation(void **state) {
     fixture      *f = need_golden(state);
+    const char   *text = "hello </s> world";
+    const int32_t eos = cascade_tokenizer_eos_id(f->tok), pad = cascade_tokenizer_pad_id(f->tok);
     cascade_error err;
     cascade_error_init(&err);
     int32_t *full = NULL;
-    size_t   n = 0;
-    assert_int_equal(cascade_tokenizer_encode(f->tok, "hello </s> world", &full, &n, &err), 0);
-    assert_int_equal(n, 8); /* h e l l o </s> _ world </s> as 7 20 385 52 1 7 1651 1 */
-    int32_t ids[8], mask[8];
-    assert_int_equal(
-        cascade_tokenizer_encode_padded(f->tok, "hello </s> world", 6, ids, mask, &err), 0);
-    const int32_t want6[6] = {7, 20, 385, 52, 1, 0}, mask6[6] = {1, 1, 1, 1, 1, 0};
-    assert_memory_equal(ids, want6, sizeof want6);
-    assert_memory_equal(mask, mask6, sizeof mask6);
-    assert_int_equal(
-        cascade_tokenizer_encode_padded(f->tok, "hello </s> world", 4, ids, mask, &err), 0);
-    const int32_t want4[4] = {7, 20, 385, 1};
-    assert_memory_equal(ids, want4, sizeof want4);
+    size_t   n = 0, k = 0;
+    assert_int_equal(cascade_tokenizer_encode(f->tok, text, &full, &n, &err), 0);
+    while (k < n && full[k] != eos) k++; /* the eos written in the text */
+    assert_true(k >= 2 && k + 2 < n && n < 32);
+    int32_t ids[32], mask[32];
+
+    /* Room for the ids up to the written eos: that eos ends the row, padding follows. */
+    const int32_t L = (int32_t)k + 2;
+    assert_int_equal(cascade_tokenizer_encode_padded(f->tok, text, L, ids, mask, &err), 0);
+    assert_memory_equal(ids, full, (k + 1) * sizeof *ids);
+    assert_int_equal(ids[k + 1], pad);
+    for (int32_t i = 0; i < L; i++) assert_int_equal(mask[i], i <= (int32_t)k);
+
+    /* One less: the written eos is cut and the appended one takes its place. */
+    assert_int_equal(cascade_tokenizer_encode_padded(f->tok, text, (int32_t)k, ids, mask, &err), 0);
+    assert_memory_equal(ids, full, (k - 1) * sizeof *ids);
+    assert_int_equal(ids[k - 1], eos);
+    for (size_t i = 0; i < k; i++) assert_int_equal(mask[i], 1);
+
+    /* max_length 1 holds eos alone. */
     assert_int_equal(cascade_tokenizer_encode_padded(f->tok, "hello world", 1, ids, mask, &err), 0);
-    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[0], eos);
     assert_int_equal(mask[0], 1);
     free(full);
 }
@@ -403,7 +430,7 @@ static void test_tokenizer_bad_arguments(void **state) {
     assert_null(ids);
     assert_int_equal(n, 0);
     assert_non_null(strstr(err.message, "UTF-8"));
-    const int32_t bad[3] = {7, 2100, 1};
+    const int32_t bad[3] = {7, cascade_tokenizer_vocab_size(f->tok), 1};
     char         *text = (char *)&err;
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_decode(f->tok, bad, 3, &text, &err),
@@ -421,6 +448,17 @@ static void test_tokenizer_bad_arguments(void **state) {
 }
 
 /* ---- files ---- */
+
+/* The number of SentencePiece pieces: vocab size with T5's default 100 extra ids. */
+static int32_t sp_pieces(void) {
+    cascade_tokenizer *t = NULL;
+    char              *path = g_build_filename(test_golden_path(CASE_DIR), "spiece.model", NULL);
+    assert_int_equal(cascade_tokenizer_load(path, &t, NULL), CASCADE_STATUS_OK);
+    g_free(path);
+    const int32_t n = cascade_tokenizer_vocab_size(t) - 100;
+    cascade_tokenizer_free(t);
+    return n;
+}
 
 static char *copy_case(void) {
     char *dir = test_make_tmpdir();
@@ -555,13 +593,14 @@ static void test_tokenizer_bad_config(void **state) {
     cascade_error      err;
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_load(dir, &t, &err), CASCADE_STATUS_OK);
-    assert_int_equal(cascade_tokenizer_vocab_size(t), 2008);
+    const int32_t sp = sp_pieces();
+    assert_int_equal(cascade_tokenizer_vocab_size(t), sp + 8);
     int32_t *ids = NULL;
     size_t   n = 0;
     assert_int_equal(cascade_tokenizer_encode(t, "<extra_id_0><extra_id_7>", &ids, &n, &err), 0);
     assert_int_equal(n, 3);
-    assert_int_equal(ids[0], 2007);
-    assert_int_equal(ids[1], 2000);
+    assert_int_equal(ids[0], sp + 7);
+    assert_int_equal(ids[1], sp);
     free(ids);
     cascade_tokenizer_free(t);
     remove_dir(dir);
@@ -576,19 +615,23 @@ static void test_tokenizer_config_variants(void **state) {
                       " \"single_word\": false, \"normalized\": true}, \"pad_token\": \"<pad>\"}";
     write_in(dir, "special_tokens_map.json", map, strlen(map));
     /* The bookkeeping keys DeepFloyd IF's and newer transformers' configs carry. */
-    const char *conf = "{\"clean_up_tokenization_spaces\": false, \"legacy\": null,"
-                       " \"model_max_length\": 512, \"tokenizer_class\": \"T5Tokenizer\","
-                       " \"name_or_path\": \"t5-11b\", \"special_tokens_map_file\": null,"
-                       " \"sp_model_kwargs\": {}, \"extra_ids\": 100, \"add_prefix_space\": null,"
-                       " \"extra_special_tokens\": {}, \"added_tokens_decoder\": {\"0\": "
-                       "{\"content\": \"<pad>\", \"special\": true}, \"2099\": {\"content\":"
-                       " \"<extra_id_0>\", \"special\": true}}}";
+    const int32_t sp = sp_pieces();
+    char         *conf =
+        g_strdup_printf("{\"clean_up_tokenization_spaces\": false, \"legacy\": null,"
+                        " \"model_max_length\": 512, \"tokenizer_class\": \"T5Tokenizer\","
+                        " \"name_or_path\": \"t5-11b\", \"special_tokens_map_file\": null,"
+                        " \"sp_model_kwargs\": {}, \"extra_ids\": 100, \"add_prefix_space\": null,"
+                        " \"extra_special_tokens\": {}, \"added_tokens_decoder\": {\"%d\": "
+                        "{\"content\": \"<pad>\", \"special\": true}, \"%d\": {\"content\":"
+                        " \"<extra_id_0>\", \"special\": true}}}",
+                        (int)cascade_tokenizer_pad_id(f->tok), (int)(sp + 99));
     write_in(dir, "tokenizer_config.json", conf, strlen(conf));
+    g_free(conf);
     cascade_tokenizer *t = NULL;
     cascade_error      err;
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_load(dir, &t, &err), CASCADE_STATUS_OK);
-    assert_int_equal(cascade_tokenizer_vocab_size(t), 2100);
+    assert_int_equal(cascade_tokenizer_vocab_size(t), sp + 100);
     const char *text = "hello </s> world";
     int32_t    *a = NULL, *b = NULL;
     size_t      na = 0, nb = 0;
