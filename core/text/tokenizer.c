@@ -605,8 +605,12 @@ cascade_status cascade_tokenizer_encode_padded(const cascade_tokenizer *tok, con
     if (max_length < 1)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "tokenizer_encode_padded: max_length %d < 1", (int)max_length);
-    id_buf b = {0};
-    CASCADE_TRY(encode_body(tok, text, &b, err));
+    id_buf         b = {0};
+    cascade_status st = encode_body(tok, text, &b, err);
+    if (st) {
+        free(b.v);
+        return st;
+    }
     size_t keep = b.n;
     if (keep + 1 > (size_t)max_length) keep = (size_t)max_length - 1;
     size_t n = 0;
