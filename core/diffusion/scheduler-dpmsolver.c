@@ -42,9 +42,8 @@ static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg,
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                  "%s: use_lu_lambdas true is not supported",
                                  cascade_config_path(cfg));
-    /* JSON has no infinities; the reference writes -Infinity, which a strict parser refuses,
-     * so a missing or null value means -inf as well */
-    CASCADE_TRY(cascade_config_float(cfg, "lambda_min_clipped", -INFINITY,
+    /* the reference saves its default as -Infinity */
+    CASCADE_TRY(sched_config_float_nonfinite(cfg, "lambda_min_clipped", -INFINITY,
                                      &s->lambda_min_clipped, err));
     s->variance = SCHED_VAR_NONE;
     if (cascade_config_has(cfg, "variance_type") && !cascade_config_is_null(cfg, "variance_type")) {
@@ -85,7 +84,12 @@ static cascade_status dpm_set_timesteps(cascade_scheduler *s, int64_t n, cascade
     switch (s->spacing) {
     case SCHED_SPACING_LINSPACE:
         sched_linspace(0, (double)(last - 1), n + 1, ts);
-        for (int64_t i = 0; i < n; i++) ts[i] = sched_round(ts[n - i]);
+        for (int64_t i = 0, j = n; i < j; i++, j--) {
+            double tmp = ts[i];
+            ts[i] = ts[j];
+            ts[j] = tmp;
+        }
+        for (int64_t i = 0; i < n; i++) ts[i] = sched_round(ts[i]);
         break;
     case SCHED_SPACING_LEADING: {
         int64_t ratio = last / (n + 1);
