@@ -132,7 +132,7 @@ static bool node_float(JsonNode *n, double *out) {
     if (t == G_TYPE_DOUBLE) *out = json_node_get_double(n);
     else if (t == G_TYPE_INT64) *out = (double)json_node_get_int(n);
     else return false;
-    return true;
+    return isfinite(*out); /* 1e999 parses as infinity */
 }
 
 static bool node_bool(JsonNode *n, bool *out) {
@@ -154,7 +154,7 @@ cascade_status cascade_config_float(cascade_config *cfg, const char *key, double
                                     double *out, cascade_error *err) {
     JsonNode *n = take(cfg, key);
     *out = def;
-    if (n && !node_float(n, out)) return wrong_type(cfg, key, "a number", n, err);
+    if (n && !node_float(n, out)) return wrong_type(cfg, key, "a finite number", n, err);
     return CASCADE_STATUS_OK;
 }
 
@@ -240,7 +240,7 @@ cascade_status cascade_config_int_array(cascade_config *cfg, const char *key, bo
 cascade_status cascade_config_float_array(cascade_config *cfg, const char *key, bool scalar_ok,
                                           double *out, size_t max, size_t *n,
                                           cascade_error *err) {
-    return get_array(cfg, key, scalar_ok, out, max, n, elem_float, "a number", err);
+    return get_array(cfg, key, scalar_ok, out, max, n, elem_float, "a finite number", err);
 }
 
 cascade_status cascade_config_bool_array(cascade_config *cfg, const char *key, bool scalar_ok,

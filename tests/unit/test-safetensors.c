@@ -287,6 +287,31 @@ static void test_safetensors_invalid_json(void **state) {
     expect_fail("{} trailing", 0, CASCADE_STATUS_FORMAT, "not valid JSON");
 }
 
+/* Extensions json-glib's scanner would accept are refused: the header is strict JSON. */
+static void test_safetensors_non_standard_json(void **state) {
+    (void)state;
+    expect_fail("{/*c*/\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{'t':{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "expected a quoted key");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,0x1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[1,],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{\"t\\u0000x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "u0000");
+    expect_fail("{\"t\\ud800\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "surrogate");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[01],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    /* a proper surrogate pair and escapes are fine */
+    cascade_error err;
+    assert_int_equal(open_hdr("{\"\\ud83d\\ude00\\n\\\"\":{\"dtype\":\"U8\",\"shape\":[1],"
+                              "\"data_offsets\":[0,1]}}",
+                              4, &err),
+                     CASCADE_STATUS_OK);
+}
+
 /* Deep nesting is refused before json-glib recurses into it. */
 static void test_safetensors_deep_nesting(void **state) {
     (void)state;
@@ -294,7 +319,7 @@ static void test_safetensors_deep_nesting(void **state) {
     strcpy(hdr, "{\"x\":");
     for (int i = 0; i < 1000; i++) strcat(hdr, "[");
     strcat(hdr, "}");
-    expect_fail(hdr, 0, CASCADE_STATUS_FORMAT, "deeper");
+    expect_fail(hdr, 0, CASCADE_STATUS_FORMAT, "nested too deeply");
 }
 
 /* A tensor name given twice is FORMAT naming it (json-glib alone would keep the last). */
@@ -544,6 +569,75 @@ static void test_safetensors_golden_t5_io(void **state) {
     cascade_safetensors_close(st);
 }
 
+/* Re-writing a golden file (same tensors, same metadata) reproduces the reference library's
+ * bytes exactly: header text, key order, padding, data order. */
+static void rewrite_and_compare(const char *rel) {
+    if (!test_golden_exists(rel)) skip();
+    char *src = strdup(test_golden_path(rel));
+    cascade_safetensors *st = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_safetensors_open(src, &st, &err), CASCADE_STATUS_OK);
+    size_t           n = cascade_safetensors_count(st);
+    const char     **names = calloc(n, sizeof *names);
+    cascade_tensor **ts = calloc(n, sizeof *ts);
+    for (size_t i = 0; i < n; i++) {
+        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
+        names[i] = e->name;
+        assert_int_equal(cascade_safetensors_load(st, e->name, e->dtype, &ts[i], &err),
+                         CASCADE_STATUS_OK);
+    }
+    const char *meta[8] = {NULL};
+    size_t      k = 0;
+    static const char *const keys[] = {"format", "case", NULL};
+    for (size_t i = 0; keys[i]; i++) {
+        const char *v = cascade_safetensors_metadata(st, keys[i]);
+        if (v) {
+            meta[k++] = keys[i];
+            meta[k++] = v;
+        }
+    }
+    char *dir = test_make_tmpdir();
+    char  path[4096];
+    snprintf(path, sizeof path, "%s/copy.safetensors", dir);
+    assert_int_equal(cascade_safetensors_write(path, n, names, (const cascade_tensor *const *)ts,
+                                               meta, &err),
+                     CASCADE_STATUS_OK);
+    FILE *fa = fopen(src, "rb"), *fb = fopen(path, "rb");
+    assert_non_null(fa);
+    assert_non_null(fb);
+    size_t pos = 0;
+    for (;;) {
+        int a = fgetc(fa), b = fgetc(fb);
+        if (a != b) print_error("%s: first difference at byte %zu\n", rel, pos);
+        assert_int_equal(a, b);
+        if (a == EOF) break;
+        pos++;
+    }
+    fclose(fa);
+    fclose(fb);
+    for (size_t i = 0; i < n; i++) cascade_tensor_free(ts[i]);
+    free(ts);
+    free(names);
+    cascade_safetensors_close(st);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    free(src);
+}
+
+/* Byte-identical rewrite of the golden T5 io file (mixed I64/F32, metadata "case"). */
+static void test_safetensors_write_matches_reference_io(void **state) {
+    (void)state;
+    rewrite_and_compare("t5_encoder/io.safetensors");
+}
+
+/* Byte-identical rewrite of the golden T5 weights (metadata "format": "pt"). */
+static void test_safetensors_write_matches_reference_weights(void **state) {
+    (void)state;
+    rewrite_and_compare("t5_encoder/weights.safetensors");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_open_memory_valid),
@@ -562,6 +656,7 @@ int main(void) {
         cmocka_unit_test(test_safetensors_bad_shape),
         cmocka_unit_test(test_safetensors_invalid_utf8),
         cmocka_unit_test(test_safetensors_invalid_json),
+        cmocka_unit_test(test_safetensors_non_standard_json),
         cmocka_unit_test(test_safetensors_deep_nesting),
         cmocka_unit_test(test_safetensors_duplicate_names),
         cmocka_unit_test(test_safetensors_metadata_not_strings),
@@ -573,6 +668,8 @@ int main(void) {
         cmocka_unit_test(test_safetensors_load_converts),
         cmocka_unit_test(test_safetensors_golden_t5_weights),
         cmocka_unit_test(test_safetensors_golden_t5_io),
+        cmocka_unit_test(test_safetensors_write_matches_reference_io),
+        cmocka_unit_test(test_safetensors_write_matches_reference_weights),
     };
     return cmocka_run_group_tests_name("safetensors", tests, NULL, NULL);
 }
