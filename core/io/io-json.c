@@ -29,8 +29,8 @@ typedef struct cur {
 static bool at_end(const cur *c) { return c->i >= c->n; }
 
 static void skip_ws(cur *c) {
-    while (!at_end(c) && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
-                          c->s[c->i] == '\r'))
+    while (!at_end(c) &&
+           (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r'))
         c->i++;
 }
 
@@ -41,8 +41,10 @@ static int hex4(const cur *c, size_t at) {
     int v = 0;
     for (size_t k = 0; k < 4; k++) {
         char ch = c->s[at + k];
-        int  d = is_digit(ch) ? ch - '0' : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
-                                         : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10 : -1;
+        int  d = is_digit(ch)               ? ch - '0'
+                 : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
+                 : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10
+                                            : -1;
         if (d < 0) return -1;
         v = v * 16 + d;
     }
@@ -89,7 +91,8 @@ static const char *scan_string(cur *c) {
 static const char *scan_number(cur *c) {
     if (c->s[c->i] == '-') c->i++;
     if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
-    if (c->s[c->i] == '0') c->i++;
+    if (c->s[c->i] == '0')
+        c->i++;
     else
         while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
     if (!at_end(c) && c->s[c->i] == '.') {
@@ -150,9 +153,12 @@ static const char *check_syntax(const char *text, size_t len, size_t *at) {
                 }
                 continue;
             }
-            if (ch == '"') why = scan_string(&c);
-            else if (ch == '-' || is_digit(ch)) why = scan_number(&c);
-            else why = scan_literal(&c);
+            if (ch == '"')
+                why = scan_string(&c);
+            else if (ch == '-' || is_digit(ch))
+                why = scan_number(&c);
+            else
+                why = scan_literal(&c);
             if (why) break;
             state = AFTER;
         } else if (state == KEY) {
@@ -191,8 +197,8 @@ static const char *check_syntax(const char *text, size_t len, size_t *at) {
 }
 
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
-                                     const char *what, JsonParser **parser_out,
-                                     JsonNode **root_out, cascade_error *err) {
+                                     const char *what, JsonParser **parser_out, JsonNode **root_out,
+                                     cascade_error *err) {
     cascade_status st = CASCADE_STATUS_OK;
     JsonParser    *parser = NULL;
     GError        *gerr = NULL;
@@ -205,16 +211,14 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
     }
     const char *bad = NULL;
     if (!g_utf8_validate(text, (gssize)len, &bad)) {
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: %s is not valid UTF-8 (byte %zu)", label, what,
-                                 (size_t)(bad - text));
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s is not valid UTF-8 (byte %zu)",
+                                 label, what, (size_t)(bad - text));
     }
     size_t      at = 0;
     const char *why = check_syntax(text, len, &at);
     if (why) {
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: %s is not valid JSON: %s at byte %zu", label, what, why,
-                                 at);
+                                 "%s: %s is not valid JSON: %s at byte %zu", label, what, why, at);
     }
     dc.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     parser = json_parser_new_immutable();
@@ -235,9 +239,8 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
         goto fail;
     }
     if (!JSON_NODE_HOLDS_OBJECT(root)) {
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                               "%s: %s must be a JSON object, got %s", label, what,
-                               cascade_io_json_kind(root));
+        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s must be a JSON object, got %s",
+                               label, what, cascade_io_json_kind(root));
         goto fail;
     }
     g_signal_handlers_disconnect_by_data(parser, &dc);

@@ -16,12 +16,12 @@
 #define CASCADE_IO_JSON_MAX_DEPTH 64
 
 /* Parses text (len bytes, need not be NUL-terminated) as strict UTF-8 JSON whose root is an
- * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names the text in messages ("header", "config").
- * On success *parser_out owns the tree and *root_out points into it; both stay NULL on
- * failure, with a FORMAT error naming label. */
+ * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names
+ * the text in messages ("header", "config"). On success *parser_out owns the tree and *root_out
+ * points into it; both stay NULL on failure, with a FORMAT error naming label. */
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
-                                     const char *what, JsonParser **parser_out,
-                                     JsonNode **root_out, cascade_error *err);
+                                     const char *what, JsonParser **parser_out, JsonNode **root_out,
+                                     cascade_error *err);
 
 /* "an integer", "a string", "null", "an array", "an object", ... for messages. */
 const char *cascade_io_json_kind(JsonNode *node);

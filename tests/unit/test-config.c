@@ -194,7 +194,7 @@ static void test_config_null_counts_as_used(void **state) {
 static void test_config_invalid_text(void **state) {
     (void)state;
     static const char *bad[] = {"{\"a\": ", "[1, 2]", "{\"a\xc3\": 1}", "{\"a\": 1, \"a\": 2}",
-                                "", "42"};
+                                "",         "42"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         cascade_config *cfg = (cascade_config *)0x1;
         cascade_error   err;

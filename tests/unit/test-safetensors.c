@@ -27,9 +27,9 @@ static uint8_t *mk_image(const char *hdr, const void *data, size_t dlen, size_t 
 
 /* Opens hdr + dlen zero bytes; returns the status, err filled, st closed. */
 static cascade_status open_hdr(const char *hdr, size_t dlen, cascade_error *err) {
-    uint8_t *zeros = calloc(1, dlen + 1);
-    size_t   size;
-    uint8_t *img = mk_image(hdr, zeros, dlen, &size);
+    uint8_t             *zeros = calloc(1, dlen + 1);
+    size_t               size;
+    uint8_t             *img = mk_image(hdr, zeros, dlen, &size);
     cascade_safetensors *st = (cascade_safetensors *)0x1;
     cascade_error_init(err);
     cascade_status s = cascade_safetensors_open_memory(img, size, "mem.safetensors", &st, err);
@@ -41,7 +41,7 @@ static cascade_status open_hdr(const char *hdr, size_t dlen, cascade_error *err)
 }
 
 static void expect_fail(const char *hdr, size_t dlen, cascade_status want, const char *needle) {
-    cascade_error err;
+    cascade_error  err;
     cascade_status s = open_hdr(hdr, dlen, &err);
     if (s != want || !strstr(err.message, "mem.safetensors") ||
         (needle && !strstr(err.message, needle)))
@@ -59,11 +59,11 @@ static void test_safetensors_open_memory_valid(void **state) {
     uint8_t  data[28];
     memcpy(data, a, 24);
     memcpy(data + 24, b, 4);
-    const char *hdr = "{\"z\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
-                      "\"__metadata__\":{\"format\":\"pt\"},"
-                      "\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[24,28]}}";
-    size_t   size;
-    uint8_t *img = mk_image(hdr, data, sizeof data, &size);
+    const char          *hdr = "{\"z\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+                               "\"__metadata__\":{\"format\":\"pt\"},"
+                               "\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[24,28]}}";
+    size_t               size;
+    uint8_t             *img = mk_image(hdr, data, sizeof data, &size);
     cascade_safetensors *st = NULL;
     cascade_error        err;
     cascade_error_init(&err);
@@ -116,8 +116,8 @@ static void test_safetensors_truncated_file(void **state) {
     size_t   size;
     uint8_t *img = mk_image("{\"w\":{\"dtype\":\"F32\",\"shape\":[16],\"data_offsets\":[0,64]}}", v,
                             sizeof v, &size);
-    char *dir = test_make_tmpdir();
-    char  path[4096];
+    char    *dir = test_make_tmpdir();
+    char     path[4096];
     snprintf(path, sizeof path, "%s/cut.safetensors", dir);
     assert_true(test_write_file(path, img, size - 10));
     cascade_safetensors *st = NULL;
@@ -403,9 +403,9 @@ static void test_safetensors_roundtrip_all_dtypes(void **state) {
     }
     /* and an empty tensor */
     int64_t zshape[2] = {4, 0};
-    assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, 2, zshape, &ts[CASCADE_DTYPE_COUNT],
-                                        &err),
-                     CASCADE_STATUS_OK);
+    assert_int_equal(
+        cascade_tensor_new(CASCADE_DTYPE_F32, 2, zshape, &ts[CASCADE_DTYPE_COUNT], &err),
+        CASCADE_STATUS_OK);
     names[CASCADE_DTYPE_COUNT] = "empty";
     const char *meta[] = {"format", "pt", "quote\"key", "line\nvalue", NULL};
     assert_int_equal(cascade_safetensors_write(path, CASCADE_DTYPE_COUNT + 1, names,
@@ -480,8 +480,8 @@ static void test_safetensors_load_converts(void **state) {
     (void)state;
     float    v[4] = {0.5f, -3.0f, 1024.0f, 0.0f};
     size_t   size;
-    uint8_t *img = mk_image("{\"v\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", v,
-                            sizeof v, &size);
+    uint8_t *img = mk_image("{\"v\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}",
+                            v, sizeof v, &size);
     cascade_safetensors *st = NULL;
     cascade_error        err;
     cascade_error_init(&err);
@@ -573,7 +573,7 @@ static void test_safetensors_golden_t5_io(void **state) {
  * bytes exactly: header text, key order, padding, data order. */
 static void rewrite_and_compare(const char *rel) {
     if (!test_golden_exists(rel)) skip();
-    char *src = strdup(test_golden_path(rel));
+    char                *src = strdup(test_golden_path(rel));
     cascade_safetensors *st = NULL;
     cascade_error        err;
     cascade_error_init(&err);
@@ -587,8 +587,8 @@ static void rewrite_and_compare(const char *rel) {
         assert_int_equal(cascade_safetensors_load(st, e->name, e->dtype, &ts[i], &err),
                          CASCADE_STATUS_OK);
     }
-    const char *meta[8] = {NULL};
-    size_t      k = 0;
+    const char              *meta[8] = {NULL};
+    size_t                   k = 0;
     static const char *const keys[] = {"format", "case", NULL};
     for (size_t i = 0; keys[i]; i++) {
         const char *v = cascade_safetensors_metadata(st, keys[i]);
@@ -600,9 +600,9 @@ static void rewrite_and_compare(const char *rel) {
     char *dir = test_make_tmpdir();
     char  path[4096];
     snprintf(path, sizeof path, "%s/copy.safetensors", dir);
-    assert_int_equal(cascade_safetensors_write(path, n, names, (const cascade_tensor *const *)ts,
-                                               meta, &err),
-                     CASCADE_STATUS_OK);
+    assert_int_equal(
+        cascade_safetensors_write(path, n, names, (const cascade_tensor *const *)ts, meta, &err),
+        CASCADE_STATUS_OK);
     FILE *fa = fopen(src, "rb"), *fb = fopen(path, "rb");
     assert_non_null(fa);
     assert_non_null(fb);
