@@ -344,7 +344,9 @@ cascade_status cascade_safetensors_load(const cascade_safetensors *st, const cha
                                  st->label, name);
     cascade_tensor *t = NULL;
     cascade_status  s = cascade_tensor_new(dtype, e->ndim, e->shape, &t, err);
-    if (s == CASCADE_STATUS_OK) {
+    /* Empty tensors skip conversion: cascade_convert probes element 0 of dst even for n = 0,
+     * which would write past the 1-byte allocation of an empty tensor. */
+    if (s == CASCADE_STATUS_OK && e->nbytes > 0) {
         cascade_error sub;
         cascade_error_init(&sub);
         s = cascade_convert(e->dtype, e->data, dtype, t->data, (size_t)cascade_tensor_numel(t),
@@ -354,7 +356,7 @@ cascade_status cascade_safetensors_load(const cascade_safetensors *st, const cha
             return cascade_error_set(err, s, "%s: tensor '%s': %s", st->label, name,
                                      sub.message);
         }
-    } else {
+    } else if (s != CASCADE_STATUS_OK) {
         cascade_error_prefix(err, "%s: tensor '%s': ", st->label, name);
         return s;
     }

@@ -43,6 +43,9 @@ struct cascade_tokenizer {
     bool         clean_up;
     special_tok *specials;
     size_t       n_specials;
+    GHashTable  *by_text;         /* special text -> special_tok*, borrowed from specials */
+    uint8_t     *is_special;      /* [vocab_size + n_added]: 1 for ids decode skips */
+    bool         first_byte[256]; /* bytes a special token can start with */
 };
 
 /* ---- configuration as read from the JSON files (before ids are known) ---- */
@@ -227,6 +230,17 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
             if (!string_is(v, "right"))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field '%s': only \"right\" is implemented", path, k);
+        } else if (!strcmp(k, "add_prefix_space")) {
+            /* Newer transformers write it; it only acts in the non-legacy mode. */
+            if (!is_null(v) && !bool_is(v, true))
+                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                       "%s: field 'add_prefix_space': only true is implemented",
+                                       path);
+        } else if (!strcmp(k, "extra_special_tokens")) {
+            if (!is_null(v) &&
+                !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
+                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                       "%s: field 'extra_special_tokens': must be empty", path);
         } else if (!strcmp(k, "added_tokens_decoder")) {
             if (c->added_tokens_decoder) json_node_unref(c->added_tokens_decoder);
             c->added_tokens_decoder = json_node_ref(v);
@@ -268,9 +282,7 @@ static cascade_status extra_id_of(const cascade_tokenizer *tok, const char *s, i
 }
 
 static const special_tok *find_special(const cascade_tokenizer *tok, const char *s) {
-    for (size_t i = 0; i < tok->n_specials; i++)
-        if (!strcmp(tok->specials[i].text, s)) return &tok->specials[i];
-    return NULL;
+    return g_hash_table_lookup(tok->by_text, s);
 }
 
 /* Registers d as a no-split special token and gives it its id, as sanitize_special_tokens
@@ -299,6 +311,8 @@ static cascade_status add_special(cascade_tokenizer *tok, const tok_def *d, cons
     s->id = id;
     s->lstrip = d->lstrip;
     s->rstrip = d->rstrip;
+    g_hash_table_insert(tok->by_text, s->text, s);
+    tok->first_byte[(unsigned char)s->text[0]] = true;
     if (id_out) *id_out = id;
     return CASCADE_STATUS_OK;
 }
@@ -333,7 +347,7 @@ static cascade_status check_added_decoder(const cascade_tokenizer *tok, JsonNode
             else if (strncmp(content, "<extra_id_", 10) != 0)
                 want = cascade_spm_piece_to_id(tok->spm, content, strlen(content));
         }
-        if (!end || *end || !content || id != want)
+        if (end == key || *end || !content || id != want)
             st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                    "%s: field 'added_tokens_decoder[%s]': token not in the "
                                    "vocabulary at that id (added tokens are not implemented)",
@@ -353,6 +367,8 @@ void cascade_tokenizer_free(cascade_tokenizer *tok) {
     if (!tok) return;
     for (size_t i = 0; i < tok->n_specials; i++) g_free(tok->specials[i].text);
     g_free(tok->specials);
+    if (tok->by_text) g_hash_table_destroy(tok->by_text);
+    g_free(tok->is_special);
     cascade_spm_free(tok->spm);
     g_free(tok);
 }
@@ -388,6 +404,7 @@ cascade_status cascade_tokenizer_load(const char *path, cascade_tokenizer **out,
     if (map && (st = read_json(map, false, &conf, err))) goto fail;
 
     tok = g_new0(cascade_tokenizer, 1);
+    tok->by_text = g_hash_table_new(g_str_hash, g_str_equal);
     tok->clean_up = conf.clean_up;
     tok->extra_ids = (int32_t)conf.extra_ids;
     if ((st = cascade_spm_load(model, &tok->spm, err))) goto fail;
@@ -411,13 +428,12 @@ cascade_status cascade_tokenizer_load(const char *path, cascade_tokenizer **out,
         conf.n_additional = (size_t)conf.extra_ids;
     } else if (conf.extra_ids > 0) {
         /* T5Tokenizer refuses a list whose distinct "extra_id" tokens miss the count. */
-        int64_t n = 0;
-        for (size_t i = 0; i < conf.n_additional; i++) {
-            bool dup = false;
-            for (size_t j = 0; j < i && !dup; j++)
-                dup = !strcmp(conf.additional[i].content, conf.additional[j].content);
-            if (!dup && strstr(conf.additional[i].content, "extra_id")) n++;
-        }
+        GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+        for (size_t i = 0; i < conf.n_additional; i++)
+            if (strstr(conf.additional[i].content, "extra_id"))
+                g_hash_table_add(seen, conf.additional[i].content);
+        const int64_t n = g_hash_table_size(seen);
+        g_hash_table_destroy(seen);
         if (n != conf.extra_ids) {
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                    "%s: field 'additional_special_tokens' holds %d extra_id "
@@ -437,6 +453,8 @@ cascade_status cascade_tokenizer_load(const char *path, cascade_tokenizer **out,
         if ((st = add_special(tok, &conf.additional[i], conf.unk.content, NULL, err))) goto fail;
     if (config && (st = check_added_decoder(tok, conf.added_tokens_decoder, config, err)))
         goto fail;
+    tok->is_special = g_new0(uint8_t, (size_t)cascade_tokenizer_vocab_size(tok));
+    for (size_t i = 0; i < tok->n_specials; i++) tok->is_special[tok->specials[i].id] = 1;
 
     tok_conf_clear(&conf);
     g_free(model);
@@ -505,6 +523,7 @@ static cascade_status id_buf_push(id_buf *b, const int32_t *ids, size_t n, casca
 static const special_tok *next_special(const cascade_tokenizer *tok, const char *p, const char *end,
                                        const char **at) {
     for (; p < end; p++) {
+        if (!tok->first_byte[(unsigned char)*p]) continue;
         const special_tok *best = NULL;
         for (size_t i = 0; i < tok->n_specials; i++) {
             const special_tok *s = &tok->specials[i];
@@ -586,8 +605,12 @@ cascade_status cascade_tokenizer_encode_padded(const cascade_tokenizer *tok, con
     if (max_length < 1)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "tokenizer_encode_padded: max_length %d < 1", (int)max_length);
-    id_buf b = {0};
-    CASCADE_TRY(encode_body(tok, text, &b, err));
+    id_buf         b = {0};
+    cascade_status st = encode_body(tok, text, &b, err);
+    if (st) {
+        free(b.v);
+        return st;
+    }
     size_t keep = b.n;
     if (keep + 1 > (size_t)max_length) keep = (size_t)max_length - 1;
     size_t n = 0;
@@ -601,13 +624,33 @@ cascade_status cascade_tokenizer_encode_padded(const cascade_tokenizer *tok, con
     return CASCADE_STATUS_OK;
 }
 
-/* ---- decoding ---- */
-
-static bool is_special_id(const cascade_tokenizer *tok, int32_t id) {
-    for (size_t i = 0; i < tok->n_specials; i++)
-        if (tok->specials[i].id == id) return true;
-    return false;
+cascade_status cascade_tokenizer_encode_batch(const cascade_tokenizer *tok,
+                                              const char *const *texts, size_t n,
+                                              int32_t max_length, int32_t *ids, int32_t *mask,
+                                              cascade_error *err) {
+    if (!tok || (n && (!texts || !ids || !mask)))
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "tokenizer_encode_batch: NULL argument");
+    if (max_length < 1)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "tokenizer_encode_batch: max_length %d < 1", (int)max_length);
+    if (n > SIZE_MAX / sizeof(int32_t) / (size_t)max_length)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "tokenizer_encode_batch: %zu rows of %d ids overflow", n,
+                                 (int)max_length);
+    for (size_t i = 0; i < n; i++) {
+        const size_t   off = i * (size_t)max_length;
+        cascade_status st =
+            cascade_tokenizer_encode_padded(tok, texts[i], max_length, ids + off, mask + off, err);
+        if (st) {
+            cascade_error_prefix(err, "batch row %zu: ", i);
+            return st;
+        }
+    }
+    return CASCADE_STATUS_OK;
 }
+
+/* ---- decoding ---- */
 
 /* In-place str.replace(from, to) with strlen(to) < strlen(from). */
 static void replace_all(char *s, const char *from, const char *to) {
@@ -647,7 +690,7 @@ cascade_status cascade_tokenizer_decode(const cascade_tokenizer *tok, const int3
                                      "tokenizer_decode: id %d at position %zu is outside [0, %d)",
                                      (int)ids[i], i, (int)total);
         }
-        if (is_special_id(tok, ids[i])) continue; /* skip_special_tokens=True */
+        if (tok->is_special[ids[i]]) continue; /* skip_special_tokens=True */
         /* A sentinel that is not special reaches SentencePiece as an unknown piece. */
         keep[k++] = ids[i] < tok->sp_size ? ids[i] : tok->unk_id;
     }

@@ -72,7 +72,7 @@ static void test_graph_conv2d_shape(void **state) {
     cascade_conv2d_params p;
     cascade_conv2d_params_init(&p);
     p.stride[0] = p.stride[1] = 2;
-    p.pad[0] = 0, p.pad[1] = 0, p.pad[2] = 1, p.pad[3] = 1; /* TF "same" for stride 2 */
+    p.pad[0] = 1, p.pad[1] = 0, p.pad[2] = 1, p.pad[3] = 1; /* TF "same", stride 2: H 17 -> 9, W 16 -> 8 */
     p.groups = 2;
     cascade_value_id y = cascade_graph_conv2d(g, x, w, CASCADE_NO_VALUE, &p);
     int32_t          nd;

@@ -210,6 +210,27 @@ static void test_safetensors_empty_tensors_allowed(void **state) {
                      CASCADE_STATUS_OK);
 }
 
+/* Loading an empty tensor into another dtype gives an empty tensor (no write past it). */
+static void test_safetensors_load_empty_tensor(void **state) {
+    (void)state;
+    size_t   size;
+    uint8_t *img = mk_image("{\"e\":{\"dtype\":\"U8\",\"shape\":[3,0],\"data_offsets\":[0,0]}}",
+                            NULL, 0, &size);
+    cascade_safetensors *st = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_safetensors_open_memory(img, size, "m", &st, &err), CASCADE_STATUS_OK);
+    cascade_tensor *t = NULL;
+    assert_int_equal(cascade_safetensors_load(st, "e", CASCADE_DTYPE_F32, &t, &err),
+                     CASCADE_STATUS_OK);
+    assert_int_equal(t->ndim, 2);
+    assert_int_equal(t->shape[0], 3);
+    assert_int_equal(cascade_tensor_numel(t), 0);
+    cascade_tensor_free(t);
+    cascade_safetensors_close(st);
+    free(img);
+}
+
 /* A dtype outside the format is FORMAT naming it. */
 static void test_safetensors_unknown_dtype(void **state) {
     (void)state;
@@ -534,6 +555,7 @@ int main(void) {
         cmocka_unit_test(test_safetensors_offsets_not_int_pair),
         cmocka_unit_test(test_safetensors_overlap),
         cmocka_unit_test(test_safetensors_empty_tensors_allowed),
+        cmocka_unit_test(test_safetensors_load_empty_tensor),
         cmocka_unit_test(test_safetensors_unknown_dtype),
         cmocka_unit_test(test_safetensors_size_shape_mismatch),
         cmocka_unit_test(test_safetensors_shape_overflow),

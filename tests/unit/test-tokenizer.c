@@ -14,8 +14,11 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cascade/safetensors.h"
 #include "cascade/tokenizer.h"
 #include "test-common.h"
+/* The internal SentencePiece layer, tested on its own to localise a mismatch. */
+#include "../../core/text/sentencepiece-shim.h"
 
 #define CASE_DIR "t5_tokenizer"
 
@@ -123,6 +126,48 @@ static void test_tokenizer_golden_single(void **state) {
     assert_int_equal(failures, 0);
 }
 
+/* The SentencePiece layer alone: every `single` text encodes to sentencepiece_encode_ids
+ * (no special-token splitting, no eos), and those ids decode without error. */
+static void test_tokenizer_golden_sentencepiece(void **state) {
+    fixture      *f = need_golden(state);
+    cascade_spm  *spm = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    char *model = g_build_filename(test_golden_path(CASE_DIR), "spiece.model", NULL);
+    assert_int_equal(cascade_spm_load(model, &spm, &err), CASCADE_STATUS_OK);
+    g_free(model);
+    JsonArray *single = json_object_get_array_member(f->cases, "single");
+    int        failures = 0;
+    for (guint c = 0; c < json_array_get_length(single); c++) {
+        JsonObject *o = json_array_get_object_element(single, c);
+        const char *text = json_object_get_string_member(o, "text");
+        size_t      n_want, n_got = 0;
+        int32_t    *want =
+            ints_of(json_object_get_array_member(o, "sentencepiece_encode_ids"), &n_want);
+        int32_t *got = NULL;
+        if (cascade_spm_encode(spm, text, strlen(text), &got, &n_got, &err) || n_got != n_want ||
+            (n_want && memcmp(got, want, n_want * sizeof *got))) {
+            fprintf(stderr, "case %u: sentencepiece ids differ for \"%s\" %s\n", c, text,
+                    err.message);
+            print_ids("got ", got, n_got);
+            print_ids("want", want, n_want);
+            failures++;
+        }
+        char *dec = NULL;
+        assert_int_equal(cascade_spm_decode(spm, want, n_want, &dec, &err), CASCADE_STATUS_OK);
+        free(dec);
+        free(got);
+        free(want);
+    }
+    const int32_t bad[1] = {cascade_spm_piece_size(spm)};
+    char         *dec = NULL;
+    assert_int_equal(cascade_spm_decode(spm, bad, 1, &dec, NULL), CASCADE_STATUS_INVALID_ARG);
+    assert_null(dec);
+    cascade_spm_free(spm);
+    cascade_spm_free(NULL);
+    assert_int_equal(failures, 0);
+}
+
 /* Every row of every `batches` entry: padded/truncated ids and attention mask exact. */
 static void test_tokenizer_golden_batches(void **state) {
     fixture   *f = need_golden(state);
@@ -173,15 +218,123 @@ static void test_tokenizer_golden_batches(void **state) {
     assert_int_equal(failures, 0);
 }
 
-/* Vocabulary, eos and pad ids follow T5's layout: pieces + 100 sentinels, eos 1, pad 0. */
-static void test_tokenizer_ids(void **state) {
-    fixture *f = need_golden(state);
-    assert_int_equal(cascade_tokenizer_vocab_size(f->tok), 2100);
-    assert_int_equal(cascade_tokenizer_eos_id(f->tok), 1);
-    assert_int_equal(cascade_tokenizer_pad_id(f->tok), 0);
+/* One I64 [rows, cols] tensor of io.safetensors as int32 (malloc'd), checked for shape. */
+static int32_t *io_i64(const cascade_safetensors *st, const char *name, size_t rows, size_t cols) {
+    const cascade_st_entry *e = cascade_safetensors_find(st, name);
+    if (!e) {
+        fprintf(stderr, "io.safetensors: no tensor '%s'\n", name);
+        return NULL;
+    }
+    assert_int_equal(e->dtype, CASCADE_DTYPE_I64);
+    assert_int_equal(e->ndim, 2);
+    assert_int_equal(e->shape[0], (int64_t)rows);
+    assert_int_equal(e->shape[1], (int64_t)cols);
+    int32_t *v = malloc(rows * cols * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < rows * cols; i++) {
+        int64_t x;
+        memcpy(&x, (const char *)e->data + i * sizeof x, sizeof x); /* may be unaligned */
+        v[i] = (int32_t)x;
+    }
+    return v;
 }
 
-/* A path to spiece.model itself loads with T5's defaults and encodes like the directory. */
+/* Every `batches` entry against io.safetensors' <name>/input_ids and <name>/attention_mask
+ * (the tensors transformers returned), row i = texts[i]. */
+static void test_tokenizer_golden_io_safetensors(void **state) {
+    fixture *f = need_golden(state);
+    if (!test_golden_exists(CASE_DIR "/io.safetensors")) skip();
+    cascade_safetensors *st = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    if (cascade_safetensors_open(test_golden_path(CASE_DIR "/io.safetensors"), &st, &err))
+        fail_msg("io.safetensors: %s", err.message);
+    JsonArray *batches = json_object_get_array_member(f->cases, "batches");
+    int        failures = 0;
+    size_t     rows_checked = 0;
+    for (guint b = 0; b < json_array_get_length(batches); b++) {
+        JsonObject *o = json_array_get_object_element(batches, b);
+        const char *name = json_object_get_string_member(o, "name");
+        int32_t     max_length = (int32_t)json_object_get_int_member(o, "max_length");
+        JsonArray  *texts = json_object_get_array_member(o, "texts");
+        size_t      rows = json_array_get_length(texts);
+        char        key[256];
+        snprintf(key, sizeof key, "%s/input_ids", name);
+        int32_t *want = io_i64(st, key, rows, (size_t)max_length);
+        snprintf(key, sizeof key, "%s/attention_mask", name);
+        int32_t *want_mask = io_i64(st, key, rows, (size_t)max_length);
+        assert_non_null(want);
+        assert_non_null(want_mask);
+        int32_t *got = malloc(2 * (size_t)max_length * sizeof *got), *got_mask = got + max_length;
+        assert_non_null(got);
+        /* The whole batch in one call must give the same tensors. */
+        const char **tv = malloc((rows ? rows : 1) * sizeof *tv);
+        int32_t     *all = malloc(2 * (rows ? rows : 1) * (size_t)max_length * sizeof *all);
+        assert_non_null(tv);
+        assert_non_null(all);
+        for (size_t r = 0; r < rows; r++) tv[r] = json_array_get_string_element(texts, (guint)r);
+        assert_int_equal(cascade_tokenizer_encode_batch(f->tok, tv, rows, max_length, all,
+                                                        all + rows * (size_t)max_length, &err),
+                         CASCADE_STATUS_OK);
+        if (memcmp(all, want, rows * (size_t)max_length * sizeof *all) ||
+            memcmp(all + rows * (size_t)max_length, want_mask,
+                   rows * (size_t)max_length * sizeof *all)) {
+            fprintf(stderr, "%s: encode_batch differs from io.safetensors\n", name);
+            failures++;
+        }
+        free(tv);
+        free(all);
+        for (size_t r = 0; r < rows; r++, rows_checked++) {
+            const char  *text = json_array_get_string_element(texts, (guint)r);
+            const size_t off = r * (size_t)max_length, nb = (size_t)max_length * sizeof *got;
+            cascade_error_init(&err);
+            if (cascade_tokenizer_encode_padded(f->tok, text, max_length, got, got_mask, &err)) {
+                fprintf(stderr, "%s row %zu: failed: %s\n", name, r, err.message);
+                failures++;
+            } else if (memcmp(got, want + off, nb) || memcmp(got_mask, want_mask + off, nb)) {
+                fprintf(stderr, "%s row %zu (io.safetensors): differs for \"%s\"\n", name, r, text);
+                print_ids("got ids  ", got, (size_t)max_length);
+                print_ids("want ids ", want + off, (size_t)max_length);
+                failures++;
+            }
+        }
+        free(got);
+        free(want);
+        free(want_mask);
+    }
+    cascade_safetensors_close(st);
+    fprintf(stderr, "# %zu io.safetensors rows checked, %d mismatches\n", rows_checked, failures);
+    assert_true(rows_checked > 0);
+    assert_int_equal(failures, 0);
+}
+
+/* Vocabulary size, eos and pad ids as case.json states them (len(tokenizer), the
+ * SentencePiece trainer's eos_id/pad_id): pieces plus extra_ids sentinels. */
+static void test_tokenizer_ids(void **state) {
+    fixture    *f = need_golden(state);
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, test_golden_path(CASE_DIR "/case.json"), NULL));
+    JsonObject *call =
+        json_object_get_object_member(json_node_get_object(json_parser_get_root(p)), "call");
+    assert_non_null(call);
+    JsonObject *vocab = json_object_get_object_member(call, "vocab");
+    JsonObject *trainer = json_object_get_object_member(call, "sentencepiece_trainer_args");
+    assert_non_null(vocab);
+    assert_non_null(trainer);
+    assert_int_equal(cascade_tokenizer_vocab_size(f->tok),
+                     json_object_get_int_member(vocab, "len(tokenizer)"));
+    assert_int_equal(cascade_tokenizer_vocab_size(f->tok),
+                     json_object_get_int_member(vocab, "sentencepiece_pieces") +
+                         json_object_get_int_member(vocab, "extra_ids"));
+    assert_int_equal(cascade_tokenizer_eos_id(f->tok),
+                     json_object_get_int_member(trainer, "eos_id"));
+    assert_int_equal(cascade_tokenizer_pad_id(f->tok),
+                     json_object_get_int_member(trainer, "pad_id"));
+    g_object_unref(p);
+}
+
+/* A path to spiece.model itself loads with T5's defaults and encodes like the directory;
+ * <extra_id_0> is the last id. */
 static void test_tokenizer_load_model_file(void **state) {
     fixture           *f = need_golden(state);
     cascade_tokenizer *t = NULL;
@@ -198,7 +351,7 @@ static void test_tokenizer_load_model_file(void **state) {
     assert_int_equal(cascade_tokenizer_encode(f->tok, text, &b, &nb, &err), CASCADE_STATUS_OK);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na * sizeof *a);
-    assert_int_equal(a[0], 2099);
+    assert_int_equal(a[0], cascade_tokenizer_vocab_size(t) - 1);
     free(a);
     free(b);
     cascade_tokenizer_free(t);
@@ -208,24 +361,33 @@ static void test_tokenizer_load_model_file(void **state) {
  * transformers truncates to max_length - 1 and then adds eos only if absent. */
 static void test_tokenizer_truncation(void **state) {
     fixture      *f = need_golden(state);
+    const char   *text = "hello </s> world";
+    const int32_t eos = cascade_tokenizer_eos_id(f->tok), pad = cascade_tokenizer_pad_id(f->tok);
     cascade_error err;
     cascade_error_init(&err);
     int32_t *full = NULL;
-    size_t   n = 0;
-    assert_int_equal(cascade_tokenizer_encode(f->tok, "hello </s> world", &full, &n, &err), 0);
-    assert_int_equal(n, 8); /* h e l l o </s> _ world </s> as 7 20 385 52 1 7 1651 1 */
-    int32_t ids[8], mask[8];
-    assert_int_equal(
-        cascade_tokenizer_encode_padded(f->tok, "hello </s> world", 6, ids, mask, &err), 0);
-    const int32_t want6[6] = {7, 20, 385, 52, 1, 0}, mask6[6] = {1, 1, 1, 1, 1, 0};
-    assert_memory_equal(ids, want6, sizeof want6);
-    assert_memory_equal(mask, mask6, sizeof mask6);
-    assert_int_equal(
-        cascade_tokenizer_encode_padded(f->tok, "hello </s> world", 4, ids, mask, &err), 0);
-    const int32_t want4[4] = {7, 20, 385, 1};
-    assert_memory_equal(ids, want4, sizeof want4);
+    size_t   n = 0, k = 0;
+    assert_int_equal(cascade_tokenizer_encode(f->tok, text, &full, &n, &err), 0);
+    while (k < n && full[k] != eos) k++; /* the eos written in the text */
+    assert_true(k >= 2 && k + 2 < n && n < 32);
+    int32_t ids[32], mask[32];
+
+    /* Room for the ids up to the written eos: that eos ends the row, padding follows. */
+    const int32_t L = (int32_t)k + 2;
+    assert_int_equal(cascade_tokenizer_encode_padded(f->tok, text, L, ids, mask, &err), 0);
+    assert_memory_equal(ids, full, (k + 1) * sizeof *ids);
+    assert_int_equal(ids[k + 1], pad);
+    for (int32_t i = 0; i < L; i++) assert_int_equal(mask[i], i <= (int32_t)k);
+
+    /* One less: the written eos is cut and the appended one takes its place. */
+    assert_int_equal(cascade_tokenizer_encode_padded(f->tok, text, (int32_t)k, ids, mask, &err), 0);
+    assert_memory_equal(ids, full, (k - 1) * sizeof *ids);
+    assert_int_equal(ids[k - 1], eos);
+    for (size_t i = 0; i < k; i++) assert_int_equal(mask[i], 1);
+
+    /* max_length 1 holds eos alone. */
     assert_int_equal(cascade_tokenizer_encode_padded(f->tok, "hello world", 1, ids, mask, &err), 0);
-    assert_int_equal(ids[0], 1);
+    assert_int_equal(ids[0], eos);
     assert_int_equal(mask[0], 1);
     free(full);
 }
@@ -242,6 +404,16 @@ static void test_tokenizer_bad_max_length(void **state) {
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_encode_padded(f->tok, "hi", -3, ids, mask, &err),
                      CASCADE_STATUS_INVALID_ARG);
+    const char *texts[1] = {"hi"};
+    cascade_error_init(&err);
+    assert_int_equal(cascade_tokenizer_encode_batch(f->tok, texts, 1, 0, ids, mask, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    const char *bad_rows[2] = {"fine", "bad \xc3"};
+    cascade_error_init(&err);
+    int32_t ids2[4], mask2[4];
+    assert_int_equal(cascade_tokenizer_encode_batch(f->tok, bad_rows, 2, 2, ids2, mask2, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    assert_non_null(strstr(err.message, "row 1"));
     assert_int_equal(ids[0], -7);
     assert_int_equal(mask[0], -7);
 }
@@ -258,7 +430,7 @@ static void test_tokenizer_bad_arguments(void **state) {
     assert_null(ids);
     assert_int_equal(n, 0);
     assert_non_null(strstr(err.message, "UTF-8"));
-    const int32_t bad[3] = {7, 2100, 1};
+    const int32_t bad[3] = {7, cascade_tokenizer_vocab_size(f->tok), 1};
     char         *text = (char *)&err;
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_decode(f->tok, bad, 3, &text, &err),
@@ -276,6 +448,17 @@ static void test_tokenizer_bad_arguments(void **state) {
 }
 
 /* ---- files ---- */
+
+/* The number of SentencePiece pieces: vocab size with T5's default 100 extra ids. */
+static int32_t sp_pieces(void) {
+    cascade_tokenizer *t = NULL;
+    char              *path = g_build_filename(test_golden_path(CASE_DIR), "spiece.model", NULL);
+    assert_int_equal(cascade_tokenizer_load(path, &t, NULL), CASCADE_STATUS_OK);
+    g_free(path);
+    const int32_t n = cascade_tokenizer_vocab_size(t) - 100;
+    cascade_tokenizer_free(t);
+    return n;
+}
 
 static char *copy_case(void) {
     char *dir = test_make_tmpdir();
@@ -391,6 +574,9 @@ static void test_tokenizer_bad_config(void **state) {
     const char *count = "{\"extra_ids\": 99}";
     write_in(dir, "tokenizer_config.json", count, strlen(count));
     expect_load_error(dir, CASCADE_STATUS_FORMAT, "extra_ids");
+    const char *wrong_id = "{\"added_tokens_decoder\": {\"5\": {\"content\": \"<pad>\"}}}";
+    write_in(dir, "tokenizer_config.json", wrong_id, strlen(wrong_id));
+    expect_load_error(dir, CASCADE_STATUS_UNSUPPORTED, "added_tokens_decoder[5]");
     const char *bad_type = "{\"extra_ids\": \"many\"}";
     write_in(dir, "tokenizer_config.json", bad_type, strlen(bad_type));
     expect_load_error(dir, CASCADE_STATUS_FORMAT, "extra_ids");
@@ -407,13 +593,14 @@ static void test_tokenizer_bad_config(void **state) {
     cascade_error      err;
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_load(dir, &t, &err), CASCADE_STATUS_OK);
-    assert_int_equal(cascade_tokenizer_vocab_size(t), 2008);
+    const int32_t sp = sp_pieces();
+    assert_int_equal(cascade_tokenizer_vocab_size(t), sp + 8);
     int32_t *ids = NULL;
     size_t   n = 0;
     assert_int_equal(cascade_tokenizer_encode(t, "<extra_id_0><extra_id_7>", &ids, &n, &err), 0);
     assert_int_equal(n, 3);
-    assert_int_equal(ids[0], 2007);
-    assert_int_equal(ids[1], 2000);
+    assert_int_equal(ids[0], sp + 7);
+    assert_int_equal(ids[1], sp);
     free(ids);
     cascade_tokenizer_free(t);
     remove_dir(dir);
@@ -427,14 +614,24 @@ static void test_tokenizer_config_variants(void **state) {
     const char *map = "{\"eos_token\": {\"content\": \"</s>\", \"lstrip\": true, \"rstrip\": true,"
                       " \"single_word\": false, \"normalized\": true}, \"pad_token\": \"<pad>\"}";
     write_in(dir, "special_tokens_map.json", map, strlen(map));
-    const char *conf = "{\"clean_up_tokenization_spaces\": false, \"legacy\": null,"
-                       " \"model_max_length\": 77, \"tokenizer_class\": \"T5Tokenizer\"}";
+    /* The bookkeeping keys DeepFloyd IF's and newer transformers' configs carry. */
+    const int32_t sp = sp_pieces();
+    char         *conf =
+        g_strdup_printf("{\"clean_up_tokenization_spaces\": false, \"legacy\": null,"
+                        " \"model_max_length\": 512, \"tokenizer_class\": \"T5Tokenizer\","
+                        " \"name_or_path\": \"t5-11b\", \"special_tokens_map_file\": null,"
+                        " \"sp_model_kwargs\": {}, \"extra_ids\": 100, \"add_prefix_space\": null,"
+                        " \"extra_special_tokens\": {}, \"added_tokens_decoder\": {\"%d\": "
+                        "{\"content\": \"<pad>\", \"special\": true}, \"%d\": {\"content\":"
+                        " \"<extra_id_0>\", \"special\": true}}}",
+                        (int)cascade_tokenizer_pad_id(f->tok), (int)(sp + 99));
     write_in(dir, "tokenizer_config.json", conf, strlen(conf));
+    g_free(conf);
     cascade_tokenizer *t = NULL;
     cascade_error      err;
     cascade_error_init(&err);
     assert_int_equal(cascade_tokenizer_load(dir, &t, &err), CASCADE_STATUS_OK);
-    assert_int_equal(cascade_tokenizer_vocab_size(t), 2100);
+    assert_int_equal(cascade_tokenizer_vocab_size(t), sp + 100);
     const char *text = "hello </s> world";
     int32_t    *a = NULL, *b = NULL;
     size_t      na = 0, nb = 0;
@@ -462,7 +659,9 @@ static void test_tokenizer_config_variants(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenizer_golden_single),
+        cmocka_unit_test(test_tokenizer_golden_sentencepiece),
         cmocka_unit_test(test_tokenizer_golden_batches),
+        cmocka_unit_test(test_tokenizer_golden_io_safetensors),
         cmocka_unit_test(test_tokenizer_ids),
         cmocka_unit_test(test_tokenizer_load_model_file),
         cmocka_unit_test(test_tokenizer_truncation),

@@ -36,6 +36,13 @@ cascade_status cascade_tokenizer_encode(const cascade_tokenizer *tok, const char
 cascade_status cascade_tokenizer_encode_padded(const cascade_tokenizer *tok, const char *text,
                                                int32_t max_length, int32_t *ids, int32_t *mask,
                                                cascade_error *err);
+/* A batch: row i of ids/mask (n * max_length entries each) is encode_padded(texts[i]), as
+ * tokenizer(texts, padding='max_length', truncation=True, max_length=...) returns it. On
+ * failure the message names the row and the rows' contents are unspecified. */
+cascade_status cascade_tokenizer_encode_batch(const cascade_tokenizer *tok,
+                                              const char *const *texts, size_t n,
+                                              int32_t max_length, int32_t *ids, int32_t *mask,
+                                              cascade_error *err);
 /* Text of ids, special tokens skipped. malloc'd; free() it. */
 cascade_status cascade_tokenizer_decode(const cascade_tokenizer *tok, const int32_t *ids,
                                         size_t n_ids, char **text, cascade_error *err);

@@ -1,0 +1,229 @@
+/* The `cascade` command end to end: tokenize and forward against the golden cases, encode
+ * through a model directory assembled from them, and clear errors for bad input. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cascade/safetensors.h"
+#include "test-common.h"
+
+typedef struct result {
+    int   status; /* exit code */
+    char *out, *err;
+} result;
+
+static result run_cli(const char *const *args) {
+    const char *exe = getenv("CASCADE_CLI");
+    GPtrArray  *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)(exe ? exe : "build/cli/cascade"));
+    for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
+    g_ptr_array_add(argv, NULL);
+    result  r = {0};
+    gint    wait = 0;
+    GError *e = NULL;
+    if (!g_spawn_sync(NULL, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
+                      &wait, &e))
+        fail_msg("spawn: %s", e->message);
+    r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : 128;
+    g_ptr_array_free(argv, TRUE);
+    return r;
+}
+
+static void result_clear(result *r) {
+    g_free(r->out);
+    g_free(r->err);
+}
+
+static int need_golden(void **state) {
+    (void)state;
+    return 0;
+}
+
+/* `cascade tokenize` prints the reference ids for every single text of the golden case. */
+static void test_cli_tokenize_matches_golden(void **state) {
+    (void)state;
+    if (!test_golden_exists("t5_tokenizer/tokenizer_cases.json")) skip();
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, test_golden_path("t5_tokenizer/tokenizer_cases.json"), NULL));
+    JsonArray *single = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "single");
+    char      *model = g_strdup(test_golden_path("t5_tokenizer"));
+    for (guint i = 0; i < json_array_get_length(single); i++) {
+        JsonObject *e = json_array_get_object_element(single, i);
+        const char *text = json_object_get_string_member(e, "text");
+        result      r = run_cli((const char *[]){"tokenize", "--model", model, "--", text, NULL});
+        assert_int_equal(r.status, 0);
+        JsonParser *rp = json_parser_new();
+        assert_true(json_parser_load_from_data(rp, r.out, -1, NULL));
+        JsonArray *got = json_node_get_array(json_parser_get_root(rp));
+        JsonArray *want = json_object_get_array_member(e, "ids");
+        assert_int_equal(json_array_get_length(got), json_array_get_length(want));
+        for (guint k = 0; k < json_array_get_length(want); k++)
+            assert_int_equal(json_array_get_int_element(got, k), json_array_get_int_element(want, k));
+        g_object_unref(rp);
+        result_clear(&r);
+    }
+    g_free(model);
+    g_object_unref(p);
+}
+
+/* --max-length pads with the pad id and keeps eos last when truncating. */
+static void test_cli_tokenize_max_length(void **state) {
+    (void)state;
+    if (!test_golden_exists("t5_tokenizer/spiece.model")) skip();
+    char  *model = g_strdup(test_golden_path("t5_tokenizer"));
+    result r = run_cli((const char *[]){"tokenize", "-m", model, "-n", "4", "--",
+                                        "a photo of an astronaut riding a horse", NULL});
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, ", 1]"));
+    result_clear(&r);
+    r = run_cli((const char *[]){"tokenize", "-m", model, "-n", "0", "--", "x", NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "--max-length"));
+    result_clear(&r);
+    g_free(model);
+}
+
+static float *read_tensor(const char *path, const char *name, int64_t *n) {
+    cascade_safetensors *st = NULL;
+    cascade_tensor      *t = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    if (cascade_safetensors_open(path, &st, &err) ||
+        cascade_safetensors_load(st, name, CASCADE_DTYPE_F32, &t, &err))
+        fail_msg("%s", err.message);
+    *n = cascade_tensor_numel(t);
+    float *v = malloc(sizeof(float) * (size_t)*n);
+    memcpy(v, t->data, sizeof(float) * (size_t)*n);
+    cascade_tensor_free(t);
+    cascade_safetensors_close(st);
+    return v;
+}
+
+/* `cascade forward` on the T5 golden component reproduces last_hidden_state. */
+static void test_cli_forward_t5_matches_golden(void **state) {
+    (void)state;
+    if (!test_golden_exists("t5_encoder/io.safetensors")) skip();
+    char  *dir = test_make_tmpdir();
+    char  *out = g_build_filename(dir, "out.safetensors", NULL);
+    char  *comp = g_strdup(test_golden_path("t5_encoder"));
+    char  *io = g_strdup(test_golden_path("t5_encoder/io.safetensors"));
+    result r = run_cli((const char *[]){"forward", "--component", comp, "--inputs", io,
+                                        "--outputs", out, "--debug", NULL});
+    if (r.status) fail_msg("forward: %s", r.err);
+    int64_t n_got, n_want, n_dbg;
+    float  *got = read_tensor(out, "last_hidden_state", &n_got);
+    float  *want = read_tensor(io, "last_hidden_state", &n_want);
+    float  *dbg = read_tensor(out, "hidden_states.0", &n_dbg);
+    assert_int_equal(n_got, n_want);
+    test_diff d;
+    bool      ok = test_compare(got, want, (size_t)n_got, 2e-5, 1e-4, &d); /* case.json tolerance */
+    if (!ok) test_diff_print("last_hidden_state", got, want, (size_t)n_got, &d);
+    assert_true(ok);
+    assert_int_equal(n_dbg, n_want);
+    free(got);
+    free(want);
+    free(dbg);
+    result_clear(&r);
+    g_unlink(out);
+    g_rmdir(dir);
+    g_free(out);
+    g_free(dir);
+    g_free(comp);
+    g_free(io);
+}
+
+/* `cascade encode` through a model dir (tokenizer/ + text_encoder/) gives the golden row of
+ * the same prompt: tokenizer and encoder agree end to end. */
+static void test_cli_encode_model_dir(void **state) {
+    (void)state;
+    if (!test_golden_exists("t5_encoder/io.safetensors")) skip();
+    char *dir = test_make_tmpdir();
+    char *tok = g_build_filename(dir, "tokenizer", NULL), *enc = g_build_filename(dir, "text_encoder", NULL);
+    char *tok_src = g_canonicalize_filename(test_golden_path("t5_tokenizer"), NULL);
+    char *enc_src = g_canonicalize_filename(test_golden_path("t5_encoder"), NULL);
+    assert_int_equal(symlink(tok_src, tok), 0);
+    assert_int_equal(symlink(enc_src, enc), 0);
+    char  *out = g_build_filename(dir, "emb.safetensors", NULL);
+    result r = run_cli((const char *[]){"encode", "--model", dir, "--max-length", "12", "a red fox",
+                                        "-o", out, NULL});
+    if (r.status) fail_msg("encode: %s", r.err);
+    int64_t n_got, n_want;
+    float  *got = read_tensor(out, "last_hidden_state", &n_got);
+    char   *io = g_build_filename(enc_src, "io.safetensors", NULL);
+    float  *want = read_tensor(io, "last_hidden_state", &n_want); /* row 0 = "a red fox" */
+    assert_int_equal(n_got * 2, n_want);
+    test_diff d;
+    bool      ok = test_compare(got, want, (size_t)n_got, 2e-5, 1e-4, &d);
+    if (!ok) test_diff_print("encode row 0", got, want, (size_t)n_got, &d);
+    assert_true(ok);
+    free(got);
+    free(want);
+    result_clear(&r);
+    g_unlink(out);
+    g_unlink(tok);
+    g_unlink(enc);
+    g_rmdir(dir);
+    g_free(io), g_free(out), g_free(tok), g_free(enc), g_free(tok_src), g_free(enc_src), g_free(dir);
+}
+
+/* Bad input: missing component, unsupported class, truncated inputs, unknown command. */
+static void test_cli_errors_are_clear(void **state) {
+    (void)state;
+    result r = run_cli((const char *[]){"forward", "--component", "/nonexistent/comp", "--inputs",
+                                        "x", "--outputs", "y", NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "/nonexistent/comp"));
+    result_clear(&r);
+
+    if (test_golden_exists("vae/config.json")) {
+        char *vae = g_strdup(test_golden_path("vae"));
+        r = run_cli((const char *[]){"forward", "-c", vae, "-i", "x", "-o", "y", NULL});
+        assert_int_not_equal(r.status, 0);
+        assert_non_null(strstr(r.err, "AutoencoderKL"));
+        result_clear(&r);
+        g_free(vae);
+    }
+    if (test_golden_exists("t5_encoder/io.safetensors")) {
+        char  *dir = test_make_tmpdir();
+        char  *bad = g_build_filename(dir, "in.safetensors", NULL);
+        gchar *data = NULL;
+        gsize  len = 0;
+        assert_true(g_file_get_contents(test_golden_path("t5_encoder/io.safetensors"), &data, &len, NULL));
+        assert_true(test_write_file(bad, data, len / 2));
+        char *comp = g_strdup(test_golden_path("t5_encoder"));
+        r = run_cli((const char *[]){"forward", "-c", comp, "-i", bad, "-o", "/tmp/never", NULL});
+        assert_int_not_equal(r.status, 0);
+        assert_non_null(strstr(r.err, "in.safetensors"));
+        result_clear(&r);
+        g_unlink(bad);
+        g_rmdir(dir);
+        g_free(data), g_free(bad), g_free(dir), g_free(comp);
+    }
+    r = run_cli((const char *[]){"no-such-command", NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "unknown command"));
+    result_clear(&r);
+    r = run_cli((const char *[]){"--help", NULL});
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "forward"));
+    result_clear(&r);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_tokenize_matches_golden),
+        cmocka_unit_test(test_cli_tokenize_max_length),
+        cmocka_unit_test(test_cli_forward_t5_matches_golden),
+        cmocka_unit_test(test_cli_encode_model_dir),
+        cmocka_unit_test(test_cli_errors_are_clear),
+    };
+    return cmocka_run_group_tests_name("cli", tests, need_golden, NULL);
+}

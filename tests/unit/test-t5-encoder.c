@@ -1,0 +1,182 @@
+/* T5 encoder loading: config and weight errors name the field or tensor; aliases load. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cascade/safetensors.h"
+#include "cascade/t5.h"
+#include "test-common.h"
+
+typedef struct fixture {
+    char *dir;    /* a writable copy of the golden t5_encoder component */
+    char *config; /* its config.json text */
+} fixture;
+
+static int setup(void **state) {
+    if (!test_golden_exists("t5_encoder/config.json")) {
+        *state = NULL;
+        return 0;
+    }
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = test_make_tmpdir();
+    assert_true(g_file_get_contents(test_golden_path("t5_encoder/config.json"), &f->config, NULL, NULL));
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    if (!f) return 0;
+    GDir       *d = g_dir_open(f->dir, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d))) {
+        char *p = g_build_filename(f->dir, e, NULL);
+        g_unlink(p);
+        g_free(p);
+    }
+    if (d) g_dir_close(d);
+    g_rmdir(f->dir);
+    free(f->dir);
+    g_free(f->config);
+    free(f);
+    return 0;
+}
+
+static void write_config(fixture *f, const char *text) {
+    char *p = g_build_filename(f->dir, "config.json", NULL);
+    assert_true(test_write_file(p, text, strlen(text)));
+    g_free(p);
+}
+
+/* Copies the golden weights, dropping `drop` (may be NULL) and adding `alias` of shared. */
+static void write_weights(fixture *f, const char *drop, const char *alias) {
+    cascade_safetensors *st = NULL;
+    assert_int_equal(cascade_safetensors_open(test_golden_path("t5_encoder/weights.safetensors"), &st, NULL), 0);
+    size_t           n = cascade_safetensors_count(st), k = 0;
+    const char     **names = calloc(n + 1, sizeof *names);
+    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
+    for (size_t i = 0; i < n; i++) {
+        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
+        if (drop && !strcmp(e->name, drop)) continue;
+        names[k] = e->name;
+        assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
+        k++;
+        if (alias && !strcmp(e->name, "shared.weight")) {
+            names[k] = alias;
+            assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
+            k++;
+        }
+    }
+    char *p = g_build_filename(f->dir, "model.safetensors", NULL);
+    assert_int_equal(cascade_safetensors_write(p, k, names, (const cascade_tensor *const *)ts, NULL, NULL), 0);
+    for (size_t i = 0; i < k; i++) cascade_tensor_free(ts[i]);
+    free(ts);
+    free(names);
+    g_free(p);
+    cascade_safetensors_close(st);
+}
+
+static cascade_status load(fixture *f, cascade_error *err) {
+    cascade_t5 *t5 = NULL;
+    cascade_error_init(err);
+    cascade_status st = cascade_t5_load(f->dir, CASCADE_DTYPE_F32, &t5, err);
+    if (st == CASCADE_STATUS_OK) assert_non_null(t5);
+    else assert_null(t5);
+    cascade_t5_free(t5);
+    return st;
+}
+
+/* A checkpoint holding the embedding under both of its names loads. */
+static void test_t5_encoder_loads_with_tied_alias(void **state) {
+    fixture *f = *state;
+    if (!f) skip();
+    write_config(f, f->config);
+    write_weights(f, NULL, "encoder.embed_tokens.weight");
+    cascade_error err;
+    assert_int_equal(load(f, &err), CASCADE_STATUS_OK);
+}
+
+/* A config field the encoder does not implement is refused by name. */
+static void test_t5_encoder_unknown_field(void **state) {
+    fixture *f = *state;
+    if (!f) skip();
+    char *cfg = g_strdup(f->config);
+    char *brace = strrchr(cfg, '}');
+    *brace = '\0';
+    char *text = g_strdup_printf("%s, \"rotary_embedding\": true}", cfg);
+    write_config(f, text);
+    write_weights(f, NULL, NULL);
+    cascade_error err;
+    assert_int_equal(load(f, &err), CASCADE_STATUS_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "rotary_embedding"));
+    assert_non_null(strstr(err.message, "config.json"));
+    g_free(cfg);
+    g_free(text);
+}
+
+/* An unsupported activation value is refused by value. */
+static void test_t5_encoder_bad_activation(void **state) {
+    fixture *f = *state;
+    if (!f) skip();
+    GString *s = g_string_new(f->config);
+    g_string_replace(s, "\"gated-gelu\"", "\"gated-mish\"", 0);
+    g_string_replace(s, "\"dense_act_fn\": \"gelu_new\",", "", 0);
+    write_config(f, s->str);
+    write_weights(f, NULL, NULL);
+    cascade_error err;
+    assert_int_not_equal(load(f, &err), CASCADE_STATUS_OK);
+    assert_non_null(strstr(err.message, "mish"));
+    g_string_free(s, TRUE);
+}
+
+/* A missing tensor is named. */
+static void test_t5_encoder_missing_tensor(void **state) {
+    fixture *f = *state;
+    if (!f) skip();
+    write_config(f, f->config);
+    write_weights(f, "encoder.block.1.layer.1.DenseReluDense.wi_1.weight", NULL);
+    cascade_error err;
+    assert_int_equal(load(f, &err), CASCADE_STATUS_FORMAT);
+    assert_non_null(strstr(err.message, "encoder.block.1.layer.1.DenseReluDense.wi_1.weight"));
+}
+
+/* A config that disagrees with the weights' shapes names the tensor. */
+static void test_t5_encoder_wrong_shape(void **state) {
+    fixture *f = *state;
+    if (!f) skip();
+    GString *s = g_string_new(f->config);
+    g_string_replace(s, "\"d_kv\": 16", "\"d_kv\": 8", 0);
+    write_config(f, s->str);
+    write_weights(f, NULL, NULL);
+    cascade_error err;
+    assert_int_equal(load(f, &err), CASCADE_STATUS_FORMAT);
+    assert_non_null(strstr(err.message, "SelfAttention.q.weight"));
+    g_string_free(s, TRUE);
+}
+
+/* The bucket function follows T5's rule at its landmarks (32 buckets, distance 128). */
+static void test_t5_encoder_relative_buckets(void **state) {
+    (void)state;
+    assert_int_equal(cascade_t5_relative_bucket(0, 32, 128), 0);
+    assert_int_equal(cascade_t5_relative_bucket(-1, 32, 128), 1);
+    assert_int_equal(cascade_t5_relative_bucket(1, 32, 128), 17);
+    assert_int_equal(cascade_t5_relative_bucket(-7, 32, 128), 7);
+    assert_int_equal(cascade_t5_relative_bucket(-8, 32, 128), 8);
+    assert_int_equal(cascade_t5_relative_bucket(-128, 32, 128), 15);
+    assert_int_equal(cascade_t5_relative_bucket(1000, 32, 128), 31);
+}
+
+int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_t5_encoder_loads_with_tied_alias), T(test_t5_encoder_unknown_field),
+        T(test_t5_encoder_bad_activation),        T(test_t5_encoder_missing_tensor),
+        T(test_t5_encoder_wrong_shape),           cmocka_unit_test(test_t5_encoder_relative_buckets),
+    };
+    return cmocka_run_group_tests_name("t5-encoder", tests, NULL, NULL);
+}
