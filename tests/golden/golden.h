@@ -1,0 +1,81 @@
+/* The data-driven golden runner: each case folder under the golden dir is dispatched on
+ * case.json's produced_by.class to a family (one file per family: golden-<family>.c), which
+ * runs the engine's implementation and checks every tensor under "outputs". */
+#ifndef CASCADE_GOLDEN_H
+#define CASCADE_GOLDEN_H
+
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cascade/backend.h"
+#include "cascade/safetensors.h"
+#include "cascade/status.h"
+
+typedef enum golden_verdict { GOLDEN_PASS = 0, GOLDEN_FAIL, GOLDEN_SKIP } golden_verdict;
+
+typedef struct golden_case {
+    const char      *dir;        /* the case folder */
+    const char      *name;       /* its base name, "t5_encoder" */
+    JsonObject      *json;       /* case.json (root object) */
+    const char      *class_name; /* produced_by.class, or NULL when the case has none */
+    const char      *backend;    /* "cpu" or "vulkan" */
+    const char      *precision;  /* "fp32" or "fp16" */
+    cascade_backend *be;         /* the backend to run on (owned by the runner) */
+    bool             verbose;
+} golden_case;
+
+typedef struct golden_result {
+    golden_verdict verdict;
+    double         max_abs;  /* worst |got - golden| over the checked outputs */
+    double         max_rel;  /* worst |got - golden| / |golden| (|golden| > 1e-6) */
+    int            n_checked;
+    char           note[256]; /* why it failed or skipped; first one wins */
+} golden_result;
+
+typedef struct golden_family {
+    const char *name;
+    /* true when this family handles the case (usually: class_name equals one it knows) */
+    bool (*matches)(const golden_case *c);
+    /* Runs the case and fills r (verdict, errors, note). A non-OK status is reported as
+     * FAIL with the error message. */
+    cascade_status (*run)(const golden_case *c, golden_result *r, cascade_error *err);
+} golden_family;
+
+/* ---- helpers for families (golden-common.c) ---- */
+
+/* "<case dir>/<rel>" in a malloc'd string. */
+char *golden_path(const golden_case *c, const char *rel);
+/* Opens <case dir>/<file> (e.g. "io.safetensors"). */
+cascade_status golden_open_io(const golden_case *c, const char *file, cascade_safetensors **out,
+                              cascade_error *err);
+/* Loads a tensor of the io file converted to dtype (F32, I32...). */
+cascade_status golden_load(const cascade_safetensors *io, const char *name, cascade_dtype dtype,
+                           cascade_tensor **out, cascade_error *err);
+
+/* The case's tolerance for an output name: a flat {atol, rtol} entry, or the entry whose
+ * key or comma-separated applies_to names it or whose key is a matching glob ("n10/<star>"),
+ * or the first entry. "exact" gives 0, 0. False when the case has no tolerance. */
+bool golden_tolerance(const golden_case *c, const char *output, double *atol, double *rtol);
+
+/* Compares got with the golden tensor `name` of io under the case's tolerance, records
+ * the errors into r (FAIL on mismatch, with the first values printed when verbose). */
+cascade_status golden_check(const golden_case *c, const cascade_safetensors *io,
+                            const char *name, const float *got, size_t n, golden_result *r,
+                            cascade_error *err);
+/* The same with an explicit tolerance. */
+void golden_check_values(const golden_case *c, const char *name, const float *got,
+                         const float *want, size_t n, double atol, double rtol,
+                         golden_result *r);
+
+void golden_skip(golden_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void golden_fail(golden_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Names of the case's outputs (keys of "outputs"), in file order; g_list_free() the list. */
+GList *golden_output_names(const golden_case *c);
+
+/* Families (one per file). */
+extern const golden_family golden_family_t5_tokenizer;
+extern const golden_family golden_family_t5_encoder;
+
+#endif
