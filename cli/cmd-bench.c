@@ -13,7 +13,7 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: cascade bench --component DIR --inputs IN.safetensors [--iterations N]\n"
-               "                     [--warmup N] [--backend cpu] [--threads N]\n\n"
+               "                     [--warmup N] [--backend cpu|vulkan|vulkan-fp16] [--threads N]\n\n"
                "Runs one model component (as `cascade forward` does) repeatedly and prints JSON:\n"
                "load and plan time, per-run latency (min, median, mean), peak host memory and\n"
                "the backend's planned vs naive activation memory.\n\n"
@@ -21,7 +21,7 @@ static void usage(FILE *f) {
                "  -i, --inputs FILE     input tensors, named as for `cascade forward`\n"
                "  -n, --iterations N    timed runs (default 10)\n"
                "  -w, --warmup N        untimed runs first (default 1)\n"
-               "  -b, --backend NAME    cpu (default)\n"
+               "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16\n"
                "  -t, --threads N       CPU threads (default: all cores)\n"
                "  -h, --help            this help\n");
 }

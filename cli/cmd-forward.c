@@ -27,7 +27,7 @@ static void usage(FILE *f) {
             "  -i, --inputs FILE     input tensors\n"
             "  -o, --outputs FILE    where to write the outputs\n"
             "  -d, --debug           also write intermediate tensors\n"
-            "  -b, --backend NAME    cpu (default)\n"
+            "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16\n"
             "  -t, --threads N       CPU threads (default: all cores)\n"
             "  -h, --help            this help\n");
 }
