@@ -10,7 +10,6 @@
 #include "test-common.h"
 
 static const golden_family *const families[] = {
-    &golden_family_t5_tokenizer,
     &golden_family_t5_encoder,
 };
 

@@ -1,0 +1,55 @@
+/* The CPU reference kernels: fp32, threaded over the backend's pool, GEMM through BLAS.
+ * Each takes the node, its output buffer and its input buffers (NULL for absent optional
+ * inputs; F32 except ids, which are I32), all contiguous in the node's shape. */
+#ifndef CASCADE_CPU_OPS_H
+#define CASCADE_CPU_OPS_H
+
+#include "cascade/graph.h"
+#include "runtime/threadpool.h"
+
+typedef struct cpu_exec {
+    const cascade_graph *g;
+    cascade_threadpool  *tp;
+} cpu_exec;
+
+/* Input k's node. */
+static inline const cascade_node *cpu_in(const cpu_exec *ex, const cascade_node *n, int k) {
+    return cascade_graph_node(ex->g, n->inputs[k]);
+}
+
+cascade_status cpu_binary(const cpu_exec *ex, const cascade_node *n, float *out,
+                          const float *a, const float *b, cascade_error *err);
+cascade_status cpu_unary(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
+                         cascade_error *err); /* UNARY, SCALE, CLAMP */
+cascade_status cpu_matmul(const cpu_exec *ex, const cascade_node *n, float *out, const float *a,
+                          const float *b, cascade_error *err);
+cascade_status cpu_linear(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
+                          const float *w, const float *bias, cascade_error *err);
+cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
+                          const float *w, const float *bias, cascade_error *err);
+cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *out,
+                              const float *x, const float *w, const float *b, cascade_error *err);
+cascade_status cpu_row_norm(const cpu_exec *ex, const cascade_node *n, float *out,
+                            const float *x, const float *w, const float *b,
+                            cascade_error *err); /* LAYER_NORM, RMS_NORM, SOFTMAX */
+cascade_status cpu_attention(const cpu_exec *ex, const cascade_node *n, float *out,
+                             const float *q, const float *k, const float *v, const float *bias,
+                             cascade_error *err);
+cascade_status cpu_permute(const cpu_exec *ex, const cascade_node *n, void *out, const void *x,
+                           cascade_error *err);
+cascade_status cpu_concat(const cpu_exec *ex, const cascade_node *n, void *out,
+                          const void *const *xs, cascade_error *err);
+cascade_status cpu_slice(const cpu_exec *ex, const cascade_node *n, void *out, const void *x,
+                         cascade_error *err);
+cascade_status cpu_resample(const cpu_exec *ex, const cascade_node *n, float *out,
+                            const float *x, cascade_error *err); /* upsample, bilinear, pool */
+cascade_status cpu_get_rows(const cpu_exec *ex, const cascade_node *n, float *out,
+                            const float *table, const int32_t *ids, cascade_error *err);
+cascade_status cpu_mean(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
+                        cascade_error *err);
+cascade_status cpu_cast(const cpu_exec *ex, const cascade_node *n, void *out, const void *x,
+                        cascade_error *err);
+
+int64_t cpu_numel(const cascade_node *n);
+
+#endif

@@ -1,0 +1,95 @@
+/* conv2d as im2col + GEMM, in bands of output rows so the column buffer stays small. */
+#include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu-ops.h"
+
+#define COL_BUDGET_FLOATS (4u << 20) /* 16 MiB of columns per band */
+
+typedef struct im2col_job {
+    const float *x; /* one image's group: (C, H, W) */
+    float       *col; /* (C*kh*kw, rows*OW) */
+    int64_t      C, H, W, kh, kw, OW, oh0, rows;
+    int32_t      sh, sw, pt, pl, dh, dw;
+} im2col_job;
+
+static void im2col_range(void *ctx, int64_t r0, int64_t r1) {
+    const im2col_job *j = ctx;
+    int64_t           ncols = j->rows * j->OW;
+    for (int64_t r = r0; r < r1; r++) { /* r = (c, ki, kj) */
+        int64_t c = r / (j->kh * j->kw), ki = (r / j->kw) % j->kh, kj = r % j->kw;
+        float  *dst = j->col + r * ncols;
+        const float *src = j->x + c * j->H * j->W;
+        for (int64_t oy = 0; oy < j->rows; oy++) {
+            int64_t iy = (j->oh0 + oy) * j->sh - j->pt + ki * j->dh;
+            float  *d = dst + oy * j->OW;
+            if (iy < 0 || iy >= j->H) {
+                memset(d, 0, sizeof(float) * (size_t)j->OW);
+                continue;
+            }
+            const float *srow = src + iy * j->W;
+            for (int64_t ox = 0; ox < j->OW; ox++) {
+                int64_t ix = ox * j->sw - j->pl + kj * j->dw;
+                d[ox] = (ix >= 0 && ix < j->W) ? srow[ix] : 0.0f;
+            }
+        }
+    }
+}
+
+cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
+                          const float *w, const float *bias, cascade_error *err) {
+    const cascade_node *X = cpu_in(ex, n, 0), *Wn = cpu_in(ex, n, 1);
+    int64_t B = X->shape[0], C = X->shape[1], H = X->shape[2], Wd = X->shape[3];
+    int64_t O = n->shape[1], OH = n->shape[2], OW = n->shape[3];
+    int64_t kh = Wn->shape[2], kw = Wn->shape[3];
+    int32_t groups = n->iparams[8];
+    int64_t Cg = C / groups, Og = O / groups, Kdim = Cg * kh * kw;
+    bool    pointwise = kh == 1 && kw == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 &&
+                     n->iparams[2] == 0 && n->iparams[3] == 0 && n->iparams[4] == 0 &&
+                     n->iparams[5] == 0;
+    int64_t band = OH;
+    if (!pointwise && Kdim * OW > 0) {
+        band = (int64_t)COL_BUDGET_FLOATS / (Kdim * OW);
+        if (band < 1) band = 1;
+        if (band > OH) band = OH;
+    }
+    float *col = NULL;
+    if (!pointwise) {
+        col = malloc(sizeof(float) * (size_t)(Kdim * band * OW));
+        if (!col)
+            return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
+                                     "conv2d '%s': out of memory for columns", n->name);
+    }
+    for (int64_t b = 0; b < B; b++) {
+        for (int32_t gi = 0; gi < groups; gi++) {
+            const float *xg = x + (b * C + gi * Cg) * H * Wd;
+            const float *wg = w + gi * Og * Kdim;
+            float       *og = out + (b * O + gi * Og) * OH * OW;
+            if (pointwise) {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)(OH * OW),
+                            (int)Cg, 1.0f, wg, (int)Cg, xg, (int)(OH * OW), 0.0f, og,
+                            (int)(OH * OW));
+                continue;
+            }
+            for (int64_t oh0 = 0; oh0 < OH; oh0 += band) {
+                int64_t    rows = OH - oh0 < band ? OH - oh0 : band;
+                im2col_job j = {xg, col, Cg, H, Wd, kh, kw, OW, oh0, rows,
+                                n->iparams[0], n->iparams[1], n->iparams[2], n->iparams[3],
+                                n->iparams[6], n->iparams[7]};
+                cascade_threadpool_parallel_for(ex->tp, Kdim, 1, im2col_range, &j);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)(rows * OW),
+                            (int)Kdim, 1.0f, wg, (int)Kdim, col, (int)(rows * OW), 0.0f,
+                            og + oh0 * OW, (int)(OH * OW));
+            }
+        }
+        if (bias) {
+            for (int64_t o = 0; o < O; o++) {
+                float *p = out + (b * O + o) * OH * OW;
+                for (int64_t i = 0; i < OH * OW; i++) p[i] += bias[o];
+            }
+        }
+    }
+    free(col);
+    return CASCADE_STATUS_OK;
+}

@@ -1,0 +1,157 @@
+/* Elementwise ops: broadcasting binary ops, unary activations, scale, clamp, cast, mean. */
+#include <math.h>
+#include <string.h>
+
+#include "cpu-ops.h"
+
+int64_t cpu_numel(const cascade_node *n) {
+    int64_t v = 1;
+    for (int32_t i = 0; i < n->ndim; i++) v *= n->shape[i];
+    return v;
+}
+
+/* Right-aligned 6-d view with stride 0 on broadcast dims. */
+static void bcast_strides(const cascade_node *x, const cascade_node *out, int64_t *st) {
+    int64_t s = 1;
+    for (int i = CASCADE_MAX_DIMS - 1; i >= 0; i--) {
+        int xi = x->ndim - (CASCADE_MAX_DIMS - i);
+        int oi = out->ndim - (CASCADE_MAX_DIMS - i);
+        (void)oi;
+        int64_t d = xi >= 0 ? x->shape[xi] : 1;
+        st[i] = d == 1 ? 0 : s;
+        s *= d;
+    }
+}
+
+typedef struct binary_job {
+    const cascade_node *n;
+    float              *out;
+    const float        *a, *b;
+    int64_t             oshape[CASCADE_MAX_DIMS], sa[CASCADE_MAX_DIMS], sb[CASCADE_MAX_DIMS];
+} binary_job;
+
+static void binary_rows(void *ctx, int64_t r0, int64_t r1) {
+    const binary_job *j = ctx;
+    int64_t           inner = j->oshape[CASCADE_MAX_DIMS - 1];
+    int64_t           ia = j->sa[CASCADE_MAX_DIMS - 1], ib = j->sb[CASCADE_MAX_DIMS - 1];
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t rem = r, oa = 0, ob = 0;
+        for (int d = CASCADE_MAX_DIMS - 2; d >= 0; d--) {
+            int64_t c = rem % j->oshape[d];
+            rem /= j->oshape[d];
+            oa += c * j->sa[d];
+            ob += c * j->sb[d];
+        }
+        const float *pa = j->a + oa, *pb = j->b + ob;
+        float       *po = j->out + r * inner;
+        switch (j->n->op) {
+        case CASCADE_OP_ADD: for (int64_t i = 0; i < inner; i++) po[i] = pa[i * ia] + pb[i * ib]; break;
+        case CASCADE_OP_SUB: for (int64_t i = 0; i < inner; i++) po[i] = pa[i * ia] - pb[i * ib]; break;
+        case CASCADE_OP_MUL: for (int64_t i = 0; i < inner; i++) po[i] = pa[i * ia] * pb[i * ib]; break;
+        default: for (int64_t i = 0; i < inner; i++) po[i] = pa[i * ia] / pb[i * ib]; break;
+        }
+    }
+}
+
+cascade_status cpu_binary(const cpu_exec *ex, const cascade_node *n, float *out,
+                          const float *a, const float *b, cascade_error *err) {
+    (void)err;
+    binary_job j = {.n = n, .out = out, .a = a, .b = b};
+    for (int i = 0; i < CASCADE_MAX_DIMS; i++) {
+        int oi = n->ndim - (CASCADE_MAX_DIMS - i);
+        j.oshape[i] = oi >= 0 ? n->shape[oi] : 1;
+    }
+    bcast_strides(cpu_in(ex, n, 0), n, j.sa);
+    bcast_strides(cpu_in(ex, n, 1), n, j.sb);
+    int64_t inner = j.oshape[CASCADE_MAX_DIMS - 1];
+    int64_t rows = inner ? cpu_numel(n) / inner : 0;
+    cascade_threadpool_parallel_for(ex->tp, rows, 1 + 4096 / (inner ? inner : 1), binary_rows, &j);
+    return CASCADE_STATUS_OK;
+}
+
+typedef struct unary_job {
+    const cascade_node *n;
+    float              *out;
+    const float        *x;
+} unary_job;
+
+static float gelu_tanh(float x) {
+    const float k = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+static void unary_range(void *ctx, int64_t i0, int64_t i1) {
+    const unary_job    *j = ctx;
+    const cascade_node *n = j->n;
+    const float        *x = j->x;
+    float              *y = j->out;
+    if (n->op == CASCADE_OP_SCALE) {
+        float s = n->fparams[0], b = n->fparams[1];
+        for (int64_t i = i0; i < i1; i++) y[i] = x[i] * s + b;
+        return;
+    }
+    if (n->op == CASCADE_OP_CLAMP) {
+        float lo = n->fparams[0], hi = n->fparams[1];
+        for (int64_t i = i0; i < i1; i++) y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+        return;
+    }
+    float alpha = n->fparams[0];
+    switch ((cascade_unary)n->iparams[0]) {
+    case CASCADE_UNARY_SILU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] / (1.0f + expf(-x[i])); break;
+    case CASCADE_UNARY_GELU: for (int64_t i = i0; i < i1; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f)); break;
+    case CASCADE_UNARY_GELU_TANH: for (int64_t i = i0; i < i1; i++) y[i] = gelu_tanh(x[i]); break;
+    case CASCADE_UNARY_QUICK_GELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] / (1.0f + expf(-1.702f * x[i])); break;
+    case CASCADE_UNARY_RELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
+    case CASCADE_UNARY_LEAKY_RELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i]; break;
+    case CASCADE_UNARY_SIGMOID: for (int64_t i = i0; i < i1; i++) y[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    case CASCADE_UNARY_TANH: for (int64_t i = i0; i < i1; i++) y[i] = tanhf(x[i]); break;
+    case CASCADE_UNARY_EXP: for (int64_t i = i0; i < i1; i++) y[i] = expf(x[i]); break;
+    case CASCADE_UNARY_SIN: for (int64_t i = i0; i < i1; i++) y[i] = sinf(x[i]); break;
+    case CASCADE_UNARY_COS: for (int64_t i = i0; i < i1; i++) y[i] = cosf(x[i]); break;
+    case CASCADE_UNARY_NEG: for (int64_t i = i0; i < i1; i++) y[i] = -x[i]; break;
+    case CASCADE_UNARY_SQRT: for (int64_t i = i0; i < i1; i++) y[i] = sqrtf(x[i]); break;
+    case CASCADE_UNARY_ABS: for (int64_t i = i0; i < i1; i++) y[i] = fabsf(x[i]); break;
+    default: break;
+    }
+}
+
+cascade_status cpu_unary(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
+                         cascade_error *err) {
+    (void)err;
+    unary_job j = {n, out, x};
+    cascade_threadpool_parallel_for(ex->tp, cpu_numel(n), 16384, unary_range, &j);
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cpu_cast(const cpu_exec *ex, const cascade_node *n, void *out, const void *x,
+                        cascade_error *err) {
+    (void)err;
+    const cascade_node *X = cpu_in(ex, n, 0);
+    int64_t             cnt = cpu_numel(n);
+    if (X->dtype == n->dtype) {
+        memcpy(out, x, (size_t)cnt * 4);
+    } else if (n->dtype == CASCADE_DTYPE_I32) {
+        for (int64_t i = 0; i < cnt; i++) ((int32_t *)out)[i] = (int32_t)((const float *)x)[i];
+    } else {
+        for (int64_t i = 0; i < cnt; i++) ((float *)out)[i] = (float)((const int32_t *)x)[i];
+    }
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cpu_mean(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
+                        cascade_error *err) {
+    (void)err;
+    const cascade_node *X = cpu_in(ex, n, 0);
+    int                 axis = n->iparams[0];
+    int64_t             outer = 1, inner = 1, len = X->shape[axis];
+    for (int i = 0; i < axis; i++) outer *= X->shape[i];
+    for (int i = axis + 1; i < X->ndim; i++) inner *= X->shape[i];
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            double s = 0;
+            for (int64_t k = 0; k < len; k++) s += x[(o * len + k) * inner + i];
+            out[o * inner + i] = (float)(s / (double)len);
+        }
+    }
+    return CASCADE_STATUS_OK;
+}

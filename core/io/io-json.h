@@ -1,0 +1,30 @@
+/* Internal to core/io: strict JSON parsing shared by the safetensors header, config.json,
+ * model_index.json and shard indices. json-glib silently keeps the last of duplicate keys
+ * and recurses without a depth limit, so both are checked here before anything is used. */
+#ifndef CASCADE_IO_JSON_H
+#define CASCADE_IO_JSON_H
+
+#include <stddef.h>
+
+#include <json-glib/json-glib.h>
+
+#include "cascade/status.h"
+
+/* Deepest array/object nesting accepted; real files use 3 or 4 levels. */
+#define CASCADE_IO_JSON_MAX_DEPTH 64
+
+/* Parses text (len bytes, need not be NUL-terminated) as UTF-8 JSON with unique keys in
+ * every object and bounded nesting. what names the text in messages ("header", "config").
+ * On success *parser_out owns the tree and *root_out points into it; both stay NULL on
+ * failure, with a FORMAT error naming label. */
+cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
+                                     const char *what, JsonParser **parser_out,
+                                     JsonNode **root_out, cascade_error *err);
+
+/* "an integer", "a string", "null", "an array", "an object", ... for messages. */
+const char *cascade_io_json_kind(JsonNode *node);
+
+/* True and *out set when node is a JSON integer (not a float or a bool). */
+int cascade_io_json_get_int(JsonNode *node, gint64 *out);
+
+#endif
