@@ -26,6 +26,8 @@ cascade_status cascade_model_dir_open(const char *path, cascade_model_dir **out,
 void        cascade_model_dir_free(cascade_model_dir *md); /* NULL-safe */
 const char *cascade_model_dir_path(const cascade_model_dir *md);
 const char *cascade_model_dir_pipeline_class(const cascade_model_dir *md); /* "_class_name" */
+/* "_diffusers_version" ("0.25.1"), or NULL when the index has none. */
+const char *cascade_model_dir_diffusers_version(const cascade_model_dir *md);
 size_t      cascade_model_dir_count(const cascade_model_dir *md);
 const cascade_model_component *cascade_model_dir_component(const cascade_model_dir *md,
                                                             size_t i);

@@ -1,0 +1,197 @@
+/* cascade forward --component DIR --inputs IN.safetensors --outputs OUT.safetensors
+ * Runs one model component on named tensors (the names of the golden cases' io files). */
+#include <getopt.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cascade.h"
+#include "cascade/backend.h"
+#include "cascade/safetensors.h"
+#include "cascade/t5.h"
+#include "forward.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: cascade forward --component DIR --inputs IN.safetensors --outputs OUT.safetensors\n"
+            "                       [--debug] [--threads N]\n\n"
+            "Runs one model component (config.json + safetensors weights in DIR) on the named\n"
+            "input tensors of IN and writes its named outputs to OUT.\n\n"
+            "Components and their tensors:\n"
+            "  T5EncoderModel        in: input_ids (B, N) ints, [attention_mask (B, N)]\n"
+            "                        out: last_hidden_state (B, N, d_model)\n"
+            "                             [--debug: hidden_states.<i>, the input of block i]\n\n"
+            "  -c, --component DIR   the component directory\n"
+            "  -i, --inputs FILE     input tensors\n"
+            "  -o, --outputs FILE    where to write the outputs\n"
+            "  -d, --debug           also write intermediate tensors\n"
+            "  -t, --threads N       CPU threads (default: all cores)\n"
+            "  -h, --help            this help\n");
+}
+
+/* The class a component's config.json declares: diffusers' "_class_name", else the first of
+ * transformers' "architectures". g_free() it. */
+char *forward_component_class(const char *dir, cascade_error *err) {
+    char       *path = g_build_filename(dir, "config.json", NULL);
+    JsonParser *p = json_parser_new();
+    GError     *gerr = NULL;
+    char       *cls = NULL;
+    if (!json_parser_load_from_file(p, path, &gerr)) {
+        cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", path, gerr->message);
+        g_error_free(gerr);
+    } else if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
+        cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: not a JSON object", path);
+    } else {
+        JsonObject *o = json_node_get_object(json_parser_get_root(p));
+        JsonNode   *n = json_object_get_member(o, "_class_name");
+        if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+            cls = g_strdup(json_node_get_string(n));
+        } else if ((n = json_object_get_member(o, "architectures")) && JSON_NODE_HOLDS_ARRAY(n) &&
+                   json_array_get_length(json_node_get_array(n)) > 0) {
+            JsonNode *e = json_array_get_element(json_node_get_array(n), 0);
+            if (JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING)
+                cls = g_strdup(json_node_get_string(e));
+        }
+        if (!cls)
+            cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                              "%s: neither '_class_name' nor 'architectures' names the model class",
+                              path);
+    }
+    g_object_unref(p);
+    g_free(path);
+    return cls;
+}
+
+static cascade_status run_t5(const forward_request *rq, cascade_error *err) {
+    cascade_t5     *t5 = NULL;
+    cascade_graph  *g = NULL;
+    cascade_plan   *p = NULL;
+    cascade_tensor *ids = NULL, *mask = NULL;
+    cascade_status  st;
+    if ((st = cascade_safetensors_load(rq->inputs, "input_ids", CASCADE_DTYPE_I32, &ids, err)))
+        goto done;
+    if (ids->ndim != 2) {
+        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                               "%s: input_ids must be (batch, seq)", rq->inputs_path);
+        goto done;
+    }
+    if (cascade_safetensors_find(rq->inputs, "attention_mask")) {
+        if ((st = cascade_safetensors_load(rq->inputs, "attention_mask", CASCADE_DTYPE_F32, &mask, err)))
+            goto done;
+        if (mask->ndim != 2 || mask->shape[0] != ids->shape[0] || mask->shape[1] != ids->shape[1]) {
+            st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                   "%s: attention_mask must have input_ids' shape", rq->inputs_path);
+            goto done;
+        }
+    } else {
+        if ((st = cascade_tensor_new(CASCADE_DTYPE_F32, 2, ids->shape, &mask, err))) goto done;
+        for (int64_t i = 0; i < cascade_tensor_numel(mask); i++) ((float *)mask->data)[i] = 1.0f;
+    }
+    if ((st = cascade_t5_load(rq->component_dir, CASCADE_DTYPE_F32, &t5, err))) goto done;
+    if ((st = cascade_graph_new(&g, err))) goto done;
+    if ((st = cascade_t5_build(t5, g, ids->shape[0], ids->shape[1], rq->debug, err))) goto done;
+    if ((st = cascade_plan_new(rq->backend, g, &p, err))) goto done;
+    if ((st = cascade_plan_write_named(p, "input_ids", ids->data, cascade_tensor_nbytes(ids), err)) ||
+        (st = cascade_plan_write_named(p, "attention_mask", mask->data, cascade_tensor_nbytes(mask), err)) ||
+        (st = cascade_plan_run(p, NULL, err)))
+        goto done;
+    st = forward_write_outputs(rq, g, p, err);
+done:
+    cascade_plan_free(p);
+    cascade_graph_free(g);
+    cascade_t5_free(t5);
+    cascade_tensor_free(ids);
+    cascade_tensor_free(mask);
+    return st;
+}
+
+static const forward_component components[] = {
+    {"T5EncoderModel", run_t5},
+    {"T5ForConditionalGeneration", run_t5},
+};
+
+cascade_status forward_write_outputs(const forward_request *rq, const cascade_graph *g,
+                                     cascade_plan *p, cascade_error *err) {
+    GPtrArray     *names = g_ptr_array_new();
+    GPtrArray     *tensors = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_tensor_free);
+    cascade_status st = CASCADE_STATUS_OK;
+    for (int32_t i = 0; i < cascade_graph_n_nodes(g) && st == CASCADE_STATUS_OK; i++) {
+        const cascade_node *n = cascade_graph_node(g, i);
+        if (!n->is_output || n->op == CASCADE_OP_INPUT) continue;
+        cascade_tensor *t = NULL;
+        st = cascade_tensor_new(CASCADE_DTYPE_F32, n->ndim, n->shape, &t, err);
+        if (st == CASCADE_STATUS_OK) {
+            g_ptr_array_add(tensors, t);
+            g_ptr_array_add(names, (gpointer)n->name);
+            st = cascade_plan_read(p, i, t->data, cascade_tensor_nbytes(t), err);
+        }
+    }
+    if (st == CASCADE_STATUS_OK)
+        st = cascade_safetensors_write(rq->outputs_path, names->len, (const char *const *)names->pdata,
+                                       (const cascade_tensor *const *)tensors->pdata, NULL, err);
+    g_ptr_array_free(names, TRUE);
+    g_ptr_array_free(tensors, TRUE);
+    return st;
+}
+
+int cmd_forward(int argc, char **argv) {
+    static const struct option opts[] = {{"component", required_argument, NULL, 'c'},
+                                         {"inputs", required_argument, NULL, 'i'},
+                                         {"outputs", required_argument, NULL, 'o'},
+                                         {"debug", no_argument, NULL, 'd'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    forward_request rq = {0};
+    long            threads = 0;
+    int             c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:i:o:dt:h", opts, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'c': rq.component_dir = optarg; break;
+        case 'i': rq.inputs_path = optarg; break;
+        case 'o': rq.outputs_path = optarg; break;
+        case 'd': rq.debug = true; break;
+        case 't':
+            threads = strtol(optarg, &end, 10);
+            if (*end || threads < 0 || threads > 1024)
+                return cli_failf("forward", "--threads must be 0..1024, got '%s'", optarg);
+            break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!rq.component_dir || !rq.inputs_path || !rq.outputs_path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    cascade_error       err;
+    cascade_safetensors *in = NULL;
+    cascade_backend     *be = NULL;
+    cascade_cpu_options  copt;
+    int                  rc = 0;
+    cascade_error_init(&err);
+    cascade_cpu_options_init(&copt);
+    copt.n_threads = (int)threads;
+    char *cls = forward_component_class(rq.component_dir, &err);
+    if (!cls) return cli_fail("forward", &err);
+    const forward_component *fc = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(components); i++)
+        if (!strcmp(cls, components[i].class_name)) fc = &components[i];
+    if (!fc) {
+        rc = cli_failf("forward", "%s: model class '%s' is not supported", rq.component_dir, cls);
+    } else if (cascade_safetensors_open(rq.inputs_path, &in, &err) ||
+               cascade_backend_cpu_new(&copt, &be, &err)) {
+        rc = cli_fail("forward", &err);
+    } else {
+        rq.inputs = in;
+        rq.backend = be;
+        if (fc->run(&rq, &err) != CASCADE_STATUS_OK) rc = cli_fail("forward", &err);
+    }
+    g_free(cls);
+    cascade_backend_free(be);
+    cascade_safetensors_close(in);
+    return rc;
+}

@@ -1,0 +1,239 @@
+/* CPU reference kernels on small cases whose results are known in closed form. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cascade/backend.h"
+
+typedef struct fixture {
+    cascade_backend *be;
+    cascade_graph   *g;
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    cascade_cpu_options o;
+    cascade_cpu_options_init(&o);
+    o.n_threads = 2;
+    if (cascade_backend_cpu_new(&o, &f->be, NULL) || cascade_graph_new(&f->g, NULL)) return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    cascade_graph_free(f->g);
+    cascade_backend_free(f->be);
+    free(f);
+    return 0;
+}
+
+/* Runs f->g with inputs named in[i] and reads output "y" into out. */
+static void run(fixture *f, int n_in, const char *const *names, const float *const *data,
+                const size_t *sizes, float *out, size_t n_out) {
+    cascade_plan *p = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    if (cascade_plan_new(f->be, f->g, &p, &err)) fail_msg("plan: %s", err.message);
+    for (int i = 0; i < n_in; i++)
+        assert_int_equal(cascade_plan_write_named(p, names[i], data[i], sizes[i] * 4, &err), 0);
+    if (cascade_plan_run(p, NULL, &err)) fail_msg("run: %s", err.message);
+    assert_int_equal(cascade_plan_read_named(p, "y", out, n_out * 4, &err), 0);
+    cascade_plan_free(p);
+}
+
+static cascade_value_id in(fixture *f, const char *name, int nd, const int64_t *s) {
+    return cascade_graph_input(f->g, name, CASCADE_DTYPE_F32, nd, s);
+}
+
+/* matmul with a transposed, broadcast right operand equals the hand product. */
+static void test_cpu_matmul_transposed_broadcast(void **state) {
+    fixture         *f = *state;
+    cascade_value_id a = in(f, "a", 3, (int64_t[]){2, 2, 3});
+    cascade_value_id b = in(f, "b", 2, (int64_t[]){2, 3}); /* (N, K), shared by both batches */
+    cascade_graph_mark_output(f->g, cascade_graph_matmul(f->g, a, b, true), "y");
+    float av[12] = {1, 2, 3, 4, 5, 6, -1, 0, 1, 2, 2, 2};
+    float bv[6] = {1, 0, 1, 0, 1, 0};
+    float y[8];
+    run(f, 2, (const char *[]){"a", "b"}, (const float *[]){av, bv}, (size_t[]){12, 6}, y, 8);
+    float want[8] = {4, 2, 10, 5, 0, 0, 4, 2};
+    for (int i = 0; i < 8; i++) assert_float_equal(y[i], want[i], 1e-6);
+}
+
+/* conv2d with padding 1 of a 3x3 all-ones kernel counts the in-bounds neighbours. */
+static void test_cpu_conv2d_padding_counts_neighbours(void **state) {
+    fixture         *f = *state;
+    cascade_value_id x = in(f, "x", 4, (int64_t[]){1, 1, 3, 4});
+    cascade_value_id w = in(f, "w", 4, (int64_t[]){1, 1, 3, 3});
+    cascade_value_id b = in(f, "b", 1, (int64_t[]){1});
+    cascade_conv2d_params p;
+    cascade_conv2d_params_init(&p);
+    p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
+    cascade_graph_mark_output(f->g, cascade_graph_conv2d(f->g, x, w, b, &p), "y");
+    float xv[12], wv[9], bv[1] = {0.5f}, y[12];
+    for (int i = 0; i < 12; i++) xv[i] = 1;
+    for (int i = 0; i < 9; i++) wv[i] = 1;
+    run(f, 3, (const char *[]){"x", "w", "b"}, (const float *[]){xv, wv, bv}, (size_t[]){12, 9, 1}, y, 12);
+    float want[12] = {4, 6, 6, 4, 6, 9, 9, 6, 4, 6, 6, 4};
+    for (int i = 0; i < 12; i++) assert_float_equal(y[i], want[i] + 0.5f, 1e-6);
+}
+
+/* group norm output has zero mean and unit variance per group (no affine). */
+static void test_cpu_group_norm_normalises(void **state) {
+    fixture         *f = *state;
+    cascade_value_id x = in(f, "x", 4, (int64_t[]){1, 4, 2, 2});
+    cascade_graph_mark_output(
+        f->g, cascade_graph_group_norm(f->g, x, CASCADE_NO_VALUE, CASCADE_NO_VALUE, 2, 0.0f, false), "y");
+    float xv[16], y[16];
+    for (int i = 0; i < 16; i++) xv[i] = (float)(i * i) * 0.1f;
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){16}, y, 16);
+    for (int gi = 0; gi < 2; gi++) {
+        double s = 0, ss = 0;
+        for (int k = 0; k < 8; k++) s += y[gi * 8 + k], ss += y[gi * 8 + k] * y[gi * 8 + k];
+        assert_float_equal(s / 8, 0.0, 1e-5);
+        assert_float_equal(ss / 8, 1.0, 1e-4);
+    }
+}
+
+/* Attention with one key returns that key's value whatever the scores. */
+static void test_cpu_attention_single_key(void **state) {
+    fixture         *f = *state;
+    cascade_value_id q = in(f, "q", 4, (int64_t[]){1, 1, 3, 2});
+    cascade_value_id k = in(f, "k", 4, (int64_t[]){1, 1, 1, 2});
+    cascade_value_id v = in(f, "v", 4, (int64_t[]){1, 1, 1, 2});
+    cascade_graph_mark_output(f->g, cascade_graph_attention(f->g, q, k, v, CASCADE_NO_VALUE, 0.7f), "y");
+    float qv[6] = {1, 2, 3, 4, 5, 6}, kv[2] = {1, -1}, vv[2] = {7, -3}, y[6];
+    run(f, 3, (const char *[]){"q", "k", "v"}, (const float *[]){qv, kv, vv}, (size_t[]){6, 2, 2}, y, 6);
+    for (int i = 0; i < 3; i++) {
+        assert_float_equal(y[2 * i], 7, 1e-6);
+        assert_float_equal(y[2 * i + 1], -3, 1e-6);
+    }
+}
+
+/* An additive -huge bias masks a key out; the rest is the plain softmax average. */
+static void test_cpu_attention_masked_key(void **state) {
+    fixture         *f = *state;
+    cascade_value_id q = in(f, "q", 4, (int64_t[]){1, 1, 1, 1});
+    cascade_value_id k = in(f, "k", 4, (int64_t[]){1, 1, 3, 1});
+    cascade_value_id v = in(f, "v", 4, (int64_t[]){1, 1, 3, 1});
+    cascade_value_id m = in(f, "m", 4, (int64_t[]){1, 1, 1, 3});
+    cascade_graph_mark_output(f->g, cascade_graph_attention(f->g, q, k, v, m, 1.0f), "y");
+    float qv[1] = {1}, kv[3] = {0, 0, 5}, vv[3] = {1, 3, 100}, mv[3] = {0, 0, -3.4e38f}, y[1];
+    run(f, 4, (const char *[]){"q", "k", "v", "m"}, (const float *[]){qv, kv, vv, mv},
+        (size_t[]){1, 3, 3, 3}, y, 1);
+    assert_float_equal(y[0], 2.0, 1e-6);
+}
+
+/* Bilinear 2x2 -> 4x4 (align_corners false) matches PyTorch's half-pixel rule. */
+static void test_cpu_resize_bilinear_half_pixel(void **state) {
+    fixture         *f = *state;
+    cascade_value_id x = in(f, "x", 4, (int64_t[]){1, 1, 2, 2});
+    cascade_graph_mark_output(f->g, cascade_graph_resize_bilinear(f->g, x, 4, 4, false), "y");
+    float xv[4] = {1, 2, 3, 4}, y[16];
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){4}, y, 16);
+    float row0[4] = {1, 1.25f, 1.75f, 2};
+    for (int i = 0; i < 4; i++) assert_float_equal(y[i], row0[i], 1e-6);
+    assert_float_equal(y[15], 4, 1e-6);
+    assert_float_equal(y[5], 1.75f, 1e-6); /* (0.25, 0.25) from the corner */
+}
+
+/* permute, slice and concat move elements where the index algebra says. */
+static void test_cpu_permute_slice_concat(void **state) {
+    fixture         *f = *state;
+    cascade_value_id x = in(f, "x", 3, (int64_t[]){2, 3, 4});
+    cascade_value_id p = cascade_graph_permute(f->g, x, (int32_t[]){2, 0, 1}); /* (4, 2, 3) */
+    cascade_value_id s = cascade_graph_slice(f->g, p, 0, 1, 2, 2);             /* rows 1, 3 */
+    cascade_value_id c = cascade_graph_concat(f->g, 2, (cascade_value_id[]){s, s}, 2); /* (2,2,6) */
+    cascade_graph_mark_output(f->g, c, "y");
+    float xv[24], y[24];
+    for (int i = 0; i < 24; i++) xv[i] = (float)i;
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){24}, y, 24);
+    /* y[a][b][c] = x[b][c % 3][w] with w = 1 + 2a */
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++)
+            for (int cc = 0; cc < 6; cc++)
+                assert_float_equal(y[(a * 2 + b) * 6 + cc], xv[b * 12 + (cc % 3) * 4 + 1 + 2 * a], 0);
+}
+
+/* get_rows refuses an id outside the table instead of reading past it. */
+static void test_cpu_get_rows_out_of_range(void **state) {
+    fixture         *f = *state;
+    float            table[6] = {1, 2, 3, 4, 5, 6};
+    cascade_value_id t = cascade_graph_constant_copy(f->g, "t", CASCADE_DTYPE_F32, 2, (int64_t[]){3, 2}, table);
+    cascade_value_id ids = cascade_graph_input(f->g, "ids", CASCADE_DTYPE_I32, 1, (int64_t[]){2});
+    cascade_graph_mark_output(f->g, cascade_graph_get_rows(f->g, t, ids), "y");
+    cascade_plan *p = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_plan_new(f->be, f->g, &p, &err), CASCADE_STATUS_OK);
+    int32_t good[2] = {2, 0}, bad[2] = {1, 3};
+    float   y[4];
+    assert_int_equal(cascade_plan_write_named(p, "ids", good, sizeof good, &err), 0);
+    assert_int_equal(cascade_plan_run(p, NULL, &err), 0);
+    assert_int_equal(cascade_plan_read_named(p, "y", y, sizeof y, &err), 0);
+    assert_float_equal(y[0], 5, 0);
+    assert_float_equal(y[3], 2, 0);
+    assert_int_equal(cascade_plan_write_named(p, "ids", bad, sizeof bad, &err), 0);
+    assert_int_equal(cascade_plan_run(p, NULL, &err), CASCADE_STATUS_INVALID_ARG);
+    assert_non_null(strstr(err.message, "outside the table"));
+    cascade_plan_free(p);
+}
+
+/* A raised cancel flag stops a run before it starts. */
+static void test_cpu_cancel(void **state) {
+    fixture         *f = *state;
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){4});
+    cascade_graph_mark_output(f->g, cascade_graph_scale(f->g, x, 2, 0), "y");
+    cascade_plan  *p = NULL;
+    cascade_cancel c;
+    cascade_cancel_init(&c);
+    cascade_cancel_raise(&c);
+    assert_int_equal(cascade_plan_new(f->be, f->g, &p, NULL), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_plan_run(p, &c, NULL), CASCADE_STATUS_CANCELLED);
+    cascade_plan_free(p);
+}
+
+/* Writing the wrong number of bytes into an input is refused. */
+static void test_cpu_write_size_checked(void **state) {
+    fixture         *f = *state;
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){4});
+    cascade_graph_mark_output(f->g, cascade_graph_scale(f->g, x, 2, 0), "y");
+    cascade_plan *p = NULL;
+    float         v[3] = {0};
+    assert_int_equal(cascade_plan_new(f->be, f->g, &p, NULL), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_plan_write_named(p, "x", v, sizeof v, NULL), CASCADE_STATUS_INVALID_ARG);
+    cascade_plan_free(p);
+}
+
+/* Unary activations agree with their closed forms at a few points. */
+static void test_cpu_unary_values(void **state) {
+    fixture         *f = *state;
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){3});
+    cascade_value_id a = cascade_graph_unary(f->g, CASCADE_UNARY_SILU, x);
+    cascade_value_id b = cascade_graph_unary(f->g, CASCADE_UNARY_GELU_TANH, x);
+    cascade_value_id c = cascade_graph_unary(f->g, CASCADE_UNARY_GELU, x);
+    cascade_graph_mark_output(f->g, cascade_graph_concat(f->g, 3, (cascade_value_id[]){a, b, c}, 0), "y");
+    float xv[3] = {-1, 0, 2}, y[9];
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){3}, y, 9);
+    assert_float_equal(y[0], -1.0 / (1.0 + exp(1.0)), 1e-6);
+    assert_float_equal(y[2], 2.0 / (1.0 + exp(-2.0)), 1e-6);
+    assert_float_equal(y[5], 0.5 * 2 * (1 + tanh(0.7978845608 * (2 + 0.044715 * 8))), 1e-6);
+    assert_float_equal(y[6], 0.5 * -1 * (1 + erf(-1 / sqrt(2.0))), 1e-6);
+}
+
+int main(void) {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_cpu_matmul_transposed_broadcast), T(test_cpu_conv2d_padding_counts_neighbours),
+        T(test_cpu_group_norm_normalises),       T(test_cpu_attention_single_key),
+        T(test_cpu_attention_masked_key),        T(test_cpu_resize_bilinear_half_pixel),
+        T(test_cpu_permute_slice_concat),        T(test_cpu_get_rows_out_of_range),
+        T(test_cpu_cancel),                      T(test_cpu_write_size_checked),
+        T(test_cpu_unary_values),
+    };
+    return cmocka_run_group_tests_name("cpu-ops", tests, NULL, NULL);
+}

@@ -1,0 +1,109 @@
+/* The liveness planner: values alive at the same time never share bytes, reuse happens. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "cascade/graph.h"
+#include "runtime/planner.h"
+
+/* first node index at which value i is live, i.e. its definition */
+static void check_no_overlap(const cascade_graph *g, const cascade_memory_plan *mp) {
+    for (int32_t i = 0; i < mp->n_values; i++) {
+        const cascade_value_plan *a = &mp->values[i];
+        if (a->placement != CASCADE_PLACE_ARENA) continue;
+        for (int32_t j = i + 1; j < mp->n_values; j++) {
+            const cascade_value_plan *b = &mp->values[j];
+            if (b->placement != CASCADE_PLACE_ARENA) continue;
+            /* j is defined at j; i is live on [i, a->last_use] */
+            if (j > a->last_use) continue;
+            bool disjoint = a->offset + a->nbytes <= b->offset || b->offset + b->nbytes <= a->offset;
+            if (!disjoint) fail_msg("values %d and %d overlap while both live", i, j);
+        }
+        assert_true(a->offset + a->nbytes <= mp->arena_bytes);
+    }
+    (void)g;
+}
+
+/* A long chain reuses memory: the arena is far below the naive sum. */
+static void test_planner_chain_reuses(void **state) {
+    (void)state;
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, NULL), CASCADE_STATUS_OK);
+    cascade_value_id x = cascade_graph_input(g, "x", CASCADE_DTYPE_F32, 1, (int64_t[]){1000});
+    cascade_value_id h = x;
+    for (int i = 0; i < 20; i++) h = cascade_graph_unary(g, CASCADE_UNARY_SILU, cascade_graph_add(g, h, x));
+    cascade_graph_mark_output(g, h, "y");
+    cascade_memory_plan *mp = NULL;
+    assert_int_equal(cascade_memory_plan_new(g, 64, NULL, NULL, &mp, NULL), CASCADE_STATUS_OK);
+    check_no_overlap(g, mp);
+    assert_true(mp->arena_bytes <= 3 * 4096);
+    assert_true(mp->naive_bytes >= 39 * 4000);
+    assert_int_equal(mp->values[x].placement, CASCADE_PLACE_OWN);
+    assert_int_equal(mp->values[h].placement, CASCADE_PLACE_OWN);
+    cascade_memory_plan_free(mp);
+    cascade_graph_free(g);
+}
+
+/* A reshape aliases its input; the root stays alive as long as the alias is read. */
+static void test_planner_reshape_alias(void **state) {
+    (void)state;
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, NULL), CASCADE_STATUS_OK);
+    cascade_value_id x = cascade_graph_input(g, "x", CASCADE_DTYPE_F32, 2, (int64_t[]){4, 6});
+    cascade_value_id a = cascade_graph_scale(g, x, 2.0f, 0.0f);
+    cascade_value_id r = cascade_graph_reshape(g, a, 1, (int64_t[]){24});
+    cascade_value_id b = cascade_graph_scale(g, x, 3.0f, 0.0f);
+    cascade_value_id c = cascade_graph_add(g, cascade_graph_reshape(g, b, 1, (int64_t[]){24}), r);
+    cascade_graph_mark_output(g, c, "y");
+    cascade_memory_plan *mp = NULL;
+    assert_int_equal(cascade_memory_plan_new(g, 16, NULL, NULL, &mp, NULL), CASCADE_STATUS_OK);
+    assert_int_equal(mp->values[r].placement, CASCADE_PLACE_ALIAS);
+    assert_int_equal(mp->values[r].alias_of, a);
+    assert_true(mp->values[a].last_use >= c);
+    check_no_overlap(g, mp);
+    /* a and b are live together, so they must not share bytes */
+    assert_true(mp->values[a].offset != mp->values[b].offset);
+    cascade_memory_plan_free(mp);
+    cascade_graph_free(g);
+}
+
+/* Branching graphs (U-Net skips): a fan-out keeps its value until the last reader. */
+static void test_planner_skip_connections(void **state) {
+    (void)state;
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, NULL), CASCADE_STATUS_OK);
+    cascade_value_id x = cascade_graph_input(g, "x", CASCADE_DTYPE_F32, 1, (int64_t[]){257});
+    cascade_value_id skips[8];
+    cascade_value_id h = x;
+    for (int i = 0; i < 8; i++) h = skips[i] = cascade_graph_scale(g, h, 0.5f, 1.0f);
+    for (int i = 7; i >= 0; i--) h = cascade_graph_add(g, h, skips[i]);
+    cascade_graph_mark_output(g, h, "y");
+    cascade_memory_plan *mp = NULL;
+    assert_int_equal(cascade_memory_plan_new(g, 256, NULL, NULL, &mp, NULL), CASCADE_STATUS_OK);
+    check_no_overlap(g, mp);
+    for (int i = 0; i < 8; i++) assert_true(mp->values[skips[i]].offset % 256 == 0);
+    cascade_memory_plan_free(mp);
+    cascade_graph_free(g);
+}
+
+/* Alignment must be a power of two. */
+static void test_planner_rejects_bad_alignment(void **state) {
+    (void)state;
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, NULL), CASCADE_STATUS_OK);
+    cascade_memory_plan *mp = NULL;
+    assert_int_equal(cascade_memory_plan_new(g, 24, NULL, NULL, &mp, NULL), CASCADE_STATUS_INVALID_ARG);
+    assert_null(mp);
+    cascade_graph_free(g);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_planner_chain_reuses),
+        cmocka_unit_test(test_planner_reshape_alias),
+        cmocka_unit_test(test_planner_skip_connections),
+        cmocka_unit_test(test_planner_rejects_bad_alignment),
+    };
+    return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
+}
