@@ -1,6 +1,7 @@
 #include "model-paths.h"
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 

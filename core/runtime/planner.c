@@ -18,15 +18,17 @@ typedef struct live_set {
 static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 static bool live_alloc(live_set *ls, uint64_t size, uint64_t align, uint64_t *off) {
-    uint64_t best = UINT64_MAX, best_gap = UINT64_MAX;
+    uint64_t best = 0, best_gap = 0;
     size_t   best_i = ls->n;
+    bool     found = false;
     uint64_t prev_end = 0;
     for (size_t i = 0; i <= ls->n; i++) {
         uint64_t start = align_up(prev_end, align);
         uint64_t end = i < ls->n ? ls->b[i].off : UINT64_MAX;
         if (end >= start && end - start >= size) {
             uint64_t gap = end - start;
-            if (gap < best_gap) {
+            if (!found || gap < best_gap) {
+                found = true;
                 best_gap = gap;
                 best = start;
                 best_i = i;
@@ -34,7 +36,7 @@ static bool live_alloc(live_set *ls, uint64_t size, uint64_t align, uint64_t *of
         }
         if (i < ls->n) prev_end = ls->b[i].off + ls->b[i].size;
     }
-    if (best == UINT64_MAX) return false;
+    if (!found) return false;
     if (ls->n == ls->cap) {
         size_t cap = ls->cap ? ls->cap * 2 : 64;
         block *nb = realloc(ls->b, sizeof *nb * cap);

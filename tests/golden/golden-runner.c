@@ -10,6 +10,7 @@
 #include "test-common.h"
 
 static const golden_family *const families[] = {
+    &golden_family_t5_tokenizer,
     &golden_family_t5_encoder,
 };
 

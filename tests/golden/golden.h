@@ -75,6 +75,7 @@ void golden_fail(golden_result *r, const char *fmt, ...) __attribute__((format(p
 GList *golden_output_names(const golden_case *c);
 
 /* Families (one per file). */
+extern const golden_family golden_family_t5_tokenizer;
 extern const golden_family golden_family_t5_encoder;
 
 #endif

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package gimp-cascade needs to build, test and run.
+# Idempotent and non-interactive; run as root (or through sudo).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+if [ "$(id -u)" != 0 ]; then
+  exec sudo -E "$0" "$@"
+fi
+packages=(
+  build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
+  libglib2.0-dev libjson-glib-dev libopenblas-dev libsentencepiece-dev libpng-dev
+  libcmocka-dev
+  glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+  librsvg2-bin nodejs npm ca-certificates
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all ${#packages[@]} packages present"
