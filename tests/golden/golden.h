@@ -77,5 +77,6 @@ GList *golden_output_names(const golden_case *c);
 /* Families (one per file). */
 extern const golden_family golden_family_t5_tokenizer;
 extern const golden_family golden_family_t5_encoder;
+extern const golden_family golden_family_sr;
 
 #endif
