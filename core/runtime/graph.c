@@ -140,6 +140,11 @@ static cascade_node *push(cascade_graph *g, cascade_op op, cascade_dtype dt, int
         fail(g, "%s: invalid or overflowing shape", cascade_op_name(op));
         return NULL;
     }
+    /* shape may point into g->nodes (a builder passing X->shape): copy it before a realloc
+     * moves the array */
+    int64_t shape_copy[CASCADE_MAX_DIMS];
+    memcpy(shape_copy, shape, sizeof(int64_t) * (size_t)ndim);
+    shape = shape_copy;
     if (g->n_nodes == g->cap_nodes) {
         int32_t cap = g->cap_nodes ? g->cap_nodes * 2 : 256;
         cascade_node *nn = realloc(g->nodes, sizeof *nn * (size_t)cap);
@@ -545,7 +550,7 @@ cascade_value_id cascade_graph_permute(cascade_graph *g, cascade_value_id x,
                                        const int32_t *perm) {
     if (!valid(g, x, "permute")) return CASCADE_NO_VALUE;
     const cascade_node *X = N(g, x);
-    int64_t             s[CASCADE_MAX_DIMS];
+    int64_t             s[CASCADE_MAX_DIMS] = {0};
     bool                seen[CASCADE_MAX_DIMS] = {false};
     for (int32_t i = 0; i < X->ndim; i++) {
         if (perm[i] < 0 || perm[i] >= X->ndim || seen[perm[i]])
@@ -553,10 +558,11 @@ cascade_value_id cascade_graph_permute(cascade_graph *g, cascade_value_id x,
         seen[perm[i]] = true;
         s[i] = X->shape[perm[i]];
     }
-    cascade_node *n = push(g, CASCADE_OP_PERMUTE, X->dtype, X->ndim, s);
+    int32_t       nd = X->ndim; /* X dangles once push() grows the node array */
+    cascade_node *n = push(g, CASCADE_OP_PERMUTE, X->dtype, nd, s);
     if (!n) return CASCADE_NO_VALUE;
     set_inputs(n, 1, &x);
-    for (int32_t i = 0; i < X->ndim; i++) n->iparams[i] = perm[i];
+    for (int32_t i = 0; i < nd; i++) n->iparams[i] = perm[i];
     return id_of(g, n);
 }
 
