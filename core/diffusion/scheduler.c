@@ -449,6 +449,7 @@ cascade_status sched_step_noise(const cascade_step_options *opt, float *out, siz
         memcpy(out, opt->noise, n * sizeof *out);
         return CASCADE_STATUS_OK;
     }
+    if (opt->noise_fn) return opt->noise_fn(opt->noise_user, out, n, err);
     if (opt->rng) {
         cascade_rng_normal(opt->rng, out, n);
         return CASCADE_STATUS_OK;

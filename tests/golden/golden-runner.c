@@ -15,6 +15,7 @@ static const golden_family *const families[] = {
     &golden_family_scheduler,
     &golden_family_unet,
     &golden_family_sr,
+    &golden_family_pipeline,
 };
 
 static void usage(FILE *f) {

@@ -107,9 +107,12 @@ typedef struct cascade_step_options {
     bool   use_clipped_model_output; /* DDIM (default false) */
     double s_churn, s_tmin, s_tmax, s_noise; /* Euler (defaults 0, 0, +inf, 1) */
     /* Where a step's noise comes from when it needs some: noise when non-NULL (a
-     * sample-shaped (B, C, H, W) tensor, borrowed), else drawn from rng. A step that needs
-     * noise and has neither fails with INVALID_ARG. */
+     * sample-shaped (B, C, H, W) tensor, borrowed), else noise_fn (called only when the step
+     * draws, with n = B*C*H*W), else rng. A step that needs noise and has none of them fails
+     * with INVALID_ARG. */
     const float *noise;
+    cascade_status (*noise_fn)(void *noise_user, float *out, size_t n, cascade_error *err);
+    void        *noise_user;
     cascade_rng *rng;
 } cascade_step_options;
 

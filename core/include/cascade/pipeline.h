@@ -1,0 +1,198 @@
+/* The IF cascade, as diffusers 0.25.1's IFPipeline, IFSuperResolutionPipeline and
+ * IFInpaintingPipeline run it: the public API the GIMP plug-in and the CLI share.
+ *
+ * Two levels:
+ *   - cascade_pipeline: a loaded model set (T5 + tokenizer, stage I, optional stage II) with
+ *     cascade_pipeline_generate() (prompt -> 64 px -> 256 px) and cascade_pipeline_inpaint();
+ *   - cascade_diffusion_run(): one stage's denoising loop over a cascade_denoiser, the seam
+ *     between the loop and the network (the U-Net adapter below, or a fake in tests).
+ *
+ * One stage's loop (cascade_diffusion_run), for a batch of B images:
+ *   x = noise * init_noise_sigma                       (inpainting: the original, re-noised
+ *                                                       inside the mask to the first timestep)
+ *   stage II: up = bilinear(low_res, align_corners), up = add_noise(up, noise, noise_level)
+ *   for each timestep t:
+ *     in = [x | up]  (channels), doubled for classifier-free guidance: [uncond; cond]
+ *     out = denoiser(scale_model_input(in), t, [uncond; cond] embeddings, noise_level labels)
+ *     eps = eps_u + g (eps_c - eps_u) on the first C channels, ++ the conditional half's
+ *           variance channels (IF's rule); the variance is dropped when the scheduler does not
+ *           learn it
+ *     x' = scheduler.step(eps, t, x)
+ *     inpainting: x = (1 - mask) x + mask x'   else x = x'
+ *     progress(step, total, x0 estimate); stop with CANCELLED when the cancel flag is raised
+ * Noise is drawn in diffusers' order ("initial", "augmentation", then "step<i>" for each
+ * step that draws), from the seeded generator of cascade/scheduler.h or a caller's source.
+ *
+ * Images are float (B, 3, H, W) in [-1, 1], host memory. Objects here are single-threaded:
+ * run a pipeline on one worker thread; only the cancel flag may be touched from another. */
+#ifndef CASCADE_PIPELINE_H
+#define CASCADE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade/backend.h"
+#include "cascade/cancel.h"
+#include "cascade/scheduler.h"
+#include "cascade/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the denoiser seam ---------------------------------------------------------------- */
+
+typedef struct cascade_denoiser {
+    int64_t in_channels;  /* C_in of sample (stage II: 2 x image channels) */
+    int64_t out_channels; /* C_out (2 x image channels with a learned variance) */
+    bool    class_labels; /* expects class_labels (stage II's noise level) */
+    /* out = model(sample, timestep, context, class_labels).
+     * sample: (shape[0], in_channels, shape[2], shape[3]), shape[1] == in_channels;
+     * context: (shape[0], seq, dim) encoder hidden states; class_labels: shape[0] floats or
+     * NULL; out: (shape[0], out_channels, H, W). cancel may be polled inside. */
+    cascade_status (*forward)(void *self, const float *sample, const int64_t shape[4],
+                              double timestep, const float *context, int64_t seq, int64_t dim,
+                              const float *class_labels, const cascade_cancel *cancel,
+                              float *out, cascade_error *err);
+    void *self;
+} cascade_denoiser;
+
+/* A UNet2DConditionModel component directory (config.json + safetensors) as a denoiser,
+ * run on a backend; the graph is (re)planned whenever the batch, size or sequence changes. */
+typedef struct cascade_unet_denoiser cascade_unet_denoiser;
+
+/* be is borrowed and must outlive the denoiser. weight_dtype: F32 for the CPU backend. */
+cascade_status cascade_unet_denoiser_new(const char *unet_dir, cascade_backend *be,
+                                         cascade_dtype weight_dtype, cascade_unet_denoiser **out,
+                                         cascade_error *err);
+void cascade_unet_denoiser_free(cascade_unet_denoiser *d); /* NULL-safe */
+/* The seam (valid while d lives). */
+const cascade_denoiser *cascade_unet_denoiser_get(const cascade_unet_denoiser *d);
+/* sample_size of the U-Net config (0 when unset). */
+int64_t cascade_unet_denoiser_sample_size(const cascade_unet_denoiser *d);
+
+/* ---- noise and progress ---------------------------------------------------------------- */
+
+/* Fills out with n standard normal values for the draw named what ("initial",
+ * "augmentation", "step<i>"), called in draw order. */
+typedef cascade_status (*cascade_noise_fn)(void *user_data, const char *what, float *out,
+                                           size_t n, cascade_error *err);
+/* After each step: stage (1, 2), step (1..total), the current x0 estimate (B, 3, H, W) in
+ * about [-1, 1] with its shape. Called on the thread that runs the pipeline. */
+typedef void (*cascade_progress_fn)(void *user_data, int stage, int step, int total,
+                                    const float *x0, const int64_t shape[4]);
+
+/* ---- one stage ------------------------------------------------------------------------- */
+
+typedef struct cascade_diffusion_args {
+    const cascade_denoiser *denoiser;  /* borrowed */
+    cascade_scheduler      *scheduler; /* borrowed; set_timesteps is called here */
+    int64_t                 batch, channels, height, width; /* of the image x (B, C, H, W) */
+    int64_t                 steps;          /* num_inference_steps */
+    double                  guidance_scale; /* > 1: classifier-free guidance */
+    double                  eta;            /* DDIM's eta */
+    /* Text conditioning: cond (B, seq, dim); uncond the same, required when guidance > 1. */
+    const float *cond, *uncond;
+    int64_t      seq, dim;
+    /* Stage II: low_res (B, C, low_h, low_w) in [-1, 1], noised to noise_level by
+     * image_noising_scheduler (a DDPM), concatenated to x; noise_level is the class label.
+     * NULL for stage I. */
+    const float             *low_res;
+    int64_t                  low_h, low_w;
+    const cascade_scheduler *image_noising_scheduler;
+    int64_t                  noise_level;
+    /* Inpainting: image (B, C, H, W) and mask (mask_batch, 1, H, W) with mask_batch 1
+     * (0 means 1) or B, binarised at 0.5 (1 = repaint); strength in (0, 1] skips the first
+     * (1 - strength) of the timesteps. */
+    const float *image, *mask;
+    int64_t      mask_batch;
+    double       strength;
+    /* Noise: noise_fn when set, else a generator seeded with seed. */
+    cascade_noise_fn noise_fn;
+    void            *noise_user;
+    uint64_t         seed;
+    int              stage; /* reported to progress */
+    cascade_progress_fn   progress;
+    void                 *user_data;
+    const cascade_cancel *cancel; /* checked before every step */
+} cascade_diffusion_args;
+
+/* Zeroes a and sets guidance 1, strength 1, stage 1. */
+void cascade_diffusion_args_init(cascade_diffusion_args *a);
+
+/* Runs the loop; out: (B, C, H, W), written only on success. CANCELLED when the flag was
+ * raised; any other failure names its cause. */
+cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out,
+                                     cascade_error *err);
+
+/* ---- helpers the loop uses, exposed for the plug-in and tests -------------------------- */
+
+/* F.interpolate(x, (out_h, out_w), mode="bilinear", align_corners=True), float32.
+ * x: (n_planes, in_h, in_w); out: (n_planes, out_h, out_w). */
+void cascade_resize_bilinear_ac(const float *x, int64_t n_planes, int64_t in_h, int64_t in_w,
+                                int64_t out_h, int64_t out_w, float *out);
+/* IF's classifier-free guidance on a [uncond; cond] model output (2B, c_out, H, W):
+ * out (B, c_out, H, W) = eps_u + g (eps_c - eps_u) on the first c_img channels, then the
+ * conditional half's remaining channels. */
+void cascade_guidance_combine(const float *model_out, int64_t batch, int64_t c_out,
+                              int64_t c_img, int64_t hw, double guidance, float *out);
+
+/* ---- the model set ---------------------------------------------------------------------- */
+
+typedef struct cascade_pipeline cascade_pipeline;
+
+typedef struct cascade_pipeline_options {
+    const char      *model_dir;    /* stage I in the diffusers layout: text_encoder/,
+                                      tokenizer/, unet/, scheduler/ (IF-I-*) */
+    const char      *sr_model_dir; /* stage II: unet/, scheduler/, image_noising_scheduler/
+                                      (IF-II-*); NULL: no stage II */
+    cascade_backend *backend;      /* borrowed; must outlive the pipeline */
+    cascade_dtype    weight_dtype; /* F32 (default) */
+} cascade_pipeline_options;
+
+void           cascade_pipeline_options_init(cascade_pipeline_options *o);
+cascade_status cascade_pipeline_load(const cascade_pipeline_options *o, cascade_pipeline **out,
+                                     cascade_error *err);
+void           cascade_pipeline_free(cascade_pipeline *p); /* NULL-safe */
+bool           cascade_pipeline_has_stage2(const cascade_pipeline *p);
+
+typedef struct cascade_generate_params {
+    const char *prompt;          /* required */
+    const char *negative_prompt; /* NULL: "" */
+    uint64_t    seed;
+    int64_t     batch;                   /* images per call (default 1) */
+    int64_t     steps1, steps2;          /* defaults 100 and 50 (IF's) */
+    double      guidance1, guidance2;    /* defaults 7.0 and 4.0 */
+    bool        stage2;                  /* run stage II when loaded (default true) */
+    int64_t     noise_level;             /* stage II augmentation (default 250) */
+    double      strength;                /* inpainting (default 1.0) */
+    int64_t     max_length;              /* tokens (default 77) */
+    cascade_noise_fn      noise_fn;      /* NULL: seeded generator */
+    void                 *noise_user;
+    cascade_progress_fn   progress;
+    void                 *user_data;
+    const cascade_cancel *cancel;
+} cascade_generate_params;
+
+void cascade_generate_params_init(cascade_generate_params *p);
+
+/* prompt -> stage I (sample_size of its U-Net) -> stage II when enabled. *image is malloc'd
+ * (free()), (batch, 3, H, W) in [-1, 1], shape in shape. */
+cascade_status cascade_pipeline_generate(cascade_pipeline *p, const cascade_generate_params *g,
+                                         float **image, int64_t shape[4], cascade_error *err);
+
+/* Repaints mask (1, 1, H, W) of image (1, 3, H, W) in [-1, 1] for g->batch variations.
+ * Without stage II, H, W are stage I's size. With it, H, W are stage II's: stage I runs on
+ * an area-downscaled copy, stage II inpaints the full-size image (IF's super-resolution
+ * inpainting). Unmasked pixels come back unchanged. */
+cascade_status cascade_pipeline_inpaint(cascade_pipeline *p, const cascade_generate_params *g,
+                                        const float *image, const float *mask, int64_t height,
+                                        int64_t width, float **out, int64_t shape[4],
+                                        cascade_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
