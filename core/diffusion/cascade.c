@@ -224,3 +224,319 @@ done:
     free(mask);
     return st;
 }
+
+/* ---- the model set ---- */
+
+struct cascade_pipeline {
+    cascade_backend       *be;
+    cascade_tokenizer     *tok;
+    cascade_t5            *t5;
+    cascade_unet_denoiser *unet1, *unet2;
+    cascade_scheduler     *sched1, *sched2, *noising;
+    int64_t                size1, size2;
+};
+
+void cascade_pipeline_options_init(cascade_pipeline_options *o) {
+    memset(o, 0, sizeof *o);
+    o->weight_dtype = CASCADE_DTYPE_F32;
+}
+
+void cascade_generate_params_init(cascade_generate_params *p) {
+    memset(p, 0, sizeof *p);
+    p->batch = 1;
+    p->steps1 = 100; /* IFPipeline's and IFSuperResolutionPipeline's defaults */
+    p->steps2 = 50;
+    p->guidance1 = 7.0;
+    p->guidance2 = 4.0;
+    p->stage2 = true;
+    p->noise_level = 250;
+    p->strength = 1.0;
+    p->max_length = CASCADE_TOKENIZER_DEFAULT_MAX_LENGTH;
+}
+
+static cascade_status component(const cascade_model_dir *md, const char *name,
+                                const char **path, cascade_error *err) {
+    const cascade_model_component *c = cascade_model_dir_find(md, name);
+    if (!c)
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: no '%s' component",
+                                 cascade_model_dir_path(md), name);
+    *path = c->path;
+    return CASCADE_STATUS_OK;
+}
+
+static cascade_status load_scheduler(const cascade_model_dir *md, const char *name,
+                                     cascade_scheduler **out, cascade_error *err) {
+    const char *dir = NULL;
+    CASCADE_TRY(component(md, name, &dir, err));
+    char *cfg = cascade_component_config_path(dir, err);
+    if (!cfg) return err ? err->status : CASCADE_STATUS_IO;
+    cascade_status st = cascade_scheduler_load(cfg, out, err);
+    free(cfg);
+    return st;
+}
+
+static cascade_status load_stage(const cascade_model_dir *md, cascade_backend *be,
+                                 cascade_dtype dt, cascade_unet_denoiser **unet,
+                                 cascade_scheduler **sched, int64_t def_size, int64_t *size,
+                                 cascade_error *err) {
+    const char *dir = NULL;
+    CASCADE_TRY(component(md, "unet", &dir, err));
+    CASCADE_TRY(cascade_unet_denoiser_new(dir, be, dt, unet, err));
+    CASCADE_TRY(load_scheduler(md, "scheduler", sched, err));
+    *size = cascade_unet_denoiser_sample_size(*unet);
+    if (*size <= 0) *size = def_size;
+    return CASCADE_STATUS_OK;
+}
+
+static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipeline_options *o,
+                                         cascade_error *err) {
+    cascade_model_dir *md = NULL, *md2 = NULL;
+    const char        *dir = NULL;
+    cascade_status     st = cascade_model_dir_open(o->model_dir, &md, err);
+    if (!st) st = component(md, "tokenizer", &dir, err);
+    if (!st) st = cascade_tokenizer_load(dir, &p->tok, err);
+    if (!st) st = component(md, "text_encoder", &dir, err);
+    if (!st) st = cascade_t5_load(dir, o->weight_dtype, &p->t5, err);
+    if (!st) st = load_stage(md, p->be, o->weight_dtype, &p->unet1, &p->sched1, 64, &p->size1,
+                             err);
+    if (!st && o->sr_model_dir) {
+        st = cascade_model_dir_open(o->sr_model_dir, &md2, err);
+        if (!st) st = load_stage(md2, p->be, o->weight_dtype, &p->unet2, &p->sched2, 256,
+                                 &p->size2, err);
+        if (!st) st = load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
+        if (!st && p->size2 % p->size1)
+            st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                   "%s: stage II size %lld is not a multiple of stage I's %lld",
+                                   o->sr_model_dir, (long long)p->size2, (long long)p->size1);
+    }
+    /* both stages read the same T5 embeddings */
+    if (!st && cascade_unet_denoiser_get(p->unet1)->in_channels != 3)
+        st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                               "%s: stage I U-Net takes %lld channels, not RGB", o->model_dir,
+                               (long long)cascade_unet_denoiser_get(p->unet1)->in_channels);
+    cascade_model_dir_free(md2);
+    cascade_model_dir_free(md);
+    return st;
+}
+
+cascade_status cascade_pipeline_load(const cascade_pipeline_options *o, cascade_pipeline **out,
+                                     cascade_error *err) {
+    *out = NULL;
+    if (!o || !o->model_dir || !o->backend)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "pipeline: model_dir and backend are required");
+    cascade_pipeline *p = calloc(1, sizeof *p);
+    if (!p) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "pipeline");
+    p->be = o->backend;
+    cascade_status st = pipeline_load_into(p, o, err);
+    if (st) {
+        cascade_pipeline_free(p);
+        return st;
+    }
+    *out = p;
+    return CASCADE_STATUS_OK;
+}
+
+void cascade_pipeline_free(cascade_pipeline *p) {
+    if (!p) return;
+    cascade_scheduler_free(p->noising);
+    cascade_scheduler_free(p->sched2);
+    cascade_unet_denoiser_free(p->unet2);
+    cascade_scheduler_free(p->sched1);
+    cascade_unet_denoiser_free(p->unet1);
+    cascade_t5_free(p->t5);
+    cascade_tokenizer_free(p->tok);
+    free(p);
+}
+
+bool cascade_pipeline_has_stage2(const cascade_pipeline *p) { return p->unet2 != NULL; }
+
+/* IF's _text_preprocessing without bs4/ftfy (clean_caption off): lower-case, strip. */
+static char *preprocess_text(const char *text) {
+    char *copy = g_strdup(text ? text : "");
+    char *low = g_utf8_strdown(g_strstrip(copy), -1);
+    g_free(copy);
+    return low;
+}
+
+/* [negative; prompt] embeddings, each repeated batch times: *emb (2 B, L, D) malloc'd. */
+static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_params *g,
+                                  float **emb, int64_t *seq, int64_t *dim, cascade_error *err) {
+    *emb = NULL;
+    if (!g->prompt)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "pipeline: no prompt");
+    if (g->max_length < 2 || g->max_length > 4096 || g->batch < 1 || g->batch > 4096)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "pipeline: max_length or batch out of range");
+    int64_t     L = g->max_length, D = cascade_t5_get_config(p->t5)->d_model, B = g->batch;
+    char       *texts[2] = {preprocess_text(g->negative_prompt), preprocess_text(g->prompt)};
+    int32_t    *ids = malloc((size_t)(2 * L) * sizeof *ids);
+    int32_t    *mask = malloc((size_t)(2 * L) * sizeof *mask);
+    float      *two = malloc((size_t)(2 * L * D) * sizeof *two);
+    float      *all = malloc((size_t)(2 * B * L * D) * sizeof *all);
+    cascade_status st = CASCADE_STATUS_OK;
+    if (!ids || !mask || !two || !all)
+        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "text embeddings");
+    if (!st) st = cascade_tokenizer_encode_batch(p->tok, (const char *const *)texts, 2, (int32_t)L,
+                                                 ids, mask, err);
+    if (!st) st = cascade_t5_encode(p->t5, p->be, ids, mask, 2, L, two, err);
+    if (!st) {
+        size_t row = (size_t)(L * D);
+        for (int64_t h = 0; h < 2; h++)
+            for (int64_t b = 0; b < B; b++)
+                memcpy(all + (size_t)(h * B + b) * row, two + (size_t)h * row, row * sizeof *all);
+        *emb = all;
+        all = NULL;
+        *seq = L;
+        *dim = D;
+    }
+    g_free(texts[0]);
+    g_free(texts[1]);
+    free(ids);
+    free(mask);
+    free(two);
+    free(all);
+    return st;
+}
+
+/* One noise stream for the whole call: the caller's, or the seeded generator. */
+typedef struct call_noise {
+    const cascade_generate_params *g;
+    cascade_rng                    rng;
+} call_noise;
+
+static cascade_status call_draw(void *user, const char *what, float *out, size_t n,
+                                cascade_error *err) {
+    call_noise *cn = user;
+    if (cn->g->noise_fn) return cn->g->noise_fn(cn->g->noise_user, what, out, n, err);
+    cascade_rng_normal(&cn->rng, out, n);
+    return CASCADE_STATUS_OK;
+}
+
+/* The arguments shared by every stage run of a call. */
+static void stage_args(cascade_pipeline *p, const cascade_generate_params *g, call_noise *cn,
+                       const float *emb, int64_t seq, int64_t dim, int stage, int64_t h,
+                       int64_t w, cascade_diffusion_args *a) {
+    cascade_diffusion_args_init(a);
+    size_t half = (size_t)(g->batch * seq * dim);
+    a->denoiser = cascade_unet_denoiser_get(stage == 1 ? p->unet1 : p->unet2);
+    a->scheduler = stage == 1 ? p->sched1 : p->sched2;
+    a->batch = g->batch;
+    a->channels = 3;
+    a->height = h;
+    a->width = w;
+    a->steps = stage == 1 ? g->steps1 : g->steps2;
+    a->guidance_scale = stage == 1 ? g->guidance1 : g->guidance2;
+    a->uncond = emb;
+    a->cond = emb + half;
+    a->seq = seq;
+    a->dim = dim;
+    a->noise_fn = call_draw;
+    a->noise_user = cn;
+    a->stage = stage;
+    a->progress = g->progress;
+    a->user_data = g->user_data;
+    a->cancel = g->cancel;
+    a->strength = g->strength;
+}
+
+/* Runs stage I (and stage II) for generate (image NULL) or inpaint (image, mask at the final
+ * size h x w, one item each). */
+static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_params *g,
+                                  const float *image, const float *mask, int64_t h, int64_t w,
+                                  float **out, int64_t shape[4], cascade_error *err) {
+    *out = NULL;
+    bool    two = g->stage2 && p->unet2;
+    int64_t f = two ? p->size2 / p->size1 : 1;
+    int64_t h1 = image ? h / f : p->size1, w1 = image ? w / f : p->size1;
+    int64_t h2 = image ? h : p->size2, w2 = image ? w : p->size2;
+    size_t  n1, n2, hw1, hw2;
+    if (image && (h % f || w % f))
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "inpaint: %lldx%lld is not a multiple of the stage II factor %lld",
+                                 (long long)w, (long long)h, (long long)f);
+    if (!pipe_numel(g->batch, 3, h1, w1, &n1) || !pipe_numel(g->batch, 3, h2, w2, &n2) ||
+        !pipe_numel(h1, w1, 1, 1, &hw1) || !pipe_numel(h2, w2, 1, 1, &hw2))
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "pipeline: bad size or batch");
+
+    float  *emb = NULL, *x1 = NULL, *x2 = NULL, *img1 = NULL, *mask1 = NULL, *img2 = NULL;
+    int64_t seq = 0, dim = 0;
+    cascade_status st = encode_text(p, g, &emb, &seq, &dim, err);
+    call_noise     cn = {.g = g};
+    cascade_rng_init(&cn.rng, g->seed);
+    if (!st && !(x1 = malloc(n1 * sizeof *x1)))
+        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "stage I image");
+    if (!st && image) { /* the original (and mask) at stage I's size, repeated per item */
+        img1 = malloc(n1 * sizeof *img1);
+        mask1 = malloc(hw1 * sizeof *mask1);
+        if (!img1 || !mask1) st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "inpaint");
+        else {
+            pipe_downscale_area(image, 3, h, w, f, img1);
+            pipe_downscale_area(mask, 1, h, w, f, mask1);
+            for (int64_t b = 1; b < g->batch; b++)
+                memcpy(img1 + (size_t)b * 3 * hw1, img1, 3 * hw1 * sizeof *img1);
+        }
+    }
+    cascade_diffusion_args a;
+    if (!st) {
+        stage_args(p, g, &cn, emb, seq, dim, 1, h1, w1, &a);
+        a.image = img1;
+        a.mask = mask1;
+        st = cascade_diffusion_run(&a, x1, err);
+    }
+    if (!st && two) {
+        if (!(x2 = malloc(n2 * sizeof *x2)))
+            st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "stage II image");
+        if (!st && image) {
+            if (!(img2 = malloc(n2 * sizeof *img2)))
+                st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "inpaint");
+            else
+                for (int64_t b = 0; b < g->batch; b++)
+                    memcpy(img2 + (size_t)b * 3 * hw2, image, 3 * hw2 * sizeof *img2);
+        }
+        if (!st) {
+            stage_args(p, g, &cn, emb, seq, dim, 2, h2, w2, &a);
+            a.low_res = x1;
+            a.low_h = h1;
+            a.low_w = w1;
+            a.image_noising_scheduler = p->noising;
+            a.noise_level = g->noise_level;
+            a.image = img2;
+            a.mask = image ? mask : NULL;
+            st = cascade_diffusion_run(&a, x2, err);
+        }
+    }
+    if (!st) {
+        *out = two ? x2 : x1;
+        if (two) x2 = NULL;
+        else x1 = NULL;
+        shape[0] = g->batch;
+        shape[1] = 3;
+        shape[2] = two ? h2 : h1;
+        shape[3] = two ? w2 : w1;
+    }
+    free(emb);
+    free(x1);
+    free(x2);
+    free(img1);
+    free(mask1);
+    free(img2);
+    return st;
+}
+
+cascade_status cascade_pipeline_generate(cascade_pipeline *p, const cascade_generate_params *g,
+                                         float **image, int64_t shape[4], cascade_error *err) {
+    *image = NULL;
+    return run_cascade(p, g, NULL, NULL, 0, 0, image, shape, err);
+}
+
+cascade_status cascade_pipeline_inpaint(cascade_pipeline *p, const cascade_generate_params *g,
+                                        const float *image, const float *mask, int64_t height,
+                                        int64_t width, float **out, int64_t shape[4],
+                                        cascade_error *err) {
+    *out = NULL;
+    if (!image || !mask || height < 1 || width < 1)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "inpaint: image, mask and size are required");
+    return run_cascade(p, g, image, mask, height, width, out, shape, err);
+}
