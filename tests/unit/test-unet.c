@@ -1,0 +1,410 @@
+/* U-Net (UNet2DConditionModel): config errors name the field and value, weight errors name
+ * the tensor, parameter counts match diffusers' and the published DeepFloyd IF sizes. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cascade/safetensors.h"
+#include "cascade/unet.h"
+#include "test-common.h"
+
+#define SD_CASE "unet_sd"
+
+/* ---- helpers ---- */
+
+/* The golden case's config.json as a JSON object (caller unrefs), or NULL to skip. */
+static JsonObject *golden_config(const char *case_name) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "%s/config.json", case_name);
+    if (!test_golden_exists(rel)) return NULL;
+    JsonParser *p = json_parser_new();
+    assert_true(json_parser_load_from_file(p, test_golden_path(rel), NULL));
+    JsonObject *o = json_object_ref(json_node_get_object(json_parser_get_root(p)));
+    g_object_unref(p);
+    return o;
+}
+
+/* Parses o as a config and makes a U-Net; returns the status, err filled. */
+static cascade_status unet_from_object(JsonObject *o, cascade_unet **u, cascade_error *err) {
+    JsonNode *root = json_node_new(JSON_NODE_OBJECT);
+    json_node_set_object(root, o);
+    JsonGenerator *gen = json_generator_new();
+    json_generator_set_root(gen, root);
+    gsize           len = 0;
+    gchar          *text = json_generator_to_data(gen, &len);
+    cascade_config *cfg = NULL;
+    cascade_status  st = cascade_config_parse(text, len, "test/config.json", &cfg, err);
+    if (st == CASCADE_STATUS_OK) st = cascade_unet_new(cfg, u, err);
+    cascade_config_free(cfg);
+    g_free(text);
+    g_object_unref(gen);
+    json_node_free(root);
+    return st;
+}
+
+#define SKIP_WITHOUT(o)                                                                           \
+    do {                                                                                          \
+        if (!(o)) {                                                                               \
+            skip();                                                                               \
+            return;                                                                               \
+        }                                                                                         \
+    } while (0)
+
+/* Expects cascade_unet_new to fail with status st and a message containing every needle. */
+static void expect_config_error(JsonObject *o, cascade_status want, const char *n1,
+                                const char *n2) {
+    cascade_unet *u = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    cascade_status st = unet_from_object(o, &u, &err);
+    if (st != want) fprintf(stderr, "got %s: %s\n", cascade_status_name(st), err.message);
+    assert_int_equal(st, want);
+    assert_null(u);
+    if (n1) assert_non_null(strstr(err.message, n1));
+    if (n2) assert_non_null(strstr(err.message, n2));
+}
+
+/* ---- config ---- */
+
+/* An unknown config field is UNSUPPORTED and the message names it. */
+static void test_unet_config_unknown_field(void **state) {
+    (void)state;
+    JsonObject *o = golden_config(SD_CASE);
+    SKIP_WITHOUT(o);
+    json_object_set_int_member(o, "frobnication_level", 3);
+    expect_config_error(o, CASCADE_STATUS_UNSUPPORTED, "frobnication_level", NULL);
+    json_object_unref(o);
+}
+
+/* Values the engine does not implement are UNSUPPORTED naming field and value. */
+static void test_unet_config_unsupported_values(void **state) {
+    (void)state;
+    static const struct {
+        const char *field, *value;
+    } cases[] = {
+        {"mid_block_type", "UNetMidBlock2DWhatever"},
+        {"act_fn", "mish"},
+        {"time_embedding_type", "fourier"},
+        {"attention_type", "gated"},
+        {"addition_embed_type", "text_time"},
+        {"class_embed_type", "sinusoidal"},
+        {"resnet_time_scale_shift", "spatial"},
+        {"cross_attention_norm", "rms_norm"},
+        {"encoder_hid_dim_type", "image_proj"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        JsonObject *o = golden_config(SD_CASE);
+        SKIP_WITHOUT(o);
+        json_object_set_string_member(o, cases[i].field, cases[i].value);
+        if (!strcmp(cases[i].field, "encoder_hid_dim_type"))
+            json_object_set_int_member(o, "encoder_hid_dim", 64);
+        expect_config_error(o, CASCADE_STATUS_UNSUPPORTED, cases[i].field, cases[i].value);
+        json_object_unref(o);
+    }
+    /* a block type in a list names its index */
+    JsonObject *o = golden_config(SD_CASE);
+    SKIP_WITHOUT(o);
+    JsonArray *a = json_object_get_array_member(o, "down_block_types");
+    json_array_remove_element(a, 2);
+    json_array_add_string_element(a, "AttnDownBlock2D");
+    expect_config_error(o, CASCADE_STATUS_UNSUPPORTED, "down_block_types[2]", "AttnDownBlock2D");
+    json_object_unref(o);
+    /* booleans that switch on unimplemented paths */
+    o = golden_config(SD_CASE);
+    json_object_set_boolean_member(o, "dual_cross_attention", true);
+    expect_config_error(o, CASCADE_STATUS_UNSUPPORTED, "dual_cross_attention", "true");
+    json_object_unref(o);
+    o = golden_config(SD_CASE);
+    json_object_set_int_member(o, "num_attention_heads", 8);
+    expect_config_error(o, CASCADE_STATUS_UNSUPPORTED, "num_attention_heads", NULL);
+    json_object_unref(o);
+}
+
+/* Inconsistent lists are FORMAT errors naming the field. */
+static void test_unet_config_inconsistent(void **state) {
+    (void)state;
+    JsonObject *o = golden_config(SD_CASE);
+    SKIP_WITHOUT(o);
+    json_array_add_int_element(json_object_get_array_member(o, "block_out_channels"), 64);
+    expect_config_error(o, CASCADE_STATUS_FORMAT, "block_out_channels", NULL);
+    json_object_unref(o);
+    o = golden_config(SD_CASE);
+    JsonArray *l = json_array_new();
+    json_array_add_int_element(l, 2);
+    json_array_add_int_element(l, 2);
+    json_object_set_array_member(o, "layers_per_block", l);
+    expect_config_error(o, CASCADE_STATUS_FORMAT, "layers_per_block", NULL);
+    json_object_unref(o);
+    o = golden_config(SD_CASE);
+    json_object_set_string_member(o, "in_channels", "four");
+    expect_config_error(o, CASCADE_STATUS_FORMAT, "in_channels", NULL);
+    json_object_unref(o);
+}
+
+/* ---- weights ---- */
+
+/* Writes the golden weights to a temp file with `name` dropped, reshaped or joined by an
+ * extra tensor; returns the path (g_free) and the dir for cleanup. */
+typedef enum { EDIT_DROP, EDIT_RESHAPE, EDIT_EXTRA } weight_edit;
+
+static char *edited_weights(const char *case_name, weight_edit edit, const char *name,
+                            char **dir) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "%s/weights.safetensors", case_name);
+    cascade_safetensors *st = NULL;
+    assert_int_equal(cascade_safetensors_open(test_golden_path(rel), &st, NULL), 0);
+    size_t           n = cascade_safetensors_count(st), k = 0;
+    const char     **names = calloc(n + 1, sizeof *names);
+    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
+    for (size_t i = 0; i < n; i++) {
+        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
+        if (edit == EDIT_DROP && !strcmp(e->name, name)) continue;
+        assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
+        if (edit == EDIT_RESHAPE && !strcmp(e->name, name)) {
+            /* same data, one more row than the model expects */
+            int64_t         shape[CASCADE_MAX_DIMS];
+            memcpy(shape, ts[k]->shape, sizeof shape);
+            shape[0] += 1;
+            cascade_tensor *t = NULL;
+            assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, ts[k]->ndim, shape, &t, NULL), 0);
+            cascade_tensor_free(ts[k]);
+            ts[k] = t;
+        }
+        names[k++] = e->name;
+    }
+    if (edit == EDIT_EXTRA) {
+        int64_t one = 1;
+        assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, 1, &one, &ts[k], NULL), 0);
+        names[k++] = name;
+    }
+    *dir = test_make_tmpdir();
+    char *path = g_build_filename(*dir, "weights.safetensors", NULL);
+    assert_int_equal(cascade_safetensors_write(path, k, names, (const cascade_tensor *const *)ts,
+                                               NULL, NULL),
+                     0);
+    for (size_t i = 0; i < k; i++) cascade_tensor_free(ts[i]);
+    free(ts);
+    free(names);
+    cascade_safetensors_close(st);
+    return path;
+}
+
+/* Builds the golden case's U-Net with the given weights file; returns the status. */
+static cascade_status build_with(const char *case_name, const char *weights, bool check_used,
+                                 cascade_error *err) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "%s/config.json", case_name);
+    cascade_unet    *u = NULL;
+    cascade_weights *w = NULL;
+    cascade_graph   *g = NULL;
+    cascade_status   st = cascade_unet_new_from_file(test_golden_path(rel), &u, err);
+    if (!st) st = cascade_weights_open_file(weights, CASCADE_DTYPE_F32, &w, err);
+    if (!st) st = cascade_graph_new(&g, err);
+    if (!st) {
+        cascade_unet_build_options o;
+        cascade_unet_build_options_init(&o, u);
+        o.batch = 1;
+        o.seq_len = 5;
+        st = cascade_unet_build(u, w, g, &o, err);
+    }
+    if (!st && check_used) st = cascade_weights_check_all_used(w, err);
+    cascade_graph_free(g);
+    cascade_weights_free(w);
+    cascade_unet_free(u);
+    return st;
+}
+
+static void remove_tmp(char *path, char *dir) {
+    g_unlink(path);
+    g_rmdir(dir);
+    g_free(path);
+    free(dir);
+}
+
+/* A weight of the wrong shape is a FORMAT error naming the tensor. */
+static void test_unet_weight_wrong_shape(void **state) {
+    (void)state;
+    if (!test_golden_exists(SD_CASE "/weights.safetensors")) {
+        skip();
+        return;
+    }
+    static const char *const names[] = {
+        "conv_in.weight",
+        "down_blocks.0.attentions.1.transformer_blocks.0.attn2.to_k.weight",
+        "up_blocks.2.resnets.2.conv_shortcut.weight",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        char         *dir = NULL;
+        char         *path = edited_weights(SD_CASE, EDIT_RESHAPE, names[i], &dir);
+        cascade_error err;
+        cascade_error_init(&err);
+        assert_int_equal(build_with(SD_CASE, path, false, &err), CASCADE_STATUS_FORMAT);
+        assert_non_null(strstr(err.message, names[i]));
+        remove_tmp(path, dir);
+    }
+}
+
+/* A missing weight names the tensor; an extra one is caught by check_all_used. */
+static void test_unet_weight_missing_and_extra(void **state) {
+    (void)state;
+    if (!test_golden_exists("unet_if_stage1/weights.safetensors")) {
+        skip();
+        return;
+    }
+    char         *dir = NULL;
+    const char   *gone = "add_embedding.pool.positional_embedding";
+    char         *path = edited_weights("unet_if_stage1", EDIT_DROP, gone, &dir);
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(build_with("unet_if_stage1", path, false, &err), CASCADE_STATUS_FORMAT);
+    assert_non_null(strstr(err.message, gone));
+    remove_tmp(path, dir);
+
+    const char *extra = "mid_block.attentions.0.surplus.weight";
+    path = edited_weights("unet_if_stage1", EDIT_EXTRA, extra, &dir);
+    cascade_error_init(&err);
+    assert_int_equal(build_with("unet_if_stage1", path, false, &err), CASCADE_STATUS_OK);
+    cascade_error_init(&err);
+    assert_int_not_equal(build_with("unet_if_stage1", path, true, &err), CASCADE_STATUS_OK);
+    assert_non_null(strstr(err.message, "surplus"));
+    remove_tmp(path, dir);
+}
+
+/* ---- shapes and counts ---- */
+
+/* A weight-free build has the documented inputs and output shape; sizes that are not a
+ * multiple of the downsampling factor are refused, not mis-built. */
+static void test_unet_build_weight_free(void **state) {
+    (void)state;
+    if (!test_golden_exists("unet_if_stage2/config.json")) {
+        skip();
+        return;
+    }
+    cascade_unet *u = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(
+        cascade_unet_new_from_file(test_golden_path("unet_if_stage2/config.json"), &u, &err), 0);
+    cascade_unet_info info;
+    cascade_unet_get_info(u, &info);
+    assert_int_equal(info.in_channels, 6);
+    assert_int_equal(info.out_channels, 6);
+    assert_true(info.needs_class_labels);
+    assert_int_equal(info.class_labels_dim, 0);
+    assert_int_equal(info.encoder_dim, 64);
+    assert_int_equal(info.cross_attention_dim, 32);
+    assert_int_equal(info.size_multiple, 4);
+
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, &err), 0);
+    cascade_unet_build_options o;
+    cascade_unet_build_options_init(&o, u);
+    o.batch = 3;
+    o.height = 8;
+    o.width = 12;
+    o.seq_len = 7;
+    o.encoder_attention_mask = true;
+    assert_int_equal(cascade_unet_build(u, NULL, g, &o, &err), 0);
+    int32_t nd;
+    int64_t s[CASCADE_MAX_DIMS];
+    assert_true(cascade_graph_shape(g, cascade_graph_find(g, CASCADE_UNET_OUT_SAMPLE), &nd, s));
+    assert_int_equal(nd, 4);
+    assert_int_equal(s[0], 3);
+    assert_int_equal(s[1], 6);
+    assert_int_equal(s[2], 8);
+    assert_int_equal(s[3], 12);
+    assert_int_not_equal(cascade_graph_find(g, CASCADE_UNET_CLASS_LABELS), CASCADE_NO_VALUE);
+    assert_int_not_equal(cascade_graph_find(g, CASCADE_UNET_ENCODER_ATTENTION_MASK),
+                         CASCADE_NO_VALUE);
+    cascade_graph_free(g);
+
+    assert_int_equal(cascade_graph_new(&g, &err), 0);
+    o.height = 10; /* not a multiple of 4 */
+    assert_int_equal(cascade_unet_build(u, NULL, g, &o, &err), CASCADE_STATUS_UNSUPPORTED);
+    cascade_graph_free(g);
+    cascade_unet_free(u);
+}
+
+/* The weight-free count equals diffusers' parameter count for every golden U-Net case. */
+static void test_unet_param_count_golden(void **state) {
+    (void)state;
+    static const char *const cases[] = {"unet_if_stage1", "unet_if_stage2", "unet_sd",
+                                        "unet_sd_x4_upscaler"};
+    int checked = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "%s/case.json", cases[i]);
+        if (!test_golden_exists(rel)) continue;
+        JsonParser *p = json_parser_new();
+        assert_true(json_parser_load_from_file(p, test_golden_path(rel), NULL));
+        JsonObject *pb = json_object_get_object_member(
+            json_node_get_object(json_parser_get_root(p)), "produced_by");
+        int64_t want = json_object_get_int_member(pb, "parameters");
+        g_object_unref(p);
+        snprintf(rel, sizeof rel, "%s/config.json", cases[i]);
+        cascade_unet *u = NULL;
+        cascade_error err;
+        cascade_error_init(&err);
+        assert_int_equal(cascade_unet_new_from_file(test_golden_path(rel), &u, &err), 0);
+        int64_t n = 0;
+        assert_int_equal(cascade_unet_count_params(u, &n, &err), 0);
+        assert_int_equal(n, want);
+        cascade_unet_free(u);
+        checked++;
+    }
+    if (!checked) skip();
+}
+
+/* The real DeepFloyd IF U-Nets (tests/data/if-configs) count within 2 % of their published
+ * sizes, without allocating their weights. */
+static void test_unet_param_count_if(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        double      published;
+    } models[] = {
+        {"IF-I-M-v1.0", 0.4e9},  {"IF-I-L-v1.0", 0.9e9},   {"IF-I-XL-v1.0", 4.3e9},
+        {"IF-II-M-v1.0", 0.45e9}, {"IF-II-L-v1.0", 1.2e9},
+    };
+    const char *src = getenv("CASCADE_SOURCE_DIR");
+    for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+        char *path = g_build_filename(src ? src : ".", "tests", "data", "if-configs",
+                                      models[i].name, "config.json", NULL);
+        cascade_unet *u = NULL;
+        cascade_error err;
+        cascade_error_init(&err);
+        cascade_status st = cascade_unet_new_from_file(path, &u, &err);
+        if (st) fprintf(stderr, "%s: %s\n", path, err.message);
+        assert_int_equal(st, 0);
+        int64_t n = 0;
+        assert_int_equal(cascade_unet_count_params(u, &n, &err), 0);
+        double rel = fabs((double)n - models[i].published) / models[i].published;
+        fprintf(stderr, "# %-14s %lld parameters (published %.2f B, %+.1f %%)\n", models[i].name,
+                (long long)n, models[i].published / 1e9,
+                100.0 * ((double)n - models[i].published) / models[i].published);
+        assert_true(rel < 0.02);
+        cascade_unet_free(u);
+        g_free(path);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unet_config_unknown_field),
+        cmocka_unit_test(test_unet_config_unsupported_values),
+        cmocka_unit_test(test_unet_config_inconsistent),
+        cmocka_unit_test(test_unet_weight_wrong_shape),
+        cmocka_unit_test(test_unet_weight_missing_and_extra),
+        cmocka_unit_test(test_unet_build_weight_free),
+        cmocka_unit_test(test_unet_param_count_golden),
+        cmocka_unit_test(test_unet_param_count_if),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
