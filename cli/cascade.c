@@ -8,6 +8,8 @@ static const cli_command commands[] = {
     {"tokenize", "print the T5 token ids of a text as a JSON array", cmd_tokenize},
     {"encode", "encode a prompt with a text encoder into a safetensors file", cmd_encode},
     {"forward", "run one model component on named input tensors", cmd_forward},
+    {"bench", "time a component's forward pass and report memory, as JSON", cmd_bench},
+    {"devices", "list the Vulkan devices with memory and features", cmd_devices},
 };
 
 int cli_fail(const char *cmd, const cascade_error *err) {

@@ -10,6 +10,7 @@
 #include "cascade/backend.h"
 #include "cascade/safetensors.h"
 #include "cascade/t5.h"
+#include "backend-choice.h"
 #include "forward.h"
 
 static void usage(FILE *f) {
@@ -26,6 +27,7 @@ static void usage(FILE *f) {
             "  -i, --inputs FILE     input tensors\n"
             "  -o, --outputs FILE    where to write the outputs\n"
             "  -d, --debug           also write intermediate tensors\n"
+            "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16\n"
             "  -t, --threads N       CPU threads (default: all cores)\n"
             "  -h, --help            this help\n");
 }
@@ -63,10 +65,9 @@ char *forward_component_class(const char *dir, cascade_error *err) {
     return cls;
 }
 
-static cascade_status run_t5(const forward_request *rq, cascade_error *err) {
-    cascade_t5     *t5 = NULL;
-    cascade_graph  *g = NULL;
-    cascade_plan   *p = NULL;
+static void t5_free(void *m) { cascade_t5_free(m); }
+
+static cascade_status prepare_t5(const forward_request *rq, forward_session *s, cascade_error *err) {
     cascade_tensor *ids = NULL, *mask = NULL;
     cascade_status  st;
     if ((st = cascade_safetensors_load(rq->inputs, "input_ids", CASCADE_DTYPE_I32, &ids, err)))
@@ -88,28 +89,49 @@ static cascade_status run_t5(const forward_request *rq, cascade_error *err) {
         if ((st = cascade_tensor_new(CASCADE_DTYPE_F32, 2, ids->shape, &mask, err))) goto done;
         for (int64_t i = 0; i < cascade_tensor_numel(mask); i++) ((float *)mask->data)[i] = 1.0f;
     }
+    cascade_t5 *t5 = NULL;
     if ((st = cascade_t5_load(rq->component_dir, CASCADE_DTYPE_F32, &t5, err))) goto done;
-    if ((st = cascade_graph_new(&g, err))) goto done;
-    if ((st = cascade_t5_build(t5, g, ids->shape[0], ids->shape[1], rq->debug, err))) goto done;
-    if ((st = cascade_plan_new(rq->backend, g, &p, err))) goto done;
-    if ((st = cascade_plan_write_named(p, "input_ids", ids->data, cascade_tensor_nbytes(ids), err)) ||
-        (st = cascade_plan_write_named(p, "attention_mask", mask->data, cascade_tensor_nbytes(mask), err)) ||
-        (st = cascade_plan_run(p, NULL, err)))
+    s->model = t5;
+    s->model_free = t5_free;
+    if ((st = cascade_graph_new(&s->graph, err))) goto done;
+    if ((st = cascade_t5_build(t5, s->graph, ids->shape[0], ids->shape[1], rq->debug, err))) goto done;
+    if ((st = cascade_plan_new(rq->backend, s->graph, &s->plan, err))) goto done;
+    if ((st = cascade_plan_write_named(s->plan, "input_ids", ids->data, cascade_tensor_nbytes(ids), err)))
         goto done;
-    st = forward_write_outputs(rq, g, p, err);
+    st = cascade_plan_write_named(s->plan, "attention_mask", mask->data, cascade_tensor_nbytes(mask), err);
 done:
-    cascade_plan_free(p);
-    cascade_graph_free(g);
-    cascade_t5_free(t5);
     cascade_tensor_free(ids);
     cascade_tensor_free(mask);
     return st;
 }
 
 static const forward_component components[] = {
-    {"T5EncoderModel", run_t5},
-    {"T5ForConditionalGeneration", run_t5},
+    {"T5EncoderModel", prepare_t5},
+    {"T5ForConditionalGeneration", prepare_t5},
 };
+
+const forward_component *forward_find_component(const char *dir, cascade_error *err) {
+    char *cls = forward_component_class(dir, err);
+    if (!cls) return NULL;
+    const forward_component *fc = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(components) && !fc; i++)
+        if (!strcmp(cls, components[i].class_name)) fc = &components[i];
+    if (!fc)
+        cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: model class '%s' is not supported",
+                          dir, cls);
+    g_free(cls);
+    return fc;
+}
+
+void forward_session_clear(forward_session *s) {
+    cascade_plan_free(s->plan);
+    cascade_graph_free(s->graph);
+    if (s->model_free) s->model_free(s->model);
+    s->plan = NULL;
+    s->graph = NULL;
+    s->model = NULL;
+    s->model_free = NULL;
+}
 
 cascade_status forward_write_outputs(const forward_request *rq, const cascade_graph *g,
                                      cascade_plan *p, cascade_error *err) {
@@ -141,19 +163,22 @@ int cmd_forward(int argc, char **argv) {
                                          {"outputs", required_argument, NULL, 'o'},
                                          {"debug", no_argument, NULL, 'd'},
                                          {"threads", required_argument, NULL, 't'},
+                                         {"backend", required_argument, NULL, 'b'},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     forward_request rq = {0};
     long            threads = 0;
+    const char     *backend = "cpu";
     int             c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:i:o:dt:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:i:o:dt:b:h", opts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
         case 'c': rq.component_dir = optarg; break;
         case 'i': rq.inputs_path = optarg; break;
         case 'o': rq.outputs_path = optarg; break;
         case 'd': rq.debug = true; break;
+        case 'b': backend = optarg; break;
         case 't':
             threads = strtol(optarg, &end, 10);
             if (*end || threads < 0 || threads > 1024)
@@ -170,27 +195,21 @@ int cmd_forward(int argc, char **argv) {
     cascade_error       err;
     cascade_safetensors *in = NULL;
     cascade_backend     *be = NULL;
-    cascade_cpu_options  copt;
     int                  rc = 0;
     cascade_error_init(&err);
-    cascade_cpu_options_init(&copt);
-    copt.n_threads = (int)threads;
-    char *cls = forward_component_class(rq.component_dir, &err);
-    if (!cls) return cli_fail("forward", &err);
-    const forward_component *fc = NULL;
-    for (size_t i = 0; i < G_N_ELEMENTS(components); i++)
-        if (!strcmp(cls, components[i].class_name)) fc = &components[i];
-    if (!fc) {
-        rc = cli_failf("forward", "%s: model class '%s' is not supported", rq.component_dir, cls);
-    } else if (cascade_safetensors_open(rq.inputs_path, &in, &err) ||
-               cascade_backend_cpu_new(&copt, &be, &err)) {
+    forward_session          sess = {0};
+    const forward_component *fc = forward_find_component(rq.component_dir, &err);
+    if (!fc || cascade_safetensors_open(rq.inputs_path, &in, &err) ||
+        cli_backend_new(backend, (int)threads, &be, &err)) {
         rc = cli_fail("forward", &err);
     } else {
         rq.inputs = in;
         rq.backend = be;
-        if (fc->run(&rq, &err) != CASCADE_STATUS_OK) rc = cli_fail("forward", &err);
+        if (fc->prepare(&rq, &sess, &err) || cascade_plan_run(sess.plan, NULL, &err) ||
+            forward_write_outputs(&rq, sess.graph, sess.plan, &err))
+            rc = cli_fail("forward", &err);
     }
-    g_free(cls);
+    forward_session_clear(&sess);
     cascade_backend_free(be);
     cascade_safetensors_close(in);
     return rc;

@@ -129,10 +129,13 @@ static bool node_int(JsonNode *n, int64_t *out) {
 static bool node_float(JsonNode *n, double *out) {
     if (!n || !JSON_NODE_HOLDS_VALUE(n)) return false;
     GType t = json_node_get_value_type(n);
-    if (t == G_TYPE_DOUBLE) *out = json_node_get_double(n);
-    else if (t == G_TYPE_INT64) *out = (double)json_node_get_int(n);
-    else return false;
-    return true;
+    if (t == G_TYPE_DOUBLE)
+        *out = json_node_get_double(n);
+    else if (t == G_TYPE_INT64)
+        *out = (double)json_node_get_int(n);
+    else
+        return false;
+    return isfinite(*out); /* 1e999 parses as infinity */
 }
 
 static bool node_bool(JsonNode *n, bool *out) {
@@ -142,19 +145,19 @@ static bool node_bool(JsonNode *n, bool *out) {
     return true;
 }
 
-cascade_status cascade_config_int(cascade_config *cfg, const char *key, int64_t def,
-                                  int64_t *out, cascade_error *err) {
+cascade_status cascade_config_int(cascade_config *cfg, const char *key, int64_t def, int64_t *out,
+                                  cascade_error *err) {
     JsonNode *n = take(cfg, key);
     *out = def;
     if (n && !node_int(n, out)) return wrong_type(cfg, key, "an integer", n, err);
     return CASCADE_STATUS_OK;
 }
 
-cascade_status cascade_config_float(cascade_config *cfg, const char *key, double def,
-                                    double *out, cascade_error *err) {
+cascade_status cascade_config_float(cascade_config *cfg, const char *key, double def, double *out,
+                                    cascade_error *err) {
     JsonNode *n = take(cfg, key);
     *out = def;
-    if (n && !node_float(n, out)) return wrong_type(cfg, key, "a number", n, err);
+    if (n && !node_float(n, out)) return wrong_type(cfg, key, "a finite number", n, err);
     return CASCADE_STATUS_OK;
 }
 
@@ -196,9 +199,9 @@ static bool elem_string(JsonNode *n, void *out, size_t i) {
     return true;
 }
 
-static cascade_status get_array(cascade_config *cfg, const char *key, bool scalar_ok,
-                                void *out, size_t max, size_t *n_out, elem_fn fn,
-                                const char *want, cascade_error *err) {
+static cascade_status get_array(cascade_config *cfg, const char *key, bool scalar_ok, void *out,
+                                size_t max, size_t *n_out, elem_fn fn, const char *want,
+                                cascade_error *err) {
     JsonNode *n = take(cfg, key);
     *n_out = 0;
     if (!n) return CASCADE_STATUS_OK;
@@ -238,9 +241,8 @@ cascade_status cascade_config_int_array(cascade_config *cfg, const char *key, bo
 }
 
 cascade_status cascade_config_float_array(cascade_config *cfg, const char *key, bool scalar_ok,
-                                          double *out, size_t max, size_t *n,
-                                          cascade_error *err) {
-    return get_array(cfg, key, scalar_ok, out, max, n, elem_float, "a number", err);
+                                          double *out, size_t max, size_t *n, cascade_error *err) {
+    return get_array(cfg, key, scalar_ok, out, max, n, elem_float, "a finite number", err);
 }
 
 cascade_status cascade_config_bool_array(cascade_config *cfg, const char *key, bool scalar_ok,
@@ -248,9 +250,8 @@ cascade_status cascade_config_bool_array(cascade_config *cfg, const char *key, b
     return get_array(cfg, key, scalar_ok, out, max, n, elem_bool, "true or false", err);
 }
 
-cascade_status cascade_config_string_array(cascade_config *cfg, const char *key,
-                                           const char **out, size_t max, size_t *n,
-                                           cascade_error *err) {
+cascade_status cascade_config_string_array(cascade_config *cfg, const char *key, const char **out,
+                                           size_t max, size_t *n, cascade_error *err) {
     return get_array(cfg, key, false, (void *)out, max, n, elem_string, "a string", err);
 }
 
@@ -263,7 +264,8 @@ cascade_status cascade_config_check_all_used(const cascade_config *cfg, cascade_
     for (size_t i = 0; i < cfg->n_keys; i++)
         if (!cfg->used[i])
             return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                     "%s: field '%s' is not supported by this engine", cfg->label,
-                                     cfg->keys[i]);
+                                     /* a name is capped so the sentence survives */
+                                     "%s: field '%.200s' is not supported by this engine",
+                                     cfg->label, cfg->keys[i]);
     return CASCADE_STATUS_OK;
 }

@@ -1,5 +1,6 @@
 #include "io-json.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 typedef struct dup_check {
@@ -15,31 +16,189 @@ static void on_object_member(JsonParser *parser, JsonObject *object, const gchar
     if (!g_hash_table_add(dc->seen, key) && !dc->first_dup) dc->first_dup = g_strdup(name);
 }
 
-/* Nesting depth of brackets outside strings; stops counting once past the limit. */
-static size_t max_nesting(const char *s, size_t n) {
-    size_t depth = 0, max = 0;
-    int    in_str = 0, esc = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (in_str) {
-            if (esc) esc = 0;
-            else if (c == '\\') esc = 1;
-            else if (c == '"') in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max) max = depth;
-            if (max > CASCADE_IO_JSON_MAX_DEPTH) return max;
-        } else if ((c == ']' || c == '}') && depth > 0) {
-            depth--;
+/* Strict RFC 8259 syntax check, iterative with bounded depth, run before json-glib: its
+ * scanner also accepts comments, single-quoted strings and hex numbers, and it recurses
+ * once per nesting level. Strings may not contain U+0000 (it would truncate names, so
+ * "a\u0000b" and "a" would collide) or unpaired surrogates. On failure *why is set and
+ * the byte offset returned through *at. */
+typedef struct cur {
+    const char *s;
+    size_t      n, i;
+} cur;
+
+static bool at_end(const cur *c) { return c->i >= c->n; }
+
+static void skip_ws(cur *c) {
+    while (!at_end(c) &&
+           (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' || c->s[c->i] == '\r'))
+        c->i++;
+}
+
+static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+
+static int hex4(const cur *c, size_t at) {
+    if (at + 4 > c->n) return -1;
+    int v = 0;
+    for (size_t k = 0; k < 4; k++) {
+        char ch = c->s[at + k];
+        int  d = is_digit(ch)               ? ch - '0'
+                 : (ch >= 'a' && ch <= 'f') ? ch - 'a' + 10
+                 : (ch >= 'A' && ch <= 'F') ? ch - 'A' + 10
+                                            : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+static const char *scan_string(cur *c) {
+    c->i++; /* opening quote */
+    for (;;) {
+        if (at_end(c)) return "unterminated string";
+        unsigned char ch = (unsigned char)c->s[c->i];
+        if (ch == '"') {
+            c->i++;
+            return NULL;
+        }
+        if (ch < 0x20) return "control character in string";
+        if (ch != '\\') {
+            c->i++;
+            continue;
+        }
+        c->i++;
+        if (at_end(c)) return "unterminated escape";
+        char e = c->s[c->i];
+        if (strchr("\"\\/bfnrt", e) && e) {
+            c->i++;
+            continue;
+        }
+        if (e != 'u') return "invalid escape in string";
+        int u = hex4(c, c->i + 1);
+        if (u < 0) return "invalid \\u escape";
+        c->i += 5;
+        if (u == 0) return "\\u0000 in string is not supported";
+        if (u >= 0xdc00 && u <= 0xdfff) return "unpaired surrogate in string";
+        if (u >= 0xd800 && u <= 0xdbff) {
+            if (c->i + 1 >= c->n || c->s[c->i] != '\\' || c->s[c->i + 1] != 'u')
+                return "unpaired surrogate in string";
+            int lo = hex4(c, c->i + 2);
+            if (lo < 0xdc00 || lo > 0xdfff) return "unpaired surrogate in string";
+            c->i += 6;
         }
     }
-    return max;
+}
+
+static const char *scan_number(cur *c) {
+    if (c->s[c->i] == '-') c->i++;
+    if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
+    if (c->s[c->i] == '0')
+        c->i++;
+    else
+        while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
+    if (!at_end(c) && c->s[c->i] == '.') {
+        c->i++;
+        if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
+        while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
+    }
+    if (!at_end(c) && (c->s[c->i] == 'e' || c->s[c->i] == 'E')) {
+        c->i++;
+        if (!at_end(c) && (c->s[c->i] == '+' || c->s[c->i] == '-')) c->i++;
+        if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
+        while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
+    }
+    return NULL;
+}
+
+static const char *scan_literal(cur *c) {
+    static const char *const words[] = {"true", "false", "null"};
+    for (size_t k = 0; k < 3; k++) {
+        size_t l = strlen(words[k]);
+        if (c->n - c->i >= l && memcmp(c->s + c->i, words[k], l) == 0) {
+            c->i += l;
+            return NULL;
+        }
+    }
+    return "unexpected character";
+}
+
+static const char *check_syntax(const char *text, size_t len, size_t *at) {
+    cur         c = {text, len, 0};
+    char        stack[CASCADE_IO_JSON_MAX_DEPTH];
+    size_t      depth = 0;
+    const char *why = NULL;
+    enum { VALUE, KEY, AFTER } state = VALUE;
+
+    for (;;) {
+        skip_ws(&c);
+        if (state == VALUE) {
+            if (at_end(&c)) {
+                why = "unexpected end";
+                break;
+            }
+            char ch = c.s[c.i];
+            if (ch == '{' || ch == '[') {
+                if (depth == CASCADE_IO_JSON_MAX_DEPTH) {
+                    why = "arrays/objects nested too deeply";
+                    break;
+                }
+                stack[depth++] = ch;
+                c.i++;
+                skip_ws(&c);
+                if (!at_end(&c) && c.s[c.i] == (ch == '{' ? '}' : ']')) {
+                    c.i++;
+                    depth--;
+                    state = AFTER;
+                } else {
+                    state = ch == '{' ? KEY : VALUE;
+                }
+                continue;
+            }
+            if (ch == '"')
+                why = scan_string(&c);
+            else if (ch == '-' || is_digit(ch))
+                why = scan_number(&c);
+            else
+                why = scan_literal(&c);
+            if (why) break;
+            state = AFTER;
+        } else if (state == KEY) {
+            if (at_end(&c) || c.s[c.i] != '"') {
+                why = "expected a quoted key";
+                break;
+            }
+            if ((why = scan_string(&c))) break;
+            skip_ws(&c);
+            if (at_end(&c) || c.s[c.i] != ':') {
+                why = "expected ':' after a key";
+                break;
+            }
+            c.i++;
+            state = VALUE;
+        } else { /* AFTER a value */
+            if (depth == 0) {
+                if (!at_end(&c)) why = "unexpected text after the end";
+                break;
+            }
+            char open = stack[depth - 1];
+            if (!at_end(&c) && c.s[c.i] == ',') {
+                c.i++;
+                state = open == '{' ? KEY : VALUE;
+            } else if (!at_end(&c) && c.s[c.i] == (open == '{' ? '}' : ']')) {
+                c.i++;
+                depth--;
+            } else {
+                why = open == '{' ? "expected ',' or '}'" : "expected ',' or ']'";
+                break;
+            }
+        }
+    }
+    *at = c.i;
+    return why;
 }
 
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
-                                     const char *what, JsonParser **parser_out,
-                                     JsonNode **root_out, cascade_error *err) {
+                                     const char *what, JsonParser **parser_out, JsonNode **root_out,
+                                     cascade_error *err) {
     cascade_status st = CASCADE_STATUS_OK;
     JsonParser    *parser = NULL;
     GError        *gerr = NULL;
@@ -52,14 +211,14 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
     }
     const char *bad = NULL;
     if (!g_utf8_validate(text, (gssize)len, &bad)) {
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: %s is not valid UTF-8 (byte %zu)", label, what,
-                                 (size_t)(bad - text));
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s is not valid UTF-8 (byte %zu)",
+                                 label, what, (size_t)(bad - text));
     }
-    if (max_nesting(text, len) > CASCADE_IO_JSON_MAX_DEPTH) {
+    size_t      at = 0;
+    const char *why = check_syntax(text, len, &at);
+    if (why) {
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: %s nests arrays/objects deeper than %d levels", label, what,
-                                 CASCADE_IO_JSON_MAX_DEPTH);
+                                 "%s: %s is not valid JSON: %s at byte %zu", label, what, why, at);
     }
     dc.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     parser = json_parser_new_immutable();
@@ -80,9 +239,8 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
         goto fail;
     }
     if (!JSON_NODE_HOLDS_OBJECT(root)) {
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                               "%s: %s must be a JSON object, got %s", label, what,
-                               cascade_io_json_kind(root));
+        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s must be a JSON object, got %s",
+                               label, what, cascade_io_json_kind(root));
         goto fail;
     }
     g_signal_handlers_disconnect_by_data(parser, &dc);

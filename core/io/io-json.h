@@ -1,6 +1,8 @@
 /* Internal to core/io: strict JSON parsing shared by the safetensors header, config.json,
- * model_index.json and shard indices. json-glib silently keeps the last of duplicate keys
- * and recurses without a depth limit, so both are checked here before anything is used. */
+ * model_index.json and shard indices. json-glib silently keeps the last of duplicate keys,
+ * accepts comments, single quotes and hex numbers, and recurses without a depth limit, so
+ * the text is checked against RFC 8259 (iteratively, depth-bounded) before json-glib builds
+ * the tree, and duplicate keys are caught while it does. */
 #ifndef CASCADE_IO_JSON_H
 #define CASCADE_IO_JSON_H
 
@@ -13,13 +15,13 @@
 /* Deepest array/object nesting accepted; real files use 3 or 4 levels. */
 #define CASCADE_IO_JSON_MAX_DEPTH 64
 
-/* Parses text (len bytes, need not be NUL-terminated) as UTF-8 JSON with unique keys in
- * every object and bounded nesting. what names the text in messages ("header", "config").
- * On success *parser_out owns the tree and *root_out points into it; both stay NULL on
- * failure, with a FORMAT error naming label. */
+/* Parses text (len bytes, need not be NUL-terminated) as strict UTF-8 JSON whose root is an
+ * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names
+ * the text in messages ("header", "config"). On success *parser_out owns the tree and *root_out
+ * points into it; both stay NULL on failure, with a FORMAT error naming label. */
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
-                                     const char *what, JsonParser **parser_out,
-                                     JsonNode **root_out, cascade_error *err);
+                                     const char *what, JsonParser **parser_out, JsonNode **root_out,
+                                     cascade_error *err);
 
 /* "an integer", "a string", "null", "an array", "an object", ... for messages. */
 const char *cascade_io_json_kind(JsonNode *node);

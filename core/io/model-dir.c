@@ -145,13 +145,12 @@ const char *cascade_model_dir_diffusers_version(const cascade_model_dir *md) {
 
 size_t cascade_model_dir_count(const cascade_model_dir *md) { return md ? md->n : 0; }
 
-const cascade_model_component *cascade_model_dir_component(const cascade_model_dir *md,
-                                                            size_t i) {
+const cascade_model_component *cascade_model_dir_component(const cascade_model_dir *md, size_t i) {
     return (md && i < md->n) ? &md->comp[i] : NULL;
 }
 
 const cascade_model_component *cascade_model_dir_find(const cascade_model_dir *md,
-                                                       const char *name) {
+                                                      const char              *name) {
     if (!md || !name) return NULL;
     for (size_t i = 0; i < md->n; i++) {
         const cascade_model_component *c = &md->comp[i];

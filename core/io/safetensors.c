@@ -19,7 +19,7 @@
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000)
 
 struct cascade_safetensors {
-    char             *label; /* path, or the caller's label for memory images */
+    char             *label;  /* path, or the caller's label for memory images */
     GMappedFile      *mapped; /* NULL for memory images */
     const uint8_t    *data_area;
     uint64_t          data_size;
@@ -60,8 +60,7 @@ void cascade_safetensors_close(cascade_safetensors *st) {
     g_free(st);
 }
 
-static cascade_status parse_metadata(cascade_safetensors *st, JsonNode *node,
-                                     cascade_error *err) {
+static cascade_status parse_metadata(cascade_safetensors *st, JsonNode *node, cascade_error *err) {
     if (JSON_NODE_HOLDS_NULL(node)) return CASCADE_STATUS_OK;
     if (!JSON_NODE_HOLDS_OBJECT(node))
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
@@ -94,8 +93,8 @@ static cascade_status parse_entry(const cascade_safetensors *st, JsonNode *node,
     const char *L = st->label, *name = e->name;
     if (!JSON_NODE_HOLDS_OBJECT(node))
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: tensor '%s': description must be an object, got %s", L,
-                                 name, cascade_io_json_kind(node));
+                                 "%s: tensor '%s': description must be an object, got %s", L, name,
+                                 cascade_io_json_kind(node));
     JsonObject *obj = json_node_get_object(node);
 
     GList *members = json_object_get_members(obj);
@@ -135,8 +134,8 @@ static cascade_status parse_entry(const cascade_safetensors *st, JsonNode *node,
         gint64 d;
         if (!cascade_io_json_get_int(json_array_get_element(sha, i), &d) || d < 0)
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                     "%s: tensor '%s': shape[%u] must be a non-negative integer",
-                                     L, name, i);
+                                     "%s: tensor '%s': shape[%u] must be a non-negative integer", L,
+                                     name, i);
         e->shape[i] = d;
     }
 
@@ -166,9 +165,8 @@ static cascade_status parse_entry(const cascade_safetensors *st, JsonNode *node,
     size_t  esz = cascade_dtype_size(e->dtype);
     char    shp[160];
     if (!cascade_shape_numel(e->ndim, e->shape, &numel) || (uint64_t)numel > UINT64_MAX / esz)
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: tensor '%s': shape %s overflows", L, name,
-                                 cascade_shape_format(e->ndim, e->shape, shp, sizeof shp));
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: tensor '%s': shape %s overflows",
+                                 L, name, cascade_shape_format(e->ndim, e->shape, shp, sizeof shp));
     uint64_t want = (uint64_t)numel * esz;
     if (want != (uint64_t)(en - b))
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
@@ -184,8 +182,7 @@ static cascade_status parse_entry(const cascade_safetensors *st, JsonNode *node,
     return CASCADE_STATUS_OK;
 }
 
-static cascade_status check_overlaps(const cascade_safetensors *st, range *r,
-                                     cascade_error *err) {
+static cascade_status check_overlaps(const cascade_safetensors *st, range *r, cascade_error *err) {
     qsort(r, st->n, sizeof *r, cmp_range);
     /* Empty tensors own no bytes and may sit anywhere. */
     size_t prev = SIZE_MAX;
@@ -234,8 +231,8 @@ static cascade_status st_parse(cascade_safetensors *st, const uint8_t *base, siz
     st->data_area = base + 8 + hlen;
     st->data_size = size - 8 - hlen;
 
-    st_ = cascade_io_json_parse((const char *)base + 8, (size_t)hlen, st->label, "header",
-                                &parser, &root, err);
+    st_ = cascade_io_json_parse((const char *)base + 8, (size_t)hlen, st->label, "header", &parser,
+                                &root, err);
     if (st_ != CASCADE_STATUS_OK) goto fail;
 
     JsonObject *obj = json_node_get_object(root);
@@ -300,10 +297,10 @@ cascade_status cascade_safetensors_open(const char *path, cascade_safetensors **
     cascade_safetensors *st = g_new0(cascade_safetensors, 1);
     st->label = g_strdup(path);
     st->mapped = mf;
-    const uint8_t *base = (const uint8_t *)g_mapped_file_get_contents(mf);
-    size_t         size = g_mapped_file_get_length(mf);
+    const uint8_t       *base = (const uint8_t *)g_mapped_file_get_contents(mf);
+    size_t               size = g_mapped_file_get_length(mf);
     static const uint8_t empty[1] = {0};
-    cascade_status s = st_parse(st, base ? base : empty, base ? size : 0, err);
+    cascade_status       s = st_parse(st, base ? base : empty, base ? size : 0, err);
     if (s != CASCADE_STATUS_OK) {
         cascade_safetensors_close(st);
         return s;
@@ -320,8 +317,7 @@ const cascade_st_entry *cascade_safetensors_entry(const cascade_safetensors *st,
     return (st && i < st->n) ? &st->entries[i] : NULL;
 }
 
-const cascade_st_entry *cascade_safetensors_find(const cascade_safetensors *st,
-                                                 const char *name) {
+const cascade_st_entry *cascade_safetensors_find(const cascade_safetensors *st, const char *name) {
     if (!st || !name) return NULL;
     cascade_st_entry key = {.name = name};
     return bsearch(&key, st->entries, st->n, sizeof key, cmp_entry_name);
@@ -353,8 +349,7 @@ cascade_status cascade_safetensors_load(const cascade_safetensors *st, const cha
                             &sub);
         if (s != CASCADE_STATUS_OK) {
             cascade_tensor_free(t);
-            return cascade_error_set(err, s, "%s: tensor '%s': %s", st->label, name,
-                                     sub.message);
+            return cascade_error_set(err, s, "%s: tensor '%s': %s", st->label, name, sub.message);
         }
     } else if (s != CASCADE_STATUS_OK) {
         cascade_error_prefix(err, "%s: tensor '%s': ", st->label, name);

@@ -80,11 +80,10 @@ static cascade_status build_table(cascade_weights *w, cascade_error *err) {
     qsort(w->w, w->n, sizeof *w->w, cmp_weight);
     for (size_t i = 1; i < w->n; i++) {
         if (strcmp(w->w[i - 1].name, w->w[i].name) == 0)
-            return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                     "%s: tensor '%s' appears in both %s and %s", w->label,
-                                     w->w[i].name,
-                                     cascade_safetensors_path(w->files[w->w[i - 1].file]),
-                                     cascade_safetensors_path(w->files[w->w[i].file]));
+            return cascade_error_set(
+                err, CASCADE_STATUS_FORMAT, "%s: tensor '%s' appears in both %s and %s", w->label,
+                w->w[i].name, cascade_safetensors_path(w->files[w->w[i - 1].file]),
+                cascade_safetensors_path(w->files[w->w[i].file]));
     }
     return CASCADE_STATUS_OK;
 }
@@ -166,9 +165,8 @@ static cascade_status open_index(cascade_weights *w, const char *index_path, cas
     for (GList *l = members; l; l = l->next) {
         const char *shard = json_node_get_string(json_object_get_member(mo, l->data));
         weight     *e = find(w, l->data);
-        gchar      *base = e ? g_path_get_basename(cascade_safetensors_path(w->files[e->file]))
-                             : NULL;
-        bool        ok = e && strcmp(base, shard) == 0;
+        gchar *base = e ? g_path_get_basename(cascade_safetensors_path(w->files[e->file])) : NULL;
+        bool   ok = e && strcmp(base, shard) == 0;
         g_free(base);
         if (!ok) {
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
@@ -232,14 +230,12 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-cascade_status cascade_weights_open_dir(const char *dir, cascade_dtype dtype,
-                                        cascade_weights **out, cascade_error *err) {
-    static const char *const preferred[] = {"model.safetensors",
-                                            "diffusion_pytorch_model.safetensors",
-                                            "weights.safetensors", NULL};
-    static const char *const preferred_index[] = {"model.safetensors.index.json",
-                                                  "diffusion_pytorch_model.safetensors.index.json",
-                                                  NULL};
+cascade_status cascade_weights_open_dir(const char *dir, cascade_dtype dtype, cascade_weights **out,
+                                        cascade_error *err) {
+    static const char *const preferred[] = {
+        "model.safetensors", "diffusion_pytorch_model.safetensors", "weights.safetensors", NULL};
+    static const char *const preferred_index[] = {
+        "model.safetensors.index.json", "diffusion_pytorch_model.safetensors.index.json", NULL};
     cascade_status st = CASCADE_STATUS_OK;
     GError        *gerr = NULL;
     GPtrArray     *single = g_ptr_array_new_with_free_func(g_free);
@@ -256,9 +252,12 @@ cascade_status cascade_weights_open_dir(const char *dir, cascade_dtype dtype,
         goto done;
     }
     for (const char *name; (name = g_dir_read_name(d));) {
-        if (has_suffix(name, ".safetensors")) g_ptr_array_add(single, g_strdup(name));
-        else if (has_suffix(name, ".safetensors.index.json")) g_ptr_array_add(index, g_strdup(name));
-        else if (is_pickled(name)) g_ptr_array_add(pickle, g_strdup(name));
+        if (has_suffix(name, ".safetensors"))
+            g_ptr_array_add(single, g_strdup(name));
+        else if (has_suffix(name, ".safetensors.index.json"))
+            g_ptr_array_add(index, g_strdup(name));
+        else if (is_pickled(name))
+            g_ptr_array_add(pickle, g_strdup(name));
     }
     g_dir_close(d);
     /* directory order is arbitrary; sort so choices and messages are reproducible */
@@ -341,8 +340,7 @@ static cascade_status materialise(cascade_weights *w, weight *x, cascade_error *
     cascade_status          st;
     if (e->dtype == w->dtype && e->nbytes > 0 && ((uintptr_t)e->data % esz) == 0) {
         /* read-only mapping: the tensor is handed out as const */
-        st = cascade_tensor_new_view(w->dtype, e->ndim, e->shape, (void *)e->data, &x->tensor,
-                                     err);
+        st = cascade_tensor_new_view(w->dtype, e->ndim, e->shape, (void *)e->data, &x->tensor, err);
     } else {
         cascade_tensor *t = NULL;
         st = cascade_tensor_new(w->dtype, e->ndim, e->shape, &t, err);
@@ -363,14 +361,12 @@ static cascade_status materialise(cascade_weights *w, weight *x, cascade_error *
     return st;
 }
 
-static cascade_status get_entry(cascade_weights *w, weight *x, int32_t ndim,
-                                const int64_t *shape, const cascade_tensor **out,
-                                cascade_error *err) {
+static cascade_status get_entry(cascade_weights *w, weight *x, int32_t ndim, const int64_t *shape,
+                                const cascade_tensor **out, cascade_error *err) {
     const cascade_st_entry *e = x->e;
     if (shape && !shape_equal(e->ndim, e->shape, ndim, shape)) {
         char got[160], want[160];
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: tensor '%s': got %s, expected %s",
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: tensor '%s': got %s, expected %s",
                                  cascade_safetensors_path(w->files[x->file]), x->name,
                                  cascade_shape_format(e->ndim, e->shape, got, sizeof got),
                                  cascade_shape_format(ndim, shape, want, sizeof want));
@@ -387,21 +383,23 @@ cascade_status cascade_weights_get(cascade_weights *w, const char *name, int32_t
     *out = NULL;
     weight *x = find(w, name);
     if (!x)
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: tensor '%s' is missing",
-                                 w->label, name ? name : "(null)");
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: tensor '%s' is missing", w->label,
+                                 name ? name : "(null)");
     return get_entry(w, x, ndim, shape, out, err);
 }
 
-cascade_status cascade_weights_get_any(cascade_weights *w, const char *const *names,
-                                       size_t n_names, int32_t ndim, const int64_t *shape,
+cascade_status cascade_weights_get_any(cascade_weights *w, const char *const *names, size_t n_names,
+                                       int32_t ndim, const int64_t *shape,
                                        const cascade_tensor **out, cascade_error *err) {
     *out = NULL;
     weight *first = NULL;
     for (size_t i = 0; i < n_names; i++) {
         weight *x = find(w, names[i]);
         if (!x) continue;
-        if (!first) first = x;
-        else x->used = true; /* the others are aliases of the same tensor (tied weights) */
+        if (!first)
+            first = x;
+        else
+            x->used = true; /* the others are aliases of the same tensor (tied weights) */
     }
     if (first) return get_entry(w, first, ndim, shape, out, err);
     GString *list = g_string_new("");

@@ -77,6 +77,7 @@ GList *golden_output_names(const golden_case *c);
 /* Families (one per file). */
 extern const golden_family golden_family_t5_tokenizer;
 extern const golden_family golden_family_t5_encoder;
+extern const golden_family golden_family_scheduler;
 extern const golden_family golden_family_unet;
 
 #endif

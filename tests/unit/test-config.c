@@ -19,7 +19,7 @@ static const char *UNET_JSON =
     " \"act_fn\": \"silu\", \"block_out_channels\": [32, 64, 96],"
     " \"attention_head_dim\": 8, \"down_block_types\": [\"DownBlock2D\", null],"
     " \"class_embed_type\": null, \"betas\": [0.5, 1], \"flags\": [true, false],"
-    " \"float_size\": 64.0, \"dropout\": 0.0, \"extra_field\": 1}";
+    " \"float_size\": 64.0, \"huge\": 1e999, \"dropout\": 0.0, \"extra_field\": 1}";
 
 static cascade_config *parse(const char *json, cascade_error *err) {
     cascade_config *cfg = NULL;
@@ -144,6 +144,9 @@ static void test_config_wrong_type(void **state) {
     cascade_error_init(&err);
     assert_int_equal(cascade_config_float(cfg, "act_fn", 0, &d, &err), CASCADE_STATUS_FORMAT);
     cascade_error_init(&err);
+    assert_int_equal(cascade_config_float(cfg, "huge", 0, &d, &err), CASCADE_STATUS_FORMAT);
+    assert_non_null(strstr(err.message, "'huge' must be a finite number"));
+    cascade_error_init(&err);
     assert_int_equal(cascade_config_string(cfg, "sample_size", NULL, &s, &err),
                      CASCADE_STATUS_FORMAT);
     cascade_error_init(&err);
@@ -191,7 +194,7 @@ static void test_config_null_counts_as_used(void **state) {
 static void test_config_invalid_text(void **state) {
     (void)state;
     static const char *bad[] = {"{\"a\": ", "[1, 2]", "{\"a\xc3\": 1}", "{\"a\": 1, \"a\": 2}",
-                                "", "42"};
+                                "",         "42"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         cascade_config *cfg = (cascade_config *)0x1;
         cascade_error   err;

@@ -114,22 +114,22 @@ static void test_model_dir_bad_index(void **state) {
                      CASCADE_STATUS_FORMAT);
     assert_non_null(strstr(err.message, "'_class_name'"));
     assert_int_equal(open_with(*state, "{\"_class_name\": 3}", &md, &err), CASCADE_STATUS_FORMAT);
-    assert_int_equal(open_with(*state, "{\"_class_name\": \"P\", \"_diffusers_version\": 1}", &md,
-                               &err),
-                     CASCADE_STATUS_FORMAT);
+    assert_int_equal(
+        open_with(*state, "{\"_class_name\": \"P\", \"_diffusers_version\": 1}", &md, &err),
+        CASCADE_STATUS_FORMAT);
     assert_non_null(strstr(err.message, "'_diffusers_version'"));
-    assert_int_equal(open_with(*state, "{\"_class_name\": \"P\", \"unet\": [1, 2], \"unet\": 3}",
-                               &md, &err),
-                     CASCADE_STATUS_FORMAT);
+    assert_int_equal(
+        open_with(*state, "{\"_class_name\": \"P\", \"unet\": [1, 2], \"unet\": 3}", &md, &err),
+        CASCADE_STATUS_FORMAT);
 }
 
 /* A component name that would leave the directory is FORMAT. */
 static void test_model_dir_component_name_escapes(void **state) {
     cascade_model_dir *md;
     cascade_error      err;
-    assert_int_equal(open_with(*state, "{\"_class_name\": \"P\", \"../evil\": [\"a\", \"b\"]}", &md,
-                               &err),
-                     CASCADE_STATUS_FORMAT);
+    assert_int_equal(
+        open_with(*state, "{\"_class_name\": \"P\", \"../evil\": [\"a\", \"b\"]}", &md, &err),
+        CASCADE_STATUS_FORMAT);
     assert_non_null(strstr(err.message, "'../evil'"));
 }
 

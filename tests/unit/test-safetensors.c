@@ -27,9 +27,9 @@ static uint8_t *mk_image(const char *hdr, const void *data, size_t dlen, size_t 
 
 /* Opens hdr + dlen zero bytes; returns the status, err filled, st closed. */
 static cascade_status open_hdr(const char *hdr, size_t dlen, cascade_error *err) {
-    uint8_t *zeros = calloc(1, dlen + 1);
-    size_t   size;
-    uint8_t *img = mk_image(hdr, zeros, dlen, &size);
+    uint8_t             *zeros = calloc(1, dlen + 1);
+    size_t               size;
+    uint8_t             *img = mk_image(hdr, zeros, dlen, &size);
     cascade_safetensors *st = (cascade_safetensors *)0x1;
     cascade_error_init(err);
     cascade_status s = cascade_safetensors_open_memory(img, size, "mem.safetensors", &st, err);
@@ -41,7 +41,7 @@ static cascade_status open_hdr(const char *hdr, size_t dlen, cascade_error *err)
 }
 
 static void expect_fail(const char *hdr, size_t dlen, cascade_status want, const char *needle) {
-    cascade_error err;
+    cascade_error  err;
     cascade_status s = open_hdr(hdr, dlen, &err);
     if (s != want || !strstr(err.message, "mem.safetensors") ||
         (needle && !strstr(err.message, needle)))
@@ -59,11 +59,11 @@ static void test_safetensors_open_memory_valid(void **state) {
     uint8_t  data[28];
     memcpy(data, a, 24);
     memcpy(data + 24, b, 4);
-    const char *hdr = "{\"z\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
-                      "\"__metadata__\":{\"format\":\"pt\"},"
-                      "\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[24,28]}}";
-    size_t   size;
-    uint8_t *img = mk_image(hdr, data, sizeof data, &size);
+    const char          *hdr = "{\"z\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+                               "\"__metadata__\":{\"format\":\"pt\"},"
+                               "\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[24,28]}}";
+    size_t               size;
+    uint8_t             *img = mk_image(hdr, data, sizeof data, &size);
     cascade_safetensors *st = NULL;
     cascade_error        err;
     cascade_error_init(&err);
@@ -116,8 +116,8 @@ static void test_safetensors_truncated_file(void **state) {
     size_t   size;
     uint8_t *img = mk_image("{\"w\":{\"dtype\":\"F32\",\"shape\":[16],\"data_offsets\":[0,64]}}", v,
                             sizeof v, &size);
-    char *dir = test_make_tmpdir();
-    char  path[4096];
+    char    *dir = test_make_tmpdir();
+    char     path[4096];
     snprintf(path, sizeof path, "%s/cut.safetensors", dir);
     assert_true(test_write_file(path, img, size - 10));
     cascade_safetensors *st = NULL;
@@ -287,6 +287,31 @@ static void test_safetensors_invalid_json(void **state) {
     expect_fail("{} trailing", 0, CASCADE_STATUS_FORMAT, "not valid JSON");
 }
 
+/* Extensions json-glib's scanner would accept are refused: the header is strict JSON. */
+static void test_safetensors_non_standard_json(void **state) {
+    (void)state;
+    expect_fail("{/*c*/\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{'t':{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "expected a quoted key");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,0x1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[1,],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{\"t\\u0000x\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "u0000");
+    expect_fail("{\"t\\ud800\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "surrogate");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[01],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "not valid JSON");
+    /* a proper surrogate pair and escapes are fine */
+    cascade_error err;
+    assert_int_equal(open_hdr("{\"\\ud83d\\ude00\\n\\\"\":{\"dtype\":\"U8\",\"shape\":[1],"
+                              "\"data_offsets\":[0,1]}}",
+                              4, &err),
+                     CASCADE_STATUS_OK);
+}
+
 /* Deep nesting is refused before json-glib recurses into it. */
 static void test_safetensors_deep_nesting(void **state) {
     (void)state;
@@ -294,7 +319,7 @@ static void test_safetensors_deep_nesting(void **state) {
     strcpy(hdr, "{\"x\":");
     for (int i = 0; i < 1000; i++) strcat(hdr, "[");
     strcat(hdr, "}");
-    expect_fail(hdr, 0, CASCADE_STATUS_FORMAT, "deeper");
+    expect_fail(hdr, 0, CASCADE_STATUS_FORMAT, "nested too deeply");
 }
 
 /* A tensor name given twice is FORMAT naming it (json-glib alone would keep the last). */
@@ -378,9 +403,9 @@ static void test_safetensors_roundtrip_all_dtypes(void **state) {
     }
     /* and an empty tensor */
     int64_t zshape[2] = {4, 0};
-    assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, 2, zshape, &ts[CASCADE_DTYPE_COUNT],
-                                        &err),
-                     CASCADE_STATUS_OK);
+    assert_int_equal(
+        cascade_tensor_new(CASCADE_DTYPE_F32, 2, zshape, &ts[CASCADE_DTYPE_COUNT], &err),
+        CASCADE_STATUS_OK);
     names[CASCADE_DTYPE_COUNT] = "empty";
     const char *meta[] = {"format", "pt", "quote\"key", "line\nvalue", NULL};
     assert_int_equal(cascade_safetensors_write(path, CASCADE_DTYPE_COUNT + 1, names,
@@ -455,8 +480,8 @@ static void test_safetensors_load_converts(void **state) {
     (void)state;
     float    v[4] = {0.5f, -3.0f, 1024.0f, 0.0f};
     size_t   size;
-    uint8_t *img = mk_image("{\"v\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}", v,
-                            sizeof v, &size);
+    uint8_t *img = mk_image("{\"v\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}",
+                            v, sizeof v, &size);
     cascade_safetensors *st = NULL;
     cascade_error        err;
     cascade_error_init(&err);
@@ -544,6 +569,75 @@ static void test_safetensors_golden_t5_io(void **state) {
     cascade_safetensors_close(st);
 }
 
+/* Re-writing a golden file (same tensors, same metadata) reproduces the reference library's
+ * bytes exactly: header text, key order, padding, data order. */
+static void rewrite_and_compare(const char *rel) {
+    if (!test_golden_exists(rel)) skip();
+    char                *src = strdup(test_golden_path(rel));
+    cascade_safetensors *st = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_safetensors_open(src, &st, &err), CASCADE_STATUS_OK);
+    size_t           n = cascade_safetensors_count(st);
+    const char     **names = calloc(n, sizeof *names);
+    cascade_tensor **ts = calloc(n, sizeof *ts);
+    for (size_t i = 0; i < n; i++) {
+        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
+        names[i] = e->name;
+        assert_int_equal(cascade_safetensors_load(st, e->name, e->dtype, &ts[i], &err),
+                         CASCADE_STATUS_OK);
+    }
+    const char              *meta[8] = {NULL};
+    size_t                   k = 0;
+    static const char *const keys[] = {"format", "case", NULL};
+    for (size_t i = 0; keys[i]; i++) {
+        const char *v = cascade_safetensors_metadata(st, keys[i]);
+        if (v) {
+            meta[k++] = keys[i];
+            meta[k++] = v;
+        }
+    }
+    char *dir = test_make_tmpdir();
+    char  path[4096];
+    snprintf(path, sizeof path, "%s/copy.safetensors", dir);
+    assert_int_equal(
+        cascade_safetensors_write(path, n, names, (const cascade_tensor *const *)ts, meta, &err),
+        CASCADE_STATUS_OK);
+    FILE *fa = fopen(src, "rb"), *fb = fopen(path, "rb");
+    assert_non_null(fa);
+    assert_non_null(fb);
+    size_t pos = 0;
+    for (;;) {
+        int a = fgetc(fa), b = fgetc(fb);
+        if (a != b) print_error("%s: first difference at byte %zu\n", rel, pos);
+        assert_int_equal(a, b);
+        if (a == EOF) break;
+        pos++;
+    }
+    fclose(fa);
+    fclose(fb);
+    for (size_t i = 0; i < n; i++) cascade_tensor_free(ts[i]);
+    free(ts);
+    free(names);
+    cascade_safetensors_close(st);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    free(src);
+}
+
+/* Byte-identical rewrite of the golden T5 io file (mixed I64/F32, metadata "case"). */
+static void test_safetensors_write_matches_reference_io(void **state) {
+    (void)state;
+    rewrite_and_compare("t5_encoder/io.safetensors");
+}
+
+/* Byte-identical rewrite of the golden T5 weights (metadata "format": "pt"). */
+static void test_safetensors_write_matches_reference_weights(void **state) {
+    (void)state;
+    rewrite_and_compare("t5_encoder/weights.safetensors");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_open_memory_valid),
@@ -562,6 +656,7 @@ int main(void) {
         cmocka_unit_test(test_safetensors_bad_shape),
         cmocka_unit_test(test_safetensors_invalid_utf8),
         cmocka_unit_test(test_safetensors_invalid_json),
+        cmocka_unit_test(test_safetensors_non_standard_json),
         cmocka_unit_test(test_safetensors_deep_nesting),
         cmocka_unit_test(test_safetensors_duplicate_names),
         cmocka_unit_test(test_safetensors_metadata_not_strings),
@@ -573,6 +668,8 @@ int main(void) {
         cmocka_unit_test(test_safetensors_load_converts),
         cmocka_unit_test(test_safetensors_golden_t5_weights),
         cmocka_unit_test(test_safetensors_golden_t5_io),
+        cmocka_unit_test(test_safetensors_write_matches_reference_io),
+        cmocka_unit_test(test_safetensors_write_matches_reference_weights),
     };
     return cmocka_run_group_tests_name("safetensors", tests, NULL, NULL);
 }

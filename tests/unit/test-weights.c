@@ -23,8 +23,10 @@ static void rm_rf(const char *dir) {
     if (!d) return;
     for (const char *n; (n = g_dir_read_name(d));) {
         gchar *p = g_build_filename(dir, n, NULL);
-        if (g_file_test(p, G_FILE_TEST_IS_DIR)) rm_rf(p);
-        else g_remove(p);
+        if (g_file_test(p, G_FILE_TEST_IS_DIR))
+            rm_rf(p);
+        else
+            g_remove(p);
         g_free(p);
     }
     g_dir_close(d);
@@ -60,9 +62,9 @@ static void write_st(const char *dir, const char *file, size_t n, const char *co
         }
     }
     gchar *p = g_build_filename(dir, file, NULL);
-    assert_int_equal(cascade_safetensors_write(p, n, names, (const cascade_tensor *const *)ts,
-                                               NULL, &err),
-                     CASCADE_STATUS_OK);
+    assert_int_equal(
+        cascade_safetensors_write(p, n, names, (const cascade_tensor *const *)ts, NULL, &err),
+        CASCADE_STATUS_OK);
     g_free(p);
     for (size_t i = 0; i < n; i++) cascade_tensor_free(ts[i]);
 }
@@ -128,10 +130,10 @@ static void test_weights_convert_and_cache(void **state) {
 
 /* The diffusers name wins over a variant file beside it. */
 static void test_weights_prefers_standard_name(void **state) {
-    const char        *dir = *state;
-    const char *const  a[] = {"std"}, *b[] = {"variant"};
-    cascade_weights   *w;
-    cascade_error      err;
+    const char       *dir = *state;
+    const char *const a[] = {"std"}, *b[] = {"variant"};
+    cascade_weights  *w;
+    cascade_error     err;
     write_st(dir, "diffusion_pytorch_model.fp16.safetensors", 1, b);
     write_st(dir, "diffusion_pytorch_model.safetensors", 1, a);
     assert_int_equal(open_dir(dir, CASCADE_DTYPE_F32, &w, &err), CASCADE_STATUS_OK);
@@ -142,10 +144,10 @@ static void test_weights_prefers_standard_name(void **state) {
 
 /* A single file of any name is used; two unknown names are ambiguous (FORMAT). */
 static void test_weights_single_any_name_and_ambiguity(void **state) {
-    const char        *dir = *state;
-    const char *const  a[] = {"a"};
-    cascade_weights   *w;
-    cascade_error      err;
+    const char       *dir = *state;
+    const char *const a[] = {"a"};
+    cascade_weights  *w;
+    cascade_error     err;
     write_st(dir, "custom.safetensors", 1, a);
     assert_int_equal(open_dir(dir, CASCADE_DTYPE_F32, &w, &err), CASCADE_STATUS_OK);
     assert_true(cascade_weights_has(w, "a"));
@@ -193,10 +195,10 @@ static void test_weights_pickled_only_refused(void **state) {
 
 /* Safetensors beside a pickled checkpoint (as hub repos ship) is loaded. */
 static void test_weights_pickled_beside_safetensors(void **state) {
-    const char        *dir = *state;
-    const char *const  a[] = {"a"};
-    cascade_weights   *w;
-    cascade_error      err;
+    const char       *dir = *state;
+    const char *const a[] = {"a"};
+    cascade_weights  *w;
+    cascade_error     err;
     write_text(dir, "diffusion_pytorch_model.bin", "x");
     write_st(dir, "diffusion_pytorch_model.safetensors", 1, a);
     assert_int_equal(open_dir(dir, CASCADE_DTYPE_F32, &w, &err), CASCADE_STATUS_OK);
@@ -277,8 +279,7 @@ static void test_weights_get_any_aliases(void **state) {
     assert_true(((const float *)t->data)[0] == 10.0f); /* the embed_tokens copy */
     assert_int_equal(cascade_weights_check_all_used(w, &err), CASCADE_STATUS_OK);
     const char *const none[] = {"x", "y"};
-    assert_int_equal(cascade_weights_get_any(w, none, 2, 0, NULL, &t, &err),
-                     CASCADE_STATUS_FORMAT);
+    assert_int_equal(cascade_weights_get_any(w, none, 2, 0, NULL, &t, &err), CASCADE_STATUS_FORMAT);
     assert_non_null(strstr(err.message, "'x', 'y'"));
     cascade_weights_free(w);
 }
@@ -314,10 +315,10 @@ static void test_weights_sharded_index(void **state) {
 
 /* An index naming a tensor its shard lacks, or a shard outside the directory, is FORMAT. */
 static void test_weights_index_inconsistent(void **state) {
-    const char        *dir = *state;
-    const char *const  s1[] = {"a"};
-    cascade_weights   *w;
-    cascade_error      err;
+    const char       *dir = *state;
+    const char *const s1[] = {"a"};
+    cascade_weights  *w;
+    cascade_error     err;
     write_st(dir, "s1.safetensors", 1, s1);
     write_text(dir, "model.safetensors.index.json",
                "{\"weight_map\": {\"a\": \"s1.safetensors\", \"zz\": \"s1.safetensors\"}}");
@@ -338,10 +339,10 @@ static void test_weights_index_inconsistent(void **state) {
 
 /* The same tensor in two shards is FORMAT naming both files. */
 static void test_weights_duplicate_across_shards(void **state) {
-    const char        *dir = *state;
-    const char *const  s[] = {"a"};
-    cascade_weights   *w;
-    cascade_error      err;
+    const char       *dir = *state;
+    const char *const s[] = {"a"};
+    cascade_weights  *w;
+    cascade_error     err;
     write_st(dir, "s1.safetensors", 1, s);
     write_st(dir, "s2.safetensors", 1, s);
     write_text(dir, "model.safetensors.index.json",
@@ -358,11 +359,11 @@ static void test_weights_golden_t5(void **state) {
     cascade_weights      *w32 = NULL, *w16 = NULL;
     cascade_error         err;
     const cascade_tensor *a, *b;
-    gchar *dir = g_strdup(test_golden_path("t5_encoder"));
+    gchar                *dir = g_strdup(test_golden_path("t5_encoder"));
     assert_int_equal(open_dir(dir, CASCADE_DTYPE_F32, &w32, &err), CASCADE_STATUS_OK);
     assert_int_equal(open_dir(dir, CASCADE_DTYPE_F16, &w16, &err), CASCADE_STATUS_OK);
     assert_int_equal(cascade_weights_count(w32), 30);
-    int64_t shape[2] = {64, 64};
+    int64_t     shape[2] = {64, 64};
     const char *n = "encoder.block.0.layer.0.SelfAttention.q.weight";
     assert_int_equal(cascade_weights_get(w32, n, 2, shape, &a, &err), CASCADE_STATUS_OK);
     assert_int_equal(cascade_weights_get(w16, n, 2, shape, &b, &err), CASCADE_STATUS_OK);
@@ -373,8 +374,7 @@ static void test_weights_golden_t5(void **state) {
     }
     const char *const emb[] = {"encoder.embed_tokens.weight", "shared.weight"};
     int64_t           eshape[2] = {2176, 64};
-    assert_int_equal(cascade_weights_get_any(w32, emb, 2, 2, eshape, &a, &err),
-                     CASCADE_STATUS_OK);
+    assert_int_equal(cascade_weights_get_any(w32, emb, 2, 2, eshape, &a, &err), CASCADE_STATUS_OK);
     cascade_weights_free(w16);
     cascade_weights_free(w32);
     g_free(dir);
@@ -387,7 +387,7 @@ static void test_weights_golden_unet_dir(void **state) {
     cascade_weights      *w = NULL;
     cascade_error         err;
     const cascade_tensor *t;
-    gchar *dir = g_strdup(test_golden_path("pipeline_if_stage1/unet"));
+    gchar                *dir = g_strdup(test_golden_path("pipeline_if_stage1/unet"));
     assert_int_equal(open_dir(dir, CASCADE_DTYPE_F32, &w, &err), CASCADE_STATUS_OK);
     assert_int_equal(cascade_weights_count(w), 433);
     int64_t shape[4] = {16, 3, 3, 3};

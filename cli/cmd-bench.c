@@ -1,0 +1,129 @@
+/* cascade bench --component DIR --inputs IN.safetensors [--iterations N] [--warmup N]
+ * Times one component's forward pass: load, plan, and per-run latency, as JSON. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "backend-choice.h"
+#include "cascade.h"
+#include "forward.h"
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: cascade bench --component DIR --inputs IN.safetensors [--iterations N]\n"
+               "                     [--warmup N] [--backend cpu|vulkan|vulkan-fp16] [--threads N]\n\n"
+               "Runs one model component (as `cascade forward` does) repeatedly and prints JSON:\n"
+               "load and plan time, per-run latency (min, median, mean), peak host memory and\n"
+               "the backend's planned vs naive activation memory.\n\n"
+               "  -c, --component DIR   component directory (config.json + safetensors)\n"
+               "  -i, --inputs FILE     input tensors, named as for `cascade forward`\n"
+               "  -n, --iterations N    timed runs (default 10)\n"
+               "  -w, --warmup N        untimed runs first (default 1)\n"
+               "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16\n"
+               "  -t, --threads N       CPU threads (default: all cores)\n"
+               "  -h, --help            this help\n");
+}
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static long parse_count(const char *s, long lo, long hi, bool *ok) {
+    char *end;
+    long  v = strtol(s, &end, 10);
+    *ok = *s && !*end && v >= lo && v <= hi;
+    return v;
+}
+
+int cmd_bench(int argc, char **argv) {
+    static const struct option opts[] = {{"component", required_argument, NULL, 'c'},
+                                         {"inputs", required_argument, NULL, 'i'},
+                                         {"iterations", required_argument, NULL, 'n'},
+                                         {"warmup", required_argument, NULL, 'w'},
+                                         {"backend", required_argument, NULL, 'b'},
+                                         {"threads", required_argument, NULL, 't'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {0}};
+    forward_request rq = {0};
+    const char     *backend = "cpu";
+    long            iters = 10, warmup = 1, threads = 0;
+    bool            ok = true;
+    int             c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:i:n:w:b:t:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': rq.component_dir = optarg; break;
+        case 'i': rq.inputs_path = optarg; break;
+        case 'n': iters = parse_count(optarg, 1, 100000, &ok); break;
+        case 'w': warmup = parse_count(optarg, 0, 100000, &ok); break;
+        case 'b': backend = optarg; break;
+        case 't': threads = parse_count(optarg, 0, 1024, &ok); break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+        if (!ok) return cli_failf("bench", "option -%c: bad number '%s'", c, optarg);
+    }
+    if (!rq.component_dir || !rq.inputs_path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    cascade_error        err;
+    cascade_safetensors *in = NULL;
+    cascade_backend     *be = NULL;
+    forward_session      sess = {0};
+    double              *lat = calloc((size_t)iters, sizeof *lat);
+    int                  rc = 0;
+    cascade_error_init(&err);
+    const forward_component *fc = forward_find_component(rq.component_dir, &err);
+    double                   t0 = now_ms(), t_load = 0;
+    if (!lat || !fc || cascade_safetensors_open(rq.inputs_path, &in, &err) ||
+        cli_backend_new(backend, (int)threads, &be, &err)) {
+        rc = lat ? cli_fail("bench", &err) : cli_failf("bench", "out of memory");
+        goto done;
+    }
+    rq.inputs = in;
+    rq.backend = be;
+    if (fc->prepare(&rq, &sess, &err)) {
+        rc = cli_fail("bench", &err);
+        goto done;
+    }
+    t_load = now_ms() - t0;
+    for (long i = 0; i < warmup + iters; i++) {
+        double t = now_ms();
+        if (cascade_plan_run(sess.plan, NULL, &err)) {
+            rc = cli_fail("bench", &err);
+            goto done;
+        }
+        if (i >= warmup) lat[i - warmup] = now_ms() - t;
+    }
+    double mean = 0;
+    for (long i = 0; i < iters; i++) mean += lat[i] / (double)iters;
+    qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
+    double median = iters % 2 ? lat[iters / 2] : 0.5 * (lat[iters / 2 - 1] + lat[iters / 2]);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    cascade_memory_stats ms;
+    cascade_backend_memory_stats(be, &ms);
+    printf("{\"component\": \"%s\", \"backend\": \"%s\", \"threads\": %ld, \"load_and_plan_ms\": %.3f, "
+           "\"iterations\": %ld, \"latency_ms\": {\"min\": %.3f, \"median\": %.3f, \"mean\": %.3f}, "
+           "\"peak_host_bytes\": %lld, \"activations\": {\"planned_bytes\": %llu, "
+           "\"naive_bytes\": %llu}, \"weights_bytes\": %llu}\n",
+           fc->class_name, cascade_backend_name(be), threads, t_load, iters, lat[0], median, mean,
+           (long long)ru.ru_maxrss * 1024, (unsigned long long)ms.planned_peak_bytes,
+           (unsigned long long)ms.naive_bytes, (unsigned long long)ms.weights_bytes);
+done:
+    forward_session_clear(&sess);
+    cascade_backend_free(be);
+    cascade_safetensors_close(in);
+    free(lat);
+    return rc;
+}

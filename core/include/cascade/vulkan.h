@@ -1,0 +1,91 @@
+/* The Vulkan compute backend: device listing and choice, options, and the hooks the
+ * CPU-vs-Vulkan tests use (validation-message count, guard-byte check). Available when
+ * libcascade was built with Vulkan (CASCADE_HAVE_VULKAN); plain C types only. */
+#ifndef CASCADE_VULKAN_H
+#define CASCADE_VULKAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade/backend.h"
+#include "cascade/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cascade_vulkan_precision {
+    CASCADE_VULKAN_PRECISION_AUTO = 0, /* fp16 storage where the device has it, else fp32 */
+    CASCADE_VULKAN_PRECISION_FP32,     /* weights and activations stored as fp32 */
+    CASCADE_VULKAN_PRECISION_FP16,     /* stored as fp16 (UNSUPPORTED without 16-bit storage) */
+} cascade_vulkan_precision;
+
+typedef struct cascade_vulkan_options {
+    /* Device choice: index >= 0 picks that device; else name_contains (case-insensitive
+     * substring) when non-empty; else discrete > integrated > virtual > CPU driver.
+     * $CASCADE_VK_DEVICE (an index or a name substring) overrides both when set. */
+    int                      device_index;      /* -1: not set */
+    char                     name_contains[128];
+    cascade_vulkan_precision precision;         /* accumulation is fp32 in every case */
+    /* Enables VK_LAYER_KHRONOS_validation and a debug-utils messenger that counts (and
+     * prints) every warning and error; $CASCADE_VK_VALIDATION=1 turns it on too. */
+    bool                     validation;
+    /* Guard bytes after every device buffer and around the activation arena, checked by
+     * cascade_vulkan_check_guards(); $CASCADE_VK_GUARDS=1 turns it on too. */
+    bool                     guards;
+} cascade_vulkan_options;
+
+void           cascade_vulkan_options_init(cascade_vulkan_options *opt);
+cascade_status cascade_backend_vulkan_new(const cascade_vulkan_options *opt,
+                                          cascade_backend **out, cascade_error *err);
+
+typedef enum cascade_vulkan_device_type {
+    CASCADE_VULKAN_DEVICE_OTHER = 0,
+    CASCADE_VULKAN_DEVICE_INTEGRATED,
+    CASCADE_VULKAN_DEVICE_DISCRETE,
+    CASCADE_VULKAN_DEVICE_VIRTUAL,
+    CASCADE_VULKAN_DEVICE_CPU,
+} cascade_vulkan_device_type;
+
+#define CASCADE_VULKAN_MAX_HEAPS 16
+
+typedef struct cascade_vulkan_device_info {
+    int                        index;
+    char                       name[256];
+    cascade_vulkan_device_type type;
+    uint32_t                   api_version; /* VK_MAKE_API_VERSION packing */
+    uint32_t                   n_heaps;
+    uint64_t                   heap_bytes[CASCADE_VULKAN_MAX_HEAPS];
+    bool                       heap_device_local[CASCADE_VULKAN_MAX_HEAPS];
+    bool                       fp16_storage;    /* storageBuffer16BitAccess */
+    bool                       fp16_arith;      /* shaderFloat16 */
+    bool                       subgroup_size_control;
+    uint32_t                   subgroup_size;
+    bool                       cooperative_matrix; /* VK_KHR_cooperative_matrix */
+    bool                       memory_budget;      /* VK_EXT_memory_budget */
+} cascade_vulkan_device_info;
+
+const char *cascade_vulkan_device_type_name(cascade_vulkan_device_type t);
+
+/* Lists the Vulkan devices (for `cascade devices`). *out is malloc'd (free() it) and
+ * stays NULL on failure; no devices (or no loader) is OK with *n = 0. */
+cascade_status cascade_vulkan_list_devices(cascade_vulkan_device_info **out, int *n,
+                                           cascade_error *err);
+
+/* Properties of the device a Vulkan backend runs on; false if be is not a Vulkan backend. */
+bool cascade_vulkan_backend_device(const cascade_backend *be, cascade_vulkan_device_info *out);
+/* Whether plans of this backend store values as fp16. */
+bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be);
+/* Validation-layer warnings and errors seen since the backend was made (0 without
+ * validation). */
+uint64_t cascade_vulkan_validation_messages(const cascade_backend *be);
+/* Reads back every guard region of the plan's buffers: FORMAT naming the first buffer whose
+ * guard bytes changed (a kernel wrote out of bounds); OK when guards are off. */
+cascade_status cascade_vulkan_check_guards(const cascade_plan *p, cascade_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,175 @@
+/* Internals of the Vulkan backend shared by its files: the device context, buffers,
+ * pipelines, plans and the recorder the per-op files call. Not a public header. */
+#ifndef CASCADE_VK_INTERNAL_H
+#define CASCADE_VK_INTERNAL_H
+
+#include <vulkan/vulkan.h>
+
+#include "cascade-shaders.h"
+#include "cascade/backend.h"
+#include "cascade/vulkan.h"
+#include "runtime/planner.h"
+#include "vk-push.h"
+
+/* Maps a failed VkResult to a status (OUT_OF_MEMORY, DEVICE_LOST, UNSUPPORTED) with a
+ * message naming the call; never aborts. */
+cascade_status cascade_vk_error(cascade_error *err, VkResult r, const char *what);
+const char    *cascade_vk_result_name(VkResult r);
+
+#define CASCADE_VK_TRY(err, call)                                                                 \
+    do {                                                                                          \
+        VkResult cascade_vk_r_ = (call);                                                          \
+        if (cascade_vk_r_ != VK_SUCCESS) return cascade_vk_error((err), cascade_vk_r_, #call);    \
+    } while (0)
+
+/* For goto-fail ladders: sets st and jumps. */
+#define CASCADE_VK_TRY_GOTO(err, st, call, label)                                                 \
+    do {                                                                                          \
+        VkResult cascade_vk_r_ = (call);                                                          \
+        if (cascade_vk_r_ != VK_SUCCESS) {                                                        \
+            (st) = cascade_vk_error((err), cascade_vk_r_, #call);                                 \
+            goto label;                                                                           \
+        }                                                                                         \
+    } while (0)
+
+typedef struct cascade_vk_buffer {
+    VkBuffer       buf;
+    VkDeviceMemory mem;
+    VkDeviceSize   size;
+    void          *map; /* host-visible buffers only */
+} cascade_vk_buffer;
+
+typedef struct cascade_vk_pipeline {
+    VkDescriptorSetLayout dsl;
+    VkPipelineLayout      layout;
+    VkPipeline            pipe;
+} cascade_vk_pipeline;
+
+typedef struct cascade_vk_ctx {
+    cascade_vulkan_options     opt;
+    cascade_vulkan_device_info info;
+    VkInstance                 instance;
+    VkDebugUtilsMessengerEXT   messenger;
+    uint64_t                   n_validation; /* written by the messenger callback */
+    VkPhysicalDevice           phys;
+    VkPhysicalDeviceProperties props;
+    VkPhysicalDeviceMemoryProperties memprops;
+    VkDevice                   dev;
+    VkQueue                    queue;
+    uint32_t                   qfam;
+    bool                       fp16;          /* plans store values as float16 */
+    bool                       has_budget;    /* VK_EXT_memory_budget enabled */
+    VkCommandPool              cmd_pool;
+    VkCommandBuffer            xfer_cmd;      /* staging copies */
+    VkFence                    fence;
+    cascade_vk_buffer          staging;       /* host-visible, for uploads and read-backs */
+    cascade_vk_buffer          dummy;         /* bound where an optional input is absent */
+    cascade_vk_pipeline        pipes[CASCADE_VK_SHADER_COUNT];
+    cascade_memory_stats       stats;
+} cascade_vk_ctx;
+
+/* ---- vk-device.c ---- */
+cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_ctx **out,
+                                  cascade_error *err);
+void           cascade_vk_ctx_free(cascade_vk_ctx *vk); /* NULL-safe */
+/* Device-local bytes still available (budget - usage, or the heap size); 0 if unknown. */
+uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk);
+
+/* ---- vk-memory.c ---- */
+/* host_visible: mappable staging memory; else device-local (host-visible where that is
+ * the same memory, as on lavapipe and integrated GPUs, which the guard check uses). */
+cascade_status cascade_vk_buffer_new(cascade_vk_ctx *vk, VkDeviceSize size, bool host_visible,
+                                     cascade_vk_buffer *out, cascade_error *err);
+void           cascade_vk_buffer_free(cascade_vk_ctx *vk, cascade_vk_buffer *b); /* zeroed */
+/* Copies between host memory and a device range through the staging buffer, in chunks;
+ * each waits for the queue. */
+cascade_status cascade_vk_upload(cascade_vk_ctx *vk, VkBuffer dst, VkDeviceSize off,
+                                 const void *src, VkDeviceSize n, cascade_error *err);
+cascade_status cascade_vk_download(cascade_vk_ctx *vk, VkBuffer src, VkDeviceSize off, void *dst,
+                                   VkDeviceSize n, cascade_error *err);
+cascade_status cascade_vk_fill(cascade_vk_ctx *vk, VkBuffer dst, VkDeviceSize off,
+                               VkDeviceSize n, uint32_t word, cascade_error *err);
+cascade_status cascade_vk_submit_wait(cascade_vk_ctx *vk, VkCommandBuffer cmd,
+                                      cascade_error *err);
+
+/* ---- vk-pipeline.c ---- */
+/* Bindings and workgroup size of a shader (from the table next to the pipelines). */
+uint32_t       cascade_vk_shader_bindings(cascade_vk_shader s);
+uint32_t       cascade_vk_shader_wg(cascade_vk_shader s);
+/* Creates the pipeline on first use. */
+cascade_status cascade_vk_pipeline_get(cascade_vk_ctx *vk, cascade_vk_shader s,
+                                       const cascade_vk_pipeline **out, cascade_error *err);
+void           cascade_vk_pipelines_free(cascade_vk_ctx *vk);
+
+/* ---- plans (backend-vulkan.c, vk-recorder.c) ---- */
+typedef struct cascade_vk_loc {
+    VkBuffer     buf;
+    VkDeviceSize off;
+    VkDeviceSize size;
+} cascade_vk_loc;
+
+typedef struct cascade_vk_range {
+    VkBuffer     buf;
+    VkDeviceSize lo, hi;
+} cascade_vk_range;
+
+typedef struct cascade_vk_plan {
+    cascade_vk_ctx      *vk;
+    const cascade_graph *g;
+    cascade_memory_plan *mp;
+    cascade_vk_buffer   *bufs; /* slabs for constants and I/O, then the arena */
+    int32_t              n_bufs;
+    cascade_vk_loc      *loc;  /* per value, resolved through aliases */
+    cascade_vk_range    *guards;
+    int32_t              n_guards;
+    VkDescriptorPool     dpool;
+    uint32_t             dpool_sets;
+    uint32_t             n_sets;
+    VkCommandBuffer      cmd;
+    /* recorder state: ranges read/written since the last barrier */
+    cascade_vk_range    *rd, *wr;
+    int32_t              n_rd, n_wr, cap_rw;
+    uint32_t             n_dispatches, n_barriers;
+} cascade_vk_plan;
+
+/* Which variant the plan's storage type needs (fp16 or fp32 of one family). */
+static inline cascade_vk_shader cascade_vk_pick(const cascade_vk_plan *p, cascade_vk_shader f32,
+                                                cascade_vk_shader f16) {
+    return p->vk->fp16 ? f16 : f32;
+}
+
+/* Records one dispatch. bind[0..n) are value ids in the shader's binding order, the last
+ * one written, the others read; CASCADE_NO_VALUE binds the dummy buffer. A barrier is
+ * inserted first only when this dispatch reads what an earlier unbarriered one wrote, or
+ * writes what one read or wrote (arena bytes are reused, so WAR hazards are real). */
+cascade_status cascade_vk_dispatch(cascade_vk_plan *p, cascade_vk_shader s,
+                                   const cascade_value_id *bind, uint32_t n_bind,
+                                   const void *push, uint32_t push_size, uint32_t gx,
+                                   uint32_t gy, uint32_t gz, cascade_error *err);
+/* 1-D dispatch over n invocations of the shader's workgroup size (2-D past 65535 groups). */
+cascade_status cascade_vk_dispatch_1d(cascade_vk_plan *p, cascade_vk_shader s,
+                                      const cascade_value_id *bind, uint32_t n_bind,
+                                      const void *push, uint32_t push_size, uint64_t n,
+                                      cascade_error *err);
+/* One workgroup per row, rows spread over x and y. */
+cascade_status cascade_vk_dispatch_rows(cascade_vk_plan *p, cascade_vk_shader s,
+                                        const cascade_value_id *bind, uint32_t n_bind,
+                                        const void *push, uint32_t push_size, uint64_t rows,
+                                        cascade_error *err);
+
+/* ---- per-op files: dispatch set-up only ---- */
+bool cascade_vk_supports_node(const cascade_vk_ctx *vk, const cascade_graph *g,
+                              const cascade_node *n);
+cascade_status cascade_vk_record_elementwise(cascade_vk_plan *p, cascade_value_id id,
+                                             const cascade_node *n, cascade_error *err);
+cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
+                                        const cascade_node *n, cascade_error *err);
+cascade_status cascade_vk_record_norm(cascade_vk_plan *p, cascade_value_id id,
+                                      const cascade_node *n, cascade_error *err);
+cascade_status cascade_vk_record_shape(cascade_vk_plan *p, cascade_value_id id,
+                                       const cascade_node *n, cascade_error *err);
+
+/* Element count of a node (shapes were checked by the graph builder). */
+int64_t cascade_vk_numel(const cascade_node *n);
+
+#endif

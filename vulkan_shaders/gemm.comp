@@ -1,0 +1,102 @@
+#version 450
+/* Tiled GEMM through shared memory: 64x64 output tile per workgroup, K in steps of 16,
+ * 256 invocations each computing a 4x4 block, fp32 accumulation.
+ * MATMUL/LINEAR: C[z] (M, N) = A[z] (M, K) B[z] (K, N) [+ bias (N)] with arbitrary
+ *   element strides (transposed B, broadcast batch dims with stride 0).
+ * CONV2D (implicit GEMM): per group g = z, A = weight rows (Og, Cg kh kw), B gathered
+ *   from x (N, C, H, W) on the fly, C written to (N, O, OH, OW).
+ * Bindings: matmul: 0 a, 1 b, 2 bias, 3 out.  conv: 0 x, 1 w, 2 bias, 3 out. */
+#include "types.glsl"
+#define BM 64
+#define BN 64
+#define BK 16
+layout(local_size_x = 256) in;
+layout(binding = 0) readonly buffer In0 { T in0[]; };
+layout(binding = 1) readonly buffer In1 { T in1[]; };
+layout(binding = 2) readonly buffer Bias { T bias[]; };
+layout(binding = 3) writeonly buffer O { T o[]; };
+
+#ifdef CONV
+layout(push_constant) uniform PC { cascade_pc_conv2d p; };
+#else
+layout(push_constant) uniform PC { cascade_pc_matmul p; };
+#endif
+
+shared float As[BK][BM + 1];
+shared float Bs[BK][BN + 1];
+
+void main() {
+    uint t = gl_LocalInvocationID.x;
+    uint tm = (t / 16u) * 4u, tn = (t % 16u) * 4u;
+    uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN, z = gl_WorkGroupID.z;
+#ifdef CONV
+    uint Cg = p.C / p.groups, Og = p.O / p.groups;
+    uint M = Og, K = Cg * p.kh * p.kw, Ncol = p.N * p.OH * p.OW, khw = p.kh * p.kw;
+    uint abase = z * Og * K;
+#else
+    uint M = p.M, K = p.K, Ncol = p.N;
+    uint zb0 = z / p.nb1, zb1 = z % p.nb1;
+    uint abase = zb0 * p.sa_b0 + zb1 * p.sa_b1, bbase = zb0 * p.sb_b0 + zb1 * p.sb_b1;
+#endif
+    float acc[4][4];
+    for (uint i = 0u; i < 4u; i++)
+        for (uint j = 0u; j < 4u; j++) acc[i][j] = 0.0;
+
+    for (uint k0 = 0u; k0 < K; k0 += BK) {
+        for (uint e = t; e < BM * BK; e += 256u) {
+            uint mm = e / BK, kk = e % BK, m = m0 + mm, k = k0 + kk;
+            float v = 0.0;
+#ifdef CONV
+            if (m < M && k < K) v = float(in1[abase + m * K + k]);
+#else
+            if (m < M && k < K) v = float(in0[abase + m * p.sa_m + k * p.sa_k]);
+#endif
+            As[kk][mm] = v;
+        }
+        for (uint e = t; e < BN * BK; e += 256u) {
+            uint kk = e / BN, nn = e % BN, n = n0 + nn, k = k0 + kk;
+            float v = 0.0;
+            if (n < Ncol && k < K) {
+#ifdef CONV
+                uint c = k / khw, kr = k % khw, ky = kr / p.kw, kx = kr % p.kw;
+                uint ow = n % p.OW, r = n / p.OW, oh = r % p.OH, nb = r / p.OH;
+                int ih = int(oh * p.sh + ky * p.dh) - int(p.pt);
+                int iw = int(ow * p.sw + kx * p.dw) - int(p.pl);
+                if (ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W))
+                    v = float(in0[((nb * p.C + z * Cg + c) * p.H + uint(ih)) * p.W + uint(iw)]);
+#else
+                v = float(in1[bbase + k * p.sb_k + n * p.sb_n]);
+#endif
+            }
+            Bs[kk][nn] = v;
+        }
+        barrier();
+        for (uint kk = 0u; kk < BK; kk++) {
+            float a[4], b[4];
+            for (uint i = 0u; i < 4u; i++) a[i] = As[kk][tm + i];
+            for (uint j = 0u; j < 4u; j++) b[j] = Bs[kk][tn + j];
+            for (uint i = 0u; i < 4u; i++)
+                for (uint j = 0u; j < 4u; j++) acc[i][j] += a[i] * b[j];
+        }
+        barrier();
+    }
+
+    for (uint i = 0u; i < 4u; i++) {
+        uint m = m0 + tm + i;
+        if (m >= M) continue;
+        for (uint j = 0u; j < 4u; j++) {
+            uint n = n0 + tn + j;
+            if (n >= Ncol) continue;
+            float v = acc[i][j];
+#ifdef CONV
+            uint oc = z * Og + m;
+            if (p.has_bias != 0u) v += float(bias[oc]);
+            uint sp = p.OH * p.OW, nb = n / sp;
+            o[(nb * p.O + oc) * sp + n % sp] = T(v);
+#else
+            if (p.has_bias != 0u) v += float(bias[n]);
+            o[(z * M + m) * Ncol + n] = T(v);
+#endif
+        }
+    }
+}
