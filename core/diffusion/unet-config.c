@@ -47,23 +47,6 @@ static cascade_status parse_act(cascade_config *cfg, cascade_error *err, const c
     return CASCADE_STATUS_OK;
 }
 
-/* An int-or-list field expanded to n entries (a list must have exactly n). */
-static cascade_status per_block_ints(cascade_config *cfg, cascade_error *err, const char *field,
-                                     int64_t def, int32_t n, int64_t *out) {
-    size_t got = 0;
-    CFG_TRY(cascade_config_int_array(cfg, field, true, out, UNET_MAX_BLOCKS, &got, err));
-    if (got == 0) {
-        for (int32_t i = 0; i < n; i++) out[i] = def;
-    } else if (got == 1 && !cascade_config_is_null(cfg, field)) {
-        /* a scalar, or a one-element list for a one-level U-Net: both mean "every block" */
-        for (int32_t i = 1; i < n; i++) out[i] = out[0];
-        if (n == 1) return CASCADE_STATUS_OK;
-    } else if ((int32_t)got != n) {
-        return inconsistent(cfg, err, field, "must have one entry per down block");
-    }
-    return CASCADE_STATUS_OK;
-}
-
 static bool is_scalar(cascade_config *cfg, const char *field) {
     /* a probe that does not disturb the caller's error */
     cascade_error tmp;
@@ -71,6 +54,22 @@ static bool is_scalar(cascade_config *cfg, const char *field) {
     cascade_error_init(&tmp);
     return cascade_config_int(cfg, field, 0, &v, &tmp) == CASCADE_STATUS_OK;
 }
+
+/* An int-or-list field expanded to n entries (a list must have exactly n). */
+static cascade_status per_block_ints(cascade_config *cfg, cascade_error *err, const char *field,
+                                     int64_t def, int32_t n, int64_t *out) {
+    size_t got = 0;
+    CFG_TRY(cascade_config_int_array(cfg, field, true, out, UNET_MAX_BLOCKS, &got, err));
+    if (got == 0) {
+        for (int32_t i = 0; i < n; i++) out[i] = def;
+    } else if (got == 1 && is_scalar(cfg, field)) {
+        for (int32_t i = 1; i < n; i++) out[i] = out[0]; /* one value for every block */
+    } else if ((int32_t)got != n) {
+        return inconsistent(cfg, err, field, "must have one entry per down block");
+    }
+    return CASCADE_STATUS_OK;
+}
+
 
 static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade_error *err) {
     const char *down[UNET_MAX_BLOCKS], *up[UNET_MAX_BLOCKS];
@@ -138,8 +137,6 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         }
     }
     CFG_TRY(per_block_ints(cfg, err, "cross_attention_dim", 1280, n, u->cross_dim));
-    bool cross_scalar = is_scalar(cfg, "cross_attention_dim") ||
-                        !cascade_config_has(cfg, "cross_attention_dim");
     for (int32_t i = 0; i < n; i++)
         if (u->cross_dim[i] < 1) return inconsistent(cfg, err, "cross_attention_dim", "< 1");
 
@@ -200,7 +197,6 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
     /* upcast_attention / upcast_softmax only change the precision of half-precision runs;
      * the engine accumulates attention in fp32 always */
     CFG_TRY(cascade_config_bool(cfg, "upcast_attention", false, &flag, err));
-    (void)cross_scalar;
     return CASCADE_STATUS_OK;
 }
 

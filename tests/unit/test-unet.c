@@ -11,6 +11,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cascade/backend.h"
 #include "cascade/safetensors.h"
 #include "cascade/unet.h"
 #include "test-common.h"
@@ -141,6 +142,12 @@ static void test_unet_config_inconsistent(void **state) {
     json_array_add_int_element(l, 2);
     json_object_set_array_member(o, "layers_per_block", l);
     expect_config_error(o, CASCADE_STATUS_FORMAT, "layers_per_block", NULL);
+    json_object_unref(o);
+    o = golden_config(SD_CASE); /* a one-element list is not "every block" */
+    l = json_array_new();
+    json_array_add_int_element(l, 2);
+    json_object_set_array_member(o, "transformer_layers_per_block", l);
+    expect_config_error(o, CASCADE_STATUS_FORMAT, "transformer_layers_per_block", NULL);
     json_object_unref(o);
     o = golden_config(SD_CASE);
     json_object_set_string_member(o, "in_channels", "four");
@@ -395,6 +402,178 @@ static void test_unet_param_count_if(void **state) {
     }
 }
 
+/* ---- runs on the CPU backend ---- */
+
+/* Runs the golden case's U-Net on its io inputs; mask: NULL (no mask input) or B*N floats.
+ * Returns out_sample (malloc'd) and its size. */
+static float *run_case(const char *case_name, const float *mask, size_t *n_out) {
+    char rel[128];
+    snprintf(rel, sizeof rel, "%s/io.safetensors", case_name);
+    cascade_safetensors *io = NULL;
+    assert_int_equal(cascade_safetensors_open(test_golden_path(rel), &io, NULL), 0);
+    const char *names[] = {CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP,
+                           CASCADE_UNET_ENCODER_HIDDEN_STATES, CASCADE_UNET_CLASS_LABELS};
+    cascade_tensor *in[4] = {NULL};
+    for (int i = 0; i < 4; i++)
+        if (cascade_safetensors_find(io, names[i]))
+            assert_int_equal(cascade_safetensors_load(io, names[i], CASCADE_DTYPE_F32, &in[i], NULL), 0);
+    snprintf(rel, sizeof rel, "%s/config.json", case_name);
+    cascade_unet *u = NULL;
+    assert_int_equal(cascade_unet_new_from_file(test_golden_path(rel), &u, NULL), 0);
+    snprintf(rel, sizeof rel, "%s/weights.safetensors", case_name);
+    cascade_weights *w = NULL;
+    assert_int_equal(cascade_weights_open_file(test_golden_path(rel), CASCADE_DTYPE_F32, &w, NULL), 0);
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, NULL), 0);
+    cascade_unet_build_options o;
+    cascade_unet_build_options_init(&o, u);
+    o.batch = in[0]->shape[0];
+    o.height = in[0]->shape[2];
+    o.width = in[0]->shape[3];
+    o.seq_len = in[2]->shape[1];
+    o.encoder_attention_mask = mask != NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    cascade_status st = cascade_unet_build(u, w, g, &o, &err);
+    if (st) fail_msg("%s", err.message);
+    cascade_backend *be = NULL;
+    cascade_cpu_options co;
+    cascade_cpu_options_init(&co);
+    co.n_threads = 1;
+    assert_int_equal(cascade_backend_cpu_new(&co, &be, NULL), 0);
+    cascade_plan *p = NULL;
+    assert_int_equal(cascade_plan_new(be, g, &p, NULL), 0);
+    for (int i = 0; i < 4; i++)
+        if (in[i] && cascade_graph_find(g, names[i]) != CASCADE_NO_VALUE)
+            assert_int_equal(cascade_plan_write_named(p, names[i], in[i]->data,
+                                                      cascade_tensor_nbytes(in[i]), NULL), 0);
+    if (mask)
+        assert_int_equal(cascade_plan_write_named(p, CASCADE_UNET_ENCODER_ATTENTION_MASK, mask,
+                                                  sizeof(float) * (size_t)(o.batch * o.seq_len),
+                                                  NULL), 0);
+    assert_int_equal(cascade_plan_run(p, NULL, NULL), 0);
+    cascade_unet_info info;
+    cascade_unet_get_info(u, &info);
+    *n_out = (size_t)(o.batch * info.out_channels * o.height * o.width);
+    float *out = malloc(sizeof *out * *n_out);
+    assert_int_equal(cascade_plan_read_named(p, CASCADE_UNET_OUT_SAMPLE, out, sizeof *out * *n_out,
+                                             NULL), 0);
+    cascade_plan_free(p);
+    cascade_backend_free(be);
+    cascade_graph_free(g);
+    cascade_weights_free(w);
+    cascade_unet_free(u);
+    for (int i = 0; i < 4; i++) cascade_tensor_free(in[i]);
+    cascade_safetensors_close(io);
+    return out;
+}
+
+/* An all-ones encoder_attention_mask changes nothing; masking a token changes the output,
+ * for Transformer2DModel (unet_sd) and SimpleCrossAttn (unet_if_stage1) blocks alike. */
+static void test_unet_mask_semantics(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        int64_t     b, n;
+    } cases[] = {{"unet_sd", 2, 7}, {"unet_if_stage1", 2, 12}};
+    int ran = 0;
+    for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
+        char rel[96];
+        snprintf(rel, sizeof rel, "%s/io.safetensors", cases[c].name);
+        if (!test_golden_exists(rel)) continue;
+        size_t n0, n1, n2;
+        size_t nm = (size_t)(cases[c].b * cases[c].n);
+        float *ones = malloc(sizeof *ones * nm);
+        for (size_t i = 0; i < nm; i++) ones[i] = 1.0f;
+        float *plain = run_case(cases[c].name, NULL, &n0);
+        float *all = run_case(cases[c].name, ones, &n1);
+        ones[nm - 1] = 0.0f; /* drop the last token of the last batch item */
+        float *dropped = run_case(cases[c].name, ones, &n2);
+        assert_int_equal(n0, n1);
+        assert_int_equal(n0, n2);
+        double same = 0, first = 0, last = 0;
+        size_t half = n0 / 2;
+        for (size_t i = 0; i < n0; i++) {
+            same = fmax(same, fabs(plain[i] - all[i]));
+            if (i < half) first = fmax(first, fabs(plain[i] - dropped[i]));
+            else last = fmax(last, fabs(plain[i] - dropped[i]));
+        }
+        assert_true(same <= 1e-6);
+        assert_true(first <= 1e-6); /* batch item 0 kept all its tokens */
+        assert_true(last > 1e-4);
+        free(plain);
+        free(all);
+        free(dropped);
+        free(ones);
+        ran++;
+    }
+    if (!ran) skip();
+}
+
+/* mid_block_type null and "UNetMidBlock2D" build from exactly the tensors diffusers gives
+ * those models: the golden weights minus the mid block (or minus its attention and second
+ * resnet), every tensor used. */
+static bool keep_for_mid(const char *name, const char *mid_type) {
+    if (strncmp(name, "mid_block.", 10)) return true;
+    return mid_type && !strncmp(name, "mid_block.resnets.0.", 20);
+}
+
+static void test_unet_mid_block_variants(void **state) {
+    (void)state;
+    if (!test_golden_exists(SD_CASE "/weights.safetensors")) {
+        skip();
+        return;
+    }
+    const char *const types[] = {NULL, "UNetMidBlock2D"};
+    for (int v = 0; v < 2; v++) {
+        cascade_safetensors *st = NULL;
+        assert_int_equal(cascade_safetensors_open(test_golden_path(SD_CASE "/weights.safetensors"),
+                                                  &st, NULL), 0);
+        size_t           n = cascade_safetensors_count(st), k = 0;
+        const char     **names = calloc(n, sizeof *names);
+        cascade_tensor **ts = calloc(n, sizeof *ts);
+        for (size_t i = 0; i < n; i++) {
+            const cascade_st_entry *e = cascade_safetensors_entry(st, i);
+            if (!keep_for_mid(e->name, types[v])) continue;
+            assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
+            names[k++] = e->name;
+        }
+        char *dir = test_make_tmpdir();
+        char *wpath = g_build_filename(dir, "diffusion_pytorch_model.safetensors", NULL);
+        assert_int_equal(cascade_safetensors_write(wpath, k, names,
+                                                   (const cascade_tensor *const *)ts, NULL, NULL), 0);
+        for (size_t i = 0; i < k; i++) cascade_tensor_free(ts[i]);
+        free(ts);
+        free(names);
+        cascade_safetensors_close(st);
+
+        JsonObject *o = golden_config(SD_CASE);
+        if (types[v]) json_object_set_string_member(o, "mid_block_type", types[v]);
+        else json_object_set_null_member(o, "mid_block_type");
+        cascade_unet *u = NULL;
+        cascade_error err;
+        cascade_error_init(&err);
+        assert_int_equal(unet_from_object(o, &u, &err), 0);
+        json_object_unref(o);
+        cascade_weights *w = NULL;
+        cascade_graph   *g = NULL;
+        assert_int_equal(cascade_weights_open_file(wpath, CASCADE_DTYPE_F32, &w, &err), 0);
+        assert_int_equal(cascade_graph_new(&g, &err), 0);
+        cascade_unet_build_options bo;
+        cascade_unet_build_options_init(&bo, u);
+        cascade_status s = cascade_unet_build(u, w, g, &bo, &err);
+        if (!s) s = cascade_weights_check_all_used(w, &err);
+        if (s) fail_msg("%s: %s", types[v] ? types[v] : "null", err.message);
+        cascade_graph_free(g);
+        cascade_weights_free(w);
+        cascade_unet_free(u);
+        g_unlink(wpath);
+        g_rmdir(dir);
+        g_free(wpath);
+        free(dir);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unet_config_unknown_field),
@@ -405,6 +584,8 @@ int main(void) {
         cmocka_unit_test(test_unet_build_weight_free),
         cmocka_unit_test(test_unet_param_count_golden),
         cmocka_unit_test(test_unet_param_count_if),
+        cmocka_unit_test(test_unet_mask_semantics),
+        cmocka_unit_test(test_unet_mid_block_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
