@@ -10,9 +10,9 @@
 #include "cascade/config.h"
 #include "unet-internal.h"
 
-#define CFG_TRY(expr)                                                                             \
-    do {                                                                                          \
-        if ((expr) != CASCADE_STATUS_OK) return err->status;                                      \
+#define CFG_TRY(expr)                                                                              \
+    do {                                                                                           \
+        if ((expr) != CASCADE_STATUS_OK) return err->status;                                       \
     } while (0)
 
 static cascade_status unsupported(cascade_config *cfg, cascade_error *err, const char *field,
@@ -61,22 +61,24 @@ static cascade_status per_block_ints(cascade_config *cfg, cascade_error *err, co
     size_t got = 0;
     CFG_TRY(cascade_config_int_array(cfg, field, true, out, UNET_MAX_BLOCKS, &got, err));
     if (got == 0) {
-        for (int32_t i = 0; i < n; i++) out[i] = def;
+        for (int32_t i = 0; i < n; i++)
+            out[i] = def;
     } else if (got == 1 && is_scalar(cfg, field)) {
-        for (int32_t i = 1; i < n; i++) out[i] = out[0]; /* one value for every block */
+        for (int32_t i = 1; i < n; i++)
+            out[i] = out[0]; /* one value for every block */
     } else if ((int32_t)got != n) {
         return inconsistent(cfg, err, field, "must have one entry per down block");
     }
     return CASCADE_STATUS_OK;
 }
 
-
 static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade_error *err) {
     const char *down[UNET_MAX_BLOCKS], *up[UNET_MAX_BLOCKS];
     size_t      nd = 0, nu = 0, nb = 0;
     if (!cascade_config_has(cfg, "down_block_types") || !cascade_config_has(cfg, "up_block_types"))
-        return inconsistent(cfg, err, "down_block_types", "down_block_types and up_block_types "
-                                                          "are required");
+        return inconsistent(cfg, err, "down_block_types",
+                            "down_block_types and up_block_types "
+                            "are required");
     CFG_TRY(cascade_config_string_array(cfg, "down_block_types", down, UNET_MAX_BLOCKS, &nd, err));
     CFG_TRY(cascade_config_string_array(cfg, "up_block_types", up, UNET_MAX_BLOCKS, &nu, err));
     CFG_TRY(cascade_config_int_array(cfg, "block_out_channels", false, u->block_out,
@@ -91,19 +93,27 @@ static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade
         const char *d = strncmp(down[i], "UNetRes", 7) ? down[i] : down[i] + 7;
         const char *p = strncmp(up[i], "UNetRes", 7) ? up[i] : up[i] + 7;
         char        field[40], v[96];
-        if (!strcmp(d, "DownBlock2D")) u->down[i] = UNET_BLOCK_DOWN;
-        else if (!strcmp(d, "ResnetDownsampleBlock2D")) u->down[i] = UNET_BLOCK_RESNET_DOWNSAMPLE;
-        else if (!strcmp(d, "SimpleCrossAttnDownBlock2D")) u->down[i] = UNET_BLOCK_SIMPLE_CROSS_DOWN;
-        else if (!strcmp(d, "CrossAttnDownBlock2D")) u->down[i] = UNET_BLOCK_CROSS_DOWN;
+        if (!strcmp(d, "DownBlock2D"))
+            u->down[i] = UNET_BLOCK_DOWN;
+        else if (!strcmp(d, "ResnetDownsampleBlock2D"))
+            u->down[i] = UNET_BLOCK_RESNET_DOWNSAMPLE;
+        else if (!strcmp(d, "SimpleCrossAttnDownBlock2D"))
+            u->down[i] = UNET_BLOCK_SIMPLE_CROSS_DOWN;
+        else if (!strcmp(d, "CrossAttnDownBlock2D"))
+            u->down[i] = UNET_BLOCK_CROSS_DOWN;
         else {
             snprintf(field, sizeof field, "down_block_types[%d]", i);
             snprintf(v, sizeof v, "\"%s\"", down[i]);
             return unsupported(cfg, err, field, v);
         }
-        if (!strcmp(p, "UpBlock2D")) u->up[i] = UNET_BLOCK_UP;
-        else if (!strcmp(p, "ResnetUpsampleBlock2D")) u->up[i] = UNET_BLOCK_RESNET_UPSAMPLE;
-        else if (!strcmp(p, "SimpleCrossAttnUpBlock2D")) u->up[i] = UNET_BLOCK_SIMPLE_CROSS_UP;
-        else if (!strcmp(p, "CrossAttnUpBlock2D")) u->up[i] = UNET_BLOCK_CROSS_UP;
+        if (!strcmp(p, "UpBlock2D"))
+            u->up[i] = UNET_BLOCK_UP;
+        else if (!strcmp(p, "ResnetUpsampleBlock2D"))
+            u->up[i] = UNET_BLOCK_RESNET_UPSAMPLE;
+        else if (!strcmp(p, "SimpleCrossAttnUpBlock2D"))
+            u->up[i] = UNET_BLOCK_SIMPLE_CROSS_UP;
+        else if (!strcmp(p, "CrossAttnUpBlock2D"))
+            u->up[i] = UNET_BLOCK_CROSS_UP;
         else {
             snprintf(field, sizeof field, "up_block_types[%d]", i);
             snprintf(v, sizeof v, "\"%s\"", up[i]);
@@ -128,7 +138,8 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         size_t got;
         CFG_TRY(cascade_config_int_array(cfg, "attention_head_dim", true, u->head_dim,
                                          UNET_MAX_BLOCKS, &got, err));
-        for (int32_t i = 0; i < n; i++) u->head_dim[i] = u->heads[i] = 0;
+        for (int32_t i = 0; i < n; i++)
+            u->head_dim[i] = u->heads[i] = 0;
     } else {
         CFG_TRY(per_block_ints(cfg, err, "attention_head_dim", 8, n, u->head_dim));
         for (int32_t i = 0; i < n; i++) {
@@ -150,7 +161,7 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
     CFG_TRY(cascade_config_int(cfg, "reverse_transformer_layers_per_block", 0, &dummy, err));
 
     /* only_cross_attention: a bool also sets the mid block's default */
-    bool    only_scalar = true, b = false;
+    bool          only_scalar = true, b = false;
     cascade_error tmp;
     cascade_error_init(&tmp);
     if (cascade_config_bool(cfg, "only_cross_attention", false, &b, &tmp) != CASCADE_STATUS_OK) {
@@ -161,7 +172,8 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         if ((int32_t)got != n)
             return inconsistent(cfg, err, "only_cross_attention", "one entry per down block");
     } else {
-        for (int32_t i = 0; i < n; i++) u->only_cross[i] = b;
+        for (int32_t i = 0; i < n; i++)
+            u->only_cross[i] = b;
     }
     bool mid_only = false;
     if (cascade_config_has(cfg, "mid_block_only_cross_attention") &&
@@ -175,9 +187,12 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
 
     const char *s;
     CFG_TRY(cascade_config_string(cfg, "cross_attention_norm", NULL, &s, err));
-    if (!s) u->cross_norm = UNET_CROSS_NORM_NONE;
-    else if (!strcmp(s, "layer_norm")) u->cross_norm = UNET_CROSS_NORM_LAYER;
-    else if (!strcmp(s, "group_norm")) u->cross_norm = UNET_CROSS_NORM_GROUP;
+    if (!s)
+        u->cross_norm = UNET_CROSS_NORM_NONE;
+    else if (!strcmp(s, "layer_norm"))
+        u->cross_norm = UNET_CROSS_NORM_LAYER;
+    else if (!strcmp(s, "group_norm"))
+        u->cross_norm = UNET_CROSS_NORM_GROUP;
     else {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", s);
@@ -192,8 +207,8 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
     bool flag;
     CFG_TRY(cascade_config_bool(cfg, "dual_cross_attention", false, &flag, err));
     if (flag) return unsupported(cfg, err, "dual_cross_attention", "true");
-    CFG_TRY(cascade_config_bool(cfg, "use_linear_projection", false, &u->use_linear_projection,
-                                err));
+    CFG_TRY(
+        cascade_config_bool(cfg, "use_linear_projection", false, &u->use_linear_projection, err));
     /* upcast_attention / upcast_softmax only change the precision of half-precision runs;
      * the engine accumulates attention in fp32 always */
     CFG_TRY(cascade_config_bool(cfg, "upcast_attention", false, &flag, err));
@@ -228,12 +243,15 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
     const char *ct;
     CFG_TRY(cascade_config_string(cfg, "class_embed_type", NULL, &ct, err));
     CFG_TRY(cascade_config_int(cfg, "num_class_embeds", 0, &u->num_class_embeds, err));
-    CFG_TRY(cascade_config_int(cfg, "projection_class_embeddings_input_dim", 0,
-                               &u->class_proj_in, err));
+    CFG_TRY(cascade_config_int(cfg, "projection_class_embeddings_input_dim", 0, &u->class_proj_in,
+                               err));
     CFG_TRY(cascade_config_bool(cfg, "class_embeddings_concat", false, &u->class_concat, err));
-    if (!ct) u->class_embed = u->num_class_embeds > 0 ? UNET_CLASS_EMBEDDING : UNET_CLASS_NONE;
-    else if (!strcmp(ct, "timestep")) u->class_embed = UNET_CLASS_TIMESTEP;
-    else if (!strcmp(ct, "identity")) u->class_embed = UNET_CLASS_IDENTITY;
+    if (!ct)
+        u->class_embed = u->num_class_embeds > 0 ? UNET_CLASS_EMBEDDING : UNET_CLASS_NONE;
+    else if (!strcmp(ct, "timestep"))
+        u->class_embed = UNET_CLASS_TIMESTEP;
+    else if (!strcmp(ct, "identity"))
+        u->class_embed = UNET_CLASS_IDENTITY;
     else if (!strcmp(ct, "projection") || !strcmp(ct, "simple_projection")) {
         if (u->class_proj_in < 1)
             return inconsistent(cfg, err, "projection_class_embeddings_input_dim",
@@ -273,10 +291,10 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
 }
 
 static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error *err) {
-    static const char *const ignored[] = {"_class_name", "_diffusers_version", "_name_or_path",
-                                          "_use_default_values",
-                                          "dropout", /* inference: identity */
-                                          NULL};
+    static const char *const ignored[] = {
+        "_class_name", "_diffusers_version", "_name_or_path", "_use_default_values",
+        "dropout", /* inference: identity */
+        NULL};
     cascade_config_ignore(cfg, ignored);
     CFG_TRY(parse_blocks(cfg, u, err));
     int32_t n = u->n_blocks;
@@ -297,7 +315,8 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     const char *s;
     CFG_TRY(cascade_config_string(cfg, "act_fn", "silu", &s, err));
     CFG_TRY(parse_act(cfg, err, "act_fn", s, false, &u->act));
-    if (cascade_config_has(cfg, "norm_num_groups") && cascade_config_is_null(cfg, "norm_num_groups"))
+    if (cascade_config_has(cfg, "norm_num_groups") &&
+        cascade_config_is_null(cfg, "norm_num_groups"))
         return unsupported(cfg, err, "norm_num_groups", "null");
     CFG_TRY(cascade_config_int(cfg, "norm_num_groups", 32, &u->norm_groups, err));
     if (u->norm_groups < 1) return inconsistent(cfg, err, "norm_num_groups", "< 1");
@@ -308,12 +327,15 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     CFG_TRY(cascade_config_float(cfg, "resnet_out_scale_factor", 1.0, &u->resnet_out_scale, err));
     if (!(u->mid_scale != 0) || !(u->resnet_out_scale != 0) || !isfinite(u->mid_scale) ||
         !isfinite(u->resnet_out_scale))
-        return inconsistent(cfg, err, "resnet_out_scale_factor", "scale factors must be finite "
-                                                                 "and non-zero");
+        return inconsistent(cfg, err, "resnet_out_scale_factor",
+                            "scale factors must be finite "
+                            "and non-zero");
     CFG_TRY(cascade_config_bool(cfg, "resnet_skip_time_act", false, &u->skip_time_act, err));
     CFG_TRY(cascade_config_string(cfg, "resnet_time_scale_shift", "default", &s, err));
-    if (!strcmp(s, "default")) u->scale_shift = false;
-    else if (!strcmp(s, "scale_shift")) u->scale_shift = true;
+    if (!strcmp(s, "default"))
+        u->scale_shift = false;
+    else if (!strcmp(s, "scale_shift"))
+        u->scale_shift = true;
     else {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", s);
@@ -325,14 +347,18 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
         u->conv_out_kernel > 15)
         return inconsistent(cfg, err, "conv_in_kernel", "kernel sizes must be 1..15");
 
-    if (cascade_config_has(cfg, "mid_block_type") && cascade_config_is_null(cfg, "mid_block_type")) {
+    if (cascade_config_has(cfg, "mid_block_type") &&
+        cascade_config_is_null(cfg, "mid_block_type")) {
         CFG_TRY(cascade_config_string(cfg, "mid_block_type", NULL, &s, err));
         u->mid = UNET_MID_NONE;
     } else {
         CFG_TRY(cascade_config_string(cfg, "mid_block_type", "UNetMidBlock2DCrossAttn", &s, err));
-        if (!strcmp(s, "UNetMidBlock2DCrossAttn")) u->mid = UNET_MID_CROSS;
-        else if (!strcmp(s, "UNetMidBlock2DSimpleCrossAttn")) u->mid = UNET_MID_SIMPLE_CROSS;
-        else if (!strcmp(s, "UNetMidBlock2D")) u->mid = UNET_MID_PLAIN;
+        if (!strcmp(s, "UNetMidBlock2DCrossAttn"))
+            u->mid = UNET_MID_CROSS;
+        else if (!strcmp(s, "UNetMidBlock2DSimpleCrossAttn"))
+            u->mid = UNET_MID_SIMPLE_CROSS;
+        else if (!strcmp(s, "UNetMidBlock2D"))
+            u->mid = UNET_MID_PLAIN;
         else {
             char v[96];
             snprintf(v, sizeof v, "\"%s\"", s);

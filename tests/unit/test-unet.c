@@ -50,12 +50,12 @@ static cascade_status unet_from_object(JsonObject *o, cascade_unet **u, cascade_
     return st;
 }
 
-#define SKIP_WITHOUT(o)                                                                           \
-    do {                                                                                          \
-        if (!(o)) {                                                                               \
-            skip();                                                                               \
-            return;                                                                               \
-        }                                                                                         \
+#define SKIP_WITHOUT(o)                                                                            \
+    do {                                                                                           \
+        if (!(o)) {                                                                                \
+            skip();                                                                                \
+            return;                                                                                \
+        }                                                                                          \
     } while (0)
 
 /* Expects cascade_unet_new to fail with status st and a message containing every needle. */
@@ -90,14 +90,10 @@ static void test_unet_config_unsupported_values(void **state) {
     static const struct {
         const char *field, *value;
     } cases[] = {
-        {"mid_block_type", "UNetMidBlock2DWhatever"},
-        {"act_fn", "mish"},
-        {"time_embedding_type", "fourier"},
-        {"attention_type", "gated"},
-        {"addition_embed_type", "text_time"},
-        {"class_embed_type", "sinusoidal"},
-        {"resnet_time_scale_shift", "spatial"},
-        {"cross_attention_norm", "rms_norm"},
+        {"mid_block_type", "UNetMidBlock2DWhatever"}, {"act_fn", "mish"},
+        {"time_embedding_type", "fourier"},           {"attention_type", "gated"},
+        {"addition_embed_type", "text_time"},         {"class_embed_type", "sinusoidal"},
+        {"resnet_time_scale_shift", "spatial"},       {"cross_attention_norm", "rms_norm"},
         {"encoder_hid_dim_type", "image_proj"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -161,8 +157,7 @@ static void test_unet_config_inconsistent(void **state) {
  * extra tensor; returns the path (g_free) and the dir for cleanup. */
 typedef enum { EDIT_DROP, EDIT_RESHAPE, EDIT_EXTRA } weight_edit;
 
-static char *edited_weights(const char *case_name, weight_edit edit, const char *name,
-                            char **dir) {
+static char *edited_weights(const char *case_name, weight_edit edit, const char *name, char **dir) {
     char rel[128];
     snprintf(rel, sizeof rel, "%s/weights.safetensors", case_name);
     cascade_safetensors *st = NULL;
@@ -176,11 +171,12 @@ static char *edited_weights(const char *case_name, weight_edit edit, const char 
         assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
         if (edit == EDIT_RESHAPE && !strcmp(e->name, name)) {
             /* same data, one more row than the model expects */
-            int64_t         shape[CASCADE_MAX_DIMS];
+            int64_t shape[CASCADE_MAX_DIMS];
             memcpy(shape, ts[k]->shape, sizeof shape);
             shape[0] += 1;
             cascade_tensor *t = NULL;
-            assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, ts[k]->ndim, shape, &t, NULL), 0);
+            assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, ts[k]->ndim, shape, &t, NULL),
+                             0);
             cascade_tensor_free(ts[k]);
             ts[k] = t;
         }
@@ -193,10 +189,11 @@ static char *edited_weights(const char *case_name, weight_edit edit, const char 
     }
     *dir = test_make_tmpdir();
     char *path = g_build_filename(*dir, "weights.safetensors", NULL);
-    assert_int_equal(cascade_safetensors_write(path, k, names, (const cascade_tensor *const *)ts,
-                                               NULL, NULL),
-                     0);
-    for (size_t i = 0; i < k; i++) cascade_tensor_free(ts[i]);
+    assert_int_equal(
+        cascade_safetensors_write(path, k, names, (const cascade_tensor *const *)ts, NULL, NULL),
+        0);
+    for (size_t i = 0; i < k; i++)
+        cascade_tensor_free(ts[i]);
     free(ts);
     free(names);
     cascade_safetensors_close(st);
@@ -344,7 +341,7 @@ static void test_unet_param_count_golden(void **state) {
     (void)state;
     static const char *const cases[] = {"unet_if_stage1", "unet_if_stage2", "unet_sd",
                                         "unet_sd_x4_upscaler"};
-    int checked = 0;
+    int                      checked = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
         char rel[128];
         snprintf(rel, sizeof rel, "%s/case.json", cases[i]);
@@ -377,12 +374,12 @@ static void test_unet_param_count_if(void **state) {
         const char *name;
         double      published;
     } models[] = {
-        {"IF-I-M-v1.0", 0.4e9},  {"IF-I-L-v1.0", 0.9e9},   {"IF-I-XL-v1.0", 4.3e9},
+        {"IF-I-M-v1.0", 0.4e9},   {"IF-I-L-v1.0", 0.9e9},  {"IF-I-XL-v1.0", 4.3e9},
         {"IF-II-M-v1.0", 0.45e9}, {"IF-II-L-v1.0", 1.2e9},
     };
     const char *src = getenv("CASCADE_SOURCE_DIR");
     for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
-        char *path = g_build_filename(src ? src : ".", "tests", "data", "if-configs",
+        char         *path = g_build_filename(src ? src : ".", "tests", "data", "if-configs",
                                       models[i].name, "config.json", NULL);
         cascade_unet *u = NULL;
         cascade_error err;
@@ -411,18 +408,20 @@ static float *run_case(const char *case_name, const float *mask, size_t *n_out) 
     snprintf(rel, sizeof rel, "%s/io.safetensors", case_name);
     cascade_safetensors *io = NULL;
     assert_int_equal(cascade_safetensors_open(test_golden_path(rel), &io, NULL), 0);
-    const char *names[] = {CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP,
-                           CASCADE_UNET_ENCODER_HIDDEN_STATES, CASCADE_UNET_CLASS_LABELS};
+    const char     *names[] = {CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP,
+                               CASCADE_UNET_ENCODER_HIDDEN_STATES, CASCADE_UNET_CLASS_LABELS};
     cascade_tensor *in[4] = {NULL};
     for (int i = 0; i < 4; i++)
         if (cascade_safetensors_find(io, names[i]))
-            assert_int_equal(cascade_safetensors_load(io, names[i], CASCADE_DTYPE_F32, &in[i], NULL), 0);
+            assert_int_equal(
+                cascade_safetensors_load(io, names[i], CASCADE_DTYPE_F32, &in[i], NULL), 0);
     snprintf(rel, sizeof rel, "%s/config.json", case_name);
     cascade_unet *u = NULL;
     assert_int_equal(cascade_unet_new_from_file(test_golden_path(rel), &u, NULL), 0);
     snprintf(rel, sizeof rel, "%s/weights.safetensors", case_name);
     cascade_weights *w = NULL;
-    assert_int_equal(cascade_weights_open_file(test_golden_path(rel), CASCADE_DTYPE_F32, &w, NULL), 0);
+    assert_int_equal(cascade_weights_open_file(test_golden_path(rel), CASCADE_DTYPE_F32, &w, NULL),
+                     0);
     cascade_graph *g = NULL;
     assert_int_equal(cascade_graph_new(&g, NULL), 0);
     cascade_unet_build_options o;
@@ -436,7 +435,7 @@ static float *run_case(const char *case_name, const float *mask, size_t *n_out) 
     cascade_error_init(&err);
     cascade_status st = cascade_unet_build(u, w, g, &o, &err);
     if (st) fail_msg("%s", err.message);
-    cascade_backend *be = NULL;
+    cascade_backend    *be = NULL;
     cascade_cpu_options co;
     cascade_cpu_options_init(&co);
     co.n_threads = 1;
@@ -446,24 +445,27 @@ static float *run_case(const char *case_name, const float *mask, size_t *n_out) 
     for (int i = 0; i < 4; i++)
         if (in[i] && cascade_graph_find(g, names[i]) != CASCADE_NO_VALUE)
             assert_int_equal(cascade_plan_write_named(p, names[i], in[i]->data,
-                                                      cascade_tensor_nbytes(in[i]), NULL), 0);
+                                                      cascade_tensor_nbytes(in[i]), NULL),
+                             0);
     if (mask)
         assert_int_equal(cascade_plan_write_named(p, CASCADE_UNET_ENCODER_ATTENTION_MASK, mask,
                                                   sizeof(float) * (size_t)(o.batch * o.seq_len),
-                                                  NULL), 0);
+                                                  NULL),
+                         0);
     assert_int_equal(cascade_plan_run(p, NULL, NULL), 0);
     cascade_unet_info info;
     cascade_unet_get_info(u, &info);
     *n_out = (size_t)(o.batch * info.out_channels * o.height * o.width);
     float *out = malloc(sizeof *out * *n_out);
-    assert_int_equal(cascade_plan_read_named(p, CASCADE_UNET_OUT_SAMPLE, out, sizeof *out * *n_out,
-                                             NULL), 0);
+    assert_int_equal(
+        cascade_plan_read_named(p, CASCADE_UNET_OUT_SAMPLE, out, sizeof *out * *n_out, NULL), 0);
     cascade_plan_free(p);
     cascade_backend_free(be);
     cascade_graph_free(g);
     cascade_weights_free(w);
     cascade_unet_free(u);
-    for (int i = 0; i < 4; i++) cascade_tensor_free(in[i]);
+    for (int i = 0; i < 4; i++)
+        cascade_tensor_free(in[i]);
     cascade_safetensors_close(io);
     return out;
 }
@@ -484,7 +486,8 @@ static void test_unet_mask_semantics(void **state) {
         size_t n0, n1, n2;
         size_t nm = (size_t)(cases[c].b * cases[c].n);
         float *ones = malloc(sizeof *ones * nm);
-        for (size_t i = 0; i < nm; i++) ones[i] = 1.0f;
+        for (size_t i = 0; i < nm; i++)
+            ones[i] = 1.0f;
         float *plain = run_case(cases[c].name, NULL, &n0);
         float *all = run_case(cases[c].name, ones, &n1);
         ones[nm - 1] = 0.0f; /* drop the last token of the last batch item */
@@ -495,8 +498,10 @@ static void test_unet_mask_semantics(void **state) {
         size_t half = n0 / 2;
         for (size_t i = 0; i < n0; i++) {
             same = fmax(same, fabs(plain[i] - all[i]));
-            if (i < half) first = fmax(first, fabs(plain[i] - dropped[i]));
-            else last = fmax(last, fabs(plain[i] - dropped[i]));
+            if (i < half)
+                first = fmax(first, fabs(plain[i] - dropped[i]));
+            else
+                last = fmax(last, fabs(plain[i] - dropped[i]));
         }
         assert_true(same <= 1e-6);
         assert_true(first <= 1e-6); /* batch item 0 kept all its tokens */
@@ -527,29 +532,35 @@ static void test_unet_mid_block_variants(void **state) {
     const char *const types[] = {NULL, "UNetMidBlock2D"};
     for (int v = 0; v < 2; v++) {
         cascade_safetensors *st = NULL;
-        assert_int_equal(cascade_safetensors_open(test_golden_path(SD_CASE "/weights.safetensors"),
-                                                  &st, NULL), 0);
+        assert_int_equal(
+            cascade_safetensors_open(test_golden_path(SD_CASE "/weights.safetensors"), &st, NULL),
+            0);
         size_t           n = cascade_safetensors_count(st), k = 0;
         const char     **names = calloc(n, sizeof *names);
         cascade_tensor **ts = calloc(n, sizeof *ts);
         for (size_t i = 0; i < n; i++) {
             const cascade_st_entry *e = cascade_safetensors_entry(st, i);
             if (!keep_for_mid(e->name, types[v])) continue;
-            assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
+            assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL),
+                             0);
             names[k++] = e->name;
         }
         char *dir = test_make_tmpdir();
         char *wpath = g_build_filename(dir, "diffusion_pytorch_model.safetensors", NULL);
         assert_int_equal(cascade_safetensors_write(wpath, k, names,
-                                                   (const cascade_tensor *const *)ts, NULL, NULL), 0);
-        for (size_t i = 0; i < k; i++) cascade_tensor_free(ts[i]);
+                                                   (const cascade_tensor *const *)ts, NULL, NULL),
+                         0);
+        for (size_t i = 0; i < k; i++)
+            cascade_tensor_free(ts[i]);
         free(ts);
         free(names);
         cascade_safetensors_close(st);
 
         JsonObject *o = golden_config(SD_CASE);
-        if (types[v]) json_object_set_string_member(o, "mid_block_type", types[v]);
-        else json_object_set_null_member(o, "mid_block_type");
+        if (types[v])
+            json_object_set_string_member(o, "mid_block_type", types[v]);
+        else
+            json_object_set_null_member(o, "mid_block_type");
         cascade_unet *u = NULL;
         cascade_error err;
         cascade_error_init(&err);
