@@ -10,6 +10,8 @@ static const cli_command commands[] = {
     {"forward", "run one model component on named input tensors", cmd_forward},
     {"bench", "time a component's forward pass and report memory, as JSON", cmd_bench},
     {"devices", "list the Vulkan devices with memory and features", cmd_devices},
+    {"convert", "convert a TensorFlow.js layers model (UpscalerJS) to config.json + safetensors", cmd_convert},
+    {"upscale", "enlarge a PNG with a super-resolution model, tile by tile", cmd_upscale},
 };
 
 int cli_fail(const char *cmd, const cascade_error *err) {

@@ -23,5 +23,7 @@ int cmd_encode(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_upscale(int argc, char **argv);
 
 #endif

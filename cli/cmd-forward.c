@@ -11,6 +11,7 @@
 #include "cascade/safetensors.h"
 #include "cascade/t5.h"
 #include "cascade/unet.h"
+#include "cascade/weights.h"
 #include "backend-choice.h"
 #include "forward.h"
 
@@ -24,12 +25,9 @@ static void usage(FILE *f) {
             "  T5EncoderModel        in: input_ids (B, N) ints, [attention_mask (B, N)]\n"
             "                        out: last_hidden_state (B, N, d_model)\n"
             "                             [--debug: hidden_states.<i>, the input of block i]\n"
-            "  UNet2DConditionModel  in: sample (B, C, H, W), timestep (B),\n"
-            "                            encoder_hidden_states (B, N, D),\n"
-            "                            [encoder_attention_mask (B, N)], [class_labels (B)]\n"
-            "                        out: out_sample (B, C_out, H, W)\n"
-            "                             [--debug: hook/<module> (time_proj, conv_in,\n"
-            "                              down_blocks.<i>, mid_block, up_blocks.<i>, ...)]\n\n"
+            "  UNet2DConditionModel  in: sample (B, C, H, W), timestep (B), encoder_hidden_states\n"
+            "                        (B, N, D), [encoder_attention_mask (B, N)], [class_labels]\n"
+            "                        out: out_sample [--debug: hook/<module> intermediates]\n\n"
             "  -c, --component DIR   the component directory\n"
             "  -i, --inputs FILE     input tensors\n"
             "  -o, --outputs FILE    where to write the outputs\n"
@@ -112,7 +110,7 @@ done:
     return st;
 }
 
-/* UNet2DConditionModel: the config and the weights it borrows, freed together after the plan */
+/* A U-Net and the weights its graph borrows. */
 typedef struct unet_model {
     cascade_unet    *unet;
     cascade_weights *weights;
@@ -121,91 +119,77 @@ typedef struct unet_model {
 static void unet_model_free(void *m) {
     unet_model *um = m;
     if (!um) return;
-    cascade_weights_free(um->weights);
     cascade_unet_free(um->unet);
+    cascade_weights_free(um->weights);
     free(um);
 }
 
-/* Loads an optional F32 input; *t stays NULL when absent. */
-static cascade_status unet_input(const forward_request *rq, const char *name, bool required,
-                                 int32_t ndim, cascade_tensor **t, cascade_error *err) {
-    if (!cascade_safetensors_find(rq->inputs, name)) {
-        if (!required) return CASCADE_STATUS_OK;
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: no input '%s'",
-                                 rq->inputs_path, name);
-    }
-    CASCADE_TRY(cascade_safetensors_load(rq->inputs, name, CASCADE_DTYPE_F32, t, err));
-    if ((*t)->ndim != ndim)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: '%s' must have %d dims",
-                                 rq->inputs_path, name, ndim);
-    return CASCADE_STATUS_OK;
+static cascade_status load_input(const forward_request *rq, const char *name, bool required,
+                                 cascade_tensor **out, cascade_error *err) {
+    *out = NULL;
+    if (!cascade_safetensors_find(rq->inputs, name))
+        return required ? cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                            "%s: input '%s' is missing", rq->inputs_path, name)
+                        : CASCADE_STATUS_OK;
+    return cascade_safetensors_load(rq->inputs, name, CASCADE_DTYPE_F32, out, err);
 }
 
 static cascade_status prepare_unet(const forward_request *rq, forward_session *s,
                                    cascade_error *err) {
-    cascade_tensor *x = NULL, *t = NULL, *ehs = NULL, *mask = NULL, *labels = NULL;
+    static const char *const names[] = {CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP,
+                                        CASCADE_UNET_ENCODER_HIDDEN_STATES,
+                                        CASCADE_UNET_ENCODER_ATTENTION_MASK,
+                                        CASCADE_UNET_CLASS_LABELS};
+    cascade_tensor *in[5] = {0};
     unet_model     *um = calloc(1, sizeof *um);
     char           *cfg = g_build_filename(rq->component_dir, "config.json", NULL);
-    cascade_status  st;
-    if (!um) {
-        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
-        goto done;
-    }
+    cascade_status  st = um ? CASCADE_STATUS_OK
+                            : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < 5 && !st; i++) st = load_input(rq, names[i], i < 3, &in[i], err);
+    if (st) goto done;
     s->model = um;
     s->model_free = unet_model_free;
-    if ((st = unet_input(rq, CASCADE_UNET_SAMPLE, true, 4, &x, err))) goto done;
-    if ((st = unet_input(rq, CASCADE_UNET_TIMESTEP, true, 1, &t, err))) goto done;
-    if ((st = unet_input(rq, CASCADE_UNET_ENCODER_HIDDEN_STATES, true, 3, &ehs, err))) goto done;
-    if ((st = unet_input(rq, CASCADE_UNET_ENCODER_ATTENTION_MASK, false, 2, &mask, err))) goto done;
-    if (cascade_safetensors_find(rq->inputs, CASCADE_UNET_CLASS_LABELS) &&
-        (st = cascade_safetensors_load(rq->inputs, CASCADE_UNET_CLASS_LABELS, CASCADE_DTYPE_F32,
-                                       &labels, err)))
+    if ((st = cascade_unet_new_from_file(cfg, &um->unet, err)) ||
+        (st = cascade_weights_open_dir(rq->component_dir, CASCADE_DTYPE_F32, &um->weights, err)))
         goto done;
-    if ((st = cascade_unet_new_from_file(cfg, &um->unet, err))) goto done;
-    if ((st = cascade_weights_open_dir(rq->component_dir, CASCADE_DTYPE_F32, &um->weights, err)))
+    if (in[0]->ndim != 4 || in[2]->ndim != 3) {
+        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                               "%s: sample must be (B, C, H, W) and encoder_hidden_states (B, N, D)",
+                               rq->inputs_path);
         goto done;
+    }
     cascade_unet_build_options o;
     cascade_unet_build_options_init(&o, um->unet);
-    o.batch = x->shape[0];
-    o.height = x->shape[2];
-    o.width = x->shape[3];
-    o.seq_len = ehs->shape[1];
-    o.encoder_attention_mask = mask != NULL;
+    o.batch = in[0]->shape[0];
+    o.height = in[0]->shape[2];
+    o.width = in[0]->shape[3];
+    o.seq_len = in[2]->shape[1];
+    o.encoder_attention_mask = in[3] != NULL;
     o.hooks = rq->debug;
-    if ((st = cascade_graph_new(&s->graph, err))) goto done;
-    if ((st = cascade_unet_build(um->unet, um->weights, s->graph, &o, err))) goto done;
-    if ((st = cascade_weights_check_all_used(um->weights, err))) goto done;
-    if (!labels && cascade_graph_find(s->graph, CASCADE_UNET_CLASS_LABELS) != CASCADE_NO_VALUE) {
+    if ((st = cascade_graph_new(&s->graph, err)) ||
+        (st = cascade_unet_build(um->unet, um->weights, s->graph, &o, err)) ||
+        (st = cascade_weights_check_all_used(um->weights, err)) ||
+        (st = cascade_plan_new(rq->backend, s->graph, &s->plan, err)))
+        goto done;
+    for (int i = 0; i < 5 && !st; i++) {
+        if (!in[i]) continue;
+        if (cascade_graph_find(s->graph, names[i]) == CASCADE_NO_VALUE) continue;
+        st = cascade_plan_write_named(s->plan, names[i], in[i]->data, cascade_tensor_nbytes(in[i]), err);
+    }
+    if (!st && cascade_graph_find(s->graph, CASCADE_UNET_CLASS_LABELS) != CASCADE_NO_VALUE && !in[4])
         st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                "%s: this U-Net needs the input 'class_labels'", rq->inputs_path);
-        goto done;
-    }
-    if ((st = cascade_plan_new(rq->backend, s->graph, &s->plan, err))) goto done;
-    /* plan_write checks every size against the graph's inputs */
-    cascade_tensor *const ins[] = {x, t, ehs, mask, labels};
-    const char *const     names[] = {CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP,
-                                     CASCADE_UNET_ENCODER_HIDDEN_STATES,
-                                     CASCADE_UNET_ENCODER_ATTENTION_MASK, CASCADE_UNET_CLASS_LABELS};
-    for (size_t i = 0; i < G_N_ELEMENTS(ins) && !st; i++) {
-        if (!ins[i] || cascade_graph_find(s->graph, names[i]) == CASCADE_NO_VALUE) continue;
-        st = cascade_plan_write_named(s->plan, names[i], ins[i]->data, cascade_tensor_nbytes(ins[i]),
-                                      err);
-    }
-    if (st) cascade_error_prefix(err, "%s: ", rq->inputs_path);
 done:
-    cascade_tensor_free(x);
-    cascade_tensor_free(t);
-    cascade_tensor_free(ehs);
-    cascade_tensor_free(mask);
-    cascade_tensor_free(labels);
+    for (int i = 0; i < 5; i++) cascade_tensor_free(in[i]);
+    if (um && !s->model) unet_model_free(um);
     g_free(cfg);
     return st;
 }
 
 static const forward_component components[] = {
+    {"UNet2DConditionModel", prepare_unet},
     {"T5EncoderModel", prepare_t5},
     {"T5ForConditionalGeneration", prepare_t5},
-    {"UNet2DConditionModel", prepare_unet},
 };
 
 const forward_component *forward_find_component(const char *dir, cascade_error *err) {

@@ -14,6 +14,7 @@ static const golden_family *const families[] = {
     &golden_family_t5_encoder,
     &golden_family_scheduler,
     &golden_family_unet,
+    &golden_family_sr,
 };
 
 static void usage(FILE *f) {

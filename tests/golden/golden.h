@@ -79,5 +79,6 @@ extern const golden_family golden_family_t5_tokenizer;
 extern const golden_family golden_family_t5_encoder;
 extern const golden_family golden_family_scheduler;
 extern const golden_family golden_family_unet;
+extern const golden_family golden_family_sr;
 
 #endif

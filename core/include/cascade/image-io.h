@@ -1,0 +1,37 @@
+/* 8-bit image files for the CLI and tests: PNG through libpng. Images are interleaved,
+ * rows top to bottom, no padding between rows. */
+#ifndef CASCADE_IMAGE_IO_H
+#define CASCADE_IMAGE_IO_H
+
+#include <stdint.h>
+
+#include "cascade/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cascade_image {
+    int64_t  width, height;
+    int32_t  channels; /* 3 (RGB) or 4 (RGBA) */
+    uint8_t *pixels;   /* height * width * channels bytes */
+} cascade_image;
+
+/* A zeroed image. *out stays NULL on failure. */
+cascade_status cascade_image_new(int64_t width, int64_t height, int32_t channels,
+                                 cascade_image **out, cascade_error *err);
+void           cascade_image_free(cascade_image *img); /* NULL-safe */
+
+/* Reads any PNG: palette and grey are expanded to RGB, transparency (alpha channel or tRNS)
+ * to RGBA, 16-bit samples reduced to 8 bits. Gamma and colour profiles are ignored (pixel
+ * values are used as stored). FORMAT for a damaged file, IO when it cannot be read. */
+cascade_status cascade_image_read_png(const char *path, cascade_image **out, cascade_error *err);
+/* Writes an 8-bit RGB or RGBA PNG. */
+cascade_status cascade_image_write_png(const char *path, const cascade_image *img,
+                                       cascade_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

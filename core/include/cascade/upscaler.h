@@ -1,0 +1,84 @@
+/* GAN super-resolution networks (stage III): the UpscalerJS ESRGAN family, RDN
+ * (esrgan-slim, esrgan-medium, default-model) and RRDN (esrgan-thick), loaded from a
+ * directory made by `cascade convert --from tfjs` (config.json + model.safetensors).
+ *
+ * The upscaler only builds graphs; callers plan them on a backend. cascade_upscale_image()
+ * does that for a whole image, tile by tile (see tiler.h), with bounded memory. */
+#ifndef CASCADE_UPSCALER_H
+#define CASCADE_UPSCALER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade/backend.h"
+#include "cascade/cancel.h"
+#include "cascade/graph.h"
+#include "cascade/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cascade_upscaler cascade_upscaler;
+
+/* Loads dir/config.json and dir/model.safetensors. Every config field is checked; an
+ * unknown field or op is UNSUPPORTED naming it. *out stays NULL on failure. */
+cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, cascade_error *err);
+void           cascade_upscaler_free(cascade_upscaler *u); /* NULL-safe */
+
+int32_t     cascade_upscaler_scale(const cascade_upscaler *u);
+int32_t     cascade_upscaler_channels(const cascade_upscaler *u); /* 3 */
+const char *cascade_upscaler_architecture(const cascade_upscaler *u); /* "rdn", "rrdn" */
+/* Pixel value of white at the network's input and output (255 for RDN, 1 for RRDN): the
+ * network sees pixels * (value_range / 255) and its output is clipped to 0..value_range. */
+double cascade_upscaler_value_range(const cascade_upscaler *u);
+/* How far (in input pixels) an output pixel can see: the sum of the kernels' half-widths,
+ * counted at the resolution each conv runs at. Tiles whose context is at least this wide
+ * give exactly the untiled result. */
+int32_t cascade_upscaler_receptive_field(const cascade_upscaler *u);
+
+/* Builds the forward pass for one (1, C, h, w) F32 input named "input" (values already
+ * scaled to the value range) into a new graph with the raw, unclipped output named
+ * "output": (1, C, h*scale, w*scale). The graph borrows the upscaler's weights: free it
+ * (and its plans) before the upscaler. */
+cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h, int64_t w,
+                                            cascade_graph **out, cascade_error *err);
+
+/* ---- whole images, tiled ---- */
+
+/* done tiles out of total, called after each tile on the calling thread. */
+typedef void (*cascade_upscale_progress_fn)(int32_t done, int32_t total, void *user_data);
+
+typedef struct cascade_upscale_options {
+    int32_t  tile;          /* core tile edge in input pixels; 0: from the memory budget */
+    int32_t  context;       /* input pixels of context around each tile; -1: the receptive
+                               field, capped at max_context */
+    int32_t  max_context;   /* cap for context = -1 (default 32: RRDN's field is 154 px) */
+    int32_t  feather;       /* width of the cross-fade between neighbours, input pixels (-1: 8) */
+    uint64_t memory_budget; /* bytes for one tile's activations; 0: half the device budget the
+                               backend reports, else 1 GiB */
+    const cascade_cancel       *cancel;   /* checked between tiles (and inside plan runs) */
+    cascade_upscale_progress_fn progress; /* may be NULL */
+    void                       *user_data;
+} cascade_upscale_options;
+
+void cascade_upscale_options_init(cascade_upscale_options *opt);
+
+/* Upscales an 8-bit image: src (height rows of width * channels bytes, row stride
+ * src_stride), channels 3 (RGB) or 4 (RGBA; alpha is enlarged by bilinear interpolation,
+ * not by the network), into dst (height*scale rows of width*scale*channels bytes, row
+ * stride dst_stride), postprocessed as UpscalerJS does: clip to the value range, x 255 /
+ * range, round. Colour values are sRGB bytes as the models were trained on.
+ * CANCELLED leaves dst partly written. */
+cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend *be,
+                                     const uint8_t *src, int64_t width, int64_t height,
+                                     int32_t channels, size_t src_stride, uint8_t *dst,
+                                     size_t dst_stride, const cascade_upscale_options *opt,
+                                     cascade_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
