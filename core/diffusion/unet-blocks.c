@@ -33,9 +33,12 @@ cascade_value_id unet_weight(unet_ctx *c, const char *name, int64_t d0, int64_t 
         snprintf(key, sizeof key, "%s.%s", c->prefix, name);
     else
         snprintf(key, sizeof key, "%s", name);
-    int64_t numel = 1;
-    for (int32_t i = 0; i < ndim; i++)
-        numel *= shape[i];
+    int64_t numel = 0;
+    if (!cascade_shape_numel(ndim, shape, &numel) || numel > INT64_MAX - c->n_params) {
+        cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT,
+                          "unet: tensor '%s' would be too large (check the config's sizes)", key);
+        return CASCADE_NO_VALUE;
+    }
     c->n_params += numel;
     if (!c->w) return cascade_graph_input(c->g, key, CASCADE_DTYPE_F32, ndim, shape);
     const cascade_tensor *t = NULL;

@@ -153,8 +153,8 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
 
     CFG_TRY(per_block_ints(cfg, err, "transformer_layers_per_block", 1, n, u->transformer_layers));
     for (int32_t i = 0; i < n; i++)
-        if (u->transformer_layers[i] < 1)
-            return inconsistent(cfg, err, "transformer_layers_per_block", "< 1");
+        if (u->transformer_layers[i] < 1 || u->transformer_layers[i] > UNET_MAX_LAYERS)
+            return inconsistent(cfg, err, "transformer_layers_per_block", "outside 1..64");
     if (cascade_config_has(cfg, "reverse_transformer_layers_per_block") &&
         !cascade_config_is_null(cfg, "reverse_transformer_layers_per_block"))
         return unsupported(cfg, err, "reverse_transformer_layers_per_block", "(not null)");
@@ -290,6 +290,31 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
     return CASCADE_STATUS_OK;
 }
 
+/* Every attention layer gets at least one head of at least one channel: a head size or
+ * head count larger than its block's width would build empty projections. */
+static cascade_status check_heads(cascade_config *cfg, const cascade_unet *u, cascade_error *err) {
+    int32_t n = u->n_blocks;
+    for (int32_t i = 0; i < n; i++) {
+        int64_t down_ch = u->block_out[i], up_ch = u->block_out[n - 1 - i];
+        if ((u->down[i] == UNET_BLOCK_SIMPLE_CROSS_DOWN && u->head_dim[i] > down_ch) ||
+            (u->up[i] == UNET_BLOCK_SIMPLE_CROSS_UP && u->head_dim[i] > up_ch))
+            return inconsistent(cfg, err, "attention_head_dim", "larger than a block's channels");
+        if ((u->down[i] == UNET_BLOCK_CROSS_DOWN && u->heads[i] > down_ch) ||
+            (u->up[i] == UNET_BLOCK_CROSS_UP && u->heads[n - 1 - i] > up_ch))
+            return inconsistent(cfg, err, "attention_head_dim",
+                                "more heads than a block has channels");
+    }
+    int64_t last = u->block_out[n - 1];
+    if ((u->mid == UNET_MID_SIMPLE_CROSS && u->head_dim[n - 1] > last) ||
+        (u->mid == UNET_MID_CROSS && u->heads[n - 1] > last))
+        return inconsistent(cfg, err, "attention_head_dim", "does not fit the mid block");
+    int64_t enc = u->encoder_hid_dim > 0 ? u->encoder_hid_dim : u->cross_dim[0];
+    if (u->add_text_embed && u->add_heads > enc)
+        return inconsistent(cfg, err, "addition_embed_type_num_heads",
+                            "more heads than the text embedding has channels");
+    return CASCADE_STATUS_OK;
+}
+
 static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error *err) {
     static const char *const ignored[] = {
         "_class_name", "_diffusers_version", "_name_or_path", "_use_default_values",
@@ -300,7 +325,8 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     int32_t n = u->n_blocks;
     CFG_TRY(per_block_ints(cfg, err, "layers_per_block", 2, n, u->layers));
     for (int32_t i = 0; i < n; i++)
-        if (u->layers[i] < 1) return inconsistent(cfg, err, "layers_per_block", "< 1");
+        if (u->layers[i] < 1 || u->layers[i] > UNET_MAX_LAYERS)
+            return inconsistent(cfg, err, "layers_per_block", "outside 1..64");
     CFG_TRY(parse_attention(cfg, u, err));
 
     CFG_TRY(cascade_config_int(cfg, "in_channels", 4, &u->in_channels, err));
@@ -374,6 +400,7 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     if (any_transformer && u->heads[0] == 0)
         return inconsistent(cfg, err, "attention_head_dim",
                             "null, but CrossAttn blocks need a head count");
+    CFG_TRY(check_heads(cfg, u, err));
     /* encoder_hid_proj projects to the (scalar) cross_attention_dim */
     if (u->encoder_hid_dim > 0)
         for (int32_t i = 1; i < n; i++)

@@ -11,6 +11,7 @@
 #include "cascade/weights.h"
 
 #define UNET_MAX_BLOCKS 8
+#define UNET_MAX_LAYERS 64 /* layers_per_block, transformer_layers_per_block */
 
 typedef enum unet_act {
     UNET_ACT_NONE = 0,

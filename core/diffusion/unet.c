@@ -100,7 +100,8 @@ static bool resnet_style(unet_block k) {
            k == UNET_BLOCK_RESNET_UPSAMPLE || k == UNET_BLOCK_SIMPLE_CROSS_UP;
 }
 
-#define MAX_SKIPS 256
+/* 1 + UNET_MAX_BLOCKS x UNET_MAX_LAYERS resnets + downsamplers (config-checked bounds) */
+#define MAX_SKIPS (1 + UNET_MAX_BLOCKS * (UNET_MAX_LAYERS + 1))
 
 typedef struct skip_stack {
     cascade_value_id v[MAX_SKIPS];

@@ -151,6 +151,61 @@ static void test_unet_config_inconsistent(void **state) {
     json_object_unref(o);
 }
 
+/* Hostile values give a config or build error, never a crash (run under ASan/UBSan in CI). */
+static void test_unet_config_hostile_values(void **state) {
+    (void)state;
+    static const struct {
+        const char *field, *json;
+    } cases[] = {
+        {"block_out_channels", "[7, 9, 11]"},
+        {"block_out_channels", "[0, 16, 32]"},
+        {"block_out_channels", "[]"},
+        {"layers_per_block", "100000"},
+        {"layers_per_block", "-1"},
+        {"attention_head_dim", "0"},
+        {"attention_head_dim", "1000"},
+        {"norm_num_groups", "0"},
+        {"norm_num_groups", "5"},
+        {"cross_attention_dim", "-5"},
+        {"freq_shift", "8"},
+        {"time_embedding_dim", "4000000000"},
+        {"in_channels", "9223372036854775807"},
+        {"conv_in_kernel", "0"},
+        {"conv_out_kernel", "2"},
+        {"downsample_padding", "-3"},
+        {"sample_size", "[1, 2, 3]"},
+        {"mid_block_scale_factor", "0"},
+        {"down_block_types", "[1, 2, 3]"},
+        {"only_cross_attention", "[true]"},
+        {"transformer_layers_per_block", "[1, 2, 1]"},
+        {"num_class_embeds", "-2"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        JsonObject *o = golden_config(SD_CASE);
+        SKIP_WITHOUT(o);
+        JsonParser *p = json_parser_new();
+        assert_true(json_parser_load_from_data(p, cases[i].json, -1, NULL));
+        json_object_set_member(o, cases[i].field, json_node_copy(json_parser_get_root(p)));
+        g_object_unref(p);
+        cascade_unet *u = NULL;
+        cascade_error err;
+        cascade_error_init(&err);
+        if (unet_from_object(o, &u, &err) == CASCADE_STATUS_OK) {
+            int64_t        n = 0;
+            cascade_status st = cascade_unet_count_params(u, &n, &err);
+            if (st == CASCADE_STATUS_OK)
+                assert_true(n > 0);
+            else
+                assert_true(err.message[0] != '\0');
+            cascade_unet_free(u);
+        } else {
+            assert_null(u);
+            assert_true(err.message[0] != '\0');
+        }
+        json_object_unref(o);
+    }
+}
+
 /* ---- weights ---- */
 
 /* Writes the golden weights to a temp file with `name` dropped, reshaped or joined by an
@@ -590,6 +645,7 @@ int main(void) {
         cmocka_unit_test(test_unet_config_unknown_field),
         cmocka_unit_test(test_unet_config_unsupported_values),
         cmocka_unit_test(test_unet_config_inconsistent),
+        cmocka_unit_test(test_unet_config_hostile_values),
         cmocka_unit_test(test_unet_weight_wrong_shape),
         cmocka_unit_test(test_unet_weight_missing_and_extra),
         cmocka_unit_test(test_unet_build_weight_free),
