@@ -454,6 +454,30 @@ static void test_unet_param_count_if(void **state) {
     }
 }
 
+/* Stable Diffusion 1.5 / 2.1 U-Nets (tests/data/sd-configs) count exactly the parameters
+ * diffusers gives them: the Transformer2DModel blocks at full size. */
+static void test_unet_param_count_sd(void **state) {
+    (void)state;
+    static const struct {
+        const char *name;
+        int64_t     params;
+    } models[] = {{"stable-diffusion-v1-5", 859520964}, {"stable-diffusion-2-1", 865910724}};
+    const char *src = getenv("CASCADE_SOURCE_DIR");
+    for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
+        char *path = g_build_filename(src ? src : ".", "tests", "data", "sd-configs",
+                                      models[i].name, "config.json", NULL);
+        cascade_unet *u = NULL;
+        cascade_error err;
+        cascade_error_init(&err);
+        assert_int_equal(cascade_unet_new_from_file(path, &u, &err), 0);
+        int64_t n = 0;
+        assert_int_equal(cascade_unet_count_params(u, &n, &err), 0);
+        assert_int_equal(n, models[i].params);
+        cascade_unet_free(u);
+        g_free(path);
+    }
+}
+
 /* ---- runs on the CPU backend ---- */
 
 /* Runs the golden case's U-Net on its io inputs; mask: NULL (no mask input) or B*N floats.
@@ -651,6 +675,7 @@ int main(void) {
         cmocka_unit_test(test_unet_build_weight_free),
         cmocka_unit_test(test_unet_param_count_golden),
         cmocka_unit_test(test_unet_param_count_if),
+        cmocka_unit_test(test_unet_param_count_sd),
         cmocka_unit_test(test_unet_mask_semantics),
         cmocka_unit_test(test_unet_mid_block_variants),
     };
