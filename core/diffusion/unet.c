@@ -108,6 +108,10 @@ typedef struct skip_stack {
     int32_t          n;
 } skip_stack;
 
+/* UNet2DConditionModel.down_blocks[i] (DownBlock2D, ResnetDownsampleBlock2D,
+ * SimpleCrossAttnDownBlock2D, CrossAttnDownBlock2D). h: (B, block_out[0], H, W) from conv_in
+ * -> (B, block_out[n-1], H / 2^(n-1), W / 2^(n-1)); every resnet/attention output and every
+ * downsampler output is pushed on st for the up path. */
 static cascade_value_id down_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k,
                                   const cascade_unet_build_options *o, cascade_value_id h,
                                   skip_stack *st) {
@@ -150,6 +154,8 @@ static cascade_value_id down_pass(unet_ctx *c, const cascade_unet *u, unet_cond 
     return h;
 }
 
+/* UNet2DConditionModel.mid_block (UNetMidBlock2DCrossAttn, UNetMidBlock2DSimpleCrossAttn,
+ * UNetMidBlock2D or none). h: (B, C, h, w) -> same shape. */
 static cascade_value_id mid_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k,
                                  cascade_value_id h) {
     int32_t last = u->n_blocks - 1;
@@ -170,6 +176,9 @@ static cascade_value_id mid_pass(unet_ctx *c, const cascade_unet *u, unet_cond *
     return unet_resnet(c, u, k, h, ch, ch, u->mid_scale, skip_act, 0);
 }
 
+/* UNet2DConditionModel.up_blocks[i] (UpBlock2D, ResnetUpsampleBlock2D,
+ * SimpleCrossAttnUpBlock2D, CrossAttnUpBlock2D): each resnet takes cat(h, skip) on channels,
+ * skips popped in reverse. h: (B, block_out[n-1], h, w) -> (B, block_out[0], H, W). */
 static cascade_value_id up_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k,
                                 const cascade_unet_build_options *o, cascade_value_id h,
                                 skip_stack *st) {
@@ -314,7 +323,12 @@ static cascade_status build(unet_ctx *c, const cascade_unet *u, const cascade_un
 
     /* text states and mask */
     unet_cond k = {.temb = emb, .temb_ch = temb_ch, .context = ehs, .mask_bias = CASCADE_NO_VALUE};
-    k.temb_act = unet_activation(g, u->act, emb); /* resnets without skip_time_act */
+    /* act(temb) for the resnets that apply it (all but skip_time_act Resnet/SimpleCrossAttn
+     * blocks); left out of the graph when no resnet needs it */
+    bool need_act = !u->skip_time_act || u->mid == UNET_MID_CROSS || u->mid == UNET_MID_PLAIN;
+    for (int32_t i = 0; i < u->n_blocks; i++)
+        need_act |= !resnet_style(u->down[i]) || !resnet_style(u->up[i]);
+    k.temb_act = need_act ? unet_activation(g, u->act, emb) : CASCADE_NO_VALUE;
     if (u->encoder_hid_dim > 0) {
         unet_enter(c, UN_ENCODER_HID_PROJ);
         cascade_value_id w = unet_weight(c, "weight", u->cross_dim[0], u->encoder_hid_dim, 0, 0);
