@@ -82,7 +82,8 @@ void cascade_unet_build_options_init(cascade_unet_build_options *o, const cascad
  * tensors become constants. With w NULL every weight becomes a shape-only placeholder
  * INPUT node named by its checkpoint key and nothing is allocated: the graph is then good
  * for shapes and parameter counting only. Missing or misshapen tensors are FORMAT errors
- * naming the tensor; call cascade_weights_check_all_used() afterwards to catch extras. */
+ * naming the tensor; call cascade_weights_check_all_used() afterwards to catch extras.
+ * One U-Net per graph: its inputs and output have the fixed names above. */
 cascade_status cascade_unet_build(const cascade_unet *u, cascade_weights *w, cascade_graph *g,
                                   const cascade_unet_build_options *o, cascade_error *err);
 
