@@ -304,6 +304,8 @@ static void test_safetensors_non_standard_json(void **state) {
                 CASCADE_STATUS_FORMAT, "surrogate");
     expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[01],\"data_offsets\":[0,1]}}", 4,
                 CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[-Infinity],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "Infinity is not JSON");
     /* a proper surrogate pair and escapes are fine */
     cascade_error err;
     assert_int_equal(open_hdr("{\"\\ud83d\\ude00\\n\\\"\":{\"dtype\":\"U8\",\"shape\":[1],"
