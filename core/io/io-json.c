@@ -90,22 +90,35 @@ static const char *scan_string(cur *c) {
 }
 
 static const char *scan_number(cur *c) {
-    if (c->s[c->i] == '-') c->i++;
+    bool neg = c->s[c->i] == '-';
+    if (neg) c->i++;
     if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
-    if (c->s[c->i] == '0')
+    size_t digits = c->i;
+    if (c->s[c->i] == '0') {
         c->i++;
-    else
+    } else {
         while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
+    }
+    size_t n_digits = c->i - digits;
+    bool   integer = true;
     if (!at_end(c) && c->s[c->i] == '.') {
+        integer = false;
         c->i++;
         if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
         while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
     }
     if (!at_end(c) && (c->s[c->i] == 'e' || c->s[c->i] == 'E')) {
+        integer = false;
         c->i++;
         if (!at_end(c) && (c->s[c->i] == '+' || c->s[c->i] == '-')) c->i++;
         if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
         while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
+    }
+    /* json-glib wraps integers outside int64 silently (-99999999999999999999 reads as 1) */
+    const char *limit = neg ? "9223372036854775808" : "9223372036854775807";
+    if (integer && (n_digits > 19 || (n_digits == 19 && memcmp(c->s + digits, limit, 19) > 0))) {
+        c->i = digits;
+        return "integer outside the 64-bit range";
     }
     return NULL;
 }

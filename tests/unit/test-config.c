@@ -146,6 +146,7 @@ static void test_config_wrong_type(void **state) {
     assert_int_equal(cascade_config_float(cfg, "act_fn", 0, &d, &err), CASCADE_STATUS_FORMAT);
     cascade_error_init(&err);
     assert_int_equal(cascade_config_int(cfg, "huge", 0, &i, &err), CASCADE_STATUS_FORMAT);
+
     cascade_error_init(&err);
     assert_int_equal(cascade_config_string(cfg, "sample_size", NULL, &s, &err),
                      CASCADE_STATUS_FORMAT);
@@ -260,6 +261,33 @@ static void test_config_invalid_text(void **state) {
     }
 }
 
+/* Integers outside int64 are refused (json-glib alone would wrap -99999999999999999999 to 1);
+ * the extremes of the range are read exactly. */
+static void test_config_integer_range(void **state) {
+    (void)state;
+    static const char *bad[] = {"{\"x\": 99999999999999999999}", "{\"x\": 9223372036854775808}",
+                                "{\"x\": -9223372036854775809}", "{\"x\": -99999999999999999999}"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+        cascade_config *cfg = (cascade_config *)0x1;
+        cascade_error   err;
+        cascade_error_init(&err);
+        assert_int_equal(cascade_config_parse(bad[k], strlen(bad[k]), "c.json", &cfg, &err),
+                         CASCADE_STATUS_FORMAT);
+        assert_null(cfg);
+        assert_non_null(strstr(err.message, "64-bit range"));
+    }
+    cascade_error   err;
+    cascade_config *cfg =
+        parse("{\"hi\": 9223372036854775807, \"lo\": -9223372036854775808, \"f\": 1e30}", &err);
+    int64_t i;
+    assert_int_equal(cascade_config_int(cfg, "hi", 0, &i, &err), CASCADE_STATUS_OK);
+    assert_true(i == INT64_MAX);
+    assert_int_equal(cascade_config_int(cfg, "lo", 0, &i, &err), CASCADE_STATUS_OK);
+    assert_true(i == INT64_MIN);
+    assert_int_equal(cascade_config_int(cfg, "f", 0, &i, &err), CASCADE_STATUS_FORMAT);
+    cascade_config_free(cfg);
+}
+
 /* A missing file is IO naming it. */
 static void test_config_missing_file(void **state) {
     (void)state;
@@ -314,6 +342,7 @@ int main(void) {
         cmocka_unit_test(test_config_unknown_field),
         cmocka_unit_test(test_config_null_counts_as_used),
         cmocka_unit_test(test_config_invalid_text),
+        cmocka_unit_test(test_config_integer_range),
         cmocka_unit_test(test_config_missing_file),
         cmocka_unit_test(test_config_golden_t5),
     };
