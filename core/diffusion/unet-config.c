@@ -437,7 +437,9 @@ cascade_status cascade_unet_new_from_file(const char *path, cascade_unet **out,
     return st;
 }
 
-void cascade_unet_free(cascade_unet *u) { free(u); }
+void cascade_unet_free(cascade_unet *u) {
+    free(u);
+}
 
 void cascade_unet_get_info(const cascade_unet *u, cascade_unet_info *info) {
     memset(info, 0, sizeof *info);

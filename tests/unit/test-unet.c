@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
 #include <cmocka.h>
 
 #include "cascade/backend.h"
@@ -464,7 +465,7 @@ static void test_unet_param_count_sd(void **state) {
     } models[] = {{"stable-diffusion-v1-5", 859520964}, {"stable-diffusion-2-1", 865910724}};
     const char *src = getenv("CASCADE_SOURCE_DIR");
     for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
-        char *path = g_build_filename(src ? src : ".", "tests", "data", "sd-configs",
+        char         *path = g_build_filename(src ? src : ".", "tests", "data", "sd-configs",
                                       models[i].name, "config.json", NULL);
         cascade_unet *u = NULL;
         cascade_error err;

@@ -35,12 +35,12 @@
 extern "C" {
 #endif
 
-#define CASCADE_UNET_SAMPLE "sample"
-#define CASCADE_UNET_TIMESTEP "timestep"
-#define CASCADE_UNET_ENCODER_HIDDEN_STATES "encoder_hidden_states"
+#define CASCADE_UNET_SAMPLE                 "sample"
+#define CASCADE_UNET_TIMESTEP               "timestep"
+#define CASCADE_UNET_ENCODER_HIDDEN_STATES  "encoder_hidden_states"
 #define CASCADE_UNET_ENCODER_ATTENTION_MASK "encoder_attention_mask"
-#define CASCADE_UNET_CLASS_LABELS "class_labels"
-#define CASCADE_UNET_OUT_SAMPLE "out_sample"
+#define CASCADE_UNET_CLASS_LABELS           "class_labels"
+#define CASCADE_UNET_OUT_SAMPLE             "out_sample"
 
 typedef struct cascade_unet cascade_unet; /* a validated config; immutable after _new */
 
