@@ -10,6 +10,8 @@
 #include "cascade/backend.h"
 #include "cascade/safetensors.h"
 #include "cascade/t5.h"
+#include "cascade/unet.h"
+#include "cascade/weights.h"
 #include "backend-choice.h"
 #include "forward.h"
 
@@ -22,7 +24,10 @@ static void usage(FILE *f) {
             "Components and their tensors:\n"
             "  T5EncoderModel        in: input_ids (B, N) ints, [attention_mask (B, N)]\n"
             "                        out: last_hidden_state (B, N, d_model)\n"
-            "                             [--debug: hidden_states.<i>, the input of block i]\n\n"
+            "                             [--debug: hidden_states.<i>, the input of block i]\n"
+            "  UNet2DConditionModel  in: sample (B, C, H, W), timestep (B), encoder_hidden_states\n"
+            "                        (B, N, D), [encoder_attention_mask (B, N)], [class_labels]\n"
+            "                        out: out_sample [--debug: hook/<module> intermediates]\n\n"
             "  -c, --component DIR   the component directory\n"
             "  -i, --inputs FILE     input tensors\n"
             "  -o, --outputs FILE    where to write the outputs\n"
@@ -105,7 +110,84 @@ done:
     return st;
 }
 
+/* A U-Net and the weights its graph borrows. */
+typedef struct unet_model {
+    cascade_unet    *unet;
+    cascade_weights *weights;
+} unet_model;
+
+static void unet_model_free(void *m) {
+    unet_model *um = m;
+    if (!um) return;
+    cascade_unet_free(um->unet);
+    cascade_weights_free(um->weights);
+    free(um);
+}
+
+static cascade_status load_input(const forward_request *rq, const char *name, bool required,
+                                 cascade_tensor **out, cascade_error *err) {
+    *out = NULL;
+    if (!cascade_safetensors_find(rq->inputs, name))
+        return required ? cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                            "%s: input '%s' is missing", rq->inputs_path, name)
+                        : CASCADE_STATUS_OK;
+    return cascade_safetensors_load(rq->inputs, name, CASCADE_DTYPE_F32, out, err);
+}
+
+static cascade_status prepare_unet(const forward_request *rq, forward_session *s,
+                                   cascade_error *err) {
+    static const char *const names[] = {CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP,
+                                        CASCADE_UNET_ENCODER_HIDDEN_STATES,
+                                        CASCADE_UNET_ENCODER_ATTENTION_MASK,
+                                        CASCADE_UNET_CLASS_LABELS};
+    cascade_tensor *in[5] = {0};
+    unet_model     *um = calloc(1, sizeof *um);
+    char           *cfg = g_build_filename(rq->component_dir, "config.json", NULL);
+    cascade_status  st = um ? CASCADE_STATUS_OK
+                            : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < 5 && !st; i++) st = load_input(rq, names[i], i < 3, &in[i], err);
+    if (st) goto done;
+    s->model = um;
+    s->model_free = unet_model_free;
+    if ((st = cascade_unet_new_from_file(cfg, &um->unet, err)) ||
+        (st = cascade_weights_open_dir(rq->component_dir, CASCADE_DTYPE_F32, &um->weights, err)))
+        goto done;
+    if (in[0]->ndim != 4 || in[2]->ndim != 3) {
+        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                               "%s: sample must be (B, C, H, W) and encoder_hidden_states (B, N, D)",
+                               rq->inputs_path);
+        goto done;
+    }
+    cascade_unet_build_options o;
+    cascade_unet_build_options_init(&o, um->unet);
+    o.batch = in[0]->shape[0];
+    o.height = in[0]->shape[2];
+    o.width = in[0]->shape[3];
+    o.seq_len = in[2]->shape[1];
+    o.encoder_attention_mask = in[3] != NULL;
+    o.hooks = rq->debug;
+    if ((st = cascade_graph_new(&s->graph, err)) ||
+        (st = cascade_unet_build(um->unet, um->weights, s->graph, &o, err)) ||
+        (st = cascade_weights_check_all_used(um->weights, err)) ||
+        (st = cascade_plan_new(rq->backend, s->graph, &s->plan, err)))
+        goto done;
+    for (int i = 0; i < 5 && !st; i++) {
+        if (!in[i]) continue;
+        if (cascade_graph_find(s->graph, names[i]) == CASCADE_NO_VALUE) continue;
+        st = cascade_plan_write_named(s->plan, names[i], in[i]->data, cascade_tensor_nbytes(in[i]), err);
+    }
+    if (!st && cascade_graph_find(s->graph, CASCADE_UNET_CLASS_LABELS) != CASCADE_NO_VALUE && !in[4])
+        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                               "%s: this U-Net needs the input 'class_labels'", rq->inputs_path);
+done:
+    for (int i = 0; i < 5; i++) cascade_tensor_free(in[i]);
+    if (um && !s->model) unet_model_free(um);
+    g_free(cfg);
+    return st;
+}
+
 static const forward_component components[] = {
+    {"UNet2DConditionModel", prepare_unet},
     {"T5EncoderModel", prepare_t5},
     {"T5ForConditionalGeneration", prepare_t5},
 };

@@ -11,9 +11,12 @@ packages=(
   libglib2.0-dev libjson-glib-dev libopenblas-dev libsentencepiece-dev libpng-dev
   libcmocka-dev
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
-  librsvg2-bin nodejs npm ca-certificates
+  librsvg2-bin ca-certificates
 )
 missing=()
+# npm fetches the pretrained upscalers; a machine may already have Node.js from elsewhere
+# (whose nodejs package conflicts with Debian's npm), so only ask Debian when there is none.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
@@ -21,4 +24,4 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "install-deps: all ${#packages[@]} packages present"
+echo "install-deps: all packages present"

@@ -27,11 +27,18 @@ cascade_value_id unet_weight(unet_ctx *c, const char *name, int64_t d0, int64_t 
     char    key[320];
     int64_t shape[4] = {d0, d1, d2, d3};
     int32_t ndim = 0;
-    while (ndim < 4 && shape[ndim] > 0) ndim++;
-    if (c->prefix[0]) snprintf(key, sizeof key, "%s.%s", c->prefix, name);
-    else snprintf(key, sizeof key, "%s", name);
-    int64_t numel = 1;
-    for (int32_t i = 0; i < ndim; i++) numel *= shape[i];
+    while (ndim < 4 && shape[ndim] > 0)
+        ndim++;
+    if (c->prefix[0])
+        snprintf(key, sizeof key, "%s.%s", c->prefix, name);
+    else
+        snprintf(key, sizeof key, "%s", name);
+    int64_t numel = 0;
+    if (!cascade_shape_numel(ndim, shape, &numel) || numel > INT64_MAX - c->n_params) {
+        cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT,
+                          "unet: tensor '%s' would be too large (check the config's sizes)", key);
+        return CASCADE_NO_VALUE;
+    }
     c->n_params += numel;
     if (!c->w) return cascade_graph_input(c->g, key, CASCADE_DTYPE_F32, ndim, shape);
     const cascade_tensor *t = NULL;
@@ -79,8 +86,8 @@ static cascade_value_id conv(unet_ctx *c, cascade_value_id x, const char *module
 }
 
 /* nn.GroupNorm(affine) then act (SiLU fused). x: (B, ch, ...) */
-static cascade_value_id group_norm(unet_ctx *c, cascade_value_id x, const char *module,
-                                   int64_t ch, int64_t groups, double eps, unet_act act) {
+static cascade_value_id group_norm(unet_ctx *c, cascade_value_id x, const char *module, int64_t ch,
+                                   int64_t groups, double eps, unet_act act) {
     cascade_value_id w = param(c, module, "weight", ch, 0, 0, 0);
     cascade_value_id b = param(c, module, "bias", ch, 0, 0, 0);
     cascade_value_id y =
@@ -89,8 +96,8 @@ static cascade_value_id group_norm(unet_ctx *c, cascade_value_id x, const char *
 }
 
 /* nn.LayerNorm(affine) over the last dim. */
-static cascade_value_id layer_norm(unet_ctx *c, cascade_value_id x, const char *module,
-                                   int64_t dim, double eps) {
+static cascade_value_id layer_norm(unet_ctx *c, cascade_value_id x, const char *module, int64_t dim,
+                                   double eps) {
     cascade_value_id w = param(c, module, "weight", dim, 0, 0, 0);
     cascade_value_id b = param(c, module, "bias", dim, 0, 0, 0);
     return cascade_graph_layer_norm(c->g, x, w, b, (float)eps);
@@ -140,9 +147,9 @@ static cascade_value_id merge_heads(cascade_graph *g, cascade_value_id x, int64_
 cascade_value_id unet_resnet(unet_ctx *c, const cascade_unet *u, const unet_cond *k,
                              cascade_value_id x, int64_t cin, int64_t cout, double out_scale,
                              bool skip_time_act, int resample) {
-    cascade_graph *g = c->g;
-    int64_t        groups = u->norm_groups;
-    bool           fuse = !u->scale_shift; /* norm2 + act fuse unless scale/shift sits between */
+    cascade_graph   *g = c->g;
+    int64_t          groups = u->norm_groups;
+    bool             fuse = !u->scale_shift; /* norm2 + act fuse unless scale/shift sits between */
     cascade_value_id h = group_norm(c, x, UN_RES_NORM1, cin, groups, u->norm_eps, u->act);
     cascade_value_id skip = x;
     if (resample < 0) { /* Downsample2D(use_conv=False): 2x2 average pool */
@@ -165,7 +172,8 @@ cascade_value_id unet_resnet(unet_ctx *c, const cascade_unet *u, const unet_cond
     t = reshape(g, t, 4, b > 0 ? b : -1, tch, 1, 1);
     if (!u->scale_shift) {
         h = cascade_graph_add(g, h, t);
-        h = group_norm(c, h, UN_RES_NORM2, cout, groups, u->norm_eps, fuse ? u->act : UNET_ACT_NONE);
+        h = group_norm(c, h, UN_RES_NORM2, cout, groups, u->norm_eps,
+                       fuse ? u->act : UNET_ACT_NONE);
     } else {
         h = group_norm(c, h, UN_RES_NORM2, cout, groups, u->norm_eps, UNET_ACT_NONE);
         cascade_value_id scale = cascade_graph_slice(g, t, 1, 0, cout, 1);
@@ -177,8 +185,9 @@ cascade_value_id unet_resnet(unet_ctx *c, const cascade_unet *u, const unet_cond
     h = conv(c, h, UN_RES_CONV2, cout, cout, 3, 1, 1);
     if (cin != cout) skip = conv(c, skip, UN_RES_CONV_SHORTCUT, cin, cout, 1, 1, 0);
     cascade_value_id y = cascade_graph_add(g, skip, h);
-    if (out_scale != 1.0) y = cascade_graph_div(g, y, cascade_graph_constant_copy(
-                                                          g, "output_scale_factor",
+    if (out_scale != 1.0)
+        y = cascade_graph_div(g, y,
+                              cascade_graph_constant_copy(g, "output_scale_factor",
                                                           CASCADE_DTYPE_F32, 1, (int64_t[]){1},
                                                           (float[]){(float)out_scale}));
     return y;
@@ -210,8 +219,8 @@ cascade_value_id unet_simple_attention(unet_ctx *c, const cascade_unet *u, const
         ctx = layer_norm(c, ctx, UN_ATTN_NORM_CROSS, ch, 1e-5);
     }
     /* group_norm uses Attention's default eps 1e-5, not the resnets' */
-    cascade_value_id hn = group_norm(c, x, UN_ATTN_GROUP_NORM, ch, u->norm_groups, 1e-5,
-                                     UNET_ACT_NONE);
+    cascade_value_id hn =
+        group_norm(c, x, UN_ATTN_GROUP_NORM, ch, u->norm_groups, 1e-5, UNET_ACT_NONE);
     cascade_value_id hs = to_tokens(g, hn, s); /* (B, HW, C) */
     cascade_value_id q = linear(c, hs, UN_ATTN_TO_Q, ch, inner, true);
     cascade_value_id key = linear(c, ctx, UN_ATTN_ADD_K, cross_dim, inner, true);
@@ -242,7 +251,8 @@ cascade_value_id unet_simple_attention(unet_ctx *c, const cascade_unet *u, const
     q = split_heads(g, q, b, hw, heads, dh);
     key = split_heads(g, key, b, nk, heads, dh);
     val = split_heads(g, val, b, nk, heads, dh);
-    cascade_value_id a = cascade_graph_attention(g, q, key, val, bias, (float)(1.0 / sqrt((double)dh)));
+    cascade_value_id a =
+        cascade_graph_attention(g, q, key, val, bias, (float)(1.0 / sqrt((double)dh)));
     a = merge_heads(g, a, b, hw, inner);
     a = linear(c, a, UN_ATTN_TO_OUT, inner, ch, true);
     return cascade_graph_add(g, to_image(g, a, s), x);
@@ -270,20 +280,21 @@ static cascade_value_id plain_attention(unet_ctx *c, const char *module, cascade
     q = split_heads(g, q, sq[0], sq[1], heads, dh);
     key = split_heads(g, key, sk[0], sk[1], heads, dh);
     val = split_heads(g, val, sk[0], sk[1], heads, dh);
-    cascade_value_id a = cascade_graph_attention(g, q, key, val, bias, (float)(1.0 / sqrt((double)dh)));
+    cascade_value_id a =
+        cascade_graph_attention(g, q, key, val, bias, (float)(1.0 / sqrt((double)dh)));
     a = merge_heads(g, a, sq[0], sq[1], heads * dh);
     snprintf(m, sizeof m, "%s.%s", module, UN_ATTN_TO_OUT);
     return linear(c, a, m, heads * dh, inner, true);
 }
 
 cascade_value_id unet_transformer(unet_ctx *c, const cascade_unet *u, const unet_cond *k,
-                                  cascade_value_id x, int64_t ch, int64_t heads,
-                                  int64_t n_layers, int64_t cross_dim, bool only_cross) {
+                                  cascade_value_id x, int64_t ch, int64_t heads, int64_t n_layers,
+                                  int64_t cross_dim, bool only_cross) {
     cascade_graph *g = c->g;
     int64_t        s[4];
     if (!dims4(g, x, s)) return CASCADE_NO_VALUE;
-    int64_t dh = ch / heads, inner = heads * dh, b = s[0], hw = s[2] * s[3];
-    int64_t img[4] = {b, inner, s[2], s[3]};
+    int64_t          dh = ch / heads, inner = heads * dh, b = s[0], hw = s[2] * s[3];
+    int64_t          img[4] = {b, inner, s[2], s[3]};
     cascade_value_id h = group_norm(c, x, UN_TR_NORM, ch, u->norm_groups, 1e-6, UNET_ACT_NONE);
     if (!u->use_linear_projection) {
         h = conv(c, h, UN_TR_PROJ_IN, ch, inner, 1, 1, 0);
@@ -336,21 +347,21 @@ cascade_value_id unet_transformer(unet_ctx *c, const cascade_unet *u, const unet
 
 /* ---- embeddings ---- */
 
-cascade_value_id unet_timestep_embedding(unet_ctx *c, cascade_value_id x, int64_t in,
-                                         int64_t out, unet_act act, unet_act post_act) {
+cascade_value_id unet_timestep_embedding(unet_ctx *c, cascade_value_id x, int64_t in, int64_t out,
+                                         unet_act act, unet_act post_act) {
     cascade_value_id h = linear(c, x, UN_TE_LINEAR_1, in, out, true);
     h = unet_activation(c->g, act, h);
     h = linear(c, h, UN_TE_LINEAR_2, out, out, true);
     return unet_activation(c->g, post_act, h);
 }
 
-cascade_value_id unet_text_time_embedding(unet_ctx *c, cascade_value_id x, int64_t dim,
-                                          int64_t out, int64_t heads) {
+cascade_value_id unet_text_time_embedding(unet_ctx *c, cascade_value_id x, int64_t dim, int64_t out,
+                                          int64_t heads) {
     cascade_graph *g = c->g;
     int32_t        nd;
     int64_t        s[CASCADE_MAX_DIMS];
     if (!cascade_graph_shape(g, x, &nd, s) || nd != 3) return CASCADE_NO_VALUE;
-    int64_t b = s[0], n = s[1], dph = dim / heads;
+    int64_t          b = s[0], n = s[1], dph = dim / heads;
     cascade_value_id h = layer_norm(c, x, UN_TT_NORM1, dim, 1e-5);
     /* AttentionPooling: a class token (mean + positional embedding) attends over itself and
      * the tokens; each side scaled by dph^-1/4, i.e. dph^-1/2 on the product */
@@ -363,8 +374,8 @@ cascade_value_id unet_text_time_embedding(unet_ctx *c, cascade_value_id x, int64
     q = split_heads(g, q, b, 1, heads, dph);
     key = split_heads(g, key, b, n + 1, heads, dph);
     val = split_heads(g, val, b, n + 1, heads, dph);
-    cascade_value_id a = cascade_graph_attention(g, q, key, val, CASCADE_NO_VALUE,
-                                                 (float)(1.0 / sqrt((double)dph)));
+    cascade_value_id a =
+        cascade_graph_attention(g, q, key, val, CASCADE_NO_VALUE, (float)(1.0 / sqrt((double)dph)));
     a = reshape(g, permute(g, a, 0, 2, 1, 3), 2, b, heads * dph, 0, 0); /* (B, D) */
     a = linear(c, a, UN_TT_PROJ, dim, out, true);
     return layer_norm(c, a, UN_TT_NORM2, out, 1e-5);

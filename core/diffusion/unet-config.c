@@ -10,9 +10,9 @@
 #include "cascade/config.h"
 #include "unet-internal.h"
 
-#define CFG_TRY(expr)                                                                             \
-    do {                                                                                          \
-        if ((expr) != CASCADE_STATUS_OK) return err->status;                                      \
+#define CFG_TRY(expr)                                                                              \
+    do {                                                                                           \
+        if ((expr) != CASCADE_STATUS_OK) return err->status;                                       \
     } while (0)
 
 static cascade_status unsupported(cascade_config *cfg, cascade_error *err, const char *field,
@@ -47,23 +47,6 @@ static cascade_status parse_act(cascade_config *cfg, cascade_error *err, const c
     return CASCADE_STATUS_OK;
 }
 
-/* An int-or-list field expanded to n entries (a list must have exactly n). */
-static cascade_status per_block_ints(cascade_config *cfg, cascade_error *err, const char *field,
-                                     int64_t def, int32_t n, int64_t *out) {
-    size_t got = 0;
-    CFG_TRY(cascade_config_int_array(cfg, field, true, out, UNET_MAX_BLOCKS, &got, err));
-    if (got == 0) {
-        for (int32_t i = 0; i < n; i++) out[i] = def;
-    } else if (got == 1 && !cascade_config_is_null(cfg, field)) {
-        /* a scalar, or a one-element list for a one-level U-Net: both mean "every block" */
-        for (int32_t i = 1; i < n; i++) out[i] = out[0];
-        if (n == 1) return CASCADE_STATUS_OK;
-    } else if ((int32_t)got != n) {
-        return inconsistent(cfg, err, field, "must have one entry per down block");
-    }
-    return CASCADE_STATUS_OK;
-}
-
 static bool is_scalar(cascade_config *cfg, const char *field) {
     /* a probe that does not disturb the caller's error */
     cascade_error tmp;
@@ -72,12 +55,30 @@ static bool is_scalar(cascade_config *cfg, const char *field) {
     return cascade_config_int(cfg, field, 0, &v, &tmp) == CASCADE_STATUS_OK;
 }
 
+/* An int-or-list field expanded to n entries (a list must have exactly n). */
+static cascade_status per_block_ints(cascade_config *cfg, cascade_error *err, const char *field,
+                                     int64_t def, int32_t n, int64_t *out) {
+    size_t got = 0;
+    CFG_TRY(cascade_config_int_array(cfg, field, true, out, UNET_MAX_BLOCKS, &got, err));
+    if (got == 0) {
+        for (int32_t i = 0; i < n; i++)
+            out[i] = def;
+    } else if (got == 1 && is_scalar(cfg, field)) {
+        for (int32_t i = 1; i < n; i++)
+            out[i] = out[0]; /* one value for every block */
+    } else if ((int32_t)got != n) {
+        return inconsistent(cfg, err, field, "must have one entry per down block");
+    }
+    return CASCADE_STATUS_OK;
+}
+
 static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade_error *err) {
     const char *down[UNET_MAX_BLOCKS], *up[UNET_MAX_BLOCKS];
     size_t      nd = 0, nu = 0, nb = 0;
     if (!cascade_config_has(cfg, "down_block_types") || !cascade_config_has(cfg, "up_block_types"))
-        return inconsistent(cfg, err, "down_block_types", "down_block_types and up_block_types "
-                                                          "are required");
+        return inconsistent(cfg, err, "down_block_types",
+                            "down_block_types and up_block_types "
+                            "are required");
     CFG_TRY(cascade_config_string_array(cfg, "down_block_types", down, UNET_MAX_BLOCKS, &nd, err));
     CFG_TRY(cascade_config_string_array(cfg, "up_block_types", up, UNET_MAX_BLOCKS, &nu, err));
     CFG_TRY(cascade_config_int_array(cfg, "block_out_channels", false, u->block_out,
@@ -92,19 +93,27 @@ static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade
         const char *d = strncmp(down[i], "UNetRes", 7) ? down[i] : down[i] + 7;
         const char *p = strncmp(up[i], "UNetRes", 7) ? up[i] : up[i] + 7;
         char        field[40], v[96];
-        if (!strcmp(d, "DownBlock2D")) u->down[i] = UNET_BLOCK_DOWN;
-        else if (!strcmp(d, "ResnetDownsampleBlock2D")) u->down[i] = UNET_BLOCK_RESNET_DOWNSAMPLE;
-        else if (!strcmp(d, "SimpleCrossAttnDownBlock2D")) u->down[i] = UNET_BLOCK_SIMPLE_CROSS_DOWN;
-        else if (!strcmp(d, "CrossAttnDownBlock2D")) u->down[i] = UNET_BLOCK_CROSS_DOWN;
+        if (!strcmp(d, "DownBlock2D"))
+            u->down[i] = UNET_BLOCK_DOWN;
+        else if (!strcmp(d, "ResnetDownsampleBlock2D"))
+            u->down[i] = UNET_BLOCK_RESNET_DOWNSAMPLE;
+        else if (!strcmp(d, "SimpleCrossAttnDownBlock2D"))
+            u->down[i] = UNET_BLOCK_SIMPLE_CROSS_DOWN;
+        else if (!strcmp(d, "CrossAttnDownBlock2D"))
+            u->down[i] = UNET_BLOCK_CROSS_DOWN;
         else {
             snprintf(field, sizeof field, "down_block_types[%d]", i);
             snprintf(v, sizeof v, "\"%s\"", down[i]);
             return unsupported(cfg, err, field, v);
         }
-        if (!strcmp(p, "UpBlock2D")) u->up[i] = UNET_BLOCK_UP;
-        else if (!strcmp(p, "ResnetUpsampleBlock2D")) u->up[i] = UNET_BLOCK_RESNET_UPSAMPLE;
-        else if (!strcmp(p, "SimpleCrossAttnUpBlock2D")) u->up[i] = UNET_BLOCK_SIMPLE_CROSS_UP;
-        else if (!strcmp(p, "CrossAttnUpBlock2D")) u->up[i] = UNET_BLOCK_CROSS_UP;
+        if (!strcmp(p, "UpBlock2D"))
+            u->up[i] = UNET_BLOCK_UP;
+        else if (!strcmp(p, "ResnetUpsampleBlock2D"))
+            u->up[i] = UNET_BLOCK_RESNET_UPSAMPLE;
+        else if (!strcmp(p, "SimpleCrossAttnUpBlock2D"))
+            u->up[i] = UNET_BLOCK_SIMPLE_CROSS_UP;
+        else if (!strcmp(p, "CrossAttnUpBlock2D"))
+            u->up[i] = UNET_BLOCK_CROSS_UP;
         else {
             snprintf(field, sizeof field, "up_block_types[%d]", i);
             snprintf(v, sizeof v, "\"%s\"", up[i]);
@@ -129,7 +138,8 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         size_t got;
         CFG_TRY(cascade_config_int_array(cfg, "attention_head_dim", true, u->head_dim,
                                          UNET_MAX_BLOCKS, &got, err));
-        for (int32_t i = 0; i < n; i++) u->head_dim[i] = u->heads[i] = 0;
+        for (int32_t i = 0; i < n; i++)
+            u->head_dim[i] = u->heads[i] = 0;
     } else {
         CFG_TRY(per_block_ints(cfg, err, "attention_head_dim", 8, n, u->head_dim));
         for (int32_t i = 0; i < n; i++) {
@@ -138,22 +148,20 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         }
     }
     CFG_TRY(per_block_ints(cfg, err, "cross_attention_dim", 1280, n, u->cross_dim));
-    bool cross_scalar = is_scalar(cfg, "cross_attention_dim") ||
-                        !cascade_config_has(cfg, "cross_attention_dim");
     for (int32_t i = 0; i < n; i++)
         if (u->cross_dim[i] < 1) return inconsistent(cfg, err, "cross_attention_dim", "< 1");
 
     CFG_TRY(per_block_ints(cfg, err, "transformer_layers_per_block", 1, n, u->transformer_layers));
     for (int32_t i = 0; i < n; i++)
-        if (u->transformer_layers[i] < 1)
-            return inconsistent(cfg, err, "transformer_layers_per_block", "< 1");
+        if (u->transformer_layers[i] < 1 || u->transformer_layers[i] > UNET_MAX_LAYERS)
+            return inconsistent(cfg, err, "transformer_layers_per_block", "outside 1..64");
     if (cascade_config_has(cfg, "reverse_transformer_layers_per_block") &&
         !cascade_config_is_null(cfg, "reverse_transformer_layers_per_block"))
         return unsupported(cfg, err, "reverse_transformer_layers_per_block", "(not null)");
     CFG_TRY(cascade_config_int(cfg, "reverse_transformer_layers_per_block", 0, &dummy, err));
 
     /* only_cross_attention: a bool also sets the mid block's default */
-    bool    only_scalar = true, b = false;
+    bool          only_scalar = true, b = false;
     cascade_error tmp;
     cascade_error_init(&tmp);
     if (cascade_config_bool(cfg, "only_cross_attention", false, &b, &tmp) != CASCADE_STATUS_OK) {
@@ -164,7 +172,8 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         if ((int32_t)got != n)
             return inconsistent(cfg, err, "only_cross_attention", "one entry per down block");
     } else {
-        for (int32_t i = 0; i < n; i++) u->only_cross[i] = b;
+        for (int32_t i = 0; i < n; i++)
+            u->only_cross[i] = b;
     }
     bool mid_only = false;
     if (cascade_config_has(cfg, "mid_block_only_cross_attention") &&
@@ -178,9 +187,12 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
 
     const char *s;
     CFG_TRY(cascade_config_string(cfg, "cross_attention_norm", NULL, &s, err));
-    if (!s) u->cross_norm = UNET_CROSS_NORM_NONE;
-    else if (!strcmp(s, "layer_norm")) u->cross_norm = UNET_CROSS_NORM_LAYER;
-    else if (!strcmp(s, "group_norm")) u->cross_norm = UNET_CROSS_NORM_GROUP;
+    if (!s)
+        u->cross_norm = UNET_CROSS_NORM_NONE;
+    else if (!strcmp(s, "layer_norm"))
+        u->cross_norm = UNET_CROSS_NORM_LAYER;
+    else if (!strcmp(s, "group_norm"))
+        u->cross_norm = UNET_CROSS_NORM_GROUP;
     else {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", s);
@@ -195,12 +207,11 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
     bool flag;
     CFG_TRY(cascade_config_bool(cfg, "dual_cross_attention", false, &flag, err));
     if (flag) return unsupported(cfg, err, "dual_cross_attention", "true");
-    CFG_TRY(cascade_config_bool(cfg, "use_linear_projection", false, &u->use_linear_projection,
-                                err));
+    CFG_TRY(
+        cascade_config_bool(cfg, "use_linear_projection", false, &u->use_linear_projection, err));
     /* upcast_attention / upcast_softmax only change the precision of half-precision runs;
      * the engine accumulates attention in fp32 always */
     CFG_TRY(cascade_config_bool(cfg, "upcast_attention", false, &flag, err));
-    (void)cross_scalar;
     return CASCADE_STATUS_OK;
 }
 
@@ -232,12 +243,15 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
     const char *ct;
     CFG_TRY(cascade_config_string(cfg, "class_embed_type", NULL, &ct, err));
     CFG_TRY(cascade_config_int(cfg, "num_class_embeds", 0, &u->num_class_embeds, err));
-    CFG_TRY(cascade_config_int(cfg, "projection_class_embeddings_input_dim", 0,
-                               &u->class_proj_in, err));
+    CFG_TRY(cascade_config_int(cfg, "projection_class_embeddings_input_dim", 0, &u->class_proj_in,
+                               err));
     CFG_TRY(cascade_config_bool(cfg, "class_embeddings_concat", false, &u->class_concat, err));
-    if (!ct) u->class_embed = u->num_class_embeds > 0 ? UNET_CLASS_EMBEDDING : UNET_CLASS_NONE;
-    else if (!strcmp(ct, "timestep")) u->class_embed = UNET_CLASS_TIMESTEP;
-    else if (!strcmp(ct, "identity")) u->class_embed = UNET_CLASS_IDENTITY;
+    if (!ct)
+        u->class_embed = u->num_class_embeds > 0 ? UNET_CLASS_EMBEDDING : UNET_CLASS_NONE;
+    else if (!strcmp(ct, "timestep"))
+        u->class_embed = UNET_CLASS_TIMESTEP;
+    else if (!strcmp(ct, "identity"))
+        u->class_embed = UNET_CLASS_IDENTITY;
     else if (!strcmp(ct, "projection") || !strcmp(ct, "simple_projection")) {
         if (u->class_proj_in < 1)
             return inconsistent(cfg, err, "projection_class_embeddings_input_dim",
@@ -276,17 +290,43 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
     return CASCADE_STATUS_OK;
 }
 
+/* Every attention layer gets at least one head of at least one channel: a head size or
+ * head count larger than its block's width would build empty projections. */
+static cascade_status check_heads(cascade_config *cfg, const cascade_unet *u, cascade_error *err) {
+    int32_t n = u->n_blocks;
+    for (int32_t i = 0; i < n; i++) {
+        int64_t down_ch = u->block_out[i], up_ch = u->block_out[n - 1 - i];
+        if ((u->down[i] == UNET_BLOCK_SIMPLE_CROSS_DOWN && u->head_dim[i] > down_ch) ||
+            (u->up[i] == UNET_BLOCK_SIMPLE_CROSS_UP && u->head_dim[i] > up_ch))
+            return inconsistent(cfg, err, "attention_head_dim", "larger than a block's channels");
+        if ((u->down[i] == UNET_BLOCK_CROSS_DOWN && u->heads[i] > down_ch) ||
+            (u->up[i] == UNET_BLOCK_CROSS_UP && u->heads[n - 1 - i] > up_ch))
+            return inconsistent(cfg, err, "attention_head_dim",
+                                "more heads than a block has channels");
+    }
+    int64_t last = u->block_out[n - 1];
+    if ((u->mid == UNET_MID_SIMPLE_CROSS && u->head_dim[n - 1] > last) ||
+        (u->mid == UNET_MID_CROSS && u->heads[n - 1] > last))
+        return inconsistent(cfg, err, "attention_head_dim", "does not fit the mid block");
+    int64_t enc = u->encoder_hid_dim > 0 ? u->encoder_hid_dim : u->cross_dim[0];
+    if (u->add_text_embed && u->add_heads > enc)
+        return inconsistent(cfg, err, "addition_embed_type_num_heads",
+                            "more heads than the text embedding has channels");
+    return CASCADE_STATUS_OK;
+}
+
 static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error *err) {
-    static const char *const ignored[] = {"_class_name", "_diffusers_version", "_name_or_path",
-                                          "_use_default_values",
-                                          "dropout", /* inference: identity */
-                                          NULL};
+    static const char *const ignored[] = {
+        "_class_name", "_diffusers_version", "_name_or_path", "_use_default_values",
+        "dropout", /* inference: identity */
+        NULL};
     cascade_config_ignore(cfg, ignored);
     CFG_TRY(parse_blocks(cfg, u, err));
     int32_t n = u->n_blocks;
     CFG_TRY(per_block_ints(cfg, err, "layers_per_block", 2, n, u->layers));
     for (int32_t i = 0; i < n; i++)
-        if (u->layers[i] < 1) return inconsistent(cfg, err, "layers_per_block", "< 1");
+        if (u->layers[i] < 1 || u->layers[i] > UNET_MAX_LAYERS)
+            return inconsistent(cfg, err, "layers_per_block", "outside 1..64");
     CFG_TRY(parse_attention(cfg, u, err));
 
     CFG_TRY(cascade_config_int(cfg, "in_channels", 4, &u->in_channels, err));
@@ -301,7 +341,8 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     const char *s;
     CFG_TRY(cascade_config_string(cfg, "act_fn", "silu", &s, err));
     CFG_TRY(parse_act(cfg, err, "act_fn", s, false, &u->act));
-    if (cascade_config_has(cfg, "norm_num_groups") && cascade_config_is_null(cfg, "norm_num_groups"))
+    if (cascade_config_has(cfg, "norm_num_groups") &&
+        cascade_config_is_null(cfg, "norm_num_groups"))
         return unsupported(cfg, err, "norm_num_groups", "null");
     CFG_TRY(cascade_config_int(cfg, "norm_num_groups", 32, &u->norm_groups, err));
     if (u->norm_groups < 1) return inconsistent(cfg, err, "norm_num_groups", "< 1");
@@ -312,12 +353,15 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     CFG_TRY(cascade_config_float(cfg, "resnet_out_scale_factor", 1.0, &u->resnet_out_scale, err));
     if (!(u->mid_scale != 0) || !(u->resnet_out_scale != 0) || !isfinite(u->mid_scale) ||
         !isfinite(u->resnet_out_scale))
-        return inconsistent(cfg, err, "resnet_out_scale_factor", "scale factors must be finite "
-                                                                 "and non-zero");
+        return inconsistent(cfg, err, "resnet_out_scale_factor",
+                            "scale factors must be finite "
+                            "and non-zero");
     CFG_TRY(cascade_config_bool(cfg, "resnet_skip_time_act", false, &u->skip_time_act, err));
     CFG_TRY(cascade_config_string(cfg, "resnet_time_scale_shift", "default", &s, err));
-    if (!strcmp(s, "default")) u->scale_shift = false;
-    else if (!strcmp(s, "scale_shift")) u->scale_shift = true;
+    if (!strcmp(s, "default"))
+        u->scale_shift = false;
+    else if (!strcmp(s, "scale_shift"))
+        u->scale_shift = true;
     else {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", s);
@@ -329,14 +373,18 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
         u->conv_out_kernel > 15)
         return inconsistent(cfg, err, "conv_in_kernel", "kernel sizes must be 1..15");
 
-    if (cascade_config_has(cfg, "mid_block_type") && cascade_config_is_null(cfg, "mid_block_type")) {
+    if (cascade_config_has(cfg, "mid_block_type") &&
+        cascade_config_is_null(cfg, "mid_block_type")) {
         CFG_TRY(cascade_config_string(cfg, "mid_block_type", NULL, &s, err));
         u->mid = UNET_MID_NONE;
     } else {
         CFG_TRY(cascade_config_string(cfg, "mid_block_type", "UNetMidBlock2DCrossAttn", &s, err));
-        if (!strcmp(s, "UNetMidBlock2DCrossAttn")) u->mid = UNET_MID_CROSS;
-        else if (!strcmp(s, "UNetMidBlock2DSimpleCrossAttn")) u->mid = UNET_MID_SIMPLE_CROSS;
-        else if (!strcmp(s, "UNetMidBlock2D")) u->mid = UNET_MID_PLAIN;
+        if (!strcmp(s, "UNetMidBlock2DCrossAttn"))
+            u->mid = UNET_MID_CROSS;
+        else if (!strcmp(s, "UNetMidBlock2DSimpleCrossAttn"))
+            u->mid = UNET_MID_SIMPLE_CROSS;
+        else if (!strcmp(s, "UNetMidBlock2D"))
+            u->mid = UNET_MID_PLAIN;
         else {
             char v[96];
             snprintf(v, sizeof v, "\"%s\"", s);
@@ -352,6 +400,7 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     if (any_transformer && u->heads[0] == 0)
         return inconsistent(cfg, err, "attention_head_dim",
                             "null, but CrossAttn blocks need a head count");
+    CFG_TRY(check_heads(cfg, u, err));
     /* encoder_hid_proj projects to the (scalar) cross_attention_dim */
     if (u->encoder_hid_dim > 0)
         for (int32_t i = 1; i < n; i++)
@@ -388,7 +437,9 @@ cascade_status cascade_unet_new_from_file(const char *path, cascade_unet **out,
     return st;
 }
 
-void cascade_unet_free(cascade_unet *u) { free(u); }
+void cascade_unet_free(cascade_unet *u) {
+    free(u);
+}
 
 void cascade_unet_get_info(const cascade_unet *u, cascade_unet_info *info) {
     memset(info, 0, sizeof *info);

@@ -11,6 +11,7 @@
 #include "cascade/weights.h"
 
 #define UNET_MAX_BLOCKS 8
+#define UNET_MAX_LAYERS 64 /* layers_per_block, transformer_layers_per_block */
 
 typedef enum unet_act {
     UNET_ACT_NONE = 0,
@@ -20,21 +21,21 @@ typedef enum unet_act {
 } unet_act;
 
 typedef enum unet_block {
-    UNET_BLOCK_DOWN = 0,            /* DownBlock2D */
-    UNET_BLOCK_RESNET_DOWNSAMPLE,   /* ResnetDownsampleBlock2D */
-    UNET_BLOCK_SIMPLE_CROSS_DOWN,   /* SimpleCrossAttnDownBlock2D */
-    UNET_BLOCK_CROSS_DOWN,          /* CrossAttnDownBlock2D */
-    UNET_BLOCK_UP,                  /* UpBlock2D */
-    UNET_BLOCK_RESNET_UPSAMPLE,     /* ResnetUpsampleBlock2D */
-    UNET_BLOCK_SIMPLE_CROSS_UP,     /* SimpleCrossAttnUpBlock2D */
-    UNET_BLOCK_CROSS_UP,            /* CrossAttnUpBlock2D */
+    UNET_BLOCK_DOWN = 0,          /* DownBlock2D */
+    UNET_BLOCK_RESNET_DOWNSAMPLE, /* ResnetDownsampleBlock2D */
+    UNET_BLOCK_SIMPLE_CROSS_DOWN, /* SimpleCrossAttnDownBlock2D */
+    UNET_BLOCK_CROSS_DOWN,        /* CrossAttnDownBlock2D */
+    UNET_BLOCK_UP,                /* UpBlock2D */
+    UNET_BLOCK_RESNET_UPSAMPLE,   /* ResnetUpsampleBlock2D */
+    UNET_BLOCK_SIMPLE_CROSS_UP,   /* SimpleCrossAttnUpBlock2D */
+    UNET_BLOCK_CROSS_UP,          /* CrossAttnUpBlock2D */
 } unet_block;
 
 typedef enum unet_mid {
-    UNET_MID_NONE = 0,    /* null */
-    UNET_MID_CROSS,       /* UNetMidBlock2DCrossAttn */
-    UNET_MID_SIMPLE_CROSS,/* UNetMidBlock2DSimpleCrossAttn */
-    UNET_MID_PLAIN,       /* UNetMidBlock2D (one resnet, no attention) */
+    UNET_MID_NONE = 0,     /* null */
+    UNET_MID_CROSS,        /* UNetMidBlock2DCrossAttn */
+    UNET_MID_SIMPLE_CROSS, /* UNetMidBlock2DSimpleCrossAttn */
+    UNET_MID_PLAIN,        /* UNetMidBlock2D (one resnet, no attention) */
 } unet_mid;
 
 typedef enum unet_class_embed {
@@ -56,35 +57,35 @@ struct cascade_unet {
     int32_t    n_blocks;
     int64_t    block_out[UNET_MAX_BLOCKS];
     unet_block down[UNET_MAX_BLOCKS], up[UNET_MAX_BLOCKS];
-    int64_t    layers[UNET_MAX_BLOCKS];            /* layers_per_block, per down block */
-    int64_t    transformer_layers[UNET_MAX_BLOCKS];/* per down block */
-    int64_t    cross_dim[UNET_MAX_BLOCKS];         /* cross_attention_dim, per down block */
-    int64_t    heads[UNET_MAX_BLOCKS];             /* num_attention_heads (legacy: the
-                                                      attention_head_dim field) for
-                                                      Transformer2DModel blocks */
-    int64_t    head_dim[UNET_MAX_BLOCKS];          /* attention_head_dim for SimpleCrossAttn
-                                                      blocks; 0 = null (one head) */
-    bool       only_cross[UNET_MAX_BLOCKS];
+    int64_t    layers[UNET_MAX_BLOCKS];             /* layers_per_block, per down block */
+    int64_t    transformer_layers[UNET_MAX_BLOCKS]; /* per down block */
+    int64_t    cross_dim[UNET_MAX_BLOCKS];          /* cross_attention_dim, per down block */
+    int64_t    heads[UNET_MAX_BLOCKS];              /* num_attention_heads (legacy: the
+                                                       attention_head_dim field) for
+                                                       Transformer2DModel blocks */
+    int64_t head_dim[UNET_MAX_BLOCKS];              /* attention_head_dim for SimpleCrossAttn
+                                                       blocks; 0 = null (one head) */
+    bool only_cross[UNET_MAX_BLOCKS];
 
     unet_mid mid;
     bool     mid_only_cross;
     double   mid_scale;
 
-    int64_t in_channels, out_channels, sample_size[2];
-    bool    center_input_sample, flip_sin_to_cos;
-    double  freq_shift;
-    unet_act act, time_embed_act, timestep_post_act;
-    int64_t  norm_groups;
-    double   norm_eps;
-    int64_t  downsample_padding;
-    bool     use_linear_projection;
-    bool     scale_shift;         /* resnet_time_scale_shift == "scale_shift" */
-    bool     skip_time_act;       /* resnet_skip_time_act */
-    double   resnet_out_scale;    /* resnet_out_scale_factor */
-    unet_cross_norm cross_norm;   /* cross_attention_norm */
-    int64_t  conv_in_kernel, conv_out_kernel;
+    int64_t         in_channels, out_channels, sample_size[2];
+    bool            center_input_sample, flip_sin_to_cos;
+    double          freq_shift;
+    unet_act        act, time_embed_act, timestep_post_act;
+    int64_t         norm_groups;
+    double          norm_eps;
+    int64_t         downsample_padding;
+    bool            use_linear_projection;
+    bool            scale_shift;      /* resnet_time_scale_shift == "scale_shift" */
+    bool            skip_time_act;    /* resnet_skip_time_act */
+    double          resnet_out_scale; /* resnet_out_scale_factor */
+    unet_cross_norm cross_norm;       /* cross_attention_norm */
+    int64_t         conv_in_kernel, conv_out_kernel;
 
-    int64_t          time_embed_dim;  /* time_embedding_dim or 4 x block_out[0] */
+    int64_t          time_embed_dim; /* time_embedding_dim or 4 x block_out[0] */
     unet_class_embed class_embed;
     int64_t          num_class_embeds;
     int64_t          class_proj_in;   /* projection_class_embeddings_input_dim */
@@ -97,9 +98,9 @@ struct cascade_unet {
 /* Build context: the graph, the weight source and the running parameter count. */
 typedef struct unet_ctx {
     cascade_graph   *g;
-    cascade_weights *w;      /* NULL: weights become shape-only placeholders */
+    cascade_weights *w; /* NULL: weights become shape-only placeholders */
     int64_t          n_params;
-    cascade_error    werr;   /* the first weight error (reported before the graph's) */
+    cascade_error    werr; /* the first weight error (reported before the graph's) */
     char             prefix[200];
 } unet_ctx;
 
@@ -113,8 +114,8 @@ cascade_value_id unet_activation(cascade_graph *g, unet_act act, cascade_value_i
 
 /* Per-run values shared by every block. */
 typedef struct unet_cond {
-    cascade_value_id temb;      /* (B, temb_ch): time embedding after time_embed_act */
-    cascade_value_id temb_act;  /* act(temb), computed once for resnets that apply it */
+    cascade_value_id temb;     /* (B, temb_ch): time embedding after time_embed_act */
+    cascade_value_id temb_act; /* act(temb), computed once for resnets that apply it */
     int64_t          temb_ch;
     cascade_value_id context;   /* (B, N, cross_dim): encoder_hidden_states after proj */
     cascade_value_id mask_bias; /* (B, 1, 1, N) 0 / -10000, or CASCADE_NO_VALUE */
@@ -132,13 +133,13 @@ cascade_value_id unet_simple_attention(unet_ctx *c, const cascade_unet *u, const
                                        int64_t cross_dim, bool only_cross);
 /* Transformer2DModel at c->prefix. x: (B, C, H, W) -> (B, C, H, W). */
 cascade_value_id unet_transformer(unet_ctx *c, const cascade_unet *u, const unet_cond *k,
-                                  cascade_value_id x, int64_t ch, int64_t heads,
-                                  int64_t n_layers, int64_t cross_dim, bool only_cross);
+                                  cascade_value_id x, int64_t ch, int64_t heads, int64_t n_layers,
+                                  int64_t cross_dim, bool only_cross);
 /* TimestepEmbedding at c->prefix: linear_1, act, linear_2, [post_act]. x: (B, in). */
-cascade_value_id unet_timestep_embedding(unet_ctx *c, cascade_value_id x, int64_t in,
-                                         int64_t out, unet_act act, unet_act post_act);
+cascade_value_id unet_timestep_embedding(unet_ctx *c, cascade_value_id x, int64_t in, int64_t out,
+                                         unet_act act, unet_act post_act);
 /* TextTimeEmbedding at c->prefix. x: (B, N, D) -> (B, out). */
-cascade_value_id unet_text_time_embedding(unet_ctx *c, cascade_value_id x, int64_t dim,
-                                          int64_t out, int64_t heads);
+cascade_value_id unet_text_time_embedding(unet_ctx *c, cascade_value_id x, int64_t dim, int64_t out,
+                                          int64_t heads);
 
 #endif

@@ -27,8 +27,8 @@ static void hook(cascade_graph *g, const cascade_unet_build_options *o, cascade_
 
 /* Timesteps (get_timestep_embedding): t (B) -> (B, dim). The frequency table is computed
  * here in fp32 exactly as torch does it: exp(-ln(10000) * i / (half - freq_shift)). */
-static cascade_value_id time_proj(unet_ctx *c, const cascade_unet *u, cascade_value_id t,
-                                  int64_t b, int64_t dim) {
+static cascade_value_id time_proj(unet_ctx *c, const cascade_unet *u, cascade_value_id t, int64_t b,
+                                  int64_t dim) {
     cascade_graph *g = c->g;
     int64_t        half = dim / 2;
     float         *freqs = malloc(sizeof *freqs * (size_t)(half > 0 ? half : 1));
@@ -37,11 +37,13 @@ static cascade_value_id time_proj(unet_ctx *c, const cascade_unet *u, cascade_va
         return CASCADE_NO_VALUE;
     }
     float ln = (float)(-log(10000.0)), den = (float)((double)half - u->freq_shift);
-    for (int64_t i = 0; i < half; i++) freqs[i] = expf((ln * (float)i) / den);
+    for (int64_t i = 0; i < half; i++)
+        freqs[i] = expf((ln * (float)i) / den);
     cascade_value_id f = cascade_graph_constant_copy(g, "time_proj.freqs", CASCADE_DTYPE_F32, 2,
                                                      (int64_t[]){1, half}, freqs);
     free(freqs);
-    cascade_value_id arg = cascade_graph_mul(g, cascade_graph_reshape(g, t, 2, (int64_t[]){b, 1}), f);
+    cascade_value_id arg =
+        cascade_graph_mul(g, cascade_graph_reshape(g, t, 2, (int64_t[]){b, 1}), f);
     cascade_value_id sn = cascade_graph_unary(g, CASCADE_UNARY_SIN, arg);
     cascade_value_id cs = cascade_graph_unary(g, CASCADE_UNARY_COS, arg);
     cascade_value_id parts[3] = {u->flip_sin_to_cos ? cs : sn, u->flip_sin_to_cos ? sn : cs,
@@ -72,8 +74,10 @@ static cascade_value_id downsample_conv(unet_ctx *c, const cascade_unet *u, casc
     cascade_conv2d_params_init(&p);
     p.stride[0] = p.stride[1] = 2;
     int32_t pad = (int32_t)u->downsample_padding;
-    if (pad == 0) p.pad[2] = p.pad[3] = 1;
-    else p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = pad;
+    if (pad == 0)
+        p.pad[2] = p.pad[3] = 1;
+    else
+        p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = pad;
     return cascade_graph_conv2d(c->g, x, w, bias, &p);
 }
 
@@ -96,13 +100,18 @@ static bool resnet_style(unet_block k) {
            k == UNET_BLOCK_RESNET_UPSAMPLE || k == UNET_BLOCK_SIMPLE_CROSS_UP;
 }
 
-#define MAX_SKIPS 256
+/* 1 + UNET_MAX_BLOCKS x UNET_MAX_LAYERS resnets + downsamplers (config-checked bounds) */
+#define MAX_SKIPS (1 + UNET_MAX_BLOCKS * (UNET_MAX_LAYERS + 1))
 
 typedef struct skip_stack {
     cascade_value_id v[MAX_SKIPS];
     int32_t          n;
 } skip_stack;
 
+/* UNet2DConditionModel.down_blocks[i] (DownBlock2D, ResnetDownsampleBlock2D,
+ * SimpleCrossAttnDownBlock2D, CrossAttnDownBlock2D). h: (B, block_out[0], H, W) from conv_in
+ * -> (B, block_out[n-1], H / 2^(n-1), W / 2^(n-1)); every resnet/attention output and every
+ * downsampler output is pushed on st for the up path. */
 static cascade_value_id down_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k,
                                   const cascade_unet_build_options *o, cascade_value_id h,
                                   skip_stack *st) {
@@ -131,8 +140,10 @@ static cascade_value_id down_pass(unet_ctx *c, const cascade_unet *u, unet_cond 
         }
         if (!final) {
             unet_enter(c, UN_DOWN_BLOCK "." UN_DOWNSAMPLER, i);
-            if (rs) h = unet_resnet(c, u, k, h, out_ch, out_ch, scale, skip_act, -1);
-            else h = downsample_conv(c, u, h, out_ch);
+            if (rs)
+                h = unet_resnet(c, u, k, h, out_ch, out_ch, scale, skip_act, -1);
+            else
+                h = downsample_conv(c, u, h, out_ch);
             if (st->n >= MAX_SKIPS) return CASCADE_NO_VALUE;
             st->v[st->n++] = h;
         }
@@ -143,6 +154,8 @@ static cascade_value_id down_pass(unet_ctx *c, const cascade_unet *u, unet_cond 
     return h;
 }
 
+/* UNet2DConditionModel.mid_block (UNetMidBlock2DCrossAttn, UNetMidBlock2DSimpleCrossAttn,
+ * UNetMidBlock2D or none). h: (B, C, h, w) -> same shape. */
 static cascade_value_id mid_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k,
                                  cascade_value_id h) {
     int32_t last = u->n_blocks - 1;
@@ -163,6 +176,9 @@ static cascade_value_id mid_pass(unet_ctx *c, const cascade_unet *u, unet_cond *
     return unet_resnet(c, u, k, h, ch, ch, u->mid_scale, skip_act, 0);
 }
 
+/* UNet2DConditionModel.up_blocks[i] (UpBlock2D, ResnetUpsampleBlock2D,
+ * SimpleCrossAttnUpBlock2D, CrossAttnUpBlock2D): each resnet takes cat(h, skip) on channels,
+ * skips popped in reverse. h: (B, block_out[n-1], h, w) -> (B, block_out[0], H, W). */
 static cascade_value_id up_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k,
                                 const cascade_unet_build_options *o, cascade_value_id h,
                                 skip_stack *st) {
@@ -196,8 +212,10 @@ static cascade_value_id up_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k
         }
         if (!final) {
             unet_enter(c, UN_UP_BLOCK "." UN_UPSAMPLER, i);
-            if (rs) h = unet_resnet(c, u, k, h, out_ch, out_ch, scale, skip_act, +1);
-            else h = upsample_conv(c, h, out_ch);
+            if (rs)
+                h = unet_resnet(c, u, k, h, out_ch, out_ch, scale, skip_act, +1);
+            else
+                h = upsample_conv(c, h, out_ch);
         }
         char name[32];
         snprintf(name, sizeof name, "up_blocks.%d", i);
@@ -224,8 +242,7 @@ static cascade_value_id class_embedding(unet_ctx *c, const cascade_unet *u, casc
     }
     case UNET_CLASS_IDENTITY: return lbl;
     case UNET_CLASS_PROJECTION:
-        return unet_timestep_embedding(c, lbl, u->class_proj_in, ted, UNET_ACT_SILU,
-                                       UNET_ACT_NONE);
+        return unet_timestep_embedding(c, lbl, u->class_proj_in, ted, UNET_ACT_SILU, UNET_ACT_NONE);
     case UNET_CLASS_SIMPLE_PROJECTION: {
         cascade_value_id w = unet_weight(c, "weight", ted, u->class_proj_in, 0, 0);
         cascade_value_id bias = unet_weight(c, "bias", ted, 0, 0, 0);
@@ -235,8 +252,8 @@ static cascade_value_id class_embedding(unet_ctx *c, const cascade_unet *u, casc
     return CASCADE_NO_VALUE;
 }
 
-static cascade_status build(unet_ctx *c, const cascade_unet *u,
-                            const cascade_unet_build_options *o, cascade_error *err) {
+static cascade_status build(unet_ctx *c, const cascade_unet *u, const cascade_unet_build_options *o,
+                            cascade_error *err) {
     cascade_graph *g = c->g;
     int64_t        b = o->batch, hgt = o->height, wid = o->width, n = o->seq_len;
     int64_t        mult = (int64_t)1 << (u->n_blocks - 1);
@@ -257,9 +274,9 @@ static cascade_status build(unet_ctx *c, const cascade_unet *u,
                                                   (int64_t[]){b, u->in_channels, hgt, wid});
     cascade_value_id tstep =
         cascade_graph_input(g, CASCADE_UNET_TIMESTEP, CASCADE_DTYPE_F32, 1, (int64_t[]){b});
-    cascade_value_id ehs = cascade_graph_input(g, CASCADE_UNET_ENCODER_HIDDEN_STATES,
-                                               CASCADE_DTYPE_F32, 3,
-                                               (int64_t[]){b, n, info.encoder_dim});
+    cascade_value_id ehs =
+        cascade_graph_input(g, CASCADE_UNET_ENCODER_HIDDEN_STATES, CASCADE_DTYPE_F32, 3,
+                            (int64_t[]){b, n, info.encoder_dim});
     cascade_value_id mask = CASCADE_NO_VALUE, labels = CASCADE_NO_VALUE;
     if (o->encoder_attention_mask)
         mask = cascade_graph_input(g, CASCADE_UNET_ENCODER_ATTENTION_MASK, CASCADE_DTYPE_F32, 2,
@@ -297,8 +314,8 @@ static cascade_status build(unet_ctx *c, const cascade_unet *u,
     }
     if (u->add_text_embed) {
         unet_enter(c, UN_ADD_EMBEDDING);
-        cascade_value_id aug = unet_text_time_embedding(c, ehs, info.encoder_dim,
-                                                        u->time_embed_dim, u->add_heads);
+        cascade_value_id aug =
+            unet_text_time_embedding(c, ehs, info.encoder_dim, u->time_embed_dim, u->add_heads);
         hook(g, o, aug, "add_embedding");
         emb = cascade_graph_add(g, emb, aug);
     }
@@ -306,7 +323,12 @@ static cascade_status build(unet_ctx *c, const cascade_unet *u,
 
     /* text states and mask */
     unet_cond k = {.temb = emb, .temb_ch = temb_ch, .context = ehs, .mask_bias = CASCADE_NO_VALUE};
-    k.temb_act = unet_activation(g, u->act, emb); /* resnets without skip_time_act */
+    /* act(temb) for the resnets that apply it (all but skip_time_act Resnet/SimpleCrossAttn
+     * blocks); left out of the graph when no resnet needs it */
+    bool need_act = !u->skip_time_act || u->mid == UNET_MID_CROSS || u->mid == UNET_MID_PLAIN;
+    for (int32_t i = 0; i < u->n_blocks; i++)
+        need_act |= !resnet_style(u->down[i]) || !resnet_style(u->up[i]);
+    k.temb_act = need_act ? unet_activation(g, u->act, emb) : CASCADE_NO_VALUE;
     if (u->encoder_hid_dim > 0) {
         unet_enter(c, UN_ENCODER_HID_PROJ);
         cascade_value_id w = unet_weight(c, "weight", u->cross_dim[0], u->encoder_hid_dim, 0, 0);
@@ -315,15 +337,15 @@ static cascade_status build(unet_ctx *c, const cascade_unet *u,
         hook(g, o, k.context, "encoder_hid_proj");
     }
     if (mask != CASCADE_NO_VALUE) /* (1 - mask) * -10000, as a (B, 1, 1, N) key bias */
-        k.mask_bias = cascade_graph_reshape(g, cascade_graph_scale(g, mask, 10000.0f, -10000.0f),
-                                            4, (int64_t[]){b, 1, 1, n});
+        k.mask_bias = cascade_graph_reshape(g, cascade_graph_scale(g, mask, 10000.0f, -10000.0f), 4,
+                                            (int64_t[]){b, 1, 1, n});
 
     /* conv_in, down, mid, up */
     unet_enter(c, UN_CONV_IN);
     {
-        int64_t               kin = u->conv_in_kernel;
-        cascade_value_id      w = unet_weight(c, "weight", u->block_out[0], u->in_channels, kin, kin);
-        cascade_value_id      bias = unet_weight(c, "bias", u->block_out[0], 0, 0, 0);
+        int64_t          kin = u->conv_in_kernel;
+        cascade_value_id w = unet_weight(c, "weight", u->block_out[0], u->in_channels, kin, kin);
+        cascade_value_id bias = unet_weight(c, "bias", u->block_out[0], 0, 0, 0);
         cascade_conv2d_params p;
         cascade_conv2d_params_init(&p);
         int32_t pad = (int32_t)((kin - 1) / 2);
@@ -354,9 +376,9 @@ static cascade_status build(unet_ctx *c, const cascade_unet *u,
     }
     unet_enter(c, UN_CONV_OUT);
     {
-        int64_t               ko = u->conv_out_kernel;
-        cascade_value_id      w = unet_weight(c, "weight", u->out_channels, u->block_out[0], ko, ko);
-        cascade_value_id      bias = unet_weight(c, "bias", u->out_channels, 0, 0, 0);
+        int64_t          ko = u->conv_out_kernel;
+        cascade_value_id w = unet_weight(c, "weight", u->out_channels, u->block_out[0], ko, ko);
+        cascade_value_id bias = unet_weight(c, "bias", u->out_channels, 0, 0, 0);
         cascade_conv2d_params p;
         cascade_conv2d_params_init(&p);
         int32_t pad = (int32_t)((ko - 1) / 2);

@@ -28,8 +28,8 @@ cascade_status cascade_config_parse(const char *json, size_t len, const char *la
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: NULL text", label);
     JsonParser    *parser = NULL;
     JsonNode      *root = NULL;
-    cascade_status st =
-        cascade_io_json_parse(json ? json : "", len, label, "config", &parser, &root, err);
+    cascade_status st = cascade_io_json_parse(json ? json : "", len, label, "config",
+                                              CASCADE_IO_JSON_PY_INFINITY, &parser, &root, err);
     if (st != CASCADE_STATUS_OK) return st;
 
     cascade_config *cfg = g_new0(cascade_config, 1);
@@ -135,7 +135,7 @@ static bool node_float(JsonNode *n, double *out) {
         *out = (double)json_node_get_int(n);
     else
         return false;
-    return isfinite(*out); /* 1e999 parses as infinity */
+    return !isnan(*out); /* +-inf are real config values (see CASCADE_IO_JSON_PY_INFINITY) */
 }
 
 static bool node_bool(JsonNode *n, bool *out) {
@@ -157,7 +157,7 @@ cascade_status cascade_config_float(cascade_config *cfg, const char *key, double
                                     cascade_error *err) {
     JsonNode *n = take(cfg, key);
     *out = def;
-    if (n && !node_float(n, out)) return wrong_type(cfg, key, "a finite number", n, err);
+    if (n && !node_float(n, out)) return wrong_type(cfg, key, "a number", n, err);
     return CASCADE_STATUS_OK;
 }
 
@@ -242,7 +242,7 @@ cascade_status cascade_config_int_array(cascade_config *cfg, const char *key, bo
 
 cascade_status cascade_config_float_array(cascade_config *cfg, const char *key, bool scalar_ok,
                                           double *out, size_t max, size_t *n, cascade_error *err) {
-    return get_array(cfg, key, scalar_ok, out, max, n, elem_float, "a finite number", err);
+    return get_array(cfg, key, scalar_ok, out, max, n, elem_float, "a number", err);
 }
 
 cascade_status cascade_config_bool_array(cascade_config *cfg, const char *key, bool scalar_ok,

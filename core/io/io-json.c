@@ -24,6 +24,7 @@ static void on_object_member(JsonParser *parser, JsonObject *object, const gchar
 typedef struct cur {
     const char *s;
     size_t      n, i;
+    char       *patch; /* writable copy of s when Python's infinities are allowed, else NULL */
 } cur;
 
 static bool at_end(const cur *c) { return c->i >= c->n; }
@@ -89,22 +90,35 @@ static const char *scan_string(cur *c) {
 }
 
 static const char *scan_number(cur *c) {
-    if (c->s[c->i] == '-') c->i++;
+    bool neg = c->s[c->i] == '-';
+    if (neg) c->i++;
     if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
-    if (c->s[c->i] == '0')
+    size_t digits = c->i;
+    if (c->s[c->i] == '0') {
         c->i++;
-    else
+    } else {
         while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
+    }
+    size_t n_digits = c->i - digits;
+    bool   integer = true;
     if (!at_end(c) && c->s[c->i] == '.') {
+        integer = false;
         c->i++;
         if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
         while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
     }
     if (!at_end(c) && (c->s[c->i] == 'e' || c->s[c->i] == 'E')) {
+        integer = false;
         c->i++;
         if (!at_end(c) && (c->s[c->i] == '+' || c->s[c->i] == '-')) c->i++;
         if (at_end(c) || !is_digit(c->s[c->i])) return "invalid number";
         while (!at_end(c) && is_digit(c->s[c->i])) c->i++;
+    }
+    /* json-glib wraps integers outside int64 silently (-99999999999999999999 reads as 1) */
+    const char *limit = neg ? "9223372036854775808" : "9223372036854775807";
+    if (integer && (n_digits > 19 || (n_digits == 19 && memcmp(c->s + digits, limit, 19) > 0))) {
+        c->i = digits;
+        return "integer outside the 64-bit range";
     }
     return NULL;
 }
@@ -118,11 +132,27 @@ static const char *scan_literal(cur *c) {
             return NULL;
         }
     }
+    /* Python's json.dumps writes float('inf') as a bare Infinity (diffusers saves DPM-Solver's
+     * lambda_min_clipped = -inf that way). Where allowed, it becomes a same-length number that
+     * overflows to infinity when json-glib parses it; NaN has no such spelling. */
+    static const struct {
+        const char *word, *number;
+    } inf[] = {{"-Infinity", "-1e999   "}, {"Infinity", "1e999   "}};
+    for (size_t k = 0; k < 2; k++) {
+        size_t l = strlen(inf[k].word);
+        if (c->n - c->i >= l && memcmp(c->s + c->i, inf[k].word, l) == 0) {
+            if (!c->patch) return "Infinity is not JSON";
+            memcpy(c->patch + c->i, inf[k].number, l);
+            c->i += l;
+            return NULL;
+        }
+    }
+    if (c->n - c->i >= 3 && memcmp(c->s + c->i, "NaN", 3) == 0) return "NaN is not supported";
     return "unexpected character";
 }
 
-static const char *check_syntax(const char *text, size_t len, size_t *at) {
-    cur         c = {text, len, 0};
+static const char *check_syntax(const char *text, size_t len, char *patch, size_t *at) {
+    cur         c = {text, len, 0, patch};
     char        stack[CASCADE_IO_JSON_MAX_DEPTH];
     size_t      depth = 0;
     const char *why = NULL;
@@ -155,7 +185,7 @@ static const char *check_syntax(const char *text, size_t len, size_t *at) {
             }
             if (ch == '"')
                 why = scan_string(&c);
-            else if (ch == '-' || is_digit(ch))
+            else if ((ch == '-' && !(c.i + 1 < c.n && c.s[c.i + 1] == 'I')) || is_digit(ch))
                 why = scan_number(&c);
             else
                 why = scan_literal(&c);
@@ -197,10 +227,11 @@ static const char *check_syntax(const char *text, size_t len, size_t *at) {
 }
 
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
-                                     const char *what, JsonParser **parser_out, JsonNode **root_out,
-                                     cascade_error *err) {
+                                     const char *what, unsigned flags, JsonParser **parser_out,
+                                     JsonNode **root_out, cascade_error *err) {
     cascade_status st = CASCADE_STATUS_OK;
     JsonParser    *parser = NULL;
+    char          *patched = NULL;
     GError        *gerr = NULL;
     dup_check      dc = {NULL, NULL};
 
@@ -214,12 +245,18 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
         return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s is not valid UTF-8 (byte %zu)",
                                  label, what, (size_t)(bad - text));
     }
-    size_t      at = 0;
-    const char *why = check_syntax(text, len, &at);
+    size_t at = 0;
+    if (flags & CASCADE_IO_JSON_PY_INFINITY) {
+        patched = g_malloc(len ? len : 1);
+        if (len) memcpy(patched, text, len);
+    }
+    const char *why = check_syntax(text, len, patched, &at);
     if (why) {
+        g_free(patched);
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                  "%s: %s is not valid JSON: %s at byte %zu", label, what, why, at);
     }
+    if (patched) text = patched;
     dc.seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     parser = json_parser_new_immutable();
     g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member), &dc);
@@ -245,6 +282,7 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
     }
     g_signal_handlers_disconnect_by_data(parser, &dc);
     g_hash_table_destroy(dc.seen);
+    g_free(patched);
     *parser_out = parser;
     *root_out = root;
     return CASCADE_STATUS_OK;
@@ -255,6 +293,7 @@ fail:
     g_signal_handlers_disconnect_by_data(parser, &dc);
     g_object_unref(parser);
     g_hash_table_destroy(dc.seen);
+    g_free(patched);
     return st;
 }
 

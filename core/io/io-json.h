@@ -15,13 +15,17 @@
 /* Deepest array/object nesting accepted; real files use 3 or 4 levels. */
 #define CASCADE_IO_JSON_MAX_DEPTH 64
 
+/* Flags: accept Python's bare Infinity / -Infinity as numbers (json.dumps writes them; the
+ * parsed value is +-inf). Only config files take this; safetensors headers stay strict. */
+#define CASCADE_IO_JSON_PY_INFINITY 1u
+
 /* Parses text (len bytes, need not be NUL-terminated) as strict UTF-8 JSON whose root is an
  * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names
  * the text in messages ("header", "config"). On success *parser_out owns the tree and *root_out
  * points into it; both stay NULL on failure, with a FORMAT error naming label. */
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
-                                     const char *what, JsonParser **parser_out, JsonNode **root_out,
-                                     cascade_error *err);
+                                     const char *what, unsigned flags, JsonParser **parser_out,
+                                     JsonNode **root_out, cascade_error *err);
 
 /* "an integer", "a string", "null", "an array", "an object", ... for messages. */
 const char *cascade_io_json_kind(JsonNode *node);

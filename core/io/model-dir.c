@@ -115,7 +115,7 @@ cascade_status cascade_model_dir_open(const char *path, cascade_model_dir **out,
                                index_path, gerr ? gerr->message : "unknown error");
         goto fail;
     }
-    st = cascade_io_json_parse(text, len, index_path, "model index", &parser, &root, err);
+    st = cascade_io_json_parse(text, len, index_path, "model index", 0, &parser, &root, err);
     if (st != CASCADE_STATUS_OK) goto fail;
     md = g_new0(cascade_model_dir, 1);
     md->path = g_strdup(path);

@@ -114,7 +114,7 @@ static cascade_status open_index(cascade_weights *w, const char *index_path, cas
                                gerr ? gerr->message : "unknown error");
         goto fail;
     }
-    st = cascade_io_json_parse(text, len, index_path, "index", &parser, &root, err);
+    st = cascade_io_json_parse(text, len, index_path, "index", 0, &parser, &root, err);
     if (st != CASCADE_STATUS_OK) goto fail;
     JsonNode *map = json_object_get_member(json_node_get_object(root), "weight_map");
     if (!map || !JSON_NODE_HOLDS_OBJECT(map)) {

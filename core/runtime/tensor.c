@@ -281,7 +281,8 @@ cascade_status cascade_convert(cascade_dtype src_dt, const void *src, cascade_dt
         }
         return CASCADE_STATUS_OK;
     }
-    if (!store_from_double(dst_dt, dst, 0, 0.0))
+    uint64_t probe; /* asks store_from_double whether it handles dst_dt, without touching dst */
+    if (!store_from_double(dst_dt, &probe, 0, 0.0))
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "convert: %s -> %s unsupported",
                                  cascade_dtype_name(src_dt), cascade_dtype_name(dst_dt));
     for (size_t i = 0; i < n; i++) store_from_double(dst_dt, dst, i, load_as_double(src_dt, src, i));

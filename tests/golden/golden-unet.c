@@ -164,7 +164,8 @@ static cascade_status unet_run(const golden_case *c, golden_result *r, cascade_e
     if (x.sample->ndim != 4 || x.ehs->ndim != 3 || x.timestep->ndim != 1) {
         st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                "%s: expected sample (B,C,H,W), timestep (B), "
-                               "encoder_hidden_states (B,N,D)", c->name);
+                               "encoder_hidden_states (B,N,D)",
+                               c->name);
         goto done;
     }
     if ((st = cascade_unet_new_from_file(cfg, &u, err))) goto done;

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -140,6 +141,53 @@ static void test_cli_forward_t5_matches_golden(void **state) {
     g_free(io);
 }
 
+/* `cascade forward` on each U-Net golden component reproduces out_sample within the case's
+ * tolerance (stage II needs class_labels, taken from the io file like the rest). */
+static void test_cli_forward_unet_matches_golden(void **state) {
+    (void)state;
+    static const char *const cases[] = {"unet_if_stage1", "unet_if_stage2", "unet_sd"};
+    int ran = 0;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "%s/case.json", cases[k]);
+        if (!test_golden_exists(rel)) continue;
+        JsonParser *jp = json_parser_new();
+        assert_true(json_parser_load_from_file(jp, test_golden_path(rel), NULL));
+        JsonObject *tol = json_object_get_object_member(
+            json_node_get_object(json_parser_get_root(jp)), "tolerance");
+        double atol = json_object_get_double_member(tol, "atol");
+        double rtol = json_object_get_double_member(tol, "rtol");
+        g_object_unref(jp);
+        char *comp = g_strdup(test_golden_path(cases[k]));
+        char *io = g_build_filename(comp, "io.safetensors", NULL);
+        char *dir = test_make_tmpdir();
+        char *out = g_build_filename(dir, "out.safetensors", NULL);
+        result r = run_cli((const char *[]){"forward", "-c", comp, "-i", io, "-o", out, NULL});
+        if (r.status) fail_msg("forward %s: %s", cases[k], r.err);
+        int64_t n_got, n_want;
+        float  *got = read_tensor(out, "out_sample", &n_got);
+        /* the CLI uses the mask when the inputs hold one: compare with the masked output */
+        cascade_safetensors *st = NULL;
+        assert_int_equal(cascade_safetensors_open(io, &st, NULL), 0);
+        const char *ref = cascade_safetensors_find(st, "out_sample_masked") &&
+                                  cascade_safetensors_find(st, "encoder_attention_mask")
+                              ? "out_sample_masked" : "out_sample";
+        cascade_safetensors_close(st);
+        float *want = read_tensor(io, ref, &n_want);
+        assert_int_equal(n_got, n_want);
+        test_diff d;
+        bool      ok = test_compare(got, want, (size_t)n_got, atol, rtol, &d);
+        if (!ok) test_diff_print(cases[k], got, want, (size_t)n_got, &d);
+        assert_true(ok);
+        ran++;
+        free(got), free(want), result_clear(&r);
+        g_unlink(out);
+        g_rmdir(dir);
+        g_free(out), g_free(dir), g_free(io), g_free(comp);
+    }
+    if (!ran) skip();
+}
+
 /* `cascade encode` through a model dir (tokenizer/ + text_encoder/) gives the golden row of
  * the same prompt: tokenizer and encoder agree end to end. */
 static void test_cli_encode_model_dir(void **state) {
@@ -222,6 +270,7 @@ int main(void) {
         cmocka_unit_test(test_cli_tokenize_matches_golden),
         cmocka_unit_test(test_cli_tokenize_max_length),
         cmocka_unit_test(test_cli_forward_t5_matches_golden),
+        cmocka_unit_test(test_cli_forward_unet_matches_golden),
         cmocka_unit_test(test_cli_encode_model_dir),
         cmocka_unit_test(test_cli_errors_are_clear),
     };

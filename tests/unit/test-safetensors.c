@@ -304,6 +304,11 @@ static void test_safetensors_non_standard_json(void **state) {
                 CASCADE_STATUS_FORMAT, "surrogate");
     expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[01],\"data_offsets\":[0,1]}}", 4,
                 CASCADE_STATUS_FORMAT, "not valid JSON");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[-Infinity],\"data_offsets\":[0,1]}}", 4,
+                CASCADE_STATUS_FORMAT, "Infinity is not JSON");
+    expect_fail("{\"t\":{\"dtype\":\"U8\",\"shape\":[-99999999999999999999],"
+                "\"data_offsets\":[0,1]}}",
+                4, CASCADE_STATUS_FORMAT, "64-bit range");
     /* a proper surrogate pair and escapes are fine */
     cascade_error err;
     assert_int_equal(open_hdr("{\"\\ud83d\\ude00\\n\\\"\":{\"dtype\":\"U8\",\"shape\":[1],"
@@ -473,6 +478,48 @@ static void test_safetensors_write_rejects_duplicates(void **state) {
     cascade_tensor_free(t);
     rmdir(dir);
     free(dir);
+}
+
+/* Zero tensors and no metadata make a valid file holding "{}" padded to 8 bytes. */
+static void test_safetensors_write_empty_file(void **state) {
+    (void)state;
+    char *dir = test_make_tmpdir();
+    char  path[4096];
+    snprintf(path, sizeof path, "%s/empty.safetensors", dir);
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_safetensors_write(path, 0, NULL, NULL, NULL, &err), CASCADE_STATUS_OK);
+    cascade_safetensors *st = NULL;
+    assert_int_equal(cascade_safetensors_open(path, &st, &err), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_safetensors_count(st), 0);
+    assert_null(cascade_safetensors_metadata(st, "format"));
+    cascade_safetensors_close(st);
+    FILE *f = fopen(path, "rb");
+    char  buf[32] = {0};
+    assert_int_equal(fread(buf, 1, sizeof buf, f), 16);
+    fclose(f);
+    assert_int_equal(buf[0], 8);
+    assert_memory_equal(buf + 8, "{}      ", 8);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+}
+
+/* Writing into a directory that does not exist is IO naming the path. */
+static void test_safetensors_write_io_error(void **state) {
+    (void)state;
+    int64_t         shape[1] = {2};
+    cascade_tensor *t = NULL;
+    cascade_error   err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, 1, shape, &t, &err), CASCADE_STATUS_OK);
+    const char           *names[1] = {"x"};
+    const cascade_tensor *ts[1] = {t};
+    assert_int_equal(
+        cascade_safetensors_write("/nonexistent-dir/out.safetensors", 1, names, ts, NULL, &err),
+        CASCADE_STATUS_IO);
+    assert_non_null(strstr(err.message, "/nonexistent-dir/out.safetensors"));
+    cascade_tensor_free(t);
 }
 
 /* load converts on the way out: F32 -> F16 -> F32 keeps exactly representable values. */
@@ -665,6 +712,8 @@ int main(void) {
         cmocka_unit_test(test_safetensors_load_missing_tensor),
         cmocka_unit_test(test_safetensors_roundtrip_all_dtypes),
         cmocka_unit_test(test_safetensors_write_rejects_duplicates),
+        cmocka_unit_test(test_safetensors_write_empty_file),
+        cmocka_unit_test(test_safetensors_write_io_error),
         cmocka_unit_test(test_safetensors_load_converts),
         cmocka_unit_test(test_safetensors_golden_t5_weights),
         cmocka_unit_test(test_safetensors_golden_t5_io),

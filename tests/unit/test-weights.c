@@ -298,6 +298,13 @@ static void test_weights_sharded_index(void **state) {
                "\"a\": \"model-00001-of-00002.safetensors\","
                "\"b\": \"model-00001-of-00002.safetensors\","
                "\"c\": \"model-00002-of-00002.safetensors\"}}");
+    /* the index can also be opened directly */
+    gchar *index = g_build_filename(dir, "model.safetensors.index.json", NULL);
+    assert_int_equal(cascade_weights_open_file(index, CASCADE_DTYPE_F32, &w, &err),
+                     CASCADE_STATUS_OK);
+    assert_int_equal(cascade_weights_count(w), 3);
+    cascade_weights_free(w);
+    g_free(index);
     assert_int_equal(open_dir(dir, CASCADE_DTYPE_F32, &w, &err), CASCADE_STATUS_OK);
     assert_int_equal(cascade_weights_count(w), 3);
     assert_int_equal(cascade_weights_get(w, "c", 0, NULL, &t, &err), CASCADE_STATUS_OK);

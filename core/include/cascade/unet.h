@@ -35,25 +35,25 @@
 extern "C" {
 #endif
 
-#define CASCADE_UNET_SAMPLE "sample"
-#define CASCADE_UNET_TIMESTEP "timestep"
-#define CASCADE_UNET_ENCODER_HIDDEN_STATES "encoder_hidden_states"
+#define CASCADE_UNET_SAMPLE                 "sample"
+#define CASCADE_UNET_TIMESTEP               "timestep"
+#define CASCADE_UNET_ENCODER_HIDDEN_STATES  "encoder_hidden_states"
 #define CASCADE_UNET_ENCODER_ATTENTION_MASK "encoder_attention_mask"
-#define CASCADE_UNET_CLASS_LABELS "class_labels"
-#define CASCADE_UNET_OUT_SAMPLE "out_sample"
+#define CASCADE_UNET_CLASS_LABELS           "class_labels"
+#define CASCADE_UNET_OUT_SAMPLE             "out_sample"
 
 typedef struct cascade_unet cascade_unet; /* a validated config; immutable after _new */
 
 typedef struct cascade_unet_info {
     int64_t in_channels;
-    int64_t out_channels;          /* 2 x in_channels for learned-range variance models */
-    int64_t sample_size[2];        /* h, w from the config; 0 when unset */
-    int64_t encoder_dim;           /* last dim of encoder_hidden_states the caller passes */
-    int64_t cross_attention_dim;   /* width the attention layers see (after encoder_hid_proj) */
-    bool    needs_class_labels;    /* class_embed_type / num_class_embeds configured */
-    int64_t class_labels_dim;      /* 0: class_labels is (B); else (B, class_labels_dim) */
-    int64_t num_class_embeds;      /* > 0: class_labels are ids below this */
-    int32_t size_multiple;         /* H and W must be multiples of this (2^downsamplers) */
+    int64_t out_channels;        /* 2 x in_channels for learned-range variance models */
+    int64_t sample_size[2];      /* h, w from the config; 0 when unset */
+    int64_t encoder_dim;         /* last dim of encoder_hidden_states the caller passes */
+    int64_t cross_attention_dim; /* width the attention layers see (after encoder_hid_proj) */
+    bool    needs_class_labels;  /* class_embed_type / num_class_embeds configured */
+    int64_t class_labels_dim;    /* 0: class_labels is (B); else (B, class_labels_dim) */
+    int64_t num_class_embeds;    /* > 0: class_labels are ids below this */
+    int32_t size_multiple;       /* H and W must be multiples of this (2^downsamplers) */
 } cascade_unet_info;
 
 /* Reads and validates every field of cfg (borrowed; marks fields used). Unknown fields and
@@ -61,10 +61,9 @@ typedef struct cascade_unet_info {
  * values (list lengths, channel counts) are FORMAT errors. *out stays NULL on failure. */
 cascade_status cascade_unet_new(cascade_config *cfg, cascade_unet **out, cascade_error *err);
 /* The same from a config.json path. */
-cascade_status cascade_unet_new_from_file(const char *path, cascade_unet **out,
-                                          cascade_error *err);
-void cascade_unet_free(cascade_unet *u); /* NULL-safe */
-void cascade_unet_get_info(const cascade_unet *u, cascade_unet_info *info);
+cascade_status cascade_unet_new_from_file(const char *path, cascade_unet **out, cascade_error *err);
+void           cascade_unet_free(cascade_unet *u); /* NULL-safe */
+void           cascade_unet_get_info(const cascade_unet *u, cascade_unet_info *info);
 
 typedef struct cascade_unet_build_options {
     int64_t batch;                  /* B */
@@ -83,7 +82,8 @@ void cascade_unet_build_options_init(cascade_unet_build_options *o, const cascad
  * tensors become constants. With w NULL every weight becomes a shape-only placeholder
  * INPUT node named by its checkpoint key and nothing is allocated: the graph is then good
  * for shapes and parameter counting only. Missing or misshapen tensors are FORMAT errors
- * naming the tensor; call cascade_weights_check_all_used() afterwards to catch extras. */
+ * naming the tensor; call cascade_weights_check_all_used() afterwards to catch extras.
+ * One U-Net per graph: its inputs and output have the fixed names above. */
 cascade_status cascade_unet_build(const cascade_unet *u, cascade_weights *w, cascade_graph *g,
                                   const cascade_unet_build_options *o, cascade_error *err);
 

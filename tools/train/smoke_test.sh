@@ -1,0 +1,21 @@
+#!/bin/sh
+# CI smoke test of the whole model pipeline on CPU (< 2 minutes, no network):
+# synthetic dataset -> stage 1 and 2 training (3 steps each) -> fp16 export ->
+# reference outputs -> 64 px eval -> 256 px generation. Uses Debian's python3-torch.
+set -eu
+PY=${PYTHON:-/usr/bin/python3}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+"$PY" "$ROOT/tools/dataset/fake_dataset.py" --out "$TMP/data"
+"$PY" "$HERE/train.py" --stage 1 --smoke --data "$TMP/data" --run "$TMP/run"
+"$PY" "$HERE/train.py" --stage 2 --smoke --data "$TMP/data" --run "$TMP/run"
+"$PY" "$HERE/export.py" --run "$TMP/run" --out "$TMP/model"
+"$PY" "$HERE/reference_forward.py" --model "$TMP/model" --out "$TMP/parity"
+"$PY" "$ROOT/tools/eval/eval_fidelity.py" --model "$TMP/model" --data "$TMP/data" --n 2 \
+    --steps 2 --div-prompts "red circle, flat style" --div-seeds 2 --out "$TMP/eval.json"
+"$PY" "$HERE/generate.py" "red circle, flat style" --model "$TMP/model" --steps1 2 \
+    --steps2 2 -o "$TMP/out.png"
+test -s "$TMP/out.png"
+echo "smoke test OK"

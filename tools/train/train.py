@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""Train the emoji cascade (PyTorch, CPU or CUDA), resumable from checkpoints.
+
+  stage 1: SentencePiece tokenizer (trained on the captions once), T5 encoder and the 64 px
+           stage I U-Net, trained jointly; 10 % of captions dropped to "" for
+           classifier-free guidance; loss = MSE(eps) + vlb_weight * VLB(learned-range var).
+  stage 2: 64 -> 256 super-resolution U-Net on random crops of the 256 px images, the
+           text encoder frozen from the stage 1 checkpoint, noise-conditioning augmentation
+           of the upscaled 64 px image at a random level s (the U-Net's class label).
+
+Checkpoints (<run>/stage{1,2}.pt, pickles for our own use only; the shipped model is
+written by export.py as safetensors) hold model, EMA, optimizer and step; a new run with
+the same --run resumes. --smoke runs a few steps on a tiny subset (< 1 minute) for CI.
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import configs  # noqa: E402
+from diffusion import Schedule, hybrid_loss  # noqa: E402
+from models import T5Encoder, UNet  # noqa: E402
+from tokenizer import Tokenizer, train_spiece  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+def load_dataset(data, smoke):
+    meta = json.load(open(os.path.join(data, "captions.json")))
+    items = meta["items"]
+    im64 = np.load(os.path.join(data, "emoji64.npz"))["images"]
+    if smoke:
+        items, im64 = items[:8], im64[:8]
+    return items, im64
+
+
+def to_float(x):
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(x).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+def t5_init_(m, cfg):
+    """T5's initialisation (transformers T5PreTrainedModel._init_weights, factor 1)."""
+    d, dk, h, ff = cfg["d_model"], cfg["d_kv"], cfg["num_heads"], cfg["d_ff"]
+    with torch.no_grad():
+        m.shared.weight.normal_(0, 1.0)
+        for blk in m.encoder.block:
+            a = blk.layer[0].SelfAttention
+            a.q.weight.normal_(0, (d * dk) ** -0.5)
+            a.k.weight.normal_(0, d ** -0.5)
+            a.v.weight.normal_(0, d ** -0.5)
+            a.o.weight.normal_(0, (h * dk) ** -0.5)
+            if hasattr(a, "relative_attention_bias"):
+                a.relative_attention_bias.weight.normal_(0, d ** -0.5)
+            f = blk.layer[1].DenseReluDense
+            f.wi_0.weight.normal_(0, d ** -0.5)
+            f.wi_1.weight.normal_(0, d ** -0.5)
+            f.wo.weight.normal_(0, ff ** -0.5)
+
+
+def unet_init_(m):
+    with torch.no_grad():
+        m.conv_out.weight.zero_()
+        m.conv_out.bias.zero_()
+
+
+class EMA:
+    def __init__(self, modules, decay):
+        self.decay = decay
+        self.shadow = [{k: v.detach().clone() for k, v in mod.state_dict().items()}
+                       for mod in modules]
+
+    @torch.no_grad()
+    def update(self, modules, step):
+        d = min(self.decay, (1 + step) / (10 + step))
+        for sh, mod in zip(self.shadow, modules):
+            for k, v in mod.state_dict().items():
+                if v.dtype.is_floating_point:
+                    sh[k].mul_(d).add_(v.detach(), alpha=1 - d)
+                else:
+                    sh[k].copy_(v)
+
+
+def save_ckpt(path, obj):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--stage", type=int, choices=(1, 2), required=True)
+    ap.add_argument("--data", default=os.path.join(ROOT, "tools", "dataset", "cache"))
+    ap.add_argument("--run", default=os.path.join(HERE, "runs", "emoji"))
+    ap.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget of this run")
+    ap.add_argument("--max-steps", type=int, default=0, help="stop at this global step")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=4e-4)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--cfg-drop", type=float, default=0.1)
+    ap.add_argument("--vlb-weight", type=float, default=1.0)
+    ap.add_argument("--crop", type=int, default=64, help="stage 2 training crop (256 px image)")
+    ap.add_argument("--aug-max", type=int, default=500,
+                    help="stage 2: noise augmentation level drawn from [0, aug-max)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--smoke", action="store_true", help="a few steps on 8 images, for CI")
+    args = ap.parse_args()
+    if args.smoke:
+        args.minutes, args.batch, args.warmup = min(args.minutes, 0.75), 4, 2
+        args.max_steps = args.max_steps or 3
+        args.crop = 32
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed + int(time.time()) % 100000)
+    rng = np.random.default_rng(args.seed + int(time.time()) % 100000)
+    dev = torch.device(args.device)
+    os.makedirs(args.run, exist_ok=True)
+    t_start = time.time()
+
+    items, im64 = load_dataset(args.data, args.smoke)
+    sp_path = os.path.join(args.run, "spiece.model")
+    if not os.path.exists(sp_path):
+        if args.stage != 1:
+            raise SystemExit(f"{sp_path} missing: train stage 1 first")
+        train_spiece(os.path.join(args.data, "corpus.txt"), sp_path)
+    tok = Tokenizer(sp_path)
+    captions = [c for it in items for c in it["captions"]]
+    cap_index = []  # per image: indices into captions
+    k = 0
+    for it in items:
+        cap_index.append(list(range(k, k + len(it["captions"]))))
+        k += len(it["captions"])
+    ids_np, mask_np = tok.encode(captions + [""])
+    ids, mask = torch.from_numpy(ids_np).to(dev), torch.from_numpy(mask_np).to(dev)
+    empty = len(captions)
+
+    t5_cfg = configs.t5_config(len(tok))
+    t5 = T5Encoder(t5_cfg).to(dev)
+    sched = Schedule()
+    sched.alphas_cumprod = sched.alphas_cumprod.to(dev)
+    ck1 = os.path.join(args.run, "stage1.pt")
+    ck_path = os.path.join(args.run, f"stage{args.stage}.pt")
+
+    if args.stage == 1:
+        ucfg = configs.unet1_config(t5_cfg["d_model"])
+        unet = UNet(ucfg).to(dev)
+        t5_init_(t5, t5_cfg)
+        unet_init_(unet)
+        train_mods = [t5, unet]
+        x_all = to_float(im64)
+    else:
+        ucfg = configs.unet2_config(t5_cfg["d_model"])
+        unet = UNet(ucfg).to(dev)
+        unet_init_(unet)
+        if not os.path.exists(ck1):
+            raise SystemExit(f"{ck1} missing: train stage 1 first")
+        s1 = torch.load(ck1, map_location="cpu")
+        t5.load_state_dict(s1["ema"][0])  # frozen: the text encoder that ships
+        t5.eval().requires_grad_(False)
+        train_mods = [unet]
+        im256 = np.load(os.path.join(args.data, "emoji256.npz"))["images"]
+        if args.smoke:
+            im256 = im256[:8]
+        lo_all = to_float(im64)
+        with torch.no_grad():  # T5 states of every caption, once (the encoder is frozen)
+            emb_all = torch.cat([t5(ids[i:i + 64], mask[i:i + 64])
+                                 for i in range(0, ids.shape[0], 64)])
+
+    params = [p for m in train_mods for p in m.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
+    ema = EMA(train_mods, args.ema)
+    step, seconds = 0, 0.0
+    if os.path.exists(ck_path) and not args.smoke:
+        ck = torch.load(ck_path, map_location="cpu")
+        for m, sd in zip(train_mods, ck["model"]):
+            m.load_state_dict(sd)
+        ema.shadow = ck["ema"]
+        opt.load_state_dict(ck["opt"])
+        step, seconds = ck["step"], ck.get("seconds", 0.0)
+        print(f"resumed {ck_path} at step {step} ({seconds / 60:.1f} min trained)", flush=True)
+    n_params = sum(p.numel() for m in train_mods for p in m.parameters())
+    print(f"stage {args.stage}: {len(items)} images, {len(captions)} captions, "
+          f"{n_params / 1e6:.2f}M trained params, vocab {len(tok)}", flush=True)
+
+    def checkpoint():
+        save_ckpt(ck_path, {"model": [m.state_dict() for m in train_mods], "ema": ema.shadow,
+                            "opt": opt.state_dict(), "step": step,
+                            "seconds": seconds + time.time() - t_run, "t5_config": t5_cfg,
+                            "unet_config": ucfg, "args": vars(args)})
+
+    t_run = time.time()
+    last_ck = time.time()
+    acc, acc_mse, acc_vlb, acc_n, t_log = 0.0, 0.0, 0.0, 0, time.time()
+    log = open(os.path.join(args.run, f"stage{args.stage}.log"), "a")
+    N = len(items)
+    while True:
+        if time.time() - t_start > args.minutes * 60:
+            break
+        if args.max_steps and step >= args.max_steps:
+            break
+        for g in opt.param_groups:
+            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
+        idx = rng.integers(0, N, args.batch)
+        cap = np.array([rng.choice(cap_index[i]) for i in idx])
+        cap[rng.random(args.batch) < args.cfg_drop] = empty
+        cap_t = torch.from_numpy(cap).to(dev)
+        t = torch.randint(0, 1000, (args.batch,), device=dev)
+        if args.stage == 1:
+            x0 = x_all[idx].to(dev)
+            emb = t5(ids[cap_t], mask[cap_t])
+            noise = torch.randn_like(x0)
+            xt = sched.add_noise(x0, noise, t)
+            out = unet(xt, t, emb)
+        else:
+            c = args.crop
+            hi = to_float(im256[idx]).to(dev)
+            up = F.interpolate(lo_all[idx].to(dev), (256, 256), mode="bilinear",
+                               align_corners=True)
+            s = torch.randint(0, args.aug_max, (args.batch,), device=dev)
+            up = sched.add_noise(up, torch.randn_like(up), s)
+            ys = rng.integers(0, 256 - c + 1, args.batch)
+            xs = rng.integers(0, 256 - c + 1, args.batch)
+            x0 = torch.stack([hi[i, :, y:y + c, x:x + c] for i, (y, x) in enumerate(zip(ys, xs))])
+            upc = torch.stack([up[i, :, y:y + c, x:x + c]
+                               for i, (y, x) in enumerate(zip(ys, xs))])
+            emb = emb_all[cap_t]
+            noise = torch.randn_like(x0)
+            xt = sched.add_noise(x0, noise, t)
+            out = unet(torch.cat([xt, upc], dim=1), t, emb, class_labels=s)
+        loss, mse, vlb = hybrid_loss(sched, out, x0, xt, noise, t, args.vlb_weight)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        ema.update(train_mods, step)
+        acc, acc_mse, acc_vlb, acc_n = acc + loss.item(), acc_mse + mse.item(), \
+            acc_vlb + vlb.item(), acc_n + 1
+        if step % 25 == 0 or args.smoke:
+            dt = time.time() - t_log
+            msg = (f"step {step} loss {acc / acc_n:.4f} mse {acc_mse / acc_n:.4f} "
+                   f"vlb {acc_vlb / acc_n:.4f} {acc_n * args.batch / dt:.1f} img/s "
+                   f"trained {(seconds + time.time() - t_run) / 60:.1f} min")
+            print(msg, flush=True)
+            log.write(msg + "\n")
+            log.flush()
+            acc, acc_mse, acc_vlb, acc_n, t_log = 0.0, 0.0, 0.0, 0, time.time()
+        if time.time() - last_ck > args.ckpt_minutes * 60:
+            checkpoint()
+            last_ck = time.time()
+        if not math.isfinite(loss.item()):
+            raise SystemExit("loss is not finite")
+    checkpoint()
+    print(f"done: step {step}, {(seconds + time.time() - t_run) / 60:.1f} min trained",
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()
