@@ -46,8 +46,8 @@ static cascade_status check_args(const cascade_diffusion_args *a, size_t *n, siz
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "diffusion: denoiser, scheduler and text embeddings are needed");
     if (!pipe_numel(a->batch, a->channels, a->height, a->width, n) || a->steps < 1 ||
-        !pipe_numel(a->height, a->width, 1, 1, hw) || !pipe_numel(2 * a->batch, a->seq, a->dim, 1,
-                                                                  &(size_t){0}))
+        !pipe_numel(a->height, a->width, 1, 1, hw) ||
+        !pipe_numel(2 * a->batch, a->seq, a->dim, 1, &(size_t){0}))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "diffusion: bad batch, size, steps or embedding shape");
     if (a->guidance_scale > 1.0 && !a->uncond)
@@ -59,15 +59,17 @@ static cascade_status check_args(const cascade_diffusion_args *a, size_t *n, siz
     if (d->in_channels != *c_in)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "diffusion: the model takes %lld input channels, the stage "
-                                 "gives %lld", (long long)d->in_channels, (long long)*c_in);
+                                 "gives %lld",
+                                 (long long)d->in_channels, (long long)*c_in);
     if (d->out_channels != a->channels && d->out_channels != 2 * a->channels)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "diffusion: the model outputs %lld channels for %lld-channel "
-                                 "images", (long long)d->out_channels, (long long)a->channels);
+                                 "images",
+                                 (long long)d->out_channels, (long long)a->channels);
     if (a->low_res) {
         size_t lo;
-        if (!a->image_noising_scheduler || !pipe_numel(a->batch, a->channels, a->low_h, a->low_w,
-                                                       &lo))
+        if (!a->image_noising_scheduler ||
+            !pipe_numel(a->batch, a->channels, a->low_h, a->low_w, &lo))
             return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                      "diffusion: stage II needs the low-res size and an "
                                      "image_noising_scheduler");
@@ -116,15 +118,15 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
 
     noise_src ns = {.fn = a->noise_fn, .user = a->noise_user};
     cascade_rng_init(&ns.rng, a->seed);
-    float *x = malloc(n * sizeof *x), *prev = malloc(n * sizeof *prev);
-    float *x0 = malloc(n * sizeof *x0), *noise = malloc(n * sizeof *noise);
-    float *in = malloc((size_t)mult * (size_t)c_in * hw * (size_t)B * sizeof *in);
-    float *mo = malloc((size_t)mult * (size_t)c_out * hw * (size_t)B * sizeof *mo);
-    float *guided = malloc((size_t)c_out * hw * (size_t)B * sizeof *guided);
-    float *ctx = malloc((size_t)mult * ctx_n * sizeof *ctx);
-    float *labels = malloc((size_t)mult * (size_t)B * sizeof *labels);
-    float *up = a->low_res ? malloc(n * sizeof *up) : NULL;
-    float *mask = a->image ? malloc((size_t)B * hw * sizeof *mask) : NULL;
+    float         *x = malloc(n * sizeof *x), *prev = malloc(n * sizeof *prev);
+    float         *x0 = malloc(n * sizeof *x0), *noise = malloc(n * sizeof *noise);
+    float         *in = malloc((size_t)mult * (size_t)c_in * hw * (size_t)B * sizeof *in);
+    float         *mo = malloc((size_t)mult * (size_t)c_out * hw * (size_t)B * sizeof *mo);
+    float         *guided = malloc((size_t)c_out * hw * (size_t)B * sizeof *guided);
+    float         *ctx = malloc((size_t)mult * ctx_n * sizeof *ctx);
+    float         *labels = malloc((size_t)mult * (size_t)B * sizeof *labels);
+    float         *up = a->low_res ? malloc(n * sizeof *up) : NULL;
+    float         *mask = a->image ? malloc((size_t)B * hw * sizeof *mask) : NULL;
     cascade_status st = CASCADE_STATUS_OK;
     if (!x || !prev || !x0 || !noise || !in || !mo || !guided || !ctx || !labels ||
         (a->low_res && !up) || (a->image && !mask)) {
@@ -143,16 +145,16 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
         pipe_blend_mask(x, a->image, mask, B, C, hw);
     } else {
         float sigma = cascade_scheduler_init_noise_sigma(s);
-        for (size_t i = 0; i < n; i++) x[i] = noise[i] * sigma;
+        for (size_t i = 0; i < n; i++)
+            x[i] = noise[i] * sigma;
     }
     /* stage II: the upscaled low-res image, noised to the augmentation level */
     if (a->low_res) {
         double lvl = (double)a->noise_level;
-        cascade_resize_bilinear_ac(a->low_res, B * C, a->low_h, a->low_w, a->height, a->width,
-                                   up);
+        cascade_resize_bilinear_ac(a->low_res, B * C, a->low_h, a->low_w, a->height, a->width, up);
         if ((st = draw(&ns, "augmentation", noise, n, err))) goto done;
-        if ((st = cascade_scheduler_add_noise(a->image_noising_scheduler, up, noise, shape, &lvl,
-                                              1, up, err)))
+        if ((st = cascade_scheduler_add_noise(a->image_noising_scheduler, up, noise, shape, &lvl, 1,
+                                              up, err)))
             goto done;
     }
     /* [uncond; cond] embeddings and the class labels, fixed for the run */
@@ -162,7 +164,8 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
     } else {
         memcpy(ctx, a->cond, ctx_n * sizeof *ctx);
     }
-    for (int64_t i = 0; i < mult * B; i++) labels[i] = (float)a->noise_level;
+    for (int64_t i = 0; i < mult * B; i++)
+        labels[i] = (float)a->noise_level;
 
     const bool   learned = cascade_scheduler_learned_variance(s);
     const size_t total = nt - t_start;
@@ -186,8 +189,10 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
         if ((st = d->forward(d->self, in, in_shape, ts[i], ctx, a->seq, a->dim,
                              d->class_labels ? labels : NULL, a->cancel, mo, err)))
             goto done;
-        if (cfg) cascade_guidance_combine(mo, B, c_out, C, (int64_t)hw, a->guidance_scale, guided);
-        else memcpy(guided, mo, (size_t)(B * c_out) * hw * sizeof *guided);
+        if (cfg)
+            cascade_guidance_combine(mo, B, c_out, C, (int64_t)hw, a->guidance_scale, guided);
+        else
+            memcpy(guided, mo, (size_t)(B * c_out) * hw * sizeof *guided);
         int64_t mc = c_out;
         if (!learned && c_out == 2 * C) { /* drop the variance the scheduler does not use */
             for (int64_t b = 0; b < B; b++)
@@ -254,8 +259,8 @@ void cascade_generate_params_init(cascade_generate_params *p) {
     p->max_length = CASCADE_TOKENIZER_DEFAULT_MAX_LENGTH;
 }
 
-static cascade_status component(const cascade_model_dir *md, const char *name,
-                                const char **path, cascade_error *err) {
+static cascade_status component(const cascade_model_dir *md, const char *name, const char **path,
+                                cascade_error *err) {
     const cascade_model_component *c = cascade_model_dir_find(md, name);
     if (!c)
         return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: no '%s' component",
@@ -275,10 +280,9 @@ static cascade_status load_scheduler(const cascade_model_dir *md, const char *na
     return st;
 }
 
-static cascade_status load_stage(const cascade_model_dir *md, cascade_backend *be,
-                                 cascade_dtype dt, cascade_unet_denoiser **unet,
-                                 cascade_scheduler **sched, int64_t def_size, int64_t *size,
-                                 cascade_error *err) {
+static cascade_status load_stage(const cascade_model_dir *md, cascade_backend *be, cascade_dtype dt,
+                                 cascade_unet_denoiser **unet, cascade_scheduler **sched,
+                                 int64_t def_size, int64_t *size, cascade_error *err) {
     const char *dir = NULL;
     CASCADE_TRY(component(md, "unet", &dir, err));
     CASCADE_TRY(cascade_unet_denoiser_new(dir, be, dt, unet, err));
@@ -297,12 +301,12 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
     if (!st) st = cascade_tokenizer_load(dir, &p->tok, err);
     if (!st) st = component(md, "text_encoder", &dir, err);
     if (!st) st = cascade_t5_load(dir, o->weight_dtype, &p->t5, err);
-    if (!st) st = load_stage(md, p->be, o->weight_dtype, &p->unet1, &p->sched1, 64, &p->size1,
-                             err);
+    if (!st) st = load_stage(md, p->be, o->weight_dtype, &p->unet1, &p->sched1, 64, &p->size1, err);
     if (!st && o->sr_model_dir) {
         st = cascade_model_dir_open(o->sr_model_dir, &md2, err);
-        if (!st) st = load_stage(md2, p->be, o->weight_dtype, &p->unet2, &p->sched2, 256,
-                                 &p->size2, err);
+        if (!st)
+            st =
+                load_stage(md2, p->be, o->weight_dtype, &p->unet2, &p->sched2, 256, &p->size2, err);
         if (!st) st = load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
         if (!st && p->size2 % p->size1)
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
@@ -349,7 +353,9 @@ void cascade_pipeline_free(cascade_pipeline *p) {
     free(p);
 }
 
-bool cascade_pipeline_has_stage2(const cascade_pipeline *p) { return p->unet2 != NULL; }
+bool cascade_pipeline_has_stage2(const cascade_pipeline *p) {
+    return p->unet2 != NULL;
+}
 
 /* IF's _text_preprocessing without bs4/ftfy (clean_caption off): lower-case, strip. */
 static char *preprocess_text(const char *text) {
@@ -368,17 +374,18 @@ static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_pa
     if (g->max_length < 2 || g->max_length > 4096 || g->batch < 1 || g->batch > 4096)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "pipeline: max_length or batch out of range");
-    int64_t     L = g->max_length, D = cascade_t5_get_config(p->t5)->d_model, B = g->batch;
-    char       *texts[2] = {preprocess_text(g->negative_prompt), preprocess_text(g->prompt)};
-    int32_t    *ids = malloc((size_t)(2 * L) * sizeof *ids);
-    int32_t    *mask = malloc((size_t)(2 * L) * sizeof *mask);
-    float      *two = malloc((size_t)(2 * L * D) * sizeof *two);
-    float      *all = malloc((size_t)(2 * B * L * D) * sizeof *all);
+    int64_t        L = g->max_length, D = cascade_t5_get_config(p->t5)->d_model, B = g->batch;
+    char          *texts[2] = {preprocess_text(g->negative_prompt), preprocess_text(g->prompt)};
+    int32_t       *ids = malloc((size_t)(2 * L) * sizeof *ids);
+    int32_t       *mask = malloc((size_t)(2 * L) * sizeof *mask);
+    float         *two = malloc((size_t)(2 * L * D) * sizeof *two);
+    float         *all = malloc((size_t)(2 * B * L * D) * sizeof *all);
     cascade_status st = CASCADE_STATUS_OK;
     if (!ids || !mask || !two || !all)
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "text embeddings");
-    if (!st) st = cascade_tokenizer_encode_batch(p->tok, (const char *const *)texts, 2, (int32_t)L,
-                                                 ids, mask, err);
+    if (!st)
+        st = cascade_tokenizer_encode_batch(p->tok, (const char *const *)texts, 2, (int32_t)L, ids,
+                                            mask, err);
     if (!st) st = cascade_t5_encode(p->t5, p->be, ids, mask, 2, L, two, err);
     if (!st) {
         size_t row = (size_t)(L * D);
@@ -415,8 +422,8 @@ static cascade_status call_draw(void *user, const char *what, float *out, size_t
 
 /* The arguments shared by every stage run of a call. */
 static void stage_args(cascade_pipeline *p, const cascade_generate_params *g, call_noise *cn,
-                       const float *emb, int64_t seq, int64_t dim, int stage, int64_t h,
-                       int64_t w, cascade_diffusion_args *a) {
+                       const float *emb, int64_t seq, int64_t dim, int stage, int64_t h, int64_t w,
+                       cascade_diffusion_args *a) {
     cascade_diffusion_args_init(a);
     size_t half = (size_t)(g->batch * seq * dim);
     a->denoiser = cascade_unet_denoiser_get(stage == 1 ? p->unet1 : p->unet2);
@@ -459,8 +466,8 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
         !pipe_numel(h1, w1, 1, 1, &hw1) || !pipe_numel(h2, w2, 1, 1, &hw2))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "pipeline: bad size or batch");
 
-    float  *emb = NULL, *x1 = NULL, *x2 = NULL, *img1 = NULL, *mask1 = NULL, *img2 = NULL;
-    int64_t seq = 0, dim = 0;
+    float         *emb = NULL, *x1 = NULL, *x2 = NULL, *img1 = NULL, *mask1 = NULL, *img2 = NULL;
+    int64_t        seq = 0, dim = 0;
     cascade_status st = encode_text(p, g, &emb, &seq, &dim, err);
     call_noise     cn = {.g = g};
     cascade_rng_init(&cn.rng, g->seed);
@@ -469,7 +476,8 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
     if (!st && image) { /* the original (and mask) at stage I's size, repeated per item */
         img1 = malloc(n1 * sizeof *img1);
         mask1 = malloc(hw1 * sizeof *mask1);
-        if (!img1 || !mask1) st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "inpaint");
+        if (!img1 || !mask1)
+            st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "inpaint");
         else {
             pipe_downscale_area(image, 3, h, w, f, img1);
             pipe_downscale_area(mask, 1, h, w, f, mask1);
@@ -508,8 +516,10 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
     }
     if (!st) {
         *out = two ? x2 : x1;
-        if (two) x2 = NULL;
-        else x1 = NULL;
+        if (two)
+            x2 = NULL;
+        else
+            x1 = NULL;
         shape[0] = g->batch;
         shape[1] = 3;
         shape[2] = two ? h2 : h1;

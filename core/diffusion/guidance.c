@@ -19,15 +19,16 @@ bool pipe_numel(int64_t a, int64_t b, int64_t c, int64_t d, size_t *out) {
     return true;
 }
 
-void cascade_guidance_combine(const float *model_out, int64_t batch, int64_t c_out,
-                              int64_t c_img, int64_t hw, double guidance, float *out) {
+void cascade_guidance_combine(const float *model_out, int64_t batch, int64_t c_out, int64_t c_img,
+                              int64_t hw, double guidance, float *out) {
     size_t per = (size_t)(c_out * hw), img = (size_t)(c_img * hw);
     float  g = (float)guidance;
     for (int64_t b = 0; b < batch; b++) {
         const float *u = model_out + (size_t)b * per;           /* uncond half first */
         const float *c = model_out + (size_t)(batch + b) * per; /* then the text half */
         float       *o = out + (size_t)b * per;
-        for (size_t i = 0; i < img; i++) o[i] = u[i] + g * (c[i] - u[i]);
+        for (size_t i = 0; i < img; i++)
+            o[i] = u[i] + g * (c[i] - u[i]);
         /* the learned variance comes from the conditional half */
         memcpy(o + img, c + img, (per - img) * sizeof *o);
     }
@@ -56,8 +57,8 @@ void cascade_resize_bilinear_ac(const float *x, int64_t n_planes, int64_t in_h, 
             float lx0 = 1.0f - lx;
             for (int64_t p = 0; p < n_planes; p++) {
                 const float *src = x + (size_t)p * (size_t)(in_h * in_w);
-                float top = src[y0 * in_w + x0] * lx0 + src[y0 * in_w + x1] * lx;
-                float bot = src[y1 * in_w + x0] * lx0 + src[y1 * in_w + x1] * lx;
+                float        top = src[y0 * in_w + x0] * lx0 + src[y0 * in_w + x1] * lx;
+                float        bot = src[y1 * in_w + x0] * lx0 + src[y1 * in_w + x1] * lx;
                 out[(size_t)p * (size_t)(out_h * out_w) + (size_t)(oy * out_w + ox)] =
                     top * ly0 + bot * ly;
             }
@@ -116,13 +117,13 @@ static cascade_status unet_replan(cascade_unet_denoiser *d, int64_t batch, int64
 }
 
 static cascade_status unet_forward(void *self, const float *sample, const int64_t shape[4],
-                                   double timestep, const float *context, int64_t seq,
-                                   int64_t dim, const float *class_labels,
-                                   const cascade_cancel *cancel, float *out, cascade_error *err) {
+                                   double timestep, const float *context, int64_t seq, int64_t dim,
+                                   const float *class_labels, const cascade_cancel *cancel,
+                                   float *out, cascade_error *err) {
     cascade_unet_denoiser *d = self;
     size_t                 n_in, n_out, n_ctx;
-    if (shape[1] != d->info.in_channels || !pipe_numel(shape[0], shape[1], shape[2], shape[3],
-                                                       &n_in))
+    if (shape[1] != d->info.in_channels ||
+        !pipe_numel(shape[0], shape[1], shape[2], shape[3], &n_in))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "U-Net: sample has %lld channels, the model takes %lld",
                                  (long long)shape[1], (long long)d->info.in_channels);
@@ -142,9 +143,10 @@ static cascade_status unet_forward(void *self, const float *sample, const int64_
     if (!d->plan || d->batch != shape[0] || d->height != shape[2] || d->width != shape[3] ||
         d->seq != seq)
         CASCADE_TRY(unet_replan(d, shape[0], shape[2], shape[3], seq, err));
-    for (int64_t b = 0; b < shape[0]; b++) d->scratch[b] = (float)timestep;
-    CASCADE_TRY(cascade_plan_write_named(d->plan, CASCADE_UNET_SAMPLE, sample,
-                                         n_in * sizeof(float), err));
+    for (int64_t b = 0; b < shape[0]; b++)
+        d->scratch[b] = (float)timestep;
+    CASCADE_TRY(
+        cascade_plan_write_named(d->plan, CASCADE_UNET_SAMPLE, sample, n_in * sizeof(float), err));
     CASCADE_TRY(cascade_plan_write_named(d->plan, CASCADE_UNET_TIMESTEP, d->scratch,
                                          (size_t)shape[0] * sizeof(float), err));
     CASCADE_TRY(cascade_plan_write_named(d->plan, CASCADE_UNET_ENCODER_HIDDEN_STATES, context,

@@ -10,7 +10,8 @@
 void pipe_binarize_mask(const float *mask, int64_t mb, int64_t batch, size_t hw, float *out) {
     for (int64_t b = 0; b < batch; b++) {
         const float *m = mask + (size_t)(mb == 1 ? 0 : b) * hw;
-        for (size_t i = 0; i < hw; i++) out[(size_t)b * hw + i] = m[i] >= 0.5f ? 1.0f : 0.0f;
+        for (size_t i = 0; i < hw; i++)
+            out[(size_t)b * hw + i] = m[i] >= 0.5f ? 1.0f : 0.0f;
     }
 }
 
@@ -35,8 +36,8 @@ void pipe_downscale_area(const float *x, int64_t n_planes, int64_t h, int64_t w,
                 float acc = 0;
                 for (int64_t dy = 0; dy < f; dy++)
                     for (int64_t dx = 0; dx < f; dx++)
-                        acc += x[(size_t)p * (size_t)(h * w) + (size_t)((y * f + dy) * w +
-                                                                         xx * f + dx)];
+                        acc += x[(size_t)p * (size_t)(h * w) +
+                                 (size_t)((y * f + dy) * w + xx * f + dx)];
                 out[(size_t)p * (size_t)(oh * ow) + (size_t)(y * ow + xx)] = acc * inv;
             }
 }

@@ -8,7 +8,7 @@
 static cascade_status ddim_configure(cascade_scheduler *s, cascade_config *cfg,
                                      cascade_error *err) {
     static const char *const preds[] = {"epsilon", "sample", "v_prediction", NULL};
-    bool one;
+    bool                     one;
     CASCADE_TRY(sched_config_betas(s, cfg, true, false, err));
     CASCADE_TRY(cascade_config_bool(cfg, "set_alpha_to_one", true, &one, err));
     CASCADE_TRY(sched_config_prediction(s, cfg, preds, err));
@@ -29,9 +29,9 @@ static cascade_status ddim_set_timesteps(cascade_scheduler *s, int64_t n, cascad
 }
 
 static cascade_status ddim_step(cascade_scheduler *s, double timestep, const float *model,
-                                int64_t model_channels, const float *sample,
-                                const int64_t shape[4], const cascade_step_options *opt,
-                                float *prev, float *x0_out, cascade_error *err) {
+                                int64_t model_channels, const float *sample, const int64_t shape[4],
+                                const cascade_step_options *opt, float *prev, float *x0_out,
+                                cascade_error *err) {
     size_t  batch, chw;
     int64_t t;
     CASCADE_TRY(sched_check_shapes(s, model_channels, shape, false, &batch, &chw, err));
@@ -48,9 +48,9 @@ static cascade_status ddim_step(cascade_scheduler *s, double timestep, const flo
     float   beta_prod_t = 1.0f - ac_t, beta_prod_prev = 1.0f - ac_prev;
     float   sa = sqrtf(ac_t), sb = sqrtf(beta_prod_t);
 
-    float *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
-    float *eps = malloc(n * sizeof *eps);
-    float *noise = opt->eta > 0 ? malloc(n * sizeof *noise) : NULL;
+    float         *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
+    float         *eps = malloc(n * sizeof *eps);
+    float         *noise = opt->eta > 0 ? malloc(n * sizeof *noise) : NULL;
     cascade_status st = CASCADE_STATUS_OK;
     if (!x0 || !eps || (opt->eta > 0 && !noise)) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "DDIM step");
@@ -74,7 +74,8 @@ static cascade_status ddim_step(cascade_scheduler *s, double timestep, const flo
     float variance = (beta_prod_prev / beta_prod_t) * (1.0f - ac_t / ac_prev);
     float std_dev = (float)opt->eta * sqrtf(variance);
     if (opt->use_clipped_model_output)
-        for (size_t i = 0; i < n; i++) eps[i] = (sample[i] - sa * x0[i]) / sb;
+        for (size_t i = 0; i < n; i++)
+            eps[i] = (sample[i] - sa * x0[i]) / sb;
 
     /* 6-7. direction to x_t and x_{t-1} */
     float c_dir = sqrtf(1.0f - ac_prev - std_dev * std_dev);
@@ -84,7 +85,8 @@ static cascade_status ddim_step(cascade_scheduler *s, double timestep, const flo
         prev[i] = c_x0 * x0[i] + dir;
     }
     if (opt->eta > 0)
-        for (size_t i = 0; i < n; i++) prev[i] = prev[i] + std_dev * noise[i];
+        for (size_t i = 0; i < n; i++)
+            prev[i] = prev[i] + std_dev * noise[i];
 done:
     if (x0 != x0_out) free(x0);
     free(eps);

@@ -10,9 +10,9 @@
 static cascade_status ddpm_configure(cascade_scheduler *s, cascade_config *cfg,
                                      cascade_error *err) {
     static const char *const preds[] = {"epsilon", "sample", "v_prediction", NULL};
-    static const char *const variances[] = {"fixed_small", "fixed_small_log", "fixed_large",
-                                            "fixed_large_log", "learned", "learned_range",
-                                            NULL};
+    static const char *const variances[] = {
+        "fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log",
+        "learned",     "learned_range",   NULL};
     int v;
     CASCADE_TRY(sched_config_betas(s, cfg, true, true, err));
     CASCADE_TRY(sched_config_enum(cfg, "variance_type", "fixed_small", variances, &v, err));
@@ -38,15 +38,15 @@ static cascade_status ddpm_set_timesteps(cascade_scheduler *s, int64_t n, cascad
 }
 
 static cascade_status ddpm_step(cascade_scheduler *s, double timestep, const float *model,
-                                int64_t model_channels, const float *sample,
-                                const int64_t shape[4], const cascade_step_options *opt,
-                                float *prev, float *x0_out, cascade_error *err) {
-    bool   learned = s->variance == SCHED_VAR_LEARNED || s->variance == SCHED_VAR_LEARNED_RANGE;
-    size_t batch, chw;
+                                int64_t model_channels, const float *sample, const int64_t shape[4],
+                                const cascade_step_options *opt, float *prev, float *x0_out,
+                                cascade_error *err) {
+    bool    learned = s->variance == SCHED_VAR_LEARNED || s->variance == SCHED_VAR_LEARNED_RANGE;
+    size_t  batch, chw;
     int64_t t;
     CASCADE_TRY(sched_check_shapes(s, model_channels, shape, learned, &batch, &chw, err));
     CASCADE_TRY(sched_train_index(s, timestep, &t, err));
-    bool   split = learned && model_channels == 2 * shape[1];
+    bool split = learned && model_channels == 2 * shape[1];
     if (learned && !split) /* the reference fails on the missing variance too */
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "DDPMScheduler: variance_type learned needs a model output of "
@@ -61,8 +61,8 @@ static cascade_status ddpm_step(cascade_scheduler *s, double timestep, const flo
     float   beta_prod_t = 1.0f - ac_t, beta_prod_prev = 1.0f - ac_prev;
     float   cur_alpha = ac_t / ac_prev, cur_beta = 1.0f - cur_alpha;
 
-    float *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
-    float *noise = t > 0 ? malloc(n * sizeof *noise) : NULL;
+    float         *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
+    float         *noise = t > 0 ? malloc(n * sizeof *noise) : NULL;
     cascade_status st = CASCADE_STATUS_OK;
     if (!x0 || (t > 0 && !noise)) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "DDPM step");
@@ -71,14 +71,15 @@ static cascade_status ddpm_step(cascade_scheduler *s, double timestep, const flo
     if (t > 0 && (st = sched_step_noise(opt, noise, n, "DDPMScheduler", err))) goto done;
 
     /* 2-3. x0 estimate, clipped or thresholded */
-    sched_x0_from_output(s->prediction, sqrtf(ac_t), sqrtf(beta_prod_t), model, mstride, sample,
-                         x0, batch, chw);
+    sched_x0_from_output(s->prediction, sqrtf(ac_t), sqrtf(beta_prod_t), model, mstride, sample, x0,
+                         batch, chw);
     if ((st = sched_postprocess_x0(s, x0, batch, chw, err))) goto done;
 
     /* 4-5. posterior mean (formula 7 of Ho et al.) */
     float c_x0 = (sqrtf(ac_prev) * cur_beta) / beta_prod_t;
     float c_xt = sqrtf(cur_alpha) * beta_prod_prev / beta_prod_t;
-    for (size_t i = 0; i < n; i++) prev[i] = c_x0 * x0[i] + c_xt * sample[i];
+    for (size_t i = 0; i < n; i++)
+        prev[i] = c_x0 * x0[i] + c_xt * sample[i];
 
     /* 6. noise, with the variance of variance_type (only for t > 0) */
     if (t > 0) {

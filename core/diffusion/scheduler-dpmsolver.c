@@ -8,15 +8,14 @@
 
 #include "scheduler-internal.h"
 
-static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg,
-                                    cascade_error *err) {
+static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg, cascade_error *err) {
     static const char *const preds[] = {"epsilon", "sample", "v_prediction", NULL};
     static const char *const algos[] = {"dpmsolver++", "deis", NULL};
     static const char *const types[] = {"midpoint", "heun", "logrho", "bh1", "bh2", NULL};
     static const char *const variances[] = {"learned", "learned_range", NULL};
-    int     i;
-    int64_t order;
-    bool    flag;
+    int                      i;
+    int64_t                  order;
+    bool                     flag;
     CASCADE_TRY(sched_config_betas(s, cfg, false, false, err));
     CASCADE_TRY(cascade_config_int(cfg, "solver_order", 2, &order, err));
     if (order < 1 || order > 3)
@@ -44,7 +43,7 @@ static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg,
                                  cascade_config_path(cfg));
     /* the reference saves its default as -Infinity */
     CASCADE_TRY(sched_config_float_nonfinite(cfg, "lambda_min_clipped", -INFINITY,
-                                     &s->lambda_min_clipped, err));
+                                             &s->lambda_min_clipped, err));
     s->variance = SCHED_VAR_NONE;
     if (cascade_config_has(cfg, "variance_type") && !cascade_config_is_null(cfg, "variance_type")) {
         CASCADE_TRY(sched_config_enum(cfg, "variance_type", NULL, variances, &i, err));
@@ -72,9 +71,9 @@ static cascade_status dpm_set_timesteps(cascade_scheduler *s, int64_t n, cascade
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "DPMSolverMultistepScheduler: lambda_min_clipped leaves no "
                                  "timestep");
-    double *ts = malloc((size_t)(n + 1) * sizeof *ts);
-    float  *train = malloc((size_t)T * sizeof *train);
-    float  *sig = malloc((size_t)(n + 1) * sizeof *sig);
+    double        *ts = malloc((size_t)(n + 1) * sizeof *ts);
+    float         *train = malloc((size_t)T * sizeof *train);
+    float         *sig = malloc((size_t)(n + 1) * sizeof *sig);
     cascade_status st = CASCADE_STATUS_OK;
     if (!ts || !train || !sig) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "DPM-Solver timesteps");
@@ -89,16 +88,19 @@ static cascade_status dpm_set_timesteps(cascade_scheduler *s, int64_t n, cascade
             ts[i] = ts[j];
             ts[j] = tmp;
         }
-        for (int64_t i = 0; i < n; i++) ts[i] = sched_round(ts[i]);
+        for (int64_t i = 0; i < n; i++)
+            ts[i] = sched_round(ts[i]);
         break;
     case SCHED_SPACING_LEADING: {
         int64_t ratio = last / (n + 1);
-        for (int64_t i = 0; i < n; i++) ts[i] = (double)((n - i) * ratio + s->steps_offset);
+        for (int64_t i = 0; i < n; i++)
+            ts[i] = (double)((n - i) * ratio + s->steps_offset);
         break;
     }
     case SCHED_SPACING_TRAILING: {
         double ratio = (double)T / (double)n;
-        for (int64_t i = 0; i < n; i++) ts[i] = sched_round((double)last - (double)i * ratio) - 1;
+        for (int64_t i = 0; i < n; i++)
+            ts[i] = sched_round((double)last - (double)i * ratio) - 1;
         break;
     }
     }
@@ -110,7 +112,8 @@ static cascade_status dpm_set_timesteps(cascade_scheduler *s, int64_t n, cascade
             goto done;
         }
     sched_train_sigmas(s, train);
-    for (int64_t i = 0; i < n; i++) sig[i] = (float)sched_interp(ts[i], train, T);
+    for (int64_t i = 0; i < n; i++)
+        sig[i] = (float)sched_interp(ts[i], train, T);
     sig[n] = train[0]; /* the final sigma: that of timestep 0 */
     st = sched_set_run(s, ts, n, sig, (size_t)n + 1, err);
 done:
@@ -130,9 +133,9 @@ static void alpha_sigma(float sigma, float *alpha_t, float *sigma_t, float *lamb
 }
 
 static cascade_status dpm_step(cascade_scheduler *s, double timestep, const float *model,
-                               int64_t model_channels, const float *sample,
-                               const int64_t shape[4], const cascade_step_options *opt,
-                               float *prev, float *x0_out, cascade_error *err) {
+                               int64_t model_channels, const float *sample, const int64_t shape[4],
+                               const cascade_step_options *opt, float *prev, float *x0_out,
+                               cascade_error *err) {
     (void)opt; /* dpmsolver++ is deterministic */
     bool   learned = s->variance != SCHED_VAR_NONE;
     size_t batch, chw;
@@ -159,9 +162,9 @@ static cascade_status dpm_step(cascade_scheduler *s, double timestep, const floa
         s->history_numel = n;
     }
     int64_t steps = s->n_steps;
-    bool    lower_final = k == steps - 1 && (s->euler_at_final ||
-                                          (s->lower_order_final && steps < 15));
-    bool    lower_second = k == steps - 2 && s->lower_order_final && steps < 15;
+    bool    lower_final =
+        k == steps - 1 && (s->euler_at_final || (s->lower_order_final && steps < 15));
+    bool lower_second = k == steps - 2 && s->lower_order_final && steps < 15;
 
     /* convert_model_output: x0 from the first C channels (learned variance dropped),
      * thresholded; it becomes the newest history entry */
@@ -181,7 +184,8 @@ static cascade_status dpm_step(cascade_scheduler *s, double timestep, const floa
     float c_x = s_t / s_s0;
     float c_d0 = a_t * (expf(-h) - 1.0f);
     if (s->solver_order == 1 || s->lower_order_nums < 1 || lower_final) {
-        for (size_t i = 0; i < n; i++) prev[i] = c_x * sample[i] - c_d0 * m0[i];
+        for (size_t i = 0; i < n; i++)
+            prev[i] = c_x * sample[i] - c_d0 * m0[i];
     } else if (s->solver_order == 2 || s->lower_order_nums < 2 || lower_second) {
         const float *m1 = s->history[1];
         float        a1, s1, l_s1;

@@ -27,8 +27,8 @@ static cascade_status euler_configure(cascade_scheduler *s, cascade_config *cfg,
                                         NULL};
     static const char *const interps[] = {"linear", NULL};
     static const char *const types[] = {"discrete", "continuous", NULL};
-    int  i;
-    bool karras;
+    int                      i;
+    bool                     karras;
     CASCADE_TRY(euler_common_config(s, cfg, preds, err));
     CASCADE_TRY(sched_config_enum(cfg, "interpolation_type", "linear", interps, &i, err));
     CASCADE_TRY(cascade_config_bool(cfg, "use_karras_sigmas", false, &karras, err));
@@ -44,7 +44,8 @@ static cascade_status euler_configure(cascade_scheduler *s, cascade_config *cfg,
     if (i == 1 && s->prediction == SCHED_PRED_V)
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                  "%s: timestep_type \"continuous\" with v_prediction is not "
-                                 "supported", cascade_config_path(cfg));
+                                 "supported",
+                                 cascade_config_path(cfg));
     return CASCADE_STATUS_OK;
 }
 
@@ -55,10 +56,10 @@ static cascade_status euler_a_configure(cascade_scheduler *s, cascade_config *cf
 }
 
 static cascade_status euler_set_timesteps(cascade_scheduler *s, int64_t n, cascade_error *err) {
-    int64_t T = s->T;
-    double *ts = malloc((size_t)n * sizeof *ts);
-    float  *train = malloc((size_t)T * sizeof *train);
-    float  *sig = malloc((size_t)(n + 1) * sizeof *sig);
+    int64_t        T = s->T;
+    double        *ts = malloc((size_t)n * sizeof *ts);
+    float         *train = malloc((size_t)T * sizeof *train);
+    float         *sig = malloc((size_t)(n + 1) * sizeof *sig);
     cascade_status st = CASCADE_STATUS_OK;
     if (!ts || !train || !sig) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "Euler timesteps");
@@ -75,23 +76,28 @@ static cascade_status euler_set_timesteps(cascade_scheduler *s, int64_t n, casca
         break;
     case SCHED_SPACING_LEADING: {
         int64_t ratio = T / n;
-        for (int64_t i = 0; i < n; i++) ts[i] = (double)((n - 1 - i) * ratio + s->steps_offset);
+        for (int64_t i = 0; i < n; i++)
+            ts[i] = (double)((n - 1 - i) * ratio + s->steps_offset);
         break;
     }
     case SCHED_SPACING_TRAILING: {
         double ratio = (double)T / (double)n;
-        for (int64_t i = 0; i < n; i++) ts[i] = sched_round((double)T - (double)i * ratio) - 1;
+        for (int64_t i = 0; i < n; i++)
+            ts[i] = sched_round((double)T - (double)i * ratio) - 1;
         break;
     }
     }
-    for (int64_t i = 0; i < n; i++) ts[i] = (double)(float)ts[i]; /* np.float32 timesteps */
+    for (int64_t i = 0; i < n; i++)
+        ts[i] = (double)(float)ts[i]; /* np.float32 timesteps */
     sched_train_sigmas(s, train);
-    for (int64_t i = 0; i < n; i++) sig[i] = (float)sched_interp(ts[i], train, T);
+    for (int64_t i = 0; i < n; i++)
+        sig[i] = (float)sched_interp(ts[i], train, T);
     sig[n] = 0.0f;
     st = sched_set_run(s, ts, n, sig, (size_t)n + 1, err);
     if (st == CASCADE_STATUS_OK) {
         float mx = 0;
-        for (int64_t i = 0; i <= n; i++) mx = sig[i] > mx ? sig[i] : mx;
+        for (int64_t i = 0; i <= n; i++)
+            mx = sig[i] > mx ? sig[i] : mx;
         /* leading spacing starts below sigma_max: the reference scales by sqrt(max^2 + 1) */
         s->init_noise_sigma = s->spacing == SCHED_SPACING_LEADING ? sqrtf(mx * mx + 1.0f) : mx;
     }
@@ -102,8 +108,7 @@ done:
     return st;
 }
 
-static cascade_status euler_index(cascade_scheduler *s, double t, int64_t *k,
-                                  cascade_error *err) {
+static cascade_status euler_index(cascade_scheduler *s, double t, int64_t *k, cascade_error *err) {
     if (s->step_index < 0) {
         s->step_index = sched_index_for_timestep(s, t);
         if (s->step_index < 0)
@@ -128,7 +133,8 @@ static cascade_status euler_scale(cascade_scheduler *s, double t, const float *x
     CASCADE_TRY(euler_index(s, t, &k, err));
     float sigma = s->sigmas[k];
     float d = sqrtf(sigma * sigma + 1.0f);
-    for (size_t i = 0; i < n; i++) out[i] = x[i] / d;
+    for (size_t i = 0; i < n; i++)
+        out[i] = x[i] / d;
     return CASCADE_STATUS_OK;
 }
 
@@ -160,9 +166,9 @@ static cascade_status euler_step(cascade_scheduler *s, double timestep, const fl
         gamma = opt->s_churn / (double)(s->n_sigmas - 1);
         if (gamma > sqrt(2.0) - 1) gamma = sqrt(2.0) - 1;
     }
-    float  sigma_hat = sigma * (float)(gamma + 1);
-    float *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
-    float *xs = gamma > 0 ? malloc(n * sizeof *xs) : NULL;
+    float          sigma_hat = sigma * (float)(gamma + 1);
+    float         *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
+    float         *xs = gamma > 0 ? malloc(n * sizeof *xs) : NULL;
     cascade_status st = CASCADE_STATUS_OK;
     if (!x0 || (gamma > 0 && !xs)) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "Euler step");
@@ -172,11 +178,13 @@ static cascade_status euler_step(cascade_scheduler *s, double timestep, const fl
     if (gamma > 0) { /* churn: raise the noise level to sigma_hat first */
         if ((st = sched_step_noise(opt, xs, n, "EulerDiscreteScheduler", err))) goto done;
         float c = sqrtf(sigma_hat * sigma_hat - sigma * sigma), sn = (float)opt->s_noise;
-        for (size_t i = 0; i < n; i++) xs[i] = sample[i] + (xs[i] * sn) * c;
+        for (size_t i = 0; i < n; i++)
+            xs[i] = sample[i] + (xs[i] * sn) * c;
         x = xs;
     }
     if (s->prediction == SCHED_PRED_EPSILON) { /* the reference uses sigma_hat here only */
-        for (size_t i = 0; i < n; i++) x0[i] = x[i] - sigma_hat * model[i];
+        for (size_t i = 0; i < n; i++)
+            x0[i] = x[i] - sigma_hat * model[i];
     } else {
         euler_x0(s->prediction, sigma, model, x, x0, n);
     }
@@ -200,9 +208,9 @@ static cascade_status euler_a_step(cascade_scheduler *s, double timestep, const 
     int64_t k;
     CASCADE_TRY(sched_check_shapes(s, model_channels, shape, false, &batch, &chw, err));
     CASCADE_TRY(euler_index(s, timestep, &k, err));
-    size_t n = batch * chw;
-    float *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
-    float *noise = malloc(n * sizeof *noise);
+    size_t         n = batch * chw;
+    float         *x0 = x0_out ? x0_out : malloc(n * sizeof *x0);
+    float         *noise = malloc(n * sizeof *noise);
     cascade_status st = CASCADE_STATUS_OK;
     if (!x0 || !noise) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "Euler ancestral step");
@@ -228,9 +236,8 @@ done:
 
 /* x0 + sigma_t noise, sigma_t of the run's timestep t */
 static cascade_status euler_add_noise(const cascade_scheduler *s, const float *x0,
-                                      const float *noise, const int64_t shape[4],
-                                      const double *t, size_t n_t, float *out,
-                                      cascade_error *err) {
+                                      const float *noise, const int64_t shape[4], const double *t,
+                                      size_t n_t, float *out, cascade_error *err) {
     size_t batch = (size_t)shape[0], chw = (size_t)(shape[1] * shape[2] * shape[3]);
     for (size_t b = 0; b < batch; b++) {
         double  tb = t[n_t == 1 ? 0 : b];
@@ -242,7 +249,8 @@ static cascade_status euler_add_noise(const cascade_scheduler *s, const float *x
                                      "%s: add_noise: timestep %g is not in the schedule",
                                      s->solver->class_name, tb);
         float sg = s->sigmas[k];
-        for (size_t i = b * chw; i < (b + 1) * chw; i++) out[i] = x0[i] + noise[i] * sg;
+        for (size_t i = b * chw; i < (b + 1) * chw; i++)
+            out[i] = x0[i] + noise[i] * sg;
     }
     return CASCADE_STATUS_OK;
 }

@@ -173,11 +173,10 @@ cascade_status sched_train_index(const cascade_scheduler *s, double t, int64_t *
  * sqrt(1 - abar). model is read with model_stride floats per batch item (C*H*W of the
  * first C channels), x and x0 with chw. */
 void sched_x0_from_output(sched_prediction p, float sa, float sb, const float *model,
-                          size_t model_stride, const float *x, float *x0, size_t batch,
-                          size_t chw);
+                          size_t model_stride, const float *x, float *x0, size_t batch, size_t chw);
 /* Clip to +-clip_sample_range or dynamic thresholding, as configured; x0: (B, chw). */
-cascade_status sched_postprocess_x0(const cascade_scheduler *s, float *x0, size_t batch,
-                                    size_t chw, cascade_error *err);
+cascade_status sched_postprocess_x0(const cascade_scheduler *s, float *x0, size_t batch, size_t chw,
+                                    cascade_error *err);
 /* Dynamic thresholding (Imagen): per batch item s = quantile(|x|, ratio) (torch.quantile,
  * linear), clamped to [1, max], x = clamp(x, -s, s) / s. Allocation-free apart from one
  * scratch buffer; returns false when it cannot allocate. */

@@ -31,7 +31,8 @@ void sched_make_betas(sched_beta_schedule kind, double beta_start, double beta_e
     case SCHED_BETAS_SCALED_LINEAR:
         /* latent diffusion: linspace over sqrt(beta), squared */
         linspace_f32((float)sqrt(beta_start), (float)sqrt(beta_end), T, betas);
-        for (int64_t i = 0; i < T; i++) betas[i] = betas[i] * betas[i];
+        for (int64_t i = 0; i < T; i++)
+            betas[i] = betas[i] * betas[i];
         break;
     case SCHED_BETAS_SQUAREDCOS_CAP_V2:
         for (int64_t i = 0; i < T; i++) {
@@ -76,7 +77,8 @@ void sched_rescale_zero_terminal_snr(float *betas, int64_t T) {
         betas[i] = v * v; /* abar */
     }
     /* alphas = abar[i] / abar[i-1] (abar[0] for i = 0); betas = 1 - alphas, back to front */
-    for (int64_t i = T - 1; i >= 1; i--) betas[i] = 1.0f - betas[i] / betas[i - 1];
+    for (int64_t i = T - 1; i >= 1; i--)
+        betas[i] = 1.0f - betas[i] / betas[i - 1];
     betas[0] = 1.0f - betas[0];
 }
 
@@ -86,7 +88,8 @@ void sched_linspace(double start, double stop, int64_t num, double *out) {
         return;
     }
     double step = (stop - start) / (double)(num - 1);
-    for (int64_t i = 0; i < num; i++) out[i] = (double)i * step + start;
+    for (int64_t i = 0; i < num; i++)
+        out[i] = (double)i * step + start;
     out[num - 1] = stop;
 }
 
@@ -108,17 +111,20 @@ void sched_integer_timesteps(const cascade_scheduler *s, int64_t n, double *out)
     switch (s->spacing) {
     case SCHED_SPACING_LINSPACE:
         sched_linspace(0, (double)(T - 1), n, out);
-        for (int64_t i = 0; i < n; i++) out[i] = sched_round(out[i]);
+        for (int64_t i = 0; i < n; i++)
+            out[i] = sched_round(out[i]);
         break;
     case SCHED_SPACING_LEADING: {
         int64_t ratio = T / n;
-        for (int64_t i = 0; i < n; i++) out[i] = (double)(i * ratio + s->steps_offset);
+        for (int64_t i = 0; i < n; i++)
+            out[i] = (double)(i * ratio + s->steps_offset);
         break;
     }
     case SCHED_SPACING_TRAILING: {
         /* np.round(np.arange(T, 0, -T / n)) - 1, already descending */
         double ratio = (double)T / (double)n;
-        for (int64_t i = 0; i < n; i++) out[i] = sched_round((double)T - (double)i * ratio) - 1;
+        for (int64_t i = 0; i < n; i++)
+            out[i] = sched_round((double)T - (double)i * ratio) - 1;
         return;
     }
     }

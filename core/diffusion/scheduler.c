@@ -37,7 +37,8 @@ void cascade_rng_normal(cascade_rng *rng, float *out, size_t n) {
         double r = sqrt(-2.0 * log(u1)), th = 2.0 * M_PI * u2;
         out[i++] = (float)(r * cos(th));
         float z1 = (float)(r * sin(th));
-        if (i < n) out[i++] = z1;
+        if (i < n)
+            out[i++] = z1;
         else {
             rng->spare = z1;
             rng->has_spare = true;
@@ -62,18 +63,18 @@ cascade_status sched_config_enum(cascade_config *cfg, const char *key, const cha
 
 static cascade_status bad_value(cascade_config *cfg, const char *key, const char *why,
                                 cascade_error *err) {
-    return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: %s %s",
-                             cascade_config_path(cfg), key, why);
+    return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: %s %s", cascade_config_path(cfg),
+                             key, why);
 }
 
 cascade_status sched_config_betas(cascade_scheduler *s, cascade_config *cfg, bool has_rescale,
                                   bool allow_sigmoid, cascade_error *err) {
     static const char *const schedules[] = {"linear", "scaled_linear", "squaredcos_cap_v2",
                                             "sigmoid", NULL};
-    int64_t T;
-    double  beta_start, beta_end;
-    int     kind;
-    bool    rescale = false;
+    int64_t                  T;
+    double                   beta_start, beta_end;
+    int                      kind;
+    bool                     rescale = false;
     CASCADE_TRY(cascade_config_int(cfg, "num_train_timesteps", 1000, &T, err));
     if (T < 2 || T > 1000000) return bad_value(cfg, "num_train_timesteps", "out of range", err);
     CASCADE_TRY(cascade_config_float(cfg, "beta_start", 0.0001, &beta_start, err));
@@ -83,8 +84,8 @@ cascade_status sched_config_betas(cascade_scheduler *s, cascade_config *cfg, boo
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                  "%s: beta_schedule \"sigmoid\" is not supported by %s",
                                  cascade_config_path(cfg), s->solver->class_name);
-    if (has_rescale) CASCADE_TRY(cascade_config_bool(cfg, "rescale_betas_zero_snr", false,
-                                                     &rescale, err));
+    if (has_rescale)
+        CASCADE_TRY(cascade_config_bool(cfg, "rescale_betas_zero_snr", false, &rescale, err));
 
     s->T = T;
     s->betas = calloc((size_t)T, sizeof(float));
@@ -94,17 +95,17 @@ cascade_status sched_config_betas(cascade_scheduler *s, cascade_config *cfg, boo
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "scheduler: %lld betas",
                                  (long long)T);
 
-    size_t n_trained = 0;
+    size_t  n_trained = 0;
     double *trained = calloc((size_t)T + 1, sizeof(double));
     if (!trained) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "scheduler");
-    cascade_status st =
-        cascade_config_float_array(cfg, "trained_betas", false, trained, (size_t)T, &n_trained,
-                                   err);
+    cascade_status st = cascade_config_float_array(cfg, "trained_betas", false, trained, (size_t)T,
+                                                   &n_trained, err);
     if (st == CASCADE_STATUS_OK && n_trained && n_trained != (size_t)T)
         st = bad_value(cfg, "trained_betas", "must hold num_train_timesteps values", err);
     if (st == CASCADE_STATUS_OK) {
         if (n_trained) {
-            for (int64_t i = 0; i < T; i++) s->betas[i] = (float)trained[i];
+            for (int64_t i = 0; i < T; i++)
+                s->betas[i] = (float)trained[i];
         } else {
             sched_make_betas((sched_beta_schedule)kind, beta_start, beta_end, T, s->betas);
         }
@@ -125,9 +126,12 @@ cascade_status sched_config_prediction(cascade_scheduler *s, cascade_config *cfg
     int i;
     CASCADE_TRY(sched_config_enum(cfg, "prediction_type", "epsilon", accepted, &i, err));
     const char *v = accepted[i];
-    if (!strcmp(v, "epsilon")) s->prediction = SCHED_PRED_EPSILON;
-    else if (!strcmp(v, "v_prediction")) s->prediction = SCHED_PRED_V;
-    else s->prediction = SCHED_PRED_SAMPLE; /* "sample", "original_sample" */
+    if (!strcmp(v, "epsilon"))
+        s->prediction = SCHED_PRED_EPSILON;
+    else if (!strcmp(v, "v_prediction"))
+        s->prediction = SCHED_PRED_V;
+    else
+        s->prediction = SCHED_PRED_SAMPLE; /* "sample", "original_sample" */
     return CASCADE_STATUS_OK;
 }
 
@@ -141,8 +145,8 @@ cascade_status sched_config_threshold(cascade_scheduler *s, cascade_config *cfg,
         return bad_value(cfg, "dynamic_thresholding_ratio", "must be in [0, 1]", err);
     if (with_clip) {
         CASCADE_TRY(cascade_config_bool(cfg, "clip_sample", true, &s->clip_sample, err));
-        CASCADE_TRY(cascade_config_float(cfg, "clip_sample_range", 1.0, &s->clip_sample_range,
-                                         err));
+        CASCADE_TRY(
+            cascade_config_float(cfg, "clip_sample_range", 1.0, &s->clip_sample_range, err));
     }
     return CASCADE_STATUS_OK;
 }
@@ -150,7 +154,7 @@ cascade_status sched_config_threshold(cascade_scheduler *s, cascade_config *cfg,
 cascade_status sched_config_spacing(cascade_scheduler *s, cascade_config *cfg, const char *def,
                                     cascade_error *err) {
     static const char *const spacings[] = {"leading", "linspace", "trailing", NULL};
-    int sp;
+    int                      sp;
     CASCADE_TRY(sched_config_enum(cfg, "timestep_spacing", def, spacings, &sp, err));
     s->spacing = (sched_spacing)sp;
     CASCADE_TRY(cascade_config_int(cfg, "steps_offset", 0, &s->steps_offset, err));
@@ -162,8 +166,11 @@ cascade_status sched_config_spacing(cascade_scheduler *s, cascade_config *cfg, c
 /* ---- creation ---- */
 
 static const sched_solver *const solvers[] = {
-    &sched_solver_ddpm,  &sched_solver_ddim,           &sched_solver_dpmsolver,
-    &sched_solver_euler, &sched_solver_euler_ancestral,
+    &sched_solver_ddpm,
+    &sched_solver_ddim,
+    &sched_solver_dpmsolver,
+    &sched_solver_euler,
+    &sched_solver_euler_ancestral,
 };
 
 bool cascade_scheduler_supports_class(const char *class_name) {
@@ -224,8 +231,10 @@ static char *quote_nonfinite(const char *text, size_t len, size_t *out_len) {
         char ch = text[i];
         if (in_str) {
             out[o++] = ch;
-            if (ch == '\\' && i + 1 < len) out[o++] = text[++i];
-            else if (ch == '"') in_str = false;
+            if (ch == '\\' && i + 1 < len)
+                out[o++] = text[++i];
+            else if (ch == '"')
+                in_str = false;
             i++;
             continue;
         }
@@ -254,12 +263,14 @@ static char *quote_nonfinite(const char *text, size_t len, size_t *out_len) {
 cascade_status sched_config_float_nonfinite(cascade_config *cfg, const char *key, double def,
                                             double *out, cascade_error *err) {
     if (cascade_config_has(cfg, key) && !cascade_config_is_null(cfg, key)) {
-        const char    *v = NULL;
-        cascade_error  probe;
+        const char   *v = NULL;
+        cascade_error probe;
         cascade_error_init(&probe);
         if (cascade_config_string(cfg, key, NULL, &v, &probe) == CASCADE_STATUS_OK && v) {
-            if (!strcmp(v, "-Infinity")) *out = -INFINITY;
-            else if (!strcmp(v, "Infinity")) *out = INFINITY;
+            if (!strcmp(v, "-Infinity"))
+                *out = -INFINITY;
+            else if (!strcmp(v, "Infinity"))
+                *out = INFINITY;
             else
                 return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                          "%s: field '%s' must be a number, got \"%s\"",
@@ -314,11 +325,15 @@ void cascade_scheduler_free(cascade_scheduler *s) {
     free(s);
 }
 
-cascade_scheduler_kind cascade_scheduler_get_kind(const cascade_scheduler *s) { return s->kind; }
+cascade_scheduler_kind cascade_scheduler_get_kind(const cascade_scheduler *s) {
+    return s->kind;
+}
 const char *cascade_scheduler_class_name(const cascade_scheduler *s) {
     return s->solver->class_name;
 }
-int64_t cascade_scheduler_num_train_timesteps(const cascade_scheduler *s) { return s->T; }
+int64_t cascade_scheduler_num_train_timesteps(const cascade_scheduler *s) {
+    return s->T;
+}
 const float *cascade_scheduler_alphas_cumprod(const cascade_scheduler *s) {
     return s->alphas_cumprod;
 }
@@ -416,11 +431,10 @@ cascade_status sched_check_shapes(const cascade_scheduler *s, int64_t model_chan
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: bad sample shape",
                                  s->solver->class_name);
     if (model_channels != shape[1] && !(learned_ok && model_channels == 2 * shape[1]))
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "%s: model output has %lld channels, sample %lld%s",
-                                 s->solver->class_name, (long long)model_channels,
-                                 (long long)shape[1],
-                                 learned_ok ? " (or twice that with a learned variance)" : "");
+        return cascade_error_set(
+            err, CASCADE_STATUS_INVALID_ARG, "%s: model output has %lld channels, sample %lld%s",
+            s->solver->class_name, (long long)model_channels, (long long)shape[1],
+            learned_ok ? " (or twice that with a learned variance)" : "");
     *batch = (size_t)shape[0];
     *chw = (size_t)(numel / shape[0]);
     return CASCADE_STATUS_OK;
@@ -462,8 +476,8 @@ cascade_status sched_step_noise(const cascade_step_options *opt, float *out, siz
 
 cascade_status cascade_scheduler_add_noise(const cascade_scheduler *s, const float *original,
                                            const float *noise, const int64_t shape[4],
-                                           const double *timesteps, size_t n_timesteps,
-                                           float *out, cascade_error *err) {
+                                           const double *timesteps, size_t n_timesteps, float *out,
+                                           cascade_error *err) {
     size_t batch, chw;
     CASCADE_TRY(sched_check_shapes(s, shape[1], shape, false, &batch, &chw, err));
     if (n_timesteps != 1 && n_timesteps != batch)
@@ -478,7 +492,8 @@ cascade_status cascade_scheduler_add_noise(const cascade_scheduler *s, const flo
         float  ac = s->alphas_cumprod[t];
         float  sa = sqrtf(ac), sb = sqrtf(1.0f - ac);
         size_t o = b * chw;
-        for (size_t i = 0; i < chw; i++) out[o + i] = sa * original[o + i] + sb * noise[o + i];
+        for (size_t i = 0; i < chw; i++)
+            out[o + i] = sa * original[o + i] + sb * noise[o + i];
     }
     return CASCADE_STATUS_OK;
 }
@@ -538,15 +553,16 @@ bool sched_threshold(float *x, size_t batch, size_t chw, double ratio, double ma
     return true;
 }
 
-cascade_status sched_postprocess_x0(const cascade_scheduler *s, float *x0, size_t batch,
-                                    size_t chw, cascade_error *err) {
+cascade_status sched_postprocess_x0(const cascade_scheduler *s, float *x0, size_t batch, size_t chw,
+                                    cascade_error *err) {
     if (s->thresholding) {
         if (!sched_threshold(x0, batch, chw, s->dynamic_thresholding_ratio, s->sample_max_value))
-            return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
-                                     "%s: thresholding scratch", s->solver->class_name);
+            return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s: thresholding scratch",
+                                     s->solver->class_name);
     } else if (s->clip_sample) {
         float r = (float)s->clip_sample_range;
-        for (size_t i = 0; i < batch * chw; i++) x0[i] = x0[i] < -r ? -r : (x0[i] > r ? r : x0[i]);
+        for (size_t i = 0; i < batch * chw; i++)
+            x0[i] = x0[i] < -r ? -r : (x0[i] > r ? r : x0[i]);
     }
     return CASCADE_STATUS_OK;
 }

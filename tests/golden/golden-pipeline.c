@@ -39,7 +39,8 @@ static cascade_status replay_noise(void *user, const char *what, float *out, siz
     if ((size_t)cascade_tensor_numel(t) != n)
         st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %lld values, the engine drew %zu",
                                name, (long long)cascade_tensor_numel(t), n);
-    else memcpy(out, t->data, n * sizeof *out);
+    else
+        memcpy(out, t->data, n * sizeof *out);
     cascade_tensor_free(t);
     return st;
 }
@@ -53,8 +54,8 @@ static double call_number(const golden_case *c, const char *key, double def) {
 }
 
 /* t repeated to batch items when it holds one (IF repeats the image per prompt). */
-static cascade_status load_batched(const cascade_safetensors *io, const char *name,
-                                   int64_t batch, cascade_tensor **out, cascade_error *err) {
+static cascade_status load_batched(const cascade_safetensors *io, const char *name, int64_t batch,
+                                   cascade_tensor **out, cascade_error *err) {
     cascade_tensor *t = NULL;
     *out = NULL;
     CASCADE_TRY(golden_load(io, name, CASCADE_DTYPE_F32, &t, err));
@@ -84,20 +85,18 @@ static cascade_status pipe_run(const golden_case *c, golden_result *r, cascade_e
     cascade_safetensors   *io = NULL;
     cascade_unet_denoiser *unet = NULL;
     cascade_scheduler     *sched = NULL, *noising = NULL;
-    cascade_tensor *cond = NULL, *uncond = NULL, *init = NULL, *low = NULL, *image = NULL,
+    cascade_tensor        *cond = NULL, *uncond = NULL, *init = NULL, *low = NULL, *image = NULL,
                    *mask = NULL;
     float         *out = NULL;
     char          *p = NULL;
     cascade_status st;
-    bool sr = strstr(c->class_name, "SuperResolution") != NULL;
-    bool inpaint = strstr(c->class_name, "Inpainting") != NULL;
+    bool           sr = strstr(c->class_name, "SuperResolution") != NULL;
+    bool           inpaint = strstr(c->class_name, "Inpainting") != NULL;
 
     if ((st = golden_open_io(c, "io.safetensors", &io, err))) goto done;
     p = golden_path(c, "unet");
-    st = cascade_unet_denoiser_new(p, c->be,
-                                   strcmp(c->precision, "fp16") ? CASCADE_DTYPE_F32
-                                                                : CASCADE_DTYPE_F16,
-                                   &unet, err);
+    st = cascade_unet_denoiser_new(
+        p, c->be, strcmp(c->precision, "fp16") ? CASCADE_DTYPE_F32 : CASCADE_DTYPE_F16, &unet, err);
     g_free(p);
     if (st) goto done;
     p = golden_path(c, "scheduler/scheduler_config.json");

@@ -43,26 +43,31 @@ static cascade_status load(sched_ctx *x, const char *name, cascade_tensor **out,
     return golden_load(x->io, name, CASCADE_DTYPE_F32, out, err);
 }
 
-static cascade_status step_options(JsonObject *run, cascade_step_options *opt,
-                                   cascade_error *err) {
+static cascade_status step_options(JsonObject *run, cascade_step_options *opt, cascade_error *err) {
     cascade_step_options_init(opt);
     if (!json_object_has_member(run, "step_kwargs")) return CASCADE_STATUS_OK;
-    JsonObject *kw = json_object_get_object_member(run, "step_kwargs");
-    GList      *members = json_object_get_members(kw);
+    JsonObject    *kw = json_object_get_object_member(run, "step_kwargs");
+    GList         *members = json_object_get_members(kw);
     cascade_status st = CASCADE_STATUS_OK;
     for (GList *l = members; l && st == CASCADE_STATUS_OK; l = l->next) {
         const char *k = l->data;
         if (!strcmp(k, "generator")) continue; /* its draws are recorded as <run>/step<i>/noise */
         JsonNode *v = json_object_get_member(kw, k);
         double    d = JSON_NODE_HOLDS_VALUE(v) ? json_node_get_double(v) : NAN;
-        if (!strcmp(k, "eta")) opt->eta = d;
-        else if (!strcmp(k, "use_clipped_model_output")) opt->use_clipped_model_output =
-            json_node_get_boolean(v);
-        else if (!strcmp(k, "s_churn")) opt->s_churn = d;
-        else if (!strcmp(k, "s_tmin")) opt->s_tmin = d;
-        else if (!strcmp(k, "s_tmax")) opt->s_tmax = d;
-        else if (!strcmp(k, "s_noise")) opt->s_noise = d;
-        else st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "step kwarg '%s'", k);
+        if (!strcmp(k, "eta"))
+            opt->eta = d;
+        else if (!strcmp(k, "use_clipped_model_output"))
+            opt->use_clipped_model_output = json_node_get_boolean(v);
+        else if (!strcmp(k, "s_churn"))
+            opt->s_churn = d;
+        else if (!strcmp(k, "s_tmin"))
+            opt->s_tmin = d;
+        else if (!strcmp(k, "s_tmax"))
+            opt->s_tmax = d;
+        else if (!strcmp(k, "s_noise"))
+            opt->s_noise = d;
+        else
+            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "step kwarg '%s'", k);
     }
     g_list_free(members);
     return st;
@@ -80,7 +85,8 @@ static cascade_status run_chain(sched_ctx *x, cascade_scheduler *s, const char *
     const double *ts = cascade_scheduler_timesteps(s, &nt);
     const float  *sig = cascade_scheduler_sigmas(s, &ns);
     float        *tsf = g_new(float, nt);
-    for (size_t i = 0; i < nt; i++) tsf[i] = (float)ts[i];
+    for (size_t i = 0; i < nt; i++)
+        tsf[i] = (float)ts[i];
     snprintf(name, sizeof name, "%s/timesteps", prefix);
     cascade_status st = check(x, name, tsf, nt, err);
     g_free(tsf);
@@ -149,8 +155,8 @@ static cascade_status run_add_noise(sched_ctx *x, cascade_scheduler *s, cascade_
     if (st == CASCADE_STATUS_OK) st = load(x, "add_noise/noise", &noise, err);
     if (st == CASCADE_STATUS_OK)
         st = golden_load(x->io, "add_noise/timesteps", CASCADE_DTYPE_F64, &ts, err);
-    if (st == CASCADE_STATUS_OK && (orig->ndim != 4 || cascade_tensor_numel(noise) !=
-                                                            cascade_tensor_numel(orig)))
+    if (st == CASCADE_STATUS_OK &&
+        (orig->ndim != 4 || cascade_tensor_numel(noise) != cascade_tensor_numel(orig)))
         st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "add_noise tensors: bad shapes");
     if (st == CASCADE_STATUS_OK) {
         size_t n = (size_t)cascade_tensor_numel(orig);
@@ -173,9 +179,11 @@ static cascade_status sched_run(const golden_case *c, golden_result *r, cascade_
     cascade_status       st = cascade_scheduler_load(cfg, &s, err);
     g_free(cfg);
     if (st == CASCADE_STATUS_OK) st = golden_open_io(c, "io.safetensors", &io, err);
-    sched_ctx x = {.c = c, .io = io, .r = r,
+    sched_ctx x = {.c = c,
+                   .io = io,
+                   .r = r,
                    .outputs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-    GList *outs = golden_output_names(c);
+    GList    *outs = golden_output_names(c);
     for (GList *l = outs; l; l = l->next)
         g_hash_table_insert(x.outputs, g_strdup(l->data), GINT_TO_POINTER(0));
     g_list_free(outs);
@@ -186,7 +194,7 @@ static cascade_status sched_run(const golden_case *c, golden_result *r, cascade_
     JsonObject *call = json_object_has_member(c->json, "call")
                            ? json_object_get_object_member(c->json, "call")
                            : NULL;
-    GList *runs = call ? json_object_get_members(call) : NULL;
+    GList      *runs = call ? json_object_get_members(call) : NULL;
     for (GList *l = runs; l && st == CASCADE_STATUS_OK; l = l->next) {
         JsonNode *rn = json_object_get_member(call, l->data);
         if (!JSON_NODE_HOLDS_OBJECT(rn)) continue;

@@ -18,9 +18,9 @@
 #include "cascade/scheduler.h"
 #include "test-common.h"
 
-#define IF_DDPM                                                                                   \
-    "{\"_class_name\": \"DDPMScheduler\", \"beta_schedule\": \"squaredcos_cap_v2\","             \
-    " \"dynamic_thresholding_ratio\": 0.95, \"sample_max_value\": 1.5, \"thresholding\": true,"   \
+#define IF_DDPM                                                                                    \
+    "{\"_class_name\": \"DDPMScheduler\", \"beta_schedule\": \"squaredcos_cap_v2\","               \
+    " \"dynamic_thresholding_ratio\": 0.95, \"sample_max_value\": 1.5, \"thresholding\": true,"    \
     " \"variance_type\": \"learned_range\"}"
 #define NOISING "{\"_class_name\": \"DDPMScheduler\", \"beta_schedule\": \"squaredcos_cap_v2\"}"
 
@@ -86,7 +86,8 @@ enum { B = 2, C = 3, H = 4, W = 4, SEQ = 2, DIM = 3, N = B * C * H * W };
 static float COND[B * SEQ * DIM], UNCOND[B * SEQ * DIM];
 
 static void base_args(cascade_diffusion_args *a, fake *f, cascade_scheduler *s) {
-    for (int i = 0; i < B * SEQ * DIM; i++) COND[i] = 1.0f, UNCOND[i] = -1.0f;
+    for (int i = 0; i < B * SEQ * DIM; i++)
+        COND[i] = 1.0f, UNCOND[i] = -1.0f;
     cascade_diffusion_args_init(a);
     a->denoiser = &f->seam;
     a->scheduler = s;
@@ -130,10 +131,10 @@ static void test_pipeline_resize_bilinear(void **state) {
 
 /* The model sees [uncond; cond] doubled input; progress reports every step with x0. */
 typedef struct prog {
-    int              calls, last_step, total;
-    int64_t          shape[4];
-    cascade_cancel  *cancel_at_2;
-    bool             x0_finite;
+    int             calls, last_step, total;
+    int64_t         shape[4];
+    cascade_cancel *cancel_at_2;
+    bool            x0_finite;
 } prog;
 
 static void on_progress(void *user, int stage, int step, int total, const float *x0,
@@ -172,7 +173,8 @@ static void test_pipeline_progress_and_batching(void **state) {
     assert_true(p.x0_finite);
     assert_int_equal(p.shape[0], B);
     assert_int_equal(p.shape[1], C);
-    for (int i = 0; i < N; i++) assert_true(isfinite(out[i]));
+    for (int i = 0; i < N; i++)
+        assert_true(isfinite(out[i]));
     /* no guidance: one half only */
     a.guidance_scale = 1.0;
     a.uncond = NULL;
@@ -210,12 +212,12 @@ static void test_pipeline_guidance_in_loop(void **state) {
             float u = 0.1f * x[i] - 1.0f, c = 0.1f * x[i] + 1.0f;
             eps[i] = u + 3.0f * (c - u);
         }
-        assert_int_equal(cascade_scheduler_step(s, ts[k], eps, C, x, shape, NULL, prev, NULL,
-                                                &err),
+        assert_int_equal(cascade_scheduler_step(s, ts[k], eps, C, x, shape, NULL, prev, NULL, &err),
                          CASCADE_STATUS_OK);
         memcpy(x, prev, sizeof x);
     }
-    for (int i = 0; i < N; i++) assert_float_equal(out[i], x[i], 1e-5);
+    for (int i = 0; i < N; i++)
+        assert_float_equal(out[i], x[i], 1e-5);
     free(f.last_in);
     cascade_scheduler_free(s);
 }
@@ -236,11 +238,13 @@ static void test_pipeline_cancel(void **state) {
     a.progress = on_progress;
     a.user_data = &p;
     a.cancel = &cancel;
-    for (int i = 0; i < N; i++) out[i] = 42.0f;
+    for (int i = 0; i < N; i++)
+        out[i] = 42.0f;
     cascade_error_init(&err);
     assert_int_equal(cascade_diffusion_run(&a, out, &err), CASCADE_STATUS_CANCELLED);
     assert_int_equal(f.calls, 2);
-    for (int i = 0; i < N; i++) assert_float_equal(out[i], 42.0f, 0);
+    for (int i = 0; i < N; i++)
+        assert_float_equal(out[i], 42.0f, 0);
     free(f.last_in);
     cascade_scheduler_free(s);
 }
@@ -281,7 +285,8 @@ static cascade_status const_noise(void *user, const char *what, float *out, size
     if (c->n < 4) snprintf(c->names[c->n], sizeof c->names[0], "%s", what);
     float v = c->n < 4 ? c->fill[c->n] : 0.0f;
     c->n++;
-    for (size_t i = 0; i < n; i++) out[i] = v;
+    for (size_t i = 0; i < n; i++)
+        out[i] = v;
     return CASCADE_STATUS_OK;
 }
 
@@ -296,7 +301,8 @@ static void test_pipeline_stage2_inputs(void **state) {
     fake_init(&f, 2 * C, 2 * C, C, true);
     base_args(&a, &f, s);
     a.steps = 1;
-    for (int i = 0; i < B * C * 4; i++) low[i] = (float)(i % 7) / 7.0f - 0.5f;
+    for (int i = 0; i < B * C * 4; i++)
+        low[i] = (float)(i % 7) / 7.0f - 0.5f;
     a.low_res = low;
     a.low_h = a.low_w = 2;
     a.image_noising_scheduler = noising;
@@ -307,7 +313,8 @@ static void test_pipeline_stage2_inputs(void **state) {
     assert_int_equal(cascade_diffusion_run(&a, out, &err), CASCADE_STATUS_OK);
     assert_string_equal(cn.names[0], "initial");
     assert_string_equal(cn.names[1], "augmentation");
-    for (int b = 0; b < 2 * B; b++) assert_float_equal(f.labels[b], 250.0f, 0);
+    for (int b = 0; b < 2 * B; b++)
+        assert_float_equal(f.labels[b], 250.0f, 0);
     cascade_resize_bilinear_ac(low, B * C, 2, 2, H, W, up);
     float ac = cascade_scheduler_alphas_cumprod(noising)[250];
     for (int b = 0; b < 2 * B; b++)
@@ -331,7 +338,8 @@ static void test_pipeline_inpaint_keeps_unmasked(void **state) {
     fake_init(&f, C, 2 * C, C, false);
     base_args(&a, &f, s);
     test_fill_uniform(image, N, 5, -1, 1);
-    for (int i = 0; i < H * W; i++) mask[i] = (i % W) >= 2 ? 0.7f : 0.2f; /* right half */
+    for (int i = 0; i < H * W; i++)
+        mask[i] = (i % W) >= 2 ? 0.7f : 0.2f; /* right half */
     a.image = image;
     a.mask = mask;
     a.mask_batch = 1;
@@ -342,8 +350,10 @@ static void test_pipeline_inpaint_keeps_unmasked(void **state) {
         for (int c = 0; c < C; c++)
             for (int i = 0; i < H * W; i++) {
                 size_t k = (size_t)((b * C + c) * H * W + i);
-                if (mask[i] < 0.5f) assert_float_equal(out[k], image[k], 0);
-                else changed += out[k] != image[k];
+                if (mask[i] < 0.5f)
+                    assert_float_equal(out[k], image[k], 0);
+                else
+                    changed += out[k] != image[k];
             }
     assert_true(changed > 0);
     /* strength 0.5 runs half of the steps */
@@ -403,16 +413,16 @@ static bool link_into(const char *dir, const char *name, const char *golden_rel)
 }
 
 typedef struct tiny {
-    char              *dir;
-    cascade_backend   *be;
-    cascade_pipeline  *p;
+    char             *dir;
+    cascade_backend  *be;
+    cascade_pipeline *p;
 } tiny;
 
 static int tiny_setup(void **state) {
     static const char *const needed[] = {"t5_encoder/config.json", "t5_tokenizer/spiece.model",
                                          "pipeline_if_stage1/unet/config.json",
                                          "pipeline_if_stage2/unet/config.json"};
-    tiny *t = calloc(1, sizeof *t);
+    tiny                    *t = calloc(1, sizeof *t);
     *state = t;
     for (size_t i = 0; i < 4; i++)
         if (!test_golden_exists(needed[i])) return 0;
@@ -422,7 +432,7 @@ static int tiny_setup(void **state) {
                         " \"tokenizer\": [\"transformers\", \"T5Tokenizer\"],"
                         " \"unet\": [\"diffusers\", \"UNet2DConditionModel\"],"
                         " \"scheduler\": [\"diffusers\", \"DDPMScheduler\"]}";
-    char path[512];
+    char        path[512];
     snprintf(path, sizeof path, "%s/model_index.json", t->dir);
     assert_true(test_write_file(path, index, strlen(index)));
     assert_true(link_into(t->dir, "text_encoder", "t5_encoder"));
@@ -467,7 +477,7 @@ static int tiny_teardown(void **state) {
     return 0;
 }
 
-static int stage_seen[3];
+static int  stage_seen[3];
 static void count_stages(void *user, int stage, int step, int total, const float *x0,
                          const int64_t shape[4]) {
     (void)user, (void)step, (void)total, (void)x0, (void)shape;
@@ -501,7 +511,8 @@ static void test_pipeline_generate_tiny(void **state) {
     assert_int_equal(shape[3], 32);
     assert_int_equal(stage_seen[1], 3);
     assert_int_equal(stage_seen[2], 2);
-    for (int i = 0; i < 2 * 3 * 32 * 32; i++) assert_true(isfinite(img[i]));
+    for (int i = 0; i < 2 * 3 * 32 * 32; i++)
+        assert_true(isfinite(img[i]));
     g.progress = NULL;
     assert_int_equal(cascade_pipeline_generate(t->p, &g, &img2, shape, &err), CASCADE_STATUS_OK);
     assert_memory_equal(img, img2, sizeof(float) * 2 * 3 * 32 * 32);
@@ -521,7 +532,8 @@ static void test_pipeline_inpaint_tiny(void **state) {
     float image[3 * S * S], mask[S * S];
     test_fill_uniform(image, 3 * S * S, 9, -1, 1);
     for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) mask[y * S + x] = (x >= 8 && x < 24 && y >= 8 && y < 24);
+        for (int x = 0; x < S; x++)
+            mask[y * S + x] = (x >= 8 && x < 24 && y >= 8 && y < 24);
     cascade_generate_params g;
     cascade_generate_params_init(&g);
     g.prompt = "a lighthouse";
@@ -539,8 +551,10 @@ static void test_pipeline_inpaint_tiny(void **state) {
     int changed = 0;
     for (int c = 0; c < 3; c++)
         for (int i = 0; i < S * S; i++) {
-            if (mask[i] < 0.5f) assert_float_equal(out[c * S * S + i], image[c * S * S + i], 0);
-            else changed += out[c * S * S + i] != image[c * S * S + i];
+            if (mask[i] < 0.5f)
+                assert_float_equal(out[c * S * S + i], image[c * S * S + i], 0);
+            else
+                changed += out[c * S * S + i] != image[c * S * S + i];
         }
     assert_true(changed > 0);
     free(out);

@@ -14,21 +14,21 @@
 #include "cascade/scheduler.h"
 #include "test-common.h"
 
-#define IF_DDPM                                                                                   \
-    "{\"_class_name\": \"DDPMScheduler\", \"_diffusers_version\": \"0.25.1\","                   \
-    " \"beta_end\": 0.02, \"beta_schedule\": \"squaredcos_cap_v2\", \"beta_start\": 0.0001,"     \
-    " \"clip_sample\": true, \"clip_sample_range\": 1.0, \"dynamic_thresholding_ratio\": 0.95,"  \
-    " \"num_train_timesteps\": 1000, \"prediction_type\": \"epsilon\","                           \
-    " \"sample_max_value\": 1.5, \"steps_offset\": 0, \"thresholding\": true,"                    \
-    " \"timestep_spacing\": \"leading\", \"trained_betas\": null,"                                \
+#define IF_DDPM                                                                                    \
+    "{\"_class_name\": \"DDPMScheduler\", \"_diffusers_version\": \"0.25.1\","                     \
+    " \"beta_end\": 0.02, \"beta_schedule\": \"squaredcos_cap_v2\", \"beta_start\": 0.0001,"       \
+    " \"clip_sample\": true, \"clip_sample_range\": 1.0, \"dynamic_thresholding_ratio\": 0.95,"    \
+    " \"num_train_timesteps\": 1000, \"prediction_type\": \"epsilon\","                            \
+    " \"sample_max_value\": 1.5, \"steps_offset\": 0, \"thresholding\": true,"                     \
+    " \"timestep_spacing\": \"leading\", \"trained_betas\": null,"                                 \
     " \"variance_type\": \"learned_range\"" /* closed by the caller */
 
 static cascade_status make(const char *json, cascade_scheduler **out, cascade_error *err) {
     cascade_config *cfg = NULL;
     cascade_error_init(err);
     *out = NULL;
-    cascade_status st = cascade_config_parse(json, strlen(json), "scheduler_config.json", &cfg,
-                                             err);
+    cascade_status st =
+        cascade_config_parse(json, strlen(json), "scheduler_config.json", &cfg, err);
     if (st == CASCADE_STATUS_OK) st = cascade_scheduler_new(cfg, out, err);
     cascade_config_free(cfg);
     return st;
@@ -53,7 +53,8 @@ static void test_scheduler_if_config(void **state) {
     assert_true(cascade_scheduler_learned_variance(s));
     assert_int_equal(cascade_scheduler_num_train_timesteps(s), 1000);
     const float *ac = cascade_scheduler_alphas_cumprod(s);
-    for (int i = 1; i < 1000; i++) assert_true(ac[i] < ac[i - 1]);
+    for (int i = 1; i < 1000; i++)
+        assert_true(ac[i] < ac[i - 1]);
     cascade_scheduler_free(s);
 }
 
@@ -72,14 +73,15 @@ static void test_scheduler_bad_value(void **state) {
     (void)state;
     cascade_error      err;
     cascade_scheduler *s = NULL;
-    assert_int_equal(make("{\"_class_name\": \"DDIMScheduler\", \"beta_schedule\": \"foo\"}", &s,
-                          &err),
-                     CASCADE_STATUS_UNSUPPORTED);
+    assert_int_equal(
+        make("{\"_class_name\": \"DDIMScheduler\", \"beta_schedule\": \"foo\"}", &s, &err),
+        CASCADE_STATUS_UNSUPPORTED);
     assert_null(s);
     assert_non_null(strstr(err.message, "beta_schedule"));
     assert_non_null(strstr(err.message, "foo"));
     assert_int_equal(make("{\"_class_name\": \"EulerDiscreteScheduler\","
-                          " \"prediction_type\": \"x_start\"}", &s, &err),
+                          " \"prediction_type\": \"x_start\"}",
+                          &s, &err),
                      CASCADE_STATUS_UNSUPPORTED);
     assert_non_null(strstr(err.message, "x_start"));
 }
@@ -93,18 +95,19 @@ static void test_scheduler_bad_class_and_types(void **state) {
                      CASCADE_STATUS_UNSUPPORTED);
     assert_non_null(strstr(err.message, "PNDMScheduler"));
     assert_int_equal(make("{\"beta_start\": 0.1}", &s, &err), CASCADE_STATUS_FORMAT);
-    assert_int_equal(make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": \"x\"}",
-                          &s, &err),
-                     CASCADE_STATUS_FORMAT);
+    assert_int_equal(
+        make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": \"x\"}", &s, &err),
+        CASCADE_STATUS_FORMAT);
     assert_non_null(strstr(err.message, "num_train_timesteps"));
-    assert_int_equal(make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": -5}", &s,
-                          &err),
-                     CASCADE_STATUS_INVALID_ARG);
-    assert_int_equal(make("{\"_class_name\": \"DDPMScheduler\", \"trained_betas\": [0.1, 0.2]}",
-                          &s, &err),
-                     CASCADE_STATUS_INVALID_ARG);
+    assert_int_equal(
+        make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": -5}", &s, &err),
+        CASCADE_STATUS_INVALID_ARG);
+    assert_int_equal(
+        make("{\"_class_name\": \"DDPMScheduler\", \"trained_betas\": [0.1, 0.2]}", &s, &err),
+        CASCADE_STATUS_INVALID_ARG);
     assert_int_equal(make("{\"_class_name\": \"DPMSolverMultistepScheduler\","
-                          " \"algorithm_type\": \"sde-dpmsolver++\"}", &s, &err),
+                          " \"algorithm_type\": \"sde-dpmsolver++\"}",
+                          &s, &err),
                      CASCADE_STATUS_UNSUPPORTED);
     assert_non_null(strstr(err.message, "algorithm_type"));
     assert_null(s);
@@ -124,9 +127,11 @@ static void test_scheduler_rng_deterministic(void **state) {
     cascade_rng_normal(&r2, b + 2001, N - 2001);
     assert_memory_equal(a, b, N * sizeof *a);
     double mean = 0, var = 0;
-    for (int i = 0; i < N; i++) mean += a[i];
+    for (int i = 0; i < N; i++)
+        mean += a[i];
     mean /= N;
-    for (int i = 0; i < N; i++) var += (a[i] - mean) * (a[i] - mean);
+    for (int i = 0; i < N; i++)
+        var += (a[i] - mean) * (a[i] - mean);
     var /= N;
     assert_true(fabs(mean) < 0.06);
     assert_true(fabs(var - 1) < 0.08);
@@ -145,7 +150,8 @@ static void expect_timesteps(cascade_scheduler *s, int64_t n, const double *want
     const double *t = cascade_scheduler_timesteps(s, &nt);
     assert_int_equal(nt, (size_t)n);
     assert_true(nw <= nt);
-    for (size_t i = 0; i < nw; i++) assert_float_equal(t[i], want[i], 1e-4);
+    for (size_t i = 0; i < nw; i++)
+        assert_float_equal(t[i], want[i], 1e-4);
 }
 
 /* Timestep spacing as diffusers: leading (+ steps_offset), trailing, DPM linspace over n+1. */
@@ -171,7 +177,8 @@ static void test_scheduler_timesteps(void **state) {
     size_t       ns;
     const float *sg = cascade_scheduler_sigmas(s, &ns);
     assert_int_equal(ns, 11);
-    for (size_t i = 1; i < ns; i++) assert_true(sg[i] < sg[i - 1]);
+    for (size_t i = 1; i < ns; i++)
+        assert_true(sg[i] < sg[i - 1]);
     cascade_scheduler_free(s);
 
     s = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"}");
@@ -199,7 +206,8 @@ static void test_scheduler_euler_scaling(void **state) {
     float x[4] = {1, -2, 3, 0.5f}, y[4];
     assert_int_equal(cascade_scheduler_scale_model_input(s, t[0], x, 4, y, &err),
                      CASCADE_STATUS_OK);
-    for (int i = 0; i < 4; i++) assert_float_equal(y[i], x[i] / sqrtf(sg[0] * sg[0] + 1), 1e-6);
+    for (int i = 0; i < 4; i++)
+        assert_float_equal(y[i], x[i] / sqrtf(sg[0] * sg[0] + 1), 1e-6);
     /* a timestep not in the schedule is an error, not a crash */
     cascade_scheduler *s2 = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"}");
     assert_int_equal(cascade_scheduler_set_timesteps(s2, 10, &err), CASCADE_STATUS_OK);
@@ -230,9 +238,9 @@ static void test_scheduler_set_timesteps_errors(void **state) {
  * the same seed gives the same step. */
 static void test_scheduler_step_noise_contract(void **state) {
     (void)state;
-    cascade_error        err;
-    cascade_scheduler   *s = make_ok(IF_DDPM "}");
-    int64_t              shape[4] = {2, 3, 4, 4};
+    cascade_error      err;
+    cascade_scheduler *s = make_ok(IF_DDPM "}");
+    int64_t            shape[4] = {2, 3, 4, 4};
     enum { N = 2 * 3 * 16 };
     float                x[N], m[2 * N], p1[N], p2[N], x0[N];
     cascade_rng          rng;
@@ -258,7 +266,8 @@ static void test_scheduler_step_noise_contract(void **state) {
     cascade_error_init(&err);
     assert_int_equal(cascade_scheduler_step(s, 0, m, 6, x, shape, &opt, p1, x0, &err),
                      CASCADE_STATUS_OK);
-    for (int i = 0; i < N; i++) assert_true(fabsf(x0[i]) <= 1.0f); /* thresholded */
+    for (int i = 0; i < N; i++)
+        assert_true(fabsf(x0[i]) <= 1.0f); /* thresholded */
     cascade_rng_init(&rng, 7);
     opt.rng = &rng;
     assert_int_equal(cascade_scheduler_step(s, 900, m, 6, x, shape, &opt, p1, NULL, &err),
@@ -324,11 +333,11 @@ static void test_scheduler_load_python_infinity(void **state) {
 /* Every golden scheduler config loads (when the golden set is present). */
 static void test_scheduler_golden_configs(void **state) {
     (void)state;
-    static const char *const cases[] = {"scheduler_ddim", "scheduler_ddim_eta",
+    static const char *const cases[] = {"scheduler_ddim",           "scheduler_ddim_eta",
                                         "scheduler_ddpm_if_stage1", "scheduler_ddpm_if_stage2",
-                                        "scheduler_dpmpp_2m", "scheduler_dpmpp_2m_if_thresh",
-                                        "scheduler_euler", "scheduler_euler_ancestral"};
-    int loaded = 0;
+                                        "scheduler_dpmpp_2m",       "scheduler_dpmpp_2m_if_thresh",
+                                        "scheduler_euler",          "scheduler_euler_ancestral"};
+    int                      loaded = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char rel[128];
         snprintf(rel, sizeof rel, "%s/config.json", cases[i]);

@@ -53,8 +53,8 @@ typedef struct cascade_denoiser {
      * NULL; out: (shape[0], out_channels, H, W). cancel may be polled inside. */
     cascade_status (*forward)(void *self, const float *sample, const int64_t shape[4],
                               double timestep, const float *context, int64_t seq, int64_t dim,
-                              const float *class_labels, const cascade_cancel *cancel,
-                              float *out, cascade_error *err);
+                              const float *class_labels, const cascade_cancel *cancel, float *out,
+                              cascade_error *err);
     void *self;
 } cascade_denoiser;
 
@@ -66,7 +66,7 @@ typedef struct cascade_unet_denoiser cascade_unet_denoiser;
 cascade_status cascade_unet_denoiser_new(const char *unet_dir, cascade_backend *be,
                                          cascade_dtype weight_dtype, cascade_unet_denoiser **out,
                                          cascade_error *err);
-void cascade_unet_denoiser_free(cascade_unet_denoiser *d); /* NULL-safe */
+void           cascade_unet_denoiser_free(cascade_unet_denoiser *d); /* NULL-safe */
 /* The seam (valid while d lives). */
 const cascade_denoiser *cascade_unet_denoiser_get(const cascade_unet_denoiser *d);
 /* sample_size of the U-Net config (0 when unset). */
@@ -76,8 +76,8 @@ int64_t cascade_unet_denoiser_sample_size(const cascade_unet_denoiser *d);
 
 /* Fills out with n standard normal values for the draw named what ("initial",
  * "augmentation", "step<i>"), called in draw order. */
-typedef cascade_status (*cascade_noise_fn)(void *user_data, const char *what, float *out,
-                                           size_t n, cascade_error *err);
+typedef cascade_status (*cascade_noise_fn)(void *user_data, const char *what, float *out, size_t n,
+                                           cascade_error *err);
 /* After each step: stage (1, 2), step (1..total), the current x0 estimate (B, 3, H, W) in
  * about [-1, 1] with its shape. Called on the thread that runs the pipeline. */
 typedef void (*cascade_progress_fn)(void *user_data, int stage, int step, int total,
@@ -89,9 +89,9 @@ typedef struct cascade_diffusion_args {
     const cascade_denoiser *denoiser;  /* borrowed */
     cascade_scheduler      *scheduler; /* borrowed; set_timesteps is called here */
     int64_t                 batch, channels, height, width; /* of the image x (B, C, H, W) */
-    int64_t                 steps;          /* num_inference_steps */
-    double                  guidance_scale; /* > 1: classifier-free guidance */
-    double                  eta;            /* DDIM's eta */
+    int64_t                 steps;                          /* num_inference_steps */
+    double                  guidance_scale;                 /* > 1: classifier-free guidance */
+    double                  eta;                            /* DDIM's eta */
     /* Text conditioning: cond (B, seq, dim); uncond the same, required when guidance > 1. */
     const float *cond, *uncond;
     int64_t      seq, dim;
@@ -109,10 +109,10 @@ typedef struct cascade_diffusion_args {
     int64_t      mask_batch;
     double       strength;
     /* Noise: noise_fn when set, else a generator seeded with seed. */
-    cascade_noise_fn noise_fn;
-    void            *noise_user;
-    uint64_t         seed;
-    int              stage; /* reported to progress */
+    cascade_noise_fn      noise_fn;
+    void                 *noise_user;
+    uint64_t              seed;
+    int                   stage; /* reported to progress */
     cascade_progress_fn   progress;
     void                 *user_data;
     const cascade_cancel *cancel; /* checked before every step */
@@ -135,17 +135,17 @@ void cascade_resize_bilinear_ac(const float *x, int64_t n_planes, int64_t in_h, 
 /* IF's classifier-free guidance on a [uncond; cond] model output (2B, c_out, H, W):
  * out (B, c_out, H, W) = eps_u + g (eps_c - eps_u) on the first c_img channels, then the
  * conditional half's remaining channels. */
-void cascade_guidance_combine(const float *model_out, int64_t batch, int64_t c_out,
-                              int64_t c_img, int64_t hw, double guidance, float *out);
+void cascade_guidance_combine(const float *model_out, int64_t batch, int64_t c_out, int64_t c_img,
+                              int64_t hw, double guidance, float *out);
 
 /* ---- the model set ---------------------------------------------------------------------- */
 
 typedef struct cascade_pipeline cascade_pipeline;
 
 typedef struct cascade_pipeline_options {
-    const char      *model_dir;    /* stage I in the diffusers layout: text_encoder/,
+    const char *model_dir;         /* stage I in the diffusers layout: text_encoder/,
                                       tokenizer/, unet/, scheduler/ (IF-I-*) */
-    const char      *sr_model_dir; /* stage II: unet/, scheduler/, image_noising_scheduler/
+    const char *sr_model_dir;      /* stage II: unet/, scheduler/, image_noising_scheduler/
                                       (IF-II-*); NULL: no stage II */
     cascade_backend *backend;      /* borrowed; must outlive the pipeline */
     cascade_dtype    weight_dtype; /* F32 (default) */
@@ -158,17 +158,17 @@ void           cascade_pipeline_free(cascade_pipeline *p); /* NULL-safe */
 bool           cascade_pipeline_has_stage2(const cascade_pipeline *p);
 
 typedef struct cascade_generate_params {
-    const char *prompt;          /* required */
-    const char *negative_prompt; /* NULL: "" */
-    uint64_t    seed;
-    int64_t     batch;                   /* images per call (default 1) */
-    int64_t     steps1, steps2;          /* defaults 100 and 50 (IF's) */
-    double      guidance1, guidance2;    /* defaults 7.0 and 4.0 */
-    bool        stage2;                  /* run stage II when loaded (default true) */
-    int64_t     noise_level;             /* stage II augmentation (default 250) */
-    double      strength;                /* inpainting (default 1.0) */
-    int64_t     max_length;              /* tokens (default 77) */
-    cascade_noise_fn      noise_fn;      /* NULL: seeded generator */
+    const char           *prompt;          /* required */
+    const char           *negative_prompt; /* NULL: "" */
+    uint64_t              seed;
+    int64_t               batch;                /* images per call (default 1) */
+    int64_t               steps1, steps2;       /* defaults 100 and 50 (IF's) */
+    double                guidance1, guidance2; /* defaults 7.0 and 4.0 */
+    bool                  stage2;               /* run stage II when loaded (default true) */
+    int64_t               noise_level;          /* stage II augmentation (default 250) */
+    double                strength;             /* inpainting (default 1.0) */
+    int64_t               max_length;           /* tokens (default 77) */
+    cascade_noise_fn      noise_fn;             /* NULL: seeded generator */
     void                 *noise_user;
     cascade_progress_fn   progress;
     void                 *user_data;

@@ -72,7 +72,7 @@ cascade_status cascade_scheduler_new(cascade_config *cfg, cascade_scheduler **ou
 /* The same from a file (scheduler/scheduler_config.json). */
 cascade_status cascade_scheduler_load(const char *path, cascade_scheduler **out,
                                       cascade_error *err);
-void cascade_scheduler_free(cascade_scheduler *s); /* NULL-safe */
+void           cascade_scheduler_free(cascade_scheduler *s); /* NULL-safe */
 
 cascade_scheduler_kind cascade_scheduler_get_kind(const cascade_scheduler *s);
 const char            *cascade_scheduler_class_name(const cascade_scheduler *s);
@@ -84,8 +84,7 @@ const float *cascade_scheduler_alphas_cumprod(const cascade_scheduler *s);
 bool cascade_scheduler_learned_variance(const cascade_scheduler *s);
 
 /* Sets the inference timesteps (1 <= n <= num_train_timesteps) and resets the run state. */
-cascade_status cascade_scheduler_set_timesteps(cascade_scheduler *s, int64_t n,
-                                               cascade_error *err);
+cascade_status cascade_scheduler_set_timesteps(cascade_scheduler *s, int64_t n, cascade_error *err);
 /* The timesteps of the current run, in order of use (integers for DDPM/DDIM/DPM-Solver,
  * float32 values for the Euler schedulers); *n receives the count. NULL before
  * set_timesteps. Owned by s, valid until the next set_timesteps. */
@@ -103,8 +102,8 @@ cascade_status cascade_scheduler_scale_model_input(cascade_scheduler *s, double 
                                                    cascade_error *err);
 
 typedef struct cascade_step_options {
-    double eta;                      /* DDIM: 0 deterministic, 1 DDPM-like (default 0) */
-    bool   use_clipped_model_output; /* DDIM (default false) */
+    double eta;                              /* DDIM: 0 deterministic, 1 DDPM-like (default 0) */
+    bool   use_clipped_model_output;         /* DDIM (default false) */
     double s_churn, s_tmin, s_tmax, s_noise; /* Euler (defaults 0, 0, +inf, 1) */
     /* Where a step's noise comes from when it needs some: noise when non-NULL (a
      * sample-shaped (B, C, H, W) tensor, borrowed), else noise_fn (called only when the step
@@ -136,8 +135,8 @@ cascade_status cascade_scheduler_step(cascade_scheduler *s, double timestep,
  * original. */
 cascade_status cascade_scheduler_add_noise(const cascade_scheduler *s, const float *original,
                                            const float *noise, const int64_t shape[4],
-                                           const double *timesteps, size_t n_timesteps,
-                                           float *out, cascade_error *err);
+                                           const double *timesteps, size_t n_timesteps, float *out,
+                                           cascade_error *err);
 
 #ifdef __cplusplus
 }
