@@ -158,17 +158,20 @@ void           cascade_pipeline_free(cascade_pipeline *p); /* NULL-safe */
 bool           cascade_pipeline_has_stage2(const cascade_pipeline *p);
 
 typedef struct cascade_generate_params {
-    const char           *prompt;          /* required */
-    const char           *negative_prompt; /* NULL: "" */
-    uint64_t              seed;
-    int64_t               batch;                /* images per call (default 1) */
-    int64_t               steps1, steps2;       /* defaults 100 and 50 (IF's) */
-    double                guidance1, guidance2; /* defaults 7.0 and 4.0 */
-    bool                  stage2;               /* run stage II when loaded (default true) */
-    int64_t               noise_level;          /* stage II augmentation (default 250) */
-    double                strength;             /* inpainting (default 1.0) */
-    int64_t               max_length;           /* tokens (default 77) */
-    cascade_noise_fn      noise_fn;             /* NULL: seeded generator */
+    const char *prompt;          /* required */
+    const char *negative_prompt; /* NULL: "" */
+    uint64_t    seed;
+    int64_t     batch;                /* images per call (default 1) */
+    int64_t     steps1, steps2;       /* defaults 100 and 50 (IF's) */
+    double      guidance1, guidance2; /* defaults 7.0 and 4.0 */
+    bool        stage2;               /* run stage II when loaded (default true) */
+    int64_t     noise_level;          /* stage II augmentation (default 250) */
+    double      strength;             /* inpainting (default 1.0) */
+    int64_t     max_length;           /* tokens (default 77) */
+    /* NULL: one generator seeded with seed for the whole call. Otherwise every draw of
+     * stage I ("initial", "step<i>"), then of stage II ("initial", "augmentation",
+     * "step<i>"), in that order. */
+    cascade_noise_fn      noise_fn;
     void                 *noise_user;
     cascade_progress_fn   progress;
     void                 *user_data;
