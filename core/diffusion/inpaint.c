@@ -2,6 +2,7 @@
  * the mask is binarised at 0.5; the start is the original with the masked region noised to
  * the first timestep; after every step the unmasked region is put back from before the step,
  * so the pixels outside the mask come out as they went in. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,4 +41,27 @@ void pipe_downscale_area(const float *x, int64_t n_planes, int64_t h, int64_t w,
                                  (size_t)((y * f + dy) * w + xx * f + dx)];
                 out[(size_t)p * (size_t)(oh * ow) + (size_t)(y * ow + xx)] = acc * inv;
             }
+}
+
+void cascade_image_to_rgb8(const float *img, int64_t h, int64_t w, uint8_t *rgb) {
+    size_t hw = (size_t)(h * w);
+    for (size_t i = 0; i < hw; i++)
+        for (size_t c = 0; c < 3; c++) {
+            float v = img[c * hw + i] / 2.0f + 0.5f;
+            v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
+            rgb[i * 3 + c] = (uint8_t)nearbyintf(v * 255.0f); /* numpy round: half to even */
+        }
+}
+
+void cascade_image_from_rgb8(const uint8_t *rgb, int64_t h, int64_t w, int32_t channels,
+                             float *img) {
+    size_t hw = (size_t)(h * w);
+    for (size_t i = 0; i < hw; i++)
+        for (size_t c = 0; c < 3; c++)
+            img[c * hw + i] = (float)rgb[i * (size_t)channels + c] / 127.5f - 1.0f;
+}
+
+void cascade_mask_from_grey8(const uint8_t *grey, int64_t h, int64_t w, float *mask) {
+    for (size_t i = 0; i < (size_t)(h * w); i++)
+        mask[i] = (float)grey[i] / 255.0f;
 }

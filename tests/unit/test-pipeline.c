@@ -401,6 +401,31 @@ static void test_pipeline_bad_args(void **state) {
     cascade_scheduler_free(s);
 }
 
+/* 8-bit pixels survive the round trip through [-1, 1]; out-of-range values clamp. */
+static void test_pipeline_pixel_conversions(void **state) {
+    (void)state;
+    enum { PW = 256 };
+    uint8_t rgba[PW * 4], rgb[PW * 3], grey[2] = {0, 255};
+    float   img[3 * PW], mask[2];
+    for (int i = 0; i < PW; i++)
+        for (int c = 0; c < 4; c++)
+            rgba[i * 4 + c] = (uint8_t)(c == 3 ? 7 : (i + 85 * c) % 256);
+    cascade_image_from_rgb8(rgba, 1, PW, 4, img);
+    assert_float_equal(img[0], -1.0f, 0);
+    cascade_image_to_rgb8(img, 1, PW, rgb);
+    for (int i = 0; i < PW; i++)
+        for (int c = 0; c < 3; c++)
+            assert_int_equal(rgb[i * 3 + c], rgba[i * 4 + c]);
+    img[0] = 5.0f;
+    img[1] = -5.0f;
+    cascade_image_to_rgb8(img, 1, PW, rgb);
+    assert_int_equal(rgb[0], 255);
+    assert_int_equal(rgb[3], 0);
+    cascade_mask_from_grey8(grey, 1, 2, mask);
+    assert_float_equal(mask[0], 0.0f, 0);
+    assert_float_equal(mask[1], 1.0f, 0);
+}
+
 /* ---- the model set on the tiny golden models ---- */
 
 static bool link_into(const char *dir, const char *name, const char *golden_rel) {
@@ -601,6 +626,7 @@ int main(void) {
         cmocka_unit_test(test_pipeline_stage2_inputs),
         cmocka_unit_test(test_pipeline_inpaint_keeps_unmasked),
         cmocka_unit_test(test_pipeline_bad_args),
+        cmocka_unit_test(test_pipeline_pixel_conversions),
         cmocka_unit_test(test_pipeline_load_errors),
         cmocka_unit_test_setup_teardown(test_pipeline_generate_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_inpaint_tiny, tiny_setup, tiny_teardown),

@@ -138,6 +138,15 @@ void cascade_resize_bilinear_ac(const float *x, int64_t n_planes, int64_t in_h, 
 void cascade_guidance_combine(const float *model_out, int64_t batch, int64_t c_out, int64_t c_img,
                               int64_t hw, double guidance, float *out);
 
+/* Pixel conversions as the IF pipelines do them. rgb: interleaved rows (h, w, 3) 8-bit;
+ * img: planar (3, h, w) floats. To pixels: round(clamp(x / 2 + 0.5, 0, 1) * 255) (output_type
+ * "pil"); from pixels: p / 127.5 - 1. A mask from 8-bit grey: p / 255 (the loop binarises it
+ * at 0.5). */
+void cascade_image_to_rgb8(const float *img, int64_t h, int64_t w, uint8_t *rgb);
+void cascade_image_from_rgb8(const uint8_t *rgb, int64_t h, int64_t w, int32_t channels,
+                             float *img); /* channels 3 or 4 (alpha ignored) */
+void cascade_mask_from_grey8(const uint8_t *grey, int64_t h, int64_t w, float *mask);
+
 /* ---- the model set ---------------------------------------------------------------------- */
 
 typedef struct cascade_pipeline cascade_pipeline;
