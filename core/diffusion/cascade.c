@@ -189,6 +189,11 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
         if ((st = d->forward(d->self, in, in_shape, ts[i], ctx, a->seq, a->dim,
                              d->class_labels ? labels : NULL, a->cancel, mo, err)))
             goto done;
+        int64_t out_shape[4] = {mult * B, c_out, a->height, a->width};
+        if (a->tap) {
+            a->tap(a->tap_user, j, "unet_input", in, in_shape);
+            a->tap(a->tap_user, j, "unet_output", mo, out_shape);
+        }
         if (cfg)
             cascade_guidance_combine(mo, B, c_out, C, (int64_t)hw, a->guidance_scale, guided);
         else
@@ -200,6 +205,8 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
                         chw * sizeof *guided);
             mc = C;
         }
+        int64_t g_shape[4] = {B, mc, a->height, a->width};
+        if (a->tap) a->tap(a->tap_user, j, "guided_model_output", guided, g_shape);
         cascade_step_options opt;
         cascade_step_options_init(&opt);
         opt.eta = a->eta;
@@ -208,6 +215,7 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
         snprintf(ns.what, sizeof ns.what, "step%zu", j);
         if ((st = cascade_scheduler_step(s, ts[i], guided, mc, x, shape, &opt, prev, x0, err)))
             goto done;
+        if (a->tap) a->tap(a->tap_user, j, "prev_sample", prev, shape);
         if (mask) pipe_blend_mask(prev, x, mask, B, C, hw); /* keep x outside the mask */
         float *tmp = x;
         x = prev;

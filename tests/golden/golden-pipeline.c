@@ -15,6 +15,7 @@
 #include "cascade/pipeline.h"
 #include "cascade/scheduler.h"
 #include "golden.h"
+#include "test-common.h"
 
 static bool pipe_matches(const golden_case *c) {
     return c->class_name && g_str_has_prefix(c->class_name, "diffusers.IF") &&
@@ -23,7 +24,31 @@ static bool pipe_matches(const golden_case *c) {
 
 typedef struct replay {
     const cascade_safetensors *io;
+    const golden_case         *c;
 } replay;
+
+/* With -v, compares the loop's intermediate values with the reference's loop<i>/ debug
+ * tensors where the case stored them: informational (the verdict is on out_image), to show
+ * where a mismatch starts. */
+static void debug_tap(void *user, size_t step, const char *name, const float *data,
+                      const int64_t shape[4]) {
+    replay *rp = user;
+    char    key[96];
+    snprintf(key, sizeof key, "loop%zu/%s", step, name);
+    if (!rp->c->verbose || !cascade_safetensors_find(rp->io, key)) return;
+    cascade_tensor *want = NULL;
+    if (golden_load(rp->io, key, CASCADE_DTYPE_F32, &want, NULL)) return;
+    size_t n = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
+    if ((size_t)cascade_tensor_numel(want) == n) {
+        test_diff d;
+        test_compare(data, want->data, n, 0, 0, &d);
+        fprintf(stderr, "  %-28s max|d| %.3g  nmse %.3g\n", key, d.max_abs, d.nmse);
+    } else {
+        fprintf(stderr, "  %-28s %zu values, reference %lld\n", key, n,
+                (long long)cascade_tensor_numel(want));
+    }
+    cascade_tensor_free(want);
+}
 
 static cascade_status replay_noise(void *user, const char *what, float *out, size_t n,
                                    cascade_error *err) {
@@ -153,9 +178,11 @@ static cascade_status pipe_run(const golden_case *c, golden_result *r, cascade_e
         a.mask_batch = mask->ndim == 4 ? mask->shape[0] : 1;
         a.strength = call_number(c, "strength", sr ? 0.8 : 1.0);
     }
-    replay rp = {io};
+    replay rp = {io, c};
     a.noise_fn = replay_noise;
     a.noise_user = &rp;
+    a.tap = debug_tap;
+    a.tap_user = &rp;
     size_t n = (size_t)cascade_tensor_numel(init);
     out = g_new(float, n);
     if ((st = cascade_diffusion_run(&a, out, err))) goto done;

@@ -116,6 +116,12 @@ typedef struct cascade_diffusion_args {
     cascade_progress_fn   progress;
     void                 *user_data;
     const cascade_cancel *cancel; /* checked before every step */
+    /* Debug taps, for locating a mismatch (NULL: none): at step (0-based) the values the
+     * reference's debug tensors hold: "unet_input" (after scale_model_input), "unet_output",
+     * "guided_model_output" (what step() receives), "prev_sample" (before the blend). */
+    void (*tap)(void *tap_user, size_t step, const char *name, const float *data,
+                const int64_t shape[4]);
+    void *tap_user;
 } cascade_diffusion_args;
 
 /* Zeroes a and sets guidance 1, strength 1, stage 1. */
