@@ -5,6 +5,8 @@
 #include <string.h>
 
 static const cli_command commands[] = {
+    {"generate", "make images from a text prompt with the cascade (64 px, then 256 px)", cmd_generate},
+    {"inpaint", "repaint the masked part of a PNG from a text prompt", cmd_inpaint},
     {"tokenize", "print the T5 token ids of a text as a JSON array", cmd_tokenize},
     {"encode", "encode a prompt with a text encoder into a safetensors file", cmd_encode},
     {"forward", "run one model component on named input tensors", cmd_forward},

@@ -18,6 +18,8 @@ int cli_failf(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* True when argv[i] is -h/--help. */
 bool cli_is_help(const char *arg);
 
+int cmd_generate(int argc, char **argv);
+int cmd_inpaint(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_forward(int argc, char **argv);

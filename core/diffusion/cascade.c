@@ -365,6 +365,13 @@ bool cascade_pipeline_has_stage2(const cascade_pipeline *p) {
     return p->unet2 != NULL;
 }
 
+void cascade_pipeline_image_size(const cascade_pipeline *p, bool stage2, int64_t *height,
+                                 int64_t *width) {
+    int64_t s = stage2 && p->unet2 ? p->size2 : p->size1;
+    *height = s;
+    *width = s;
+}
+
 /* IF's _text_preprocessing without bs4/ftfy (clean_caption off): lower-case, strip. */
 static char *preprocess_text(const char *text) {
     char *copy = g_strdup(text ? text : "");
@@ -464,7 +471,7 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
     bool    two = g->stage2 && p->unet2;
     int64_t f = two ? p->size2 / p->size1 : 1;
     int64_t h1 = image ? h / f : p->size1, w1 = image ? w / f : p->size1;
-    int64_t h2 = image ? h : p->size2, w2 = image ? w : p->size2;
+    int64_t h2 = image ? h : (two ? p->size2 : h1), w2 = image ? w : (two ? p->size2 : w1);
     size_t  n1, n2, hw1, hw2;
     if (image && (h % f || w % f))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,

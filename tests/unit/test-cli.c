@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cascade/image-io.h"
 #include "cascade/safetensors.h"
 #include "test-common.h"
 
@@ -222,6 +224,170 @@ static void test_cli_encode_model_dir(void **state) {
     g_free(io), g_free(out), g_free(tok), g_free(enc), g_free(tok_src), g_free(enc_src), g_free(dir);
 }
 
+/* A two-stage model assembled from the golden cases: the T5 tokenizer and encoder, the
+ * IF stage I pipeline's U-Net and scheduler (16 px), the IF stage II pipeline (32 px).
+ * Returns the root (malloc'd) or NULL when the golden files are not there. */
+static char *make_test_cascade(void) {
+    if (!test_golden_exists("pipeline_if_stage1/model_index.json") ||
+        !test_golden_exists("pipeline_if_stage2/model_index.json") ||
+        !test_golden_exists("t5_encoder/config.json"))
+        return NULL;
+    char *root = test_make_tmpdir();
+    char *s1 = g_build_filename(root, "stage1", NULL);
+    assert_int_equal(g_mkdir(s1, 0755), 0);
+    static const char *const links[][2] = {{"tokenizer", "t5_tokenizer"},
+                                           {"text_encoder", "t5_encoder"},
+                                           {"unet", "pipeline_if_stage1/unet"},
+                                           {"scheduler", "pipeline_if_stage1/scheduler"}};
+    for (size_t i = 0; i < 4; i++) {
+        char *dst = g_build_filename(s1, links[i][0], NULL);
+        char *src = g_canonicalize_filename(test_golden_path(links[i][1]), NULL);
+        assert_int_equal(symlink(src, dst), 0);
+        g_free(dst), g_free(src);
+    }
+    char *s2 = g_build_filename(root, "stage2", NULL);
+    char *s2src = g_canonicalize_filename(test_golden_path("pipeline_if_stage2"), NULL);
+    assert_int_equal(symlink(s2src, s2), 0);
+    /* the golden stage I index has no text encoder (embeddings were passed directly) */
+    gchar *idx = NULL;
+    assert_true(g_file_get_contents(test_golden_path("pipeline_if_stage1/model_index.json"), &idx, NULL, NULL));
+    GString *gs = g_string_new(idx);
+    g_string_replace(gs, "\"text_encoder\": [\n    null,\n    null\n  ]",
+                     "\"text_encoder\": [\"transformers\", \"T5EncoderModel\"]", 1);
+    g_string_replace(gs, "\"tokenizer\": [\n    null,\n    null\n  ]",
+                     "\"tokenizer\": [\"transformers\", \"T5Tokenizer\"]", 1);
+    char *idx_path = g_build_filename(s1, "model_index.json", NULL);
+    assert_true(test_write_file(idx_path, gs->str, gs->len));
+    g_string_free(gs, TRUE);
+    g_free(idx), g_free(idx_path), g_free(s1), g_free(s2), g_free(s2src);
+    return root;
+}
+
+static void rm_tree(const char *path) {
+    GDir *d = g_file_test(path, G_FILE_TEST_IS_SYMLINK) ? NULL : g_dir_open(path, 0, NULL);
+    if (d) {
+        const char *e;
+        while ((e = g_dir_read_name(d))) {
+            char *p = g_build_filename(path, e, NULL);
+            rm_tree(p);
+            g_free(p);
+        }
+        g_dir_close(d);
+        g_rmdir(path);
+    } else {
+        g_unlink(path);
+    }
+}
+
+static cascade_image *read_png(const char *path) {
+    cascade_image *im = NULL;
+    cascade_error  err;
+    cascade_error_init(&err);
+    if (cascade_image_read_png(path, &im, &err)) fail_msg("%s", err.message);
+    return im;
+}
+
+/* generate: a batch of two 32 px PNGs (stage II size); the same seed gives the same bytes. */
+static void test_cli_generate_two_stages(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    char  *out = g_build_filename(root, "fox.png", NULL);
+    char  *out1 = g_build_filename(root, "fox-1.png", NULL), *out2 = g_build_filename(root, "fox-2.png", NULL);
+    result r = run_cli((const char *[]){"generate", "-m", root, "a red fox", "--seed", "7", "--steps",
+                                        "6", "--sr-steps", "3", "--batch", "2", "-o", out, NULL});
+    if (r.status) fail_msg("generate: %s", r.err);
+    cascade_image *a = read_png(out1), *b = read_png(out2);
+    assert_int_equal(a->width, 32);
+    assert_int_equal(a->height, 32);
+    assert_int_equal(b->width, 32);
+    assert_memory_not_equal(a->pixels, b->pixels, 32 * 32 * 3); /* two different samples */
+    result_clear(&r);
+    char *again = g_build_filename(root, "again.png", NULL);
+    char *again1 = g_build_filename(root, "again-1.png", NULL);
+    r = run_cli((const char *[]){"generate", "-m", root, "a red fox", "--seed", "7", "--steps", "6",
+                                 "--sr-steps", "3", "--batch", "2", "-o", again, NULL});
+    assert_int_equal(r.status, 0);
+    cascade_image *c = read_png(again1);
+    assert_memory_equal(a->pixels, c->pixels, 32 * 32 * 3);
+    cascade_image_free(a), cascade_image_free(b), cascade_image_free(c);
+    result_clear(&r);
+    rm_tree(root);
+    g_free(root), g_free(out), g_free(out1), g_free(out2), g_free(again), g_free(again1);
+}
+
+/* inpaint: pixels outside the mask are the input's exactly; inside they change. */
+static void test_cli_inpaint_keeps_unmasked(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    int64_t        W = 40, H = 30;
+    cascade_image *in = NULL, *mask = NULL;
+    assert_int_equal(cascade_image_new(W, H, 3, &in, NULL), 0);
+    assert_int_equal(cascade_image_new(W, H, 3, &mask, NULL), 0);
+    for (int64_t y = 0; y < H; y++)
+        for (int64_t x = 0; x < W; x++)
+            for (int c = 0; c < 3; c++) {
+                in->pixels[(y * W + x) * 3 + c] = (uint8_t)((x * 6 + y * 3 + c * 50) & 255);
+                mask->pixels[(y * W + x) * 3 + c] = (x >= 10 && x < 30 && y >= 8 && y < 22) ? 255 : 0;
+            }
+    char *in_path = g_build_filename(root, "in.png", NULL), *mask_path = g_build_filename(root, "mask.png", NULL);
+    char *out = g_build_filename(root, "out.png", NULL);
+    assert_int_equal(cascade_image_write_png(in_path, in, NULL), 0);
+    assert_int_equal(cascade_image_write_png(mask_path, mask, NULL), 0);
+    result r = run_cli((const char *[]){"inpaint", "-m", root, "--image", in_path, "--mask", mask_path,
+                                        "a red fox", "--seed", "1", "--steps", "5", "--sr-steps", "3",
+                                        "-o", out, NULL});
+    if (r.status) fail_msg("inpaint: %s", r.err);
+    cascade_image *res = read_png(out);
+    assert_int_equal(res->width, W);
+    assert_int_equal(res->height, H);
+    int64_t changed_inside = 0;
+    for (int64_t i = 0; i < W * H * 3; i++) {
+        if (mask->pixels[i] == 0) assert_int_equal(res->pixels[i], in->pixels[i]);
+        else changed_inside += res->pixels[i] != in->pixels[i];
+    }
+    assert_true(changed_inside > 20 * 14 * 3 / 2);
+    /* an all-black mask is an error that says so */
+    memset(mask->pixels, 0, (size_t)(W * H * 3));
+    assert_int_equal(cascade_image_write_png(mask_path, mask, NULL), 0);
+    result_clear(&r);
+    r = run_cli((const char *[]){"inpaint", "-m", root, "--image", in_path, "--mask", mask_path, "x",
+                                 "-o", out, NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "nothing to inpaint"));
+    result_clear(&r);
+    cascade_image_free(in), cascade_image_free(mask), cascade_image_free(res);
+    rm_tree(root);
+    g_free(root), g_free(in_path), g_free(mask_path), g_free(out);
+}
+
+/* Ctrl-C stops a long generation within a step: exit status 130 and no file. */
+static void test_cli_generate_sigint_cancels(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    char       *out = g_build_filename(root, "never.png", NULL);
+    const char *exe = getenv("CASCADE_CLI");
+    const char *argv[] = {exe ? exe : "build/cli/cascade", "generate", "-m", root, "a red fox",
+                          "--steps", "1000", "--no-sr", "-q", "-o", out, NULL};
+    GPid        pid;
+    gint        err_fd;
+    assert_true(g_spawn_async_with_pipes(NULL, (gchar **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                         NULL, &pid, NULL, NULL, &err_fd, NULL));
+    g_usleep(1500 * 1000);
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+    assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+    close(err_fd);
+    g_spawn_close_pid(pid);
+    rm_tree(root);
+    g_free(root), g_free(out);
+}
+
 /* Bad input: missing component, unsupported class, truncated inputs, unknown command. */
 static void test_cli_errors_are_clear(void **state) {
     (void)state;
@@ -273,6 +439,9 @@ int main(void) {
         cmocka_unit_test(test_cli_forward_unet_matches_golden),
         cmocka_unit_test(test_cli_encode_model_dir),
         cmocka_unit_test(test_cli_errors_are_clear),
+        cmocka_unit_test(test_cli_generate_two_stages),
+        cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
+        cmocka_unit_test(test_cli_generate_sigint_cancels),
     };
     return cmocka_run_group_tests_name("cli", tests, need_golden, NULL);
 }

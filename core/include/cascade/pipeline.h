@@ -171,6 +171,10 @@ cascade_status cascade_pipeline_load(const cascade_pipeline_options *o, cascade_
                                      cascade_error *err);
 void           cascade_pipeline_free(cascade_pipeline *p); /* NULL-safe */
 bool           cascade_pipeline_has_stage2(const cascade_pipeline *p);
+/* The size of the images the pipeline makes: stage II's when stage2 is asked for and
+ * loaded, else stage I's. Also the size cascade_pipeline_inpaint works at. */
+void cascade_pipeline_image_size(const cascade_pipeline *p, bool stage2, int64_t *height,
+                                 int64_t *width);
 
 typedef struct cascade_generate_params {
     const char *prompt;          /* required */
