@@ -8,13 +8,19 @@
 #include <time.h>
 
 #include "backend-choice.h"
+#include "bench.h"
 #include "cascade.h"
 #include "forward.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: cascade bench --component DIR --inputs IN.safetensors [--iterations N]\n"
+    fprintf(f, "usage: cascade bench [--model DIR] [--sr-model DIR] [--no-sr] [--steps N] [--sr-steps N]\n"
+               "                     [--batch N] [--prompt TEXT] [--backend NAME] [--threads N]\n"
+               "       cascade bench --component DIR --inputs IN.safetensors [--iterations N]\n"
                "                     [--warmup N] [--backend cpu|vulkan|vulkan-fp16] [--threads N]\n\n"
-               "Runs one model component (as `cascade forward` does) repeatedly and prints JSON:\n"
+               "Without --component: runs the cascade once (default: the shipped model) and prints\n"
+               "JSON with the load time, per-step latency of each stage, the total, and peak\n"
+               "host memory. With --component: runs one component (as `cascade forward` does)\n"
+               "repeatedly and prints JSON:\n"
                "load and plan time, per-run latency (min, median, mean), peak host memory and\n"
                "the backend's planned vs naive activation memory.\n\n"
                "  -c, --component DIR   component directory (config.json + safetensors)\n"
@@ -23,6 +29,13 @@ static void usage(FILE *f) {
                "  -w, --warmup N        untimed runs first (default 1)\n"
                "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16\n"
                "  -t, --threads N       CPU threads (default: all cores)\n"
+               "  -m, --model DIR       cascade mode: stage I model (default: the shipped model)\n"
+               "  -s, --sr-model DIR    cascade mode: stage II model (default: the shipped one)\n"
+               "      --no-sr           cascade mode: stage I only\n"
+               "      --steps N         cascade mode: stage I steps (default 20)\n"
+               "      --sr-steps N      cascade mode: stage II steps (default 10)\n"
+               "      --batch N         cascade mode: images (default 1)\n"
+               "  -p, --prompt TEXT     cascade mode: prompt (default \"red apple, flat style\")\n"
                "  -h, --help            this help\n");
 }
 
@@ -51,15 +64,24 @@ int cmd_bench(int argc, char **argv) {
                                          {"warmup", required_argument, NULL, 'w'},
                                          {"backend", required_argument, NULL, 'b'},
                                          {"threads", required_argument, NULL, 't'},
+                                         {"model", required_argument, NULL, 'm'},
+                                         {"sr-model", required_argument, NULL, 's'},
+                                         {"prompt", required_argument, NULL, 'p'},
+                                         {"no-sr", no_argument, NULL, 1},
+                                         {"steps", required_argument, NULL, 2},
+                                         {"sr-steps", required_argument, NULL, 3},
+                                         {"batch", required_argument, NULL, 4},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
+    bench_pipeline_args pa = {.prompt = "red apple, flat style", .steps1 = 20, .steps2 = 10,
+                              .batch = 1};
     forward_request rq = {0};
     const char     *backend = "cpu";
     long            iters = 10, warmup = 1, threads = 0;
     bool            ok = true;
     int             c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "c:i:n:w:b:t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:i:n:w:b:t:m:s:p:h", opts, NULL)) != -1) {
         switch (c) {
         case 'c': rq.component_dir = optarg; break;
         case 'i': rq.inputs_path = optarg; break;
@@ -67,10 +89,22 @@ int cmd_bench(int argc, char **argv) {
         case 'w': warmup = parse_count(optarg, 0, 100000, &ok); break;
         case 'b': backend = optarg; break;
         case 't': threads = parse_count(optarg, 0, 1024, &ok); break;
+        case 'm': pa.model = optarg; break;
+        case 's': pa.sr_model = optarg; break;
+        case 'p': pa.prompt = optarg; break;
+        case 1: pa.no_sr = true; break;
+        case 2: pa.steps1 = parse_count(optarg, 1, 1000, &ok); break;
+        case 3: pa.steps2 = parse_count(optarg, 1, 1000, &ok); break;
+        case 4: pa.batch = parse_count(optarg, 1, 64, &ok); break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
         if (!ok) return cli_failf("bench", "option -%c: bad number '%s'", c, optarg);
+    }
+    if (!rq.component_dir && !rq.inputs_path && optind == argc) {
+        pa.backend = backend;
+        pa.threads = (int)threads;
+        return bench_pipeline(&pa);
     }
     if (!rq.component_dir || !rq.inputs_path || optind != argc) {
         usage(stderr);

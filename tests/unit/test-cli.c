@@ -362,6 +362,28 @@ static void test_cli_inpaint_keeps_unmasked(void **state) {
     g_free(root), g_free(in_path), g_free(mask_path), g_free(out);
 }
 
+/* bench over the cascade reports every step of both stages as JSON. */
+static void test_cli_bench_cascade_json(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    result r = run_cli((const char *[]){"bench", "-m", root, "--steps", "3", "--sr-steps", "2",
+                                        "-t", "1", NULL});
+    if (r.status) fail_msg("bench: %s", r.err);
+    JsonParser *jp = json_parser_new();
+    assert_true(json_parser_load_from_data(jp, r.out, -1, NULL));
+    JsonObject *o = json_node_get_object(json_parser_get_root(jp));
+    assert_int_equal(json_object_get_int_member(json_object_get_object_member(o, "stage1"), "steps"), 3);
+    assert_int_equal(json_object_get_int_member(json_object_get_object_member(o, "stage2"), "steps"), 2);
+    assert_true(json_object_get_int_member(o, "peak_host_bytes") > 0);
+    JsonArray *img = json_object_get_array_member(o, "image");
+    assert_int_equal(json_array_get_int_element(img, 0), 32);
+    g_object_unref(jp);
+    result_clear(&r);
+    rm_tree(root);
+    g_free(root);
+}
+
 /* Ctrl-C stops a long generation within a step: exit status 130 and no file. */
 static void test_cli_generate_sigint_cancels(void **state) {
     (void)state;
@@ -442,6 +464,7 @@ int main(void) {
         cmocka_unit_test(test_cli_generate_two_stages),
         cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
+        cmocka_unit_test(test_cli_bench_cascade_json),
     };
     return cmocka_run_group_tests_name("cli", tests, need_golden, NULL);
 }

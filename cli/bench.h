@@ -1,0 +1,17 @@
+/* cascade bench: one component (cmd-bench.c) or the whole cascade (bench-pipeline.c). */
+#ifndef CASCADE_CLI_BENCH_H
+#define CASCADE_CLI_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct bench_pipeline_args {
+    const char *model, *sr_model, *backend, *prompt;
+    bool        no_sr;
+    int         threads;
+    int64_t     steps1, steps2, batch;
+} bench_pipeline_args;
+
+int bench_pipeline(const bench_pipeline_args *a);
+
+#endif
