@@ -12,6 +12,7 @@ packages=(
   libcmocka-dev
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   librsvg2-bin ca-certificates
+  python3-torch python3-numpy python3-pil python3-sentencepiece
 )
 missing=()
 # npm fetches the pretrained upscalers; a machine may already have Node.js from elsewhere
