@@ -1,0 +1,43 @@
+/* CascadeDialog: the GTK3 dialog of the three procedures (generate, inpaint, upscale).
+ *
+ * Prompt and negative prompt, model/preset pickers, seed (random or fixed, re-roll),
+ * steps, guidance, batch, stage II on/off, context margin (inpaint), factor and tile
+ * (upscale), backend/device; a progress bar, a live preview, a grid of the batch's
+ * candidates to pick from, Generate (Enter) and Cancel (Esc). Talks only to the host
+ * (ui-host.h), never to GIMP. */
+#ifndef CASCADE_DIALOG_H
+#define CASCADE_DIALOG_H
+
+#include <gtk/gtk.h>
+
+#include "cascade-recipe.h"
+#include "ui-host.h"
+
+G_BEGIN_DECLS
+
+#define CASCADE_TYPE_DIALOG (cascade_dialog_get_type())
+G_DECLARE_FINAL_TYPE(CascadeDialog, cascade_dialog, CASCADE, DIALOG, GtkDialog)
+
+/* A dialog editing a copy of recipe (its mode picks which controls show). host is borrowed
+ * and must outlive the dialog. parent may be NULL. */
+GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
+                              GtkWindow *parent);
+
+/* Runs the dialog modally. GTK_RESPONSE_OK: the user accepted; *out (init'ed by the
+ * caller) receives the final recipe, with `candidate` set to the chosen batch item or -1.
+ * Any other response: cancelled, *out untouched. */
+gint cascade_dialog_run_recipe(CascadeDialog *dialog, CascadeRecipe *out);
+
+/* Host -> dialog, main thread only. */
+void cascade_dialog_report_progress(CascadeDialog *dialog, gint stage, gint step, gint total);
+void cascade_dialog_report_preview(CascadeDialog *dialog, gint index, const guint8 *rgb,
+                                   gint width, gint height, gint rowstride);
+void cascade_dialog_report_candidate(CascadeDialog *dialog, gint index, guint64 seed,
+                                     const guint8 *rgb, gint width, gint height,
+                                     gint rowstride);
+/* error NULL: success; G_IO_ERROR_CANCELLED: cancelled (no message shown); else shown. */
+void cascade_dialog_report_finished(CascadeDialog *dialog, const GError *error);
+
+G_END_DECLS
+
+#endif
