@@ -36,7 +36,8 @@ typedef struct cascade_vk_buffer {
     VkBuffer       buf;
     VkDeviceMemory mem;
     VkDeviceSize   size;
-    void          *map; /* host-visible buffers only */
+    VkDeviceSize   alloc; /* bytes of device memory behind it (counted in the stats) */
+    void          *map;   /* host-visible buffers only */
 } cascade_vk_buffer;
 
 typedef struct cascade_vk_pipeline {
