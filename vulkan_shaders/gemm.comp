@@ -5,6 +5,8 @@
  *   element strides (transposed B, broadcast batch dims with stride 0).
  * CONV2D (implicit GEMM): per group g = z, A = weight rows (Og, Cg kh kw), B gathered
  *   from x (N, C, H, W) on the fly, C written to (N, O, OH, OW).
+ * Q8 (int8 weight-only, LINEAR's b and CONV2D's w): binding 1 holds R fp32 scales, one per
+ *   output channel, then the int8 weights row-major, four to a word; dequantized here.
  * Bindings: matmul: 0 a, 1 b, 2 bias, 3 out.  conv: 0 x, 1 w, 2 bias, 3 out. */
 #include "types.glsl"
 #define BM 64
@@ -12,7 +14,11 @@
 #define BK 16
 layout(local_size_x = 256) in;
 layout(binding = 0) readonly buffer In0 { T in0[]; };
+#ifdef Q8
+layout(binding = 1) readonly buffer In1 { uint in1q[]; };
+#else
 layout(binding = 1) readonly buffer In1 { T in1[]; };
+#endif
 layout(binding = 2) readonly buffer Bias { T bias[]; };
 layout(binding = 3) writeonly buffer O { T o[]; };
 
@@ -20,6 +26,14 @@ layout(binding = 3) writeonly buffer O { T o[]; };
 layout(push_constant) uniform PC { cascade_pc_conv2d p; };
 #else
 layout(push_constant) uniform PC { cascade_pc_matmul p; };
+#endif
+
+#ifdef Q8
+/* weight e (row-major index) of output channel `row` in a quantized constant of R rows */
+float wq8(uint e, uint row, uint R) {
+    int q = bitfieldExtract(int(in1q[R + e / 4u]), int(8u * (e % 4u)), 8);
+    return float(q) * uintBitsToFloat(in1q[row]);
+}
 #endif
 
 shared float As[BK][BM + 1];
@@ -47,7 +61,11 @@ void main() {
             uint mm = e / BK, kk = e % BK, m = m0 + mm, k = k0 + kk;
             float v = 0.0;
 #ifdef CONV
+#ifdef Q8
+            if (m < M && k < K) v = wq8(abase + m * K + k, z * Og + m, p.O);
+#else
             if (m < M && k < K) v = float(in1[abase + m * K + k]);
+#endif
 #else
             if (m < M && k < K) v = float(in0[abase + m * p.sa_m + k * p.sa_k]);
 #endif
@@ -64,6 +82,8 @@ void main() {
                 int iw = int(ow * p.sw + kx * p.dw) - int(p.pl);
                 if (ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W))
                     v = float(in0[((nb * p.C + z * Cg + c) * p.H + uint(ih)) * p.W + uint(iw)]);
+#elif defined(Q8)
+                v = wq8(n * K + k, n, Ncol); /* LINEAR: w (N, K) */
 #else
                 v = float(in1[bbase + k * p.sb_k + n * p.sb_n]);
 #endif

@@ -100,6 +100,12 @@ static bool vk_supports(const cascade_backend *be, const cascade_graph *g, const
 
 /* ---- plans ---- */
 
+/* Bytes a value takes on the device: an int8 weight's own layout, else the plan's. */
+static uint64_t value_bytes(const cascade_vk_plan *vp, int32_t i) {
+    if (vp->q8 && vp->q8[i]) return cascade_vk_q8_bytes(cascade_graph_node(vp->g, i));
+    return vp->mp->values[i].nbytes;
+}
+
 static void plan_destroy(cascade_vk_plan *vp) {
     if (!vp) return;
     cascade_vk_ctx *vk = vp->vk;
@@ -112,6 +118,7 @@ static void plan_destroy(cascade_vk_plan *vp) {
     free(vp->guards);
     free(vp->rd);
     free(vp->wr);
+    free(vp->q8);
     cascade_memory_plan_free(vp->mp);
     free(vp);
 }
@@ -120,6 +127,18 @@ static cascade_status upload_constant(cascade_vk_plan *vp, cascade_value_id id,
                                       const cascade_node *n, cascade_error *err) {
     const cascade_tensor *t = n->constant;
     int64_t               numel = cascade_tensor_numel(t);
+    if (vp->q8 && vp->q8[id]) {
+        uint64_t qb = cascade_vk_q8_bytes(n);
+        void    *q = malloc((size_t)qb);
+        if (!q)
+            return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
+                                     "vulkan: constant '%s': %llu bytes", n->name,
+                                     (unsigned long long)qb);
+        cascade_status st = cascade_vk_q8_pack(n, q, err);
+        if (!st) st = cascade_vk_upload(vp->vk, vp->loc[id].buf, vp->loc[id].off, q, qb, err);
+        free(q);
+        return st;
+    }
     bool                  as_int = t->dtype == CASCADE_DTYPE_I32 && n->dtype == CASCADE_DTYPE_I32;
     cascade_dtype         dst = as_int ? CASCADE_DTYPE_I32
                                        : (vp->vk->fp16 ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32);
@@ -231,6 +250,7 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
     uint64_t align = vk->props.limits.minStorageBufferOffsetAlignment;
     if (align < 16) align = 16;
     if ((st = cascade_memory_plan_new(g, align, elem_size, vk, &vp->mp, err))) goto fail;
+    if (vk->opt.weights_int8 && (st = cascade_vk_q8_mark(g, &vp->q8, err))) goto fail;
     const cascade_memory_plan *mp = vp->mp;
     bool                       guards = vk->opt.guards;
     uint64_t                   guard = guards ? align_up(GUARD_BYTES, align) : 0;
@@ -259,7 +279,8 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
             goto fail;
         }
         if (v->placement != CASCADE_PLACE_OWN && v->placement != CASCADE_PLACE_CONSTANT) continue;
-        uint64_t need = align_up(v->nbytes ? v->nbytes : 4, align) + guard;
+        uint64_t vb = value_bytes(vp, i);
+        uint64_t need = align_up(vb ? vb : 4, align) + guard;
         if (n_slabs == 0 || slab_size[n_slabs - 1] + need > SLAB_BYTES) {
             if (n_slabs == 0 || slab_size[n_slabs - 1] > 0) n_slabs++;
         }
@@ -267,7 +288,7 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
         slab_off[i] = slab_size[n_slabs - 1];
         slab_size[n_slabs - 1] += need;
         if (v->placement == CASCADE_PLACE_CONSTANT)
-            weights += v->nbytes;
+            weights += vb;
         else
             io += v->nbytes;
     }
@@ -310,11 +331,11 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
     for (int32_t i = 0; i < n; i++) {
         const cascade_value_plan *v = &mp->values[i];
         cascade_vk_loc           *l = &vp->loc[i];
-        l->size = v->nbytes;
+        l->size = value_bytes(vp, i);
         if (v->placement == CASCADE_PLACE_OWN || v->placement == CASCADE_PLACE_CONSTANT) {
             l->buf = vp->bufs[slab_of[i]].buf;
             l->off = slab_off[i];
-            if (guards) add_guard(vp, l->buf, l->off + align_up(v->nbytes ? v->nbytes : 4, align));
+            if (guards) add_guard(vp, l->buf, l->off + align_up(l->size ? l->size : 4, align));
         } else if (v->placement == CASCADE_PLACE_ARENA) {
             l->buf = ab->buf;
             l->off = guard + v->offset;
@@ -379,7 +400,7 @@ static void vk_plan_free(cascade_backend *be, cascade_plan *p) {
     cascade_vk_ctx  *vk = ctx_of(be);
     uint64_t         w = 0;
     for (int32_t i = 0; i < vp->mp->n_values; i++)
-        if (vp->mp->values[i].placement == CASCADE_PLACE_CONSTANT) w += vp->mp->values[i].nbytes;
+        if (vp->mp->values[i].placement == CASCADE_PLACE_CONSTANT) w += value_bytes(vp, i);
     vk->stats.weights_bytes -= w < vk->stats.weights_bytes ? w : vk->stats.weights_bytes;
     plan_destroy(vp);
     free(p);
@@ -488,6 +509,10 @@ bool cascade_vulkan_backend_device(const cascade_backend *be, cascade_vulkan_dev
 
 bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be) {
     return is_vulkan(be) && ctx_of(be)->fp16;
+}
+
+bool cascade_vulkan_backend_uses_int8(const cascade_backend *be) {
+    return is_vulkan(be) && ctx_of(be)->opt.weights_int8;
 }
 
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be) {

@@ -121,6 +121,7 @@ typedef struct cascade_vk_plan {
     cascade_vk_buffer   *bufs; /* slabs for constants and I/O, then the arena */
     int32_t              n_bufs;
     cascade_vk_loc      *loc;  /* per value, resolved through aliases */
+    bool                *q8;   /* per value: an int8 weight (vk-quant.c); NULL when off */
     cascade_vk_range    *guards;
     int32_t              n_guards;
     VkDescriptorPool     dpool;
@@ -169,6 +170,14 @@ cascade_status cascade_vk_record_norm(cascade_vk_plan *p, cascade_value_id id,
                                       const cascade_node *n, cascade_error *err);
 cascade_status cascade_vk_record_shape(cascade_vk_plan *p, cascade_value_id id,
                                        const cascade_node *n, cascade_error *err);
+
+/* ---- vk-quant.c: int8 weight-only quantization ---- */
+/* Marks the constants used only as LINEAR/CONV2D weights; *out has one flag per value. */
+cascade_status cascade_vk_q8_mark(const cascade_graph *g, bool **out, cascade_error *err);
+/* Bytes of a quantized constant: R fp32 scales, then R x L int8, padded to 4. */
+uint64_t       cascade_vk_q8_bytes(const cascade_node *n);
+/* Quantizes the constant's data into dst (cascade_vk_q8_bytes of it). */
+cascade_status cascade_vk_q8_pack(const cascade_node *n, void *dst, cascade_error *err);
 
 /* Element count of a node (shapes were checked by the graph builder). */
 int64_t cascade_vk_numel(const cascade_node *n);

@@ -3,6 +3,7 @@
  * where the device has 16-bit storage, fp16), and compares by NMSE. Every case also checks
  * the guard bytes around the device buffers and that the validation layer stayed silent.
  * With no Vulkan device each case skips, unless CASCADE_REQUIRE_VULKAN=1. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,13 @@
 
 #define NMSE_F32 1e-9
 #define NMSE_F16 3e-5
+/* int8 weight-only, one scale per output channel: the step is max|w_row| / 127 and the
+ * rounding error is uniform in half a step, RMS step / sqrt(12). For the uniform weights
+ * these cases use (RMS max / sqrt(3)) that is a relative RMS weight error of
+ * 1 / (127 * 2) = 3.9e-3, NMSE 1.6e-5, and a dot product with independent inputs keeps
+ * the same relative error. 1e-4 leaves room for short rows (a row's max is then below the
+ * distribution's) without admitting a wrong scale or row (NMSE ~1e-2 and more). */
+#define NMSE_Q8 1e-4
 
 typedef struct op_case op_case;
 /* Builds the case's graph and returns the output value. */
@@ -307,7 +315,7 @@ static const op_case cases[] = {
 
 typedef struct fixture {
     cascade_backend *cpu;
-    cascade_backend *vk[2]; /* fp32, fp16 (NULL without 16-bit storage) */
+    cascade_backend *vk[3]; /* fp32, fp16 (NULL without 16-bit storage), fp32 + int8 weights */
     char             why[512];
 } fixture;
 
@@ -329,10 +337,11 @@ static int group_setup(void **state) {
         fprintf(stderr, "cpu backend: %s\n", err.message);
         return -1;
     }
-    for (int p = 0; p < 2; p++) {
+    for (int p = 0; p < 3; p++) {
         cascade_vulkan_options vo;
         cascade_vulkan_options_init(&vo);
-        vo.precision = p ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
+        vo.precision = p == 1 ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
+        vo.weights_int8 = p == 2;
         vo.guards = true;
         cascade_error_init(&err);
         if (cascade_backend_vulkan_new(&vo, &fx.vk[p], &err) && p == 0)
@@ -343,6 +352,7 @@ static int group_setup(void **state) {
 
 static int group_teardown(void **state) {
     (void)state;
+    cascade_backend_free(fx.vk[2]);
     cascade_backend_free(fx.vk[1]);
     cascade_backend_free(fx.vk[0]);
     cascade_backend_free(fx.cpu);
@@ -355,7 +365,10 @@ static cascade_backend *need_vulkan(int precision) {
         if (require_vulkan()) fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan: %s", fx.why);
         skip();
     }
-    if (precision == 1 && !fx.vk[1]) skip();
+    if (precision > 0 && !fx.vk[precision]) {
+        if (require_vulkan()) fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan backend %d", precision);
+        skip();
+    }
     return fx.vk[precision];
 }
 
@@ -430,10 +443,12 @@ static void run_case(const op_case *c, int precision) {
     assert_int_equal(got.n, want.n);
     test_diff d;
     test_compare(got.out, want.out, got.n, 1e30, 0, &d);
-    double max = precision ? (c->max_nmse_f16 > 0 ? c->max_nmse_f16 : NMSE_F16)
-                           : (c->max_nmse > 0 ? c->max_nmse : NMSE_F32);
+    double max = precision == 2 ? NMSE_Q8
+                 : precision  ? (c->max_nmse_f16 > 0 ? c->max_nmse_f16 : NMSE_F16)
+                              : (c->max_nmse > 0 ? c->max_nmse : NMSE_F32);
+    static const char *const prec_name[] = {"fp32", "fp16", "int8"};
     char label[128];
-    snprintf(label, sizeof label, "%s %s", c->name, precision ? "fp16" : "fp32");
+    snprintf(label, sizeof label, "%s %s", c->name, prec_name[precision]);
     fprintf(stderr, "# %-28s nmse %.3g (max %.1g)\n", label, d.nmse, max);
     bool ok = d.n_bad == 0 && d.nmse <= max;
     if (!ok) test_diff_print(label, got.out, want.out, got.n, &d);
@@ -447,6 +462,97 @@ static void run_case(const op_case *c, int precision) {
 
 static void test_ops_fp32(void **state) { run_case(*state, 0); }
 static void test_ops_fp16(void **state) { run_case(*state, 1); }
+static void test_ops_int8(void **state) { run_case(*state, 2); }
+
+/* Cases with a LINEAR or CONV2D weight, which the int8 option quantizes. */
+static bool has_weights(const op_case *c) {
+    return c->build == b_linear || c->build == b_conv || c->build == b_block;
+}
+
+/* Dequantization is exact: weights already on the int8 grid (q * scale per row, with a
+ * row reaching +-127) come back unchanged, so int8 Vulkan matches the CPU at fp32 NMSE on
+ * a linear and a grouped conv. */
+static void test_vulkan_int8_exact_on_grid(void **state) {
+    (void)state;
+    cascade_backend *vk = need_vulkan(2);
+    for (int kind = 0; kind < 2; kind++) {
+        cascade_error err;
+        cascade_error_init(&err);
+        cascade_graph *g = NULL;
+        assert_int_equal(cascade_graph_new(&g, &err), 0);
+        /* linear: w (17, 65) on x (3, 65); conv: w (6, 2, 3, 3), groups 2, on x (1, 4, 9, 7) */
+        int64_t ws[4] = {17, 65, 1, 1}, rows = 17, len = 65;
+        if (kind) ws[0] = 6, ws[1] = 2, ws[2] = 3, ws[3] = 3, rows = 6, len = 18;
+        float *w = malloc(sizeof *w * (size_t)(rows * len));
+        test_fill_uniform(w, (size_t)(rows * len), 77, -1, 1);
+        for (int64_t r = 0; r < rows; r++) {
+            float s = 0.01f * (float)(r + 1); /* a different scale per row */
+            for (int64_t i = 0; i < len; i++) {
+                float q = rintf(w[r * len + i] * 127.0f);
+                w[r * len + i] = (i == r % len ? (r % 2 ? -127.0f : 127.0f) : q) * s;
+            }
+        }
+        cascade_value_id out;
+        if (kind == 0) {
+            cascade_value_id x = in4(g, "x", 2, 3, 65, 1, 1);
+            cascade_value_id wv = cascade_graph_constant_copy(g, "w", CASCADE_DTYPE_F32, 2, ws, w);
+            out = cascade_graph_linear(g, x, wv, CASCADE_NO_VALUE);
+        } else {
+            cascade_value_id      x = in4(g, "x", 4, 1, 4, 9, 7);
+            cascade_value_id      wv = cascade_graph_constant_copy(g, "w", CASCADE_DTYPE_F32, 4, ws, w);
+            cascade_conv2d_params p;
+            cascade_conv2d_params_init(&p);
+            p.groups = 2;
+            p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
+            out = cascade_graph_conv2d(g, x, wv, CASCADE_NO_VALUE, &p);
+        }
+        free(w);
+        cascade_graph_mark_output(g, out, "out");
+        assert_int_equal(cascade_graph_status(g, &err), 0);
+        run_result want, got;
+        run_on(fx.cpu, g, out, &want);
+        run_on(vk, g, out, &got);
+        test_diff d;
+        test_compare(got.out, want.out, got.n, 1e30, 0, &d);
+        fprintf(stderr, "# int8 on grid (%s): nmse %.3g (max %.1g)\n", kind ? "conv" : "linear",
+                d.nmse, NMSE_F32);
+        free(got.out);
+        free(want.out);
+        cascade_graph_free(g);
+        assert_true(d.nmse <= NMSE_F32);
+    }
+}
+
+/* int8 weights take about a quarter of fp32's device memory (plus a scale per row), and
+ * the option is reported by the backend. */
+static void test_vulkan_int8_weights_smaller(void **state) {
+    (void)state;
+    need_vulkan(2);
+    cascade_error err;
+    cascade_error_init(&err);
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, &err), 0);
+    const op_case c = {"linear", b_linear, {1, 3, 256, 64, CASCADE_DTYPE_F32}, 1, 0, 0};
+    cascade_graph_mark_output(g, b_linear(g, &c), "out");
+    uint64_t w[2];
+    for (int i = 0; i < 2; i++) {
+        cascade_backend *be = fx.vk[i ? 2 : 0];
+        cascade_plan    *plan = NULL;
+        assert_int_equal(cascade_plan_new(be, g, &plan, &err), 0);
+        cascade_memory_stats ms;
+        cascade_backend_memory_stats(be, &ms);
+        w[i] = ms.weights_bytes;
+        cascade_plan_free(plan);
+    }
+    fprintf(stderr, "# weights: fp32 %llu bytes, int8 %llu bytes\n", (unsigned long long)w[0],
+            (unsigned long long)w[1]);
+    /* w (64, 256): 65536 bytes fp32 -> 16384 int8 + 256 scales; the bias stays fp32 (256) */
+    assert_int_equal(w[0], 64 * 256 * 4 + 64 * 4);
+    assert_int_equal(w[1], 64 * 256 + 64 * 4 + 64 * 4);
+    assert_true(cascade_vulkan_backend_uses_int8(fx.vk[2]));
+    assert_false(cascade_vulkan_backend_uses_int8(fx.vk[0]));
+    cascade_graph_free(g);
+}
 
 /* The liveness plan reuses activation memory: planned peak below naive on a chain. */
 static void test_vulkan_memory_plan_reuses(void **state) {
@@ -512,17 +618,20 @@ static void test_vulkan_list_devices(void **state) {
 }
 
 int main(void) {
-    struct CMUnitTest tests[2 * N_CASES + 3];
-    static char       names[2 * N_CASES][96];
-    size_t            k = 0;
+    struct CMUnitTest tests[3 * N_CASES + 5];
+    static char       names[3 * N_CASES][96];
+    static const char *const prec[] = {"fp32", "fp16", "int8"};
+    void (*const fns[])(void **) = {test_ops_fp32, test_ops_fp16, test_ops_int8};
+    size_t k = 0;
     for (size_t i = 0; i < N_CASES; i++)
-        for (int p = 0; p < 2; p++) {
-            snprintf(names[k], sizeof names[k], "test_ops_%s_%s", cases[i].name,
-                     p ? "fp16" : "fp32");
-            tests[k] = (struct CMUnitTest){names[k], p ? test_ops_fp16 : test_ops_fp32, NULL, NULL,
-                                           (void *)&cases[i]};
+        for (int p = 0; p < 3; p++) {
+            if (p == 2 && !has_weights(&cases[i])) continue;
+            snprintf(names[k], sizeof names[k], "test_ops_%s_%s", cases[i].name, prec[p]);
+            tests[k] = (struct CMUnitTest){names[k], fns[p], NULL, NULL, (void *)&cases[i]};
             k++;
         }
+    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_int8_weights_smaller);
+    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_int8_exact_on_grid);
     tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_memory_plan_reuses);
     tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_cancel);
     tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_list_devices);
