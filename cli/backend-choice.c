@@ -24,10 +24,12 @@ cascade_status cli_backend_new(const char *name, int threads, cascade_backend **
     size_t      kind = colon ? (size_t)(colon - name) : strlen(name);
     bool        fp32 = kind == 6 && !strncmp(name, "vulkan", 6);
     bool        fp16 = kind == 11 && !strncmp(name, "vulkan-fp16", 11);
-    if (fp32 || fp16) {
+    bool        int8 = kind == 11 && !strncmp(name, "vulkan-int8", 11);
+    if (fp32 || fp16 || int8) {
         cascade_vulkan_options opt;
         cascade_vulkan_options_init(&opt);
         opt.precision = fp16 ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
+        opt.weights_int8 = int8; /* fp32 activations, int8 GEMM weights */
         if (colon) {
             const char *dev = colon + 1;
             char       *end = NULL;
@@ -46,7 +48,8 @@ cascade_status cli_backend_new(const char *name, int threads, cascade_backend **
         return cascade_backend_vulkan_new(&opt, out, err);
     }
     return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                             "unknown backend '%s' (cpu, vulkan[:DEVICE], vulkan-fp16[:DEVICE])",
+                             "unknown backend '%s' (cpu, vulkan[:DEVICE], vulkan-fp16[:DEVICE], "
+                             "vulkan-int8[:DEVICE])",
                              name);
 #else
     return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,

@@ -27,7 +27,7 @@ static void usage(FILE *f) {
                "  -i, --inputs FILE     input tensors, named as for `cascade forward`\n"
                "  -n, --iterations N    timed runs (default 10)\n"
                "  -w, --warmup N        untimed runs first (default 1)\n"
-               "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16; vulkan[-fp16]:DEVICE\n"
+               "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16, vulkan-int8; :DEVICE\n"
                "                        picks a device by index or name (see `cascade devices`)\n"
                "  -t, --threads N       CPU threads (default: all cores)\n"
                "  -m, --model DIR       cascade mode: stage I model (default: the shipped model)\n"
