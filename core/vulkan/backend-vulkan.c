@@ -103,6 +103,7 @@ static bool vk_supports(const cascade_backend *be, const cascade_graph *g, const
 /* Bytes a value takes on the device: an int8 weight's own layout, else the plan's. */
 static uint64_t value_bytes(const cascade_vk_plan *vp, int32_t i) {
     if (vp->q8 && vp->q8[i]) return cascade_vk_q8_bytes(cascade_graph_node(vp->g, i));
+    if (vp->f32s && vp->f32s[i]) return (uint64_t)cascade_vk_numel(cascade_graph_node(vp->g, i)) * 4;
     return vp->mp->values[i].nbytes;
 }
 
@@ -119,6 +120,8 @@ static void plan_destroy(cascade_vk_plan *vp) {
     free(vp->rd);
     free(vp->wr);
     free(vp->q8);
+    free(vp->angle);
+    free(vp->f32s);
     cascade_memory_plan_free(vp->mp);
     free(vp);
 }
@@ -140,8 +143,9 @@ static cascade_status upload_constant(cascade_vk_plan *vp, cascade_value_id id,
         return st;
     }
     bool                  as_int = t->dtype == CASCADE_DTYPE_I32 && n->dtype == CASCADE_DTYPE_I32;
+    bool                  f32 = !vp->vk->fp16 || (vp->f32s && vp->f32s[id]);
     cascade_dtype         dst = as_int ? CASCADE_DTYPE_I32
-                                       : (vp->vk->fp16 ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32);
+                                       : (f32 ? CASCADE_DTYPE_F32 : CASCADE_DTYPE_F16);
     size_t                bytes = (size_t)numel * cascade_dtype_size(dst);
     if (bytes != vp->loc[id].size)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
@@ -190,9 +194,12 @@ static cascade_status record(cascade_vk_plan *vp, cascade_error *err) {
             if (vp->mp->values[i].placement != CASCADE_PLACE_ALIAS)
                 st = cascade_vk_record_shape(vp, i, n, err);
             break;
+        case CASCADE_OP_MUL:
+            /* a product only sin/cos read is formed inside their kernel (vk-fuse.c) */
+            if (!(vp->angle && vp->angle[i])) st = cascade_vk_record_elementwise(vp, i, n, err);
+            break;
         case CASCADE_OP_ADD:
         case CASCADE_OP_SUB:
-        case CASCADE_OP_MUL:
         case CASCADE_OP_DIV:
         case CASCADE_OP_UNARY:
         case CASCADE_OP_SCALE:
@@ -251,6 +258,7 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
     if (align < 16) align = 16;
     if ((st = cascade_memory_plan_new(g, align, elem_size, vk, &vp->mp, err))) goto fail;
     if (vk->opt.weights_int8 && (st = cascade_vk_q8_mark(g, &vp->q8, err))) goto fail;
+    if ((st = cascade_vk_fuse_mark(vp, err))) goto fail;
     const cascade_memory_plan *mp = vp->mp;
     bool                       guards = vk->opt.guards;
     uint64_t                   guard = guards ? align_up(GUARD_BYTES, align) : 0;
@@ -421,9 +429,10 @@ static cascade_status vk_value_write(cascade_backend *be, cascade_plan *p, casca
     (void)be;
     cascade_vk_plan    *vp = p->impl;
     const cascade_node *n = cascade_graph_node(vp->g, id);
+    bool                f32 = !vp->vk->fp16 || (vp->f32s && vp->f32s[id]);
     cascade_dtype       dst = n->dtype == CASCADE_DTYPE_I32
                                   ? CASCADE_DTYPE_I32
-                                  : (vp->vk->fp16 ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32);
+                                  : (f32 ? CASCADE_DTYPE_F32 : CASCADE_DTYPE_F16);
     const cascade_vk_loc *l = &vp->loc[id];
     if (n->dtype == dst) return cascade_vk_upload(vp->vk, l->buf, l->off, src, n_bytes, err);
     size_t numel = (size_t)cascade_vk_numel(n);
@@ -443,7 +452,7 @@ static cascade_status vk_value_read(cascade_backend *be, const cascade_plan *p,
     const cascade_vk_plan *vp = p->impl;
     const cascade_node    *n = cascade_graph_node(vp->g, id);
     const cascade_vk_loc  *l = &vp->loc[id];
-    if (n->dtype == CASCADE_DTYPE_I32 || !vp->vk->fp16)
+    if (n->dtype == CASCADE_DTYPE_I32 || !vp->vk->fp16 || (vp->f32s && vp->f32s[id]))
         return cascade_vk_download(vp->vk, l->buf, l->off, dst, l->size, err);
     size_t    numel = (size_t)cascade_vk_numel(n);
     uint16_t *tmp = malloc(l->size ? l->size : 1);

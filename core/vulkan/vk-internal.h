@@ -122,6 +122,8 @@ typedef struct cascade_vk_plan {
     int32_t              n_bufs;
     cascade_vk_loc      *loc;  /* per value, resolved through aliases */
     bool                *q8;   /* per value: an int8 weight (vk-quant.c); NULL when off */
+    bool                *angle; /* per value: a product only sin/cos read, fused (vk-fuse.c) */
+    bool                *f32s;  /* per value: kept in fp32 storage in an fp16 plan */
     cascade_vk_range    *guards;
     int32_t              n_guards;
     VkDescriptorPool     dpool;
@@ -178,6 +180,10 @@ cascade_status cascade_vk_q8_mark(const cascade_graph *g, bool **out, cascade_er
 uint64_t       cascade_vk_q8_bytes(const cascade_node *n);
 /* Quantizes the constant's data into dst (cascade_vk_q8_bytes of it). */
 cascade_status cascade_vk_q8_pack(const cascade_node *n, void *dst, cascade_error *err);
+
+/* ---- vk-fuse.c: fp32 islands in fp16 plans ---- */
+/* Fills p->angle and p->f32s (fp16 plans only; both stay NULL otherwise). */
+cascade_status cascade_vk_fuse_mark(cascade_vk_plan *p, cascade_error *err);
 
 /* Element count of a node (shapes were checked by the graph builder). */
 int64_t cascade_vk_numel(const cascade_node *n);

@@ -13,7 +13,8 @@
 /* Output channels and row length: LINEAR w (N, K), CONV2D w (O, Cg, kh, kw). */
 static void rows_of(const cascade_node *n, uint64_t *rows, uint64_t *len) {
     uint64_t l = 1;
-    for (int32_t d = 1; d < n->ndim; d++) l *= (uint64_t)n->shape[d];
+    for (int32_t d = 1; d < n->ndim; d++)
+        l *= (uint64_t)n->shape[d];
     *rows = (uint64_t)n->shape[0];
     *len = l;
 }
@@ -56,7 +57,8 @@ cascade_status cascade_vk_q8_mark(const cascade_graph *g, bool **out, cascade_er
                 q[id] = false;
         }
     }
-    for (int32_t i = 0; i < n; i++) q[i] = q[i] && used[i];
+    for (int32_t i = 0; i < n; i++)
+        q[i] = q[i] && used[i];
     free(used);
     *out = q;
     return CASCADE_STATUS_OK;
@@ -83,7 +85,8 @@ cascade_status cascade_vk_q8_pack(const cascade_node *n, void *dst, cascade_erro
     for (uint64_t r = 0; r < rows; r++) {
         const float *row = w + r * len;
         float        amax = 0;
-        for (uint64_t i = 0; i < len; i++) amax = fmaxf(amax, fabsf(row[i]));
+        for (uint64_t i = 0; i < len; i++)
+            amax = fmaxf(amax, fabsf(row[i]));
         if (!isfinite(amax)) {
             free(w);
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,

@@ -221,6 +221,23 @@ static cascade_value_id b_cast(cascade_graph *g, const op_case *c) {
     return cascade_graph_cast(g, i, CASCADE_DTYPE_F32);
 }
 
+/* The sinusoidal timestep embedding: t (B) -> (B, 1) * freqs (1, half) -> [sin, cos] along
+ * axis 1. Input "t" is filled with timesteps in [0, 1000), where fp16-stored angles would
+ * be 0.5 apart; fp16 plans keep the factors fp32 and form the product inside sin/cos. */
+static cascade_value_id b_time_proj(cascade_graph *g, const op_case *c) {
+    int64_t          b = c->s[0], half = c->s[1], ts[1] = {b}, fs[2] = {1, half};
+    cascade_value_id t = cascade_graph_input(g, "t", CASCADE_DTYPE_F32, 1, ts);
+    float           *f = malloc(sizeof *f * (size_t)half);
+    for (int64_t i = 0; i < half; i++) f[i] = expf(-9.2103404f * (float)i / (float)half);
+    cascade_value_id fr = cascade_graph_constant_copy(g, "freqs", CASCADE_DTYPE_F32, 2, fs, f);
+    free(f);
+    int64_t          bs[2] = {b, 1};
+    cascade_value_id arg = cascade_graph_mul(g, cascade_graph_reshape(g, t, 2, bs), fr);
+    cascade_value_id parts[2] = {cascade_graph_unary(g, CASCADE_UNARY_SIN, arg),
+                                 cascade_graph_unary(g, CASCADE_UNARY_COS, arg)};
+    return cascade_graph_concat(g, 2, parts, 1);
+}
+
 /* A small U-Net-like block: conv, group norm + SiLU, attention over pixels, residual. */
 static cascade_value_id b_block(cascade_graph *g, const op_case *c) {
     int64_t               C = c->s[0], H = c->s[1], W = c->s[2];
@@ -308,6 +325,9 @@ static const op_case cases[] = {
     {"mean_last", b_mean, {3, 5, 65}, 2, 0, 0},
     {"cast_i32_roundtrip", b_cast, {5, 13}, 2, 0, 0},
     {"block_conv_gn_attn", b_block, {4, 5, 7}, 0, 0, 1e-4},
+    /* fp16: only the output's own rounding (NMSE ~u^2/3 = 8e-8) */
+    {"time_proj", b_time_proj, {3, 65}, 0, 0, 1e-6},
+    {"time_proj_1", b_time_proj, {1, 1}, 0, 0, 1e-6},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
@@ -394,7 +414,9 @@ static void fill_inputs(cascade_plan *plan, const cascade_graph *g) {
             free(ids);
         } else {
             float *x = malloc((size_t)numel * 4 + 4);
-            test_fill_uniform(x, (size_t)numel, 1000 + (uint64_t)i, -1.5f, 1.5f);
+            bool   t = strcmp(n->name, "t") == 0 || strstr(n->name, "/t") != NULL;
+            test_fill_uniform(x, (size_t)numel, 1000 + (uint64_t)i, t ? 0.0f : -1.5f,
+                              t ? 1000.0f : 1.5f);
             assert_int_equal(cascade_plan_write(plan, i, x, (size_t)numel * 4, &err), 0);
             free(x);
         }
