@@ -308,7 +308,8 @@ static cascade_status choose(const cascade_vulkan_options *opt,
     return CASCADE_STATUS_OK;
 }
 
-uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk) {
+/* What the device reports available (0 if unknown). */
+static uint64_t device_available(const cascade_vk_ctx *vk) {
     uint64_t best = 0;
     if (vk->has_budget) {
         VkPhysicalDeviceMemoryBudgetPropertiesEXT b = {
@@ -327,6 +328,18 @@ uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk) {
         if ((vk->memprops.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
             vk->memprops.memoryHeaps[i].size > best)
             best = vk->memprops.memoryHeaps[i].size;
+    return best;
+}
+
+uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk) {
+    uint64_t best = device_available(vk);
+    if (vk->opt.max_device_bytes) {
+        /* the caller's cap less what this backend holds already; 1, not 0 (unknown), when
+         * the cap is used up */
+        uint64_t used = vk->stats.device_bytes;
+        uint64_t cap = vk->opt.max_device_bytes > used ? vk->opt.max_device_bytes - used : 1;
+        if (!best || cap < best) best = cap;
+    }
     return best;
 }
 

@@ -600,6 +600,47 @@ static void test_vulkan_memory_plan_reuses(void **state) {
     cascade_graph_free(g);
 }
 
+/* A plan that does not fit the device memory left is refused up front with OUT_OF_MEMORY
+ * and a message saying what it needs and what is available; nothing stays allocated, and
+ * the caller can run the same graph on the CPU backend instead. */
+static void test_vulkan_oom_refused_cpu_retry(void **state) {
+    (void)state;
+    need_vulkan(0);
+    cascade_memory_stats ms;
+    cascade_backend_memory_stats(fx.vk[0], &ms);
+    cascade_vulkan_options vo;
+    cascade_vulkan_options_init(&vo);
+    vo.precision = CASCADE_VULKAN_PRECISION_FP32;
+    /* what a fresh backend holds (staging, a dummy buffer) plus 64 KiB */
+    vo.max_device_bytes = ms.device_bytes + (64u << 10);
+    cascade_backend *vk = NULL;
+    cascade_error    err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_backend_vulkan_new(&vo, &vk, &err), 0);
+    cascade_memory_stats before;
+    cascade_backend_memory_stats(vk, &before);
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, &err), 0);
+    cascade_value_id x = in4(g, "x", 4, 1, 8, 64, 64); /* 128 KiB in, 128 KiB out */
+    cascade_graph_mark_output(g, cascade_graph_unary(g, CASCADE_UNARY_SILU, x), "out");
+    cascade_plan  *plan = NULL;
+    cascade_status st = cascade_plan_new(vk, g, &plan, &err);
+    fprintf(stderr, "# %s: %s\n", cascade_status_name(st), err.message);
+    assert_int_equal(st, CASCADE_STATUS_OUT_OF_MEMORY);
+    assert_null(plan);
+    assert_non_null(strstr(err.message, "available"));
+    cascade_memory_stats after;
+    cascade_backend_memory_stats(vk, &after);
+    assert_int_equal(after.device_bytes, before.device_bytes);
+    /* the retry on the CPU */
+    run_result r;
+    run_on(fx.cpu, g, cascade_graph_find(g, "out"), &r);
+    assert_int_equal(r.n, 8 * 64 * 64);
+    free(r.out);
+    cascade_graph_free(g);
+    cascade_backend_free(vk);
+}
+
 /* A raised cancel flag stops a run with CANCELLED and leaves the plan usable. */
 static void test_vulkan_cancel(void **state) {
     (void)state;
@@ -640,7 +681,7 @@ static void test_vulkan_list_devices(void **state) {
 }
 
 int main(void) {
-    struct CMUnitTest tests[3 * N_CASES + 5];
+    struct CMUnitTest tests[3 * N_CASES + 6];
     static char       names[3 * N_CASES][96];
     static const char *const prec[] = {"fp32", "fp16", "int8"};
     void (*const fns[])(void **) = {test_ops_fp32, test_ops_fp16, test_ops_int8};
@@ -656,6 +697,7 @@ int main(void) {
     tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_int8_exact_on_grid);
     tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_memory_plan_reuses);
     tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_cancel);
+    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_oom_refused_cpu_retry);
     tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_list_devices);
     return _cmocka_run_group_tests("backend-ops", tests, k, group_setup, group_teardown);
 }

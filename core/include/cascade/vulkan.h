@@ -38,6 +38,11 @@ typedef struct cascade_vulkan_options {
      * output channel, dequantized inside the GEMM (activations keep `precision`);
      * $CASCADE_VK_INT8=1 turns it on too. */
     bool                     weights_int8;
+    /* Most device memory this backend may hold (0: what the device reports available,
+     * through VK_EXT_memory_budget where present). A plan that would not fit is refused
+     * with OUT_OF_MEMORY before anything is allocated, so the caller can retry smaller or
+     * on the CPU backend. */
+    uint64_t                 max_device_bytes;
 } cascade_vulkan_options;
 
 void           cascade_vulkan_options_init(cascade_vulkan_options *opt);
