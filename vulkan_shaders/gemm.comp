@@ -36,6 +36,18 @@ float wq8(uint e, uint row, uint R) {
 }
 #endif
 
+#ifdef CONV
+/* a / d for a < 2^24 through a float reciprocal (r = 1 / d), corrected by one step: the
+ * float estimate is off by less than 1 there, and integer division is scalarised on CPU
+ * drivers (lavapipe) */
+uint fdiv(uint a, uint d, float r) {
+    uint q = uint(float(a) * r);
+    if (q * d > a) q--;
+    else if ((q + 1u) * d <= a) q++;
+    return q;
+}
+#endif
+
 shared float As[BK][BM + 1];
 shared float Bs[BK][BN + 1];
 
@@ -55,6 +67,21 @@ void main() {
     float acc[4][4];
     for (uint i = 0u; i < 4u; i++)
         for (uint j = 0u; j < 4u; j++) acc[i][j] = 0.0;
+#ifdef CONV
+    /* 256 invocations over BN = 64 columns: each one loads the same B-tile column at every
+     * K step, so its output pixel's coordinates are worked out once, here */
+    uint nn_t = t % BN, n_t = n0 + nn_t;
+    bool n_ok = n_t < Ncol;
+    int  ih0 = 0, iw0 = 0;
+    uint xbase = 0u;
+    if (n_ok) {
+        uint ow = n_t % p.OW, r = n_t / p.OW, oh = r % p.OH, nb = r / p.OH;
+        ih0 = int(oh * p.sh) - int(p.pt);
+        iw0 = int(ow * p.sw) - int(p.pl);
+        xbase = (nb * p.C + z * Cg) * p.H * p.W;
+    }
+    float r_khw = 1.0 / float(khw), r_kw = 1.0 / float(p.kw);
+#endif
 
     for (uint k0 = 0u; k0 < K; k0 += BK) {
         for (uint e = t; e < BM * BK; e += 256u) {
@@ -71,18 +98,25 @@ void main() {
 #endif
             As[kk][mm] = v;
         }
+#ifdef CONV
+        for (uint e = t; e < BN * BK; e += 256u) {
+            uint kk = e / BN, k = k0 + kk; /* e % BN == nn_t */
+            float v = 0.0;
+            if (n_ok && k < K) {
+                uint c = fdiv(k, khw, r_khw), kr = k - c * khw;
+                uint ky = fdiv(kr, p.kw, r_kw), kx = kr - ky * p.kw;
+                int  ih = ih0 + int(ky * p.dh), iw = iw0 + int(kx * p.dw);
+                if (ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W))
+                    v = float(in0[xbase + (c * p.H + uint(ih)) * p.W + uint(iw)]);
+            }
+            Bs[kk][nn_t] = v;
+        }
+#else
         for (uint e = t; e < BN * BK; e += 256u) {
             uint kk = e / BN, nn = e % BN, n = n0 + nn, k = k0 + kk;
             float v = 0.0;
             if (n < Ncol && k < K) {
-#ifdef CONV
-                uint c = k / khw, kr = k % khw, ky = kr / p.kw, kx = kr % p.kw;
-                uint ow = n % p.OW, r = n / p.OW, oh = r % p.OH, nb = r / p.OH;
-                int ih = int(oh * p.sh + ky * p.dh) - int(p.pt);
-                int iw = int(ow * p.sw + kx * p.dw) - int(p.pl);
-                if (ih >= 0 && ih < int(p.H) && iw >= 0 && iw < int(p.W))
-                    v = float(in0[((nb * p.C + z * Cg + c) * p.H + uint(ih)) * p.W + uint(iw)]);
-#elif defined(Q8)
+#if defined(Q8)
                 v = wq8(n * K + k, n, Ncol); /* LINEAR: w (N, K) */
 #else
                 v = float(in1[bbase + k * p.sb_k + n * p.sb_n]);
@@ -90,6 +124,7 @@ void main() {
             }
             Bs[kk][nn] = v;
         }
+#endif
         barrier();
         for (uint kk = 0u; kk < BK; kk++) {
             float a[4], b[4];

@@ -111,6 +111,7 @@ static void plan_destroy(cascade_vk_plan *vp) {
     if (!vp) return;
     cascade_vk_ctx *vk = vp->vk;
     if (vk->dev) vkQueueWaitIdle(vk->queue);
+    cascade_vk_profile_report_free(vp);
     if (vp->cmd) vkFreeCommandBuffers(vk->dev, vk->cmd_pool, 1, &vp->cmd);
     if (vp->dpool) vkDestroyDescriptorPool(vk->dev, vp->dpool, NULL);
     for (int32_t i = 0; i < vp->n_bufs; i++) cascade_vk_buffer_free(vk, &vp->bufs[i]);
@@ -184,6 +185,11 @@ static cascade_status record(cascade_vk_plan *vp, cascade_error *err) {
     vkCmdPipelineBarrier(vp->cmd,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    cascade_status pst = cascade_vk_profile_begin(vp, err);
+    if (pst) {
+        vkEndCommandBuffer(vp->cmd);
+        return pst;
+    }
     for (int32_t i = 0; i < cascade_graph_n_nodes(vp->g); i++) {
         const cascade_node *n = cascade_graph_node(vp->g, i);
         cascade_status      st = CASCADE_STATUS_OK;
@@ -421,7 +427,8 @@ static cascade_status vk_plan_run(cascade_backend *be, cascade_plan *p,
     /* the whole forward is one submission; cancel is honoured between runs (steps) */
     if (cascade_cancel_is_raised(cancel))
         return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
-    return cascade_vk_submit_wait(vp->vk, vp->cmd, err);
+    CASCADE_TRY(cascade_vk_submit_wait(vp->vk, vp->cmd, err));
+    return cascade_vk_profile_collect(vp, err);
 }
 
 static cascade_status vk_value_write(cascade_backend *be, cascade_plan *p, cascade_value_id id,

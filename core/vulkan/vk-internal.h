@@ -134,6 +134,12 @@ typedef struct cascade_vk_plan {
     cascade_vk_range    *rd, *wr;
     int32_t              n_rd, n_wr, cap_rw;
     uint32_t             n_dispatches, n_barriers;
+    /* CASCADE_VK_PROFILE (vk-profile.c): a timestamp per dispatch, totals per shader */
+    VkQueryPool          qpool;
+    uint32_t             q_cap, q_n, prof_runs;
+    uint16_t            *q_shader;
+    double               prof_ms[CASCADE_VK_SHADER_COUNT];
+    uint32_t             prof_calls[CASCADE_VK_SHADER_COUNT];
 } cascade_vk_plan;
 
 /* Which variant the plan's storage type needs (fp16 or fp32 of one family). */
@@ -180,6 +186,12 @@ cascade_status cascade_vk_q8_mark(const cascade_graph *g, bool **out, cascade_er
 uint64_t       cascade_vk_q8_bytes(const cascade_node *n);
 /* Quantizes the constant's data into dst (cascade_vk_q8_bytes of it). */
 cascade_status cascade_vk_q8_pack(const cascade_node *n, void *dst, cascade_error *err);
+
+/* ---- vk-profile.c: CASCADE_VK_PROFILE=1 ---- */
+cascade_status cascade_vk_profile_begin(cascade_vk_plan *p, cascade_error *err); /* recording */
+void           cascade_vk_profile_mark(cascade_vk_plan *p, cascade_vk_shader s); /* per dispatch */
+cascade_status cascade_vk_profile_collect(cascade_vk_plan *p, cascade_error *err); /* per run */
+void           cascade_vk_profile_report_free(cascade_vk_plan *p); /* prints, releases */
 
 /* ---- vk-fuse.c: fp32 islands in fp16 plans ---- */
 /* Fills p->angle and p->f32s (fp16 plans only; both stay NULL otherwise). */

@@ -133,6 +133,11 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
               .has_bias = bias != CASCADE_NO_VALUE,
         };
         uint64_t cols = (uint64_t)pc.N * pc.OH * pc.OW;
+        if ((uint64_t)pc.C / pc.groups * pc.kh * pc.kw >= (1u << 24))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "vulkan: node '%s': conv reduction of %llu exceeds 2^24",
+                                     n->name,
+                                     (unsigned long long)pc.C / pc.groups * pc.kh * pc.kw);
         cascade_value_id  bind[4] = {n->inputs[0], n->inputs[1], bias, id};
         cascade_vk_shader s =
             p->q8 && p->q8[n->inputs[1]]
