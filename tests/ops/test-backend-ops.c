@@ -596,7 +596,13 @@ static void test_vulkan_memory_plan_reuses(void **state) {
             (unsigned long long)ms.device_budget_bytes);
     assert_true(ms.planned_peak_bytes > 0);
     assert_true(ms.planned_peak_bytes * 3 <= ms.naive_bytes);
+    /* the device holds at least the arena while the plan lives, and frees it after */
+    assert_true(ms.device_bytes >= ms.planned_peak_bytes);
+    assert_true(ms.device_peak_bytes >= ms.device_bytes);
+    uint64_t held = ms.device_bytes;
     cascade_plan_free(plan);
+    cascade_backend_memory_stats(vk, &ms);
+    assert_true(ms.device_bytes + 2 * 8 * 32 * 32 * 4 <= held); /* at least its input and output */
     cascade_graph_free(g);
 }
 
