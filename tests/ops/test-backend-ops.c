@@ -17,9 +17,9 @@
 #include "cascade/backend.h"
 #include "cascade/graph.h"
 #include "cascade/vulkan.h"
+#include "ops-common.h"
 #include "test-common.h"
 
-#define NMSE_F32 1e-9
 #define NMSE_F16 3e-5
 /* int8 weight-only, one scale per output channel: the step is max|w_row| / 127 and the
  * rounding error is uniform in half a step, RMS step / sqrt(12). For the uniform weights
@@ -41,29 +41,6 @@ struct op_case {
     double      max_nmse; /* fp32; 0: NMSE_F32 */
     double      max_nmse_f16; /* 0: NMSE_F16 */
 };
-
-/* ---- graph helpers ---- */
-
-static cascade_value_id in4(cascade_graph *g, const char *name, int32_t nd, int64_t a, int64_t b,
-                            int64_t c, int64_t d) {
-    int64_t sh[4] = {a, b, c, d};
-    return cascade_graph_input(g, name, CASCADE_DTYPE_F32, nd, sh);
-}
-
-/* A constant filled from a seed, as F32 or converted to F16 / BF16. */
-static cascade_value_id konst(cascade_graph *g, const char *name, cascade_dtype dt, int32_t nd,
-                              const int64_t *sh, uint64_t seed, float lo, float hi) {
-    int64_t n = 1;
-    for (int32_t i = 0; i < nd; i++) n *= sh[i];
-    float *f = malloc((size_t)n * sizeof *f);
-    void  *d = malloc((size_t)n * 4);
-    test_fill_uniform(f, (size_t)n, seed, lo, hi);
-    cascade_convert(CASCADE_DTYPE_F32, f, dt, d, (size_t)n, NULL);
-    cascade_value_id v = cascade_graph_constant_copy(g, name, dt, nd, sh, d);
-    free(f);
-    free(d);
-    return v;
-}
 
 /* ---- builders ---- */
 
@@ -331,124 +308,6 @@ static const op_case cases[] = {
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
-/* ---- fixture: one CPU backend, Vulkan fp32 and fp16 backends ---- */
-
-typedef struct fixture {
-    cascade_backend *cpu;
-    cascade_backend *vk[3]; /* fp32, fp16 (NULL without 16-bit storage), fp32 + int8 weights */
-    char             why[512];
-} fixture;
-
-static fixture fx;
-
-static bool require_vulkan(void) {
-    const char *v = getenv("CASCADE_REQUIRE_VULKAN");
-    return v && strcmp(v, "1") == 0;
-}
-
-static int group_setup(void **state) {
-    (void)state;
-    cascade_error err;
-    cascade_error_init(&err);
-    cascade_cpu_options co;
-    cascade_cpu_options_init(&co);
-    co.n_threads = 1;
-    if (cascade_backend_cpu_new(&co, &fx.cpu, &err)) {
-        fprintf(stderr, "cpu backend: %s\n", err.message);
-        return -1;
-    }
-    for (int p = 0; p < 3; p++) {
-        cascade_vulkan_options vo;
-        cascade_vulkan_options_init(&vo);
-        vo.precision = p == 1 ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
-        vo.weights_int8 = p == 2;
-        vo.guards = true;
-        cascade_error_init(&err);
-        if (cascade_backend_vulkan_new(&vo, &fx.vk[p], &err) && p == 0)
-            snprintf(fx.why, sizeof fx.why, "%s", err.message);
-    }
-    return 0;
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    cascade_backend_free(fx.vk[2]);
-    cascade_backend_free(fx.vk[1]);
-    cascade_backend_free(fx.vk[0]);
-    cascade_backend_free(fx.cpu);
-    return 0;
-}
-
-/* Needs a Vulkan backend: skips without one, fails when CASCADE_REQUIRE_VULKAN=1. */
-static cascade_backend *need_vulkan(int precision) {
-    if (!fx.vk[0]) {
-        if (require_vulkan()) fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan: %s", fx.why);
-        skip();
-    }
-    if (precision > 0 && !fx.vk[precision]) {
-        if (require_vulkan()) fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan backend %d", precision);
-        skip();
-    }
-    return fx.vk[precision];
-}
-
-/* ---- running a graph ---- */
-
-typedef struct run_result {
-    float  *out;
-    size_t  n;
-} run_result;
-
-static void fill_inputs(cascade_plan *plan, const cascade_graph *g) {
-    cascade_error err;
-    for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
-        const cascade_node *n = cascade_graph_node(g, i);
-        if (n->op != CASCADE_OP_INPUT) continue;
-        int64_t numel = 1;
-        for (int32_t d = 0; d < n->ndim; d++) numel *= n->shape[d];
-        cascade_error_init(&err);
-        if (n->dtype == CASCADE_DTYPE_I32) {
-            int32_t *ids = malloc((size_t)numel * 4 + 4);
-            for (int64_t j = 0; j < numel; j++) ids[j] = (int32_t)((j * 5 + 3) % 7);
-            assert_int_equal(cascade_plan_write(plan, i, ids, (size_t)numel * 4, &err), 0);
-            free(ids);
-        } else {
-            float *x = malloc((size_t)numel * 4 + 4);
-            bool   t = strcmp(n->name, "t") == 0 || strstr(n->name, "/t") != NULL;
-            test_fill_uniform(x, (size_t)numel, 1000 + (uint64_t)i, t ? 0.0f : -1.5f,
-                              t ? 1000.0f : 1.5f);
-            assert_int_equal(cascade_plan_write(plan, i, x, (size_t)numel * 4, &err), 0);
-            free(x);
-        }
-    }
-}
-
-static void run_on(cascade_backend *be, const cascade_graph *g, cascade_value_id out,
-                   run_result *r) {
-    cascade_error err;
-    cascade_error_init(&err);
-    cascade_plan  *plan = NULL;
-    cascade_status st = cascade_plan_new(be, g, &plan, &err);
-    if (st) fail_msg("%s: plan_new: %s: %s", cascade_backend_name(be), cascade_status_name(st),
-                     err.message);
-    fill_inputs(plan, g);
-    /* twice: the recorded command buffer must replay to the same result */
-    for (int rep = 0; rep < 2; rep++) {
-        st = cascade_plan_run(plan, NULL, &err);
-        if (st) fail_msg("%s: run: %s", cascade_backend_name(be), err.message);
-    }
-    const cascade_node *n = cascade_graph_node(g, out);
-    int64_t             numel = 1;
-    for (int32_t d = 0; d < n->ndim; d++) numel *= n->shape[d];
-    r->n = (size_t)numel;
-    r->out = malloc(r->n * 4 + 4);
-    st = cascade_plan_read(plan, out, r->out, r->n * 4, &err);
-    if (st) fail_msg("%s: read: %s", cascade_backend_name(be), err.message);
-    st = cascade_vulkan_check_guards(plan, &err);
-    if (st) fail_msg("%s: %s", cascade_backend_name(be), err.message);
-    cascade_plan_free(plan);
-}
-
 static void run_case(const op_case *c, int precision) {
     cascade_backend *vk = need_vulkan(precision);
     cascade_error    err;
@@ -491,203 +350,8 @@ static bool has_weights(const op_case *c) {
     return c->build == b_linear || c->build == b_conv || c->build == b_block;
 }
 
-/* Dequantization is exact: weights already on the int8 grid (q * scale per row, with a
- * row reaching +-127) come back unchanged, so int8 Vulkan matches the CPU at fp32 NMSE on
- * a linear and a grouped conv. */
-static void test_vulkan_int8_exact_on_grid(void **state) {
-    (void)state;
-    cascade_backend *vk = need_vulkan(2);
-    for (int kind = 0; kind < 2; kind++) {
-        cascade_error err;
-        cascade_error_init(&err);
-        cascade_graph *g = NULL;
-        assert_int_equal(cascade_graph_new(&g, &err), 0);
-        /* linear: w (17, 65) on x (3, 65); conv: w (6, 2, 3, 3), groups 2, on x (1, 4, 9, 7) */
-        int64_t ws[4] = {17, 65, 1, 1}, rows = 17, len = 65;
-        if (kind) ws[0] = 6, ws[1] = 2, ws[2] = 3, ws[3] = 3, rows = 6, len = 18;
-        float *w = malloc(sizeof *w * (size_t)(rows * len));
-        test_fill_uniform(w, (size_t)(rows * len), 77, -1, 1);
-        for (int64_t r = 0; r < rows; r++) {
-            float s = 0.01f * (float)(r + 1); /* a different scale per row */
-            for (int64_t i = 0; i < len; i++) {
-                float q = rintf(w[r * len + i] * 127.0f);
-                w[r * len + i] = (i == r % len ? (r % 2 ? -127.0f : 127.0f) : q) * s;
-            }
-        }
-        cascade_value_id out;
-        if (kind == 0) {
-            cascade_value_id x = in4(g, "x", 2, 3, 65, 1, 1);
-            cascade_value_id wv = cascade_graph_constant_copy(g, "w", CASCADE_DTYPE_F32, 2, ws, w);
-            out = cascade_graph_linear(g, x, wv, CASCADE_NO_VALUE);
-        } else {
-            cascade_value_id      x = in4(g, "x", 4, 1, 4, 9, 7);
-            cascade_value_id      wv = cascade_graph_constant_copy(g, "w", CASCADE_DTYPE_F32, 4, ws, w);
-            cascade_conv2d_params p;
-            cascade_conv2d_params_init(&p);
-            p.groups = 2;
-            p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
-            out = cascade_graph_conv2d(g, x, wv, CASCADE_NO_VALUE, &p);
-        }
-        free(w);
-        cascade_graph_mark_output(g, out, "out");
-        assert_int_equal(cascade_graph_status(g, &err), 0);
-        run_result want, got;
-        run_on(fx.cpu, g, out, &want);
-        run_on(vk, g, out, &got);
-        test_diff d;
-        test_compare(got.out, want.out, got.n, 1e30, 0, &d);
-        fprintf(stderr, "# int8 on grid (%s): nmse %.3g (max %.1g)\n", kind ? "conv" : "linear",
-                d.nmse, NMSE_F32);
-        free(got.out);
-        free(want.out);
-        cascade_graph_free(g);
-        assert_true(d.nmse <= NMSE_F32);
-    }
-}
-
-/* int8 weights take about a quarter of fp32's device memory (plus a scale per row), and
- * the option is reported by the backend. */
-static void test_vulkan_int8_weights_smaller(void **state) {
-    (void)state;
-    need_vulkan(2);
-    cascade_error err;
-    cascade_error_init(&err);
-    cascade_graph *g = NULL;
-    assert_int_equal(cascade_graph_new(&g, &err), 0);
-    const op_case c = {"linear", b_linear, {1, 3, 256, 64, CASCADE_DTYPE_F32}, 1, 0, 0};
-    cascade_graph_mark_output(g, b_linear(g, &c), "out");
-    uint64_t w[2];
-    for (int i = 0; i < 2; i++) {
-        cascade_backend *be = fx.vk[i ? 2 : 0];
-        cascade_plan    *plan = NULL;
-        assert_int_equal(cascade_plan_new(be, g, &plan, &err), 0);
-        cascade_memory_stats ms;
-        cascade_backend_memory_stats(be, &ms);
-        w[i] = ms.weights_bytes;
-        cascade_plan_free(plan);
-    }
-    fprintf(stderr, "# weights: fp32 %llu bytes, int8 %llu bytes\n", (unsigned long long)w[0],
-            (unsigned long long)w[1]);
-    /* w (64, 256): 65536 bytes fp32 -> 16384 int8 + 256 scales; the bias stays fp32 (256) */
-    assert_int_equal(w[0], 64 * 256 * 4 + 64 * 4);
-    assert_int_equal(w[1], 64 * 256 + 64 * 4 + 64 * 4);
-    assert_true(cascade_vulkan_backend_uses_int8(fx.vk[2]));
-    assert_false(cascade_vulkan_backend_uses_int8(fx.vk[0]));
-    cascade_graph_free(g);
-}
-
-/* The liveness plan reuses activation memory: planned peak below naive on a chain. */
-static void test_vulkan_memory_plan_reuses(void **state) {
-    (void)state;
-    cascade_backend *vk = need_vulkan(0);
-    cascade_error    err;
-    cascade_error_init(&err);
-    cascade_graph *g = NULL;
-    assert_int_equal(cascade_graph_new(&g, &err), 0);
-    cascade_value_id x = in4(g, "x", 4, 1, 8, 32, 32);
-    for (int i = 0; i < 8; i++) x = cascade_graph_unary(g, i % 2 ? CASCADE_UNARY_SILU : CASCADE_UNARY_TANH, x);
-    cascade_graph_mark_output(g, x, "out");
-    cascade_plan *plan = NULL;
-    assert_int_equal(cascade_plan_new(vk, g, &plan, &err), 0);
-    cascade_memory_stats ms;
-    cascade_backend_memory_stats(vk, &ms);
-    fprintf(stderr, "# memory: planned %llu bytes, naive %llu bytes, budget %llu\n",
-            (unsigned long long)ms.planned_peak_bytes, (unsigned long long)ms.naive_bytes,
-            (unsigned long long)ms.device_budget_bytes);
-    assert_true(ms.planned_peak_bytes > 0);
-    assert_true(ms.planned_peak_bytes * 3 <= ms.naive_bytes);
-    /* the device holds at least the arena while the plan lives, and frees it after */
-    assert_true(ms.device_bytes >= ms.planned_peak_bytes);
-    assert_true(ms.device_peak_bytes >= ms.device_bytes);
-    uint64_t held = ms.device_bytes;
-    cascade_plan_free(plan);
-    cascade_backend_memory_stats(vk, &ms);
-    assert_true(ms.device_bytes + 2 * 8 * 32 * 32 * 4 <= held); /* at least its input and output */
-    cascade_graph_free(g);
-}
-
-/* A plan that does not fit the device memory left is refused up front with OUT_OF_MEMORY
- * and a message saying what it needs and what is available; nothing stays allocated, and
- * the caller can run the same graph on the CPU backend instead. */
-static void test_vulkan_oom_refused_cpu_retry(void **state) {
-    (void)state;
-    need_vulkan(0);
-    cascade_memory_stats ms;
-    cascade_backend_memory_stats(fx.vk[0], &ms);
-    cascade_vulkan_options vo;
-    cascade_vulkan_options_init(&vo);
-    vo.precision = CASCADE_VULKAN_PRECISION_FP32;
-    /* what a fresh backend holds (staging, a dummy buffer) plus 64 KiB */
-    vo.max_device_bytes = ms.device_bytes + (64u << 10);
-    cascade_backend *vk = NULL;
-    cascade_error    err;
-    cascade_error_init(&err);
-    assert_int_equal(cascade_backend_vulkan_new(&vo, &vk, &err), 0);
-    cascade_memory_stats before;
-    cascade_backend_memory_stats(vk, &before);
-    cascade_graph *g = NULL;
-    assert_int_equal(cascade_graph_new(&g, &err), 0);
-    cascade_value_id x = in4(g, "x", 4, 1, 8, 64, 64); /* 128 KiB in, 128 KiB out */
-    cascade_graph_mark_output(g, cascade_graph_unary(g, CASCADE_UNARY_SILU, x), "out");
-    cascade_plan  *plan = NULL;
-    cascade_status st = cascade_plan_new(vk, g, &plan, &err);
-    fprintf(stderr, "# %s: %s\n", cascade_status_name(st), err.message);
-    assert_int_equal(st, CASCADE_STATUS_OUT_OF_MEMORY);
-    assert_null(plan);
-    assert_non_null(strstr(err.message, "available"));
-    cascade_memory_stats after;
-    cascade_backend_memory_stats(vk, &after);
-    assert_int_equal(after.device_bytes, before.device_bytes);
-    /* the retry on the CPU */
-    run_result r;
-    run_on(fx.cpu, g, cascade_graph_find(g, "out"), &r);
-    assert_int_equal(r.n, 8 * 64 * 64);
-    free(r.out);
-    cascade_graph_free(g);
-    cascade_backend_free(vk);
-}
-
-/* A raised cancel flag stops a run with CANCELLED and leaves the plan usable. */
-static void test_vulkan_cancel(void **state) {
-    (void)state;
-    cascade_backend *vk = need_vulkan(0);
-    cascade_error    err;
-    cascade_error_init(&err);
-    cascade_graph *g = NULL;
-    assert_int_equal(cascade_graph_new(&g, &err), 0);
-    cascade_value_id x = in4(g, "x", 2, 3, 5, 1, 1);
-    cascade_graph_mark_output(g, cascade_graph_scale(g, x, 2, 1), "out");
-    cascade_plan *plan = NULL;
-    assert_int_equal(cascade_plan_new(vk, g, &plan, &err), 0);
-    cascade_cancel c;
-    cascade_cancel_init(&c);
-    cascade_cancel_raise(&c);
-    assert_int_equal(cascade_plan_run(plan, &c, &err), CASCADE_STATUS_CANCELLED);
-    cascade_error_init(&err);
-    assert_int_equal(cascade_plan_run(plan, NULL, &err), 0);
-    cascade_plan_free(plan);
-    cascade_graph_free(g);
-}
-
-/* Device listing finds the device the backend runs on. */
-static void test_vulkan_list_devices(void **state) {
-    (void)state;
-    cascade_backend           *vk = need_vulkan(0);
-    cascade_vulkan_device_info info, *list = NULL;
-    int                        n = 0;
-    cascade_error              err;
-    cascade_error_init(&err);
-    assert_true(cascade_vulkan_backend_device(vk, &info));
-    assert_int_equal(cascade_vulkan_list_devices(&list, &n, &err), 0);
-    assert_true(n >= 1 && info.index < n);
-    assert_string_equal(list[info.index].name, info.name);
-    fprintf(stderr, "# device %d: %s (%s), fp16 storage %d\n", info.index, info.name,
-            cascade_vulkan_device_type_name(info.type), info.fp16_storage);
-    free(list);
-}
-
 int main(void) {
-    struct CMUnitTest tests[3 * N_CASES + 6];
+    struct CMUnitTest tests[3 * N_CASES];
     static char       names[3 * N_CASES][96];
     static const char *const prec[] = {"fp32", "fp16", "int8"};
     void (*const fns[])(void **) = {test_ops_fp32, test_ops_fp16, test_ops_int8};
@@ -699,11 +363,5 @@ int main(void) {
             tests[k] = (struct CMUnitTest){names[k], fns[p], NULL, NULL, (void *)&cases[i]};
             k++;
         }
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_int8_weights_smaller);
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_int8_exact_on_grid);
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_memory_plan_reuses);
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_cancel);
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_oom_refused_cpu_retry);
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_list_devices);
-    return _cmocka_run_group_tests("backend-ops", tests, k, group_setup, group_teardown);
+    return _cmocka_run_group_tests("backend-ops", tests, k, ops_group_setup, ops_group_teardown);
 }
