@@ -1,6 +1,6 @@
 #version 450
 /* Tiled GEMM through shared memory: 64x64 output tile per workgroup, K in steps of 16,
- * 256 invocations each computing a 4x4 block, fp32 accumulation.
+ * 256 invocations each computing 4x4 outputs (strided by 16), fp32 accumulation.
  * MATMUL/LINEAR: C[z] (M, N) = A[z] (M, K) B[z] (K, N) [+ bias (N)] with arbitrary
  *   element strides (transposed B, broadcast batch dims with stride 0).
  * CONV2D (implicit GEMM): per group g = z, A = weight rows (Og, Cg kh kw), B gathered
@@ -53,7 +53,9 @@ shared float Bs[BK][BN + 1];
 
 void main() {
     uint t = gl_LocalInvocationID.x;
-    uint tm = (t / 16u) * 4u, tn = (t % 16u) * 4u;
+    /* each invocation owns rows tm + 16 i and columns tn + 16 j (i, j < 4): neighbouring
+     * invocations read neighbouring shared-memory words and write neighbouring outputs */
+    uint tm = t / 16u, tn = t % 16u;
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN, z = gl_WorkGroupID.z;
 #ifdef CONV
     uint Cg = p.C / p.groups, Og = p.O / p.groups;
@@ -128,8 +130,8 @@ void main() {
         barrier();
         for (uint kk = 0u; kk < BK; kk++) {
             float a[4], b[4];
-            for (uint i = 0u; i < 4u; i++) a[i] = As[kk][tm + i];
-            for (uint j = 0u; j < 4u; j++) b[j] = Bs[kk][tn + j];
+            for (uint i = 0u; i < 4u; i++) a[i] = As[kk][tm + 16u * i];
+            for (uint j = 0u; j < 4u; j++) b[j] = Bs[kk][tn + 16u * j];
             for (uint i = 0u; i < 4u; i++)
                 for (uint j = 0u; j < 4u; j++) acc[i][j] += a[i] * b[j];
         }
@@ -137,10 +139,10 @@ void main() {
     }
 
     for (uint i = 0u; i < 4u; i++) {
-        uint m = m0 + tm + i;
+        uint m = m0 + tm + 16u * i;
         if (m >= M) continue;
         for (uint j = 0u; j < 4u; j++) {
-            uint n = n0 + tn + j;
+            uint n = n0 + tn + 16u * j;
             if (n >= Ncol) continue;
             float v = acc[i][j];
 #ifdef CONV
