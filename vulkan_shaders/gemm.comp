@@ -1,5 +1,5 @@
 #version 450
-/* Tiled GEMM through shared memory: 64x64 output tile per workgroup, K in steps of 16,
+/* Tiled GEMM through shared memory: 64x64 output tile per workgroup, K in steps of 32,
  * 256 invocations each computing 4x4 outputs (strided by 16), fp32 accumulation.
  * MATMUL/LINEAR: C[z] (M, N) = A[z] (M, K) B[z] (K, N) [+ bias (N)] with arbitrary
  *   element strides (transposed B, broadcast batch dims with stride 0).
@@ -11,7 +11,7 @@
 #include "types.glsl"
 #define BM 64
 #define BN 64
-#define BK 16
+#define BK 32
 layout(local_size_x = 256) in;
 layout(binding = 0) readonly buffer In0 { T in0[]; };
 #ifdef Q8
@@ -48,8 +48,11 @@ uint fdiv(uint a, uint d, float r) {
 }
 #endif
 
-shared float As[BK][BM + 1];
-shared float Bs[BK][BN + 1];
+/* 2 x 32 x 64 floats = 16 KiB, Vulkan's guaranteed maxComputeSharedMemorySize; BK = 32
+ * rather than 16 halves the barriers per K, which CPU drivers (lavapipe) pay per
+ * invocation group: conv time halved there */
+shared float As[BK][BM];
+shared float Bs[BK][BN];
 
 void main() {
     uint t = gl_LocalInvocationID.x;
