@@ -144,6 +144,19 @@ static cascade_value_id b_reshape_permute(cascade_graph *g, const op_case *c) {
     return cascade_graph_permute(g, x, perm);
 }
 
+/* depth-to-space as the upscaler writes it (core/upscale/esrgan.c): x (1, s*s*C, H, W) ->
+ * view (1, s, s, C, H, W) -> permute (0, 3, 4, 1, 5, 2) -> (1, C, H*s, W*s); C=s0 H=s1 W=s2
+ * s=s3. A 6-d permute, which nothing else in the table exercises. */
+static cascade_value_id b_depth_to_space(cascade_graph *g, const op_case *c) {
+    int64_t          C = c->s[0], H = c->s[1], W = c->s[2], s = c->s[3];
+    cascade_value_id x = in4(g, "x", 4, 1, s * s * C, H, W);
+    int64_t          v6[6] = {1, s, s, C, H, W}, o4[4] = {1, C, H * s, W * s};
+    const int32_t    perm[6] = {0, 3, 4, 1, 5, 2};
+    x = cascade_graph_reshape(g, x, 6, v6);
+    x = cascade_graph_permute(g, x, perm);
+    return cascade_graph_reshape(g, x, 4, o4);
+}
+
 static cascade_value_id b_concat(cascade_graph *g, const op_case *c) {
     /* three inputs along axis k of (s0, s1, s2) with that axis sized s3, s4, s5 */
     cascade_value_id xs[3];
@@ -286,6 +299,8 @@ static const op_case cases[] = {
     {"reshape", b_reshape_permute, {2, 3, 5, 7}, 0, 0, 0},
     {"permute_0231", b_reshape_permute, {2, 3, 5, 7, 0, 2, 3, 1}, 1, 0, 0},
     {"permute_3102", b_reshape_permute, {2, 3, 1, 17, 3, 1, 0, 2}, 1, 0, 0},
+    {"depth_to_space_x2", b_depth_to_space, {3, 17, 5, 2}, 0, 0, 0},
+    {"depth_to_space_x3", b_depth_to_space, {1, 3, 65, 3}, 0, 0, 0},
     {"concat_axis1", b_concat, {2, 0, 5, 3, 1, 17}, 1, 0, 0},
     {"concat_axis2", b_concat, {3, 2, 0, 1, 4, 7}, 2, 0, 0},
     {"slice_step2", b_slice, {2, 3, 17, 1, 8, 2}, 2, 0, 0},
