@@ -145,3 +145,18 @@ int32_t cascade_tiler_tile_for_budget(uint64_t budget_bytes, double bytes_per_pi
     int32_t t = core < min_tile ? min_tile : core > max_tile ? max_tile : (int32_t)core;
     return t;
 }
+
+uint64_t cascade_tiler_peak_bytes(const cascade_tiler *t, double bytes_per_pixel,
+                                  int32_t channels) {
+    const axis *ay = &t->ax[1];
+    int64_t     band = 0; /* tallest tile row's output rows */
+    for (int32_t r = 0; r < ay->n; r++) {
+        cascade_tile_span s;
+        axis_span(t, ay, r, &s);
+        if (s.out1 - s.out0 > band) band = s.out1 - s.out0;
+    }
+    double net = bytes_per_pixel * (double)t->ax[0].window * (double)ay->window;
+    double acc = (double)band * (double)t->p.width * t->p.scale * channels * sizeof(float);
+    double total = net + acc;
+    return total >= 1.8e19 ? UINT64_MAX : (uint64_t)total;
+}

@@ -13,6 +13,8 @@
 #define DEFAULT_MAX_CONTEXT 32
 #define DEFAULT_BUDGET      (1ull << 30)
 #define PROBE_EDGE          32
+#define MIN_TILE            32
+#define MAX_TILE            4096
 
 void cascade_upscale_options_init(cascade_upscale_options *opt) {
     memset(opt, 0, sizeof *opt);
@@ -90,6 +92,47 @@ static void flush_rows(const float *band, int64_t band_y0, int64_t y0, int64_t y
     }
 }
 
+cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_backend *be,
+                                          int64_t width, int64_t height,
+                                          const cascade_upscale_options *opt_in,
+                                          cascade_tiler_params *out, uint64_t *peak_bytes,
+                                          cascade_error *err) {
+    cascade_upscale_options opt;
+    if (opt_in) opt = *opt_in;
+    else cascade_upscale_options_init(&opt);
+    if (!u || !be || !out)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscale: missing argument");
+    const int32_t s = cascade_upscaler_scale(u), rf = cascade_upscaler_receptive_field(u);
+    const int32_t max_ctx = opt.max_context > 0 ? opt.max_context : DEFAULT_MAX_CONTEXT;
+    *out = (cascade_tiler_params){.width = width, .height = height, .scale = s, .tile = opt.tile,
+                                  .context = opt.context >= 0 ? opt.context
+                                             : rf < max_ctx   ? rf
+                                                              : max_ctx,
+                                  .feather = opt.feather >= 0 ? opt.feather : DEFAULT_FEATHER};
+    uint64_t budget = opt.memory_budget;
+    if (!budget) {
+        cascade_memory_stats ms = {0};
+        cascade_backend_memory_stats(be, &ms);
+        budget = ms.device_budget_bytes ? ms.device_budget_bytes / 2 : DEFAULT_BUDGET;
+    }
+    /* the probe plans a small graph: only worth it when the tile or the peak is wanted */
+    const double bpp = opt.tile > 0 && !peak_bytes ? 0 : bytes_per_pixel(u, be);
+    if (out->tile <= 0)
+        out->tile = cascade_tiler_tile_for_budget(budget, bpp, out->context, out->feather,
+                                                  MIN_TILE, MAX_TILE);
+    /* the band of blended rows grows with the canvas width: shrink the tile until both fit */
+    for (;;) {
+        cascade_tiler *t = NULL;
+        CASCADE_TRY(cascade_tiler_new(out, &t, err));
+        uint64_t peak = cascade_tiler_peak_bytes(t, bpp, 3);
+        cascade_tiler_free(t);
+        if (peak_bytes) *peak_bytes = peak;
+        if (opt.tile > 0 || peak <= budget || out->tile <= MIN_TILE) break;
+        out->tile = out->tile * 7 / 8 > MIN_TILE ? out->tile * 7 / 8 : MIN_TILE;
+    }
+    return CASCADE_STATUS_OK;
+}
+
 cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend *be,
                                      const uint8_t *src, int64_t width, int64_t height,
                                      int32_t channels, size_t src_stride, uint8_t *dst,
@@ -111,24 +154,9 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
                                  (long long)height, src_stride, dst_stride);
     const float range = (float)cascade_upscaler_value_range(u);
     const float in_scale = (float)(cascade_upscaler_value_range(u) / 255.0);
-    int32_t     rf = cascade_upscaler_receptive_field(u);
-    int32_t     max_ctx = opt.max_context > 0 ? opt.max_context : DEFAULT_MAX_CONTEXT;
-    int32_t     context = opt.context >= 0 ? opt.context : rf < max_ctx ? rf : max_ctx;
-    int32_t     feather = opt.feather >= 0 ? opt.feather : DEFAULT_FEATHER;
-    int32_t     tile = opt.tile;
-    if (tile <= 0) {
-        uint64_t budget = opt.memory_budget;
-        if (!budget) {
-            cascade_memory_stats ms = {0};
-            cascade_backend_memory_stats(be, &ms);
-            budget = ms.device_budget_bytes ? ms.device_budget_bytes / 2 : DEFAULT_BUDGET;
-        }
-        tile = cascade_tiler_tile_for_budget(budget, bytes_per_pixel(u, be), context, feather,
-                                             32, 4096);
-    }
+    cascade_tiler_params tp;
+    CASCADE_TRY(cascade_upscale_plan_tiles(u, be, width, height, &opt, &tp, NULL, err));
 
-    cascade_tiler_params tp = {.width = width, .height = height, .scale = (int32_t)s,
-                               .tile = tile, .context = context, .feather = feather};
     cascade_tiler *t = NULL;
     cascade_graph *g = NULL;
     cascade_plan  *p = NULL;

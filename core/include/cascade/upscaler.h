@@ -15,6 +15,7 @@
 #include "cascade/cancel.h"
 #include "cascade/graph.h"
 #include "cascade/status.h"
+#include "cascade/tiler.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,18 @@ typedef struct cascade_upscale_options {
 } cascade_upscale_options;
 
 void cascade_upscale_options_init(cascade_upscale_options *opt);
+
+/* The tiling cascade_upscale_image() uses for a width x height image: context from the
+ * receptive field (capped at max_context), tile edge from opt->tile or else the largest one
+ * whose peak memory (cascade_tiler_peak_bytes: one window's activations as the backend plans
+ * them, plus the blended band of output rows) fits the memory budget, at least 32.
+ * *peak_bytes (may be NULL) gets that peak. Runs no network: sizes of any canvas can be
+ * planned. */
+cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_backend *be,
+                                          int64_t width, int64_t height,
+                                          const cascade_upscale_options *opt,
+                                          cascade_tiler_params *out, uint64_t *peak_bytes,
+                                          cascade_error *err);
 
 /* Upscales an 8-bit image: src (height rows of width * channels bytes, row stride
  * src_stride), channels 3 (RGB) or 4 (RGBA; alpha is enlarged by bilinear interpolation,
