@@ -299,7 +299,7 @@ static cascade_status load_config(cascade_upscaler *u, const char *path, cascade
         st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "value_range", "is not in (0, 65535]");
     if (st == CASCADE_STATUS_OK) st = cfg_str(&c, "input", &in_name);
     if (st == CASCADE_STATUS_OK) st = cfg_str(&c, "output", &out_name);
-    cfg_get(&c, "source"); /* provenance only */
+    if (st == CASCADE_STATUS_OK) cfg_get(&c, "source"); /* provenance only */
     JsonNode *ln = st == CASCADE_STATUS_OK ? cfg_get(&c, "layers") : NULL;
     if (st == CASCADE_STATUS_OK && (!ln || !JSON_NODE_HOLDS_ARRAY(ln) ||
                                     json_array_get_length(json_node_get_array(ln)) == 0 ||
