@@ -25,6 +25,7 @@
 
 #include "cascade/safetensors.h"
 #include "cascade/tensor.h"
+#include "upsample-fold.h"
 
 #define MAX_IN 64
 
@@ -46,6 +47,10 @@ typedef struct net_layer {
     float           factor;
     cascade_tensor *weight; /* (O, I, kh, kw) */
     cascade_tensor *bias;   /* (O) or NULL */
+    /* OP_UP whose only reader is a conv: the conv runs folded at the low resolution */
+    bool            folded;
+    cascade_tensor *fold_weight, *fold_bias; /* conv after a folded OP_UP (upsample-fold.h) */
+    int32_t         fold_pad, fold_block;
 } net_layer;
 
 struct cascade_upscaler {
@@ -69,6 +74,8 @@ void cascade_upscaler_free(cascade_upscaler *u) {
         g_free(u->layers[i].name);
         cascade_tensor_free(u->layers[i].weight);
         cascade_tensor_free(u->layers[i].bias);
+        cascade_tensor_free(u->layers[i].fold_weight);
+        cascade_tensor_free(u->layers[i].fold_bias);
     }
     g_free(u->layers);
     g_free(u->arch);
@@ -415,6 +422,8 @@ static cascade_status load_weights(cascade_upscaler *u, const char *path, cascad
     return s;
 }
 
+static cascade_status fold_upsampling(cascade_upscaler *u, cascade_error *err);
+
 cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, cascade_error *err) {
     if (!out) return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscaler_load: no out");
     *out = NULL;
@@ -426,12 +435,37 @@ cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, ca
     cascade_status st = load_config(u, cfg, err);
     if (st == CASCADE_STATUS_OK) st = analyse(u, cfg, err);
     if (st == CASCADE_STATUS_OK) st = load_weights(u, wts, err);
+    if (st == CASCADE_STATUS_OK) st = fold_upsampling(u, err);
     g_free(cfg), g_free(wts);
     if (st != CASCADE_STATUS_OK) {
         cascade_upscaler_free(u);
         return st;
     }
     *out = u;
+    return CASCADE_STATUS_OK;
+}
+
+/* Nearest upsampling read only by a square odd "same" conv (RDN's UpSampling2D -> SR) is
+ * folded into that conv at the low resolution + depth-to-space: same numbers up to summation
+ * order, s^2 x less memory and no high-resolution im2col (see upsample-fold.c). */
+static cascade_status fold_upsampling(cascade_upscaler *u, cascade_error *err) {
+    for (int32_t i = 0; i < u->n_layers; i++) {
+        net_layer *U = &u->layers[i];
+        if (U->op != OP_UP || U->block < 2) continue;
+        int32_t reader = -1, n_readers = 0;
+        for (int32_t j = 0; j < u->n_layers; j++)
+            for (int32_t k = 0; k < u->layers[j].n_in; k++)
+                if (u->layers[j].in[k] == i) reader = j, n_readers++;
+        if (i == u->output || n_readers != 1) continue;
+        net_layer *L = &u->layers[reader];
+        if (L->op != OP_CONV || L->kh != L->kw || L->kh % 2 == 0 || L->pad[0] != L->kh / 2 ||
+            L->pad[1] != L->kh / 2 || L->pad[2] != L->kh / 2 || L->pad[3] != L->kh / 2)
+            continue;
+        CASCADE_TRY(cascade_upsample_conv_fold(L->weight, L->bias, U->block, &L->fold_weight,
+                                               &L->fold_bias, &L->fold_pad, err));
+        L->fold_block = U->block;
+        U->folded = true;
+    }
     return CASCADE_STATUS_OK;
 }
 
@@ -497,10 +531,16 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
             char wn[300], bn[300];
             snprintf(wn, sizeof wn, "%s.weight", L->name);
             snprintf(bn, sizeof bn, "%s.bias", L->name);
-            cascade_value_id wv = cascade_graph_constant(g, wn, L->weight);
-            cascade_value_id bv =
-                L->bias ? cascade_graph_constant(g, bn, L->bias) : CASCADE_NO_VALUE;
+            if (L->fold_weight)
+                for (int k = 0; k < 4; k++) p.pad[k] = L->fold_pad;
+            cascade_value_id wv =
+                cascade_graph_constant(g, wn, L->fold_weight ? L->fold_weight : L->weight);
+            const cascade_tensor *b = L->fold_weight ? L->fold_bias : L->bias;
+            cascade_value_id      bv = b ? cascade_graph_constant(g, bn, b) : CASCADE_NO_VALUE;
             val[i] = cascade_graph_conv2d(g, x, wv, bv, &p);
+            if (L->fold_weight) /* the input is still at the low resolution: (hh/s, ww/s) */
+                val[i] = depth_to_space(g, val[i], 1, L->channels, hh / L->fold_block,
+                                        ww / L->fold_block, L->fold_block);
             if (L->relu) val[i] = cascade_graph_unary(g, CASCADE_UNARY_RELU, val[i]);
             break;
         }
@@ -519,7 +559,7 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
             break;
         }
         case OP_UP:
-            val[i] = cascade_graph_upsample_nearest(g, x, L->block, L->block);
+            val[i] = L->folded ? x : cascade_graph_upsample_nearest(g, x, L->block, L->block);
             res[i] *= L->block;
             break;
         case OP_D2S:

@@ -6,6 +6,8 @@
 //
 // usage: node tfjs-sr.mjs --model DIR --backend cpu|wasm --width W --height H IN.rgb OUT.rgb
 //                         [--runs N]     (N timed runs after one warm-up; prints JSON)
+//                         [--patch P --padding Q]  (UpscalerJS' patching: P x P input patches
+//                         with Q pixels of context each side, cropped after predict)
 import fs from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -21,6 +23,8 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--width') opt.width = Number(args[++i]);
   else if (a === '--height') opt.height = Number(args[++i]);
   else if (a === '--runs') opt.runs = Number(args[++i]);
+  else if (a === '--patch') opt.patch = Number(args[++i]);
+  else if (a === '--padding') opt.padding = Number(args[++i]);
   else files.push(a);
 }
 if (!opt.model || !opt.width || !opt.height || files.length < 1) {
@@ -66,16 +70,46 @@ const raw = fs.readFileSync(files[0]);
 if (raw.length !== opt.width * opt.height * 3) throw new Error(`${files[0]}: ${raw.length} bytes, expected ${opt.width}x${opt.height}x3`);
 const pixels = tf.tensor4d(new Float32Array(raw), [1, opt.height, opt.width, 3]);
 
-async function upscale() {
+// One predict on (1, h, w, 3) pixels -> 0..255 floats (clipped, scaled), (h*s, w*s, 3).
+async function predictPixels(px) {
   const out = tf.tidy(() => {
-    const x = rrdn ? tf.mul(pixels, tf.scalar(1 / 255, 'float32')) : pixels;
+    const x = rrdn ? tf.mul(px, tf.scalar(1 / 255, 'float32')) : px;
     const y = model.predict(x);
     return tf.mul(tf.clipByValue(y, 0, range), 255 / range);
   });
   const data = await out.data();
   out.dispose();
-  // round half up to a byte, as the engine does (tf.round would round half to even)
-  return Uint8Array.from(data, (v) => Math.min(255, Math.floor(v + 0.5)));
+  return data;
+}
+
+// round half up to a byte, as the engine does (tf.round would round half to even)
+const toByte = (v) => Math.min(255, Math.floor(v + 0.5));
+
+async function upscale() {
+  const W = opt.width, H = opt.height;
+  if (!opt.patch || (opt.patch >= W && opt.patch >= H))
+    return Uint8Array.from(await predictPixels(pixels), toByte);
+  // patches: core P x P, Q pixels of context (clamped at the border), output cropped
+  const P = opt.patch, Q = opt.padding || 0;
+  let s = 0;
+  let out = null;
+  for (let y0 = 0; y0 < H; y0 += P)
+    for (let x0 = 0; x0 < W; x0 += P) {
+      const x1 = Math.min(W, x0 + P), y1 = Math.min(H, y0 + P);
+      const px0 = Math.max(0, x0 - Q), py0 = Math.max(0, y0 - Q);
+      const px1 = Math.min(W, x1 + Q), py1 = Math.min(H, y1 + Q);
+      const patch = tf.slice(pixels, [0, py0, px0, 0], [1, py1 - py0, px1 - px0, 3]);
+      const y = await predictPixels(patch);
+      patch.dispose();
+      const pw = px1 - px0;
+      s = Math.round(Math.sqrt(y.length / ((py1 - py0) * pw * 3)));
+      if (!out) out = new Uint8Array(W * H * 3 * s * s);
+      for (let yy = y0 * s; yy < y1 * s; yy++)
+        for (let xx = x0 * s; xx < x1 * s; xx++)
+          for (let c = 0; c < 3; c++)
+            out[(yy * W * s + xx) * 3 + c] = toByte(y[((yy - py0 * s) * pw * s + (xx - px0 * s)) * 3 + c]);
+    }
+  return out;
 }
 
 const t0 = performance.now();
