@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <glib.h>
+#include <sys/wait.h>
 
 #include "cascade/backend.h"
 #include "cascade/image-io.h"
@@ -286,6 +288,94 @@ static void test_upscaler_bad_args(void **state) {
     teardown_model(&f);
 }
 
+/* Runs `cascade ARGS...`; returns the exit status, stderr in *err (g_free). */
+static int run_cli(const char *const *args, char **err) {
+    const char *exe = getenv("CASCADE_CLI");
+    GPtrArray  *argv = g_ptr_array_new();
+    g_ptr_array_add(argv, (gpointer)(exe ? exe : "build/cli/cascade"));
+    for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
+    g_ptr_array_add(argv, NULL);
+    gint    wait = 0;
+    GError *e = NULL;
+    char   *out = NULL;
+    if (!g_spawn_sync(NULL, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, err,
+                      &wait, &e))
+        fail_msg("spawn: %s", e->message);
+    g_free(out);
+    g_ptr_array_free(argv, TRUE);
+    return WIFEXITED(wait) ? WEXITSTATUS(wait) : 128;
+}
+
+/* `cascade upscale`: --help exits 0; a missing model, a bad option value and a missing
+ * output each exit non-zero with a message naming them. */
+static void test_upscaler_cli_errors(void **state) {
+    (void)state;
+    char *err = NULL;
+    assert_int_equal(run_cli((const char *const[]){"upscale", "--help", NULL}, &err), 0);
+    g_free(err);
+    assert_int_equal(run_cli((const char *const[]){"upscale", "--model", "/nonexistent/m", "in.png",
+                                                   "-o", "out.png", NULL},
+                             &err),
+                     1);
+    assert_non_null(strstr(err, "/nonexistent/m"));
+    g_free(err);
+    assert_int_not_equal(run_cli((const char *const[]){"upscale", "--model", "m", "--tile", "zero",
+                                                       "in.png", "-o", "o.png", NULL},
+                                 &err),
+                         0);
+    assert_non_null(strstr(err, "--tile"));
+    g_free(err);
+    assert_int_not_equal(run_cli((const char *const[]){"upscale", "--model", "m", "in.png", NULL},
+                                 &err),
+                         0);
+    assert_non_null(strstr(err, "-o OUT.png"));
+    g_free(err);
+}
+
+/* `cascade upscale` on an RGBA PNG writes an RGBA PNG scale times larger, tiled. */
+static void test_upscaler_cli_rgba(void **state) {
+    (void)state;
+    fixture f;
+    assert_true(setup_model(&f, "esrgan-slim_x2", 100, 100, 30, 20));
+    char          *dir = test_make_tmpdir(), in[4096], out[4096];
+    cascade_image *img = NULL, *back = NULL;
+    cascade_error  e;
+    cascade_error_init(&e);
+    assert_int_equal(cascade_image_new(30, 20, 4, &img, &e), CASCADE_STATUS_OK);
+    for (int64_t i = 0; i < 30 * 20; i++) {
+        memcpy(img->pixels + i * 4, f.photo->pixels + i * 3, 3);
+        img->pixels[i * 4 + 3] = 128;
+    }
+    snprintf(in, sizeof in, "%s/in.png", dir);
+    snprintf(out, sizeof out, "%s/out.png", dir);
+    assert_int_equal(cascade_image_write_png(in, img, &e), CASCADE_STATUS_OK);
+    char *err = NULL;
+    int   rc = run_cli((const char *const[]){"upscale", "--model", model_dir("esrgan-slim_x2"),
+                                             "--scale", "2", "--tile", "16", in, "-o", out, NULL},
+                       &err);
+    if (rc) fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(err, "tile 4/4"));
+    g_free(err);
+    assert_int_equal(cascade_image_read_png(out, &back, &e), CASCADE_STATUS_OK);
+    assert_int_equal(back->width, 60);
+    assert_int_equal(back->height, 40);
+    assert_int_equal(back->channels, 4);
+    for (int64_t i = 0; i < 60 * 40; i++) assert_int_equal(back->pixels[i * 4 + 3], 128);
+    /* the wrong --scale is refused */
+    assert_int_equal(run_cli((const char *const[]){"upscale", "--model", model_dir("esrgan-slim_x2"),
+                                                   "--scale", "4", in, "-o", out, NULL},
+                             &err),
+                     1);
+    assert_non_null(strstr(err, "x2"));
+    g_free(err);
+    remove(in), remove(out), remove(dir);
+    free(dir);
+    cascade_image_free(back);
+    cascade_image_free(img);
+    teardown_model(&f);
+}
+
 static bool have_models(const char *const *ids) {
     for (; *ids; ids++)
         if (!model_dir(*ids)) {
@@ -307,9 +397,10 @@ int main(void) {
     static const char *const fast[] = {"esrgan-slim_x2", "esrgan-slim_x4", "esrgan-medium_x2",
                                        NULL};
     static const char *const thick[] = {"esrgan-thick_x2", NULL};
-    struct CMUnitTest        tests[8];
+    struct CMUnitTest        tests[12];
     size_t                   n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_load_missing);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_cli_errors);
     if (have_models(fast)) {
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_tiled_equals_untiled_slim);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_tiled_equals_untiled_medium);
@@ -317,6 +408,7 @@ int main(void) {
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_alpha_enlarged);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_plan_huge_canvas);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_bad_args);
+        tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_cli_rgba);
     }
     const char *slow = getenv("CASCADE_SLOW_TESTS");
     if (slow && !strcmp(slow, "1") && have_models(thick))
