@@ -65,6 +65,14 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* CPU seconds (user + system) of this process so far: robust to other load on the machine. */
+static double cpu_s(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+           (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -141,7 +149,7 @@ int cmd_upscale(int argc, char **argv) {
     cascade_upscaler *u = NULL;
     cascade_image    *src = NULL, *dst = NULL;
     cascade_backend  *be = NULL;
-    double           *times = NULL;
+    double           *times = NULL, *cpu = NULL;
     rc = 1;
     cascade_error_init(&err);
     if (cascade_upscaler_load(a.model, &u, &err)) goto fail;
@@ -165,7 +173,8 @@ int cmd_upscale(int argc, char **argv) {
     if (!a.quiet && !a.bench) opt.progress = progress;
     const long runs = a.bench ? a.bench + 1 : 1;
     times = calloc((size_t)runs, sizeof *times);
-    if (!times) {
+    cpu = calloc((size_t)runs, sizeof *cpu);
+    if (!times || !cpu) {
         rc = cli_failf("upscale", "out of memory");
         goto done;
     }
@@ -174,11 +183,12 @@ int cmd_upscale(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old);
     cascade_status st = CASCADE_STATUS_OK;
     for (long r = 0; r < runs && !st; r++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         st = cascade_upscale_image(u, be, src->pixels, src->width, src->height, src->channels,
                                    (size_t)(src->width * src->channels), dst->pixels,
                                    (size_t)(dst->width * dst->channels), &opt, &err);
         times[r] = now_s() - t0;
+        cpu[r] = cpu_s() - c0;
     }
     sigaction(SIGINT, &old, NULL);
     if (st == CASCADE_STATUS_CANCELLED) {
@@ -191,17 +201,18 @@ int cmd_upscale(int argc, char **argv) {
     if (a.bench) {
         /* times[0] is the warm-up (includes planning); median of the rest */
         qsort(times + 1, (size_t)a.bench, sizeof *times, cmp_double);
+        qsort(cpu + 1, (size_t)a.bench, sizeof *cpu, cmp_double);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         cascade_memory_stats ms = {0};
         cascade_backend_memory_stats(be, &ms);
         printf("{\"model\": \"%s\", \"architecture\": \"%s\", \"scale\": %lld, \"backend\": \"%s\", "
                "\"input\": [%lld, %lld], \"output\": [%lld, %lld], \"runs\": %ld, "
-               "\"first_s\": %.4f, \"min_s\": %.4f, \"median_s\": %.4f, "
+               "\"first_s\": %.4f, \"min_s\": %.4f, \"median_s\": %.4f, \"median_cpu_s\": %.4f, "
                "\"peak_rss_mib\": %.1f, \"planned_peak_mib\": %.1f}\n",
                a.model, cascade_upscaler_architecture(u), (long long)s, cascade_backend_name(be),
                (long long)src->width, (long long)src->height, (long long)dst->width,
-               (long long)dst->height, a.bench, times[0], times[1], times[1 + a.bench / 2],
+               (long long)dst->height, a.bench, times[0], times[1], times[1 + a.bench / 2], cpu[1 + a.bench / 2],
                (double)ru.ru_maxrss / 1024.0, (double)ms.planned_peak_bytes / 1048576.0);
     } else if (!a.quiet) {
         fprintf(stderr, "%s: %lldx%lld -> %lldx%lld in %.3f s (%s)\n", a.out,
@@ -214,6 +225,7 @@ fail:
     rc = cli_fail("upscale", &err);
 done:
     free(times);
+    free(cpu);
     cascade_backend_free(be);
     cascade_image_free(dst);
     cascade_image_free(src);

@@ -2,7 +2,9 @@
 # Times x4 upscaling of the same image with `cascade upscale --bench` (CPU backend) and with
 # TensorFlow.js 4.11 in Node (tools/upscalers/js/tfjs-sr.mjs: @tensorflow/tfjs-backend-wasm,
 # single-threaded XNNPACK SIMD, and the plain-JS cpu backend), one after the other in one
-# run, and prints the medians and the ratio tfjs / cascade (> 1: cascade is faster).
+# run, and prints the medians and the ratio tfjs / cascade (> 1: cascade is faster), for wall
+# time and for CPU time (user + system of each process: robust when other jobs share the
+# machine). Both run on one thread by default, as TF.js wasm does under Node.
 # Then the peak memory (max RSS) of both on a large canvas (default 1024x1024 -> 4096x4096,
 # esrgan-slim): cascade tiles within its memory budget, TF.js runs UpscalerJS-style patches.
 #
@@ -11,14 +13,14 @@
 #   --size N     edge of the benchmark image (a crop of ../shared/images/astronaut.png), 128
 #   --models L   comma-separated: esrgan-slim,esrgan-medium,esrgan-thick (default: all three)
 #   --runs N     timed runs after one warm-up (default 3; esrgan-thick 1)
-#   --threads N  cascade CPU threads (default: all cores; TF.js wasm uses one)
+#   --threads N  cascade CPU threads (default 1, as TF.js wasm; 0 = all cores)
 #   --tfjs-cpu   also time TF.js' plain-JS cpu backend (slow: ~7 s slim .. ~210 s thick)
 #   --large N    edge of the large-canvas input (0 skips the memory comparison)
 # Needs: tools/upscalers/fetch.sh done, `npm ci` in tools/upscalers/js, Debian's python3 (PIL).
 set -eu
 cd "$(dirname "$0")/../.."
 build=build size=128 runs=3 models=esrgan-slim,esrgan-medium,esrgan-thick large=1024
-tfjs_cpu=0 threads=0
+tfjs_cpu=0 threads=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift 2 ;;
@@ -59,7 +61,10 @@ field() { # json key
 crop "$size" "$tmp/in.png" "$tmp/in.rgb"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "image: ${size}x${size} -> x4, cascade threads: ${threads} (0 = all), median of $runs runs after a warm-up"
-printf '%-14s %12s %12s %12s %14s %14s\n' model cascade_s tfjs_wasm_s tfjs_cpu_s wasm/cascade cpu/cascade
+printf '%-14s %10s %10s %10s %10s %10s %11s %11s %11s\n' model cascade_s wasm_s jscpu_s \
+    cascade_cpu wasm_cpu 'wasm/casc' 'wasm/casc' 'jscpu/casc'
+printf '%-14s %10s %10s %10s %10s %10s %11s %11s %11s\n' '' wall wall wall 'cpu time' 'cpu time' wall \
+    'cpu time' wall
 for m in $(echo "$models" | tr , ' '); do
     r=$runs
     [ "$m" = esrgan-thick ] && r=1
@@ -68,14 +73,16 @@ for m in $(echo "$models" | tr , ' '); do
     node "$js/tfjs-sr.mjs" --model "$sr/npm/$m/models/x4" --backend wasm --width "$size" \
         --height "$size" --runs "$r" "$tmp/in.rgb" >"$tmp/w.json"
     tc=$(field "$tmp/c.json" median_s) tw=$(field "$tmp/w.json" median_s) tp=-
+    cc=$(field "$tmp/c.json" median_cpu_s) cw=$(field "$tmp/w.json" median_cpu_s)
     if [ "$tfjs_cpu" = 1 ]; then
         node "$js/tfjs-sr.mjs" --model "$sr/npm/$m/models/x4" --backend cpu --width "$size" \
             --height "$size" --runs 1 "$tmp/in.rgb" >"$tmp/p.json"
         tp=$(field "$tmp/p.json" median_s)
     fi
-    awk -v m="$m" -v c="$tc" -v w="$tw" -v p="$tp" 'BEGIN {
-        printf "%-14s %12.3f %12.3f %12s %14.2f %14s\n", m, c, w, p == "-" ? "-" : sprintf("%.3f", p),
-               w / c, p == "-" ? "-" : sprintf("%.1f", p / c) }'
+    awk -v m="$m" -v c="$tc" -v w="$tw" -v p="$tp" -v cc="$cc" -v cw="$cw" 'BEGIN {
+        printf "%-14s %10.3f %10.3f %10s %10.3f %10.3f %11.2f %11.2f %11s\n", m, c, w,
+               p == "-" ? "-" : sprintf("%.3f", p), cc, cw, w / c, cw / cc,
+               p == "-" ? "-" : sprintf("%.1f", p / c) }'
 done
 
 [ "$large" -gt 0 ] || exit 0

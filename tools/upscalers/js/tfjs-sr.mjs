@@ -115,12 +115,15 @@ async function upscale() {
 const t0 = performance.now();
 let y = await upscale();
 const first = (performance.now() - t0) / 1e3;
-const times = [];
+const times = [], cpu = [];
 for (let r = 0; r < opt.runs; r++) {
-  const t = performance.now();
+  const t = performance.now(), c = process.cpuUsage();
   y = await upscale();
   times.push((performance.now() - t) / 1e3);
+  const d = process.cpuUsage(c);  // user + system, robust to other load on the machine
+  cpu.push((d.user + d.system) / 1e6);
 }
+cpu.sort((a, b) => a - b);
 if (files[1]) fs.writeFileSync(files[1], y);
 times.sort((a, b) => a - b);
 const mem = process.memoryUsage();
@@ -128,5 +131,6 @@ console.log(JSON.stringify({
   model: opt.model, backend: tf.getBackend(), architecture: rrdn ? 'rrdn' : 'rdn',
   input: [opt.width, opt.height], output_values: y.length, runs: opt.runs, first_s: first,
   min_s: times.length ? times[0] : null, median_s: times.length ? times[Math.floor(times.length / 2)] : null,
+  median_cpu_s: cpu.length ? cpu[Math.floor(cpu.length / 2)] : null,
   peak_rss_mib: process.resourceUsage().maxRSS / 1024, rss_mib: mem.rss / 1048576,
 }));
