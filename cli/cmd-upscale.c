@@ -134,7 +134,9 @@ static int parse_args(int argc, char **argv, up_args *a, bool *done) {
     if (!a->model || !a->in || (!a->out && !a->bench)) {
         usage(stderr);
         return cli_failf("upscale", "%s is required",
-                         !a->model ? "--model DIR" : !a->in ? "an input PNG" : "-o OUT.png");
+                         !a->model ? "--model DIR"
+                         : !a->in  ? "an input PNG"
+                                   : "-o OUT.png");
     }
     return 0;
 }
@@ -206,18 +208,20 @@ int cmd_upscale(int argc, char **argv) {
         getrusage(RUSAGE_SELF, &ru);
         cascade_memory_stats ms = {0};
         cascade_backend_memory_stats(be, &ms);
-        printf("{\"model\": \"%s\", \"architecture\": \"%s\", \"scale\": %lld, \"backend\": \"%s\", "
-               "\"input\": [%lld, %lld], \"output\": [%lld, %lld], \"runs\": %ld, "
-               "\"first_s\": %.4f, \"min_s\": %.4f, \"median_s\": %.4f, \"median_cpu_s\": %.4f, "
-               "\"peak_rss_mib\": %.1f, \"planned_peak_mib\": %.1f}\n",
-               a.model, cascade_upscaler_architecture(u), (long long)s, cascade_backend_name(be),
-               (long long)src->width, (long long)src->height, (long long)dst->width,
-               (long long)dst->height, a.bench, times[0], times[1], times[1 + a.bench / 2], cpu[1 + a.bench / 2],
-               (double)ru.ru_maxrss / 1024.0, (double)ms.planned_peak_bytes / 1048576.0);
+        printf(
+            "{\"model\": \"%s\", \"architecture\": \"%s\", \"scale\": %lld, \"backend\": \"%s\", "
+            "\"input\": [%lld, %lld], \"output\": [%lld, %lld], \"runs\": %ld, "
+            "\"first_s\": %.4f, \"min_s\": %.4f, \"median_s\": %.4f, \"median_cpu_s\": %.4f, "
+            "\"peak_rss_mib\": %.1f, \"planned_peak_mib\": %.1f}\n",
+            a.model, cascade_upscaler_architecture(u), (long long)s, cascade_backend_name(be),
+            (long long)src->width, (long long)src->height, (long long)dst->width,
+            (long long)dst->height, a.bench, times[0], times[1], times[1 + a.bench / 2],
+            cpu[1 + a.bench / 2], (double)ru.ru_maxrss / 1024.0,
+            (double)ms.planned_peak_bytes / 1048576.0);
     } else if (!a.quiet) {
-        fprintf(stderr, "%s: %lldx%lld -> %lldx%lld in %.3f s (%s)\n", a.out,
-                (long long)src->width, (long long)src->height, (long long)dst->width,
-                (long long)dst->height, times[0], cascade_backend_name(be));
+        fprintf(stderr, "%s: %lldx%lld -> %lldx%lld in %.3f s (%s)\n", a.out, (long long)src->width,
+                (long long)src->height, (long long)dst->width, (long long)dst->height, times[0],
+                cascade_backend_name(be));
     }
     rc = 0;
     goto done;

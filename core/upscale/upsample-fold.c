@@ -9,7 +9,9 @@
 
 #include <stdlib.h>
 
-static int64_t floor_div(int64_t a, int64_t s) { return a >= 0 ? a / s : -((-a + s - 1) / s); }
+static int64_t floor_div(int64_t a, int64_t s) {
+    return a >= 0 ? a / s : -((-a + s - 1) / s);
+}
 
 cascade_status cascade_upsample_conv_fold(const cascade_tensor *w, const cascade_tensor *b,
                                           int32_t s, cascade_tensor **wf, cascade_tensor **bf,

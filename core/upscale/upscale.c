@@ -88,7 +88,8 @@ static void flush_rows(const float *band, int64_t band_y0, int64_t y0, int64_t y
         const float *row = band + (Y - band_y0) * out_w * 3;
         uint8_t     *d = dst + (size_t)Y * dst_stride;
         for (int64_t X = 0; X < out_w; X++)
-            for (int c = 0; c < 3; c++) d[X * channels + c] = to_u8(row[X * 3 + c], range, to255);
+            for (int c = 0; c < 3; c++)
+                d[X * channels + c] = to_u8(row[X * 3 + c], range, to255);
     }
 }
 
@@ -98,13 +99,18 @@ cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_bac
                                           cascade_tiler_params *out, uint64_t *peak_bytes,
                                           cascade_error *err) {
     cascade_upscale_options opt;
-    if (opt_in) opt = *opt_in;
-    else cascade_upscale_options_init(&opt);
+    if (opt_in)
+        opt = *opt_in;
+    else
+        cascade_upscale_options_init(&opt);
     if (!u || !be || !out)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscale: missing argument");
     const int32_t s = cascade_upscaler_scale(u), rf = cascade_upscaler_receptive_field(u);
     const int32_t max_ctx = opt.max_context > 0 ? opt.max_context : DEFAULT_MAX_CONTEXT;
-    *out = (cascade_tiler_params){.width = width, .height = height, .scale = s, .tile = opt.tile,
+    *out = (cascade_tiler_params){.width = width,
+                                  .height = height,
+                                  .scale = s,
+                                  .tile = opt.tile,
                                   .context = opt.context >= 0 ? opt.context
                                              : rf < max_ctx   ? rf
                                                               : max_ctx,
@@ -118,8 +124,8 @@ cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_bac
     /* the probe plans a small graph: only worth it when the tile or the peak is wanted */
     const double bpp = opt.tile > 0 && !peak_bytes ? 0 : bytes_per_pixel(u, be);
     if (out->tile <= 0)
-        out->tile = cascade_tiler_tile_for_budget(budget, bpp, out->context, out->feather,
-                                                  MIN_TILE, MAX_TILE);
+        out->tile = cascade_tiler_tile_for_budget(budget, bpp, out->context, out->feather, MIN_TILE,
+                                                  MAX_TILE);
     /* the band of blended rows grows with the canvas width: shrink the tile until both fit */
     for (;;) {
         cascade_tiler *t = NULL;
@@ -139,8 +145,10 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
                                      size_t dst_stride, const cascade_upscale_options *opt_in,
                                      cascade_error *err) {
     cascade_upscale_options opt;
-    if (opt_in) opt = *opt_in;
-    else cascade_upscale_options_init(&opt);
+    if (opt_in)
+        opt = *opt_in;
+    else
+        cascade_upscale_options_init(&opt);
     if (!u || !be || !src || !dst)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscale: missing argument");
     const int64_t s = cascade_upscaler_scale(u);
@@ -152,8 +160,8 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "upscale: image %lldx%lld, strides %zu/%zu", (long long)width,
                                  (long long)height, src_stride, dst_stride);
-    const float range = (float)cascade_upscaler_value_range(u);
-    const float in_scale = (float)(cascade_upscaler_value_range(u) / 255.0);
+    const float          range = (float)cascade_upscaler_value_range(u);
+    const float          in_scale = (float)(cascade_upscaler_value_range(u) / 255.0);
     cascade_tiler_params tp;
     CASCADE_TRY(cascade_upscale_plan_tiles(u, be, width, height, &opt, &tp, NULL, err));
 
@@ -185,8 +193,10 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
     int64_t band_y0 = 0;
     for (int32_t i = 0; i < n_tiles && st == CASCADE_STATUS_OK; i++) {
         if (cascade_cancel_is_raised(opt.cancel)) {
-            st = cascade_error_set(err, CASCADE_STATUS_CANCELLED, "upscale: cancelled after %d of "
-                                   "%d tiles", i, n_tiles);
+            st = cascade_error_set(err, CASCADE_STATUS_CANCELLED,
+                                   "upscale: cancelled after %d of "
+                                   "%d tiles",
+                                   i, n_tiles);
             break;
         }
         cascade_tile tl;
@@ -195,8 +205,10 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
             /* rows above this tile row are final: write them out and slide the band */
             flush_rows(band, band_y0, band_y0, tl.y.out0, out_w, channels, range, dst, dst_stride);
             int64_t shift = tl.y.out0 - band_y0;
-            memmove(band, band + shift * out_w * 3, sizeof(float) * (size_t)((cap - shift) * out_w * 3));
-            memset(band + (cap - shift) * out_w * 3, 0, sizeof(float) * (size_t)(shift * out_w * 3));
+            memmove(band, band + shift * out_w * 3,
+                    sizeof(float) * (size_t)((cap - shift) * out_w * 3));
+            memset(band + (cap - shift) * out_w * 3, 0,
+                   sizeof(float) * (size_t)(shift * out_w * 3));
             band_y0 = tl.y.out0;
         }
         /* window -> (1, 3, wh, ww) scaled to the network's value range */
@@ -204,7 +216,8 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
             const uint8_t *row = src + (size_t)(tl.y.in0 + y) * src_stride;
             for (int64_t x = 0; x < ww; x++)
                 for (int c = 0; c < 3; c++)
-                    in[(c * wh + y) * ww + x] = (float)row[(tl.x.in0 + x) * channels + c] * in_scale;
+                    in[(c * wh + y) * ww + x] =
+                        (float)row[(tl.x.in0 + x) * channels + c] * in_scale;
         }
         st = cascade_plan_write_named(p, "input", in, sizeof(float) * (size_t)(3 * ww * wh), err);
         if (st == CASCADE_STATUS_OK) st = cascade_plan_run(p, opt.cancel, err);

@@ -41,8 +41,9 @@ static char *models_dir(void) {
 
 /* case.json tolerance.<kind>.<key>, or def. */
 static double member_double(JsonObject *root, const char *kind, const char *key, double def) {
-    JsonNode *t = json_object_has_member(root, "tolerance") ? json_object_get_member(root, "tolerance")
-                                                           : NULL;
+    JsonNode *t = json_object_has_member(root, "tolerance")
+                      ? json_object_get_member(root, "tolerance")
+                      : NULL;
     if (!t || !JSON_NODE_HOLDS_OBJECT(t)) return def;
     JsonObject *to = json_node_get_object(t);
     JsonNode   *k = json_object_has_member(to, kind) ? json_object_get_member(to, kind) : NULL;
@@ -65,12 +66,14 @@ static cascade_status run_net(const golden_case *c, const cascade_upscaler *u, c
     cascade_graph *g = NULL;
     cascade_plan  *p = NULL;
     float         *nchw = malloc(sizeof(float) * (size_t)(C * H * W));
-    cascade_status st = nchw ? CASCADE_STATUS_OK
-                             : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+    cascade_status st = nchw
+                            ? CASCADE_STATUS_OK
+                            : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
     if (st == CASCADE_STATUS_OK) {
         /* NHWC -> NCHW at the boundary */
         for (int64_t ch = 0; ch < C; ch++)
-            for (int64_t i = 0; i < h * w; i++) nchw[ch * h * w + i] = x[i * C + ch];
+            for (int64_t i = 0; i < h * w; i++)
+                nchw[ch * h * w + i] = x[i * C + ch];
         st = cascade_upscaler_build_graph(u, h, w, &g, err);
     }
     if (st == CASCADE_STATUS_OK) st = cascade_plan_new(c->be, g, &p, err);
@@ -81,7 +84,8 @@ static cascade_status run_net(const golden_case *c, const cascade_upscaler *u, c
         st = cascade_plan_read_named(p, "output", nchw, sizeof(float) * (size_t)(C * H * W), err);
     if (st == CASCADE_STATUS_OK)
         for (int64_t ch = 0; ch < C; ch++)
-            for (int64_t i = 0; i < H * W; i++) y[i * C + ch] = nchw[ch * H * W + i];
+            for (int64_t i = 0; i < H * W; i++)
+                y[i * C + ch] = nchw[ch * H * W + i];
     cascade_plan_free(p);
     cascade_graph_free(g);
     free(nchw);
@@ -95,17 +99,18 @@ static int64_t max_pixels(void) {
 }
 
 static cascade_status sr_run(const golden_case *c, golden_result *r, cascade_error *err) {
-    const char *id = json_object_has_member(c->json, "id")
-                         ? json_object_get_string_member(c->json, "id")
-                         : NULL;
-    if (!id) return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: case.json has no id", c->name);
+    const char *id =
+        json_object_has_member(c->json, "id") ? json_object_get_string_member(c->json, "id") : NULL;
+    if (!id)
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: case.json has no id", c->name);
     char *mdir = models_dir();
     char *dir = g_build_filename(mdir, id, NULL);
     char *cfg = g_build_filename(dir, "config.json", NULL);
     bool  have = g_file_test(cfg, G_FILE_TEST_IS_REGULAR);
     g_free(cfg), g_free(mdir);
     if (!have) {
-        golden_skip(r, "model %s not fetched: run tools/upscalers/fetch.sh (or set CASCADE_SR_MODELS)",
+        golden_skip(r,
+                    "model %s not fetched: run tools/upscalers/fetch.sh (or set CASCADE_SR_MODELS)",
                     dir);
         g_free(dir);
         return CASCADE_STATUS_OK;
@@ -127,9 +132,8 @@ static cascade_status sr_run(const golden_case *c, golden_result *r, cascade_err
     g_free(dir);
     if (st == CASCADE_STATUS_OK) st = golden_open_io(c, "input.safetensors", &in, err);
     if (st == CASCADE_STATUS_OK) st = golden_open_io(c, "output.safetensors", &out, err);
-    const int64_t scale = json_object_has_member(c->json, "scale")
-                              ? json_object_get_int_member(c->json, "scale")
-                              : 0;
+    const int64_t scale =
+        json_object_has_member(c->json, "scale") ? json_object_get_int_member(c->json, "scale") : 0;
     if (st == CASCADE_STATUS_OK && cascade_upscaler_scale(u) != scale)
         st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: converted model is x%d, case x%lld",
                                c->name, cascade_upscaler_scale(u), (long long)scale);
@@ -152,8 +156,8 @@ static cascade_status sr_run(const golden_case *c, golden_result *r, cascade_err
         }
         if (limit > 0 && e->shape[1] * e->shape[2] > limit) {
             if (c->verbose)
-                printf("  %s/%s: left out (%lldx%lld > CASCADE_SR_MAX_PIXELS)\n", c->name,
-                       e->name, (long long)e->shape[1], (long long)e->shape[2]);
+                printf("  %s/%s: left out (%lldx%lld > CASCADE_SR_MAX_PIXELS)\n", c->name, e->name,
+                       (long long)e->shape[1], (long long)e->shape[2]);
             n_left_out++;
             continue;
         }
@@ -162,17 +166,20 @@ static cascade_status sr_run(const golden_case *c, golden_result *r, cascade_err
         const int64_t h = e->shape[1], w = e->shape[2];
         const size_t  n = (size_t)(h * scale * w * scale * 3);
         if (st == CASCADE_STATUS_OK && (size_t)cascade_tensor_numel(want) != n)
-            st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: output '%s' has %lld values, "
-                                   "expected %zu", c->name, e->name,
-                                   (long long)cascade_tensor_numel(want), n);
+            st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                   "%s: output '%s' has %lld values, "
+                                   "expected %zu",
+                                   c->name, e->name, (long long)cascade_tensor_numel(want), n);
         float *got = st == CASCADE_STATUS_OK ? malloc(sizeof(float) * n) : NULL;
         if (st == CASCADE_STATUS_OK && !got)
             st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
         if (st == CASCADE_STATUS_OK) st = run_net(c, u, x->data, h, w, got, err);
         if (st == CASCADE_STATUS_OK) {
             const float *wv = want->data;
-            if (!fp16) golden_check_values(c, e->name, got, wv, n, atol32, rtol, r);
-            else r->n_checked++;
+            if (!fp16)
+                golden_check_values(c, e->name, got, wv, n, atol32, rtol, r);
+            else
+                r->n_checked++;
             size_t n_diff = 0;
             int    max_d = 0;
             double se = 0;
@@ -190,8 +197,8 @@ static cascade_status sr_run(const golden_case *c, golden_result *r, cascade_err
             if (fp16 && psnr < min_psnr)
                 golden_fail(r, "%s: fp16 PSNR %.2f dB < %.1f", e->name, psnr, min_psnr);
             if (!fp16 && (max_d > u8_abs || (double)n_diff > u8_frac * (double)n))
-                golden_fail(r, "%s: u8 max |diff| %d (<= %g), %zu of %zu differ (<= %g%%)",
-                            e->name, max_d, u8_abs, n_diff, n, 100 * u8_frac);
+                golden_fail(r, "%s: u8 max |diff| %d (<= %g), %zu of %zu differ (<= %g%%)", e->name,
+                            max_d, u8_abs, n_diff, n, 100 * u8_frac);
         }
         free(got);
         cascade_tensor_free(x);

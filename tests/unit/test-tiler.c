@@ -17,8 +17,12 @@
 
 static cascade_tiler *make(int64_t w, int64_t h, int32_t scale, int32_t tile, int32_t context,
                            int32_t feather) {
-    cascade_tiler_params p = {.width = w, .height = h, .scale = scale, .tile = tile,
-                              .context = context, .feather = feather};
+    cascade_tiler_params p = {.width = w,
+                              .height = h,
+                              .scale = scale,
+                              .tile = tile,
+                              .context = context,
+                              .feather = feather};
     cascade_tiler       *t = NULL;
     cascade_error        err;
     cascade_error_init(&err);
@@ -57,8 +61,8 @@ static void check_axis(const cascade_tiler *t, int axis, int64_t extent, int32_t
         }
     }
     for (int64_t X = 0; X < extent * scale; X++) {
-        if (fabs(sum[X] - 1.0) > 1e-6) fprintf(stderr, "axis %d X %lld: sum %.9f\n", axis,
-                                               (long long)X, sum[X]);
+        if (fabs(sum[X] - 1.0) > 1e-6)
+            fprintf(stderr, "axis %d X %lld: sum %.9f\n", axis, (long long)X, sum[X]);
         assert_true(fabs(sum[X] - 1.0) <= 1e-6);
     }
     free(sum);
@@ -69,8 +73,8 @@ static void test_tiler_partition_of_unity(void **state) {
     (void)state;
     static const int64_t sizes[] = {1, 3, 17, 63, 65, 130, 257};
     static const int32_t cfg[][4] = {/* scale, tile, context, feather */
-                                     {2, 16, 4, 8}, {4, 32, 10, 8}, {3, 7, 0, 0},
-                                     {8, 20, 32, 6}, {2, 1, 2, 2}, {4, 64, 3, 9}};
+                                     {2, 16, 4, 8},  {4, 32, 10, 8}, {3, 7, 0, 0},
+                                     {8, 20, 32, 6}, {2, 1, 2, 2},   {4, 64, 3, 9}};
     for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
         for (size_t c = 0; c < sizeof cfg / sizeof *cfg; c++) {
             int64_t        w = sizes[a], h = sizes[(a + 3) % 7];
@@ -92,8 +96,8 @@ static void test_tiler_accumulate_identity(void **state) {
     const int32_t  S = 2;
     cascade_tiler *t = make(w, h, S, 12, 3, 4);
     const int64_t  ww = cascade_tiler_window_width(t), wh = cascade_tiler_window_height(t);
-    float *src = malloc(sizeof(float) * (size_t)(2 * ww * S * wh * S));
-    float *acc = calloc((size_t)(w * S * h * S * 2), sizeof(float));
+    float         *src = malloc(sizeof(float) * (size_t)(2 * ww * S * wh * S));
+    float         *acc = calloc((size_t)(w * S * h * S * 2), sizeof(float));
     assert_non_null(src);
     assert_non_null(acc);
     for (int32_t i = 0; i < cascade_tiler_count(t); i++) {
@@ -124,7 +128,7 @@ static void test_tiler_huge_canvas_budget(void **state) {
     const uint64_t budget = 512ull << 20;
     const double   bpp = 4.0 * (64 * 10 + 48 * 16); /* RDN-like working set per input pixel */
     const int32_t  context = 32, feather = 8, S = 4;
-    int32_t tile = cascade_tiler_tile_for_budget(budget, bpp, context, feather, 32, 4096);
+    int32_t        tile = cascade_tiler_tile_for_budget(budget, bpp, context, feather, 32, 4096);
     assert_true(tile >= 32 && tile <= 4096);
     assert_true((double)(tile + feather + 2 * context) * (tile + feather + 2 * context) * bpp <=
                 (double)budget);
@@ -135,8 +139,8 @@ static void test_tiler_huge_canvas_budget(void **state) {
         t = make(10000, 10000, S, tile, context, feather);
     }
     uint64_t peak = cascade_tiler_peak_bytes(t, bpp, 3);
-    fprintf(stderr, "# 10000x10000 x4: tile %d, %d tiles, window %lldx%lld, peak %.1f MiB\n",
-            tile, cascade_tiler_count(t), (long long)cascade_tiler_window_width(t),
+    fprintf(stderr, "# 10000x10000 x4: tile %d, %d tiles, window %lldx%lld, peak %.1f MiB\n", tile,
+            cascade_tiler_count(t), (long long)cascade_tiler_window_width(t),
             (long long)cascade_tiler_window_height(t), (double)peak / 1048576.0);
     assert_true(peak <= budget);
     assert_true(cascade_tiler_count(t) > 1);
@@ -152,8 +156,7 @@ static void test_tiler_huge_canvas_budget(void **state) {
     check_axis(t, 0, 10000, S, context);
     cascade_tiler_free(t);
     /* a smaller budget gives a smaller tile */
-    assert_true(cascade_tiler_tile_for_budget(budget / 16, bpp, context, feather, 32, 4096) <
-                tile);
+    assert_true(cascade_tiler_tile_for_budget(budget / 16, bpp, context, feather, 32, 4096) < tile);
 }
 
 /* Sizes out of range are INVALID_ARG, naming them, and leave *out NULL. */

@@ -27,8 +27,10 @@ static char path_buf[4096];
 /* $CASCADE_SR_MODELS/<id>, else <source>/models/upscalers/<id>; NULL when not fetched. */
 static const char *model_dir(const char *id) {
     const char *e = getenv("CASCADE_SR_MODELS"), *src = getenv("CASCADE_SOURCE_DIR");
-    if (e && *e) snprintf(path_buf, sizeof path_buf, "%s/%s", e, id);
-    else snprintf(path_buf, sizeof path_buf, "%s/models/upscalers/%s", src && *src ? src : ".", id);
+    if (e && *e)
+        snprintf(path_buf, sizeof path_buf, "%s/%s", e, id);
+    else
+        snprintf(path_buf, sizeof path_buf, "%s/models/upscalers/%s", src && *src ? src : ".", id);
     char cfg[4200];
     snprintf(cfg, sizeof cfg, "%s/model.safetensors", path_buf);
     FILE *f = fopen(cfg, "rb");
@@ -138,8 +140,10 @@ static void tiled_vs_untiled(const char *id, int64_t w, int64_t h, int32_t tile,
         n_diff += d != 0;
         max_d = d > max_d ? d : max_d;
     }
-    fprintf(stderr, "# %s %lldx%lld, %d tiles of %d (context %d, rf %d): max |diff| %d, %zu of "
-                    "%zu values differ\n", id, (long long)w, (long long)h, log.total, tile,
+    fprintf(stderr,
+            "# %s %lldx%lld, %d tiles of %d (context %d, rf %d): max |diff| %d, %zu of "
+            "%zu values differ\n",
+            id, (long long)w, (long long)h, log.total, tile,
             cascade_upscaler_receptive_field(f.u) < 32 ? cascade_upscaler_receptive_field(f.u) : 32,
             cascade_upscaler_receptive_field(f.u), max_d, n_diff, n);
     assert_true(max_d <= max_abs);
@@ -191,7 +195,7 @@ static void test_upscaler_cancel_between_tiles(void **state) {
 /* RGBA: colour is what the RGB run gives; alpha is enlarged (bilinearly), not dropped. */
 static void test_upscaler_alpha_enlarged(void **state) {
     (void)state;
-    fixture f;
+    fixture       f;
     const int64_t w = 40, h = 24;
     assert_true(setup_model(&f, "esrgan-slim_x2", 200, 200, w, h));
     uint8_t *rgba = malloc((size_t)(w * h * 4));
@@ -203,17 +207,20 @@ static void test_upscaler_alpha_enlarged(void **state) {
     cascade_upscale_options opt;
     cascade_upscale_options_init(&opt);
     opt.tile = 16;
-    uint8_t *rgb = run(&f, f.photo->pixels, w, h, 3, &opt, CASCADE_STATUS_OK);
-    uint8_t *out = run(&f, rgba, w, h, 4, &opt, CASCADE_STATUS_OK);
+    uint8_t      *rgb = run(&f, f.photo->pixels, w, h, 3, &opt, CASCADE_STATUS_OK);
+    uint8_t      *out = run(&f, rgba, w, h, 4, &opt, CASCADE_STATUS_OK);
     const int64_t W = w * 2, H = h * 2;
     for (int64_t Y = 0; Y < H; Y++)
         for (int64_t X = 0; X < W; X++) {
             for (int c = 0; c < 3; c++)
                 assert_int_equal(out[(Y * W + X) * 4 + c], rgb[(Y * W + X) * 3 + c]);
             uint8_t a = out[(Y * W + X) * 4 + 3];
-            if (X < W / 2 - 2) assert_int_equal(a, 0);
-            else if (X >= W / 2 + 2) assert_int_equal(a, 200);
-            else assert_true(a <= 200);
+            if (X < W / 2 - 2)
+                assert_int_equal(a, 0);
+            else if (X >= W / 2 + 2)
+                assert_int_equal(a, 200);
+            else
+                assert_true(a <= 200);
         }
     /* the two output columns at the step are interpolated between 0 and 200 */
     assert_int_equal(out[(W / 2 - 1) * 4 + 3], 50);
@@ -249,9 +256,9 @@ static void test_upscaler_plan_huge_canvas(void **state) {
     assert_int_equal(tp.context, cascade_upscaler_receptive_field(f.u));
     assert_int_equal(tp.scale, 4);
     opt.memory_budget = 128ull << 20;
-    assert_int_equal(cascade_upscale_plan_tiles(f.u, f.be, 10000, 10000, &opt, &tp_small,
-                                                &peak_small, &err),
-                     CASCADE_STATUS_OK);
+    assert_int_equal(
+        cascade_upscale_plan_tiles(f.u, f.be, 10000, 10000, &opt, &tp_small, &peak_small, &err),
+        CASCADE_STATUS_OK);
     assert_true(tp_small.tile < tp.tile);
     assert_true(peak_small <= opt.memory_budget);
     teardown_model(&f);
@@ -293,7 +300,8 @@ static int run_cli(const char *const *args, char **err) {
     const char *exe = getenv("CASCADE_CLI");
     GPtrArray  *argv = g_ptr_array_new();
     g_ptr_array_add(argv, (gpointer)(exe ? exe : "build/cli/cascade"));
-    for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
+    for (const char *const *a = args; *a; a++)
+        g_ptr_array_add(argv, (gpointer)*a);
     g_ptr_array_add(argv, NULL);
     gint    wait = 0;
     GError *e = NULL;
@@ -325,9 +333,8 @@ static void test_upscaler_cli_errors(void **state) {
                          0);
     assert_non_null(strstr(err, "--tile"));
     g_free(err);
-    assert_int_not_equal(run_cli((const char *const[]){"upscale", "--model", "m", "in.png", NULL},
-                                 &err),
-                         0);
+    assert_int_not_equal(
+        run_cli((const char *const[]){"upscale", "--model", "m", "in.png", NULL}, &err), 0);
     assert_non_null(strstr(err, "-o OUT.png"));
     g_free(err);
 }
@@ -361,12 +368,14 @@ static void test_upscaler_cli_rgba(void **state) {
     assert_int_equal(back->width, 60);
     assert_int_equal(back->height, 40);
     assert_int_equal(back->channels, 4);
-    for (int64_t i = 0; i < 60 * 40; i++) assert_int_equal(back->pixels[i * 4 + 3], 128);
+    for (int64_t i = 0; i < 60 * 40; i++)
+        assert_int_equal(back->pixels[i * 4 + 3], 128);
     /* the wrong --scale is refused */
-    assert_int_equal(run_cli((const char *const[]){"upscale", "--model", model_dir("esrgan-slim_x2"),
-                                                   "--scale", "4", in, "-o", out, NULL},
-                             &err),
-                     1);
+    assert_int_equal(
+        run_cli((const char *const[]){"upscale", "--model", model_dir("esrgan-slim_x2"), "--scale",
+                                      "4", in, "-o", out, NULL},
+                &err),
+        1);
     assert_non_null(strstr(err, "x2"));
     g_free(err);
     remove(in), remove(out), remove(dir);
@@ -386,8 +395,10 @@ static bool have_models(const char *const *ids) {
     char img[4096];
     snprintf(img, sizeof img, "%s/../images/astronaut.png", test_golden_dir());
     FILE *f = fopen(img, "rb");
-    if (f) fclose(f);
-    else fprintf(stderr, "# %s missing: model tests left out\n", img);
+    if (f)
+        fclose(f);
+    else
+        fprintf(stderr, "# %s missing: model tests left out\n", img);
     return f != NULL;
 }
 

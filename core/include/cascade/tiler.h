@@ -79,8 +79,7 @@ void cascade_tiler_accumulate(const cascade_tiler *t, const cascade_tile *tile, 
  * the network's working set for one window (bytes_per_pixel per window input pixel, its
  * input and output buffers included) plus the float band of output rows being blended
  * (the tallest tile row's output height x width*scale x channels floats). */
-uint64_t cascade_tiler_peak_bytes(const cascade_tiler *t, double bytes_per_pixel,
-                                  int32_t channels);
+uint64_t cascade_tiler_peak_bytes(const cascade_tiler *t, double bytes_per_pixel, int32_t channels);
 
 /* The largest core edge whose square window (core + feather + 2 context) fits in
  * budget_bytes at bytes_per_pixel input-pixel cost, clamped to [min_tile, max_tile]. */

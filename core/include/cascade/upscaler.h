@@ -29,7 +29,7 @@ cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, ca
 void           cascade_upscaler_free(cascade_upscaler *u); /* NULL-safe */
 
 int32_t     cascade_upscaler_scale(const cascade_upscaler *u);
-int32_t     cascade_upscaler_channels(const cascade_upscaler *u); /* 3 */
+int32_t     cascade_upscaler_channels(const cascade_upscaler *u);     /* 3 */
 const char *cascade_upscaler_architecture(const cascade_upscaler *u); /* "rdn", "rrdn" */
 /* Pixel value of white at the network's input and output (255 for RDN, 1 for RRDN): the
  * network sees pixels * (value_range / 255) and its output is clipped to 0..value_range. */
@@ -52,8 +52,8 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
 typedef void (*cascade_upscale_progress_fn)(int32_t done, int32_t total, void *user_data);
 
 typedef struct cascade_upscale_options {
-    int32_t  tile;          /* core tile edge in input pixels; 0: from the memory budget */
-    int32_t  context;       /* input pixels of context around each tile; -1: the receptive
+    int32_t tile;           /* core tile edge in input pixels; 0: from the memory budget */
+    int32_t context;        /* input pixels of context around each tile; -1: the receptive
                                field, capped at max_context */
     int32_t  max_context;   /* cap for context = -1 (default 32: RRDN's field is 154 px) */
     int32_t  feather;       /* width of the cross-fade between neighbours, input pixels (-1: 8) */
