@@ -16,11 +16,12 @@
 #   --threads N  cascade CPU threads (default 1, as TF.js wasm; 0 = all cores)
 #   --tfjs-cpu   also time TF.js' plain-JS cpu backend (slow: ~7 s slim .. ~210 s thick)
 #   --large N    edge of the large-canvas input (0 skips the memory comparison)
+#   --memory MIB cascade's memory budget on the large canvas (default 256)
 # Needs: tools/upscalers/fetch.sh done, `npm ci` in tools/upscalers/js, Debian's python3 (PIL).
 set -eu
 cd "$(dirname "$0")/../.."
 build=build size=128 runs=3 models=esrgan-slim,esrgan-medium,esrgan-thick large=1024
-tfjs_cpu=0 threads=1
+tfjs_cpu=0 threads=1 memory=256
 while [ $# -gt 0 ]; do
     case "$1" in
     --build) build=$2; shift 2 ;;
@@ -29,8 +30,9 @@ while [ $# -gt 0 ]; do
     --models) models=$2; shift 2 ;;
     --large) large=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --memory) memory=$2; shift 2 ;;
     --tfjs-cpu) tfjs_cpu=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "upscale-vs-tfjs.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
 done
@@ -89,9 +91,9 @@ done
 crop "$large" "$tmp/big.png" "$tmp/big.rgb"
 out=$((large * 4))
 "$cascade" upscale --model "$sr/esrgan-slim_x4" "$tmp/big.png" --bench 1 --threads "$threads" \
-    >"$tmp/cb.json"
+    --memory "$memory" >"$tmp/cb.json"
 node "$js/tfjs-sr.mjs" --model "$sr/npm/esrgan-slim/models/x4" --backend wasm --width "$large" \
     --height "$large" --patch 128 --padding 8 "$tmp/big.rgb" >"$tmp/wb.json"
 echo "large canvas ${large}x${large} -> ${out}x${out}, esrgan-slim x4:"
-echo "  cascade (tiles from the 1 GiB default budget): $(field "$tmp/cb.json" median_s) s, peak RSS $(field "$tmp/cb.json" peak_rss_mib) MiB (output image alone: $((out * out * 3 / 1048576)) MiB)"
+echo "  cascade (tiles from a $memory MiB budget): $(field "$tmp/cb.json" median_s) s, peak RSS $(field "$tmp/cb.json" peak_rss_mib) MiB (output image alone: $((out * out * 3 / 1048576)) MiB)"
 echo "  tfjs wasm (UpscalerJS-style patches 128 + padding 8): $(field "$tmp/wb.json" first_s) s, peak RSS $(field "$tmp/wb.json" peak_rss_mib) MiB"
