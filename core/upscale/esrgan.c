@@ -504,6 +504,30 @@ static cascade_status fold_upsampling(cascade_upscaler *u, cascade_error *err) {
     return CASCADE_STATUS_OK;
 }
 
+double cascade_upscaler_activation_bytes_per_pixel(const cascade_upscaler *u) {
+    const int32_t n = u->n_layers;
+    int32_t      *last = g_new(int32_t, n);
+    double       *size = g_new(double, n), live = 0, peak = 0;
+    int64_t      *res = g_new(int64_t, n);
+    for (int32_t i = 0; i < n; i++) {
+        const net_layer *L = &u->layers[i];
+        last[i] = i == u->output ? n : i;
+        res[i] = L->n_in ? res[L->in[0]] : 1;
+        if (L->op == OP_D2S || L->op == OP_UP) res[i] *= L->block;
+        for (int32_t k = 0; k < L->n_in; k++)
+            last[L->in[k]] = i;
+        size[i] = (double)L->channels * (double)(res[i] * res[i]);
+    }
+    for (int32_t i = 0; i < n; i++) {
+        live += size[i];
+        peak = live > peak ? live : peak;
+        for (int32_t k = 0; k <= i; k++)
+            if (last[k] == i) live -= size[k];
+    }
+    g_free(last), g_free(size), g_free(res);
+    return peak * sizeof(float);
+}
+
 /* ---- graph ---- */
 
 /* tf.depthToSpace(x, s, 'NHWC'), DCR order: out[h*s+i, w*s+j, c] = in[h, w, (i*s + j)*C + c].

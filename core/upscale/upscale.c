@@ -12,7 +12,6 @@
 #define DEFAULT_FEATHER     8
 #define DEFAULT_MAX_CONTEXT 32
 #define DEFAULT_BUDGET      (1ull << 30)
-#define PROBE_EDGE          32
 #define MIN_TILE            32
 #define MAX_TILE            4096
 
@@ -29,28 +28,14 @@ static inline uint8_t to_u8(float y, float range, float to255) {
     return (uint8_t)fminf(floorf(v + 0.5f), 255.0f);
 }
 
-/* Activation bytes per input pixel, from the memory plan of a small probe graph (the plan
- * grows linearly with the pixel count), plus the input and output buffers. */
-static double bytes_per_pixel(const cascade_upscaler *u, cascade_backend *be) {
-    const int64_t  C = cascade_upscaler_channels(u), s = cascade_upscaler_scale(u);
-    double         io = (double)(C + C * s * s) * sizeof(float);
-    cascade_graph *g = NULL;
-    cascade_plan  *p = NULL;
-    cascade_error  err;
-    cascade_error_init(&err);
-    double bpp = 0;
-    if (cascade_upscaler_build_graph(u, PROBE_EDGE, PROBE_EDGE, &g, &err) == CASCADE_STATUS_OK &&
-        cascade_plan_new(be, g, &p, &err) == CASCADE_STATUS_OK) {
-        cascade_memory_stats ms = {0};
-        cascade_backend_memory_stats(be, &ms);
-        bpp = (double)ms.planned_peak_bytes / (PROBE_EDGE * PROBE_EDGE);
-    }
-    cascade_plan_free(p);
-    cascade_graph_free(g);
-    /* unknown: assume every layer's output is live at once (RRDN's widest concat is 192
-       channels at LR, the HR convs 3 s^2 channels) */
-    if (!(bpp > 0)) bpp = 4.0 * (512 + 6.0 * C * s * s);
-    return bpp + io;
+/* Bytes per input pixel of one tile: the network's live activations (a liveness walk over
+ * its layers, with a quarter more for a backend's scratch and concatenation copies) plus the
+ * input and output buffers. Not measured from a backend plan: backends report only the
+ * largest plan they ever made, which would make the estimate depend on earlier calls. */
+static double bytes_per_pixel(const cascade_upscaler *u) {
+    const int64_t C = cascade_upscaler_channels(u), s = cascade_upscaler_scale(u);
+    return 1.25 * cascade_upscaler_activation_bytes_per_pixel(u) +
+           (double)(C + C * s * s) * sizeof(float);
 }
 
 /* Bilinear (half-pixel centres, clamped at the border) enlargement of channel `ch`: cheap and
@@ -121,8 +106,7 @@ cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_bac
         cascade_backend_memory_stats(be, &ms);
         budget = ms.device_budget_bytes ? ms.device_budget_bytes / 2 : DEFAULT_BUDGET;
     }
-    /* the probe plans a small graph: only worth it when the tile or the peak is wanted */
-    const double bpp = opt.tile > 0 && !peak_bytes ? 0 : bytes_per_pixel(u, be);
+    const double bpp = bytes_per_pixel(u);
     if (out->tile <= 0)
         out->tile = cascade_tiler_tile_for_budget(budget, bpp, out->context, out->feather, MIN_TILE,
                                                   MAX_TILE);

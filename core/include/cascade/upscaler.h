@@ -39,6 +39,12 @@ double cascade_upscaler_value_range(const cascade_upscaler *u);
  * give exactly the untiled result. */
 int32_t cascade_upscaler_receptive_field(const cascade_upscaler *u);
 
+/* Bytes of activations per input pixel at the peak of a forward pass, from a liveness walk
+ * over the layers (a layer's output lives until its last reader; outputs at r x the input
+ * resolution count r^2 per input pixel). For sizing tiles: backends' own plans may differ
+ * by their scratch and by the order they free values in. */
+double cascade_upscaler_activation_bytes_per_pixel(const cascade_upscaler *u);
+
 /* Builds the forward pass for one (1, C, h, w) F32 input named "input" (values already
  * scaled to the value range) into a new graph with the raw, unclipped output named
  * "output": (1, C, h*scale, w*scale). The graph borrows the upscaler's weights: free it
@@ -57,8 +63,8 @@ typedef struct cascade_upscale_options {
                                field, capped at max_context */
     int32_t  max_context;   /* cap for context = -1 (default 32: RRDN's field is 154 px) */
     int32_t  feather;       /* width of the cross-fade between neighbours, input pixels (-1: 8) */
-    uint64_t memory_budget; /* bytes for one tile's activations; 0: half the device budget the
-                               backend reports, else 1 GiB */
+    uint64_t memory_budget; /* bytes for one tile's activations + the blended rows; 0: half
+                               the device budget the backend reports, else 1 GiB */
     const cascade_cancel       *cancel;   /* checked between tiles (and inside plan runs) */
     cascade_upscale_progress_fn progress; /* may be NULL */
     void                       *user_data;
@@ -68,10 +74,10 @@ void cascade_upscale_options_init(cascade_upscale_options *opt);
 
 /* The tiling cascade_upscale_image() uses for a width x height image: context from the
  * receptive field (capped at max_context), tile edge from opt->tile or else the largest one
- * whose peak memory (cascade_tiler_peak_bytes: one window's activations as the backend plans
- * them, plus the blended band of output rows) fits the memory budget, at least 32.
- * *peak_bytes (may be NULL) gets that peak. Runs no network: sizes of any canvas can be
- * planned. */
+ * whose peak memory (cascade_tiler_peak_bytes: one window's activations, estimated by
+ * cascade_upscaler_activation_bytes_per_pixel, plus the blended band of output rows) fits the
+ * memory budget, at least 32. *peak_bytes (may be NULL) gets that peak. Runs no network:
+ * sizes of any canvas can be planned. */
 cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_backend *be,
                                           int64_t width, int64_t height,
                                           const cascade_upscale_options *opt,
