@@ -33,7 +33,7 @@ static bool is_host_only(const golden_family *f) {
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: golden-runner [--backend cpu|vulkan] [--precision fp32|fp16] [--case NAME]\n"
+            "usage: golden-runner [--backend cpu|vulkan] [--precision fp32|fp16] [--case NAME|GLOB]\n"
             "                     [-v] [DIR]\n"
             "Runs the golden cases under DIR (default: $CASCADE_GOLDEN_DIR or ../shared/golden)\n"
             "against the engine and compares every output with the case's tolerance.\n");
@@ -119,7 +119,7 @@ int main(int argc, char **argv) {
     int n_pass = 0, n_fail = 0, n_skip = 0;
     for (guint i = 0; i < names->len; i++) {
         const char *name = g_ptr_array_index(names, i);
-        if (only && strcmp(only, name)) continue;
+        if (only && !g_pattern_match_simple(only, name)) continue; /* NAME or a glob */
         char       *case_dir = g_build_filename(dir, name, NULL);
         char       *cj = g_build_filename(case_dir, "case.json", NULL);
         JsonParser *parser = json_parser_new();
