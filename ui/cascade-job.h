@@ -21,8 +21,10 @@ typedef struct {
     guint8 *pixels; /* owned (g_free) */
 } CascadeImage;
 
-CascadeImage *cascade_image_new(gint width, gint height, gint channels); /* zeroed */
-void          cascade_image_free(CascadeImage *image);                   /* NULL-safe */
+/* Named cascade_job_image_* because core's image-io.h already exports cascade_image_new/free
+ * (a binary linking both would have duplicate symbols). */
+CascadeImage *cascade_job_image_new(gint width, gint height, gint channels); /* zeroed */
+void          cascade_job_image_free(CascadeImage *image);                   /* NULL-safe */
 
 typedef struct _CascadeJob CascadeJob;
 
