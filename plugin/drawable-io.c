@@ -17,7 +17,7 @@ static const Babl *format_of(gint channels) {
 }
 
 static CascadeImage *read_rect(gint32 id, gint x, gint y, gint w, gint h, gint channels) {
-    CascadeImage *image = cascade_image_new(w, h, channels); /* zeroed: outside = 0 */
+    CascadeImage *image = cascade_job_image_new(w, h, channels); /* zeroed: outside = 0 */
     GeglBuffer   *buffer = gimp_drawable_get_buffer(id);
     if (!buffer) return image;
     gegl_buffer_get(buffer, GEGL_RECTANGLE(x, y, w, h), 1.0, format_of(channels),
@@ -34,7 +34,7 @@ CascadeImage *cascade_drawable_read(gint32 drawable, gint x, gint y, gint w, gin
 CascadeImage *cascade_channel_read(gint32 channel, gint x, gint y, gint w, gint h) {
     /* a selection/channel's values are coverage, not colour: read them linear ("Y u8") so a
      * 50 % feather gives 128 */
-    CascadeImage *image = cascade_image_new(w, h, 1);
+    CascadeImage *image = cascade_job_image_new(w, h, 1);
     GeglBuffer   *buffer = gimp_drawable_get_buffer(channel);
     if (!buffer) return image;
     gegl_buffer_get(buffer, GEGL_RECTANGLE(x, y, w, h), 1.0, babl_format("Y u8"),

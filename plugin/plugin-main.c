@@ -69,7 +69,7 @@ static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r,
         ok = cascade_layers_insert_inpainted(image, r, &crop, results, seeds, out, error);
     if (results) g_ptr_array_unref(results);
     g_free(seeds);
-    cascade_image_free(source);
+    cascade_job_image_free(source);
     cascade_selection_crop_clear(&crop);
     return ok;
 }
@@ -143,7 +143,7 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
                       "non-interactively, or rebuild with libgtk-3-dev."), name);
 #endif
         g_free(target);
-        cascade_image_free(source);
+        cascade_job_image_free(source);
         cascade_selection_crop_clear(&crop);
         return ok;
     }

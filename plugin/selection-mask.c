@@ -29,7 +29,7 @@ static gboolean channel_bounds(gint32 channel, gint *x1, gint *y1, gint *x2, gin
                 bx1 = MIN(bx1, x), by1 = MIN(by1, y);
                 bx2 = MAX(bx2, x + 1), by2 = MAX(by2, y + 1);
             }
-    cascade_image_free(all);
+    cascade_job_image_free(all);
     if (bx1 >= bx2) return FALSE;
     *x1 = bx1, *y1 = by1, *x2 = bx2, *y2 = by2;
     return TRUE;
@@ -70,6 +70,6 @@ gboolean cascade_selection_crop(gint32 image, gint margin, CascadeSelectionCrop 
 }
 
 void cascade_selection_crop_clear(CascadeSelectionCrop *crop) {
-    cascade_image_free(crop->mask);
+    cascade_job_image_free(crop->mask);
     crop->mask = NULL;
 }

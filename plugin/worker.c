@@ -115,7 +115,7 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
             CascadeImage *in = cascade_drawable_read(drawable, rx, ry, rw, rh, channels);
             RunState      s = {.base = (gdouble)done / (nx * ny), .span = 1.0 / (nx * ny)};
             ok = run_job(r, in, NULL, &s, error);
-            cascade_image_free(in);
+            cascade_job_image_free(in);
             CascadeImage *big = ok && s.results->len ? g_ptr_array_index(s.results, 0) : NULL;
             if (ok && (!big || big->width != rw * f || big->height != rh * f ||
                        big->channels != channels)) {
@@ -126,7 +126,7 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
             }
             if (ok) {
                 /* keep the chunk's own part of the output, row by row */
-                CascadeImage *part = cascade_image_new(cw * f, ch * f, channels);
+                CascadeImage *part = cascade_job_image_new(cw * f, ch * f, channels);
                 gsize         row = (gsize)cw * f * channels;
                 for (gint y = 0; y < ch * f; y++)
                     memcpy(part->pixels + y * row,
@@ -134,7 +134,7 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
                                           (gsize)(cx - rx) * f) * channels,
                            row);
                 cascade_drawable_write(layer, cx * f, cy * f, part);
-                cascade_image_free(part);
+                cascade_job_image_free(part);
             }
             if (s.results) g_ptr_array_unref(s.results);
             g_free(s.seeds);

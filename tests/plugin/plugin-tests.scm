@@ -1,7 +1,8 @@
 ; The plug-in's procedures through Script-Fu in gimp-console-2.10 batch mode.
 ; run-gimp-tests.sh defines *tap* (output file), *model* / *sr-model* (a tiny cascade:
 ; stage I 16 px, stage II 32 px), *upscaler* ("" when no converted upscaler exists) and
-; *tmp*, then loads this file. Each check writes one TAP line; a Scheme error inside a
+; *tmp*, and *section* (which groups to run: "generate", "inpaint" or "other"; one GIMP
+; start per section keeps each test short), then loads this file. Each check writes one TAP line; a Scheme error inside a
 ; group becomes a failed check of that group instead of ending the run.
 
 (define *port* (open-output-file *tap*))
@@ -43,7 +44,10 @@
              (map (lambda (x) (if (string? x) x "")) (cdr r)))
       ""))
 
-(define (group name thunk)
+(define (group section name thunk)
+  (if (string=? section *section*) (run-group name thunk)))
+
+(define (run-group name thunk)
   (let ((r (try thunk)))
     (if (failed? r)
         (check (string-append name ": ran without a Scheme error (" (error-text r) ")") #f))))
@@ -78,18 +82,33 @@
     (gimp-selection-none img)
     (list img bg)))
 
-; Every pixel of drawable d (w x h from its origin) as a list.
-(define (pixels d w h)
-  (let loop ((y 0) (x 0) (acc '()))
-    (cond ((= y h) (reverse acc))
-          ((= x w) (loop (+ y 1) 0 acc))
-          (else (loop y (+ x 1) (cons (pixel d x y) acc))))))
+; Reading pixels one PDB call at a time is slow, so whole drawables are compared through
+; GIMP itself: b over a in difference mode, flattened; identical iff the histogram of the
+; difference is all zero (mean and standard deviation 0).
+(define (same-pixels? a b)
+  (let* ((w (car (gimp-drawable-width a))) (h (car (gimp-drawable-height a)))
+         (img (car (gimp-image-new w h RGB)))
+         (la (car (gimp-layer-new-from-drawable a img)))
+         (lb (car (gimp-layer-new-from-drawable b img))))
+    (gimp-image-insert-layer img la 0 0)
+    (gimp-image-insert-layer img lb 0 0)
+    (gimp-layer-set-offsets la 0 0)
+    (gimp-layer-set-offsets lb 0 0)
+    (gimp-layer-set-mode lb LAYER-MODE-DIFFERENCE)
+    (let* ((flat (car (gimp-image-flatten img)))
+           (hist (gimp-drawable-histogram flat HISTOGRAM-VALUE 0.0 1.0)))
+      (gimp-image-delete img)
+      (and (= (car (gimp-drawable-width b)) w) (= (car (gimp-drawable-height b)) h)
+           (= (car hist) 0) (= (cadr hist) 0)))))
 
-(define (distinct-count lst)
-  (let loop ((l lst) (seen '()))
-    (cond ((null? l) (length seen))
-          ((member (car l) seen) (loop (cdr l) seen))
-          (else (loop (cdr l) (cons (car l) seen))))))
+; Standard deviation of a drawable's values (0..1): 0 for a constant fill.
+(define (value-std d) (cadr (gimp-drawable-histogram d HISTOGRAM-VALUE 0.0 1.0)))
+; How many pixels of d have values in [lo, hi] (0..1).
+(define (count-in d lo hi) (list-ref (gimp-drawable-histogram d HISTOGRAM-VALUE lo hi) 4))
+
+; A copy of the user's image taken before a run: its layers are the reference pixels.
+(define (snapshot img) (car (gimp-image-duplicate img)))
+(define (bottom-layer img) (car (reverse (layers img))))
 
 ; generate: run-mode image drawable prompt negative style seed steps1 steps2 guidance1
 ;           guidance2 stage2 noise-level batch model sr-model preset backend
@@ -103,7 +122,7 @@
                            margin *model* *sr-model* "" "cpu"))
 
 ; ---- 1. generate into a new image ----
-(group "generate/new-image"
+(group "generate" "generate/new-image"
   (lambda ()
     (let* ((before (n-images))
            (r (generate -1 -1 "a red fox" 7 1 1))
@@ -122,8 +141,8 @@
                     (contains? recipe "seed=7") (contains? recipe "steps1=4")
                     (contains? recipe "steps2=2") (contains? recipe *model*)
                     (contains? recipe "version="))))
-      (check "the generated pixels are an image, not a constant fill"
-             (> (distinct-count (pixels layer 32 32)) 16))
+      (note "value std-dev" (value-std layer))
+      (check "the generated pixels are an image, not a constant fill" (> (value-std layer) 0.01))
       ; the parasite is persistent: it survives XCF save and load
       (let* ((file (string-append *tmp* "/fox.xcf")))
         (gimp-xcf-save 0 img layer file file)
@@ -134,16 +153,15 @@
           (gimp-image-delete img2)))
       ; the same seed gives the same pixels
       (let* ((r2 (generate -1 -1 "a red fox" 7 1 1)))
-        (check "the same recipe and seed give the same pixels"
-               (equal? (pixels (cadr r2) 32 32) (pixels layer 32 32)))
+        (check "the same recipe and seed give the same pixels" (same-pixels? (cadr r2) layer))
         (gimp-image-delete (car r2)))
       (gimp-image-delete img))))
 
 ; ---- 2. a batch into an open image: one group, the user's layer untouched ----
-(group "generate/batch"
+(group "generate" "generate/batch"
   (lambda ()
     (let* ((t (make-image 40 36)) (img (car t)) (bg (cadr t))
-           (orig (pixels bg 40 36))
+           (ref (snapshot img))
            (r (generate img bg "green hills" 11 2 0))
            (grp (cadr r)))
       (check "the batch goes into the open image" (= (car r) img))
@@ -160,14 +178,15 @@
                     (string=? (car (gimp-item-get-name (cadr kids))) "green hills #12")
                     (contains? (recipe-of (cadr kids)) "seed=12")
                     (contains? (recipe-of (cadr kids)) "batch=1"))))
-      (check "the user's layer is untouched" (equal? (pixels bg 40 36) orig))
+      (check "the user's layer is untouched" (same-pixels? bg (bottom-layer ref)))
+      (gimp-image-delete ref)
       (gimp-image-delete img))))
 
 ; ---- 3. inpaint a rectangle, a feathered ellipse, an empty selection ----
-(group "inpaint/rectangle"
+(group "inpaint" "inpaint/rectangle"
   (lambda ()
     (let* ((t (make-image 48 40)) (img (car t)) (bg (cadr t))
-           (orig (pixels bg 48 40)))
+           (ref (snapshot img)))
       (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 14 10 16 12)
       (let* ((r (inpaint img bg "a blue door" 5 4)) (layer (cadr r))
              (mask (car (gimp-layer-get-mask layer)))
@@ -209,10 +228,11 @@
                       (equal? (pixel flat 30 22) (pixel bg 30 22))
                       (equal? (pixel flat 47 39) (pixel bg 47 39))))
           (gimp-image-delete dup))
-        (check "the user's layer is untouched" (equal? (pixels bg 48 40) orig)))
+        (check "the user's layer is untouched" (same-pixels? bg (bottom-layer ref))))
+      (gimp-image-delete ref)
       (gimp-image-delete img))))
 
-(group "inpaint/feathered"
+(group "inpaint" "inpaint/feathered"
   (lambda ()
     (let* ((t (make-image 40 40)) (img (car t)) (bg (cadr t)))
       (gimp-context-set-feather TRUE)
@@ -221,15 +241,13 @@
       (gimp-context-set-feather FALSE)
       (let* ((r (inpaint img bg "moon" 3 0)) (layer (cadr r))
              (mask (car (gimp-layer-get-mask layer)))
-             (w (car (gimp-drawable-width mask))) (h (car (gimp-drawable-height mask)))
-             (vals (map car (pixels mask w h))))
+             (soft (count-in mask 0.02 0.98)))
+        (note "soft mask pixels" soft)
         (check "a feathered selection gives a soft mask (values between 0 and 255)"
-               (let loop ((v vals) (soft 0))
-                 (if (null? v) (> soft 10)
-                     (loop (cdr v) (if (and (> (car v) 0) (< (car v) 255)) (+ soft 1) soft))))))
+               (> soft 50)))
       (gimp-image-delete img))))
 
-(group "inpaint/empty"
+(group "inpaint" "inpaint/empty"
   (lambda ()
     (let* ((t (make-image 32 32)) (img (car t)) (bg (cadr t)))
       (gimp-selection-none img)
@@ -241,7 +259,7 @@
       (gimp-image-delete img))))
 
 ; ---- 4. bad arguments and failing runs leave everything as it was ----
-(group "errors"
+(group "other" "errors"
   (lambda ()
     (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t)) (before (n-images)))
       (let ((r (try (lambda ()
@@ -274,15 +292,17 @@
       (gimp-image-delete img))))
 
 ; ---- 5. presets and Repeat Last ----
-(group "presets/last-values"
+(group "other" "presets/last-values"
   (lambda ()
     (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t))
-           (r1 (plug-in-cascade-generate RUN-NONINTERACTIVE img bg "sun" "" "" -1 0 0 -1 -1 0
+           (r1 (plug-in-cascade-generate RUN-NONINTERACTIVE img bg "sun" "" "" -1 3 0 -1 -1 -1
                                          -1 1 *model* *sr-model* "draft" "cpu"))
            (s1 (recipe-of (cadr r1))))
       (note "preset draft" s1)
+      ; draft: stage I only, 10 stage II steps; steps1 given (3) overrides the preset's 20
       (check "a preset's name is recorded and its values fill the 0/-1 arguments"
-             (and (contains? s1 "preset=draft") (not (contains? s1 "steps1=0"))))
+             (and (contains? s1 "preset=draft") (contains? s1 "stage2=false")
+                  (contains? s1 "steps2=10") (contains? s1 "steps1=3")))
       (let* ((r2 (plug-in-cascade-generate RUN-WITH-LAST-VALS img bg "" "" "" 0 0 0 0 0 0 0 0
                                            "" "" "" ""))
              (s2 (recipe-of (cadr r2))))
@@ -296,16 +316,16 @@
       (gimp-image-delete img))))
 
 ; ---- 6. upscale ----
-(if (string=? *upscaler* "")
+(if (and (string=? *section* "other") (string=? *upscaler* ""))
     (skip "upscale a layer x4" "no converted upscaler in models/upscalers (cascade convert)")
-    (group "upscale"
+    (group "other" "upscale"
       (lambda ()
         (let* ((t (make-image 20 16)) (img (car t)) (bg (cadr t))
                (small (car (gimp-layer-new img 10 8 RGBA-IMAGE "small" 100 LAYER-MODE-NORMAL))))
           (gimp-image-insert-layer img small 0 0)
           (gimp-layer-set-offsets small 3 2)
           (gimp-drawable-edit-gradient-fill small GRADIENT-LINEAR 0 FALSE 1 0 FALSE 0 0 10 8)
-          (let* ((orig (pixels small 10 8))
+          (let* ((ref (snapshot img))
                  (r (plug-in-cascade-upscale RUN-NONINTERACTIVE img small 4 0 *upscaler* "" "cpu"))
                  (big (cadr r)))
             (check "upscale x4 makes a 40 x 32 layer at the layer's offsets"
@@ -319,7 +339,8 @@
             (check "the upscaled pixels follow the source (a corner's colour)"
                    (let ((a (pixel big 1 1)) (b (pixel small 0 0)))
                      (< (abs (- (car a) (car b))) 48)))
-            (check "the source layer is untouched" (equal? (pixels small 10 8) orig))
+            (check "the source layer is untouched" (same-pixels? small (car (layers ref))))
+            (gimp-image-delete ref)
             (check "the image holds the result above the user's layers"
                    (equal? (layers img) (list big small bg))))
           (gimp-image-delete img)))))

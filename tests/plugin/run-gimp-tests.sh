@@ -5,9 +5,11 @@
 # mode on tests/plugin/plugin-tests.scm, which calls the three procedures through
 # Script-Fu and checks layers, offsets, pixels, masks and parasites. Prints TAP.
 #
-# Usage: run-gimp-tests.sh PLUGIN_EXE   (env: CASCADE_GOLDEN_DIR, CASCADE_SOURCE_DIR)
+# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other; env:
+#        CASCADE_GOLDEN_DIR, CASCADE_SOURCE_DIR; CASCADE_KEEP_TMP=1 keeps the temp folder)
 set -uo pipefail
 plugin_exe=$1
+section=${2:-generate}
 here=$(cd "$(dirname "$0")" && pwd)
 src=${CASCADE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
 golden=${CASCADE_GOLDEN_DIR:-$src/../shared/golden}
@@ -26,7 +28,7 @@ for f in t5_tokenizer/spiece.model t5_encoder/config.json pipeline_if_stage1/mod
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gimp-cascade-plugin.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+[ -n "${CASCADE_KEEP_TMP:-}" ] || trap 'rm -rf "$tmp"' EXIT
 golden=$(cd "$golden" && pwd)
 
 # A throw-away GIMP profile with the plug-in in its own folder, as `meson install` lays it.
@@ -34,6 +36,11 @@ profile=$tmp/profile
 mkdir -p "$profile/plug-ins/gimp-cascade" "$profile/gradients" "$profile/tmp"
 ln -s "$(cd "$(dirname "$plugin_exe")" && pwd)/$(basename "$plugin_exe")" \
   "$profile/plug-ins/gimp-cascade/gimp-cascade"
+# Only Script-Fu (which runs -b) and ours: querying GIMP's ~120 plug-ins on a fresh profile
+# would take most of the test's time.
+gimp_plugins=$(pkg-config --variable=gimplibdir gimp-2.0 2>/dev/null || echo /usr/lib/gimp/2.0)/plug-ins
+ln -s "$gimp_plugins/script-fu" "$profile/plug-ins/script-fu"
+printf '(plug-in-path "%s")\n' "$profile/plug-ins" > "$profile/gimprc"
 
 # The tiny cascade (the golden stage I index names no text encoder: embeddings were passed
 # to the reference pipeline directly, so the index is rewritten to name T5).
@@ -65,6 +72,7 @@ cat > "$tmp/prelude.scm" <<EOF
 (define *sr-model* $(scheme_str "$model/stage2"))
 (define *upscaler* $(scheme_str "$upscaler"))
 (define *tmp* $(scheme_str "$tmp"))
+(define *section* $(scheme_str "$section"))
 EOF
 
 # -i no UI, -d no brushes/patterns, -f no fonts: a profile this bare starts in seconds
