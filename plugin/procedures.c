@@ -53,7 +53,8 @@ static const ArgSpec args[] = {
      N_("Pixels of context around the selection (-1 = preset)")},
     {A_FACTOR, P_UPS, GIMP_PDB_INT32, "upscale-factor", N_("2, 3, 4 or 8 (0 = preset)")},
     {A_TILE, P_UPS, GIMP_PDB_INT32, "tile",
-     N_("Upscaler tile edge in pixels (0 = from memory, -1 = preset)")},
+     N_("Edge in source pixels of the chunks the layer is streamed in (0 = automatic, "
+        "-1 = preset)")},
     {A_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "model",
      N_("Stage I model directory (\"\" = the default model)")},
     {A_SR_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "sr-model",

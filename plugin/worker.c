@@ -81,9 +81,11 @@ gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
 
 /* ---- upscale: the drawable streamed through the upscaler chunk by chunk ---- */
 
-/* Input pixels per chunk edge (at factor f the output chunk is CHUNK_OUT / f... × f), plus
- * a context margin on every side that the upscaler sees but whose output is dropped, so
- * chunk seams match the whole-image result as far as the network's receptive field goes. */
+/* The drawable is read, upscaled and written one chunk at a time: r->tile input pixels a
+ * side (by default CHUNK_OUT_EDGE / factor, so an output chunk is about 1024 px a side),
+ * plus a context margin on every side that the upscaler sees but whose output is dropped,
+ * so seams match the whole-image result as far as the network's receptive field goes.
+ * Memory stays that of one chunk whatever the canvas; GIMP's tile store holds the rest. */
 #define CHUNK_OUT_EDGE 1024
 #define CHUNK_MARGIN   16
 #define GIMP_MAX_EDGE  524288
@@ -102,7 +104,7 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
                                       error);
     if (layer < 0) return -1;
 
-    gint     chunk = MAX(CHUNK_OUT_EDGE / f, 32);
+    gint     chunk = r->tile > 0 ? r->tile : MAX(CHUNK_OUT_EDGE / f, 32);
     gint     nx = (w + chunk - 1) / chunk, ny = (h + chunk - 1) / chunk, done = 0;
     gboolean ok = TRUE;
     gimp_progress_init(_("Upscaling…"));

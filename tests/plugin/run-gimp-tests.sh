@@ -59,8 +59,9 @@ idx["tokenizer"] = ["transformers", "T5Tokenizer"]
 json.dump(idx, open(sys.argv[2], "w"), indent=2)
 EOF
 
-upscaler=""
-if [ -d "$src/models/upscalers" ] && [ -n "$(ls -A "$src/models/upscalers" 2>/dev/null)" ]; then
+# the converted upscalers (tools/upscalers/fetch.sh); $CASCADE_TEST_UPSCALERS overrides
+upscaler=${CASCADE_TEST_UPSCALERS:-}
+if [ -z "$upscaler" ] && [ -d "$src/models/upscalers" ] && [ -n "$(ls -A "$src/models/upscalers" 2>/dev/null)" ]; then
   upscaler=$src/models/upscalers
 fi
 
