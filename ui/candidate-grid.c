@@ -47,7 +47,9 @@ void cascade_candidate_grid_set(GtkWidget *grid, gint index, guint64 seed, const
     if (old) gtk_widget_destroy(GTK_WIDGET(old));
     GtkWidget *img = gtk_image_new_from_pixbuf(thumb);
     g_object_unref(thumb);
-    gchar *tip = g_strdup_printf(_("Candidate %d, seed %" G_GUINT64_FORMAT), index + 1, seed);
+    gchar  seed_text[24]; /* G_GUINT64_FORMAT cannot sit inside a translatable string */
+    g_snprintf(seed_text, sizeof seed_text, "%" G_GUINT64_FORMAT, seed);
+    gchar *tip = g_strdup_printf(_("Candidate %d, seed %s"), index + 1, seed_text);
     gtk_widget_set_tooltip_text(img, tip);
     atk_object_set_name(gtk_widget_get_accessible(img), tip);
     g_free(tip);

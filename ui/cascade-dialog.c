@@ -180,7 +180,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     row(g, 1, _("_Model:"), d->model, NULL);
     box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
     d->seed = spin(d, "seed", 0, 4294967295.0, 1, 0, _("The same seed and settings give the same image"));
-    d->random_seed = check(d, "random-seed", _("_Random"));
+    d->random_seed = check(d, "random-seed", _("R_andom"));
     gtk_widget_set_tooltip_text(d->random_seed, _("Draw a new seed at every run"));
     d->reroll = icon_button("view-refresh", "reroll", _("Draw a new seed now"));
     gtk_box_pack_start(GTK_BOX(box), d->seed, TRUE, TRUE, 0);
@@ -191,30 +191,30 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     row(g, 3, _("S_teps:"), d->steps1, NULL);
     d->guidance1 = spin(d, "guidance1", 0, 100, 0.5, 1,
                         _("How closely the image follows the prompt (classifier-free guidance)"));
-    row(g, 4, _("_Guidance:"), d->guidance1, NULL);
+    row(g, 4, _("G_uidance:"), d->guidance1, NULL);
     d->stage2 = check(d, "stage2", _("Super-_resolution to 256 px (stage II)"));
     gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 5, 2, 1);
     d->steps2 = spin(d, "steps2", 1, 1000, 1, 0, _("Denoising steps of the 256 px stage"));
-    row(g, 6, _("Stage II ste_ps:"), d->steps2, NULL);
+    row(g, 6, _("Stage _II steps:"), d->steps2, NULL);
     d->guidance2 = spin(d, "guidance2", 0, 100, 0.5, 1, _("Guidance of the 256 px stage"));
-    row(g, 7, _("Stage II g_uidance:"), d->guidance2, NULL);
+    row(g, 7, _("Stage II gui_dance:"), d->guidance2, NULL);
     d->noise_level = spin(d, "noise-level", 0, 999, 10, 0,
                           _("Noise added to the 64 px image before super-resolution"));
     row(g, 8, _("Noise _level:"), d->noise_level, NULL);
     d->batch = spin(d, "batch", 1, 16, 1, 0, _("How many variations to make at once"));
-    row(g, 9, _("_Variations:"), d->batch, NULL);
+    row(g, 9, _("Num_ber of variations:"), d->batch, NULL);
     d->backend = gtk_combo_box_text_new();
     gtk_widget_set_name(d->backend, "backend");
     fill_backends(d);
     g_signal_connect_swapped(d->backend, "changed", G_CALLBACK(dialog_on_params_changed), d);
-    row(g, 10, _("_Device:"), d->backend, NULL);
+    row(g, 10, _("De_vice:"), d->backend, NULL);
     d->quality_section = section(_("Settings"), g);
     gtk_box_pack_start(GTK_BOX(left), d->quality_section, FALSE, FALSE, 0);
 
     g = form();
     d->margin = spin(d, "context-margin", 0, 4096, 8, 0,
                      _("Pixels around the selection the model sees as context"));
-    row(g, 0, _("Context _margin (px):"), d->margin, NULL);
+    row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
     d->inpaint_section = section(_("Inpainting"), g);
     gtk_box_pack_start(GTK_BOX(left), d->inpaint_section, FALSE, FALSE, 0);
 

@@ -425,6 +425,47 @@ static void test_dialog_upscale_mode(void **state) {
     cascade_recipe_clear(&out);
 }
 
+static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
+    if (!gtk_widget_get_mapped(w)) return;
+    if (GTK_IS_LABEL(w) && gtk_label_get_use_underline(GTK_LABEL(w))) {
+        guint key = gdk_keyval_to_lower(gtk_label_get_mnemonic_keyval(GTK_LABEL(w)));
+        if (key != GDK_KEY_VoidSymbol) {
+            const char *other = g_hash_table_lookup(seen, GUINT_TO_POINTER(key));
+            if (other) g_string_append_printf(dups, "'%s' and '%s'; ", other, gtk_label_get_label(GTK_LABEL(w)));
+            else g_hash_table_insert(seen, GUINT_TO_POINTER(key), (gpointer)gtk_label_get_label(GTK_LABEL(w)));
+        }
+    }
+    if (GTK_IS_CONTAINER(w)) {
+        GList *children = gtk_container_get_children(GTK_CONTAINER(w));
+        for (GList *l = children; l; l = l->next) collect_mnemonics(l->data, seen, dups);
+        g_list_free(children);
+    }
+}
+
+/* Every visible mnemonic of the dialog is a different key, in each mode. */
+static void test_dialog_mnemonics_unique(void **state) {
+    (void)state;
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_UPSCALE; mode++) {
+        test_host h;
+        host_init(&h, FALSE);
+        CascadeRecipe r = tiny_recipe();
+        r.mode = (CascadeMode)mode;
+        GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+        gtk_widget_show(dialog);
+        pump(100);
+        GHashTable *seen = g_hash_table_new(NULL, NULL);
+        GString    *dups = g_string_new(NULL);
+        collect_mnemonics(dialog, seen, dups);
+        assert_true(g_hash_table_size(seen) >= (mode == CASCADE_MODE_UPSCALE ? 4u : 15u));
+        if (dups->len) fail_msg("mode %d: mnemonic clashes: %s", mode, dups->str);
+        g_string_free(dups, TRUE);
+        g_hash_table_destroy(seen);
+        gtk_widget_destroy(dialog);
+        host_clear(&h);
+        cascade_recipe_clear(&r);
+    }
+}
+
 static int setup(void **state) {
     (void)state;
     g_root = tiny_cascade_make();
@@ -452,6 +493,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_enter_generates),
         cmocka_unit_test(test_dialog_presets_and_seed),
         cmocka_unit_test(test_dialog_upscale_mode),
+        cmocka_unit_test(test_dialog_mnemonics_unique),
     };
     int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
     g_rmdir(user);
