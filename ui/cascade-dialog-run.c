@@ -5,6 +5,9 @@
 #include <glib/gi18n-lib.h>
 
 #include "cascade-dialog-private.h"
+#ifdef GDK_WINDOWING_X11 /* defined by gtk/gtk.h, through the header above */
+#include <gdk/gdkx.h>
+#endif
 #include "cascade-presets.h"
 #include "cascade-widgets.h"
 
@@ -258,6 +261,31 @@ gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d) {
     if (ev->state & GDK_CONTROL_MASK) gtk_dialog_response(GTK_DIALOG(d), GTK_RESPONSE_OK);
     else gtk_window_activate_default(GTK_WINDOW(d));
     return TRUE;
+}
+
+/* ---- transient for GIMP's window ------------------------------------------------------------ */
+
+#ifdef GDK_WINDOWING_X11
+static void on_realize_transient(GtkWidget *w, gpointer ud) {
+    GdkDisplay *display = gtk_widget_get_display(w);
+    if (!GDK_IS_X11_DISPLAY(display)) return;
+    GdkWindow *parent = gdk_x11_window_foreign_new_for_display(display, GPOINTER_TO_UINT(ud));
+    if (!parent) return; /* the window is gone: nothing to attach to */
+    gdk_window_set_transient_for(gtk_widget_get_window(w), parent);
+    g_object_set_data_full(G_OBJECT(w), "cascade-foreign-parent", parent, g_object_unref);
+}
+#endif
+
+void cascade_dialog_set_transient_for_handle(CascadeDialog *d, guint32 handle) {
+    g_return_if_fail(CASCADE_IS_DIALOG(d));
+#ifdef GDK_WINDOWING_X11
+    if (!handle) return;
+    gtk_window_set_position(GTK_WINDOW(d), GTK_WIN_POS_CENTER_ON_PARENT);
+    if (gtk_widget_get_realized(GTK_WIDGET(d))) on_realize_transient(GTK_WIDGET(d), GUINT_TO_POINTER(handle));
+    else g_signal_connect(d, "realize", G_CALLBACK(on_realize_transient), GUINT_TO_POINTER(handle));
+#else
+    (void)handle;
+#endif
 }
 
 /* ---- the modal loop ------------------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
+#include <gdk/gdkx.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,6 +231,11 @@ static void test_dialog_generate_pick_ok(void **state) {
     CascadeRecipe r = tiny_recipe();
     GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
     h.dialog = CASCADE_DIALOG(dialog);
+    /* a foreign parent, as GIMP's image window would be */
+    GtkWidget *gimp_window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+    gtk_widget_show(gimp_window);
+    cascade_dialog_set_transient_for_handle(
+        CASCADE_DIALOG(dialog), (guint32)gdk_x11_window_get_xid(gtk_widget_get_window(gimp_window)));
     script s = {&h, dialog, 0, g_get_monotonic_time() + 120 * G_USEC_PER_SEC, NULL};
     g_timeout_add(50, script_step, &s);
     CascadeRecipe out;
@@ -249,7 +255,9 @@ static void test_dialog_generate_pick_ok(void **state) {
     assert_int_equal(out.batch, 3);
     GtkWidget *progress = must_find(dialog, "progress");
     assert_true(gtk_progress_bar_get_fraction(GTK_PROGRESS_BAR(progress)) == 1.0);
+    assert_non_null(g_object_get_data(G_OBJECT(dialog), "cascade-foreign-parent"));
     gtk_widget_destroy(dialog);
+    gtk_widget_destroy(gimp_window);
 
     /* finish the picked candidate as the plug-in would */
     cascade_job_free(h.job);
