@@ -23,6 +23,11 @@ G_DECLARE_FINAL_TYPE(CascadeDialog, cascade_dialog, CASCADE, DIALOG, GtkDialog)
 GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
                               GtkWindow *parent);
 
+/* Makes the dialog transient for a window of another process given by its native handle
+ * (GIMP 2.10: gimp_display_get_window_handle(), an X11 window id), so it stays above GIMP's
+ * image window and centres on it. A no-op for 0 or when not running on X11. */
+void cascade_dialog_set_transient_for_handle(CascadeDialog *dialog, guint32 handle);
+
 /* Runs the dialog modally. GTK_RESPONSE_OK: the user accepted; *out (init'ed by the
  * caller) receives the final recipe, with `candidate` set to the chosen batch item or -1.
  * Any other response: cancelled, *out untouched. */

@@ -49,6 +49,11 @@ typedef struct {
  *   upscale:  image; the result is image * upscale_factor, alpha enlarged too.
  * Batch items use seeds recipe->seed + i, each item reproducible alone (so a candidate
  * picked from a stage-I-only batch can be rerun through stage II with its own seed).
+ * recipe->random_seed draws a new base seed (0 .. G_MAXINT32-1, reported through `done`)
+ * unless recipe->candidate >= 0: a candidate names an item of a run already made, so its
+ * seed is kept. recipe->candidate >= 0 runs that one item only (results has one image).
+ * recipe->backend: "auto" (a GPU through Vulkan when there is one, else the CPU), "cpu",
+ * "vulkan", "vulkan-fp16", "vulkan:<device name substring>".
  * Copies what it needs; FALSE with an error if the recipe is invalid or the thread could
  * not start. */
 CascadeJob *cascade_job_start(const CascadeRecipe *recipe, const CascadeImage *image,

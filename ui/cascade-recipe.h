@@ -26,7 +26,7 @@ typedef struct {
     gchar      *sr_model_dir;    /* stage II directory; NULL/"" = the default's stage2 */
     gchar      *upscaler_dir;    /* GAN upscaler directory (cascade convert output) */
     gchar      *preset;          /* name of the preset the values came from ("" = custom) */
-    gchar      *backend;         /* "cpu", "vulkan", "vulkan-fp16", or "vulkan:<device>" */
+    gchar      *backend;         /* "auto", "cpu", "vulkan", "vulkan-fp16", "vulkan:<device>" */
     guint64     seed;
     gboolean    random_seed;     /* draw a new seed at every run (and for Repeat Last) */
     gint        steps1, steps2;          /* denoising steps of stage I / stage II */
