@@ -29,58 +29,59 @@ typedef struct {
     const gchar       *blurb;
 } ArgSpec;
 
-/* Argument order after run-mode, image, drawable (the order Script-Fu passes them). */
+/* Argument order after run-mode, image, drawable (the order Script-Fu passes them). The
+ * blurbs are not marked for translation: GIMP shows argument blurbs untranslated. */
 static const ArgSpec args[] = {
-    {A_PROMPT, P_GEN | P_INP, GIMP_PDB_STRING, "prompt", N_("What to paint")},
+    {A_PROMPT, P_GEN | P_INP, GIMP_PDB_STRING, "prompt", "What to paint"},
     {A_NEGATIVE, P_GEN | P_INP, GIMP_PDB_STRING, "negative-prompt",
-     N_("What to avoid (\"\" = none)")},
+     "What to avoid (\"\" = none)"},
     {A_STYLE, P_GEN | P_INP, GIMP_PDB_STRING, "style",
-     N_("Text appended to the prompt as \", <style>\" (\"\" = the preset's)")},
+     "Text appended to the prompt as \", <style>\" (\"\" = the preset's)"},
     {A_SEED, P_GEN | P_INP, GIMP_PDB_INT32, "seed",
-     N_("Seed of the first variation, 0..2^31-1 (-1 = random)")},
-    {A_STEPS1, P_GEN | P_INP, GIMP_PDB_INT32, "steps1", N_("Stage I steps (0 = preset)")},
-    {A_STEPS2, P_GEN | P_INP, GIMP_PDB_INT32, "steps2", N_("Stage II steps (0 = preset)")},
+     "Seed of the first variation, 0..2^31-1 (-1 = random)"},
+    {A_STEPS1, P_GEN | P_INP, GIMP_PDB_INT32, "steps1", "Stage I steps (0 = preset)"},
+    {A_STEPS2, P_GEN | P_INP, GIMP_PDB_INT32, "steps2", "Stage II steps (0 = preset)"},
     {A_GUIDANCE1, P_GEN | P_INP, GIMP_PDB_FLOAT, "guidance1",
-     N_("Stage I guidance scale (-1 = preset)")},
+     "Stage I guidance scale (-1 = preset)"},
     {A_GUIDANCE2, P_GEN | P_INP, GIMP_PDB_FLOAT, "guidance2",
-     N_("Stage II guidance scale (-1 = preset)")},
+     "Stage II guidance scale (-1 = preset)"},
     {A_STAGE2, P_GEN | P_INP, GIMP_PDB_INT32, "stage2",
-     N_("Run the super-resolution stage: 0 no, 1 yes, -1 preset")},
+     "Run the super-resolution stage: 0 no, 1 yes, -1 preset"},
     {A_NOISE, P_GEN | P_INP, GIMP_PDB_INT32, "noise-level",
-     N_("Stage II noise augmentation 0..999 (-1 = preset)")},
-    {A_BATCH, P_GEN, GIMP_PDB_INT32, "batch", N_("Variations, 1..16 (0 = preset)")},
+     "Stage II noise augmentation 0..999 (-1 = preset)"},
+    {A_BATCH, P_GEN, GIMP_PDB_INT32, "batch", "Variations, 1..16 (0 = preset)"},
     {A_MARGIN, P_INP, GIMP_PDB_INT32, "context-margin",
-     N_("Pixels of context around the selection (-1 = preset)")},
-    {A_FACTOR, P_UPS, GIMP_PDB_INT32, "upscale-factor", N_("2, 3, 4 or 8 (0 = preset)")},
+     "Pixels of context around the selection (-1 = preset)"},
+    {A_FACTOR, P_UPS, GIMP_PDB_INT32, "upscale-factor", "2, 3, 4 or 8 (0 = preset)"},
     {A_TILE, P_UPS, GIMP_PDB_INT32, "tile",
-     N_("Edge in source pixels of the chunks the layer is streamed in (0 = automatic, "
-        "-1 = preset)")},
+     "Edge in source pixels of the chunks the layer is streamed in (0 = automatic, "
+        "-1 = preset)"},
     {A_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "model",
-     N_("Stage I model directory (\"\" = the default model)")},
+     "Stage I model directory (\"\" = the default model)"},
     {A_SR_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "sr-model",
-     N_("Stage II model directory (\"\" = the default's stage II)")},
+     "Stage II model directory (\"\" = the default's stage II)"},
     {A_UPSCALER, P_UPS, GIMP_PDB_STRING, "upscaler",
-     N_("Upscaler model directory (\"\" = the default upscaler)")},
+     "Upscaler model directory (\"\" = the default upscaler)"},
     {A_PRESET, P_ALL, GIMP_PDB_STRING, "preset",
-     N_("Preset whose values fill the defaults (\"\" = built-in defaults)")},
+     "Preset whose values fill the defaults (\"\" = built-in defaults)"},
     {A_BACKEND, P_ALL, GIMP_PDB_STRING, "backend",
-     N_("\"cpu\", \"vulkan\", \"vulkan-fp16\", \"vulkan:<device>\" (\"\" = preset)")},
+     "\"cpu\", \"vulkan\", \"vulkan-fp16\", \"vulkan:<device>\" (\"\" = preset)"},
 };
 
 static const struct {
     const gchar *name, *menu, *blurb, *help, *types;
     CascadeMode  mode;
 } procs[] = {
-    {CASCADE_PROC_GENERATE, N_("_Generate from Text..."), N_("Paint a new layer from a prompt"),
+    {CASCADE_PROC_GENERATE, N_("_Generate from Text…"), N_("Paint a new layer from a prompt"),
      N_("Generates one new layer (a layer group for a batch) from a text prompt with a "
         "cascaded diffusion model, in the image or in a new image when none is open. Each "
         "layer carries its recipe as the parasite 'gimp-cascade-recipe'."),
      "", CASCADE_MODE_GENERATE},
-    {CASCADE_PROC_INPAINT, N_("_Inpaint Selection..."), N_("Repaint the selection from a prompt"),
+    {CASCADE_PROC_INPAINT, N_("_Inpaint Selection…"), N_("Repaint the selection from a prompt"),
      N_("Repaints the (soft) selection of the active layer from a prompt: a new layer over "
         "the selection's bounds plus a context margin, masked by the selection."),
      "RGB*, GRAY*", CASCADE_MODE_INPAINT},
-    {CASCADE_PROC_UPSCALE, N_("_Upscale Layer..."), N_("Enlarge a layer with the upscaler"),
+    {CASCADE_PROC_UPSCALE, N_("_Upscale Layer…"), N_("Enlarge a layer with the upscaler"),
      N_("Enlarges the active layer with a GAN upscaler, tile by tile, into a new layer at the "
         "layer's offsets (the canvas grows to hold it)."),
      "RGB*, GRAY*", CASCADE_MODE_UPSCALE},
