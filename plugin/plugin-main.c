@@ -124,6 +124,18 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
         /* Generate opened on a result layer starts from that layer's recipe. */
         if (mode == CASCADE_MODE_GENERATE && gimp_item_is_valid(drawable))
             cascade_parasite_read(drawable, r);
+        /* A script that passed a full, valid argument list pre-fills the dialog with it. The
+         * menu passes empty values, whose empty prompt fails validation: last values stay.
+         * (Upscale has no prompt to tell the two apart, so it always starts from last.) */
+        CascadeRecipe given;
+        cascade_recipe_copy(&given, r);
+        if (mode != CASCADE_MODE_UPSCALE &&
+            cascade_procedures_read_args(mode, nparams, param, &given, NULL)) {
+            cascade_recipe_clear(r);
+            *r = given;
+        } else {
+            cascade_recipe_clear(&given);
+        }
         r->mode = mode;
         cascade_procedures_reroll(r);
         /* the dialog's preview runs repaint the crop as it is now */
