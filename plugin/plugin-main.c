@@ -75,6 +75,13 @@ static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r,
 }
 
 static gboolean valid_target(CascadeMode mode, gint32 image, gint32 drawable, GError **error) {
+    /* before any work: results could not be inserted into an indexed image */
+    if (gimp_image_is_valid(image) && gimp_image_base_type(image) == GIMP_INDEXED) {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
+                    _("Indexed images are not supported: convert the image to RGB first "
+                      "(Image → Mode → RGB)."));
+        return FALSE;
+    }
     if (mode == CASCADE_MODE_GENERATE) return TRUE; /* no image: a new one */
     if (!gimp_image_is_valid(image)) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
