@@ -44,8 +44,8 @@ static void host_done(GPtrArray *results, const guint64 *seeds, const GError *er
     for (guint i = 0; results && i < results->len; i++) {
         const CascadeImage *im = g_ptr_array_index(results, i);
         if (im->channels == 3)
-            cascade_dialog_report_candidate(h->dialog, (gint)i, seeds[i], im->pixels,
-                                            im->width, im->height, im->width * 3);
+            cascade_dialog_report_candidate(h->dialog, (gint)i, seeds[i], im->pixels, im->width,
+                                            im->height, im->width * 3);
     }
     if (results) g_ptr_array_unref(results);
     cascade_dialog_report_finished(h->dialog, error);
@@ -54,8 +54,8 @@ static void host_done(GPtrArray *results, const guint64 *seeds, const GError *er
     h->job = NULL;
 }
 
-static gboolean host_start(CascadeUiHost *host, const CascadeRecipe *recipe,
-                           gboolean stage1_only, GError **error) {
+static gboolean host_start(CascadeUiHost *host, const CascadeRecipe *recipe, gboolean stage1_only,
+                           GError **error) {
     DialogHost *h = host->user_data;
     if (h->job) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
@@ -120,9 +120,11 @@ gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const Casc
         cascade_job_free(h.job);
         h.job = NULL;
     }
-    while (g_main_context_iteration(NULL, FALSE)) {} /* reports still queued */
+    while (g_main_context_iteration(NULL, FALSE)) {
+    } /* reports still queued */
     gtk_widget_destroy(dialog);
-    while (g_main_context_iteration(NULL, FALSE)) {}
+    while (g_main_context_iteration(NULL, FALSE)) {
+    }
     if (response != GTK_RESPONSE_OK) {
         cascade_recipe_clear(&out);
         return FALSE;
