@@ -1,7 +1,7 @@
 ; The plug-in's procedures through Script-Fu in gimp-console-2.10 batch mode.
 ; run-gimp-tests.sh defines *tap* (output file), *model* / *sr-model* (a tiny cascade:
 ; stage I 16 px, stage II 32 px), *upscaler* ("" when no converted upscaler exists) and
-; *tmp*, and *section* (which groups to run: "generate", "inpaint" or "other"; one GIMP
+; *tmp*, and *section* (which groups to run: "generate", "inpaint", "other" or "upscale"; one GIMP
 ; start per section keeps each test short), then loads this file. Each check writes one TAP line; a Scheme error inside a
 ; group becomes a failed check of that group instead of ending the run.
 
@@ -353,9 +353,9 @@
       (gimp-image-delete img))))
 
 ; ---- 6. upscale ----
-(if (and (string=? *section* "other") (string=? *upscaler* ""))
+(if (and (string=? *section* "upscale") (string=? *upscaler* ""))
     (skip "upscale a layer x4" "no converted upscaler in models/upscalers (cascade convert)")
-    (group "other" "upscale"
+    (group "upscale" "upscale"
       (lambda ()
         (let* ((t (make-image 20 16)) (img (car t)) (bg (cadr t))
                (small (car (gimp-layer-new img 10 8 RGBA-IMAGE "small" 100 LAYER-MODE-NORMAL))))

@@ -5,7 +5,7 @@
 # mode on tests/plugin/plugin-tests.scm, which calls the three procedures through
 # Script-Fu and checks layers, offsets, pixels, masks and parasites. Prints TAP.
 #
-# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other; env:
+# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other | upscale; env:
 #        CASCADE_GOLDEN_DIR, CASCADE_SOURCE_DIR; CASCADE_KEEP_TMP=1 keeps the temp folder)
 set -uo pipefail
 plugin_exe=$1
