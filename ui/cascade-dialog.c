@@ -27,7 +27,9 @@ static void cascade_dialog_finalize(GObject *o) {
 
 static void cascade_dialog_class_init(CascadeDialogClass *klass) {
     G_OBJECT_CLASS(klass)->finalize = cascade_dialog_finalize;
-    bindtextdomain(GETTEXT_PACKAGE, CASCADE_LOCALEDIR);
+    /* $CASCADE_LOCALEDIR: the catalogues of a build tree (build/po), for trying them out */
+    const gchar *dir = g_getenv("CASCADE_LOCALEDIR");
+    bindtextdomain(GETTEXT_PACKAGE, dir && *dir ? dir : CASCADE_LOCALEDIR);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 }
 
