@@ -310,6 +310,7 @@ gint cascade_dialog_run_recipe(CascadeDialog *d, CascadeRecipe *out) {
             r.candidate = pick;
             r.seed = cascade_candidate_grid_get_seed(d->grid, pick) - (guint64)pick;
             r.batch = MAX(r.batch, pick + 1);
+            r.random_seed = FALSE; /* the recipe now names that image: never redraw its seed */
         }
         if (!cascade_recipe_validate(&r, &e)) {
             set_status(d, e->message, TRUE);

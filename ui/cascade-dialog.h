@@ -30,6 +30,9 @@ void cascade_dialog_set_transient_for_handle(CascadeDialog *dialog, guint32 hand
 
 /* Runs the dialog modally. GTK_RESPONSE_OK: the user accepted; *out (init'ed by the
  * caller) receives the final recipe, with `candidate` set to the chosen batch item or -1.
+ * With a candidate, `seed` is that batch's base seed (the item's own is seed + candidate)
+ * and `random_seed` is FALSE, so the recipe reproduces the picked image whichever way the
+ * caller runs it (candidate kept, or folded into seed with batch 1 and candidate -1).
  * Any other response: cancelled, *out untouched. */
 gint cascade_dialog_run_recipe(CascadeDialog *dialog, CascadeRecipe *out);
 

@@ -250,6 +250,7 @@ static void test_dialog_generate_pick_ok(void **state) {
     assert_string_equal(out.prompt, "a red fox, flat emoji");
     assert_int_equal(out.candidate, 1);
     assert_true(out.seed == h.base_seed);
+    assert_false(out.random_seed); /* the seed names the picked image now */
     assert_true(out.stage2); /* OK runs the full recipe */
     assert_int_equal(out.steps1, 6);
     assert_int_equal(out.batch, 3);
