@@ -33,7 +33,9 @@ static void cascade_dialog_class_init(CascadeDialogClass *klass) {
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 }
 
-static void cascade_dialog_init(CascadeDialog *d) { cascade_recipe_init(&d->recipe); }
+static void cascade_dialog_init(CascadeDialog *d) {
+    cascade_recipe_init(&d->recipe);
+}
 
 /* ---- building blocks ------------------------------------------------------------------- */
 
@@ -91,8 +93,7 @@ static GtkWidget *text_view(CascadeDialog *d, const gchar *name, gint lines, Gtk
     g_signal_connect_swapped(gtk_text_view_get_buffer(GTK_TEXT_VIEW(*view)), "changed",
                              G_CALLBACK(dialog_on_params_changed), d);
     GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
-    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER,
-                                   GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
     gtk_scrolled_window_set_shadow_type(GTK_SCROLLED_WINDOW(sw), GTK_SHADOW_IN);
     gtk_scrolled_window_set_min_content_height(GTK_SCROLLED_WINDOW(sw), lines * 20 + 6);
     gtk_container_add(GTK_CONTAINER(sw), *view);
@@ -175,13 +176,13 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(box), d->save_preset, FALSE, FALSE, 0);
     row(g, 0, _("Pre_set:"), box, d->preset);
     d->model = entry(d, "model", _("Default model"));
-    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
-                                      "folder-open");
+    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY, "folder-open");
     gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
                                     _("Choose a model folder"));
     row(g, 1, _("_Model:"), d->model, NULL);
     box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
-    d->seed = spin(d, "seed", 0, 4294967295.0, 1, 0, _("The same seed and settings give the same image"));
+    d->seed =
+        spin(d, "seed", 0, 4294967295.0, 1, 0, _("The same seed and settings give the same image"));
     d->random_seed = check(d, "random-seed", _("R_andom"));
     gtk_widget_set_tooltip_text(d->random_seed, _("Draw a new seed at every run"));
     d->reroll = icon_button("view-refresh", "reroll", _("Draw a new seed now"));
@@ -259,10 +260,10 @@ static GtkWidget *build_output(CascadeDialog *d) {
     gtk_widget_set_margin_start(d->progress, 12);
     gtk_box_pack_start(GTK_BOX(right), d->progress, FALSE, FALSE, 0);
     d->grid = cascade_candidate_grid_new(64);
-    g_signal_connect(d->grid, "selected-children-changed", G_CALLBACK(dialog_on_candidate_selected), d);
+    g_signal_connect(d->grid, "selected-children-changed", G_CALLBACK(dialog_on_candidate_selected),
+                     d);
     GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
-    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER,
-                                   GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
     gtk_scrolled_window_set_min_content_height(GTK_SCROLLED_WINDOW(sw), 150);
     gtk_container_add(GTK_CONTAINER(sw), d->grid);
     d->candidates_section = section(_("Candidates"), sw);
@@ -290,8 +291,7 @@ static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer ud) {
     return FALSE;
 }
 
-GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
-                              GtkWindow *parent) {
+GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, GtkWindow *parent) {
     g_return_val_if_fail(recipe && host, NULL);
     CascadeDialog *d = g_object_new(CASCADE_TYPE_DIALOG, "use-header-bar", FALSE, NULL);
     cascade_recipe_clear(&d->recipe);
@@ -304,8 +304,8 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
         gtk_window_set_position(GTK_WINDOW(d), GTK_WIN_POS_CENTER_ON_PARENT);
     }
     gtk_dialog_add_button(GTK_DIALOG(d), _("_Cancel"), GTK_RESPONSE_CANCEL);
-    d->generate_button = gtk_dialog_add_button(GTK_DIALOG(d), _("_Generate"),
-                                               CASCADE_RESPONSE_GENERATE);
+    d->generate_button =
+        gtk_dialog_add_button(GTK_DIALOG(d), _("_Generate"), CASCADE_RESPONSE_GENERATE);
     gtk_widget_set_name(d->generate_button, "generate");
     gtk_widget_set_tooltip_text(d->generate_button,
                                 _("Make quick 64 px candidates to choose from (Enter)"));
@@ -448,10 +448,9 @@ void dialog_update_sensitivity(CascadeDialog *d) {
     gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT);
     gtk_widget_set_visible(d->upscale_section, mode == CASCADE_MODE_UPSCALE);
     /* the diffusion-only settings */
-    GtkWidget *const diff_only[] = {d->preset,    d->save_preset, d->model,       d->seed,
-                                    d->random_seed, d->reroll,    d->steps1,      d->guidance1,
-                                    d->stage2,    d->steps2,      d->guidance2,   d->noise_level,
-                                    d->batch};
+    GtkWidget *const diff_only[] = {
+        d->preset,    d->save_preset, d->model,  d->seed,      d->random_seed, d->reroll, d->steps1,
+        d->guidance1, d->stage2,      d->steps2, d->guidance2, d->noise_level, d->batch};
     for (gsize i = 0; i < G_N_ELEMENTS(diff_only); i++) {
         GtkWidget *w = diff_only[i];
         GtkWidget *lbl = NULL;
@@ -465,7 +464,8 @@ void dialog_update_sensitivity(CascadeDialog *d) {
     gtk_widget_set_sensitive(d->steps2, s2);
     gtk_widget_set_sensitive(d->guidance2, s2);
     gtk_widget_set_sensitive(d->noise_level, s2);
-    gtk_widget_set_sensitive(d->seed, !gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed)));
+    gtk_widget_set_sensitive(d->seed,
+                             !gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed)));
     gtk_widget_set_sensitive(d->generate_button, idle);
     gtk_widget_set_sensitive(d->ok_button, idle);
     gtk_widget_set_sensitive(gtk_widget_get_parent(d->prompt_section), idle);

@@ -18,8 +18,7 @@ typedef struct {
 
 /* Worker thread. Runs the recipe; TRUE with *results (CascadeImage per item) and *seeds,
  * else FALSE with error (G_IO_ERROR_CANCELLED on cancel). */
-gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds,
-                        GError **error);
+gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error);
 
 /* Worker thread -> main context. preview takes ownership of image. */
 void     job_post_progress(CascadeJobRun *run, gint stage, gint step, gint total);

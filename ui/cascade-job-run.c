@@ -86,9 +86,12 @@ static gboolean resolve_models(const CascadeRecipe *r, gchar **s1, gchar **sr, G
     }
     *sr = NULL;
     if (!r->stage2) return TRUE;
-    if (r->sr_model_dir && *r->sr_model_dir) *sr = g_strdup(r->sr_model_dir);
-    else if (given) *sr = stage_of(r->model_dir, "stage2");
-    else *sr = cascade_job_default_sr_model_dir();
+    if (r->sr_model_dir && *r->sr_model_dir)
+        *sr = g_strdup(r->sr_model_dir);
+    else if (given)
+        *sr = stage_of(r->model_dir, "stage2");
+    else
+        *sr = cascade_job_default_sr_model_dir();
     return TRUE;
 }
 
@@ -130,8 +133,8 @@ static cascade_status backend_new(const gchar *name, cascade_backend **out, casc
         return cascade_backend_cpu_new(&cpu, out, err);
     }
     if (!strcmp(name, "vulkan") || !strcmp(name, "vulkan-fp16")) {
-        vk.precision = strcmp(name, "vulkan") ? CASCADE_VULKAN_PRECISION_FP16
-                                              : CASCADE_VULKAN_PRECISION_FP32;
+        vk.precision =
+            strcmp(name, "vulkan") ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
         return cascade_backend_vulkan_new(&vk, out, err);
     }
     if (g_str_has_prefix(name, "vulkan:")) {
@@ -187,8 +190,8 @@ static void on_tiles(int32_t done, int32_t total, void *ud) {
  * per channel, so pixels outside the mask are exactly the original's. */
 static CascadeImage *composite(const CascadeImage *orig, const CascadeImage *mask,
                                const guint8 *gen_rgb, gint gw, gint gh) {
-    gint          W = orig->width, H = orig->height, C = orig->channels;
-    CascadeImage *out = cascade_job_image_new(W, H, C);
+    gint               W = orig->width, H = orig->height, C = orig->channels;
+    CascadeImage      *out = cascade_job_image_new(W, H, C);
     g_autofree guint8 *up = g_malloc((gsize)W * H * 3);
     job_resample(gen_rgb, gw, gh, 3, up, W, H);
     for (gsize i = 0; i < (gsize)W * H; i++) {
@@ -216,8 +219,8 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, GPtrArray
     cascade_pipeline *p = NULL;
     if (cascade_pipeline_load(&po, &p, &err)) return fail_core(&err, error);
 
-    g_autofree gchar *prompt = cascade_recipe_full_prompt(r);
-    progress_ctx      pc = {run, 0, r->candidate >= 0 ? 1 : r->batch, 0};
+    g_autofree gchar       *prompt = cascade_recipe_full_prompt(r);
+    progress_ctx            pc = {run, 0, r->candidate >= 0 ? 1 : r->batch, 0};
     cascade_generate_params g;
     cascade_generate_params_init(&g);
     g.prompt = prompt;
@@ -234,12 +237,13 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, GPtrArray
     g.cancel = &run->cancel;
 
     /* inpainting: the crop and its mask at the model's size */
-    int64_t            mh = 0, mw = 0;
-    g_autofree float  *x = NULL, *m = NULL;
+    int64_t             mh = 0, mw = 0;
+    g_autofree float   *x = NULL, *m = NULL;
     const CascadeImage *im = run->image, *mk = run->mask;
     if (r->mode == CASCADE_MODE_INPAINT) {
         gboolean any = FALSE;
-        for (gsize i = 0; i < (gsize)mk->width * mk->height && !any; i++) any = mk->pixels[i] > 0;
+        for (gsize i = 0; i < (gsize)mk->width * mk->height && !any; i++)
+            any = mk->pixels[i] > 0;
         if (!any) {
             cascade_pipeline_free(p);
             g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
@@ -265,10 +269,9 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, GPtrArray
         int64_t shape[4];
         pc.item = i - first;
         g.seed = r->seed + (guint64)i;
-        cascade_status st =
-            r->mode == CASCADE_MODE_INPAINT
-                ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
-                : cascade_pipeline_generate(p, &g, &img, shape, &err);
+        cascade_status st = r->mode == CASCADE_MODE_INPAINT
+                                ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
+                                : cascade_pipeline_generate(p, &g, &img, shape, &err);
         if (st) {
             ok = fail_core(&err, error);
             break;
@@ -336,8 +339,7 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     return TRUE;
 }
 
-gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds,
-                        GError **error) {
+gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     gint n = r->mode == CASCADE_MODE_UPSCALE ? 1 : (r->candidate >= 0 ? 1 : r->batch);
     *results = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_job_image_free);
@@ -347,7 +349,7 @@ gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds
     cascade_backend *be = NULL;
     if (backend_new(r->backend, &be, &err)) return fail_core(&err, error);
     gboolean ok = r->mode == CASCADE_MODE_UPSCALE ? run_upscale(run, be, *results, *seeds, error)
-                                                   : run_diffusion(run, be, *results, *seeds, error);
+                                                  : run_diffusion(run, be, *results, *seeds, error);
     cascade_backend_free(be);
     if (ok && cascade_cancel_is_raised(&run->cancel)) { /* raised after the last step */
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));

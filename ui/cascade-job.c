@@ -11,7 +11,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(cascade-job-error-quark, cascade_job_error)
+G_DEFINE_QUARK(cascade - job - error - quark, cascade_job_error)
 
 CascadeImage *cascade_job_image_new(gint width, gint height, gint channels) {
     g_return_val_if_fail(width > 0 && height > 0 && channels >= 1 && channels <= 4, NULL);
@@ -55,7 +55,7 @@ struct _CascadeJob {
     CascadeJobRun run; /* what the worker reads (first: the worker gets &job->run) */
     GMainContext *context;
     GThread      *thread;
-    job_link         *job_link;
+    job_link     *job_link;
 };
 
 /* ---- messages ------------------------------------------------------------------------- */
@@ -64,7 +64,7 @@ typedef enum { MSG_PROGRESS, MSG_PREVIEW, MSG_DONE } msg_kind;
 
 typedef struct {
     msg_kind      kind;
-    job_link         *job_link;
+    job_link     *job_link;
     gint          stage, step, total, index;
     CascadeImage *image;   /* preview */
     GPtrArray    *results; /* done */

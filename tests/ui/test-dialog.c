@@ -6,10 +6,10 @@
  * of the dialog with its candidates is saved to $CASCADE_UI_SCREENSHOT.
  *
  * Without a display (no Xvfb) the whole test is skipped with a TAP plan. */
+#include <gdk/gdkx.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
-#include <gdk/gdkx.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "cascade-dialog.h"
 #include "cascade-job.h"
@@ -33,7 +34,8 @@ static GtkWidget *find(GtkWidget *w, const char *name) {
     if (!GTK_IS_CONTAINER(w)) return NULL;
     GList     *children = gtk_container_get_children(GTK_CONTAINER(w));
     GtkWidget *hit = NULL;
-    for (GList *l = children; l && !hit; l = l->next) hit = find(l->data, name);
+    for (GList *l = children; l && !hit; l = l->next)
+        hit = find(l->data, name);
     g_list_free(children);
     return hit;
 }
@@ -56,7 +58,7 @@ typedef struct {
     CascadeUiHost  base; /* first: the dialog hands this back */
     CascadeDialog *dialog;
     CascadeJob    *job;
-    gboolean       real;  /* run a CascadeJob; else only record */
+    gboolean       real; /* run a CascadeJob; else only record */
     gint           starts, cancels, finished;
     gboolean       last_stage1_only;
     CascadeRecipe  last;
@@ -74,8 +76,7 @@ static void host_preview(gint index, const CascadeImage *im, gpointer ud) {
                                   im->width * 3);
 }
 
-static void host_done(GPtrArray *results, const guint64 *seeds, const GError *error,
-                      gpointer ud) {
+static void host_done(GPtrArray *results, const guint64 *seeds, const GError *error, gpointer ud) {
     test_host *h = ud;
     if (results) {
         h->base_seed = seeds[0];
@@ -111,7 +112,8 @@ static gboolean host_start(CascadeUiHost *base, const CascadeRecipe *r, gboolean
 static void host_cancel(CascadeUiHost *base) {
     test_host *h = (test_host *)base;
     h->cancels++;
-    if (h->job) cascade_job_cancel(h->job);
+    if (h->job)
+        cascade_job_cancel(h->job);
     else if (!h->real) { /* the fake host reports the cancel at once */
         GError *e = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
         cascade_dialog_report_finished(h->dialog, e);
@@ -180,11 +182,11 @@ static void screenshot(GtkWidget *dialog) {
 /* ---- the scripted session (runs inside cascade_dialog_run_recipe's loop) ---------------- */
 
 typedef struct {
-    test_host     *host;
-    GtkWidget     *dialog;
-    int            phase;
-    gint64         deadline;
-    const char    *failure; /* set when a step could not be done */
+    test_host  *host;
+    GtkWidget  *dialog;
+    int         phase;
+    gint64      deadline;
+    const char *failure; /* set when a step could not be done */
 } script;
 
 static gboolean script_step(gpointer ud) {
@@ -235,7 +237,8 @@ static void test_dialog_generate_pick_ok(void **state) {
     GtkWidget *gimp_window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
     gtk_widget_show(gimp_window);
     cascade_dialog_set_transient_for_handle(
-        CASCADE_DIALOG(dialog), (guint32)gdk_x11_window_get_xid(gtk_widget_get_window(gimp_window)));
+        CASCADE_DIALOG(dialog),
+        (guint32)gdk_x11_window_get_xid(gtk_widget_get_window(gimp_window)));
     script s = {&h, dialog, 0, g_get_monotonic_time() + 120 * G_USEC_PER_SEC, NULL};
     g_timeout_add(50, script_step, &s);
     CascadeRecipe out;
@@ -251,7 +254,7 @@ static void test_dialog_generate_pick_ok(void **state) {
     assert_int_equal(out.candidate, 1);
     assert_true(out.seed == h.base_seed);
     assert_false(out.random_seed); /* the seed names the picked image now */
-    assert_true(out.stage2); /* OK runs the full recipe */
+    assert_true(out.stage2);       /* OK runs the full recipe */
     assert_int_equal(out.steps1, 6);
     assert_int_equal(out.batch, 3);
     GtkWidget *progress = must_find(dialog, "progress");
@@ -268,9 +271,10 @@ static void test_dialog_generate_pick_ok(void **state) {
     h.dialog = CASCADE_DIALOG(sink);
     GError *e = NULL;
     assert_true(host_start(&h.base, &out, FALSE, &e));
-    while (!h.finished) g_main_context_iteration(NULL, TRUE);
+    while (!h.finished)
+        g_main_context_iteration(NULL, TRUE);
     GtkWidget *grid = must_find(sink, "candidates");
-    GList *kids = gtk_container_get_children(GTK_CONTAINER(grid));
+    GList     *kids = gtk_container_get_children(GTK_CONTAINER(grid));
     assert_int_equal(g_list_length(kids), 1);
     g_list_free(kids);
     assert_true(h.base_seed == out.seed + 1);
@@ -338,7 +342,8 @@ static void press_key(GtkWidget *w, guint keyval, GdkModifierType state) {
     ev->key.keyval = keyval;
     ev->key.state = state;
     ev->key.time = GDK_CURRENT_TIME;
-    gdk_event_set_device(ev, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
+    gdk_event_set_device(
+        ev, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
     gtk_widget_event(w, ev);
     gdk_event_free(ev);
 }
@@ -357,7 +362,7 @@ static void test_dialog_enter_generates(void **state) {
     GtkWidget *prompt = must_find(dialog, "prompt");
     gtk_widget_grab_focus(prompt);
     press_key(prompt, GDK_KEY_Return, 0);
-    pump(400); /* a button activated by Enter clicks after a visible press */
+    pump(400);                     /* a button activated by Enter clicks after a visible press */
     assert_int_equal(h.starts, 0); /* empty prompt */
     assert_non_null(strstr(gtk_label_get_text(GTK_LABEL(must_find(dialog, "status"))), "prompt"));
     set_text(prompt, "a lighthouse");
@@ -440,13 +445,18 @@ static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
         guint key = gdk_keyval_to_lower(gtk_label_get_mnemonic_keyval(GTK_LABEL(w)));
         if (key != GDK_KEY_VoidSymbol) {
             const char *other = g_hash_table_lookup(seen, GUINT_TO_POINTER(key));
-            if (other) g_string_append_printf(dups, "'%s' and '%s'; ", other, gtk_label_get_label(GTK_LABEL(w)));
-            else g_hash_table_insert(seen, GUINT_TO_POINTER(key), (gpointer)gtk_label_get_label(GTK_LABEL(w)));
+            if (other)
+                g_string_append_printf(dups, "'%s' and '%s'; ", other,
+                                       gtk_label_get_label(GTK_LABEL(w)));
+            else
+                g_hash_table_insert(seen, GUINT_TO_POINTER(key),
+                                    (gpointer)gtk_label_get_label(GTK_LABEL(w)));
         }
     }
     if (GTK_IS_CONTAINER(w)) {
         GList *children = gtk_container_get_children(GTK_CONTAINER(w));
-        for (GList *l = children; l; l = l->next) collect_mnemonics(l->data, seen, dups);
+        for (GList *l = children; l; l = l->next)
+            collect_mnemonics(l->data, seen, dups);
         g_list_free(children);
     }
 }

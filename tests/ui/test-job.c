@@ -14,7 +14,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "cascade-job.h"
 #include <png.h>
@@ -75,7 +76,8 @@ static void on_done(GPtrArray *results, const guint64 *seeds, const GError *erro
     s->finished = TRUE;
     s->results = results;
     if (results)
-        for (guint i = 0; i < results->len && i < 16; i++) s->seeds[i] = seeds[i];
+        for (guint i = 0; i < results->len && i < 16; i++)
+            s->seeds[i] = seeds[i];
     if (error) s->error = g_error_copy(error);
 }
 
@@ -108,7 +110,8 @@ static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
     GError             *e = NULL;
     s.job = cascade_job_start(r, image, mask, &cb, &e);
     if (!s.job) fail_msg("start: %s", e->message);
-    while (!s.finished) g_main_context_iteration(s.ctx, TRUE);
+    while (!s.finished)
+        g_main_context_iteration(s.ctx, TRUE);
     cascade_job_free(s.job);
     while (g_main_context_iteration(s.ctx, FALSE)) {
     }
@@ -160,7 +163,7 @@ static void test_job_generate_batch(void **state) {
 static void test_job_matches_cli_and_candidate(void **state) {
     (void)state;
     if (!g_root) skip();
-    const char *cli = getenv("CASCADE_CLI");
+    const char   *cli = getenv("CASCADE_CLI");
     CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
     r.batch = 2;
     run_state all = run_job(&r, NULL, NULL, FALSE);
@@ -174,8 +177,9 @@ static void test_job_matches_cli_and_candidate(void **state) {
                         ((CascadeImage *)all.results->pdata[1])->pixels, 32 * 32 * 3);
     if (cli && g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) {
         char *out = g_build_filename(g_root, "cli.png", NULL);
-        char *argv[] = {(char *)cli, "generate", "-q", "-b", "cpu", "-m", g_root, "--seed", "7",
-                        "--steps", "6", "--sr-steps", "3", "-o", out, "a red fox", NULL};
+        char *argv[] = {(char *)cli, "generate", "-q", "-b",        "cpu", "-m",
+                        g_root,      "--seed",   "7",  "--steps",   "6",   "--sr-steps",
+                        "3",         "-o",       out,  "a red fox", NULL};
         gint  wait = 0;
         assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
                                  NULL, &wait, NULL));
@@ -256,7 +260,8 @@ static void test_job_inpaint_keeps_unmasked(void **state) {
     assert_int_equal(out->channels, 4);
     gint changed = 0;
     for (gint i = 0; i < W * H; i++) {
-        if (mk->pixels[i] == 0) assert_memory_equal(out->pixels + i * 4, im->pixels + i * 4, 4);
+        if (mk->pixels[i] == 0)
+            assert_memory_equal(out->pixels + i * 4, im->pixels + i * 4, 4);
         else if (mk->pixels[i] == 255)
             changed += memcmp(out->pixels + i * 4, im->pixels + i * 4, 3) != 0;
     }
