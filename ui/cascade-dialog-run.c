@@ -195,6 +195,9 @@ void dialog_on_save_preset(GtkButton *b, CascadeDialog *d) {
     gtk_grid_set_column_spacing(GTK_GRID(grid), 12);
     gtk_container_set_border_width(GTK_CONTAINER(grid), 12);
     GtkWidget *name = gtk_entry_new(), *desc = gtk_entry_new();
+    gtk_widget_set_name(name, "preset-name");
+    gtk_widget_set_name(desc, "preset-description");
+    gtk_widget_set_name(dlg, "save-preset-dialog");
     gtk_entry_set_activates_default(GTK_ENTRY(name), TRUE);
     gtk_entry_set_activates_default(GTK_ENTRY(desc), TRUE);
     GtkWidget *ln = gtk_label_new_with_mnemonic(_("_Name:"));

@@ -407,6 +407,52 @@ static void test_dialog_presets_and_seed(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* Fills and accepts the "Save Preset" dialog once it is up. */
+static gboolean fill_save_dialog(gpointer ud) {
+    (void)ud;
+    GList     *tops = gtk_window_list_toplevels();
+    GtkWidget *dlg = NULL;
+    for (GList *l = tops; l; l = l->next)
+        if (!g_strcmp0(gtk_widget_get_name(l->data), "save-preset-dialog")) dlg = l->data;
+    g_list_free(tops);
+    if (!dlg) return G_SOURCE_CONTINUE;
+    gtk_entry_set_text(GTK_ENTRY(must_find(dlg, "preset-name")), "My Foxes");
+    gtk_entry_set_text(GTK_ENTRY(must_find(dlg, "preset-description")), "few steps");
+    gtk_dialog_response(GTK_DIALOG(dlg), GTK_RESPONSE_OK);
+    return G_SOURCE_REMOVE;
+}
+
+/* Saving the settings as a preset of one's own: it is written to the user's folder, the
+ * picker lists and selects it, and choosing it later restores its values. */
+static void test_dialog_save_user_preset(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    GtkWidget *steps1 = must_find(dialog, "steps1");
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(steps1), 17);
+    gtk_entry_set_text(GTK_ENTRY(must_find(dialog, "style")), "pencil sketch");
+    g_timeout_add(50, fill_save_dialog, NULL);
+    gtk_button_clicked(GTK_BUTTON(must_find(dialog, "save-preset"))); /* modal until saved */
+    GtkWidget *preset = must_find(dialog, "preset");
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(preset)), "my-foxes");
+    char *path = g_build_filename(g_getenv("CASCADE_USER_PRESETS_DIR"), "my-foxes.json", NULL);
+    assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "best"));
+    assert_int_not_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 17);
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "my-foxes"));
+    assert_int_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 17);
+    assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "style"))), "pencil sketch");
+    g_unlink(path);
+    g_free(path);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
 static gboolean press_ok(gpointer ud) {
     gtk_dialog_response(GTK_DIALOG(ud), GTK_RESPONSE_OK);
     return G_SOURCE_REMOVE;
@@ -513,6 +559,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_presets_and_seed),
         cmocka_unit_test(test_dialog_upscale_mode),
         cmocka_unit_test(test_dialog_mnemonics_unique),
+        cmocka_unit_test(test_dialog_save_user_preset),
     };
     int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
     g_rmdir(user);
