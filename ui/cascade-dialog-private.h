@@ -22,7 +22,8 @@ struct _CascadeDialog {
     GtkWidget     *margin, *factor, *tile, *backend;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
-        *candidates_section;
+        *candidates_section, *output_column;
+    GtkSizeGroup *label_group; /* one width for the labels of every section */
 };
 
 /* cascade-dialog.c */

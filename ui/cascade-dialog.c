@@ -21,6 +21,7 @@ G_DEFINE_TYPE(CascadeDialog, cascade_dialog, GTK_TYPE_DIALOG)
 
 static void cascade_dialog_finalize(GObject *o) {
     CascadeDialog *d = CASCADE_DIALOG(o);
+    g_clear_object(&d->label_group);
     cascade_recipe_clear(&d->recipe);
     G_OBJECT_CLASS(cascade_dialog_parent_class)->finalize(o);
 }
@@ -52,8 +53,9 @@ static GtkWidget *section(const gchar *title, GtkWidget *body) {
     return box;
 }
 
-static GtkWidget *form(void) {
+static GtkWidget *form(CascadeDialog *d) {
     GtkWidget *g = gtk_grid_new();
+    g_object_set_data(G_OBJECT(g), "cascade-label-group", d->label_group);
     gtk_grid_set_row_spacing(GTK_GRID(g), 6);
     gtk_grid_set_column_spacing(GTK_GRID(g), 12);
     return g;
@@ -61,7 +63,9 @@ static GtkWidget *form(void) {
 
 /* label (with mnemonic) in column 0, widget spanning the rest of the row */
 static void row(GtkWidget *grid, gint y, const gchar *mnemonic, GtkWidget *w, GtkWidget *focus) {
-    GtkWidget *l = gtk_label_new_with_mnemonic(mnemonic);
+    GtkWidget    *l = gtk_label_new_with_mnemonic(mnemonic);
+    GtkSizeGroup *group = g_object_get_data(G_OBJECT(grid), "cascade-label-group");
+    if (group) gtk_size_group_add_widget(group, l);
     gtk_label_set_xalign(GTK_LABEL(l), 0);
     gtk_label_set_yalign(GTK_LABEL(l), 0.5);
     gtk_label_set_mnemonic_widget(GTK_LABEL(l), focus ? focus : w);
@@ -157,7 +161,7 @@ static const gchar *mode_title(CascadeMode mode) {
 static GtkWidget *build_settings(CascadeDialog *d) {
     GtkWidget *left = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
 
-    GtkWidget *g = form();
+    GtkWidget *g = form(d);
     row(g, 0, _("_Prompt:"), text_view(d, "prompt", 4, &d->prompt), d->prompt);
     row(g, 1, _("_Negative:"), text_view(d, "negative", 2, &d->negative), d->negative);
     d->style = entry(d, "style", _("No style"));
@@ -166,7 +170,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->prompt_section = section(_("Prompt"), g);
     gtk_box_pack_start(GTK_BOX(left), d->prompt_section, FALSE, FALSE, 0);
 
-    g = form();
+    g = form(d);
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
     d->preset = gtk_combo_box_text_new();
     gtk_widget_set_name(d->preset, "preset");
@@ -214,14 +218,14 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->quality_section = section(_("Settings"), g);
     gtk_box_pack_start(GTK_BOX(left), d->quality_section, FALSE, FALSE, 0);
 
-    g = form();
+    g = form(d);
     d->margin = spin(d, "context-margin", 0, 4096, 8, 0,
                      _("Pixels around the selection the model sees as context"));
     row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
     d->inpaint_section = section(_("Inpainting"), g);
     gtk_box_pack_start(GTK_BOX(left), d->inpaint_section, FALSE, FALSE, 0);
 
-    g = form();
+    g = form(d);
     d->factor = gtk_combo_box_text_new();
     gtk_widget_set_name(d->factor, "upscale-factor");
     for (int f = 2; f <= 8; f *= 2) {
@@ -327,7 +331,8 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, 
     gtk_box_pack_start(GTK_BOX(content), d->target_label, FALSE, FALSE, 0);
     GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 18);
     gtk_box_pack_start(GTK_BOX(hbox), build_settings(d), TRUE, TRUE, 0);
-    gtk_box_pack_start(GTK_BOX(hbox), build_output(d), FALSE, FALSE, 0);
+    d->output_column = build_output(d);
+    gtk_box_pack_start(GTK_BOX(hbox), d->output_column, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(content), hbox, TRUE, TRUE, 0);
     gtk_widget_show_all(content);
     if (!target) gtk_widget_hide(d->target_label);
@@ -444,6 +449,7 @@ void dialog_update_sensitivity(CascadeDialog *d) {
     gboolean    diffusion = mode != CASCADE_MODE_UPSCALE, idle = !d->running;
     gtk_widget_set_visible(d->prompt_section, diffusion);
     gtk_widget_set_visible(d->candidates_section, diffusion);
+    gtk_widget_set_visible(d->output_column, diffusion); /* the dialog runs no upscale */
     gtk_widget_set_visible(d->generate_button, diffusion);
     gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT);
     gtk_widget_set_visible(d->upscale_section, mode == CASCADE_MODE_UPSCALE);

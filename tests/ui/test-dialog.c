@@ -158,9 +158,13 @@ static void set_text(GtkWidget *view, const char *text) {
     gtk_text_buffer_set_text(gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)), text, -1);
 }
 
-static void screenshot(GtkWidget *dialog) {
-    const char *path = getenv("CASCADE_UI_SCREENSHOT");
-    if (!path || !*path) return;
+/* Saves the dialog as drawn to $CASCADE_UI_SCREENSHOT, with "-<suffix>" before ".png". */
+static void screenshot(GtkWidget *dialog, const char *suffix) {
+    const char *base = getenv("CASCADE_UI_SCREENSHOT");
+    if (!base || !*base) return;
+    char *path = suffix && g_str_has_suffix(base, ".png")
+                     ? g_strdup_printf("%.*s-%s.png", (int)strlen(base) - 4, base, suffix)
+                     : g_strdup(base);
     pump(300);
     /* drawn offscreen by GTK itself: no read-back from the X server, no window manager */
     gint             w = gtk_widget_get_allocated_width(dialog);
@@ -177,6 +181,7 @@ static void screenshot(GtkWidget *dialog) {
     fprintf(stderr, "# screenshot: %s (%dx%d)\n", path, gdk_pixbuf_get_width(pb),
             gdk_pixbuf_get_height(pb));
     g_object_unref(pb);
+    g_free(path);
 }
 
 /* ---- the scripted session (runs inside cascade_dialog_run_recipe's loop) ---------------- */
@@ -214,7 +219,7 @@ static gboolean script_step(gpointer ud) {
         if (n != 3) s->failure = "expected 3 candidates in the grid";
         gtk_flow_box_select_child(GTK_FLOW_BOX(grid),
                                   gtk_flow_box_get_child_at_index(GTK_FLOW_BOX(grid), 1));
-        screenshot(s->dialog);
+        screenshot(s->dialog, NULL);
         gtk_dialog_response(GTK_DIALOG(s->dialog), GTK_RESPONSE_OK);
         return G_SOURCE_REMOVE;
     }
@@ -472,6 +477,7 @@ static void test_dialog_upscale_mode(void **state) {
     assert_false(gtk_widget_is_visible(must_find(dialog, "prompt")));
     assert_true(gtk_widget_is_visible(must_find(dialog, "upscale-factor")));
     gtk_combo_box_set_active_id(GTK_COMBO_BOX(must_find(dialog, "upscale-factor")), "2");
+    screenshot(dialog, "upscale");
     g_timeout_add(50, press_ok, dialog);
     CascadeRecipe out;
     cascade_recipe_init(&out);
