@@ -317,6 +317,29 @@ static void test_job_bad_input(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* The default model: $CASCADE_MODEL names a cascade root, whose stage1/ and stage2/ are the
+ * defaults, and a recipe without a model runs on it. */
+static void test_job_default_model_from_env(void **state) {
+    (void)state;
+    if (!g_root) skip();
+    g_setenv("CASCADE_MODEL", g_root, TRUE);
+    char *s1 = cascade_job_default_model_dir(), *s2 = cascade_job_default_sr_model_dir();
+    char *want1 = g_build_filename(g_root, "stage1", NULL);
+    char *want2 = g_build_filename(g_root, "stage2", NULL);
+    assert_string_equal(s1, want1);
+    assert_string_equal(s2, want2);
+    CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
+    g_free(r.model_dir);
+    r.model_dir = g_strdup("");
+    run_state s = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&s);
+    assert_int_equal(((CascadeImage *)s.results->pdata[0])->width, 32); /* both stages */
+    run_state_clear(&s);
+    g_unsetenv("CASCADE_MODEL");
+    g_free(s1), g_free(s2), g_free(want1), g_free(want2);
+    cascade_recipe_clear(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_generate_batch),
@@ -325,6 +348,7 @@ int main(void) {
         cmocka_unit_test(test_job_cancel_mid_run),
         cmocka_unit_test(test_job_inpaint_keeps_unmasked),
         cmocka_unit_test(test_job_bad_input),
+        cmocka_unit_test(test_job_default_model_from_env),
     };
     return cmocka_run_group_tests_name("job", tests, setup_cascade, teardown_cascade);
 }
