@@ -104,6 +104,30 @@ void cascade_dialog_report_candidate(CascadeDialog *d, gint index, guint64 seed,
     cascade_candidate_grid_set(d->grid, index, seed, rgb, width, height, rowstride);
 }
 
+void cascade_dialog_report_candidate_image(CascadeDialog *d, gint index, guint64 seed,
+                                           const CascadeImage *image) {
+    g_return_if_fail(CASCADE_IS_DIALOG(d) && image && image->pixels);
+    g_return_if_fail(image->channels == 3 || image->channels == 4);
+    if (image->channels == 3) {
+        cascade_dialog_report_candidate(d, index, seed, image->pixels, image->width, image->height,
+                                        image->width * 3);
+        return;
+    }
+    gsize   n = (gsize)image->width * image->height;
+    guint8 *rgb = g_malloc(n * 3);
+    for (gsize i = 0; i < n; i++) {
+        gint  x = (gint)(i % (gsize)image->width), y = (gint)(i / (gsize)image->width);
+        guint check = ((x / 8 + y / 8) & 1) ? 153 : 102; /* GIMP's mid-tone checks */
+        guint a = image->pixels[i * 4 + 3];
+        for (gint c = 0; c < 3; c++)
+            rgb[i * 3 + c] =
+                (guint8)((image->pixels[i * 4 + c] * a + check * (255 - a) + 127) / 255);
+    }
+    cascade_dialog_report_candidate(d, index, seed, rgb, image->width, image->height,
+                                    image->width * 3);
+    g_free(rgb);
+}
+
 void cascade_dialog_report_finished(CascadeDialog *d, const GError *error) {
     g_return_if_fail(CASCADE_IS_DIALOG(d));
     d->running = FALSE;

@@ -10,6 +10,7 @@
 
 #include <gtk/gtk.h>
 
+#include "cascade-job.h"
 #include "cascade-recipe.h"
 #include "ui-host.h"
 
@@ -43,6 +44,10 @@ void cascade_dialog_report_preview(CascadeDialog *dialog, gint index, const guin
 void cascade_dialog_report_candidate(CascadeDialog *dialog, gint index, guint64 seed,
                                      const guint8 *rgb, gint width, gint height,
                                      gint rowstride);
+/* The same for a job's result as it comes (cascade-job.h): RGB, or RGBA (an inpainted crop of
+ * a layer with alpha), shown over a checkerboard as GIMP shows transparency. */
+void cascade_dialog_report_candidate_image(CascadeDialog *dialog, gint index, guint64 seed,
+                                           const CascadeImage *image);
 /* error NULL: success; G_IO_ERROR_CANCELLED: cancelled (no message shown); else shown. */
 void cascade_dialog_report_finished(CascadeDialog *dialog, const GError *error);
 

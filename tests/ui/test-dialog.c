@@ -81,9 +81,7 @@ static void host_done(GPtrArray *results, const guint64 *seeds, const GError *er
     if (results) {
         h->base_seed = seeds[0];
         for (guint i = 0; i < results->len; i++) {
-            CascadeImage *im = results->pdata[i];
-            cascade_dialog_report_candidate(h->dialog, (gint)i, seeds[i], im->pixels, im->width,
-                                            im->height, im->width * 3);
+            cascade_dialog_report_candidate_image(h->dialog, (gint)i, seeds[i], results->pdata[i]);
         }
         g_ptr_array_unref(results);
     }
@@ -458,6 +456,38 @@ static void test_dialog_save_user_preset(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* An RGBA result (an inpainted crop of a layer with alpha) shows as a candidate: opaque
+ * pixels as they are, transparent ones as GIMP's checkerboard. */
+static void test_dialog_rgba_candidate(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    CascadeImage *im = cascade_job_image_new(16, 16, 4);
+    for (gint i = 0; i < 16 * 16; i++) {
+        im->pixels[i * 4 + 0] = 200, im->pixels[i * 4 + 1] = 10, im->pixels[i * 4 + 2] = 30;
+        im->pixels[i * 4 + 3] = i % 16 < 8 ? 0 : 255; /* left half transparent */
+    }
+    cascade_dialog_report_candidate_image(CASCADE_DIALOG(dialog), 0, 5, im);
+    GtkWidget       *grid = must_find(dialog, "candidates");
+    GtkFlowBoxChild *c = gtk_flow_box_get_child_at_index(GTK_FLOW_BOX(grid), 0);
+    assert_non_null(c);
+    GdkPixbuf *pb = gtk_image_get_pixbuf(GTK_IMAGE(gtk_bin_get_child(GTK_BIN(c))));
+    assert_int_equal(gdk_pixbuf_get_width(pb), 64); /* 16 px enlarged 4x for the grid */
+    const guint8 *px = gdk_pixbuf_get_pixels(pb);
+    gint          rs = gdk_pixbuf_get_rowstride(pb);
+    assert_int_equal(px[0], 102); /* transparent: the dark check */
+    assert_int_equal(px[1], 102);
+    assert_int_equal(px[60 * 3 + 0], 200); /* opaque: the pixel itself */
+    assert_int_equal(px[60 * 3 + 1], 10);
+    assert_int_equal(px[8 * 4 * rs + 4 * 4 * 3], 153); /* (4, 8) in source: the light check */
+    cascade_job_image_free(im);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
 static gboolean press_ok(gpointer ud) {
     gtk_dialog_response(GTK_DIALOG(ud), GTK_RESPONSE_OK);
     return G_SOURCE_REMOVE;
@@ -566,6 +596,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_upscale_mode),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
+        cmocka_unit_test(test_dialog_rgba_candidate),
     };
     int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
     g_rmdir(user);
