@@ -98,6 +98,8 @@ static CascadeRecipe tiny_recipe(CascadeMode mode) {
     return r;
 }
 
+static CascadeJobCache *g_cache; /* used by run_job when set */
+
 /* Starts a job and iterates a private main context until `done`; returns the state. */
 static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
                          const CascadeImage *mask, gboolean cancel_on_progress) {
@@ -108,7 +110,7 @@ static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
     g_main_context_push_thread_default(s.ctx);
     CascadeJobCallbacks cb = {on_progress, on_preview, on_done, &s};
     GError             *e = NULL;
-    s.job = cascade_job_start(r, image, mask, &cb, &e);
+    s.job = cascade_job_start_cached(r, image, mask, &cb, g_cache, &e);
     if (!s.job) fail_msg("start: %s", e->message);
     while (!s.finished)
         g_main_context_iteration(s.ctx, TRUE);
@@ -340,6 +342,41 @@ static void test_job_default_model_from_env(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* A cache loads the models once for the dialog's stage-I-only candidates and the full run
+ * of the one picked (which then matches an uncached run byte for byte), and loads again
+ * when the models change. */
+static void test_job_cache_loads_once(void **state) {
+    (void)state;
+    if (!g_root) skip();
+    CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
+    r.batch = 2;
+    run_state plain = run_job(&r, NULL, NULL, FALSE); /* no cache: the reference */
+    expect_ok(&plain);
+    g_cache = cascade_job_cache_new();
+    r.stage2 = FALSE; /* the candidates */
+    run_state cand = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&cand);
+    assert_int_equal(((CascadeImage *)cand.results->pdata[0])->width, 16);
+    r.stage2 = TRUE; /* the full run of candidate 1 */
+    r.candidate = 1;
+    run_state full = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&full);
+    assert_int_equal(cascade_job_cache_loads(g_cache), 1);
+    assert_memory_equal(((CascadeImage *)full.results->pdata[0])->pixels,
+                        ((CascadeImage *)plain.results->pdata[1])->pixels, 32 * 32 * 3);
+    g_free(r.model_dir); /* another model set: stage I alone, no stage II beside it */
+    r.model_dir = g_build_filename(g_root, "stage1", NULL);
+    run_state other = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&other);
+    assert_int_equal(cascade_job_cache_loads(g_cache), 2);
+    assert_int_equal(((CascadeImage *)other.results->pdata[0])->width, 16);
+    cascade_job_cache_free(g_cache);
+    g_cache = NULL;
+    run_state_clear(&plain), run_state_clear(&cand), run_state_clear(&full);
+    run_state_clear(&other);
+    cascade_recipe_clear(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_generate_batch),
@@ -349,6 +386,7 @@ int main(void) {
         cmocka_unit_test(test_job_inpaint_keeps_unmasked),
         cmocka_unit_test(test_job_bad_input),
         cmocka_unit_test(test_job_default_model_from_env),
+        cmocka_unit_test(test_job_cache_loads_once),
     };
     return cmocka_run_group_tests_name("job", tests, setup_cascade, teardown_cascade);
 }
