@@ -5,7 +5,6 @@
 
 #include "cascade-widgets.h"
 
-
 #define THUMB_KEY "cascade-thumb-size"
 #define INDEX_KEY "cascade-candidate-index"
 #define SEED_KEY  "cascade-candidate-seed"
@@ -39,15 +38,15 @@ void cascade_candidate_grid_set(GtkWidget *grid, gint index, guint64 seed, const
     gint       t = GPOINTER_TO_INT(g_object_get_data(G_OBJECT(grid), THUMB_KEY));
     GdkPixbuf *pb = cascade_pixbuf_from_rgb(rgb, width, height, rowstride);
     double     s = MIN((double)t / width, (double)t / height);
-    GdkPixbuf *thumb = gdk_pixbuf_scale_simple(pb, MAX(1, (gint)(width * s)),
-                                               MAX(1, (gint)(height * s)),
-                                               s >= 1 ? GDK_INTERP_NEAREST : GDK_INTERP_BILINEAR);
+    GdkPixbuf *thumb =
+        gdk_pixbuf_scale_simple(pb, MAX(1, (gint)(width * s)), MAX(1, (gint)(height * s)),
+                                s >= 1 ? GDK_INTERP_NEAREST : GDK_INTERP_BILINEAR);
     g_object_unref(pb);
     GtkFlowBoxChild *old = child_of(grid, index);
     if (old) gtk_widget_destroy(GTK_WIDGET(old));
     GtkWidget *img = gtk_image_new_from_pixbuf(thumb);
     g_object_unref(thumb);
-    gchar  seed_text[24]; /* G_GUINT64_FORMAT cannot sit inside a translatable string */
+    gchar seed_text[24]; /* G_GUINT64_FORMAT cannot sit inside a translatable string */
     g_snprintf(seed_text, sizeof seed_text, "%" G_GUINT64_FORMAT, seed);
     gchar *tip = g_strdup_printf(_("Candidate %d, seed %s"), index + 1, seed_text);
     gtk_widget_set_tooltip_text(img, tip);
@@ -70,7 +69,8 @@ void cascade_candidate_grid_set(GtkWidget *grid, gint index, guint64 seed, const
 
 void cascade_candidate_grid_clear(GtkWidget *grid) {
     GList *children = gtk_container_get_children(GTK_CONTAINER(grid));
-    for (GList *l = children; l; l = l->next) gtk_widget_destroy(l->data);
+    for (GList *l = children; l; l = l->next)
+        gtk_widget_destroy(l->data);
     g_list_free(children);
 }
 
@@ -90,8 +90,10 @@ gint cascade_candidate_grid_get_selected(GtkWidget *grid) {
 
 void cascade_candidate_grid_select(GtkWidget *grid, gint index) {
     GtkFlowBoxChild *c = index >= 0 ? child_of(grid, index) : NULL;
-    if (c) gtk_flow_box_select_child(GTK_FLOW_BOX(grid), c);
-    else gtk_flow_box_unselect_all(GTK_FLOW_BOX(grid));
+    if (c)
+        gtk_flow_box_select_child(GTK_FLOW_BOX(grid), c);
+    else
+        gtk_flow_box_unselect_all(GTK_FLOW_BOX(grid));
 }
 
 guint64 cascade_candidate_grid_get_seed(GtkWidget *grid, gint index) {

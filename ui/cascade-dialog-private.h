@@ -22,7 +22,8 @@ struct _CascadeDialog {
     GtkWidget     *margin, *factor, *tile, *backend;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
-                  *candidates_section;
+        *candidates_section, *output_column;
+    GtkSizeGroup *label_group; /* one width for the labels of every section */
 };
 
 /* cascade-dialog.c */
@@ -38,11 +39,10 @@ void dialog_on_params_changed(CascadeDialog *d); /* candidates are stale, preset
 void dialog_on_preset_changed(GtkComboBox *combo, CascadeDialog *d);
 void dialog_on_save_preset(GtkButton *b, CascadeDialog *d);
 void dialog_on_reroll(GtkButton *b, CascadeDialog *d);
-void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev,
-                            CascadeDialog *d);
+void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev, CascadeDialog *d);
 gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d);
-void dialog_on_candidate_selected(GtkFlowBox *fb, CascadeDialog *d);
-void dialog_on_close(GtkDialog *dialog, gpointer ud); /* Esc */
+void     dialog_on_candidate_selected(GtkFlowBox *fb, CascadeDialog *d);
+void     dialog_on_close(GtkDialog *dialog, gpointer ud); /* Esc */
 
 G_END_DECLS
 

@@ -14,8 +14,10 @@
 static void set_status(CascadeDialog *d, const gchar *message, gboolean error) {
     gtk_label_set_text(GTK_LABEL(d->status_label), message ? message : "");
     GtkStyleContext *sc = gtk_widget_get_style_context(d->status_label);
-    if (error) gtk_style_context_add_class(sc, "error");
-    else gtk_style_context_remove_class(sc, "error");
+    if (error)
+        gtk_style_context_add_class(sc, "error");
+    else
+        gtk_style_context_remove_class(sc, "error");
 }
 
 static void set_default(CascadeDialog *d) {
@@ -96,11 +98,34 @@ void cascade_dialog_report_preview(CascadeDialog *d, gint index, const guint8 *r
     cascade_preview_area_set_rgb(d->preview, rgb, width, height, rowstride);
 }
 
-void cascade_dialog_report_candidate(CascadeDialog *d, gint index, guint64 seed,
-                                     const guint8 *rgb, gint width, gint height,
-                                     gint rowstride) {
+void cascade_dialog_report_candidate(CascadeDialog *d, gint index, guint64 seed, const guint8 *rgb,
+                                     gint width, gint height, gint rowstride) {
     g_return_if_fail(CASCADE_IS_DIALOG(d));
     cascade_candidate_grid_set(d->grid, index, seed, rgb, width, height, rowstride);
+}
+
+void cascade_dialog_report_candidate_image(CascadeDialog *d, gint index, guint64 seed,
+                                           const CascadeImage *image) {
+    g_return_if_fail(CASCADE_IS_DIALOG(d) && image && image->pixels);
+    g_return_if_fail(image->channels == 3 || image->channels == 4);
+    if (image->channels == 3) {
+        cascade_dialog_report_candidate(d, index, seed, image->pixels, image->width, image->height,
+                                        image->width * 3);
+        return;
+    }
+    gsize   n = (gsize)image->width * image->height;
+    guint8 *rgb = g_malloc(n * 3);
+    for (gsize i = 0; i < n; i++) {
+        gint  x = (gint)(i % (gsize)image->width), y = (gint)(i / (gsize)image->width);
+        guint check = ((x / 8 + y / 8) & 1) ? 153 : 102; /* GIMP's mid-tone checks */
+        guint a = image->pixels[i * 4 + 3];
+        for (gint c = 0; c < 3; c++)
+            rgb[i * 3 + c] =
+                (guint8)((image->pixels[i * 4 + c] * a + check * (255 - a) + 127) / 255);
+    }
+    cascade_dialog_report_candidate(d, index, seed, rgb, image->width, image->height,
+                                    image->width * 3);
+    g_free(rgb);
 }
 
 void cascade_dialog_report_finished(CascadeDialog *d, const GError *error) {
@@ -124,7 +149,8 @@ void cascade_dialog_report_finished(CascadeDialog *d, const GError *error) {
     set_default(d);
 }
 
-/* ---- user actions ----------------------------------------------------------------------------- */
+/* ---- user actions -----------------------------------------------------------------------------
+ */
 
 void dialog_on_candidate_selected(GtkFlowBox *fb, CascadeDialog *d) {
     GList *sel = gtk_flow_box_get_selected_children(fb);
@@ -193,6 +219,9 @@ void dialog_on_save_preset(GtkButton *b, CascadeDialog *d) {
     gtk_grid_set_column_spacing(GTK_GRID(grid), 12);
     gtk_container_set_border_width(GTK_CONTAINER(grid), 12);
     GtkWidget *name = gtk_entry_new(), *desc = gtk_entry_new();
+    gtk_widget_set_name(name, "preset-name");
+    gtk_widget_set_name(desc, "preset-description");
+    gtk_widget_set_name(dlg, "save-preset-dialog");
     gtk_entry_set_activates_default(GTK_ENTRY(name), TRUE);
     gtk_entry_set_activates_default(GTK_ENTRY(desc), TRUE);
     GtkWidget *ln = gtk_label_new_with_mnemonic(_("_Name:"));
@@ -221,9 +250,9 @@ void dialog_on_save_preset(GtkButton *b, CascadeDialog *d) {
             g_free(id);
             break;
         }
-        GtkWidget *msg = gtk_message_dialog_new(GTK_WINDOW(dlg), GTK_DIALOG_MODAL,
-                                                GTK_MESSAGE_ERROR, GTK_BUTTONS_CLOSE, "%s",
-                                                e->message);
+        GtkWidget *msg =
+            gtk_message_dialog_new(GTK_WINDOW(dlg), GTK_DIALOG_MODAL, GTK_MESSAGE_ERROR,
+                                   GTK_BUTTONS_CLOSE, "%s", e->message);
         gtk_dialog_run(GTK_DIALOG(msg));
         gtk_widget_destroy(msg);
         g_error_free(e);
@@ -238,8 +267,7 @@ void dialog_on_reroll(GtkButton *b, CascadeDialog *d) {
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->seed), g_random_int_range(0, G_MAXINT32));
 }
 
-void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev,
-                            CascadeDialog *d) {
+void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev, CascadeDialog *d) {
     (void)pos, (void)ev;
     GtkFileChooserNative *fc = gtk_file_chooser_native_new(
         _("Choose a Model Folder"), GTK_WINDOW(d), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
@@ -258,8 +286,10 @@ gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d) {
     (void)w;
     if (ev->keyval != GDK_KEY_Return && ev->keyval != GDK_KEY_KP_Enter) return FALSE;
     if (ev->state & GDK_SHIFT_MASK) return FALSE; /* Shift+Enter: a new line */
-    if (ev->state & GDK_CONTROL_MASK) gtk_dialog_response(GTK_DIALOG(d), GTK_RESPONSE_OK);
-    else gtk_window_activate_default(GTK_WINDOW(d));
+    if (ev->state & GDK_CONTROL_MASK)
+        gtk_dialog_response(GTK_DIALOG(d), GTK_RESPONSE_OK);
+    else
+        gtk_window_activate_default(GTK_WINDOW(d));
     return TRUE;
 }
 
@@ -281,8 +311,10 @@ void cascade_dialog_set_transient_for_handle(CascadeDialog *d, guint32 handle) {
 #ifdef GDK_WINDOWING_X11
     if (!handle) return;
     gtk_window_set_position(GTK_WINDOW(d), GTK_WIN_POS_CENTER_ON_PARENT);
-    if (gtk_widget_get_realized(GTK_WIDGET(d))) on_realize_transient(GTK_WIDGET(d), GUINT_TO_POINTER(handle));
-    else g_signal_connect(d, "realize", G_CALLBACK(on_realize_transient), GUINT_TO_POINTER(handle));
+    if (gtk_widget_get_realized(GTK_WIDGET(d)))
+        on_realize_transient(GTK_WIDGET(d), GUINT_TO_POINTER(handle));
+    else
+        g_signal_connect(d, "realize", G_CALLBACK(on_realize_transient), GUINT_TO_POINTER(handle));
 #else
     (void)handle;
 #endif
@@ -298,7 +330,8 @@ gint cascade_dialog_run_recipe(CascadeDialog *d, CascadeRecipe *out) {
         if (response != GTK_RESPONSE_OK) {
             if (d->running) { /* closed mid-run: stop it, and wait so no report comes late */
                 d->host->cancel(d->host);
-                while (d->running) g_main_context_iteration(NULL, TRUE);
+                while (d->running)
+                    g_main_context_iteration(NULL, TRUE);
             }
             return response;
         }
@@ -310,6 +343,7 @@ gint cascade_dialog_run_recipe(CascadeDialog *d, CascadeRecipe *out) {
             r.candidate = pick;
             r.seed = cascade_candidate_grid_get_seed(d->grid, pick) - (guint64)pick;
             r.batch = MAX(r.batch, pick + 1);
+            r.random_seed = FALSE; /* the recipe now names that image: never redraw its seed */
         }
         if (!cascade_recipe_validate(&r, &e)) {
             set_status(d, e->message, TRUE);

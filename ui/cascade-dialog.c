@@ -21,17 +21,22 @@ G_DEFINE_TYPE(CascadeDialog, cascade_dialog, GTK_TYPE_DIALOG)
 
 static void cascade_dialog_finalize(GObject *o) {
     CascadeDialog *d = CASCADE_DIALOG(o);
+    g_clear_object(&d->label_group);
     cascade_recipe_clear(&d->recipe);
     G_OBJECT_CLASS(cascade_dialog_parent_class)->finalize(o);
 }
 
 static void cascade_dialog_class_init(CascadeDialogClass *klass) {
     G_OBJECT_CLASS(klass)->finalize = cascade_dialog_finalize;
-    bindtextdomain(GETTEXT_PACKAGE, CASCADE_LOCALEDIR);
+    /* $CASCADE_LOCALEDIR: the catalogues of a build tree (build/po), for trying them out */
+    const gchar *dir = g_getenv("CASCADE_LOCALEDIR");
+    bindtextdomain(GETTEXT_PACKAGE, dir && *dir ? dir : CASCADE_LOCALEDIR);
     bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
 }
 
-static void cascade_dialog_init(CascadeDialog *d) { cascade_recipe_init(&d->recipe); }
+static void cascade_dialog_init(CascadeDialog *d) {
+    cascade_recipe_init(&d->recipe);
+}
 
 /* ---- building blocks ------------------------------------------------------------------- */
 
@@ -48,8 +53,9 @@ static GtkWidget *section(const gchar *title, GtkWidget *body) {
     return box;
 }
 
-static GtkWidget *form(void) {
+static GtkWidget *form(CascadeDialog *d) {
     GtkWidget *g = gtk_grid_new();
+    g_object_set_data(G_OBJECT(g), "cascade-label-group", d->label_group);
     gtk_grid_set_row_spacing(GTK_GRID(g), 6);
     gtk_grid_set_column_spacing(GTK_GRID(g), 12);
     return g;
@@ -57,7 +63,9 @@ static GtkWidget *form(void) {
 
 /* label (with mnemonic) in column 0, widget spanning the rest of the row */
 static void row(GtkWidget *grid, gint y, const gchar *mnemonic, GtkWidget *w, GtkWidget *focus) {
-    GtkWidget *l = gtk_label_new_with_mnemonic(mnemonic);
+    GtkWidget    *l = gtk_label_new_with_mnemonic(mnemonic);
+    GtkSizeGroup *group = g_object_get_data(G_OBJECT(grid), "cascade-label-group");
+    if (group) gtk_size_group_add_widget(group, l);
     gtk_label_set_xalign(GTK_LABEL(l), 0);
     gtk_label_set_yalign(GTK_LABEL(l), 0.5);
     gtk_label_set_mnemonic_widget(GTK_LABEL(l), focus ? focus : w);
@@ -89,8 +97,7 @@ static GtkWidget *text_view(CascadeDialog *d, const gchar *name, gint lines, Gtk
     g_signal_connect_swapped(gtk_text_view_get_buffer(GTK_TEXT_VIEW(*view)), "changed",
                              G_CALLBACK(dialog_on_params_changed), d);
     GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
-    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER,
-                                   GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
     gtk_scrolled_window_set_shadow_type(GTK_SCROLLED_WINDOW(sw), GTK_SHADOW_IN);
     gtk_scrolled_window_set_min_content_height(GTK_SCROLLED_WINDOW(sw), lines * 20 + 6);
     gtk_container_add(GTK_CONTAINER(sw), *view);
@@ -154,7 +161,7 @@ static const gchar *mode_title(CascadeMode mode) {
 static GtkWidget *build_settings(CascadeDialog *d) {
     GtkWidget *left = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
 
-    GtkWidget *g = form();
+    GtkWidget *g = form(d);
     row(g, 0, _("_Prompt:"), text_view(d, "prompt", 4, &d->prompt), d->prompt);
     row(g, 1, _("_Negative:"), text_view(d, "negative", 2, &d->negative), d->negative);
     d->style = entry(d, "style", _("No style"));
@@ -163,7 +170,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->prompt_section = section(_("Prompt"), g);
     gtk_box_pack_start(GTK_BOX(left), d->prompt_section, FALSE, FALSE, 0);
 
-    g = form();
+    g = form(d);
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
     d->preset = gtk_combo_box_text_new();
     gtk_widget_set_name(d->preset, "preset");
@@ -173,13 +180,13 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(box), d->save_preset, FALSE, FALSE, 0);
     row(g, 0, _("Pre_set:"), box, d->preset);
     d->model = entry(d, "model", _("Default model"));
-    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
-                                      "folder-open");
+    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY, "folder-open");
     gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
                                     _("Choose a model folder"));
     row(g, 1, _("_Model:"), d->model, NULL);
     box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
-    d->seed = spin(d, "seed", 0, 4294967295.0, 1, 0, _("The same seed and settings give the same image"));
+    d->seed =
+        spin(d, "seed", 0, 4294967295.0, 1, 0, _("The same seed and settings give the same image"));
     d->random_seed = check(d, "random-seed", _("R_andom"));
     gtk_widget_set_tooltip_text(d->random_seed, _("Draw a new seed at every run"));
     d->reroll = icon_button("view-refresh", "reroll", _("Draw a new seed now"));
@@ -211,14 +218,14 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->quality_section = section(_("Settings"), g);
     gtk_box_pack_start(GTK_BOX(left), d->quality_section, FALSE, FALSE, 0);
 
-    g = form();
+    g = form(d);
     d->margin = spin(d, "context-margin", 0, 4096, 8, 0,
                      _("Pixels around the selection the model sees as context"));
     row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
     d->inpaint_section = section(_("Inpainting"), g);
     gtk_box_pack_start(GTK_BOX(left), d->inpaint_section, FALSE, FALSE, 0);
 
-    g = form();
+    g = form(d);
     d->factor = gtk_combo_box_text_new();
     gtk_widget_set_name(d->factor, "upscale-factor");
     for (int f = 2; f <= 8; f *= 2) {
@@ -257,10 +264,10 @@ static GtkWidget *build_output(CascadeDialog *d) {
     gtk_widget_set_margin_start(d->progress, 12);
     gtk_box_pack_start(GTK_BOX(right), d->progress, FALSE, FALSE, 0);
     d->grid = cascade_candidate_grid_new(64);
-    g_signal_connect(d->grid, "selected-children-changed", G_CALLBACK(dialog_on_candidate_selected), d);
+    g_signal_connect(d->grid, "selected-children-changed", G_CALLBACK(dialog_on_candidate_selected),
+                     d);
     GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
-    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER,
-                                   GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
     gtk_scrolled_window_set_min_content_height(GTK_SCROLLED_WINDOW(sw), 150);
     gtk_container_add(GTK_CONTAINER(sw), d->grid);
     d->candidates_section = section(_("Candidates"), sw);
@@ -288,8 +295,7 @@ static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer ud) {
     return FALSE;
 }
 
-GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
-                              GtkWindow *parent) {
+GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, GtkWindow *parent) {
     g_return_val_if_fail(recipe && host, NULL);
     CascadeDialog *d = g_object_new(CASCADE_TYPE_DIALOG, "use-header-bar", FALSE, NULL);
     cascade_recipe_clear(&d->recipe);
@@ -302,8 +308,8 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
         gtk_window_set_position(GTK_WINDOW(d), GTK_WIN_POS_CENTER_ON_PARENT);
     }
     gtk_dialog_add_button(GTK_DIALOG(d), _("_Cancel"), GTK_RESPONSE_CANCEL);
-    d->generate_button = gtk_dialog_add_button(GTK_DIALOG(d), _("_Generate"),
-                                               CASCADE_RESPONSE_GENERATE);
+    d->generate_button =
+        gtk_dialog_add_button(GTK_DIALOG(d), _("_Generate"), CASCADE_RESPONSE_GENERATE);
     gtk_widget_set_name(d->generate_button, "generate");
     gtk_widget_set_tooltip_text(d->generate_button,
                                 _("Make quick 64 px candidates to choose from (Enter)"));
@@ -325,7 +331,8 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
     gtk_box_pack_start(GTK_BOX(content), d->target_label, FALSE, FALSE, 0);
     GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 18);
     gtk_box_pack_start(GTK_BOX(hbox), build_settings(d), TRUE, TRUE, 0);
-    gtk_box_pack_start(GTK_BOX(hbox), build_output(d), FALSE, FALSE, 0);
+    d->output_column = build_output(d);
+    gtk_box_pack_start(GTK_BOX(hbox), d->output_column, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(content), hbox, TRUE, TRUE, 0);
     gtk_widget_show_all(content);
     if (!target) gtk_widget_hide(d->target_label);
@@ -442,14 +449,14 @@ void dialog_update_sensitivity(CascadeDialog *d) {
     gboolean    diffusion = mode != CASCADE_MODE_UPSCALE, idle = !d->running;
     gtk_widget_set_visible(d->prompt_section, diffusion);
     gtk_widget_set_visible(d->candidates_section, diffusion);
+    gtk_widget_set_visible(d->output_column, diffusion); /* the dialog runs no upscale */
     gtk_widget_set_visible(d->generate_button, diffusion);
     gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT);
     gtk_widget_set_visible(d->upscale_section, mode == CASCADE_MODE_UPSCALE);
     /* the diffusion-only settings */
-    GtkWidget *const diff_only[] = {d->preset,    d->save_preset, d->model,       d->seed,
-                                    d->random_seed, d->reroll,    d->steps1,      d->guidance1,
-                                    d->stage2,    d->steps2,      d->guidance2,   d->noise_level,
-                                    d->batch};
+    GtkWidget *const diff_only[] = {
+        d->preset,    d->save_preset, d->model,  d->seed,      d->random_seed, d->reroll, d->steps1,
+        d->guidance1, d->stage2,      d->steps2, d->guidance2, d->noise_level, d->batch};
     for (gsize i = 0; i < G_N_ELEMENTS(diff_only); i++) {
         GtkWidget *w = diff_only[i];
         GtkWidget *lbl = NULL;
@@ -463,7 +470,8 @@ void dialog_update_sensitivity(CascadeDialog *d) {
     gtk_widget_set_sensitive(d->steps2, s2);
     gtk_widget_set_sensitive(d->guidance2, s2);
     gtk_widget_set_sensitive(d->noise_level, s2);
-    gtk_widget_set_sensitive(d->seed, !gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed)));
+    gtk_widget_set_sensitive(d->seed,
+                             !gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed)));
     gtk_widget_set_sensitive(d->generate_button, idle);
     gtk_widget_set_sensitive(d->ok_button, idle);
     gtk_widget_set_sensitive(gtk_widget_get_parent(d->prompt_section), idle);

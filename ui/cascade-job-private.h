@@ -4,22 +4,35 @@
 #define CASCADE_JOB_PRIVATE_H
 
 #include "cascade-job.h"
+#include "cascade/backend.h"
 #include "cascade/cancel.h"
+#include "cascade/pipeline.h"
 
 G_BEGIN_DECLS
 
 /* The worker's view of a job: its own copies, read-only while the thread runs (the cancel
  * flag excepted). */
 typedef struct {
-    CascadeRecipe  recipe; /* seed already drawn when random */
-    CascadeImage  *image, *mask;
-    cascade_cancel cancel;
+    CascadeRecipe    recipe; /* seed already drawn when random */
+    CascadeImage    *image, *mask;
+    cascade_cancel   cancel;
+    CascadeJobCache *cache; /* borrowed; NULL: load everything for this run */
 } CascadeJobRun;
+
+/* A backend and pipeline kept between runs (cascade_job_start_cached). */
+struct _CascadeJobCache {
+    GMutex            lock; /* held by the run using it */
+    gchar            *backend_name, *s1, *sr;
+    cascade_backend  *backend;
+    cascade_pipeline *pipeline; /* loaded on backend from s1 (+ sr) */
+    guint             loads;
+};
+/* Frees what the cache holds (lock held or no run alive). */
+void job_cache_drop(CascadeJobCache *c);
 
 /* Worker thread. Runs the recipe; TRUE with *results (CascadeImage per item) and *seeds,
  * else FALSE with error (G_IO_ERROR_CANCELLED on cancel). */
-gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds,
-                        GError **error);
+gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error);
 
 /* Worker thread -> main context. preview takes ownership of image. */
 void     job_post_progress(CascadeJobRun *run, gint stage, gint step, gint total);

@@ -74,8 +74,10 @@ gchar *cascade_job_default_upscaler_dir(void) {
 }
 
 /* Stage I and II directories for r: a cascade root given as model means its stage1 and
- * stage2; an empty model means the default model. *sr is NULL when there is no stage II. */
-static gboolean resolve_models(const CascadeRecipe *r, gchar **s1, gchar **sr, GError **error) {
+ * stage2; an empty model means the default model. *sr is NULL when there is no stage II (or
+ * want_sr is FALSE). */
+static gboolean resolve_models(const CascadeRecipe *r, gboolean want_sr, gchar **s1, gchar **sr,
+                               GError **error) {
     const gboolean given = r->model_dir && *r->model_dir;
     *s1 = given ? stage_of(r->model_dir, "stage1") : cascade_job_default_model_dir();
     if (!*s1 && given) *s1 = g_strdup(r->model_dir);
@@ -85,10 +87,13 @@ static gboolean resolve_models(const CascadeRecipe *r, gchar **s1, gchar **sr, G
         return FALSE;
     }
     *sr = NULL;
-    if (!r->stage2) return TRUE;
-    if (r->sr_model_dir && *r->sr_model_dir) *sr = g_strdup(r->sr_model_dir);
-    else if (given) *sr = stage_of(r->model_dir, "stage2");
-    else *sr = cascade_job_default_sr_model_dir();
+    if (!want_sr) return TRUE;
+    if (r->sr_model_dir && *r->sr_model_dir)
+        *sr = g_strdup(r->sr_model_dir);
+    else if (given)
+        *sr = stage_of(r->model_dir, "stage2");
+    else
+        *sr = cascade_job_default_sr_model_dir();
     return TRUE;
 }
 
@@ -130,8 +135,8 @@ static cascade_status backend_new(const gchar *name, cascade_backend **out, casc
         return cascade_backend_cpu_new(&cpu, out, err);
     }
     if (!strcmp(name, "vulkan") || !strcmp(name, "vulkan-fp16")) {
-        vk.precision = strcmp(name, "vulkan") ? CASCADE_VULKAN_PRECISION_FP16
-                                              : CASCADE_VULKAN_PRECISION_FP32;
+        vk.precision =
+            strcmp(name, "vulkan") ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
         return cascade_backend_vulkan_new(&vk, out, err);
     }
     if (g_str_has_prefix(name, "vulkan:")) {
@@ -187,8 +192,8 @@ static void on_tiles(int32_t done, int32_t total, void *ud) {
  * per channel, so pixels outside the mask are exactly the original's. */
 static CascadeImage *composite(const CascadeImage *orig, const CascadeImage *mask,
                                const guint8 *gen_rgb, gint gw, gint gh) {
-    gint          W = orig->width, H = orig->height, C = orig->channels;
-    CascadeImage *out = cascade_job_image_new(W, H, C);
+    gint               W = orig->width, H = orig->height, C = orig->channels;
+    CascadeImage      *out = cascade_job_image_new(W, H, C);
     g_autofree guint8 *up = g_malloc((gsize)W * H * 3);
     job_resample(gen_rgb, gw, gh, 3, up, W, H);
     for (gsize i = 0; i < (gsize)W * H; i++) {
@@ -201,23 +206,13 @@ static CascadeImage *composite(const CascadeImage *orig, const CascadeImage *mas
     return out;
 }
 
-static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, GPtrArray *results,
+static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray *results,
                               guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
-    g_autofree gchar    *s1 = NULL, *sr = NULL;
-    if (!resolve_models(r, &s1, &sr, error)) return FALSE;
-    cascade_error err;
+    cascade_error        err;
     cascade_error_init(&err);
-    cascade_pipeline_options po;
-    cascade_pipeline_options_init(&po);
-    po.model_dir = s1;
-    po.sr_model_dir = sr;
-    po.backend = be;
-    cascade_pipeline *p = NULL;
-    if (cascade_pipeline_load(&po, &p, &err)) return fail_core(&err, error);
-
-    g_autofree gchar *prompt = cascade_recipe_full_prompt(r);
-    progress_ctx      pc = {run, 0, r->candidate >= 0 ? 1 : r->batch, 0};
+    g_autofree gchar       *prompt = cascade_recipe_full_prompt(r);
+    progress_ctx            pc = {run, 0, r->candidate >= 0 ? 1 : r->batch, 0};
     cascade_generate_params g;
     cascade_generate_params_init(&g);
     g.prompt = prompt;
@@ -227,21 +222,21 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, GPtrArray
     g.steps2 = r->steps2;
     g.guidance1 = r->guidance1;
     g.guidance2 = r->guidance2;
-    g.stage2 = r->stage2 && sr;
+    g.stage2 = r->stage2 && cascade_pipeline_has_stage2(p);
     g.noise_level = r->noise_level;
     g.progress = on_progress;
     g.user_data = &pc;
     g.cancel = &run->cancel;
 
     /* inpainting: the crop and its mask at the model's size */
-    int64_t            mh = 0, mw = 0;
-    g_autofree float  *x = NULL, *m = NULL;
+    int64_t             mh = 0, mw = 0;
+    g_autofree float   *x = NULL, *m = NULL;
     const CascadeImage *im = run->image, *mk = run->mask;
     if (r->mode == CASCADE_MODE_INPAINT) {
         gboolean any = FALSE;
-        for (gsize i = 0; i < (gsize)mk->width * mk->height && !any; i++) any = mk->pixels[i] > 0;
+        for (gsize i = 0; i < (gsize)mk->width * mk->height && !any; i++)
+            any = mk->pixels[i] > 0;
         if (!any) {
-            cascade_pipeline_free(p);
             g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
                         _("The selection is empty: there is nothing to inpaint"));
             return FALSE;
@@ -265,10 +260,9 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, GPtrArray
         int64_t shape[4];
         pc.item = i - first;
         g.seed = r->seed + (guint64)i;
-        cascade_status st =
-            r->mode == CASCADE_MODE_INPAINT
-                ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
-                : cascade_pipeline_generate(p, &g, &img, shape, &err);
+        cascade_status st = r->mode == CASCADE_MODE_INPAINT
+                                ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
+                                : cascade_pipeline_generate(p, &g, &img, shape, &err);
         if (st) {
             ok = fail_core(&err, error);
             break;
@@ -283,7 +277,6 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, GPtrArray
         }
         seeds[i - first] = g.seed;
     }
-    cascade_pipeline_free(p);
     return ok;
 }
 
@@ -336,19 +329,76 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     return TRUE;
 }
 
-gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds,
-                        GError **error) {
+/* The backend and, for diffusion, the pipeline of a run: loaded for it (*owned), or kept in
+ * the cache (whose lock the caller holds) from an earlier run with the same backend and
+ * models. A cached pipeline always loads stage II when there is one, so a stage-I-only run
+ * (the dialog's candidates) and the full run after it share one load. */
+static gboolean get_engine(CascadeJobRun *run, cascade_backend **be, cascade_pipeline **p,
+                           gboolean *owned, GError **error) {
+    const CascadeRecipe *r = &run->recipe;
+    CascadeJobCache     *c = run->cache;
+    const gboolean       diffusion = r->mode != CASCADE_MODE_UPSCALE;
+    const gchar         *be_name = r->backend && *r->backend ? r->backend : "auto";
+    g_autofree gchar    *s1 = NULL, *sr = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    *be = NULL, *p = NULL, *owned = c == NULL;
+    if (diffusion && !resolve_models(r, c ? TRUE : r->stage2, &s1, &sr, error)) return FALSE;
+    if (!c) {
+        if (backend_new(be_name, be, &err)) return fail_core(&err, error);
+    } else {
+        if (!c->backend || g_strcmp0(c->backend_name, be_name)) {
+            job_cache_drop(c);
+            if (backend_new(be_name, &c->backend, &err)) return fail_core(&err, error);
+            c->backend_name = g_strdup(be_name);
+        }
+        *be = c->backend;
+        if (!diffusion) return TRUE;
+        if (c->pipeline && !g_strcmp0(c->s1, s1) && !g_strcmp0(c->sr, sr)) {
+            *p = c->pipeline;
+            return TRUE;
+        }
+        g_clear_pointer(&c->pipeline, cascade_pipeline_free);
+        g_clear_pointer(&c->s1, g_free);
+        g_clear_pointer(&c->sr, g_free);
+    }
+    if (!diffusion) return TRUE;
+    cascade_pipeline_options po;
+    cascade_pipeline_options_init(&po);
+    po.model_dir = s1;
+    po.sr_model_dir = sr;
+    po.backend = *be;
+    if (cascade_pipeline_load(&po, p, &err)) {
+        if (!c) g_clear_pointer(be, cascade_backend_free);
+        return fail_core(&err, error);
+    }
+    if (c) {
+        c->pipeline = *p;
+        c->s1 = g_steal_pointer(&s1);
+        c->sr = g_steal_pointer(&sr);
+        c->loads++;
+    }
+    return TRUE;
+}
+
+gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     gint n = r->mode == CASCADE_MODE_UPSCALE ? 1 : (r->candidate >= 0 ? 1 : r->batch);
     *results = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_job_image_free);
     *seeds = g_new0(guint64, n);
-    cascade_error err;
-    cascade_error_init(&err);
-    cascade_backend *be = NULL;
-    if (backend_new(r->backend, &be, &err)) return fail_core(&err, error);
-    gboolean ok = r->mode == CASCADE_MODE_UPSCALE ? run_upscale(run, be, *results, *seeds, error)
-                                                   : run_diffusion(run, be, *results, *seeds, error);
-    cascade_backend_free(be);
+    cascade_backend  *be = NULL;
+    cascade_pipeline *p = NULL;
+    gboolean          owned = FALSE;
+    if (run->cache) g_mutex_lock(&run->cache->lock); /* one run at a time uses the cache */
+    gboolean ok = get_engine(run, &be, &p, &owned, error);
+    if (ok)
+        ok = r->mode == CASCADE_MODE_UPSCALE ? run_upscale(run, be, *results, *seeds, error)
+                                             : run_diffusion(run, p, *results, *seeds, error);
+    if (owned) {
+        cascade_pipeline_free(p);
+        cascade_backend_free(be);
+    }
+    if (run->cache) g_mutex_unlock(&run->cache->lock);
     if (ok && cascade_cancel_is_raised(&run->cancel)) { /* raised after the last step */
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
         ok = FALSE;

@@ -11,7 +11,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
-G_DEFINE_QUARK(cascade-job-error-quark, cascade_job_error)
+G_DEFINE_QUARK(cascade - job - error - quark, cascade_job_error)
 
 CascadeImage *cascade_job_image_new(gint width, gint height, gint channels) {
     g_return_val_if_fail(width > 0 && height > 0 && channels >= 1 && channels <= 4, NULL);
@@ -55,7 +55,7 @@ struct _CascadeJob {
     CascadeJobRun run; /* what the worker reads (first: the worker gets &job->run) */
     GMainContext *context;
     GThread      *thread;
-    job_link         *job_link;
+    job_link     *job_link;
 };
 
 /* ---- messages ------------------------------------------------------------------------- */
@@ -64,7 +64,7 @@ typedef enum { MSG_PROGRESS, MSG_PREVIEW, MSG_DONE } msg_kind;
 
 typedef struct {
     msg_kind      kind;
-    job_link         *job_link;
+    job_link     *job_link;
     gint          stage, step, total, index;
     CascadeImage *image;   /* preview */
     GPtrArray    *results; /* done */
@@ -169,6 +169,12 @@ static gboolean check_inputs(const CascadeRecipe *r, const CascadeImage *image,
 CascadeJob *cascade_job_start(const CascadeRecipe *recipe, const CascadeImage *image,
                               const CascadeImage *mask, const CascadeJobCallbacks *callbacks,
                               GError **error) {
+    return cascade_job_start_cached(recipe, image, mask, callbacks, NULL, error);
+}
+
+CascadeJob *cascade_job_start_cached(const CascadeRecipe *recipe, const CascadeImage *image,
+                                     const CascadeImage *mask, const CascadeJobCallbacks *callbacks,
+                                     CascadeJobCache *cache, GError **error) {
     g_return_val_if_fail(recipe && callbacks, NULL);
     if (!cascade_recipe_validate(recipe, error) || !check_inputs(recipe, image, mask, error))
         return NULL;
@@ -179,6 +185,7 @@ CascadeJob *cascade_job_start(const CascadeRecipe *recipe, const CascadeImage *i
     job->run.image = image_dup(image);
     job->run.mask = image_dup(mask);
     cascade_cancel_init(&job->run.cancel);
+    job->run.cache = cache;
     job->context = g_main_context_ref_thread_default();
     job->job_link = g_new0(job_link, 1);
     job->job_link->ref = 1;
@@ -210,4 +217,34 @@ void cascade_job_free(CascadeJob *job) {
     cascade_job_image_free(job->run.image);
     cascade_job_image_free(job->run.mask);
     g_free(job);
+}
+
+/* ---- the cache ------------------------------------------------------------------------------- */
+
+CascadeJobCache *cascade_job_cache_new(void) {
+    CascadeJobCache *c = g_new0(CascadeJobCache, 1);
+    g_mutex_init(&c->lock);
+    return c;
+}
+
+void job_cache_drop(CascadeJobCache *c) {
+    g_clear_pointer(&c->pipeline, cascade_pipeline_free); /* before the backend it runs on */
+    g_clear_pointer(&c->backend, cascade_backend_free);
+    g_clear_pointer(&c->backend_name, g_free);
+    g_clear_pointer(&c->s1, g_free);
+    g_clear_pointer(&c->sr, g_free);
+}
+
+void cascade_job_cache_free(CascadeJobCache *c) {
+    if (!c) return;
+    job_cache_drop(c);
+    g_mutex_clear(&c->lock);
+    g_free(c);
+}
+
+guint cascade_job_cache_loads(CascadeJobCache *c) {
+    g_mutex_lock(&c->lock);
+    guint n = c->loads;
+    g_mutex_unlock(&c->lock);
+    return n;
 }

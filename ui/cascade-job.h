@@ -59,6 +59,18 @@ typedef struct {
 CascadeJob *cascade_job_start(const CascadeRecipe *recipe, const CascadeImage *image,
                               const CascadeImage *mask, const CascadeJobCallbacks *callbacks,
                               GError **error);
+/* Keeps the backend and the loaded models between jobs (the dialog's candidates, then the
+ * full run; Repeat Last), so they load once. Jobs sharing a cache run one after the other.
+ * Free it only when no job started with it is alive. */
+typedef struct _CascadeJobCache CascadeJobCache;
+CascadeJobCache *cascade_job_cache_new(void);
+void             cascade_job_cache_free(CascadeJobCache *cache); /* NULL-safe */
+guint            cascade_job_cache_loads(CascadeJobCache *cache); /* model sets loaded so far */
+/* cascade_job_start with a cache (borrowed; NULL is cascade_job_start). */
+CascadeJob *cascade_job_start_cached(const CascadeRecipe *recipe, const CascadeImage *image,
+                                     const CascadeImage *mask,
+                                     const CascadeJobCallbacks *callbacks,
+                                     CascadeJobCache *cache, GError **error);
 void        cascade_job_cancel(CascadeJob *job); /* any thread; idempotent */
 /* Joins the thread (after `done` was delivered, or after cancel) and frees the job. */
 void        cascade_job_free(CascadeJob *job); /* NULL-safe */

@@ -11,16 +11,11 @@
  * files hold the English text; the picker shows its translation). tests/ui checks every
  * installed preset is listed here. */
 static const char *const shipped_strings[] G_GNUC_UNUSED = {
-    N_("Draft"),
-    N_("Few steps, stage I only: a quick look at the composition"),
-    N_("Balanced"),
-    N_("The default: good quality in reasonable time"),
-    N_("Best"),
-    N_("Many steps in both stages: slow, for the final image"),
-    N_("Flat emoji"),
-    N_("Style: flat vector emoji with bold outlines and plain colours"),
-    N_("Noto emoji"),
-    N_("Style: glossy, rounded emoji in the Noto Color Emoji look"),
+    N_("Draft"),      N_("Few steps, stage I only: a quick look at the composition"),
+    N_("Balanced"),   N_("The default: good quality in reasonable time"),
+    N_("Best"),       N_("Many steps in both stages: slow, for the final image"),
+    N_("Flat emoji"), N_("Style: flat vector emoji with bold outlines and plain colours"),
+    N_("Noto emoji"), N_("Style: glossy, rounded emoji in the Noto Color Emoji look"),
 };
 
 void cascade_preset_info_free(CascadePresetInfo *info) {
@@ -41,10 +36,12 @@ gchar *cascade_presets_user_dir(void) {
 gchar **cascade_presets_dirs(void) {
     GStrvBuilder *b = g_strv_builder_new();
     const gchar  *env = g_getenv("CASCADE_PRESETS_DIR");
-    if (env && *env) g_strv_builder_add(b, env);
+    if (env && *env)
+        g_strv_builder_add(b, env);
     else if (g_file_test(CASCADE_PRESETS_INSTALL_DIR, G_FILE_TEST_IS_DIR))
         g_strv_builder_add(b, CASCADE_PRESETS_INSTALL_DIR);
-    else g_strv_builder_add(b, CASCADE_PRESETS_SOURCE_DIR);
+    else
+        g_strv_builder_add(b, CASCADE_PRESETS_SOURCE_DIR);
     g_autofree gchar *user = cascade_presets_user_dir();
     g_strv_builder_add(b, user);
     gchar **dirs = g_strv_builder_end(b);
@@ -88,14 +85,15 @@ static int order_of(const CascadePresetInfo *i) {
 }
 
 static gint compare_infos(gconstpointer a, gconstpointer b) {
-    const CascadePresetInfo *x = *(CascadePresetInfo *const *)a, *y = *(CascadePresetInfo *const *)b;
+    const CascadePresetInfo *x = *(CascadePresetInfo *const *)a,
+                            *y = *(CascadePresetInfo *const *)b;
     int ox = order_of(x), oy = order_of(y);
     if (ox != oy) return ox - oy;
     return g_utf8_collate(x->name, y->name);
 }
 
 GPtrArray *cascade_presets_list(void) {
-    GPtrArray    *list = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_preset_info_free);
+    GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_preset_info_free);
     g_auto(GStrv) dirs = cascade_presets_dirs();
     for (guint d = 0; dirs[d]; d++) {
         gboolean user = dirs[d + 1] == NULL; /* the user directory is last */
@@ -134,10 +132,13 @@ CascadePresetInfo *cascade_presets_find(const gchar *id) {
 static gchar *file_safe(const gchar *name) {
     GString *s = g_string_new(NULL);
     for (const gchar *p = name; *p; p++) {
-        if (g_ascii_isalnum(*p)) g_string_append_c(s, g_ascii_tolower(*p));
-        else if (s->len && s->str[s->len - 1] != '-') g_string_append_c(s, '-');
+        if (g_ascii_isalnum(*p))
+            g_string_append_c(s, g_ascii_tolower(*p));
+        else if (s->len && s->str[s->len - 1] != '-')
+            g_string_append_c(s, '-');
     }
-    while (s->len && s->str[s->len - 1] == '-') g_string_truncate(s, s->len - 1);
+    while (s->len && s->str[s->len - 1] == '-')
+        g_string_truncate(s, s->len - 1);
     if (!s->len) g_string_append(s, "preset");
     return g_string_free(s, FALSE);
 }
@@ -175,17 +176,23 @@ gboolean cascade_presets_save_user(const CascadeRecipe *r, const gchar *name,
     json_builder_add_string_value(b, description ? description : "");
     json_builder_set_member_name(b, "values");
     json_builder_begin_object(b);
-#define STR(k, v)                                                                                 \
-    json_builder_set_member_name(b, k);                                                           \
+#define STR(k, v)                                                                                  \
+    json_builder_set_member_name(b, k);                                                            \
     json_builder_add_string_value(b, (v) ? (v) : "")
-#define INT(k, v)                                                                                 \
-    json_builder_set_member_name(b, k);                                                           \
+#define INT(k, v)                                                                                  \
+    json_builder_set_member_name(b, k);                                                            \
     json_builder_add_int_value(b, v)
     STR("negative-prompt", r->negative_prompt);
     STR("style", r->style);
-    if (r->model_dir && *r->model_dir) { STR("model", r->model_dir); }
-    if (r->sr_model_dir && *r->sr_model_dir) { STR("sr-model", r->sr_model_dir); }
-    if (r->upscaler_dir && *r->upscaler_dir) { STR("upscaler", r->upscaler_dir); }
+    if (r->model_dir && *r->model_dir) {
+        STR("model", r->model_dir);
+    }
+    if (r->sr_model_dir && *r->sr_model_dir) {
+        STR("sr-model", r->sr_model_dir);
+    }
+    if (r->upscaler_dir && *r->upscaler_dir) {
+        STR("upscaler", r->upscaler_dir);
+    }
     STR("backend", r->backend);
     INT("steps1", r->steps1);
     INT("steps2", r->steps2);

@@ -12,7 +12,7 @@
 
 #define GROUP "cascade-recipe"
 
-G_DEFINE_QUARK(cascade-recipe-error-quark, cascade_recipe_error)
+G_DEFINE_QUARK(cascade - recipe - error - quark, cascade_recipe_error)
 
 typedef enum { F_STRING, F_INT, F_DOUBLE, F_BOOL, F_UINT64, F_MODE } field_kind;
 
@@ -115,9 +115,12 @@ gboolean cascade_recipe_validate(const CascadeRecipe *r, GError **error) {
     for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
         const field *f = &fields[i];
         double       v;
-        if (f->kind == F_INT) v = *FIELD_PTR(r, f, const gint);
-        else if (f->kind == F_DOUBLE) v = *FIELD_PTR(r, f, const gdouble);
-        else continue;
+        if (f->kind == F_INT)
+            v = *FIELD_PTR(r, f, const gint);
+        else if (f->kind == F_DOUBLE)
+            v = *FIELD_PTR(r, f, const gdouble);
+        else
+            continue;
         if (!(v >= f->lo && v <= f->hi)) {
             g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
                         _("“%s” is %g; it must be between %g and %g"), f->key, v, f->lo, f->hi);
@@ -181,7 +184,9 @@ gchar *cascade_recipe_to_string(const CascadeRecipe *r) {
         case F_UINT64:
             g_key_file_set_uint64(kf, GROUP, f->key, *FIELD_PTR(r, f, const guint64));
             break;
-        case F_MODE: g_key_file_set_string(kf, GROUP, f->key, cascade_mode_to_string(r->mode)); break;
+        case F_MODE:
+            g_key_file_set_string(kf, GROUP, f->key, cascade_mode_to_string(r->mode));
+            break;
         }
     }
     return g_key_file_to_data(kf, NULL, NULL);
@@ -211,9 +216,12 @@ static gboolean set_field(CascadeRecipe *r, const field *f, const gchar *text, G
             }
         break;
     case F_BOOL:
-        if (!strcmp(text, "true") || !strcmp(text, "1")) *FIELD_PTR(r, f, gboolean) = TRUE;
-        else if (!strcmp(text, "false") || !strcmp(text, "0")) *FIELD_PTR(r, f, gboolean) = FALSE;
-        else break;
+        if (!strcmp(text, "true") || !strcmp(text, "1"))
+            *FIELD_PTR(r, f, gboolean) = TRUE;
+        else if (!strcmp(text, "false") || !strcmp(text, "0"))
+            *FIELD_PTR(r, f, gboolean) = FALSE;
+        else
+            break;
         return TRUE;
     case F_UINT64: {
         guint64 v = 0;
@@ -248,8 +256,8 @@ gboolean cascade_recipe_from_string(CascadeRecipe *r, const gchar *text, GError 
     g_autoptr(GKeyFile) kf = g_key_file_new();
     GError *e = NULL;
     if (!g_key_file_load_from_data(kf, text ? text : "", (gsize)-1, G_KEY_FILE_NONE, &e)) {
-        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_PARSE,
-                    _("Not a recipe: %s"), e->message);
+        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_PARSE, _("Not a recipe: %s"),
+                    e->message);
         g_error_free(e);
         return FALSE;
     }
@@ -332,8 +340,8 @@ gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, G
         if (strcmp(l->data, "name") && strcmp(l->data, "description") &&
             strcmp(l->data, "values")) {
             g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_PARSE,
-                        _("%s: unknown member “%s” (a preset has name, description, values)"),
-                        path, (const char *)l->data);
+                        _("%s: unknown member “%s” (a preset has name, description, values)"), path,
+                        (const char *)l->data);
             return FALSE;
         }
     JsonObject *values = json_node_get_object(vn);

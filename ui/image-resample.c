@@ -34,13 +34,15 @@ static taps *make_taps(gint src, gint dst) {
             t[i].w[0] = 1;
             sum = 1;
         }
-        for (gint k = 0; k < t[i].n; k++) t[i].w[k] /= (gfloat)sum;
+        for (gint k = 0; k < t[i].n; k++)
+            t[i].w[k] /= (gfloat)sum;
     }
     return t;
 }
 
 static void free_taps(taps *t, gint n) {
-    for (gint i = 0; i < n; i++) g_free(t[i].w);
+    for (gint i = 0; i < n; i++)
+        g_free(t[i].w);
     g_free(t);
 }
 

@@ -12,7 +12,8 @@ GdkPixbuf *cascade_pixbuf_from_rgb(const guint8 *rgb, gint width, gint height, g
     GdkPixbuf *pb = gdk_pixbuf_new(GDK_COLORSPACE_RGB, FALSE, 8, width, height);
     guint8    *dst = gdk_pixbuf_get_pixels(pb);
     gint       ds = gdk_pixbuf_get_rowstride(pb);
-    for (gint y = 0; y < height; y++) memcpy(dst + (gsize)y * ds, rgb + (gsize)y * rowstride, (gsize)width * 3);
+    for (gint y = 0; y < height; y++)
+        memcpy(dst + (gsize)y * ds, rgb + (gsize)y * rowstride, (gsize)width * 3);
     return pb;
 }
 
@@ -39,7 +40,8 @@ static gboolean on_draw(GtkWidget *w, cairo_t *cr, gpointer ud) {
     cairo_translate(cr, (W - pw * s) / 2, (H - ph * s) / 2);
     cairo_scale(cr, s, s);
     gdk_cairo_set_source_pixbuf(cr, pb, 0, 0);
-    cairo_pattern_set_filter(cairo_get_source(cr), s >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
+    cairo_pattern_set_filter(cairo_get_source(cr),
+                             s >= 1 ? CAIRO_FILTER_NEAREST : CAIRO_FILTER_GOOD);
     cairo_paint(cr);
     cairo_restore(cr);
     return FALSE;
@@ -56,8 +58,8 @@ GtkWidget *cascade_preview_area_new(gint size) {
 void cascade_preview_area_set_rgb(GtkWidget *area, const guint8 *rgb, gint width, gint height,
                                   gint rowstride) {
     g_return_if_fail(rgb && width > 0 && height > 0 && rowstride >= width * 3);
-    g_object_set_data_full(G_OBJECT(area), KEY, cascade_pixbuf_from_rgb(rgb, width, height, rowstride),
-                           g_object_unref);
+    g_object_set_data_full(G_OBJECT(area), KEY,
+                           cascade_pixbuf_from_rgb(rgb, width, height, rowstride), g_object_unref);
     gtk_widget_queue_draw(area);
 }
 
@@ -69,4 +71,3 @@ void cascade_preview_area_clear(GtkWidget *area) {
 gboolean cascade_preview_area_has_image(GtkWidget *area) {
     return g_object_get_data(G_OBJECT(area), KEY) != NULL;
 }
-

@@ -5,7 +5,8 @@ From the source root: POTFILES.in lists, sorted, every ui/ and plugin/ source th
 strings; a fresh template extracted from those sources (xgettext, as meson's i18n does) is
 merged into each catalogue in LINGUAS, and `msgfmt --check --statistics` must report every
 message translated (no untranslated, no fuzzy) with valid formats; the shipped presets'
-names and descriptions are in the template. Needs only the gettext tools."""
+names and descriptions are in the template, and ui/meson.build installs every preset.
+Needs only the gettext tools."""
 import glob
 import json
 import os
@@ -32,6 +33,12 @@ missing = [f for f in marked if f not in listed]
 absent = [f for f in listed if not os.path.exists(f)]
 check(not missing and not absent, "POTFILES.in lists every source with _() and nothing else",
       "missing: %s; not there: %s" % (missing, absent))
+
+m = re.search(r"shipped_presets = \[([^\]]*)\]", open("ui/meson.build", encoding="utf-8").read())
+installed = sorted(re.findall(r"'([^']+)'", m.group(1))) if m else []
+shipped = sorted(os.path.basename(f)[:-5] for f in glob.glob("presets/*.json"))
+check(installed == shipped, "ui/meson.build installs every presets/*.json",
+      "installed %s, present %s" % (installed, shipped))
 
 with tempfile.TemporaryDirectory() as tmp:
     pot = os.path.join(tmp, "gimp-cascade.pot")

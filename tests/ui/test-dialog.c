@@ -6,10 +6,10 @@
  * of the dialog with its candidates is saved to $CASCADE_UI_SCREENSHOT.
  *
  * Without a display (no Xvfb) the whole test is skipped with a TAP plan. */
+#include <gdk/gdkx.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <gtk/gtk.h>
-#include <gdk/gdkx.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "cascade-dialog.h"
 #include "cascade-job.h"
@@ -33,7 +34,8 @@ static GtkWidget *find(GtkWidget *w, const char *name) {
     if (!GTK_IS_CONTAINER(w)) return NULL;
     GList     *children = gtk_container_get_children(GTK_CONTAINER(w));
     GtkWidget *hit = NULL;
-    for (GList *l = children; l && !hit; l = l->next) hit = find(l->data, name);
+    for (GList *l = children; l && !hit; l = l->next)
+        hit = find(l->data, name);
     g_list_free(children);
     return hit;
 }
@@ -56,7 +58,7 @@ typedef struct {
     CascadeUiHost  base; /* first: the dialog hands this back */
     CascadeDialog *dialog;
     CascadeJob    *job;
-    gboolean       real;  /* run a CascadeJob; else only record */
+    gboolean       real; /* run a CascadeJob; else only record */
     gint           starts, cancels, finished;
     gboolean       last_stage1_only;
     CascadeRecipe  last;
@@ -74,15 +76,12 @@ static void host_preview(gint index, const CascadeImage *im, gpointer ud) {
                                   im->width * 3);
 }
 
-static void host_done(GPtrArray *results, const guint64 *seeds, const GError *error,
-                      gpointer ud) {
+static void host_done(GPtrArray *results, const guint64 *seeds, const GError *error, gpointer ud) {
     test_host *h = ud;
     if (results) {
         h->base_seed = seeds[0];
         for (guint i = 0; i < results->len; i++) {
-            CascadeImage *im = results->pdata[i];
-            cascade_dialog_report_candidate(h->dialog, (gint)i, seeds[i], im->pixels, im->width,
-                                            im->height, im->width * 3);
+            cascade_dialog_report_candidate_image(h->dialog, (gint)i, seeds[i], results->pdata[i]);
         }
         g_ptr_array_unref(results);
     }
@@ -111,7 +110,8 @@ static gboolean host_start(CascadeUiHost *base, const CascadeRecipe *r, gboolean
 static void host_cancel(CascadeUiHost *base) {
     test_host *h = (test_host *)base;
     h->cancels++;
-    if (h->job) cascade_job_cancel(h->job);
+    if (h->job)
+        cascade_job_cancel(h->job);
     else if (!h->real) { /* the fake host reports the cancel at once */
         GError *e = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
         cascade_dialog_report_finished(h->dialog, e);
@@ -156,9 +156,13 @@ static void set_text(GtkWidget *view, const char *text) {
     gtk_text_buffer_set_text(gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)), text, -1);
 }
 
-static void screenshot(GtkWidget *dialog) {
-    const char *path = getenv("CASCADE_UI_SCREENSHOT");
-    if (!path || !*path) return;
+/* Saves the dialog as drawn to $CASCADE_UI_SCREENSHOT, with "-<suffix>" before ".png". */
+static void screenshot(GtkWidget *dialog, const char *suffix) {
+    const char *base = getenv("CASCADE_UI_SCREENSHOT");
+    if (!base || !*base) return;
+    char *path = suffix && g_str_has_suffix(base, ".png")
+                     ? g_strdup_printf("%.*s-%s.png", (int)strlen(base) - 4, base, suffix)
+                     : g_strdup(base);
     pump(300);
     /* drawn offscreen by GTK itself: no read-back from the X server, no window manager */
     gint             w = gtk_widget_get_allocated_width(dialog);
@@ -175,16 +179,17 @@ static void screenshot(GtkWidget *dialog) {
     fprintf(stderr, "# screenshot: %s (%dx%d)\n", path, gdk_pixbuf_get_width(pb),
             gdk_pixbuf_get_height(pb));
     g_object_unref(pb);
+    g_free(path);
 }
 
 /* ---- the scripted session (runs inside cascade_dialog_run_recipe's loop) ---------------- */
 
 typedef struct {
-    test_host     *host;
-    GtkWidget     *dialog;
-    int            phase;
-    gint64         deadline;
-    const char    *failure; /* set when a step could not be done */
+    test_host  *host;
+    GtkWidget  *dialog;
+    int         phase;
+    gint64      deadline;
+    const char *failure; /* set when a step could not be done */
 } script;
 
 static gboolean script_step(gpointer ud) {
@@ -212,7 +217,7 @@ static gboolean script_step(gpointer ud) {
         if (n != 3) s->failure = "expected 3 candidates in the grid";
         gtk_flow_box_select_child(GTK_FLOW_BOX(grid),
                                   gtk_flow_box_get_child_at_index(GTK_FLOW_BOX(grid), 1));
-        screenshot(s->dialog);
+        screenshot(s->dialog, NULL);
         gtk_dialog_response(GTK_DIALOG(s->dialog), GTK_RESPONSE_OK);
         return G_SOURCE_REMOVE;
     }
@@ -235,7 +240,8 @@ static void test_dialog_generate_pick_ok(void **state) {
     GtkWidget *gimp_window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
     gtk_widget_show(gimp_window);
     cascade_dialog_set_transient_for_handle(
-        CASCADE_DIALOG(dialog), (guint32)gdk_x11_window_get_xid(gtk_widget_get_window(gimp_window)));
+        CASCADE_DIALOG(dialog),
+        (guint32)gdk_x11_window_get_xid(gtk_widget_get_window(gimp_window)));
     script s = {&h, dialog, 0, g_get_monotonic_time() + 120 * G_USEC_PER_SEC, NULL};
     g_timeout_add(50, script_step, &s);
     CascadeRecipe out;
@@ -250,7 +256,8 @@ static void test_dialog_generate_pick_ok(void **state) {
     assert_string_equal(out.prompt, "a red fox, flat emoji");
     assert_int_equal(out.candidate, 1);
     assert_true(out.seed == h.base_seed);
-    assert_true(out.stage2); /* OK runs the full recipe */
+    assert_false(out.random_seed); /* the seed names the picked image now */
+    assert_true(out.stage2);       /* OK runs the full recipe */
     assert_int_equal(out.steps1, 6);
     assert_int_equal(out.batch, 3);
     GtkWidget *progress = must_find(dialog, "progress");
@@ -267,9 +274,10 @@ static void test_dialog_generate_pick_ok(void **state) {
     h.dialog = CASCADE_DIALOG(sink);
     GError *e = NULL;
     assert_true(host_start(&h.base, &out, FALSE, &e));
-    while (!h.finished) g_main_context_iteration(NULL, TRUE);
+    while (!h.finished)
+        g_main_context_iteration(NULL, TRUE);
     GtkWidget *grid = must_find(sink, "candidates");
-    GList *kids = gtk_container_get_children(GTK_CONTAINER(grid));
+    GList     *kids = gtk_container_get_children(GTK_CONTAINER(grid));
     assert_int_equal(g_list_length(kids), 1);
     g_list_free(kids);
     assert_true(h.base_seed == out.seed + 1);
@@ -337,7 +345,8 @@ static void press_key(GtkWidget *w, guint keyval, GdkModifierType state) {
     ev->key.keyval = keyval;
     ev->key.state = state;
     ev->key.time = GDK_CURRENT_TIME;
-    gdk_event_set_device(ev, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
+    gdk_event_set_device(
+        ev, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
     gtk_widget_event(w, ev);
     gdk_event_free(ev);
 }
@@ -356,7 +365,7 @@ static void test_dialog_enter_generates(void **state) {
     GtkWidget *prompt = must_find(dialog, "prompt");
     gtk_widget_grab_focus(prompt);
     press_key(prompt, GDK_KEY_Return, 0);
-    pump(400); /* a button activated by Enter clicks after a visible press */
+    pump(400);                     /* a button activated by Enter clicks after a visible press */
     assert_int_equal(h.starts, 0); /* empty prompt */
     assert_non_null(strstr(gtk_label_get_text(GTK_LABEL(must_find(dialog, "status"))), "prompt"));
     set_text(prompt, "a lighthouse");
@@ -401,6 +410,84 @@ static void test_dialog_presets_and_seed(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* Fills and accepts the "Save Preset" dialog once it is up. */
+static gboolean fill_save_dialog(gpointer ud) {
+    (void)ud;
+    GList     *tops = gtk_window_list_toplevels();
+    GtkWidget *dlg = NULL;
+    for (GList *l = tops; l; l = l->next)
+        if (!g_strcmp0(gtk_widget_get_name(l->data), "save-preset-dialog")) dlg = l->data;
+    g_list_free(tops);
+    if (!dlg) return G_SOURCE_CONTINUE;
+    gtk_entry_set_text(GTK_ENTRY(must_find(dlg, "preset-name")), "My Foxes");
+    gtk_entry_set_text(GTK_ENTRY(must_find(dlg, "preset-description")), "few steps");
+    gtk_dialog_response(GTK_DIALOG(dlg), GTK_RESPONSE_OK);
+    return G_SOURCE_REMOVE;
+}
+
+/* Saving the settings as a preset of one's own: it is written to the user's folder, the
+ * picker lists and selects it, and choosing it later restores its values. */
+static void test_dialog_save_user_preset(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    GtkWidget *steps1 = must_find(dialog, "steps1");
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(steps1), 17);
+    gtk_entry_set_text(GTK_ENTRY(must_find(dialog, "style")), "pencil sketch");
+    g_timeout_add(50, fill_save_dialog, NULL);
+    gtk_button_clicked(GTK_BUTTON(must_find(dialog, "save-preset"))); /* modal until saved */
+    GtkWidget *preset = must_find(dialog, "preset");
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(preset)), "my-foxes");
+    char *path = g_build_filename(g_getenv("CASCADE_USER_PRESETS_DIR"), "my-foxes.json", NULL);
+    assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "best"));
+    assert_int_not_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 17);
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "my-foxes"));
+    assert_int_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 17);
+    assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "style"))), "pencil sketch");
+    g_unlink(path);
+    g_free(path);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
+/* An RGBA result (an inpainted crop of a layer with alpha) shows as a candidate: opaque
+ * pixels as they are, transparent ones as GIMP's checkerboard. */
+static void test_dialog_rgba_candidate(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    CascadeImage *im = cascade_job_image_new(16, 16, 4);
+    for (gint i = 0; i < 16 * 16; i++) {
+        im->pixels[i * 4 + 0] = 200, im->pixels[i * 4 + 1] = 10, im->pixels[i * 4 + 2] = 30;
+        im->pixels[i * 4 + 3] = i % 16 < 8 ? 0 : 255; /* left half transparent */
+    }
+    cascade_dialog_report_candidate_image(CASCADE_DIALOG(dialog), 0, 5, im);
+    GtkWidget       *grid = must_find(dialog, "candidates");
+    GtkFlowBoxChild *c = gtk_flow_box_get_child_at_index(GTK_FLOW_BOX(grid), 0);
+    assert_non_null(c);
+    GdkPixbuf *pb = gtk_image_get_pixbuf(GTK_IMAGE(gtk_bin_get_child(GTK_BIN(c))));
+    assert_int_equal(gdk_pixbuf_get_width(pb), 64); /* 16 px enlarged 4x for the grid */
+    const guint8 *px = gdk_pixbuf_get_pixels(pb);
+    gint          rs = gdk_pixbuf_get_rowstride(pb);
+    assert_int_equal(px[0], 102); /* transparent: the dark check */
+    assert_int_equal(px[1], 102);
+    assert_int_equal(px[60 * 3 + 0], 200); /* opaque: the pixel itself */
+    assert_int_equal(px[60 * 3 + 1], 10);
+    assert_int_equal(px[8 * 4 * rs + 4 * 4 * 3], 153); /* (4, 8) in source: the light check */
+    cascade_job_image_free(im);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
 static gboolean press_ok(gpointer ud) {
     gtk_dialog_response(GTK_DIALOG(ud), GTK_RESPONSE_OK);
     return G_SOURCE_REMOVE;
@@ -420,6 +507,7 @@ static void test_dialog_upscale_mode(void **state) {
     assert_false(gtk_widget_is_visible(must_find(dialog, "prompt")));
     assert_true(gtk_widget_is_visible(must_find(dialog, "upscale-factor")));
     gtk_combo_box_set_active_id(GTK_COMBO_BOX(must_find(dialog, "upscale-factor")), "2");
+    screenshot(dialog, "upscale");
     g_timeout_add(50, press_ok, dialog);
     CascadeRecipe out;
     cascade_recipe_init(&out);
@@ -439,13 +527,18 @@ static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
         guint key = gdk_keyval_to_lower(gtk_label_get_mnemonic_keyval(GTK_LABEL(w)));
         if (key != GDK_KEY_VoidSymbol) {
             const char *other = g_hash_table_lookup(seen, GUINT_TO_POINTER(key));
-            if (other) g_string_append_printf(dups, "'%s' and '%s'; ", other, gtk_label_get_label(GTK_LABEL(w)));
-            else g_hash_table_insert(seen, GUINT_TO_POINTER(key), (gpointer)gtk_label_get_label(GTK_LABEL(w)));
+            if (other)
+                g_string_append_printf(dups, "'%s' and '%s'; ", other,
+                                       gtk_label_get_label(GTK_LABEL(w)));
+            else
+                g_hash_table_insert(seen, GUINT_TO_POINTER(key),
+                                    (gpointer)gtk_label_get_label(GTK_LABEL(w)));
         }
     }
     if (GTK_IS_CONTAINER(w)) {
         GList *children = gtk_container_get_children(GTK_CONTAINER(w));
-        for (GList *l = children; l; l = l->next) collect_mnemonics(l->data, seen, dups);
+        for (GList *l = children; l; l = l->next)
+            collect_mnemonics(l->data, seen, dups);
         g_list_free(children);
     }
 }
@@ -502,6 +595,8 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_presets_and_seed),
         cmocka_unit_test(test_dialog_upscale_mode),
         cmocka_unit_test(test_dialog_mnemonics_unique),
+        cmocka_unit_test(test_dialog_save_user_preset),
+        cmocka_unit_test(test_dialog_rgba_candidate),
     };
     int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
     g_rmdir(user);

@@ -12,7 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "cascade-job.h"
 #include "cascade/safetensors.h"
@@ -54,7 +55,8 @@ static void on_done(GPtrArray *results, const guint64 *seeds, const GError *erro
     s->finished = TRUE;
     s->results = results;
     if (results)
-        for (guint i = 0; i < results->len && i < 16; i++) s->seeds[i] = seeds[i];
+        for (guint i = 0; i < results->len && i < 16; i++)
+            s->seeds[i] = seeds[i];
     if (error) s->error = g_error_copy(error);
 }
 
@@ -70,7 +72,8 @@ static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
     GError             *e = NULL;
     s.job = cascade_job_start(r, image, mask, &cb, &e);
     if (!s.job) fail_msg("start: %s", e->message);
-    while (!s.finished) g_main_context_iteration(s.ctx, TRUE);
+    while (!s.finished)
+        g_main_context_iteration(s.ctx, TRUE);
     cascade_job_free(s.job);
     while (g_main_context_iteration(s.ctx, FALSE)) {
     }
@@ -94,9 +97,9 @@ static void expect_ok(const run_state *s) {
 static void test_job_upscale_matches_golden(void **state) {
     (void)state;
     const char *models = getenv("CASCADE_SR_MODELS");
-    char *dir = models ? g_build_filename(models, "esrgan-slim_x2", NULL)
-                       : g_strdup("models/upscalers/esrgan-slim_x2");
-    char *cfg = g_build_filename(dir, "config.json", NULL);
+    char       *dir = models ? g_build_filename(models, "esrgan-slim_x2", NULL)
+                             : g_strdup("models/upscalers/esrgan-slim_x2");
+    char       *cfg = g_build_filename(dir, "config.json", NULL);
     if (!g_file_test(cfg, G_FILE_TEST_EXISTS) ||
         !test_golden_exists("sr_esrgan-slim_x2/output.safetensors")) {
         g_free(dir), g_free(cfg);
@@ -107,10 +110,9 @@ static void test_job_upscale_matches_golden(void **state) {
     cascade_error_init(&err);
     char *inp = g_strdup(test_golden_path("sr_esrgan-slim_x2/input.safetensors"));
     assert_int_equal(cascade_safetensors_open(inp, &in, &err), 0);
-    assert_int_equal(
-        cascade_safetensors_open(test_golden_path("sr_esrgan-slim_x2/output.safetensors"), &want,
-                                 &err),
-        0);
+    assert_int_equal(cascade_safetensors_open(
+                         test_golden_path("sr_esrgan-slim_x2/output.safetensors"), &want, &err),
+                     0);
     const cascade_st_entry *ei = cascade_safetensors_find(in, "random16");
     const cascade_st_entry *eo = cascade_safetensors_find(want, "random16");
     assert_non_null(ei);
@@ -162,9 +164,9 @@ static void test_job_upscale_matches_golden(void **state) {
 int main(void) {
     /* cmocka 1.1's "not ok # SKIP" reads as a failure to meson 1.0: skip with a TAP plan */
     const char *models = getenv("CASCADE_SR_MODELS");
-    char *cfg = models ? g_build_filename(models, "esrgan-slim_x2", "config.json", NULL)
-                       : g_strdup("models/upscalers/esrgan-slim_x2/config.json");
-    gboolean have = g_file_test(cfg, G_FILE_TEST_EXISTS);
+    char       *cfg = models ? g_build_filename(models, "esrgan-slim_x2", "config.json", NULL)
+                             : g_strdup("models/upscalers/esrgan-slim_x2/config.json");
+    gboolean    have = g_file_test(cfg, G_FILE_TEST_EXISTS);
     g_free(cfg);
     if (!have || !test_golden_exists("sr_esrgan-slim_x2/output.safetensors")) {
         printf("1..0 # SKIP esrgan-slim_x2 not converted (tools/upscalers/fetch.sh)\n");

@@ -14,7 +14,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "cascade-job.h"
 #include <png.h>
@@ -75,7 +76,8 @@ static void on_done(GPtrArray *results, const guint64 *seeds, const GError *erro
     s->finished = TRUE;
     s->results = results;
     if (results)
-        for (guint i = 0; i < results->len && i < 16; i++) s->seeds[i] = seeds[i];
+        for (guint i = 0; i < results->len && i < 16; i++)
+            s->seeds[i] = seeds[i];
     if (error) s->error = g_error_copy(error);
 }
 
@@ -96,6 +98,8 @@ static CascadeRecipe tiny_recipe(CascadeMode mode) {
     return r;
 }
 
+static CascadeJobCache *g_cache; /* used by run_job when set */
+
 /* Starts a job and iterates a private main context until `done`; returns the state. */
 static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
                          const CascadeImage *mask, gboolean cancel_on_progress) {
@@ -106,9 +110,10 @@ static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
     g_main_context_push_thread_default(s.ctx);
     CascadeJobCallbacks cb = {on_progress, on_preview, on_done, &s};
     GError             *e = NULL;
-    s.job = cascade_job_start(r, image, mask, &cb, &e);
+    s.job = cascade_job_start_cached(r, image, mask, &cb, g_cache, &e);
     if (!s.job) fail_msg("start: %s", e->message);
-    while (!s.finished) g_main_context_iteration(s.ctx, TRUE);
+    while (!s.finished)
+        g_main_context_iteration(s.ctx, TRUE);
     cascade_job_free(s.job);
     while (g_main_context_iteration(s.ctx, FALSE)) {
     }
@@ -160,7 +165,7 @@ static void test_job_generate_batch(void **state) {
 static void test_job_matches_cli_and_candidate(void **state) {
     (void)state;
     if (!g_root) skip();
-    const char *cli = getenv("CASCADE_CLI");
+    const char   *cli = getenv("CASCADE_CLI");
     CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
     r.batch = 2;
     run_state all = run_job(&r, NULL, NULL, FALSE);
@@ -174,8 +179,9 @@ static void test_job_matches_cli_and_candidate(void **state) {
                         ((CascadeImage *)all.results->pdata[1])->pixels, 32 * 32 * 3);
     if (cli && g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) {
         char *out = g_build_filename(g_root, "cli.png", NULL);
-        char *argv[] = {(char *)cli, "generate", "-q", "-b", "cpu", "-m", g_root, "--seed", "7",
-                        "--steps", "6", "--sr-steps", "3", "-o", out, "a red fox", NULL};
+        char *argv[] = {(char *)cli, "generate", "-q", "-b",        "cpu", "-m",
+                        g_root,      "--seed",   "7",  "--steps",   "6",   "--sr-steps",
+                        "3",         "-o",       out,  "a red fox", NULL};
         gint  wait = 0;
         assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
                                  NULL, &wait, NULL));
@@ -256,7 +262,8 @@ static void test_job_inpaint_keeps_unmasked(void **state) {
     assert_int_equal(out->channels, 4);
     gint changed = 0;
     for (gint i = 0; i < W * H; i++) {
-        if (mk->pixels[i] == 0) assert_memory_equal(out->pixels + i * 4, im->pixels + i * 4, 4);
+        if (mk->pixels[i] == 0)
+            assert_memory_equal(out->pixels + i * 4, im->pixels + i * 4, 4);
         else if (mk->pixels[i] == 255)
             changed += memcmp(out->pixels + i * 4, im->pixels + i * 4, 3) != 0;
     }
@@ -312,6 +319,64 @@ static void test_job_bad_input(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* The default model: $CASCADE_MODEL names a cascade root, whose stage1/ and stage2/ are the
+ * defaults, and a recipe without a model runs on it. */
+static void test_job_default_model_from_env(void **state) {
+    (void)state;
+    if (!g_root) skip();
+    g_setenv("CASCADE_MODEL", g_root, TRUE);
+    char *s1 = cascade_job_default_model_dir(), *s2 = cascade_job_default_sr_model_dir();
+    char *want1 = g_build_filename(g_root, "stage1", NULL);
+    char *want2 = g_build_filename(g_root, "stage2", NULL);
+    assert_string_equal(s1, want1);
+    assert_string_equal(s2, want2);
+    CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
+    g_free(r.model_dir);
+    r.model_dir = g_strdup("");
+    run_state s = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&s);
+    assert_int_equal(((CascadeImage *)s.results->pdata[0])->width, 32); /* both stages */
+    run_state_clear(&s);
+    g_unsetenv("CASCADE_MODEL");
+    g_free(s1), g_free(s2), g_free(want1), g_free(want2);
+    cascade_recipe_clear(&r);
+}
+
+/* A cache loads the models once for the dialog's stage-I-only candidates and the full run
+ * of the one picked (which then matches an uncached run byte for byte), and loads again
+ * when the models change. */
+static void test_job_cache_loads_once(void **state) {
+    (void)state;
+    if (!g_root) skip();
+    CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
+    r.batch = 2;
+    run_state plain = run_job(&r, NULL, NULL, FALSE); /* no cache: the reference */
+    expect_ok(&plain);
+    g_cache = cascade_job_cache_new();
+    r.stage2 = FALSE; /* the candidates */
+    run_state cand = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&cand);
+    assert_int_equal(((CascadeImage *)cand.results->pdata[0])->width, 16);
+    r.stage2 = TRUE; /* the full run of candidate 1 */
+    r.candidate = 1;
+    run_state full = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&full);
+    assert_int_equal(cascade_job_cache_loads(g_cache), 1);
+    assert_memory_equal(((CascadeImage *)full.results->pdata[0])->pixels,
+                        ((CascadeImage *)plain.results->pdata[1])->pixels, 32 * 32 * 3);
+    g_free(r.model_dir); /* another model set: stage I alone, no stage II beside it */
+    r.model_dir = g_build_filename(g_root, "stage1", NULL);
+    run_state other = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&other);
+    assert_int_equal(cascade_job_cache_loads(g_cache), 2);
+    assert_int_equal(((CascadeImage *)other.results->pdata[0])->width, 16);
+    cascade_job_cache_free(g_cache);
+    g_cache = NULL;
+    run_state_clear(&plain), run_state_clear(&cand), run_state_clear(&full);
+    run_state_clear(&other);
+    cascade_recipe_clear(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_generate_batch),
@@ -320,6 +385,8 @@ int main(void) {
         cmocka_unit_test(test_job_cancel_mid_run),
         cmocka_unit_test(test_job_inpaint_keeps_unmasked),
         cmocka_unit_test(test_job_bad_input),
+        cmocka_unit_test(test_job_default_model_from_env),
+        cmocka_unit_test(test_job_cache_loads_once),
     };
     return cmocka_run_group_tests_name("job", tests, setup_cascade, teardown_cascade);
 }

@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "cascade-presets.h"
 #include "cascade-recipe.h"
@@ -131,14 +132,22 @@ static void test_recipe_unknown_key_rejected(void **state) {
 static void test_recipe_bad_values_rejected(void **state) {
     (void)state;
     static const char *const bad[][2] = {
-        {"steps1=0", "steps1"},          {"steps2=1001", "steps2"},
-        {"guidance1=abc", "guidance1"},  {"guidance2=-1", "guidance2"},
-        {"guidance1=nan", "guidance1"},  {"noise-level=1000", "noise-level"},
-        {"batch=17", "batch"},           {"batch=2x", "batch"},
-        {"candidate=-2", "candidate"},   {"mode=paint", "mode"},
-        {"stage2=maybe", "stage2"},      {"seed=-1", "seed"},
-        {"seed=18446744073709551616", "seed"}, {"upscale-factor=9", "upscale-factor"},
-        {"tile=-5", "tile"},             {"context-margin=99999", "context-margin"},
+        {"steps1=0", "steps1"},
+        {"steps2=1001", "steps2"},
+        {"guidance1=abc", "guidance1"},
+        {"guidance2=-1", "guidance2"},
+        {"guidance1=nan", "guidance1"},
+        {"noise-level=1000", "noise-level"},
+        {"batch=17", "batch"},
+        {"batch=2x", "batch"},
+        {"candidate=-2", "candidate"},
+        {"mode=paint", "mode"},
+        {"stage2=maybe", "stage2"},
+        {"seed=-1", "seed"},
+        {"seed=18446744073709551616", "seed"},
+        {"upscale-factor=9", "upscale-factor"},
+        {"tile=-5", "tile"},
+        {"context-margin=99999", "context-margin"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         CascadeRecipe r;

@@ -65,4 +65,3 @@ char *tiny_cascade_make(void) {
     free(root);
     return NULL;
 }
-
