@@ -86,6 +86,10 @@ gboolean cascade_layers_insert_built(gint32 image, gint32 layer, gint x, gint y,
 gchar *cascade_layers_name(const gchar *prefix, const gchar *prompt, guint64 seed);
 
 /* worker.c: runs CascadeJobs from the main loop, with gimp_progress and the dialog. */
+/* The job cache of this plug-in process (created on first use); freed by run() when no job
+ * is alive any more. */
+CascadeJobCache *cascade_worker_cache(void);
+void             cascade_worker_cache_free(void);
 /* Runs one job to completion on the main loop; results and seeds are the job's (free with
  * g_ptr_array_unref / g_free). */
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,

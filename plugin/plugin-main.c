@@ -234,6 +234,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         g_error_free(error);
     }
     cascade_recipe_clear(&r);
+    cascade_worker_cache_free();
 }
 
 const GimpPlugInInfo PLUG_IN_INFO = {NULL, NULL, query, run};

@@ -54,7 +54,7 @@ static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image, const
     s->loop = g_main_loop_new(NULL, FALSE);
     s->n_stages = r->stage2 ? 2 : 1;
     s->last_stage = 0;
-    CascadeJob *job = cascade_job_start(r, image, mask, &cb, error);
+    CascadeJob *job = cascade_job_start_cached(r, image, mask, &cb, cascade_worker_cache(), error);
     if (job) g_main_loop_run(s->loop);
     cascade_job_free(job);
     g_main_loop_unref(s->loop);
@@ -65,6 +65,20 @@ static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image, const
         return FALSE;
     }
     return TRUE;
+}
+
+/* One per plug-in process (one PDB call): the dialog's candidates, the final run and every
+ * upscale chunk load the models once. */
+static CascadeJobCache *cache;
+
+CascadeJobCache *cascade_worker_cache(void) {
+    if (!cache) cache = cascade_job_cache_new();
+    return cache;
+}
+
+void cascade_worker_cache_free(void) {
+    cascade_job_cache_free(cache);
+    cache = NULL;
 }
 
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
