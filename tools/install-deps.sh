@@ -12,6 +12,8 @@ packages=(
   libcmocka-dev
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   librsvg2-bin ca-certificates
+  libgtk-3-dev adwaita-icon-theme xvfb xauth gettext
+  libgimp2.0-dev gimp
 )
 missing=()
 # npm fetches the pretrained upscalers; a machine may already have Node.js from elsewhere

@@ -10,6 +10,7 @@
 
 #include <gtk/gtk.h>
 
+#include "cascade-job.h"
 #include "cascade-recipe.h"
 #include "ui-host.h"
 
@@ -23,8 +24,16 @@ G_DECLARE_FINAL_TYPE(CascadeDialog, cascade_dialog, CASCADE, DIALOG, GtkDialog)
 GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
                               GtkWindow *parent);
 
+/* Makes the dialog transient for a window of another process given by its native handle
+ * (GIMP 2.10: gimp_display_get_window_handle(), an X11 window id), so it stays above GIMP's
+ * image window and centres on it. A no-op for 0 or when not running on X11. */
+void cascade_dialog_set_transient_for_handle(CascadeDialog *dialog, guint32 handle);
+
 /* Runs the dialog modally. GTK_RESPONSE_OK: the user accepted; *out (init'ed by the
  * caller) receives the final recipe, with `candidate` set to the chosen batch item or -1.
+ * With a candidate, `seed` is that batch's base seed (the item's own is seed + candidate)
+ * and `random_seed` is FALSE, so the recipe reproduces the picked image whichever way the
+ * caller runs it (candidate kept, or folded into seed with batch 1 and candidate -1).
  * Any other response: cancelled, *out untouched. */
 gint cascade_dialog_run_recipe(CascadeDialog *dialog, CascadeRecipe *out);
 
@@ -35,6 +44,10 @@ void cascade_dialog_report_preview(CascadeDialog *dialog, gint index, const guin
 void cascade_dialog_report_candidate(CascadeDialog *dialog, gint index, guint64 seed,
                                      const guint8 *rgb, gint width, gint height,
                                      gint rowstride);
+/* The same for a job's result as it comes (cascade-job.h): RGB, or RGBA (an inpainted crop of
+ * a layer with alpha), shown over a checkerboard as GIMP shows transparency. */
+void cascade_dialog_report_candidate_image(CascadeDialog *dialog, gint index, guint64 seed,
+                                           const CascadeImage *image);
 /* error NULL: success; G_IO_ERROR_CANCELLED: cancelled (no message shown); else shown. */
 void cascade_dialog_report_finished(CascadeDialog *dialog, const GError *error);
 

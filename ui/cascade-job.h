@@ -21,8 +21,10 @@ typedef struct {
     guint8 *pixels; /* owned (g_free) */
 } CascadeImage;
 
-CascadeImage *cascade_image_new(gint width, gint height, gint channels); /* zeroed */
-void          cascade_image_free(CascadeImage *image);                   /* NULL-safe */
+/* Named cascade_job_image_* because core's image-io.h already exports cascade_image_new/free
+ * (a binary linking both would have duplicate symbols). */
+CascadeImage *cascade_job_image_new(gint width, gint height, gint channels); /* zeroed */
+void          cascade_job_image_free(CascadeImage *image);                   /* NULL-safe */
 
 typedef struct _CascadeJob CascadeJob;
 
@@ -47,11 +49,28 @@ typedef struct {
  *   upscale:  image; the result is image * upscale_factor, alpha enlarged too.
  * Batch items use seeds recipe->seed + i, each item reproducible alone (so a candidate
  * picked from a stage-I-only batch can be rerun through stage II with its own seed).
+ * recipe->random_seed draws a new base seed (0 .. G_MAXINT32-1, reported through `done`)
+ * unless recipe->candidate >= 0: a candidate names an item of a run already made, so its
+ * seed is kept. recipe->candidate >= 0 runs that one item only (results has one image).
+ * recipe->backend: "auto" (a GPU through Vulkan when there is one, else the CPU), "cpu",
+ * "vulkan", "vulkan-fp16", "vulkan:<device name substring>".
  * Copies what it needs; FALSE with an error if the recipe is invalid or the thread could
  * not start. */
 CascadeJob *cascade_job_start(const CascadeRecipe *recipe, const CascadeImage *image,
                               const CascadeImage *mask, const CascadeJobCallbacks *callbacks,
                               GError **error);
+/* Keeps the backend and the loaded models between jobs (the dialog's candidates, then the
+ * full run; Repeat Last), so they load once. Jobs sharing a cache run one after the other.
+ * Free it only when no job started with it is alive. */
+typedef struct _CascadeJobCache CascadeJobCache;
+CascadeJobCache *cascade_job_cache_new(void);
+void             cascade_job_cache_free(CascadeJobCache *cache); /* NULL-safe */
+guint            cascade_job_cache_loads(CascadeJobCache *cache); /* model sets loaded so far */
+/* cascade_job_start with a cache (borrowed; NULL is cascade_job_start). */
+CascadeJob *cascade_job_start_cached(const CascadeRecipe *recipe, const CascadeImage *image,
+                                     const CascadeImage *mask,
+                                     const CascadeJobCallbacks *callbacks,
+                                     CascadeJobCache *cache, GError **error);
 void        cascade_job_cancel(CascadeJob *job); /* any thread; idempotent */
 /* Joins the thread (after `done` was delivered, or after cancel) and frees the job. */
 void        cascade_job_free(CascadeJob *job); /* NULL-safe */

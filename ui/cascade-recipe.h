@@ -26,7 +26,7 @@ typedef struct {
     gchar      *sr_model_dir;    /* stage II directory; NULL/"" = the default's stage2 */
     gchar      *upscaler_dir;    /* GAN upscaler directory (cascade convert output) */
     gchar      *preset;          /* name of the preset the values came from ("" = custom) */
-    gchar      *backend;         /* "cpu", "vulkan", "vulkan-fp16", or "vulkan:<device>" */
+    gchar      *backend;         /* "auto", "cpu", "vulkan", "vulkan-fp16", "vulkan:<device>" */
     guint64     seed;
     gboolean    random_seed;     /* draw a new seed at every run (and for Repeat Last) */
     gint        steps1, steps2;          /* denoising steps of stage I / stage II */
@@ -38,6 +38,8 @@ typedef struct {
     gint        context_margin;          /* inpaint: pixels of context around the selection */
     gint        upscale_factor;          /* upscale: 2, 3, 4 or 8 */
     gint        tile;                    /* upscale: tile edge in pixels, 0 = from memory */
+    gchar      *style;           /* text a style preset appends to the prompt ("" = none):
+                                    the model sees "<prompt>, <style>" */
 } CascadeRecipe;
 
 /* Fills r with the defaults (the "balanced" preset's values); r must be uninitialised or
@@ -53,6 +55,11 @@ gboolean cascade_recipe_validate(const CascadeRecipe *r, GError **error);
 
 /* Key-file text of r (g_free). */
 gchar *cascade_recipe_to_string(const CascadeRecipe *r);
+/* The text the model is conditioned on: the prompt, plus ", <style>" when a style is set
+ * (g_free). */
+gchar *cascade_recipe_full_prompt(const CascadeRecipe *r);
+/* "generate", "inpaint", "upscale" (the key-file spelling of a mode). */
+const gchar *cascade_mode_to_string(CascadeMode mode);
 /* Parses text into r (already init'ed: keys present overwrite its values). Unknown keys,
  * bad values: FALSE with an error naming the key; r is left unchanged on failure. */
 gboolean cascade_recipe_from_string(CascadeRecipe *r, const gchar *text, GError **error);
@@ -61,6 +68,12 @@ gboolean cascade_recipe_from_string(CascadeRecipe *r, const gchar *text, GError 
  * the installed presets directory and the user's own (g_get_user_config_dir()/gimp-cascade/
  * presets). Applies a preset file's values onto r (only the keys it names). */
 gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, GError **error);
+/* Key-file spellings of the fields, for messages and PDB argument docs: "prompt",
+ * "negative-prompt", "model", "sr-model", "upscaler", "preset", "backend", "style", "mode",
+ * "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
+ * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile"; the text
+ * also carries "version" (the plug-in's version that wrote it; read back and ignored).
+ * A preset may name any of them but mode, prompt, candidate and version. */
 
 #define CASCADE_RECIPE_ERROR (cascade_recipe_error_quark())
 GQuark cascade_recipe_error_quark(void);
