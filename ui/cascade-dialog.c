@@ -36,6 +36,7 @@ static void cascade_dialog_class_init(CascadeDialogClass *klass) {
 
 static void cascade_dialog_init(CascadeDialog *d) {
     cascade_recipe_init(&d->recipe);
+    d->label_group = gtk_size_group_new(GTK_SIZE_GROUP_HORIZONTAL);
 }
 
 /* ---- building blocks ------------------------------------------------------------------- */

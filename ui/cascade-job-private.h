@@ -7,6 +7,7 @@
 #include "cascade/backend.h"
 #include "cascade/cancel.h"
 #include "cascade/pipeline.h"
+#include "cascade/upscaler.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,8 @@ struct _CascadeJobCache {
     gchar            *backend_name, *s1, *sr;
     cascade_backend  *backend;
     cascade_pipeline *pipeline; /* loaded on backend from s1 (+ sr) */
+    gchar            *upscaler_dir;
+    cascade_upscaler *upscaler; /* loaded from upscaler_dir (backend-independent) */
     guint             loads;
 };
 /* Frees what the cache holds (lock held or no run alive). */

@@ -292,19 +292,30 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     }
     cascade_error err;
     cascade_error_init(&err);
-    cascade_upscaler *u = NULL;
-    if (cascade_upscaler_load(dir, &u, &err)) return fail_core(&err, error);
+    CascadeJobCache  *c = run->cache; /* its lock is held by job_run_engine */
+    cascade_upscaler *u = c && c->upscaler && !g_strcmp0(c->upscaler_dir, dir) ? c->upscaler : NULL;
+    const gboolean    owned = c == NULL;
+    if (!u) {
+        if (cascade_upscaler_load(dir, &u, &err)) return fail_core(&err, error);
+        if (c) {
+            g_clear_pointer(&c->upscaler, cascade_upscaler_free);
+            g_free(c->upscaler_dir);
+            c->upscaler = u;
+            c->upscaler_dir = g_strdup(dir);
+            c->loads++;
+        }
+    }
     if (cascade_upscaler_scale(u) != r->upscale_factor) {
         g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
                     _("The upscaler in %s enlarges ×%d, but ×%d was asked for"), dir,
                     cascade_upscaler_scale(u), r->upscale_factor);
-        cascade_upscaler_free(u);
+        if (owned) cascade_upscaler_free(u);
         return FALSE;
     }
     const CascadeImage *im = run->image;
     const gint          s = r->upscale_factor;
     if (im->width > G_MAXINT / s || im->height > G_MAXINT / s) {
-        cascade_upscaler_free(u);
+        if (owned) cascade_upscaler_free(u);
         g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
                     _("The image is too large to enlarge ×%d"), s);
         return FALSE;
@@ -319,7 +330,7 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     cascade_status st = cascade_upscale_image(
         u, be, im->pixels, im->width, im->height, im->channels, (size_t)im->width * im->channels,
         out->pixels, (size_t)out->width * out->channels, &opt, &err);
-    cascade_upscaler_free(u);
+    if (owned) cascade_upscaler_free(u);
     if (st) {
         cascade_job_image_free(out);
         return fail_core(&err, error);

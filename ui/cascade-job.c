@@ -233,6 +233,8 @@ void job_cache_drop(CascadeJobCache *c) {
     g_clear_pointer(&c->backend_name, g_free);
     g_clear_pointer(&c->s1, g_free);
     g_clear_pointer(&c->sr, g_free);
+    g_clear_pointer(&c->upscaler, cascade_upscaler_free);
+    g_clear_pointer(&c->upscaler_dir, g_free);
 }
 
 void cascade_job_cache_free(CascadeJobCache *c) {

@@ -65,7 +65,8 @@ CascadeJob *cascade_job_start(const CascadeRecipe *recipe, const CascadeImage *i
 typedef struct _CascadeJobCache CascadeJobCache;
 CascadeJobCache *cascade_job_cache_new(void);
 void             cascade_job_cache_free(CascadeJobCache *cache); /* NULL-safe */
-guint            cascade_job_cache_loads(CascadeJobCache *cache); /* model sets loaded so far */
+/* How many diffusion model sets and upscalers the cache has loaded so far. */
+guint            cascade_job_cache_loads(CascadeJobCache *cache);
 /* cascade_job_start with a cache (borrowed; NULL is cascade_job_start). */
 CascadeJob *cascade_job_start_cached(const CascadeRecipe *recipe, const CascadeImage *image,
                                      const CascadeImage *mask,

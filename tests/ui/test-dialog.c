@@ -557,6 +557,7 @@ static void test_dialog_mnemonics_unique(void **state) {
         GHashTable *seen = g_hash_table_new(NULL, NULL);
         GString    *dups = g_string_new(NULL);
         collect_mnemonics(dialog, seen, dups);
+        if (mode == CASCADE_MODE_INPAINT) screenshot(dialog, "inpaint");
         assert_true(g_hash_table_size(seen) >= (mode == CASCADE_MODE_UPSCALE ? 4u : 15u));
         if (dups->len) fail_msg("mode %d: mnemonic clashes: %s", mode, dups->str);
         g_string_free(dups, TRUE);

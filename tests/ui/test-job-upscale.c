@@ -60,6 +60,8 @@ static void on_done(GPtrArray *results, const guint64 *seeds, const GError *erro
     if (error) s->error = g_error_copy(error);
 }
 
+static CascadeJobCache *g_cache; /* used by run_job when set */
+
 /* Starts a job and iterates a private main context until `done`; returns the state. */
 static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
                          const CascadeImage *mask, gboolean cancel_on_progress) {
@@ -70,7 +72,7 @@ static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
     g_main_context_push_thread_default(s.ctx);
     CascadeJobCallbacks cb = {on_progress, on_preview, on_done, &s};
     GError             *e = NULL;
-    s.job = cascade_job_start(r, image, mask, &cb, &e);
+    s.job = cascade_job_start_cached(r, image, mask, &cb, g_cache, &e);
     if (!s.job) fail_msg("start: %s", e->message);
     while (!s.finished)
         g_main_context_iteration(s.ctx, TRUE);
@@ -92,7 +94,8 @@ static void expect_ok(const run_state *s) {
     assert_non_null(s->results);
 }
 
-/* Upscaling the golden random16 input with esrgan-slim x2 gives UpscalerJS's output within the
+/* Upscaling the golden random16 input with esrgan-slim x2 (and again through a cache, which
+ * loads the model once) gives UpscalerJS's output within the
  * case's u8 tolerance (max 1), alpha enlarged; skipped when the model is not converted. */
 static void test_job_upscale_matches_golden(void **state) {
     (void)state;
@@ -153,6 +156,18 @@ static void test_job_upscale_matches_golden(void **state) {
         assert_int_equal(out->pixels[i * 4 + 3], 77);
     }
     assert_true(max_diff <= 1);
+    /* through a cache, twice: one load, the same bytes */
+    g_cache = cascade_job_cache_new();
+    for (int k = 0; k < 2; k++) {
+        run_state c = run_job(&r, im, NULL, FALSE);
+        expect_ok(&c);
+        assert_memory_equal(((CascadeImage *)c.results->pdata[0])->pixels, out->pixels,
+                            (size_t)32 * 32 * 4);
+        run_state_clear(&c);
+    }
+    assert_int_equal(cascade_job_cache_loads(g_cache), 1);
+    cascade_job_cache_free(g_cache);
+    g_cache = NULL;
     run_state_clear(&s);
     cascade_recipe_clear(&r);
     cascade_job_image_free(im);

@@ -236,8 +236,9 @@ static void test_job_cancel_mid_run(void **state) {
     cascade_recipe_clear(&r);
 }
 
-/* Inpainting a 40x30 RGBA crop with a soft-edged rectangle: same size and channels, every
- * pixel outside the mask exactly the input's, the inside changed. */
+/* Inpainting a 40x30 RGBA crop with a soft-edged rectangle, stage I alone and through stage
+ * II: same size and channels, every pixel outside the mask exactly the input's, the inside
+ * changed and opaque. */
 static void test_job_inpaint_keeps_unmasked(void **state) {
     (void)state;
     if (!g_root) skip();
@@ -252,23 +253,33 @@ static void test_job_inpaint_keeps_unmasked(void **state) {
         mk->pixels[i] = x >= 12 && x < 30 && y >= 8 && y < 22 ? (x == 12 ? 128 : 255) : 0;
     }
     CascadeRecipe r = tiny_recipe(CASCADE_MODE_INPAINT);
-    r.stage2 = FALSE;
-    run_state s = run_job(&r, im, mk, FALSE);
-    expect_ok(&s);
-    assert_int_equal(s.results->len, 1);
-    CascadeImage *out = s.results->pdata[0];
-    assert_int_equal(out->width, W);
-    assert_int_equal(out->height, H);
-    assert_int_equal(out->channels, 4);
-    gint changed = 0;
-    for (gint i = 0; i < W * H; i++) {
-        if (mk->pixels[i] == 0)
-            assert_memory_equal(out->pixels + i * 4, im->pixels + i * 4, 4);
-        else if (mk->pixels[i] == 255)
-            changed += memcmp(out->pixels + i * 4, im->pixels + i * 4, 3) != 0;
+    for (int stage2 = 0; stage2 <= 1; stage2++) { /* at 16 px, then 32 px through stage II */
+        r.stage2 = stage2;
+        r.batch = 1 + stage2;
+        run_state s = run_job(&r, im, mk, FALSE);
+        expect_ok(&s);
+        assert_int_equal(s.results->len, (guint)r.batch);
+        for (guint b = 0; b < s.results->len; b++) {
+            CascadeImage *out = s.results->pdata[b];
+            assert_int_equal(out->width, W);
+            assert_int_equal(out->height, H);
+            assert_int_equal(out->channels, 4);
+            gint changed = 0;
+            for (gint i = 0; i < W * H; i++) {
+                if (mk->pixels[i] == 0) {
+                    assert_memory_equal(out->pixels + i * 4, im->pixels + i * 4, 4);
+                } else if (mk->pixels[i] == 255) {
+                    changed += memcmp(out->pixels + i * 4, im->pixels + i * 4, 3) != 0;
+                    assert_int_equal(out->pixels[i * 4 + 3], 255); /* painted: opaque */
+                }
+            }
+            assert_true(changed > 17 * 14 / 2);
+        }
+        run_state_clear(&s);
     }
-    assert_true(changed > 17 * 14 / 2);
-    run_state_clear(&s);
+    r.stage2 = FALSE;
+    r.batch = 1;
+    run_state s;
     /* an empty mask is an error that says so */
     memset(mk->pixels, 0, (size_t)W * H);
     s = run_job(&r, im, mk, FALSE);
