@@ -29,6 +29,7 @@ typedef struct gen_opts {
     long        seed, steps1, steps2, batch, noise_level, threads;
     double      guidance1, guidance2;
     bool        no_sr, quiet, have_seed;
+    bool        have_steps1, have_steps2, have_guidance1, have_guidance2, have_noise;
 } gen_opts;
 
 static void usage(FILE *f, bool inpaint) {
@@ -47,6 +48,8 @@ static void usage(FILE *f, bool inpaint) {
             "      --sr-steps N       stage II steps (default 25)\n"
             "      --sr-guidance X    stage II guidance (default 4)\n"
             "      --noise-level N    stage II noise augmentation, 0..999 (default 250)\n"
+            "                         (a model's generation_defaults.json overrides these\n"
+            "                         defaults; the shipped model recommends fewer steps)\n"
             "      --batch N          images per prompt (default 1); OUT-1.png, OUT-2.png, ...\n"
             "%s"
             "  -b, --backend NAME     cpu (default), vulkan, vulkan-fp16\n"
@@ -270,11 +273,17 @@ static int run(int argc, char **argv, bool inpaint) {
         case 'q': o.quiet = true; break;
         case 't': ok = parse_long(optarg, 0, 1024, &o.threads); break;
         case O_SEED: ok = parse_long(optarg, 0, LONG_MAX, &o.seed); o.have_seed = true; break;
-        case O_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps1); break;
-        case O_SR_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps2); break;
-        case O_GUIDANCE: ok = parse_double(optarg, 0, 100, &o.guidance1); break;
-        case O_SR_GUIDANCE: ok = parse_double(optarg, 0, 100, &o.guidance2); break;
-        case O_NOISE: ok = parse_long(optarg, 0, 999, &o.noise_level); break;
+        case O_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps1); o.have_steps1 = true; break;
+        case O_SR_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps2); o.have_steps2 = true; break;
+        case O_GUIDANCE:
+            ok = parse_double(optarg, 0, 100, &o.guidance1);
+            o.have_guidance1 = true;
+            break;
+        case O_SR_GUIDANCE:
+            ok = parse_double(optarg, 0, 100, &o.guidance2);
+            o.have_guidance2 = true;
+            break;
+        case O_NOISE: ok = parse_long(optarg, 0, 999, &o.noise_level); o.have_noise = true; break;
         case O_BATCH: ok = parse_long(optarg, 1, 64, &o.batch); break;
         case O_NO_SR: o.no_sr = true; break;
         case O_IMAGE: o.image = optarg; break;
@@ -305,6 +314,18 @@ static int run(int argc, char **argv, bool inpaint) {
     cascade_pipeline_options_init(&po);
     po.model_dir = model;
     po.sr_model_dir = sr;
+    /* options not given take the model's recommendations (generation_defaults.json) */
+    cli_stage_defaults d1 = {o.steps1, o.guidance1, o.noise_level};
+    cli_stage_defaults d2 = {o.steps2, o.guidance2, o.noise_level};
+    if (cli_stage_defaults_load(model, &d1, &err) || (sr && cli_stage_defaults_load(sr, &d2, &err))) {
+        rc = cli_fail(cmd, &err);
+        goto done;
+    }
+    if (!o.have_steps1) o.steps1 = d1.steps;
+    if (!o.have_guidance1) o.guidance1 = d1.guidance;
+    if (!o.have_steps2) o.steps2 = d2.steps;
+    if (!o.have_guidance2) o.guidance2 = d2.guidance;
+    if (!o.have_noise) o.noise_level = d2.noise_level;
     if (cli_backend_new(o.backend, (int)o.threads, &be, &err)) {
         rc = cli_fail(cmd, &err);
         goto done;

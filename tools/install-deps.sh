@@ -14,6 +14,7 @@ packages=(
   librsvg2-bin ca-certificates
   libgtk-3-dev adwaita-icon-theme xvfb xauth gettext
   libgimp2.0-dev gimp
+  python3-torch python3-numpy python3-pil python3-sentencepiece
 )
 missing=()
 # npm fetches the pretrained upscalers; a machine may already have Node.js from elsewhere

@@ -316,6 +316,44 @@ static void test_cli_generate_two_stages(void **state) {
     g_free(root), g_free(out), g_free(out1), g_free(out2), g_free(again), g_free(again1);
 }
 
+/* generate without --steps/--guidance takes them from the model's generation_defaults.json;
+ * options given on the command line win; a bad value there is an error naming the file. */
+static void test_cli_generate_model_defaults(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    char *defaults = g_build_filename(root, "stage1", "generation_defaults.json", NULL);
+    char *out = g_build_filename(root, "d.png", NULL);
+    static const char good[] = "{\"steps\": 3, \"guidance\": 1.5}\n";
+    assert_true(test_write_file(defaults, good, strlen(good)));
+    result r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "a red fox", "--seed", "1",
+                                        "-o", out, NULL});
+    if (r.status) fail_msg("generate: %s", r.err);
+    assert_non_null(strstr(r.err, "step 3/3"));
+    assert_null(strstr(r.err, "/50"));
+    result_clear(&r);
+    r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "a red fox", "--seed", "1",
+                                 "--steps", "2", "-o", out, NULL});
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "step 2/2"));
+    result_clear(&r);
+    static const char bad[] = "{\"steps\": 0}\n";
+    assert_true(test_write_file(defaults, bad, strlen(bad)));
+    r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "x", "-o", out, NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "generation_defaults.json"));
+    assert_non_null(strstr(r.err, "steps"));
+    result_clear(&r);
+    static const char unknown[] = "{\"stepz\": 4}\n";
+    assert_true(test_write_file(defaults, unknown, strlen(unknown)));
+    r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "x", "-o", out, NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "stepz"));
+    result_clear(&r);
+    rm_tree(root);
+    g_free(root), g_free(defaults), g_free(out);
+}
+
 /* inpaint: pixels outside the mask are the input's exactly; inside they change. */
 static void test_cli_inpaint_keeps_unmasked(void **state) {
     (void)state;
@@ -498,6 +536,7 @@ int main(void) {
         cmocka_unit_test(test_cli_encode_model_dir),
         cmocka_unit_test(test_cli_errors_are_clear),
         cmocka_unit_test(test_cli_generate_two_stages),
+        cmocka_unit_test(test_cli_generate_model_defaults),
         cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
         cmocka_unit_test(test_cli_bench_cascade_json),

@@ -74,9 +74,8 @@ def main():
         ps = prompts[b:b + args.batch]
         _, _, emb = cas.encode(ps)
         # one generator per image so that a result depends only on its own seed
-        xs = [sample_stage1(cas.unet1, emb[i:i + 1], neg, args.steps, args.guidance,
-                            seed=args.seed + b + i) for i in range(len(ps))]
-        gens.append(torch.cat(xs))
+        gens.append(sample_stage1(cas.unet1, emb, neg, args.steps, args.guidance,
+                                  seed=[args.seed + b + i for i in range(len(ps))]))
         print(f"{b + len(ps)}/{args.n} generated ({time.time() - t0:.0f} s)", flush=True)
     gens = torch.cat(gens)
     nn_idx = torch.cdist(to32(gens), ds).argmin(dim=1).numpy()
@@ -87,8 +86,8 @@ def main():
     div = {}
     for p in args.div_prompts:
         _, _, emb = cas.encode([p])
-        xs = torch.cat([sample_stage1(cas.unet1, emb, neg, args.steps, args.guidance,
-                                      seed=10_000 + s) for s in range(args.div_seeds)])
+        xs = sample_stage1(cas.unet1, emb.expand(args.div_seeds, -1, -1), neg, args.steps,
+                           args.guidance, seed=[10_000 + s for s in range(args.div_seeds)])
         div[p] = mean_pairwise_rms(to32(xs))
     g = torch.Generator().manual_seed(0)
     ridx = torch.randperm(ds.shape[0], generator=g)[:64]

@@ -9,7 +9,7 @@ TRANSFORMERS_VERSION = "4.31.0"
 MAX_LENGTH = 77  # IF pipelines pad prompts to 77 tokens
 
 
-def t5_config(sp_vocab, d_model=256, d_kv=32, num_heads=4, d_ff=640, num_layers=3):
+def t5_config(sp_vocab, d_model=128, d_kv=32, num_heads=4, d_ff=320, num_layers=2):
     vocab = sp_vocab + 100  # T5Tokenizer appends 100 <extra_id_*> tokens
     vocab = (vocab + 7) // 8 * 8
     return {
@@ -49,8 +49,8 @@ def unet1_config(enc_dim):
     c = dict(_UNET_COMMON)
     c.update({
         "addition_embed_type_num_heads": 4, "attention_head_dim": 32,
-        "block_out_channels": [32, 64, 128], "class_embed_type": None,
-        "cross_attention_dim": 128,
+        "block_out_channels": [16, 32, 64], "class_embed_type": None,
+        "cross_attention_dim": 64,
         "down_block_types": ["ResnetDownsampleBlock2D", "ResnetDownsampleBlock2D",
                              "SimpleCrossAttnDownBlock2D"],
         "encoder_hid_dim": enc_dim, "in_channels": 3, "layers_per_block": 1,
@@ -71,15 +71,15 @@ def unet2_config(enc_dim):
     c = dict(_UNET_COMMON)
     c.update({
         "addition_embed_type_num_heads": 4, "attention_head_dim": 32,
-        "block_out_channels": [32, 64, 96, 128], "class_embed_type": "timestep",
-        "cross_attention_dim": 128,
+        "block_out_channels": [16, 32, 48, 64], "class_embed_type": "timestep",
+        "cross_attention_dim": 64,
         "down_block_types": ["ResnetDownsampleBlock2D", "ResnetDownsampleBlock2D",
                              "ResnetDownsampleBlock2D", "SimpleCrossAttnDownBlock2D"],
         "encoder_hid_dim": enc_dim, "in_channels": 6, "layers_per_block": [1, 1, 1, 2],
         "mid_block_scale_factor": 1.4142271248762552, "norm_num_groups": 8,
         "only_cross_attention": True, "out_channels": 6,
         "resnet_out_scale_factor": 1.4142271248762552, "resnet_skip_time_act": True,
-        "sample_size": 256, "time_embedding_act_fn": "gelu", "time_embedding_dim": 128,
+        "sample_size": 256, "time_embedding_act_fn": "gelu", "time_embedding_dim": 64,
         "up_block_types": ["SimpleCrossAttnUpBlock2D", "ResnetUpsampleBlock2D",
                            "ResnetUpsampleBlock2D", "ResnetUpsampleBlock2D"],
     })

@@ -74,6 +74,14 @@ def dynamic_threshold(x0, ratio, max_value):
     return x0.clamp(-s, s) / s
 
 
+def randn(shape, generator):
+    """N(0, 1) of shape from one generator, or, given a list of generators, row b from
+    generator b: a batch then draws exactly what its rows would draw one by one."""
+    if isinstance(generator, (list, tuple)):
+        return torch.cat([torch.randn((1,) + tuple(shape[1:]), generator=g) for g in generator])
+    return torch.randn(shape, generator=generator)
+
+
 def ddpm_step(sched, model_out, t, prev_t, x, generator, ratio=0.95, max_value=1.5):
     """DDPMScheduler.step (epsilon, learned_range, thresholding=True)."""
     C = x.shape[1]
@@ -91,7 +99,7 @@ def ddpm_step(sched, model_out, t, prev_t, x, generator, ratio=0.95, max_value=1
         var = (b_prev / b_t * cur_b).clamp(min=1e-20)
         frac = (v + 1) / 2
         logvar = frac * torch.log(cur_b) + (1 - frac) * torch.log(var)
-        noise = torch.randn(x.shape, generator=generator)
+        noise = randn(x.shape, generator)
         mean = mean + torch.exp(0.5 * logvar) * noise
     return mean, x0
 
@@ -99,12 +107,19 @@ def ddpm_step(sched, model_out, t, prev_t, x, generator, ratio=0.95, max_value=1
 @torch.no_grad()
 def sample_stage1(unet, emb, neg_emb, steps=30, guidance=7.0, seed=0, size=64, noise=None):
     """IFPipeline stage I loop. emb, neg_emb: (B, L, D) T5 states -> images (B,3,size,size)
-    in [-1, 1]. noise: optional initial x_T; else drawn from torch.Generator(seed)."""
+    in [-1, 1]. noise: optional initial x_T; else drawn from torch.Generator(seed), or, when
+    seed is a list of B seeds, row b from its own generator (the same image as a batch of
+    one with that seed). neg_emb: (1 or B, L, D)."""
     sched = Schedule()
-    g = torch.Generator().manual_seed(seed)
     B = emb.shape[0]
-    x = noise if noise is not None else torch.randn((B, 3, size, size), generator=g)
+    if isinstance(seed, (list, tuple)):
+        g = [torch.Generator().manual_seed(s) for s in seed]
+    else:
+        g = torch.Generator().manual_seed(seed)
+    x = noise if noise is not None else randn((B, 3, size, size), g)
     ts = leading_timesteps(steps)
+    if neg_emb.shape[0] != B:
+        neg_emb = neg_emb.expand(B, -1, -1)
     ctx = torch.cat([neg_emb, emb]) if guidance > 1 else emb
     for i, t in enumerate(ts):
         prev_t = ts[i + 1] if i + 1 < len(ts) else -1

@@ -9,6 +9,10 @@
                  IF-II it takes stage I's prompt embeddings.
 
 The EMA weights are exported (--weights ema) unless --weights raw is given.
+
+Each stage directory also gets generation_defaults.json: the sampling settings this model
+is meant to be run with (steps, guidance, and stage II's noise level). `cascade generate`
+takes its defaults from it; diffusers ignores the file.
 """
 import argparse
 import os
@@ -50,6 +54,11 @@ def main():
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "emoji"))
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "emoji-cascade"))
     ap.add_argument("--weights", choices=("ema", "raw"), default="ema")
+    ap.add_argument("--steps1", type=int, default=30, help="recommended stage I steps")
+    ap.add_argument("--guidance1", type=float, default=7.0)
+    ap.add_argument("--steps2", type=int, default=15, help="recommended stage II steps")
+    ap.add_argument("--guidance2", type=float, default=1.0)
+    ap.add_argument("--noise-level", type=int, default=250, help="stage II augmentation")
     args = ap.parse_args()
     key = "ema" if args.weights == "ema" else "model"
     s1 = torch.load(os.path.join(args.run, "stage1.pt"), map_location="cpu")
@@ -75,6 +84,11 @@ def main():
     configs.write_json(os.path.join(d1, "unet", "config.json"), s1["unet_config"])
     total += write_weights(os.path.join(d1, "unet", "diffusion_pytorch_model.safetensors"),
                            fp16(u1_sd, "stage1 unet"))
+    configs.write_json(os.path.join(d1, "generation_defaults.json"),
+                       {"steps": args.steps1, "guidance": args.guidance1})
+    configs.write_json(os.path.join(d2, "generation_defaults.json"),
+                       {"steps": args.steps2, "guidance": args.guidance2,
+                        "noise_level": args.noise_level})
     configs.write_json(os.path.join(d2, "model_index.json"), configs.model_index(2))
     configs.write_json(os.path.join(d2, "scheduler", "scheduler_config.json"),
                        configs.scheduler_config(2))

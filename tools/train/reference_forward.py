@@ -3,17 +3,23 @@
 
 Loads an exported cascade (default models/emoji-cascade) with our PyTorch modules (the fp16
 weights upcast to fp32) and runs the text encoder and both U-Nets on fixed inputs. Writes
-one folder per case, laid out like ../shared/golden so the golden reader can load it:
+one folder per case, laid out like a ../shared/golden case so that the engine's golden
+runner runs it as it is (`golden-runner models/parity/emoji-cascade`, the `parity` test):
 
   <out>/text_encoder/io.safetensors  input_ids (2,77) I64, attention_mask (2,77) I64
                                      -> last_hidden_state (2,77,d_model) F32
   <out>/unet_stage1/io.safetensors   sample (2,3,64,64) F32, timestep (2,) I64,
                                      encoder_hidden_states (2,77,d_model) F32
                                      -> out_sample (2,6,64,64) F32 (+ hook/* debug tensors)
-  <out>/unet_stage2/io.safetensors   sample (1,6,256,256) F32, timestep (1,) I64,
+  <out>/unet_stage2/io.safetensors   sample (1,6,64,64) F32, timestep (1,) I64,
                                      encoder_hidden_states (1,77,d_model) F32,
-                                     class_labels (1,) I64 -> out_sample (1,6,256,256) F32
-  <out>/<case>/case.json             meaning of every tensor, the call, and the tolerance
+                                     class_labels (1,) I64 -> out_sample (1,6,64,64) F32
+                                     (a 64 px crop-sized input keeps the file small: the
+                                     U-Net is convolutional, every layer still runs)
+  <out>/<case>/case.json             meaning of every tensor, the call, the tolerance, and
+                                     produced_by.class (the golden runner's dispatch key)
+  <out>/<case>/config.json, model.safetensors or weights.safetensors: relative symlinks to
+                                     the shipped model's files (no copy of the weights)
 
 Prompts: "red apple, flat style" and "" (the unconditional prompt of classifier-free
 guidance). encoder_hidden_states are the text encoder's own outputs, so the cases chain.
@@ -36,6 +42,7 @@ from pipeline import Cascade  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PROMPTS = ["red apple, flat style", ""]
+UNET_WEIGHTS = "diffusion_pytorch_model.safetensors"
 
 
 def tolerance(out32, out64):
@@ -62,14 +69,26 @@ def describe(tensors, meaning):
     return out
 
 
-def write_case(d, name, inputs, outputs, debug, meaning, call, tol, model_dir):
+def link_model_files(d, links):
+    """Relative symlinks <d>/<name> -> the shipped model's files (a golden case's layout)."""
+    for name, target in links.items():
+        path = os.path.join(d, name)
+        if os.path.lexists(path):
+            os.remove(path)
+        os.symlink(os.path.relpath(target, d), path)
+
+
+def write_case(d, name, inputs, outputs, debug, meaning, call, tol, model_dir, cls, links):
     os.makedirs(d, exist_ok=True)
+    link_model_files(d, links)
     all_t = {**inputs, **outputs, **debug}
     arrays = {k: (v.numpy() if torch.is_tensor(v) else v) for k, v in all_t.items()}
     arrays = {k: (a.astype(np.float32) if a.dtype.kind == "f" else a.astype(np.int64))
               for k, a in arrays.items()}
     st.save(os.path.join(d, "io.safetensors"), arrays, metadata={"case": name})
     case = {"case": name, "generator": "tools/train/reference_forward.py",
+            "produced_by": {"class": cls, "implementation": "tools/train/models.py (our "
+                            "PyTorch mirror of the class, checked against ../shared/golden)"},
             "model": model_dir, "call": call,
             "inputs": describe(inputs, meaning), "outputs": describe(outputs, meaning),
             "debug": describe(debug, meaning), "tolerance": tol,
@@ -92,6 +111,7 @@ def main():
     c32 = Cascade(args.model, torch.float32)
     c64 = Cascade(args.model, torch.float64)
     rel = os.path.relpath(args.model, ROOT)
+    s1, s2 = os.path.join(args.model, "stage1"), os.path.join(args.model, "stage2")
 
     # text encoder
     ids, mask, h32 = c32.encode(PROMPTS)
@@ -104,7 +124,9 @@ def main():
                 "last_hidden_state": "T5EncoderModel last_hidden_state"},
                {"python": "T5EncoderModel.from_pretrained(stage1/text_encoder)(input_ids="
                           "input_ids, attention_mask=attention_mask).last_hidden_state"},
-               tolerance(h32, h64), rel)
+               tolerance(h32, h64), rel, "transformers.T5EncoderModel",
+               {"config.json": os.path.join(s1, "text_encoder", "config.json"),
+                "model.safetensors": os.path.join(s1, "text_encoder", "model.safetensors")})
 
     g = torch.Generator().manual_seed(1234)
     # stage I U-Net: batch = (prompt, unconditional) as in a guided step
@@ -113,8 +135,10 @@ def main():
     hooks = {}
     o32 = c32.unet1(x, t, h32, hooks=hooks)
     o64 = c64.unet1(x.double(), t, h32.double())
-    # hooks small enough to keep the file lean (the 64 px and 32 px ones are left out)
-    debug = {f"hook/{k}": v for k, v in hooks.items() if v.numel() <= 2 * 128 * 16 * 16}
+    # the embeddings and the mid block only, to keep the file lean
+    debug = {f"hook/{k}": v for k, v in hooks.items()
+             if k in ("time_proj", "time_embedding", "add_embedding", "encoder_hid_proj",
+                      "mid_block")}
     write_case(os.path.join(args.out, "unet_stage1"), "emoji_unet_stage1",
                {"sample": x, "timestep": t, "encoder_hidden_states": h32},
                {"out_sample": o32}, debug,
@@ -127,10 +151,12 @@ def main():
                 "hook/*": "intermediate values (names as in ../shared/golden unet cases)"},
                {"python": "UNet2DConditionModel.from_pretrained(stage1/unet)(sample, timestep, "
                           "encoder_hidden_states).sample"},
-               tolerance(o32, o64), rel)
+               tolerance(o32, o64), rel, "diffusers.UNet2DConditionModel",
+               {"config.json": os.path.join(s1, "unet", "config.json"),
+                "weights.safetensors": os.path.join(s1, "unet", UNET_WEIGHTS)})
 
-    # stage II U-Net at its real size, batch 1 (the prompt)
-    x2 = torch.randn((1, 6, 256, 256), generator=g)
+    # stage II U-Net, batch 1 (the prompt), on a 64 px input to keep the file small
+    x2 = torch.randn((1, 6, 64, 64), generator=g)
     t2 = torch.tensor([643], dtype=torch.long)
     cl = torch.tensor([250], dtype=torch.long)
     hooks = {}
@@ -143,15 +169,17 @@ def main():
                {"sample": x2, "timestep": t2, "encoder_hidden_states": h32[:1],
                 "class_labels": cl},
                {"out_sample": o32}, debug,
-               {"sample": "(1, 6, 256, 256): noisy image ++ noised upscaled 64 px image, N(0,1)",
+               {"sample": "(1, 6, 64, 64): noisy image ++ noised upscaled 64 px image, N(0,1)",
                 "timestep": "diffusion timestep (int64)",
                 "encoder_hidden_states": "first row of the text_encoder case's output",
                 "class_labels": "noise-augmentation level of the upscaled image (int64)",
-                "out_sample": "(1, 6, 256, 256): eps (0-2) and learned-range variance (3-5)",
+                "out_sample": "(1, 6, 64, 64): eps (0-2) and learned-range variance (3-5)",
                 "hook/*": "intermediate values; hook/time_proj is of `timestep`"},
                {"python": "UNet2DConditionModel.from_pretrained(stage2/unet)(sample, timestep, "
                           "encoder_hidden_states, class_labels=class_labels).sample"},
-               tolerance(o32, o64), rel)
+               tolerance(o32, o64), rel, "diffusers.UNet2DConditionModel",
+               {"config.json": os.path.join(s2, "unet", "config.json"),
+                "weights.safetensors": os.path.join(s2, "unet", UNET_WEIGHTS)})
     for case in ("text_encoder", "unet_stage1", "unet_stage2"):
         tol = json.load(open(os.path.join(args.out, case, "case.json")))["tolerance"]
         size = os.path.getsize(os.path.join(args.out, case, "io.safetensors"))

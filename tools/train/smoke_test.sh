@@ -1,7 +1,8 @@
 #!/bin/sh
 # CI smoke test of the whole model pipeline on CPU (< 2 minutes, no network):
 # synthetic dataset -> stage 1 and 2 training (3 steps each) -> fp16 export ->
-# reference outputs -> 64 px eval -> 256 px generation. Uses Debian's python3-torch.
+# reference outputs (-> the C engine's parity when $CASCADE_GOLDEN_RUNNER is set) ->
+# 64 px eval -> 256 px generation. Uses Debian's python3-torch.
 set -eu
 PY=${PYTHON:-/usr/bin/python3}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +14,10 @@ trap 'rm -rf "$TMP"' EXIT
 "$PY" "$HERE/train.py" --stage 2 --smoke --data "$TMP/data" --run "$TMP/run"
 "$PY" "$HERE/export.py" --run "$TMP/run" --out "$TMP/model"
 "$PY" "$HERE/reference_forward.py" --model "$TMP/model" --out "$TMP/parity"
+# the C engine on the reference outputs (meson passes the runner; optional by hand)
+if [ -n "${CASCADE_GOLDEN_RUNNER:-}" ]; then
+    "$CASCADE_GOLDEN_RUNNER" --backend cpu "$TMP/parity"
+fi
 "$PY" "$ROOT/tools/eval/eval_fidelity.py" --model "$TMP/model" --data "$TMP/data" --n 2 \
     --steps 2 --div-prompts "red circle, flat style" --div-seeds 2 --out "$TMP/eval.json"
 "$PY" "$HERE/generate.py" "red circle, flat style" --model "$TMP/model" --steps1 2 \
