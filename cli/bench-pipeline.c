@@ -115,9 +115,9 @@ int bench_pipeline(const bench_pipeline_args *a) {
         print_stage(&t, 2);
     }
     printf(", \"generate_ms\": %.3f, \"peak_host_bytes\": %lld, \"activations\": "
-           "{\"planned_bytes\": %llu, \"naive_bytes\": %llu}}\n",
+           "{\"planned_bytes\": %llu, \"naive_bytes\": %llu}, \"peak_device_bytes\": %llu}\n",
            total, (long long)ru.ru_maxrss * 1024, (unsigned long long)ms.planned_peak_bytes,
-           (unsigned long long)ms.naive_bytes);
+           (unsigned long long)ms.naive_bytes, (unsigned long long)ms.device_peak_bytes);
 done:
     free(img);
     for (int s = 0; s < 3; s++) free(t.steps[s]);

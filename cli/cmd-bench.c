@@ -22,12 +22,13 @@ static void usage(FILE *f) {
                "host memory. With --component: runs one component (as `cascade forward` does)\n"
                "repeatedly and prints JSON:\n"
                "load and plan time, per-run latency (min, median, mean), peak host memory and\n"
-               "the backend's planned vs naive activation memory.\n\n"
+               "the backend's planned vs naive activation memory and its peak device memory.\n\n"
                "  -c, --component DIR   component directory (config.json + safetensors)\n"
                "  -i, --inputs FILE     input tensors, named as for `cascade forward`\n"
                "  -n, --iterations N    timed runs (default 10)\n"
                "  -w, --warmup N        untimed runs first (default 1)\n"
-               "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16\n"
+               "  -b, --backend NAME    cpu (default), vulkan, vulkan-fp16, vulkan-int8; :DEVICE\n"
+               "                        picks a device by index or name (see `cascade devices`)\n"
                "  -t, --threads N       CPU threads (default: all cores)\n"
                "  -m, --model DIR       cascade mode: stage I model (default: the shipped model)\n"
                "  -s, --sr-model DIR    cascade mode: stage II model (default: the shipped one)\n"
@@ -150,10 +151,11 @@ int cmd_bench(int argc, char **argv) {
     printf("{\"component\": \"%s\", \"backend\": \"%s\", \"threads\": %ld, \"load_and_plan_ms\": %.3f, "
            "\"iterations\": %ld, \"latency_ms\": {\"min\": %.3f, \"median\": %.3f, \"mean\": %.3f}, "
            "\"peak_host_bytes\": %lld, \"activations\": {\"planned_bytes\": %llu, "
-           "\"naive_bytes\": %llu}, \"weights_bytes\": %llu}\n",
+           "\"naive_bytes\": %llu}, \"weights_bytes\": %llu, \"peak_device_bytes\": %llu}\n",
            fc->class_name, cascade_backend_name(be), threads, t_load, iters, lat[0], median, mean,
            (long long)ru.ru_maxrss * 1024, (unsigned long long)ms.planned_peak_bytes,
-           (unsigned long long)ms.naive_bytes, (unsigned long long)ms.weights_bytes);
+           (unsigned long long)ms.naive_bytes, (unsigned long long)ms.weights_bytes,
+           (unsigned long long)ms.device_peak_bytes);
 done:
     forward_session_clear(&sess);
     cascade_backend_free(be);

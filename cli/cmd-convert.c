@@ -9,20 +9,21 @@
 #include "cascade/tfjs-convert.h"
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: cascade convert --from tfjs MODEL_DIR -o OUT_DIR [--value-range R] [-v]\n\n"
-            "Converts a TensorFlow.js layers model (model.json + weight shards, e.g.\n"
-            "node_modules/@upscalerjs/esrgan-slim/models/x4) into OUT_DIR/config.json and\n"
-            "OUT_DIR/model.safetensors for `cascade upscale --model OUT_DIR`.\n\n"
-            "  --from tfjs        the source format (the only one so far)\n"
-            "  -o, --output DIR   where to write the converted model (created)\n"
-            "  --value-range R    pixel value of white the network expects: 255 or 1\n"
-            "                     (default: 255 for RDN, 1 for RRDN, as UpscalerJS 1.0.0 feeds them)\n"
-            "  -v, --verbose      list the converted layers\n");
+    fprintf(
+        f,
+        "usage: cascade convert --from tfjs MODEL_DIR -o OUT_DIR [--value-range R] [-v]\n\n"
+        "Converts a TensorFlow.js layers model (model.json + weight shards, e.g.\n"
+        "node_modules/@upscalerjs/esrgan-slim/models/x4) into OUT_DIR/config.json and\n"
+        "OUT_DIR/model.safetensors for `cascade upscale --model OUT_DIR`.\n\n"
+        "  --from tfjs        the source format (the only one so far)\n"
+        "  -o, --output DIR   where to write the converted model (created)\n"
+        "  --value-range R    pixel value of white the network expects: 255 or 1\n"
+        "                     (default: 255 for RDN, 1 for RRDN, as UpscalerJS 1.0.0 feeds them)\n"
+        "  -v, --verbose      list the converted layers\n");
 }
 
 int cmd_convert(int argc, char **argv) {
-    const char *from = NULL, *in = NULL, *out = NULL;
+    const char                  *from = NULL, *in = NULL, *out = NULL;
     cascade_tfjs_convert_options opt;
     cascade_tfjs_convert_options_init(&opt);
     for (int i = 1; i < argc; i++) {

@@ -12,6 +12,8 @@ packages=(
   libcmocka-dev
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   librsvg2-bin ca-certificates
+  libgtk-3-dev adwaita-icon-theme xvfb xauth gettext
+  libgimp2.0-dev gimp
   python3-torch python3-numpy python3-pil python3-sentencepiece
 )
 missing=()

@@ -1,11 +1,18 @@
 #version 450
 /* Elementwise a (op) b with numpy broadcasting (strides of 0 on broadcast dims).
+ * SINCOS (fp16 plans): a and b stay fp32 in memory and op 4 / 5 is sin / cos of a * b, so
+ * a timestep embedding's angles never pass through fp16 (core/vulkan/vk-fuse.c).
  * Bindings: 0 a, 1 b, 2 out. */
 #include "types.glsl"
 layout(local_size_x_id = 0) in;
 layout(push_constant) uniform PC { cascade_pc_binary p; };
+#ifdef SINCOS
+layout(binding = 0) readonly buffer A { float a[]; };
+layout(binding = 1) readonly buffer B { float b[]; };
+#else
 layout(binding = 0) readonly buffer A { T a[]; };
 layout(binding = 1) readonly buffer B { T b[]; };
+#endif
 layout(binding = 2) writeonly buffer O { T o[]; };
 
 void main() {
@@ -21,6 +28,8 @@ void main() {
     case 0: z = x + y; break;
     case 1: z = x - y; break;
     case 2: z = x * y; break;
+    case 4: z = sin(x * y); break;
+    case 5: z = cos(x * y); break;
     default: z = x / y; break;
     }
     o[i] = T(z);

@@ -29,6 +29,18 @@ static void im2col_range(void *ctx, int64_t r0, int64_t r1) {
                 continue;
             }
             const float *srow = src + iy * j->W;
+            if (j->sw == 1) {
+                /* unit stride: ix = ox + off, so the in-range part is one contiguous copy */
+                int64_t off = kj * j->dw - j->pl;
+                int64_t a = off < 0 ? -off : 0, b = j->W - off;
+                if (a > j->OW) a = j->OW;
+                if (b > j->OW) b = j->OW;
+                if (b < a) b = a;
+                memset(d, 0, sizeof(float) * (size_t)a);
+                if (b > a) memcpy(d + a, srow + a + off, sizeof(float) * (size_t)(b - a));
+                memset(d + b, 0, sizeof(float) * (size_t)(j->OW - b));
+                continue;
+            }
             for (int64_t ox = 0; ox < j->OW; ox++) {
                 int64_t ix = ox * j->sw - j->pl + kj * j->dw;
                 d[ox] = (ix >= 0 && ix < j->W) ? srow[ix] : 0.0f;

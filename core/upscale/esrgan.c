@@ -25,13 +25,23 @@
 
 #include "cascade/safetensors.h"
 #include "cascade/tensor.h"
+#include "upsample-fold.h"
 
 #define MAX_IN 64
 
-typedef enum net_op { OP_INPUT, OP_CONV, OP_RELU, OP_CONCAT, OP_ADD, OP_SCALE, OP_D2S, OP_UP } net_op;
+typedef enum net_op {
+    OP_INPUT,
+    OP_CONV,
+    OP_RELU,
+    OP_CONCAT,
+    OP_ADD,
+    OP_SCALE,
+    OP_D2S,
+    OP_UP
+} net_op;
 
-static const char *const op_names[] = {"input", "conv2d", "relu", "concat", "add",
-                                       "scale", "depth_to_space", "upsample_nearest"};
+static const char *const op_names[] = {"input", "conv2d", "relu",           "concat",
+                                       "add",   "scale",  "depth_to_space", "upsample_nearest"};
 
 typedef struct net_layer {
     char           *name;
@@ -46,6 +56,10 @@ typedef struct net_layer {
     float           factor;
     cascade_tensor *weight; /* (O, I, kh, kw) */
     cascade_tensor *bias;   /* (O) or NULL */
+    /* OP_UP whose only reader is a conv: the conv runs folded at the low resolution */
+    bool            folded;
+    cascade_tensor *fold_weight, *fold_bias; /* conv after a folded OP_UP (upsample-fold.h) */
+    int32_t         fold_pad, fold_block;
 } net_layer;
 
 struct cascade_upscaler {
@@ -57,11 +71,21 @@ struct cascade_upscaler {
     int32_t    n_layers, input, output;
 };
 
-int32_t     cascade_upscaler_scale(const cascade_upscaler *u) { return u->scale; }
-int32_t     cascade_upscaler_channels(const cascade_upscaler *u) { return u->channels; }
-const char *cascade_upscaler_architecture(const cascade_upscaler *u) { return u->arch; }
-double      cascade_upscaler_value_range(const cascade_upscaler *u) { return u->value_range; }
-int32_t     cascade_upscaler_receptive_field(const cascade_upscaler *u) { return u->rf; }
+int32_t cascade_upscaler_scale(const cascade_upscaler *u) {
+    return u->scale;
+}
+int32_t cascade_upscaler_channels(const cascade_upscaler *u) {
+    return u->channels;
+}
+const char *cascade_upscaler_architecture(const cascade_upscaler *u) {
+    return u->arch;
+}
+double cascade_upscaler_value_range(const cascade_upscaler *u) {
+    return u->value_range;
+}
+int32_t cascade_upscaler_receptive_field(const cascade_upscaler *u) {
+    return u->rf;
+}
 
 void cascade_upscaler_free(cascade_upscaler *u) {
     if (!u) return;
@@ -69,6 +93,8 @@ void cascade_upscaler_free(cascade_upscaler *u) {
         g_free(u->layers[i].name);
         cascade_tensor_free(u->layers[i].weight);
         cascade_tensor_free(u->layers[i].bias);
+        cascade_tensor_free(u->layers[i].fold_weight);
+        cascade_tensor_free(u->layers[i].fold_bias);
     }
     g_free(u->layers);
     g_free(u->arch);
@@ -79,10 +105,10 @@ void cascade_upscaler_free(cascade_upscaler *u) {
 /* ---- config.json ---- */
 
 typedef struct cfg_ctx {
-    const char *path;
-    JsonObject *o;
-    const char *layer; /* NULL at the top level */
-    GHashTable *used;
+    const char    *path;
+    JsonObject    *o;
+    const char    *layer; /* NULL at the top level */
+    GHashTable    *used;
     cascade_error *err;
 } cfg_ctx;
 
@@ -103,7 +129,8 @@ static cascade_status cfg_int(cfg_ctx *c, const char *key, int64_t lo, int64_t h
     if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64)
         return cfg_fail(c, CASCADE_STATUS_FORMAT, key, "is missing or not an integer");
     *out = json_node_get_int(n);
-    if (*out < lo || *out > hi) return cfg_fail(c, CASCADE_STATUS_UNSUPPORTED, key, "is out of range");
+    if (*out < lo || *out > hi)
+        return cfg_fail(c, CASCADE_STATUS_UNSUPPORTED, key, "is out of range");
     return CASCADE_STATUS_OK;
 }
 
@@ -134,7 +161,8 @@ static cascade_status cfg_ints(cfg_ctx *c, const char *key, int64_t *out, guint 
         if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64)
             return cfg_fail(c, CASCADE_STATUS_FORMAT, key, "holds a non-integer");
         out[i] = json_node_get_int(e);
-        if (out[i] < 0 || out[i] > hi) return cfg_fail(c, CASCADE_STATUS_UNSUPPORTED, key, "is out of range");
+        if (out[i] < 0 || out[i] > hi)
+            return cfg_fail(c, CASCADE_STATUS_UNSUPPORTED, key, "is out of range");
     }
     return CASCADE_STATUS_OK;
 }
@@ -150,11 +178,11 @@ static cascade_status cfg_check_used(cfg_ctx *c) {
     return st;
 }
 
-static cascade_status parse_layer(cascade_upscaler *u, GHashTable *index, JsonObject *lo,
-                                  int32_t i, const char *path, cascade_error *err) {
+static cascade_status parse_layer(cascade_upscaler *u, GHashTable *index, JsonObject *lo, int32_t i,
+                                  const char *path, cascade_error *err) {
     net_layer *L = &u->layers[i];
-    cfg_ctx    c = {.path = path, .o = lo, .used = g_hash_table_new(g_str_hash, g_str_equal),
-                    .err = err};
+    cfg_ctx    c = {
+           .path = path, .o = lo, .used = g_hash_table_new(g_str_hash, g_str_equal), .err = err};
     const char    *name = NULL, *op = NULL;
     int64_t        v;
     cascade_status st = cfg_str(&c, "name", &name);
@@ -169,7 +197,8 @@ static cascade_status parse_layer(cascade_upscaler *u, GHashTable *index, JsonOb
         L->op = (net_op)-1;
         for (size_t k = 0; k < G_N_ELEMENTS(op_names); k++)
             if (!strcmp(op, op_names[k])) L->op = (net_op)k;
-        if ((int)L->op < 0) st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "op", "names an unknown op");
+        if ((int)L->op < 0)
+            st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "op", "names an unknown op");
     }
     if (st == CASCADE_STATUS_OK) st = cfg_int(&c, "channels", 1, 1 << 16, &L->channels);
     JsonNode *ins = st == CASCADE_STATUS_OK ? cfg_get(&c, "inputs") : NULL;
@@ -178,43 +207,49 @@ static cascade_status parse_layer(cascade_upscaler *u, GHashTable *index, JsonOb
     if (st == CASCADE_STATUS_OK) {
         JsonArray *a = json_node_get_array(ins);
         guint      n = json_array_get_length(a);
-        if (n > MAX_IN) st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "inputs", "has too many entries");
+        if (n > MAX_IN)
+            st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "inputs", "has too many entries");
         for (guint k = 0; k < n && st == CASCADE_STATUS_OK; k++) {
             JsonNode   *e = json_array_get_element(a, k);
             const char *s = JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING
                                 ? json_node_get_string(e)
                                 : NULL;
             gpointer    idx = s ? g_hash_table_lookup(index, s) : NULL;
-            if (!idx) st = cfg_fail(&c, CASCADE_STATUS_FORMAT, "inputs", "names no earlier layer");
-            else L->in[L->n_in++] = GPOINTER_TO_INT(idx) - 1;
+            if (!idx)
+                st = cfg_fail(&c, CASCADE_STATUS_FORMAT, "inputs", "names no earlier layer");
+            else
+                L->in[L->n_in++] = GPOINTER_TO_INT(idx) - 1;
         }
     }
     /* arity and channel bookkeeping per op */
     const net_layer *in0 = L->n_in ? &u->layers[L->in[0]] : NULL;
     if (st == CASCADE_STATUS_OK) {
-        bool arity_ok = L->op == OP_INPUT    ? L->n_in == 0
+        bool arity_ok = L->op == OP_INPUT                       ? L->n_in == 0
                         : L->op == OP_CONCAT || L->op == OP_ADD ? L->n_in >= 2
                                                                 : L->n_in == 1;
         if (!arity_ok) st = cfg_fail(&c, CASCADE_STATUS_FORMAT, "inputs", "has the wrong count");
     }
     if (st == CASCADE_STATUS_OK) switch (L->op) {
         case OP_CONV: {
-            int64_t k[2];
+            int64_t     k[2];
             const char *act = NULL;
             bool        has_bias = false;
             JsonNode   *b = cfg_get(&c, "bias");
             if (!b || !JSON_NODE_HOLDS_VALUE(b) || json_node_get_value_type(b) != G_TYPE_BOOLEAN)
                 st = cfg_fail(&c, CASCADE_STATUS_FORMAT, "bias", "is missing or not a boolean");
-            else has_bias = json_node_get_boolean(b);
-            if (st == CASCADE_STATUS_OK) st = cfg_int(&c, "in_channels", 1, 1 << 16, &L->in_channels);
+            else
+                has_bias = json_node_get_boolean(b);
+            if (st == CASCADE_STATUS_OK)
+                st = cfg_int(&c, "in_channels", 1, 1 << 16, &L->in_channels);
             if (st == CASCADE_STATUS_OK) st = cfg_ints(&c, "kernel", k, 2, 63);
             if (st == CASCADE_STATUS_OK) st = cfg_ints(&c, "pad", L->pad, 4, 63);
             if (st == CASCADE_STATUS_OK) st = cfg_str(&c, "activation", &act);
             if (st == CASCADE_STATUS_OK && strcmp(act, "linear") && strcmp(act, "relu"))
-                st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "activation", "is not linear or relu");
-            if (st == CASCADE_STATUS_OK && (k[0] < 1 || k[1] < 1 ||
-                                            L->pad[0] + L->pad[2] != k[0] - 1 ||
-                                            L->pad[1] + L->pad[3] != k[1] - 1))
+                st =
+                    cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "activation", "is not linear or relu");
+            if (st == CASCADE_STATUS_OK &&
+                (k[0] < 1 || k[1] < 1 || L->pad[0] + L->pad[2] != k[0] - 1 ||
+                 L->pad[1] + L->pad[3] != k[1] - 1))
                 st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "pad",
                               "does not keep the size (k - 1 in total)");
             if (st == CASCADE_STATUS_OK && L->in_channels != in0->channels)
@@ -240,7 +275,8 @@ static cascade_status parse_layer(cascade_upscaler *u, GHashTable *index, JsonOb
         }
         case OP_CONCAT: {
             int64_t sum = 0;
-            for (int32_t k = 0; k < L->n_in; k++) sum += u->layers[L->in[k]].channels;
+            for (int32_t k = 0; k < L->n_in; k++)
+                sum += u->layers[L->in[k]].channels;
             if (sum != L->channels)
                 st = cfg_fail(&c, CASCADE_STATUS_FORMAT, "channels", "is not the inputs' sum");
             break;
@@ -267,16 +303,17 @@ static cascade_status parse_layer(cascade_upscaler *u, GHashTable *index, JsonOb
 }
 
 static cascade_status load_config(cascade_upscaler *u, const char *path, cascade_error *err) {
-    JsonParser    *p = json_parser_new();
-    GError        *ge = NULL;
-    GHashTable    *index = g_hash_table_new(g_str_hash, g_str_equal);
-    cfg_ctx        c = {.path = path, .used = g_hash_table_new(g_str_hash, g_str_equal), .err = err};
+    JsonParser *p = json_parser_new();
+    GError     *ge = NULL;
+    GHashTable *index = g_hash_table_new(g_str_hash, g_str_equal);
+    cfg_ctx     c = {.path = path, .used = g_hash_table_new(g_str_hash, g_str_equal), .err = err};
     cascade_status st = CASCADE_STATUS_OK;
     if (!json_parser_load_from_file(p, path, &ge)) {
-        st = cascade_error_set(err, g_error_matches(ge, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
-                                            ge->domain == G_FILE_ERROR
-                                        ? CASCADE_STATUS_IO
-                                        : CASCADE_STATUS_FORMAT,
+        st = cascade_error_set(err,
+                               g_error_matches(ge, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
+                                       ge->domain == G_FILE_ERROR
+                                   ? CASCADE_STATUS_IO
+                                   : CASCADE_STATUS_FORMAT,
                                "%s: %s", path, ge->message);
         g_error_free(ge);
     } else if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
@@ -299,11 +336,11 @@ static cascade_status load_config(cascade_upscaler *u, const char *path, cascade
         st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "value_range", "is not in (0, 65535]");
     if (st == CASCADE_STATUS_OK) st = cfg_str(&c, "input", &in_name);
     if (st == CASCADE_STATUS_OK) st = cfg_str(&c, "output", &out_name);
-    cfg_get(&c, "source"); /* provenance only */
+    if (st == CASCADE_STATUS_OK) cfg_get(&c, "source"); /* provenance only */
     JsonNode *ln = st == CASCADE_STATUS_OK ? cfg_get(&c, "layers") : NULL;
-    if (st == CASCADE_STATUS_OK && (!ln || !JSON_NODE_HOLDS_ARRAY(ln) ||
-                                    json_array_get_length(json_node_get_array(ln)) == 0 ||
-                                    json_array_get_length(json_node_get_array(ln)) > 4096))
+    if (st == CASCADE_STATUS_OK &&
+        (!ln || !JSON_NODE_HOLDS_ARRAY(ln) || json_array_get_length(json_node_get_array(ln)) == 0 ||
+         json_array_get_length(json_node_get_array(ln)) > 4096))
         st = cfg_fail(&c, CASCADE_STATUS_FORMAT, "layers", "is not a non-empty array");
     if (st == CASCADE_STATUS_OK) st = cfg_check_used(&c);
     if (st == CASCADE_STATUS_OK) {
@@ -314,16 +351,18 @@ static cascade_status load_config(cascade_upscaler *u, const char *path, cascade
             JsonNode *e = json_array_get_element(a, i);
             u->n_layers = (int32_t)i + 1;
             if (!JSON_NODE_HOLDS_OBJECT(e))
-                st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: layers[%u] is not an object",
-                                       path, i);
-            else st = parse_layer(u, index, json_node_get_object(e), (int32_t)i, path, err);
+                st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                       "%s: layers[%u] is not an object", path, i);
+            else
+                st = parse_layer(u, index, json_node_get_object(e), (int32_t)i, path, err);
         }
     }
     if (st == CASCADE_STATUS_OK) {
         gpointer a = g_hash_table_lookup(index, in_name), b = g_hash_table_lookup(index, out_name);
         if (!a || !b || u->layers[GPOINTER_TO_INT(a) - 1].op != OP_INPUT)
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                   "%s: 'input'/'output' do not name an input layer / a layer", path);
+                                   "%s: 'input'/'output' do not name an input layer / a layer",
+                                   path);
         else {
             u->input = GPOINTER_TO_INT(a) - 1, u->output = GPOINTER_TO_INT(b) - 1;
             for (int32_t i = 0; i < u->n_layers && st == CASCADE_STATUS_OK; i++)
@@ -394,16 +433,19 @@ static cascade_status load_weights(cascade_upscaler *u, const char *path, cascad
             const cascade_st_entry *e = cascade_safetensors_find(st, name);
             int32_t                 nd = k ? 1 : 4;
             bool                    ok = e && e->ndim == nd;
-            for (int d = 0; ok && d < nd; d++) ok = e->shape[d] == ws[d];
-            if (!e) s = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: tensor '%s' missing",
-                                          path, name);
+            for (int d = 0; ok && d < nd; d++)
+                ok = e->shape[d] == ws[d];
+            if (!e)
+                s = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: tensor '%s' missing", path,
+                                      name);
             else if (!ok)
                 s = cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                       "%s: tensor '%s': got %s, expected %s", path, name,
                                       cascade_shape_format(e->ndim, e->shape, a, sizeof a),
                                       cascade_shape_format(nd, ws, b, sizeof b));
-            else s = cascade_safetensors_load(st, name, CASCADE_DTYPE_F32,
-                                              k ? &L->bias : &L->weight, err);
+            else
+                s = cascade_safetensors_load(st, name, CASCADE_DTYPE_F32, k ? &L->bias : &L->weight,
+                                             err);
             used++;
         }
     }
@@ -414,6 +456,8 @@ static cascade_status load_weights(cascade_upscaler *u, const char *path, cascad
     cascade_safetensors_close(st);
     return s;
 }
+
+static cascade_status fold_upsampling(cascade_upscaler *u, cascade_error *err);
 
 cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, cascade_error *err) {
     if (!out) return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscaler_load: no out");
@@ -426,6 +470,7 @@ cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, ca
     cascade_status st = load_config(u, cfg, err);
     if (st == CASCADE_STATUS_OK) st = analyse(u, cfg, err);
     if (st == CASCADE_STATUS_OK) st = load_weights(u, wts, err);
+    if (st == CASCADE_STATUS_OK) st = fold_upsampling(u, err);
     g_free(cfg), g_free(wts);
     if (st != CASCADE_STATUS_OK) {
         cascade_upscaler_free(u);
@@ -433,6 +478,54 @@ cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, ca
     }
     *out = u;
     return CASCADE_STATUS_OK;
+}
+
+/* Nearest upsampling read only by a square odd "same" conv (RDN's UpSampling2D -> SR) is
+ * folded into that conv at the low resolution + depth-to-space: same numbers up to summation
+ * order, s^2 x less memory and no high-resolution im2col (see upsample-fold.c). */
+static cascade_status fold_upsampling(cascade_upscaler *u, cascade_error *err) {
+    for (int32_t i = 0; i < u->n_layers; i++) {
+        net_layer *U = &u->layers[i];
+        if (U->op != OP_UP || U->block < 2) continue;
+        int32_t reader = -1, n_readers = 0;
+        for (int32_t j = 0; j < u->n_layers; j++)
+            for (int32_t k = 0; k < u->layers[j].n_in; k++)
+                if (u->layers[j].in[k] == i) reader = j, n_readers++;
+        if (i == u->output || n_readers != 1) continue;
+        net_layer *L = &u->layers[reader];
+        if (L->op != OP_CONV || L->kh != L->kw || L->kh % 2 == 0 || L->pad[0] != L->kh / 2 ||
+            L->pad[1] != L->kh / 2 || L->pad[2] != L->kh / 2 || L->pad[3] != L->kh / 2)
+            continue;
+        CASCADE_TRY(cascade_upsample_conv_fold(L->weight, L->bias, U->block, &L->fold_weight,
+                                               &L->fold_bias, &L->fold_pad, err));
+        L->fold_block = U->block;
+        U->folded = true;
+    }
+    return CASCADE_STATUS_OK;
+}
+
+double cascade_upscaler_activation_bytes_per_pixel(const cascade_upscaler *u) {
+    const int32_t n = u->n_layers;
+    int32_t      *last = g_new(int32_t, n);
+    double       *size = g_new(double, n), live = 0, peak = 0;
+    int64_t      *res = g_new(int64_t, n);
+    for (int32_t i = 0; i < n; i++) {
+        const net_layer *L = &u->layers[i];
+        last[i] = i == u->output ? n : i;
+        res[i] = L->n_in ? res[L->in[0]] : 1;
+        if (L->op == OP_D2S || L->op == OP_UP) res[i] *= L->block;
+        for (int32_t k = 0; k < L->n_in; k++)
+            last[L->in[k]] = i;
+        size[i] = (double)L->channels * (double)(res[i] * res[i]);
+    }
+    for (int32_t i = 0; i < n; i++) {
+        live += size[i];
+        peak = live > peak ? live : peak;
+        for (int32_t k = 0; k <= i; k++)
+            if (last[k] == i) live -= size[k];
+    }
+    g_free(last), g_free(size), g_free(res);
+    return peak * sizeof(float);
 }
 
 /* ---- graph ---- */
@@ -459,7 +552,8 @@ static cascade_value_id concat_n(cascade_graph *g, int32_t n, const cascade_valu
         cascade_value_id part[CASCADE_NODE_MAX_INPUTS];
         int32_t          k = 0;
         if (acc != CASCADE_NO_VALUE) part[k++] = acc;
-        while (k < CASCADE_NODE_MAX_INPUTS && i < n) part[k++] = xs[i++];
+        while (k < CASCADE_NODE_MAX_INPUTS && i < n)
+            part[k++] = xs[i++];
         acc = k == 1 ? part[0] : cascade_graph_concat(g, k, part, 1);
     }
     return acc;
@@ -470,8 +564,8 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
     if (!out) return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "build_graph: no out");
     *out = NULL;
     if (!u || h < 1 || w < 1 || h > (1 << 20) || w > (1 << 20))
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "upscaler: input size %lldx%lld", (long long)w, (long long)h);
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscaler: input size %lldx%lld",
+                                 (long long)w, (long long)h);
     cascade_graph *g = NULL;
     CASCADE_TRY(cascade_graph_new(&g, err));
     cascade_value_id *val = g_new(cascade_value_id, u->n_layers);
@@ -493,14 +587,22 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
             /* Keras Conv2D: cross-correlation, "same" = k//2 before, the rest after */
             cascade_conv2d_params p;
             cascade_conv2d_params_init(&p);
-            for (int k = 0; k < 4; k++) p.pad[k] = (int32_t)L->pad[k];
+            for (int k = 0; k < 4; k++)
+                p.pad[k] = (int32_t)L->pad[k];
             char wn[300], bn[300];
             snprintf(wn, sizeof wn, "%s.weight", L->name);
             snprintf(bn, sizeof bn, "%s.bias", L->name);
-            cascade_value_id wv = cascade_graph_constant(g, wn, L->weight);
-            cascade_value_id bv =
-                L->bias ? cascade_graph_constant(g, bn, L->bias) : CASCADE_NO_VALUE;
+            if (L->fold_weight)
+                for (int k = 0; k < 4; k++)
+                    p.pad[k] = L->fold_pad;
+            cascade_value_id wv =
+                cascade_graph_constant(g, wn, L->fold_weight ? L->fold_weight : L->weight);
+            const cascade_tensor *b = L->fold_weight ? L->fold_bias : L->bias;
+            cascade_value_id      bv = b ? cascade_graph_constant(g, bn, b) : CASCADE_NO_VALUE;
             val[i] = cascade_graph_conv2d(g, x, wv, bv, &p);
+            if (L->fold_weight) /* the input is still at the low resolution: (hh/s, ww/s) */
+                val[i] = depth_to_space(g, val[i], 1, L->channels, hh / L->fold_block,
+                                        ww / L->fold_block, L->fold_block);
             if (L->relu) val[i] = cascade_graph_unary(g, CASCADE_UNARY_RELU, val[i]);
             break;
         }
@@ -508,18 +610,20 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
         case OP_SCALE: val[i] = cascade_graph_scale(g, x, L->factor, 0.0f); break;
         case OP_CONCAT: {
             cascade_value_id xs[MAX_IN];
-            for (int32_t k = 0; k < L->n_in; k++) xs[k] = val[L->in[k]];
+            for (int32_t k = 0; k < L->n_in; k++)
+                xs[k] = val[L->in[k]];
             val[i] = concat_n(g, L->n_in, xs);
             break;
         }
         case OP_ADD: {
             /* Keras Add sums in input order */
             val[i] = x;
-            for (int32_t k = 1; k < L->n_in; k++) val[i] = cascade_graph_add(g, val[i], val[L->in[k]]);
+            for (int32_t k = 1; k < L->n_in; k++)
+                val[i] = cascade_graph_add(g, val[i], val[L->in[k]]);
             break;
         }
         case OP_UP:
-            val[i] = cascade_graph_upsample_nearest(g, x, L->block, L->block);
+            val[i] = L->folded ? x : cascade_graph_upsample_nearest(g, x, L->block, L->block);
             res[i] *= L->block;
             break;
         case OP_D2S:

@@ -32,13 +32,13 @@ typedef enum layer_kind {
     KIND_RELU,
     KIND_CONCAT,
     KIND_ADD,
-    KIND_SCALE,     /* UpscalerJS MultiplyBeta: x * 0.2 */
-    KIND_D2S,       /* UpscalerJS PixelShuffle<s>x: tf.depthToSpace(x, s, 'NHWC') */
-    KIND_UPSAMPLE,  /* UpSampling2D, nearest */
+    KIND_SCALE,    /* UpscalerJS MultiplyBeta: x * 0.2 */
+    KIND_D2S,      /* UpscalerJS PixelShuffle<s>x: tf.depthToSpace(x, s, 'NHWC') */
+    KIND_UPSAMPLE, /* UpSampling2D, nearest */
 } layer_kind;
 
-static const char *const kind_op[] = {"input", "conv2d", "relu", "concat", "add",
-                                      "scale", "depth_to_space", "upsample_nearest"};
+static const char *const kind_op[] = {"input", "conv2d", "relu",           "concat",
+                                      "add",   "scale",  "depth_to_space", "upsample_nearest"};
 
 typedef struct tf_layer {
     const char *name; /* into the parsed JSON */
@@ -49,37 +49,37 @@ typedef struct tf_layer {
     int64_t     channels;           /* output channels */
     int64_t     in_channels;
     int64_t     kh, kw;
-    int64_t     pad[4];  /* top, left, bottom, right */
+    int64_t     pad[4]; /* top, left, bottom, right */
     bool        bias;
-    bool        relu;    /* Conv2D with activation "relu" */
-    int64_t     factor;  /* upsample / depth-to-space block */
-    double      scale;   /* KIND_SCALE */
+    bool        relu;   /* Conv2D with activation "relu" */
+    int64_t     factor; /* upsample / depth-to-space block */
+    double      scale;  /* KIND_SCALE */
 } tf_layer;
 
 typedef struct tf_weight {
-    const char   *name;
-    int32_t       ndim;
-    int64_t       shape[CASCADE_MAX_DIMS];
-    const float  *data; /* into the group blob (may be unaligned: copied with memcpy) */
-    bool          used;
+    const char  *name;
+    int32_t      ndim;
+    int64_t      shape[CASCADE_MAX_DIMS];
+    const float *data; /* into the group blob (may be unaligned: copied with memcpy) */
+    bool         used;
 } tf_weight;
 
 typedef struct converter {
-    const char  *dir;
-    JsonParser  *parser;
-    char        *json_text;
-    gsize        json_len;
-    tf_layer    *layers;
-    int          n_layers;
-    GHashTable  *layer_index; /* name -> index + 1 */
-    GPtrArray   *blobs;       /* one per manifest group */
-    tf_weight   *weights;
-    size_t       n_weights;
-    GHashTable  *weight_index; /* name -> tf_weight* */
-    int          input_layer, output_layer;
-    int64_t      scale;
-    bool         has_d2s, has_upsample;
-    const char  *generated_by, *converted_by, *model_name;
+    const char                         *dir;
+    JsonParser                         *parser;
+    char                               *json_text;
+    gsize                               json_len;
+    tf_layer                           *layers;
+    int                                 n_layers;
+    GHashTable                         *layer_index; /* name -> index + 1 */
+    GPtrArray                          *blobs;       /* one per manifest group */
+    tf_weight                          *weights;
+    size_t                              n_weights;
+    GHashTable                         *weight_index; /* name -> tf_weight* */
+    int                                 input_layer, output_layer;
+    int64_t                             scale;
+    bool                                has_d2s, has_upsample;
+    const char                         *generated_by, *converted_by, *model_name;
     const cascade_tfjs_convert_options *opt;
 } converter;
 
@@ -109,7 +109,9 @@ static const char *str_node(JsonNode *n) {
                : NULL;
 }
 
-static const char *str_member(JsonObject *o, const char *key) { return str_node(member(o, key)); }
+static const char *str_member(JsonObject *o, const char *key) {
+    return str_node(member(o, key));
+}
 
 static bool int_node(JsonNode *n, int64_t *out) {
     if (!n || !JSON_NODE_HOLDS_VALUE(n)) return false;
@@ -157,13 +159,12 @@ static cascade_status lfail(const converter *c, const tf_layer *L, cascade_error
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return cascade_error_set(err, st, "%s/model.json: layer '%s' (%s): %s", c->dir, L->name,
-                             L->cls, msg);
+    return cascade_error_set(err, st, "%s/model.json: layer '%s' (%s): %s", c->dir, L->name, L->cls,
+                             msg);
 }
 #define LFAIL(...) return lfail(c, L, err, __VA_ARGS__)
 
-static cascade_status parse_inbound(converter *c, tf_layer *L, JsonObject *lo,
-                                    cascade_error *err) {
+static cascade_status parse_inbound(converter *c, tf_layer *L, JsonObject *lo, cascade_error *err) {
     JsonArray *nodes = arr_member(lo, "inbound_nodes");
     if (!nodes) LFAIL(CASCADE_STATUS_FORMAT, "no inbound_nodes array");
     guint n_nodes = json_array_get_length(nodes);
@@ -184,8 +185,8 @@ static cascade_status parse_inbound(converter *c, tf_layer *L, JsonObject *lo,
         if (!JSON_NODE_HOLDS_ARRAY(e)) LFAIL(CASCADE_STATUS_FORMAT, "input %u is not an array", i);
         JsonArray  *ea = json_node_get_array(e);
         int64_t     node_i = -1, tensor_i = -1;
-        const char *src = json_array_get_length(ea) >= 3 ? str_node(json_array_get_element(ea, 0))
-                                                         : NULL;
+        const char *src =
+            json_array_get_length(ea) >= 3 ? str_node(json_array_get_element(ea, 0)) : NULL;
         if (!src || !int_node(json_array_get_element(ea, 1), &node_i) ||
             !int_node(json_array_get_element(ea, 2), &tensor_i))
             LFAIL(CASCADE_STATUS_FORMAT, "input %u is not [layer, node, tensor, kwargs]", i);
@@ -198,8 +199,7 @@ static cascade_status parse_inbound(converter *c, tf_layer *L, JsonObject *lo,
                 LFAIL(CASCADE_STATUS_UNSUPPORTED, "input '%s' has call arguments", src);
         }
         gpointer idx = g_hash_table_lookup(c->layer_index, src);
-        if (!idx)
-            LFAIL(CASCADE_STATUS_FORMAT, "input '%s' is not an earlier layer", src);
+        if (!idx) LFAIL(CASCADE_STATUS_FORMAT, "input '%s' is not an earlier layer", src);
         L->inputs[L->n_inputs++] = GPOINTER_TO_INT(idx) - 1;
     }
     return CASCADE_STATUS_OK;
@@ -219,8 +219,8 @@ static cascade_status parse_conv(converter *c, tf_layer *L, JsonObject *cfg, cas
     const char *fmt = str_member(cfg, "data_format");
     if (!int_node(member(cfg, "filters"), &filters) || filters <= 0 || filters > 1 << 16)
         LFAIL(CASCADE_STATUS_FORMAT, "field 'filters' missing or invalid");
-    if (!int_array(arr_member(cfg, "kernel_size"), ks, 2) || ks[0] < 1 || ks[1] < 1 ||
-        ks[0] > 63 || ks[1] > 63)
+    if (!int_array(arr_member(cfg, "kernel_size"), ks, 2) || ks[0] < 1 || ks[1] < 1 || ks[0] > 63 ||
+        ks[1] > 63)
         LFAIL(CASCADE_STATUS_FORMAT, "field 'kernel_size' is not two ints in 1..63");
     if (!int_array(arr_member(cfg, "strides"), st, 2) || st[0] != 1 || st[1] != 1)
         LFAIL(CASCADE_STATUS_UNSUPPORTED, "field 'strides': only [1, 1] is supported");
@@ -272,15 +272,24 @@ static cascade_status parse_layer(converter *c, tf_layer *L, JsonObject *lo, cas
     const char *dt = str_member(cfg, "dtype");
     if (dt && strcmp(dt, "float32")) LFAIL(CASCADE_STATUS_UNSUPPORTED, "dtype '%s'", dt);
 
-    if (!strcmp(L->cls, "InputLayer")) L->kind = KIND_INPUT;
-    else if (!strcmp(L->cls, "Conv2D")) L->kind = KIND_CONV;
-    else if (!strcmp(L->cls, "Activation")) L->kind = KIND_RELU;
-    else if (!strcmp(L->cls, "Concatenate")) L->kind = KIND_CONCAT;
-    else if (!strcmp(L->cls, "Add")) L->kind = KIND_ADD;
-    else if (!strcmp(L->cls, "MultiplyBeta")) L->kind = KIND_SCALE;
-    else if (!strcmp(L->cls, "UpSampling2D")) L->kind = KIND_UPSAMPLE;
-    else if (is_pixel_shuffle(L->cls, &L->factor)) L->kind = KIND_D2S;
-    else LFAIL(CASCADE_STATUS_UNSUPPORTED, "layer class not supported");
+    if (!strcmp(L->cls, "InputLayer"))
+        L->kind = KIND_INPUT;
+    else if (!strcmp(L->cls, "Conv2D"))
+        L->kind = KIND_CONV;
+    else if (!strcmp(L->cls, "Activation"))
+        L->kind = KIND_RELU;
+    else if (!strcmp(L->cls, "Concatenate"))
+        L->kind = KIND_CONCAT;
+    else if (!strcmp(L->cls, "Add"))
+        L->kind = KIND_ADD;
+    else if (!strcmp(L->cls, "MultiplyBeta"))
+        L->kind = KIND_SCALE;
+    else if (!strcmp(L->cls, "UpSampling2D"))
+        L->kind = KIND_UPSAMPLE;
+    else if (is_pixel_shuffle(L->cls, &L->factor))
+        L->kind = KIND_D2S;
+    else
+        LFAIL(CASCADE_STATUS_UNSUPPORTED, "layer class not supported");
 
     CASCADE_TRY(parse_inbound(c, L, lo, err));
     const tf_layer *in0 = L->n_inputs ? &c->layers[L->inputs[0]] : NULL;
@@ -310,7 +319,8 @@ static cascade_status parse_layer(converter *c, tf_layer *L, JsonObject *lo, cas
         if (axis != 3 && axis != -1)
             LFAIL(CASCADE_STATUS_UNSUPPORTED, "field 'axis': only the channel axis is supported");
         L->channels = 0;
-        for (int i = 0; i < L->n_inputs; i++) L->channels += c->layers[L->inputs[i]].channels;
+        for (int i = 0; i < L->n_inputs; i++)
+            L->channels += c->layers[L->inputs[i]].channels;
         break;
     }
     case KIND_ADD:
@@ -375,13 +385,13 @@ static cascade_status parse_graph(converter *c, JsonObject *root, cascade_error 
     if (!cls || (strcmp(cls, "Functional") && strcmp(cls, "Model")) || !cfg)
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                  "%s/model.json: modelTopology is not a Keras functional model "
-                                 "(class '%s')", c->dir, cls ? cls : "(missing)");
+                                 "(class '%s')",
+                                 c->dir, cls ? cls : "(missing)");
     c->model_name = str_member(cfg, "name");
     JsonArray *layers = arr_member(cfg, "layers");
     guint      n = layers ? json_array_get_length(layers) : 0;
     if (n == 0 || n > MAX_LAYERS)
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s/model.json: %u layers", c->dir,
-                                 n);
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s/model.json: %u layers", c->dir, n);
     c->layers = g_new0(tf_layer, n);
     for (guint i = 0; i < n; i++) {
         tf_layer   *L = &c->layers[i];
@@ -391,8 +401,8 @@ static cascade_status parse_graph(converter *c, JsonObject *root, cascade_error 
         L->cls = str_member(lo, "class_name");
         if (!L->name || !L->cls || strchr(L->name, '/') || !L->name[0])
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                     "%s/model.json: layer %u has no valid name/class_name",
-                                     c->dir, i);
+                                     "%s/model.json: layer %u has no valid name/class_name", c->dir,
+                                     i);
         if (g_hash_table_contains(c->layer_index, L->name))
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                      "%s/model.json: layer name '%s' appears twice", c->dir,
@@ -411,10 +421,9 @@ static cascade_status parse_graph(converter *c, JsonObject *root, cascade_error 
         JsonArray  *a = arr_member(cfg, io_key[k]);
         JsonNode   *e = a && json_array_get_length(a) == 1 ? json_array_get_element(a, 0) : NULL;
         JsonArray  *ea = e && JSON_NODE_HOLDS_ARRAY(e) ? json_node_get_array(e) : NULL;
-        const char *nm = ea && json_array_get_length(ea) >= 1
-                             ? str_node(json_array_get_element(ea, 0))
-                             : NULL;
-        gpointer    idx = nm ? g_hash_table_lookup(c->layer_index, nm) : NULL;
+        const char *nm =
+            ea && json_array_get_length(ea) >= 1 ? str_node(json_array_get_element(ea, 0)) : NULL;
+        gpointer idx = nm ? g_hash_table_lookup(c->layer_index, nm) : NULL;
         if (!idx)
             return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                      "%s/model.json: '%s' must name exactly one layer", c->dir,
@@ -476,7 +485,8 @@ static cascade_status read_group(converter *c, JsonObject *g, guint gi, cascade_
         if (!safe_file_name(p))
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                      "%s/model.json: weightsManifest[%u].paths[%u] is not a "
-                                     "plain file name", c->dir, gi, i);
+                                     "plain file name",
+                                     c->dir, gi, i);
         char   *path = g_build_filename(c->dir, p, NULL);
         gchar  *data = NULL;
         gsize   len = 0;
@@ -511,24 +521,25 @@ static cascade_status read_group(converter *c, JsonObject *g, guint gi, cascade_
         if (!w->name || !shape)
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                      "%s/model.json: weightsManifest[%u].weights[%u] lacks name "
-                                     "or shape", c->dir, gi, i);
+                                     "or shape",
+                                     c->dir, gi, i);
         if (!dt || strcmp(dt, "float32") || member(wo, "quantization"))
             return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                      "%s/model.json: weight '%s': dtype '%s'%s (only unquantized "
-                                     "float32)", c->dir, w->name, dt ? dt : "(missing)",
+                                     "float32)",
+                                     c->dir, w->name, dt ? dt : "(missing)",
                                      member(wo, "quantization") ? " quantized" : "");
         guint nd = json_array_get_length(shape);
         if (nd > CASCADE_MAX_DIMS || !int_array(shape, w->shape, nd))
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                     "%s/model.json: weight '%s': invalid shape", c->dir,
-                                     w->name);
+                                     "%s/model.json: weight '%s': invalid shape", c->dir, w->name);
         w->ndim = (int32_t)nd;
         int64_t numel = 0;
-        if (!cascade_shape_numel(w->ndim, w->shape, &numel) || numel > (int64_t)(MAX_GROUP_BYTES / 4) ||
-            off + (uint64_t)numel * 4 > blob->len)
+        if (!cascade_shape_numel(w->ndim, w->shape, &numel) ||
+            numel > (int64_t)(MAX_GROUP_BYTES / 4) || off + (uint64_t)numel * 4 > blob->len)
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                     "%s: weight '%s' ends past the %u bytes of its shards",
-                                     c->dir, w->name, blob->len);
+                                     "%s: weight '%s' ends past the %u bytes of its shards", c->dir,
+                                     w->name, blob->len);
         w->data = (const float *)(blob->data + off);
         off += (uint64_t)numel * 4;
         if (g_hash_table_contains(c->weight_index, w->name))
@@ -539,38 +550,38 @@ static cascade_status read_group(converter *c, JsonObject *g, guint gi, cascade_
     }
     if (off != blob->len)
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: weight group %u: shards hold %u bytes, manifest %llu",
-                                 c->dir, gi, blob->len, (unsigned long long)off);
+                                 "%s: weight group %u: shards hold %u bytes, manifest %llu", c->dir,
+                                 gi, blob->len, (unsigned long long)off);
     return CASCADE_STATUS_OK;
 }
 
 static cascade_status read_weights(converter *c, JsonObject *root, cascade_error *err) {
     JsonArray *man = arr_member(root, "weightsManifest");
     if (!man)
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s/model.json: no weightsManifest", c->dir);
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s/model.json: no weightsManifest",
+                                 c->dir);
     for (guint i = 0; i < json_array_get_length(man); i++) {
         JsonNode *g = json_array_get_element(man, i);
         if (!JSON_NODE_HOLDS_OBJECT(g))
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                     "%s/model.json: weightsManifest[%u] is not an object",
-                                     c->dir, i);
+                                     "%s/model.json: weightsManifest[%u] is not an object", c->dir,
+                                     i);
         CASCADE_TRY(read_group(c, json_node_get_object(g), i, err));
     }
     return CASCADE_STATUS_OK;
 }
 
 /* The weight name, checked against the expected shape. */
-static cascade_status take_weight(converter *c, const tf_layer *L, const char *what,
-                                  int32_t ndim, const int64_t *shape, const tf_weight **out,
-                                  cascade_error *err) {
-    char       name[512];
+static cascade_status take_weight(converter *c, const tf_layer *L, const char *what, int32_t ndim,
+                                  const int64_t *shape, const tf_weight **out, cascade_error *err) {
+    char name[512];
     snprintf(name, sizeof name, "%s/%s", L->name, what);
     tf_weight *w = g_hash_table_lookup(c->weight_index, name);
     char       a[96], b[96];
     if (!w) LFAIL(CASCADE_STATUS_FORMAT, "weight '%s' missing from the manifest", name);
     bool same = w->ndim == ndim;
-    for (int i = 0; same && i < ndim; i++) same = w->shape[i] == shape[i];
+    for (int i = 0; same && i < ndim; i++)
+        same = w->shape[i] == shape[i];
     if (!same)
         LFAIL(CASCADE_STATUS_FORMAT, "weight '%s' is %s, expected %s", name,
               cascade_shape_format(w->ndim, w->shape, a, sizeof a),
@@ -612,7 +623,8 @@ static cascade_status conv_tensors(converter *c, const tf_layer *L, cascade_tens
 static void add_int_array(JsonBuilder *b, const char *key, const int64_t *v, int n) {
     json_builder_set_member_name(b, key);
     json_builder_begin_array(b);
-    for (int i = 0; i < n; i++) json_builder_add_int_value(b, v[i]);
+    for (int i = 0; i < n; i++)
+        json_builder_add_int_value(b, v[i]);
     json_builder_end_array(b);
 }
 
@@ -706,12 +718,10 @@ static char *config_json(const converter *c, double value_range, const char *sha
 }
 
 static cascade_status write_outputs(converter *c, const char *out_dir, cascade_error *err) {
-    double vr = c->opt && c->opt->value_range > 0 ? c->opt->value_range
-                : c->has_d2s                      ? 1.0
-                                                  : 255.0;
-    char  *sha = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)c->json_text,
-                                             c->json_len);
-    char  *cfg_text = config_json(c, vr, sha);
+    double vr = c->opt && c->opt->value_range > 0 ? c->opt->value_range : c->has_d2s ? 1.0 : 255.0;
+    char  *sha =
+        g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)c->json_text, c->json_len);
+    char *cfg_text = config_json(c, vr, sha);
     g_free(sha);
 
     /* tensors, in layer order */
@@ -795,8 +805,8 @@ cascade_status cascade_tfjs_convert(const char *model_dir, const char *out_dir,
                                ge ? ge->message : "not a JSON object");
         g_clear_error(&ge);
     }
-    JsonObject *root = st == CASCADE_STATUS_OK ? json_node_get_object(json_parser_get_root(c.parser))
-                                               : NULL;
+    JsonObject *root =
+        st == CASCADE_STATUS_OK ? json_node_get_object(json_parser_get_root(c.parser)) : NULL;
     if (st == CASCADE_STATUS_OK) st = parse_graph(&c, root, err);
     if (st == CASCADE_STATUS_OK) st = read_weights(&c, root, err);
     if (st == CASCADE_STATUS_OK) st = write_outputs(&c, out_dir, err);

@@ -8,10 +8,10 @@
 #define MAX_EXTENT (1ll << 24) /* 16 M pixels per side */
 
 typedef struct axis {
-    int64_t  extent;
-    int32_t  n;       /* tiles along the axis */
-    int64_t  window;  /* network input length */
-    int32_t  feather; /* even */
+    int64_t extent;
+    int32_t n;       /* tiles along the axis */
+    int64_t window;  /* network input length */
+    int32_t feather; /* even */
 } axis;
 
 struct cascade_tiler {
@@ -20,7 +20,9 @@ struct cascade_tiler {
     int32_t              feather;
 };
 
-static int64_t core_edge(const axis *a, int64_t i) { return i * a->extent / a->n; }
+static int64_t core_edge(const axis *a, int64_t i) {
+    return i * a->extent / a->n;
+}
 
 static void axis_init(axis *a, int64_t extent, int32_t tile, int32_t context, int32_t feather) {
     a->extent = extent;
@@ -78,14 +80,28 @@ cascade_status cascade_tiler_new(const cascade_tiler_params *p, cascade_tiler **
     return CASCADE_STATUS_OK;
 }
 
-void cascade_tiler_free(cascade_tiler *t) { free(t); }
+void cascade_tiler_free(cascade_tiler *t) {
+    free(t);
+}
 
-int32_t cascade_tiler_cols(const cascade_tiler *t) { return t->ax[0].n; }
-int32_t cascade_tiler_rows(const cascade_tiler *t) { return t->ax[1].n; }
-int32_t cascade_tiler_count(const cascade_tiler *t) { return t->ax[0].n * t->ax[1].n; }
-int64_t cascade_tiler_window_width(const cascade_tiler *t) { return t->ax[0].window; }
-int64_t cascade_tiler_window_height(const cascade_tiler *t) { return t->ax[1].window; }
-int32_t cascade_tiler_feather(const cascade_tiler *t) { return t->feather; }
+int32_t cascade_tiler_cols(const cascade_tiler *t) {
+    return t->ax[0].n;
+}
+int32_t cascade_tiler_rows(const cascade_tiler *t) {
+    return t->ax[1].n;
+}
+int32_t cascade_tiler_count(const cascade_tiler *t) {
+    return t->ax[0].n * t->ax[1].n;
+}
+int64_t cascade_tiler_window_width(const cascade_tiler *t) {
+    return t->ax[0].window;
+}
+int64_t cascade_tiler_window_height(const cascade_tiler *t) {
+    return t->ax[1].window;
+}
+int32_t cascade_tiler_feather(const cascade_tiler *t) {
+    return t->feather;
+}
 
 void cascade_tiler_get(const cascade_tiler *t, int32_t index, cascade_tile *out) {
     memset(out, 0, sizeof *out);
@@ -144,4 +160,19 @@ int32_t cascade_tiler_tile_for_budget(uint64_t budget_bytes, double bytes_per_pi
     double  core = edge - feather - 2.0 * context;
     int32_t t = core < min_tile ? min_tile : core > max_tile ? max_tile : (int32_t)core;
     return t;
+}
+
+uint64_t cascade_tiler_peak_bytes(const cascade_tiler *t, double bytes_per_pixel,
+                                  int32_t channels) {
+    const axis *ay = &t->ax[1];
+    int64_t     band = 0; /* tallest tile row's output rows */
+    for (int32_t r = 0; r < ay->n; r++) {
+        cascade_tile_span s;
+        axis_span(t, ay, r, &s);
+        if (s.out1 - s.out0 > band) band = s.out1 - s.out0;
+    }
+    double net = bytes_per_pixel * (double)t->ax[0].window * (double)ay->window;
+    double acc = (double)band * (double)t->p.width * t->p.scale * channels * sizeof(float);
+    double total = net + acc;
+    return total >= 1.8e19 ? UINT64_MAX : (uint64_t)total;
 }

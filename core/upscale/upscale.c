@@ -12,7 +12,8 @@
 #define DEFAULT_FEATHER     8
 #define DEFAULT_MAX_CONTEXT 32
 #define DEFAULT_BUDGET      (1ull << 30)
-#define PROBE_EDGE          32
+#define MIN_TILE            32
+#define MAX_TILE            4096
 
 void cascade_upscale_options_init(cascade_upscale_options *opt) {
     memset(opt, 0, sizeof *opt);
@@ -27,28 +28,14 @@ static inline uint8_t to_u8(float y, float range, float to255) {
     return (uint8_t)fminf(floorf(v + 0.5f), 255.0f);
 }
 
-/* Activation bytes per input pixel, from the memory plan of a small probe graph (the plan
- * grows linearly with the pixel count), plus the input and output buffers. */
-static double bytes_per_pixel(const cascade_upscaler *u, cascade_backend *be) {
-    const int64_t  C = cascade_upscaler_channels(u), s = cascade_upscaler_scale(u);
-    double         io = (double)(C + C * s * s) * sizeof(float);
-    cascade_graph *g = NULL;
-    cascade_plan  *p = NULL;
-    cascade_error  err;
-    cascade_error_init(&err);
-    double bpp = 0;
-    if (cascade_upscaler_build_graph(u, PROBE_EDGE, PROBE_EDGE, &g, &err) == CASCADE_STATUS_OK &&
-        cascade_plan_new(be, g, &p, &err) == CASCADE_STATUS_OK) {
-        cascade_memory_stats ms = {0};
-        cascade_backend_memory_stats(be, &ms);
-        bpp = (double)ms.planned_peak_bytes / (PROBE_EDGE * PROBE_EDGE);
-    }
-    cascade_plan_free(p);
-    cascade_graph_free(g);
-    /* unknown: assume every layer's output is live at once (RRDN's widest concat is 192
-       channels at LR, the HR convs 3 s^2 channels) */
-    if (!(bpp > 0)) bpp = 4.0 * (512 + 6.0 * C * s * s);
-    return bpp + io;
+/* Bytes per input pixel of one tile: the network's live activations (a liveness walk over
+ * its layers, with a quarter more for a backend's scratch and concatenation copies) plus the
+ * input and output buffers. Not measured from a backend plan: backends report only the
+ * largest plan they ever made, which would make the estimate depend on earlier calls. */
+static double bytes_per_pixel(const cascade_upscaler *u) {
+    const int64_t C = cascade_upscaler_channels(u), s = cascade_upscaler_scale(u);
+    return 1.25 * cascade_upscaler_activation_bytes_per_pixel(u) +
+           (double)(C + C * s * s) * sizeof(float);
 }
 
 /* Bilinear (half-pixel centres, clamped at the border) enlargement of channel `ch`: cheap and
@@ -86,8 +73,54 @@ static void flush_rows(const float *band, int64_t band_y0, int64_t y0, int64_t y
         const float *row = band + (Y - band_y0) * out_w * 3;
         uint8_t     *d = dst + (size_t)Y * dst_stride;
         for (int64_t X = 0; X < out_w; X++)
-            for (int c = 0; c < 3; c++) d[X * channels + c] = to_u8(row[X * 3 + c], range, to255);
+            for (int c = 0; c < 3; c++)
+                d[X * channels + c] = to_u8(row[X * 3 + c], range, to255);
     }
+}
+
+cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_backend *be,
+                                          int64_t width, int64_t height,
+                                          const cascade_upscale_options *opt_in,
+                                          cascade_tiler_params *out, uint64_t *peak_bytes,
+                                          cascade_error *err) {
+    cascade_upscale_options opt;
+    if (opt_in)
+        opt = *opt_in;
+    else
+        cascade_upscale_options_init(&opt);
+    if (!u || !be || !out)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscale: missing argument");
+    const int32_t s = cascade_upscaler_scale(u), rf = cascade_upscaler_receptive_field(u);
+    const int32_t max_ctx = opt.max_context > 0 ? opt.max_context : DEFAULT_MAX_CONTEXT;
+    *out = (cascade_tiler_params){.width = width,
+                                  .height = height,
+                                  .scale = s,
+                                  .tile = opt.tile,
+                                  .context = opt.context >= 0 ? opt.context
+                                             : rf < max_ctx   ? rf
+                                                              : max_ctx,
+                                  .feather = opt.feather >= 0 ? opt.feather : DEFAULT_FEATHER};
+    uint64_t budget = opt.memory_budget;
+    if (!budget) {
+        cascade_memory_stats ms = {0};
+        cascade_backend_memory_stats(be, &ms);
+        budget = ms.device_budget_bytes ? ms.device_budget_bytes / 2 : DEFAULT_BUDGET;
+    }
+    const double bpp = bytes_per_pixel(u);
+    if (out->tile <= 0)
+        out->tile = cascade_tiler_tile_for_budget(budget, bpp, out->context, out->feather, MIN_TILE,
+                                                  MAX_TILE);
+    /* the band of blended rows grows with the canvas width: shrink the tile until both fit */
+    for (;;) {
+        cascade_tiler *t = NULL;
+        CASCADE_TRY(cascade_tiler_new(out, &t, err));
+        uint64_t peak = cascade_tiler_peak_bytes(t, bpp, 3);
+        cascade_tiler_free(t);
+        if (peak_bytes) *peak_bytes = peak;
+        if (opt.tile > 0 || peak <= budget || out->tile <= MIN_TILE) break;
+        out->tile = out->tile * 7 / 8 > MIN_TILE ? out->tile * 7 / 8 : MIN_TILE;
+    }
+    return CASCADE_STATUS_OK;
 }
 
 cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend *be,
@@ -96,8 +129,10 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
                                      size_t dst_stride, const cascade_upscale_options *opt_in,
                                      cascade_error *err) {
     cascade_upscale_options opt;
-    if (opt_in) opt = *opt_in;
-    else cascade_upscale_options_init(&opt);
+    if (opt_in)
+        opt = *opt_in;
+    else
+        cascade_upscale_options_init(&opt);
     if (!u || !be || !src || !dst)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscale: missing argument");
     const int64_t s = cascade_upscaler_scale(u);
@@ -109,26 +144,11 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "upscale: image %lldx%lld, strides %zu/%zu", (long long)width,
                                  (long long)height, src_stride, dst_stride);
-    const float range = (float)cascade_upscaler_value_range(u);
-    const float in_scale = (float)(cascade_upscaler_value_range(u) / 255.0);
-    int32_t     rf = cascade_upscaler_receptive_field(u);
-    int32_t     max_ctx = opt.max_context > 0 ? opt.max_context : DEFAULT_MAX_CONTEXT;
-    int32_t     context = opt.context >= 0 ? opt.context : rf < max_ctx ? rf : max_ctx;
-    int32_t     feather = opt.feather >= 0 ? opt.feather : DEFAULT_FEATHER;
-    int32_t     tile = opt.tile;
-    if (tile <= 0) {
-        uint64_t budget = opt.memory_budget;
-        if (!budget) {
-            cascade_memory_stats ms = {0};
-            cascade_backend_memory_stats(be, &ms);
-            budget = ms.device_budget_bytes ? ms.device_budget_bytes / 2 : DEFAULT_BUDGET;
-        }
-        tile = cascade_tiler_tile_for_budget(budget, bytes_per_pixel(u, be), context, feather,
-                                             32, 4096);
-    }
+    const float          range = (float)cascade_upscaler_value_range(u);
+    const float          in_scale = (float)(cascade_upscaler_value_range(u) / 255.0);
+    cascade_tiler_params tp;
+    CASCADE_TRY(cascade_upscale_plan_tiles(u, be, width, height, &opt, &tp, NULL, err));
 
-    cascade_tiler_params tp = {.width = width, .height = height, .scale = (int32_t)s,
-                               .tile = tile, .context = context, .feather = feather};
     cascade_tiler *t = NULL;
     cascade_graph *g = NULL;
     cascade_plan  *p = NULL;
@@ -157,8 +177,10 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
     int64_t band_y0 = 0;
     for (int32_t i = 0; i < n_tiles && st == CASCADE_STATUS_OK; i++) {
         if (cascade_cancel_is_raised(opt.cancel)) {
-            st = cascade_error_set(err, CASCADE_STATUS_CANCELLED, "upscale: cancelled after %d of "
-                                   "%d tiles", i, n_tiles);
+            st = cascade_error_set(err, CASCADE_STATUS_CANCELLED,
+                                   "upscale: cancelled after %d of "
+                                   "%d tiles",
+                                   i, n_tiles);
             break;
         }
         cascade_tile tl;
@@ -167,8 +189,10 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
             /* rows above this tile row are final: write them out and slide the band */
             flush_rows(band, band_y0, band_y0, tl.y.out0, out_w, channels, range, dst, dst_stride);
             int64_t shift = tl.y.out0 - band_y0;
-            memmove(band, band + shift * out_w * 3, sizeof(float) * (size_t)((cap - shift) * out_w * 3));
-            memset(band + (cap - shift) * out_w * 3, 0, sizeof(float) * (size_t)(shift * out_w * 3));
+            memmove(band, band + shift * out_w * 3,
+                    sizeof(float) * (size_t)((cap - shift) * out_w * 3));
+            memset(band + (cap - shift) * out_w * 3, 0,
+                   sizeof(float) * (size_t)(shift * out_w * 3));
             band_y0 = tl.y.out0;
         }
         /* window -> (1, 3, wh, ww) scaled to the network's value range */
@@ -176,7 +200,8 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
             const uint8_t *row = src + (size_t)(tl.y.in0 + y) * src_stride;
             for (int64_t x = 0; x < ww; x++)
                 for (int c = 0; c < 3; c++)
-                    in[(c * wh + y) * ww + x] = (float)row[(tl.x.in0 + x) * channels + c] * in_scale;
+                    in[(c * wh + y) * ww + x] =
+                        (float)row[(tl.x.in0 + x) * channels + c] * in_scale;
         }
         st = cascade_plan_write_named(p, "input", in, sizeof(float) * (size_t)(3 * ww * wh), err);
         if (st == CASCADE_STATUS_OK) st = cascade_plan_run(p, opt.cancel, err);

@@ -100,10 +100,18 @@ static bool vk_supports(const cascade_backend *be, const cascade_graph *g, const
 
 /* ---- plans ---- */
 
+/* Bytes a value takes on the device: an int8 weight's own layout, else the plan's. */
+static uint64_t value_bytes(const cascade_vk_plan *vp, int32_t i) {
+    if (vp->q8 && vp->q8[i]) return cascade_vk_q8_bytes(cascade_graph_node(vp->g, i));
+    if (vp->f32s && vp->f32s[i]) return (uint64_t)cascade_vk_numel(cascade_graph_node(vp->g, i)) * 4;
+    return vp->mp->values[i].nbytes;
+}
+
 static void plan_destroy(cascade_vk_plan *vp) {
     if (!vp) return;
     cascade_vk_ctx *vk = vp->vk;
     if (vk->dev) vkQueueWaitIdle(vk->queue);
+    cascade_vk_profile_report_free(vp);
     if (vp->cmd) vkFreeCommandBuffers(vk->dev, vk->cmd_pool, 1, &vp->cmd);
     if (vp->dpool) vkDestroyDescriptorPool(vk->dev, vp->dpool, NULL);
     for (int32_t i = 0; i < vp->n_bufs; i++) cascade_vk_buffer_free(vk, &vp->bufs[i]);
@@ -112,6 +120,9 @@ static void plan_destroy(cascade_vk_plan *vp) {
     free(vp->guards);
     free(vp->rd);
     free(vp->wr);
+    free(vp->q8);
+    free(vp->angle);
+    free(vp->f32s);
     cascade_memory_plan_free(vp->mp);
     free(vp);
 }
@@ -120,9 +131,22 @@ static cascade_status upload_constant(cascade_vk_plan *vp, cascade_value_id id,
                                       const cascade_node *n, cascade_error *err) {
     const cascade_tensor *t = n->constant;
     int64_t               numel = cascade_tensor_numel(t);
+    if (vp->q8 && vp->q8[id]) {
+        uint64_t qb = cascade_vk_q8_bytes(n);
+        void    *q = malloc((size_t)qb);
+        if (!q)
+            return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
+                                     "vulkan: constant '%s': %llu bytes", n->name,
+                                     (unsigned long long)qb);
+        cascade_status st = cascade_vk_q8_pack(n, q, err);
+        if (!st) st = cascade_vk_upload(vp->vk, vp->loc[id].buf, vp->loc[id].off, q, qb, err);
+        free(q);
+        return st;
+    }
     bool                  as_int = t->dtype == CASCADE_DTYPE_I32 && n->dtype == CASCADE_DTYPE_I32;
+    bool                  f32 = !vp->vk->fp16 || (vp->f32s && vp->f32s[id]);
     cascade_dtype         dst = as_int ? CASCADE_DTYPE_I32
-                                       : (vp->vk->fp16 ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32);
+                                       : (f32 ? CASCADE_DTYPE_F32 : CASCADE_DTYPE_F16);
     size_t                bytes = (size_t)numel * cascade_dtype_size(dst);
     if (bytes != vp->loc[id].size)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
@@ -161,6 +185,11 @@ static cascade_status record(cascade_vk_plan *vp, cascade_error *err) {
     vkCmdPipelineBarrier(vp->cmd,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                          VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    cascade_status pst = cascade_vk_profile_begin(vp, err);
+    if (pst) {
+        vkEndCommandBuffer(vp->cmd);
+        return pst;
+    }
     for (int32_t i = 0; i < cascade_graph_n_nodes(vp->g); i++) {
         const cascade_node *n = cascade_graph_node(vp->g, i);
         cascade_status      st = CASCADE_STATUS_OK;
@@ -171,9 +200,12 @@ static cascade_status record(cascade_vk_plan *vp, cascade_error *err) {
             if (vp->mp->values[i].placement != CASCADE_PLACE_ALIAS)
                 st = cascade_vk_record_shape(vp, i, n, err);
             break;
+        case CASCADE_OP_MUL:
+            /* a product only sin/cos read is formed inside their kernel (vk-fuse.c) */
+            if (!(vp->angle && vp->angle[i])) st = cascade_vk_record_elementwise(vp, i, n, err);
+            break;
         case CASCADE_OP_ADD:
         case CASCADE_OP_SUB:
-        case CASCADE_OP_MUL:
         case CASCADE_OP_DIV:
         case CASCADE_OP_UNARY:
         case CASCADE_OP_SCALE:
@@ -231,6 +263,8 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
     uint64_t align = vk->props.limits.minStorageBufferOffsetAlignment;
     if (align < 16) align = 16;
     if ((st = cascade_memory_plan_new(g, align, elem_size, vk, &vp->mp, err))) goto fail;
+    if (vk->opt.weights_int8 && (st = cascade_vk_q8_mark(g, &vp->q8, err))) goto fail;
+    if ((st = cascade_vk_fuse_mark(vp, err))) goto fail;
     const cascade_memory_plan *mp = vp->mp;
     bool                       guards = vk->opt.guards;
     uint64_t                   guard = guards ? align_up(GUARD_BYTES, align) : 0;
@@ -259,7 +293,8 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
             goto fail;
         }
         if (v->placement != CASCADE_PLACE_OWN && v->placement != CASCADE_PLACE_CONSTANT) continue;
-        uint64_t need = align_up(v->nbytes ? v->nbytes : 4, align) + guard;
+        uint64_t vb = value_bytes(vp, i);
+        uint64_t need = align_up(vb ? vb : 4, align) + guard;
         if (n_slabs == 0 || slab_size[n_slabs - 1] + need > SLAB_BYTES) {
             if (n_slabs == 0 || slab_size[n_slabs - 1] > 0) n_slabs++;
         }
@@ -267,7 +302,7 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
         slab_off[i] = slab_size[n_slabs - 1];
         slab_size[n_slabs - 1] += need;
         if (v->placement == CASCADE_PLACE_CONSTANT)
-            weights += v->nbytes;
+            weights += vb;
         else
             io += v->nbytes;
     }
@@ -310,11 +345,11 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
     for (int32_t i = 0; i < n; i++) {
         const cascade_value_plan *v = &mp->values[i];
         cascade_vk_loc           *l = &vp->loc[i];
-        l->size = v->nbytes;
+        l->size = value_bytes(vp, i);
         if (v->placement == CASCADE_PLACE_OWN || v->placement == CASCADE_PLACE_CONSTANT) {
             l->buf = vp->bufs[slab_of[i]].buf;
             l->off = slab_off[i];
-            if (guards) add_guard(vp, l->buf, l->off + align_up(v->nbytes ? v->nbytes : 4, align));
+            if (guards) add_guard(vp, l->buf, l->off + align_up(l->size ? l->size : 4, align));
         } else if (v->placement == CASCADE_PLACE_ARENA) {
             l->buf = ab->buf;
             l->off = guard + v->offset;
@@ -379,7 +414,7 @@ static void vk_plan_free(cascade_backend *be, cascade_plan *p) {
     cascade_vk_ctx  *vk = ctx_of(be);
     uint64_t         w = 0;
     for (int32_t i = 0; i < vp->mp->n_values; i++)
-        if (vp->mp->values[i].placement == CASCADE_PLACE_CONSTANT) w += vp->mp->values[i].nbytes;
+        if (vp->mp->values[i].placement == CASCADE_PLACE_CONSTANT) w += value_bytes(vp, i);
     vk->stats.weights_bytes -= w < vk->stats.weights_bytes ? w : vk->stats.weights_bytes;
     plan_destroy(vp);
     free(p);
@@ -392,7 +427,8 @@ static cascade_status vk_plan_run(cascade_backend *be, cascade_plan *p,
     /* the whole forward is one submission; cancel is honoured between runs (steps) */
     if (cascade_cancel_is_raised(cancel))
         return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
-    return cascade_vk_submit_wait(vp->vk, vp->cmd, err);
+    CASCADE_TRY(cascade_vk_submit_wait(vp->vk, vp->cmd, err));
+    return cascade_vk_profile_collect(vp, err);
 }
 
 static cascade_status vk_value_write(cascade_backend *be, cascade_plan *p, cascade_value_id id,
@@ -400,9 +436,10 @@ static cascade_status vk_value_write(cascade_backend *be, cascade_plan *p, casca
     (void)be;
     cascade_vk_plan    *vp = p->impl;
     const cascade_node *n = cascade_graph_node(vp->g, id);
+    bool                f32 = !vp->vk->fp16 || (vp->f32s && vp->f32s[id]);
     cascade_dtype       dst = n->dtype == CASCADE_DTYPE_I32
                                   ? CASCADE_DTYPE_I32
-                                  : (vp->vk->fp16 ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32);
+                                  : (f32 ? CASCADE_DTYPE_F32 : CASCADE_DTYPE_F16);
     const cascade_vk_loc *l = &vp->loc[id];
     if (n->dtype == dst) return cascade_vk_upload(vp->vk, l->buf, l->off, src, n_bytes, err);
     size_t numel = (size_t)cascade_vk_numel(n);
@@ -422,7 +459,7 @@ static cascade_status vk_value_read(cascade_backend *be, const cascade_plan *p,
     const cascade_vk_plan *vp = p->impl;
     const cascade_node    *n = cascade_graph_node(vp->g, id);
     const cascade_vk_loc  *l = &vp->loc[id];
-    if (n->dtype == CASCADE_DTYPE_I32 || !vp->vk->fp16)
+    if (n->dtype == CASCADE_DTYPE_I32 || !vp->vk->fp16 || (vp->f32s && vp->f32s[id]))
         return cascade_vk_download(vp->vk, l->buf, l->off, dst, l->size, err);
     size_t    numel = (size_t)cascade_vk_numel(n);
     uint16_t *tmp = malloc(l->size ? l->size : 1);
@@ -488,6 +525,10 @@ bool cascade_vulkan_backend_device(const cascade_backend *be, cascade_vulkan_dev
 
 bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be) {
     return is_vulkan(be) && ctx_of(be)->fp16;
+}
+
+bool cascade_vulkan_backend_uses_int8(const cascade_backend *be) {
+    return is_vulkan(be) && ctx_of(be)->opt.weights_int8;
 }
 
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be) {

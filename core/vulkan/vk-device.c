@@ -308,7 +308,8 @@ static cascade_status choose(const cascade_vulkan_options *opt,
     return CASCADE_STATUS_OK;
 }
 
-uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk) {
+/* What the device reports available (0 if unknown). */
+static uint64_t device_available(const cascade_vk_ctx *vk) {
     uint64_t best = 0;
     if (vk->has_budget) {
         VkPhysicalDeviceMemoryBudgetPropertiesEXT b = {
@@ -330,6 +331,18 @@ uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk) {
     return best;
 }
 
+uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk) {
+    uint64_t best = device_available(vk);
+    if (vk->opt.max_device_bytes) {
+        /* the caller's cap less what this backend holds already; 1, not 0 (unknown), when
+         * the cap is used up */
+        uint64_t used = vk->stats.device_bytes;
+        uint64_t cap = vk->opt.max_device_bytes > used ? vk->opt.max_device_bytes - used : 1;
+        if (!best || cap < best) best = cap;
+    }
+    return best;
+}
+
 cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_ctx **out,
                                   cascade_error *err) {
     *out = NULL;
@@ -341,6 +354,7 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
     vk->opt = *opt;
     if (env_on("CASCADE_VK_VALIDATION")) vk->opt.validation = true;
     if (env_on("CASCADE_VK_GUARDS")) vk->opt.guards = true;
+    if (env_on("CASCADE_VK_INT8")) vk->opt.weights_int8 = true;
     if (vk->opt.validation && !has_layer("VK_LAYER_KHRONOS_validation")) {
         st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                "vulkan: validation asked for, but VK_LAYER_KHRONOS_validation is "

@@ -36,7 +36,8 @@ typedef struct cascade_vk_buffer {
     VkBuffer       buf;
     VkDeviceMemory mem;
     VkDeviceSize   size;
-    void          *map; /* host-visible buffers only */
+    VkDeviceSize   alloc; /* bytes of device memory behind it (counted in the stats) */
+    void          *map;   /* host-visible buffers only */
 } cascade_vk_buffer;
 
 typedef struct cascade_vk_pipeline {
@@ -120,6 +121,9 @@ typedef struct cascade_vk_plan {
     cascade_vk_buffer   *bufs; /* slabs for constants and I/O, then the arena */
     int32_t              n_bufs;
     cascade_vk_loc      *loc;  /* per value, resolved through aliases */
+    bool                *q8;   /* per value: an int8 weight (vk-quant.c); NULL when off */
+    bool                *angle; /* per value: a product only sin/cos read, fused (vk-fuse.c) */
+    bool                *f32s;  /* per value: kept in fp32 storage in an fp16 plan */
     cascade_vk_range    *guards;
     int32_t              n_guards;
     VkDescriptorPool     dpool;
@@ -130,6 +134,12 @@ typedef struct cascade_vk_plan {
     cascade_vk_range    *rd, *wr;
     int32_t              n_rd, n_wr, cap_rw;
     uint32_t             n_dispatches, n_barriers;
+    /* CASCADE_VK_PROFILE (vk-profile.c): a timestamp per dispatch, totals per shader */
+    VkQueryPool          qpool;
+    uint32_t             q_cap, q_n, prof_runs;
+    uint16_t            *q_shader;
+    double               prof_ms[CASCADE_VK_SHADER_COUNT];
+    uint32_t             prof_calls[CASCADE_VK_SHADER_COUNT];
 } cascade_vk_plan;
 
 /* Which variant the plan's storage type needs (fp16 or fp32 of one family). */
@@ -168,6 +178,24 @@ cascade_status cascade_vk_record_norm(cascade_vk_plan *p, cascade_value_id id,
                                       const cascade_node *n, cascade_error *err);
 cascade_status cascade_vk_record_shape(cascade_vk_plan *p, cascade_value_id id,
                                        const cascade_node *n, cascade_error *err);
+
+/* ---- vk-quant.c: int8 weight-only quantization ---- */
+/* Marks the constants used only as LINEAR/CONV2D weights; *out has one flag per value. */
+cascade_status cascade_vk_q8_mark(const cascade_graph *g, bool **out, cascade_error *err);
+/* Bytes of a quantized constant: R fp32 scales, then R x L int8, padded to 4. */
+uint64_t       cascade_vk_q8_bytes(const cascade_node *n);
+/* Quantizes the constant's data into dst (cascade_vk_q8_bytes of it). */
+cascade_status cascade_vk_q8_pack(const cascade_node *n, void *dst, cascade_error *err);
+
+/* ---- vk-profile.c: CASCADE_VK_PROFILE=1 ---- */
+cascade_status cascade_vk_profile_begin(cascade_vk_plan *p, cascade_error *err); /* recording */
+void           cascade_vk_profile_mark(cascade_vk_plan *p, cascade_vk_shader s); /* per dispatch */
+cascade_status cascade_vk_profile_collect(cascade_vk_plan *p, cascade_error *err); /* per run */
+void           cascade_vk_profile_report_free(cascade_vk_plan *p); /* prints, releases */
+
+/* ---- vk-fuse.c: fp32 islands in fp16 plans ---- */
+/* Fills p->angle and p->f32s (fp16 plans only; both stay NULL otherwise). */
+cascade_status cascade_vk_fuse_mark(cascade_vk_plan *p, cascade_error *err);
 
 /* Element count of a node (shapes were checked by the graph builder). */
 int64_t cascade_vk_numel(const cascade_node *n);

@@ -53,6 +53,10 @@ cascade_status cascade_vk_buffer_new(cascade_vk_ctx *vk, VkDeviceSize size, bool
                                cascade_vk_result_name(r));
         goto fail;
     }
+    out->alloc = req.size;
+    vk->stats.device_bytes += req.size;
+    if (vk->stats.device_bytes > vk->stats.device_peak_bytes)
+        vk->stats.device_peak_bytes = vk->stats.device_bytes;
     CASCADE_VK_TRY_GOTO(err, st, vkBindBufferMemory(vk->dev, out->buf, out->mem, 0), fail);
     if (host_visible)
         CASCADE_VK_TRY_GOTO(err, st, vkMapMemory(vk->dev, out->mem, 0, VK_WHOLE_SIZE, 0, &out->map),
@@ -67,6 +71,7 @@ fail:
 void cascade_vk_buffer_free(cascade_vk_ctx *vk, cascade_vk_buffer *b) {
     if (b->buf) vkDestroyBuffer(vk->dev, b->buf, NULL);
     if (b->mem) vkFreeMemory(vk->dev, b->mem, NULL); /* unmaps implicitly */
+    vk->stats.device_bytes -= b->alloc <= vk->stats.device_bytes ? b->alloc : vk->stats.device_bytes;
     memset(b, 0, sizeof *b);
 }
 

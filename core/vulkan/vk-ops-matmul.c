@@ -99,10 +99,15 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
         pc.sb_n = pc.K;
         cascade_value_id bias = n->n_inputs > 2 ? n->inputs[2] : CASCADE_NO_VALUE;
         pc.has_bias = bias != CASCADE_NO_VALUE;
-        cascade_value_id bind[4] = {n->inputs[0], n->inputs[1], bias, id};
-        return cascade_vk_dispatch(
-            p, cascade_vk_pick(p, CASCADE_VK_SHADER_matmul_f32_f32, CASCADE_VK_SHADER_matmul_f16_f16),
-            bind, 4, &pc, sizeof pc, ceil_div(pc.N, TILE), ceil_div(pc.M, TILE), 1, err);
+        cascade_value_id  bind[4] = {n->inputs[0], n->inputs[1], bias, id};
+        cascade_vk_shader s =
+            p->q8 && p->q8[n->inputs[1]]
+                ? cascade_vk_pick(p, CASCADE_VK_SHADER_matmul_f32_f32_q8,
+                                  CASCADE_VK_SHADER_matmul_f16_f16_q8)
+                : cascade_vk_pick(p, CASCADE_VK_SHADER_matmul_f32_f32,
+                                  CASCADE_VK_SHADER_matmul_f16_f16);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, TILE),
+                                   ceil_div(pc.M, TILE), 1, err);
     }
     case CASCADE_OP_CONV2D: {
         const cascade_node *x = cascade_graph_node(p->g, n->inputs[0]);
@@ -128,11 +133,20 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
               .has_bias = bias != CASCADE_NO_VALUE,
         };
         uint64_t cols = (uint64_t)pc.N * pc.OH * pc.OW;
-        cascade_value_id bind[4] = {n->inputs[0], n->inputs[1], bias, id};
-        return cascade_vk_dispatch(
-            p, cascade_vk_pick(p, CASCADE_VK_SHADER_conv2d_f32_f32, CASCADE_VK_SHADER_conv2d_f16_f16),
-            bind, 4, &pc, sizeof pc, ceil_div(cols, TILE), ceil_div(pc.O / pc.groups, TILE),
-            pc.groups, err);
+        if ((uint64_t)pc.C / pc.groups * pc.kh * pc.kw >= (1u << 24))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "vulkan: node '%s': conv reduction of %llu exceeds 2^24",
+                                     n->name,
+                                     (unsigned long long)pc.C / pc.groups * pc.kh * pc.kw);
+        cascade_value_id  bind[4] = {n->inputs[0], n->inputs[1], bias, id};
+        cascade_vk_shader s =
+            p->q8 && p->q8[n->inputs[1]]
+                ? cascade_vk_pick(p, CASCADE_VK_SHADER_conv2d_f32_f32_q8,
+                                  CASCADE_VK_SHADER_conv2d_f16_f16_q8)
+                : cascade_vk_pick(p, CASCADE_VK_SHADER_conv2d_f32_f32,
+                                  CASCADE_VK_SHADER_conv2d_f16_f16);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(cols, TILE),
+                                   ceil_div(pc.O / pc.groups, TILE), pc.groups, err);
     }
     case CASCADE_OP_ATTENTION: {
         const cascade_node *q = cascade_graph_node(p->g, n->inputs[0]);

@@ -11,13 +11,16 @@ typedef struct shader_shape {
 
 #define BOTH(fam, b, w)                                                                           \
     [CASCADE_VK_SHADER_##fam##_f32_f32] = {b, w}, [CASCADE_VK_SHADER_##fam##_f16_f16] = {b, w}
+#define BOTH_Q8(fam, b, w)                                                                        \
+    [CASCADE_VK_SHADER_##fam##_f32_f32_q8] = {b, w}, [CASCADE_VK_SHADER_##fam##_f16_f16_q8] = {b, w}
 
 static const shader_shape shapes[CASCADE_VK_SHADER_COUNT] = {
     BOTH(binary, 3, 256),  BOTH(unary, 2, 256),   BOTH(copy, 2, 256),
     BOTH(permute, 2, 256), BOTH(cast, 2, 256),    BOTH(get_rows, 3, 256),
     BOTH(resample, 2, 256), BOTH(softmax, 2, 128), BOTH(mean, 2, 256),
     BOTH(norm, 4, 128),    BOTH(matmul, 4, 256),  BOTH(conv2d, 4, 256),
-    BOTH(attention, 5, 64),
+    BOTH(attention, 5, 64),  BOTH_Q8(matmul, 4, 256), BOTH_Q8(conv2d, 4, 256),
+    [CASCADE_VK_SHADER_binary_f32_f16_sincos] = {3, 256},
 };
 
 uint32_t cascade_vk_shader_bindings(cascade_vk_shader s) { return shapes[s].bindings; }

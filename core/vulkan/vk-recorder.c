@@ -100,6 +100,7 @@ cascade_status cascade_vk_dispatch(cascade_vk_plan *p, cascade_vk_shader s,
     vkCmdPushConstants(p->cmd, pl->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, CASCADE_VK_PUSH_MAX, pc);
     vkCmdDispatch(p->cmd, gx, gy, gz);
     p->n_dispatches++;
+    cascade_vk_profile_mark(p, s);
     return CASCADE_STATUS_OK;
 }
 

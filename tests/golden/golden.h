@@ -68,6 +68,12 @@ void golden_check_values(const golden_case *c, const char *name, const float *go
                          const float *want, size_t n, double atol, double rtol,
                          golden_result *r);
 
+/* fp16 runs (precision "fp16") are judged by NMSE and max|d|/max|golden| instead of the
+ * case's fp32 atol/rtol; the bounds (derived in golden-common.c from fp16's unit roundoff,
+ * scaled by the case's denoising steps) are filled in here. */
+bool golden_is_fp16(const golden_case *c);
+void golden_fp16_bounds(const golden_case *c, double *max_nmse, double *max_norm);
+
 void golden_skip(golden_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void golden_fail(golden_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -3,6 +3,7 @@
  * where the device has 16-bit storage, fp16), and compares by NMSE. Every case also checks
  * the guard bytes around the device buffers and that the validation layer stayed silent.
  * With no Vulkan device each case skips, unless CASCADE_REQUIRE_VULKAN=1. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,10 +17,17 @@
 #include "cascade/backend.h"
 #include "cascade/graph.h"
 #include "cascade/vulkan.h"
+#include "ops-common.h"
 #include "test-common.h"
 
-#define NMSE_F32 1e-9
 #define NMSE_F16 3e-5
+/* int8 weight-only, one scale per output channel: the step is max|w_row| / 127 and the
+ * rounding error is uniform in half a step, RMS step / sqrt(12). For the uniform weights
+ * these cases use (RMS max / sqrt(3)) that is a relative RMS weight error of
+ * 1 / (127 * 2) = 3.9e-3, NMSE 1.6e-5, and a dot product with independent inputs keeps
+ * the same relative error. 1e-4 leaves room for short rows (a row's max is then below the
+ * distribution's) without admitting a wrong scale or row (NMSE ~1e-2 and more). */
+#define NMSE_Q8 1e-4
 
 typedef struct op_case op_case;
 /* Builds the case's graph and returns the output value. */
@@ -33,29 +41,6 @@ struct op_case {
     double      max_nmse; /* fp32; 0: NMSE_F32 */
     double      max_nmse_f16; /* 0: NMSE_F16 */
 };
-
-/* ---- graph helpers ---- */
-
-static cascade_value_id in4(cascade_graph *g, const char *name, int32_t nd, int64_t a, int64_t b,
-                            int64_t c, int64_t d) {
-    int64_t sh[4] = {a, b, c, d};
-    return cascade_graph_input(g, name, CASCADE_DTYPE_F32, nd, sh);
-}
-
-/* A constant filled from a seed, as F32 or converted to F16 / BF16. */
-static cascade_value_id konst(cascade_graph *g, const char *name, cascade_dtype dt, int32_t nd,
-                              const int64_t *sh, uint64_t seed, float lo, float hi) {
-    int64_t n = 1;
-    for (int32_t i = 0; i < nd; i++) n *= sh[i];
-    float *f = malloc((size_t)n * sizeof *f);
-    void  *d = malloc((size_t)n * 4);
-    test_fill_uniform(f, (size_t)n, seed, lo, hi);
-    cascade_convert(CASCADE_DTYPE_F32, f, dt, d, (size_t)n, NULL);
-    cascade_value_id v = cascade_graph_constant_copy(g, name, dt, nd, sh, d);
-    free(f);
-    free(d);
-    return v;
-}
 
 /* ---- builders ---- */
 
@@ -159,6 +144,19 @@ static cascade_value_id b_reshape_permute(cascade_graph *g, const op_case *c) {
     return cascade_graph_permute(g, x, perm);
 }
 
+/* depth-to-space as the upscaler writes it (core/upscale/esrgan.c): x (1, s*s*C, H, W) ->
+ * view (1, s, s, C, H, W) -> permute (0, 3, 4, 1, 5, 2) -> (1, C, H*s, W*s); C=s0 H=s1 W=s2
+ * s=s3. A 6-d permute, which nothing else in the table exercises. */
+static cascade_value_id b_depth_to_space(cascade_graph *g, const op_case *c) {
+    int64_t          C = c->s[0], H = c->s[1], W = c->s[2], s = c->s[3];
+    cascade_value_id x = in4(g, "x", 4, 1, s * s * C, H, W);
+    int64_t          v6[6] = {1, s, s, C, H, W}, o4[4] = {1, C, H * s, W * s};
+    const int32_t    perm[6] = {0, 3, 4, 1, 5, 2};
+    x = cascade_graph_reshape(g, x, 6, v6);
+    x = cascade_graph_permute(g, x, perm);
+    return cascade_graph_reshape(g, x, 4, o4);
+}
+
 static cascade_value_id b_concat(cascade_graph *g, const op_case *c) {
     /* three inputs along axis k of (s0, s1, s2) with that axis sized s3, s4, s5 */
     cascade_value_id xs[3];
@@ -211,6 +209,23 @@ static cascade_value_id b_cast(cascade_graph *g, const op_case *c) {
     (void)c; /* the graph casts only to F32 and I32 */
     cascade_value_id i = cascade_graph_cast(g, x, CASCADE_DTYPE_I32);
     return cascade_graph_cast(g, i, CASCADE_DTYPE_F32);
+}
+
+/* The sinusoidal timestep embedding: t (B) -> (B, 1) * freqs (1, half) -> [sin, cos] along
+ * axis 1. Input "t" is filled with timesteps in [0, 1000), where fp16-stored angles would
+ * be 0.5 apart; fp16 plans keep the factors fp32 and form the product inside sin/cos. */
+static cascade_value_id b_time_proj(cascade_graph *g, const op_case *c) {
+    int64_t          b = c->s[0], half = c->s[1], ts[1] = {b}, fs[2] = {1, half};
+    cascade_value_id t = cascade_graph_input(g, "t", CASCADE_DTYPE_F32, 1, ts);
+    float           *f = malloc(sizeof *f * (size_t)half);
+    for (int64_t i = 0; i < half; i++) f[i] = expf(-9.2103404f * (float)i / (float)half);
+    cascade_value_id fr = cascade_graph_constant_copy(g, "freqs", CASCADE_DTYPE_F32, 2, fs, f);
+    free(f);
+    int64_t          bs[2] = {b, 1};
+    cascade_value_id arg = cascade_graph_mul(g, cascade_graph_reshape(g, t, 2, bs), fr);
+    cascade_value_id parts[2] = {cascade_graph_unary(g, CASCADE_UNARY_SIN, arg),
+                                 cascade_graph_unary(g, CASCADE_UNARY_COS, arg)};
+    return cascade_graph_concat(g, 2, parts, 1);
 }
 
 /* A small U-Net-like block: conv, group norm + SiLU, attention over pixels, residual. */
@@ -284,6 +299,8 @@ static const op_case cases[] = {
     {"reshape", b_reshape_permute, {2, 3, 5, 7}, 0, 0, 0},
     {"permute_0231", b_reshape_permute, {2, 3, 5, 7, 0, 2, 3, 1}, 1, 0, 0},
     {"permute_3102", b_reshape_permute, {2, 3, 1, 17, 3, 1, 0, 2}, 1, 0, 0},
+    {"depth_to_space_x2", b_depth_to_space, {3, 17, 5, 2}, 0, 0, 0},
+    {"depth_to_space_x3", b_depth_to_space, {1, 3, 65, 3}, 0, 0, 0},
     {"concat_axis1", b_concat, {2, 0, 5, 3, 1, 17}, 1, 0, 0},
     {"concat_axis2", b_concat, {3, 2, 0, 1, 4, 7}, 2, 0, 0},
     {"slice_step2", b_slice, {2, 3, 17, 1, 8, 2}, 2, 0, 0},
@@ -300,119 +317,11 @@ static const op_case cases[] = {
     {"mean_last", b_mean, {3, 5, 65}, 2, 0, 0},
     {"cast_i32_roundtrip", b_cast, {5, 13}, 2, 0, 0},
     {"block_conv_gn_attn", b_block, {4, 5, 7}, 0, 0, 1e-4},
+    /* fp16: only the output's own rounding (NMSE ~u^2/3 = 8e-8) */
+    {"time_proj", b_time_proj, {3, 65}, 0, 0, 1e-6},
+    {"time_proj_1", b_time_proj, {1, 1}, 0, 0, 1e-6},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
-
-/* ---- fixture: one CPU backend, Vulkan fp32 and fp16 backends ---- */
-
-typedef struct fixture {
-    cascade_backend *cpu;
-    cascade_backend *vk[2]; /* fp32, fp16 (NULL without 16-bit storage) */
-    char             why[512];
-} fixture;
-
-static fixture fx;
-
-static bool require_vulkan(void) {
-    const char *v = getenv("CASCADE_REQUIRE_VULKAN");
-    return v && strcmp(v, "1") == 0;
-}
-
-static int group_setup(void **state) {
-    (void)state;
-    cascade_error err;
-    cascade_error_init(&err);
-    cascade_cpu_options co;
-    cascade_cpu_options_init(&co);
-    co.n_threads = 1;
-    if (cascade_backend_cpu_new(&co, &fx.cpu, &err)) {
-        fprintf(stderr, "cpu backend: %s\n", err.message);
-        return -1;
-    }
-    for (int p = 0; p < 2; p++) {
-        cascade_vulkan_options vo;
-        cascade_vulkan_options_init(&vo);
-        vo.precision = p ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
-        vo.guards = true;
-        cascade_error_init(&err);
-        if (cascade_backend_vulkan_new(&vo, &fx.vk[p], &err) && p == 0)
-            snprintf(fx.why, sizeof fx.why, "%s", err.message);
-    }
-    return 0;
-}
-
-static int group_teardown(void **state) {
-    (void)state;
-    cascade_backend_free(fx.vk[1]);
-    cascade_backend_free(fx.vk[0]);
-    cascade_backend_free(fx.cpu);
-    return 0;
-}
-
-/* Needs a Vulkan backend: skips without one, fails when CASCADE_REQUIRE_VULKAN=1. */
-static cascade_backend *need_vulkan(int precision) {
-    if (!fx.vk[0]) {
-        if (require_vulkan()) fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan: %s", fx.why);
-        skip();
-    }
-    if (precision == 1 && !fx.vk[1]) skip();
-    return fx.vk[precision];
-}
-
-/* ---- running a graph ---- */
-
-typedef struct run_result {
-    float  *out;
-    size_t  n;
-} run_result;
-
-static void fill_inputs(cascade_plan *plan, const cascade_graph *g) {
-    cascade_error err;
-    for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
-        const cascade_node *n = cascade_graph_node(g, i);
-        if (n->op != CASCADE_OP_INPUT) continue;
-        int64_t numel = 1;
-        for (int32_t d = 0; d < n->ndim; d++) numel *= n->shape[d];
-        cascade_error_init(&err);
-        if (n->dtype == CASCADE_DTYPE_I32) {
-            int32_t *ids = malloc((size_t)numel * 4 + 4);
-            for (int64_t j = 0; j < numel; j++) ids[j] = (int32_t)((j * 5 + 3) % 7);
-            assert_int_equal(cascade_plan_write(plan, i, ids, (size_t)numel * 4, &err), 0);
-            free(ids);
-        } else {
-            float *x = malloc((size_t)numel * 4 + 4);
-            test_fill_uniform(x, (size_t)numel, 1000 + (uint64_t)i, -1.5f, 1.5f);
-            assert_int_equal(cascade_plan_write(plan, i, x, (size_t)numel * 4, &err), 0);
-            free(x);
-        }
-    }
-}
-
-static void run_on(cascade_backend *be, const cascade_graph *g, cascade_value_id out,
-                   run_result *r) {
-    cascade_error err;
-    cascade_error_init(&err);
-    cascade_plan  *plan = NULL;
-    cascade_status st = cascade_plan_new(be, g, &plan, &err);
-    if (st) fail_msg("%s: plan_new: %s: %s", cascade_backend_name(be), cascade_status_name(st),
-                     err.message);
-    fill_inputs(plan, g);
-    /* twice: the recorded command buffer must replay to the same result */
-    for (int rep = 0; rep < 2; rep++) {
-        st = cascade_plan_run(plan, NULL, &err);
-        if (st) fail_msg("%s: run: %s", cascade_backend_name(be), err.message);
-    }
-    const cascade_node *n = cascade_graph_node(g, out);
-    int64_t             numel = 1;
-    for (int32_t d = 0; d < n->ndim; d++) numel *= n->shape[d];
-    r->n = (size_t)numel;
-    r->out = malloc(r->n * 4 + 4);
-    st = cascade_plan_read(plan, out, r->out, r->n * 4, &err);
-    if (st) fail_msg("%s: read: %s", cascade_backend_name(be), err.message);
-    st = cascade_vulkan_check_guards(plan, &err);
-    if (st) fail_msg("%s: %s", cascade_backend_name(be), err.message);
-    cascade_plan_free(plan);
-}
 
 static void run_case(const op_case *c, int precision) {
     cascade_backend *vk = need_vulkan(precision);
@@ -430,10 +339,12 @@ static void run_case(const op_case *c, int precision) {
     assert_int_equal(got.n, want.n);
     test_diff d;
     test_compare(got.out, want.out, got.n, 1e30, 0, &d);
-    double max = precision ? (c->max_nmse_f16 > 0 ? c->max_nmse_f16 : NMSE_F16)
-                           : (c->max_nmse > 0 ? c->max_nmse : NMSE_F32);
+    double max = precision == 2 ? NMSE_Q8
+                 : precision  ? (c->max_nmse_f16 > 0 ? c->max_nmse_f16 : NMSE_F16)
+                              : (c->max_nmse > 0 ? c->max_nmse : NMSE_F32);
+    static const char *const prec_name[] = {"fp32", "fp16", "int8"};
     char label[128];
-    snprintf(label, sizeof label, "%s %s", c->name, precision ? "fp16" : "fp32");
+    snprintf(label, sizeof label, "%s %s", c->name, prec_name[precision]);
     fprintf(stderr, "# %-28s nmse %.3g (max %.1g)\n", label, d.nmse, max);
     bool ok = d.n_bad == 0 && d.nmse <= max;
     if (!ok) test_diff_print(label, got.out, want.out, got.n, &d);
@@ -447,84 +358,25 @@ static void run_case(const op_case *c, int precision) {
 
 static void test_ops_fp32(void **state) { run_case(*state, 0); }
 static void test_ops_fp16(void **state) { run_case(*state, 1); }
+static void test_ops_int8(void **state) { run_case(*state, 2); }
 
-/* The liveness plan reuses activation memory: planned peak below naive on a chain. */
-static void test_vulkan_memory_plan_reuses(void **state) {
-    (void)state;
-    cascade_backend *vk = need_vulkan(0);
-    cascade_error    err;
-    cascade_error_init(&err);
-    cascade_graph *g = NULL;
-    assert_int_equal(cascade_graph_new(&g, &err), 0);
-    cascade_value_id x = in4(g, "x", 4, 1, 8, 32, 32);
-    for (int i = 0; i < 8; i++) x = cascade_graph_unary(g, i % 2 ? CASCADE_UNARY_SILU : CASCADE_UNARY_TANH, x);
-    cascade_graph_mark_output(g, x, "out");
-    cascade_plan *plan = NULL;
-    assert_int_equal(cascade_plan_new(vk, g, &plan, &err), 0);
-    cascade_memory_stats ms;
-    cascade_backend_memory_stats(vk, &ms);
-    fprintf(stderr, "# memory: planned %llu bytes, naive %llu bytes, budget %llu\n",
-            (unsigned long long)ms.planned_peak_bytes, (unsigned long long)ms.naive_bytes,
-            (unsigned long long)ms.device_budget_bytes);
-    assert_true(ms.planned_peak_bytes > 0);
-    assert_true(ms.planned_peak_bytes * 3 <= ms.naive_bytes);
-    cascade_plan_free(plan);
-    cascade_graph_free(g);
-}
-
-/* A raised cancel flag stops a run with CANCELLED and leaves the plan usable. */
-static void test_vulkan_cancel(void **state) {
-    (void)state;
-    cascade_backend *vk = need_vulkan(0);
-    cascade_error    err;
-    cascade_error_init(&err);
-    cascade_graph *g = NULL;
-    assert_int_equal(cascade_graph_new(&g, &err), 0);
-    cascade_value_id x = in4(g, "x", 2, 3, 5, 1, 1);
-    cascade_graph_mark_output(g, cascade_graph_scale(g, x, 2, 1), "out");
-    cascade_plan *plan = NULL;
-    assert_int_equal(cascade_plan_new(vk, g, &plan, &err), 0);
-    cascade_cancel c;
-    cascade_cancel_init(&c);
-    cascade_cancel_raise(&c);
-    assert_int_equal(cascade_plan_run(plan, &c, &err), CASCADE_STATUS_CANCELLED);
-    cascade_error_init(&err);
-    assert_int_equal(cascade_plan_run(plan, NULL, &err), 0);
-    cascade_plan_free(plan);
-    cascade_graph_free(g);
-}
-
-/* Device listing finds the device the backend runs on. */
-static void test_vulkan_list_devices(void **state) {
-    (void)state;
-    cascade_backend           *vk = need_vulkan(0);
-    cascade_vulkan_device_info info, *list = NULL;
-    int                        n = 0;
-    cascade_error              err;
-    cascade_error_init(&err);
-    assert_true(cascade_vulkan_backend_device(vk, &info));
-    assert_int_equal(cascade_vulkan_list_devices(&list, &n, &err), 0);
-    assert_true(n >= 1 && info.index < n);
-    assert_string_equal(list[info.index].name, info.name);
-    fprintf(stderr, "# device %d: %s (%s), fp16 storage %d\n", info.index, info.name,
-            cascade_vulkan_device_type_name(info.type), info.fp16_storage);
-    free(list);
+/* Cases with a LINEAR or CONV2D weight, which the int8 option quantizes. */
+static bool has_weights(const op_case *c) {
+    return c->build == b_linear || c->build == b_conv || c->build == b_block;
 }
 
 int main(void) {
-    struct CMUnitTest tests[2 * N_CASES + 3];
-    static char       names[2 * N_CASES][96];
-    size_t            k = 0;
+    struct CMUnitTest tests[3 * N_CASES];
+    static char       names[3 * N_CASES][96];
+    static const char *const prec[] = {"fp32", "fp16", "int8"};
+    void (*const fns[])(void **) = {test_ops_fp32, test_ops_fp16, test_ops_int8};
+    size_t k = 0;
     for (size_t i = 0; i < N_CASES; i++)
-        for (int p = 0; p < 2; p++) {
-            snprintf(names[k], sizeof names[k], "test_ops_%s_%s", cases[i].name,
-                     p ? "fp16" : "fp32");
-            tests[k] = (struct CMUnitTest){names[k], p ? test_ops_fp16 : test_ops_fp32, NULL, NULL,
-                                           (void *)&cases[i]};
+        for (int p = 0; p < 3; p++) {
+            if (p == 2 && !has_weights(&cases[i])) continue;
+            snprintf(names[k], sizeof names[k], "test_ops_%s_%s", cases[i].name, prec[p]);
+            tests[k] = (struct CMUnitTest){names[k], fns[p], NULL, NULL, (void *)&cases[i]};
             k++;
         }
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_memory_plan_reuses);
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_cancel);
-    tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_vulkan_list_devices);
-    return _cmocka_run_group_tests("backend-ops", tests, k, group_setup, group_teardown);
+    return _cmocka_run_group_tests("backend-ops", tests, k, ops_group_setup, ops_group_teardown);
 }

@@ -491,6 +491,42 @@ static void test_cli_errors_are_clear(void **state) {
     result_clear(&r);
 }
 
+/* bench --backend vulkan:DEVICE picks a device by index, reports peak device memory and a
+ * planned activation peak below the naive one; an unknown device name is a clear error. */
+static void test_cli_bench_vulkan_device(void **state) {
+    (void)state;
+    if (!test_golden_exists("unet_if_stage1/config.json")) skip();
+    const char *dir = test_golden_path("unet_if_stage1");
+    char       *io = g_build_filename(dir, "io.safetensors", NULL);
+    result r = run_cli((const char *[]){"bench", "-c", dir, "-i", io, "-n", "1", "-w", "0", "-b",
+                                        "vulkan:0", NULL});
+    const char *req = getenv("CASCADE_REQUIRE_VULKAN");
+    if (r.status && (strstr(r.err, "not available in this build") || strstr(r.err, "no Vulkan")) &&
+        !(req && !strcmp(req, "1"))) {
+        result_clear(&r);
+        g_free(io);
+        skip();
+    }
+    if (r.status) fail_msg("bench: %s", r.err);
+    JsonParser *jp = json_parser_new();
+    assert_true(json_parser_load_from_data(jp, r.out, -1, NULL));
+    JsonObject *o = json_node_get_object(json_parser_get_root(jp));
+    assert_string_equal(json_object_get_string_member(o, "backend"), "vulkan");
+    JsonObject *act = json_object_get_object_member(o, "activations");
+    gint64      planned = json_object_get_int_member(act, "planned_bytes");
+    assert_true(planned > 0 && planned < json_object_get_int_member(act, "naive_bytes"));
+    assert_true(json_object_get_int_member(o, "peak_device_bytes") >=
+                planned + json_object_get_int_member(o, "weights_bytes"));
+    g_object_unref(jp);
+    result_clear(&r);
+    r = run_cli((const char *[]){"bench", "-c", dir, "-i", io, "-n", "1", "-b",
+                                 "vulkan:no-such-device-name", NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "no-such-device-name"));
+    result_clear(&r);
+    g_free(io);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_tokenize_matches_golden),
@@ -504,6 +540,7 @@ int main(void) {
         cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
         cmocka_unit_test(test_cli_bench_cascade_json),
+        cmocka_unit_test(test_cli_bench_vulkan_device),
     };
     return cmocka_run_group_tests_name("cli", tests, need_golden, NULL);
 }

@@ -68,6 +68,11 @@ else
     echo "fetch.sh: checksums from tools/upscalers/SHA256SUMS (no golden folder)"
 fi
 
+# A conversion is redone only when its model.json or the converter's source changed: each
+# converted folder keeps a stamp of both, written after a successful conversion.
+conv_src=$(cat "$src/core/upscale/tfjs-convert.c" "$src/core/include/cascade/tfjs-convert.h" |
+    sha256sum | cut -d' ' -f1)
+
 for m in $models; do
     pkg=@upscalerjs/$m
     dir=$out/npm/$m
@@ -81,7 +86,8 @@ for m in $models; do
         h.update(require("fs").readFileSync(process.argv[1]));
         console.log("sha512-" + h.digest("base64"));' "$tgz")
     if [ "$got" != "$(integrity "$m")" ]; then
-        echo "fetch.sh: $tgz: integrity $got differs from the recorded one" >&2
+        echo "fetch.sh: $tgz: integrity $got differs from the recorded one; deleted" >&2
+        rm -f "$tgz"
         exit 1
     fi
     rm -rf "$dir" && mkdir -p "$dir"
@@ -97,6 +103,7 @@ for m in $models; do
         fi
     done
     n=$(grep -c "  $pkg/" "$sums" || true)
+    [ "$n" -gt 0 ] || { echo "fetch.sh: no sha256 sums for $pkg" >&2; exit 1; }
     echo "fetch.sh: $pkg: $n files verified"
 
     [ "$convert" = 1 ] || continue
@@ -108,8 +115,15 @@ for m in $models; do
         *) s=${d##*/x} ;;
         esac
         dst=$out/${m}_x$s
+        stamp="$(sha256sum "$mj" | cut -d' ' -f1) $conv_src"
+        if [ -f "$dst/model.safetensors" ] && [ "$(cat "$dst/.stamp" 2>/dev/null)" = "$stamp" ]; then
+            echo "fetch.sh: $dst is up to date"
+            continue
+        fi
         echo "fetch.sh: cascade convert --from tfjs $d -o $dst"
+        rm -rf "$dst"
         "$cascade" convert --from tfjs "$d" -o "$dst"
+        echo "$stamp" >"$dst/.stamp"
     done
 done
 echo "fetch.sh: done ($out)"

@@ -25,7 +25,7 @@ PC_STRUCT_BEGIN(cascade_pc_binary)
     PC_U32 sa[4];
     PC_U32 sb[4];
     PC_U32 n;
-    PC_U32 op; /* 0 add, 1 sub, 2 mul, 3 div */
+    PC_U32 op; /* 0 add, 1 sub, 2 mul, 3 div; 4 sin(a*b), 5 cos(a*b) (SINCOS variant) */
 PC_STRUCT_END(cascade_pc_binary)
 
 /* unary.comp: op < 100 is a cascade_unary; 100 scale (x*f0+f1), 101 clamp(x, f0, f1) */

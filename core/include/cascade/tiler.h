@@ -75,6 +75,12 @@ float cascade_tiler_weight(const cascade_tiler *t, const cascade_tile_span *s, i
 void cascade_tiler_accumulate(const cascade_tiler *t, const cascade_tile *tile, const float *src,
                               int32_t channels, float *acc, int64_t acc_y0, int64_t acc_rows);
 
+/* Bytes one run over this tiling holds at peak, besides the source and destination images:
+ * the network's working set for one window (bytes_per_pixel per window input pixel, its
+ * input and output buffers included) plus the float band of output rows being blended
+ * (the tallest tile row's output height x width*scale x channels floats). */
+uint64_t cascade_tiler_peak_bytes(const cascade_tiler *t, double bytes_per_pixel, int32_t channels);
+
 /* The largest core edge whose square window (core + feather + 2 context) fits in
  * budget_bytes at bytes_per_pixel input-pixel cost, clamped to [min_tile, max_tile]. */
 int32_t cascade_tiler_tile_for_budget(uint64_t budget_bytes, double bytes_per_pixel,

@@ -15,6 +15,7 @@
 #include "cascade/cancel.h"
 #include "cascade/graph.h"
 #include "cascade/status.h"
+#include "cascade/tiler.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,7 +29,7 @@ cascade_status cascade_upscaler_load(const char *dir, cascade_upscaler **out, ca
 void           cascade_upscaler_free(cascade_upscaler *u); /* NULL-safe */
 
 int32_t     cascade_upscaler_scale(const cascade_upscaler *u);
-int32_t     cascade_upscaler_channels(const cascade_upscaler *u); /* 3 */
+int32_t     cascade_upscaler_channels(const cascade_upscaler *u);     /* 3 */
 const char *cascade_upscaler_architecture(const cascade_upscaler *u); /* "rdn", "rrdn" */
 /* Pixel value of white at the network's input and output (255 for RDN, 1 for RRDN): the
  * network sees pixels * (value_range / 255) and its output is clipped to 0..value_range. */
@@ -37,6 +38,12 @@ double cascade_upscaler_value_range(const cascade_upscaler *u);
  * counted at the resolution each conv runs at. Tiles whose context is at least this wide
  * give exactly the untiled result. */
 int32_t cascade_upscaler_receptive_field(const cascade_upscaler *u);
+
+/* Bytes of activations per input pixel at the peak of a forward pass, from a liveness walk
+ * over the layers (a layer's output lives until its last reader; outputs at r x the input
+ * resolution count r^2 per input pixel). For sizing tiles: backends' own plans may differ
+ * by their scratch and by the order they free values in. */
+double cascade_upscaler_activation_bytes_per_pixel(const cascade_upscaler *u);
 
 /* Builds the forward pass for one (1, C, h, w) F32 input named "input" (values already
  * scaled to the value range) into a new graph with the raw, unclipped output named
@@ -51,19 +58,31 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
 typedef void (*cascade_upscale_progress_fn)(int32_t done, int32_t total, void *user_data);
 
 typedef struct cascade_upscale_options {
-    int32_t  tile;          /* core tile edge in input pixels; 0: from the memory budget */
-    int32_t  context;       /* input pixels of context around each tile; -1: the receptive
+    int32_t tile;           /* core tile edge in input pixels; 0: from the memory budget */
+    int32_t context;        /* input pixels of context around each tile; -1: the receptive
                                field, capped at max_context */
     int32_t  max_context;   /* cap for context = -1 (default 32: RRDN's field is 154 px) */
     int32_t  feather;       /* width of the cross-fade between neighbours, input pixels (-1: 8) */
-    uint64_t memory_budget; /* bytes for one tile's activations; 0: half the device budget the
-                               backend reports, else 1 GiB */
+    uint64_t memory_budget; /* bytes for one tile's activations + the blended rows; 0: half
+                               the device budget the backend reports, else 1 GiB */
     const cascade_cancel       *cancel;   /* checked between tiles (and inside plan runs) */
     cascade_upscale_progress_fn progress; /* may be NULL */
     void                       *user_data;
 } cascade_upscale_options;
 
 void cascade_upscale_options_init(cascade_upscale_options *opt);
+
+/* The tiling cascade_upscale_image() uses for a width x height image: context from the
+ * receptive field (capped at max_context), tile edge from opt->tile or else the largest one
+ * whose peak memory (cascade_tiler_peak_bytes: one window's activations, estimated by
+ * cascade_upscaler_activation_bytes_per_pixel, plus the blended band of output rows) fits the
+ * memory budget, at least 32. *peak_bytes (may be NULL) gets that peak. Runs no network:
+ * sizes of any canvas can be planned. */
+cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_backend *be,
+                                          int64_t width, int64_t height,
+                                          const cascade_upscale_options *opt,
+                                          cascade_tiler_params *out, uint64_t *peak_bytes,
+                                          cascade_error *err);
 
 /* Upscales an 8-bit image: src (height rows of width * channels bytes, row stride
  * src_stride), channels 3 (RGB) or 4 (RGBA; alpha is enlarged by bilinear interpolation,

@@ -34,6 +34,15 @@ typedef struct cascade_vulkan_options {
     /* Guard bytes after every device buffer and around the activation arena, checked by
      * cascade_vulkan_check_guards(); $CASCADE_VK_GUARDS=1 turns it on too. */
     bool                     guards;
+    /* Weight-only int8: LINEAR and CONV2D weights stored as int8 with one fp32 scale per
+     * output channel, dequantized inside the GEMM (activations keep `precision`);
+     * $CASCADE_VK_INT8=1 turns it on too. */
+    bool                     weights_int8;
+    /* Most device memory this backend may hold (0: what the device reports available,
+     * through VK_EXT_memory_budget where present). A plan that would not fit is refused
+     * with OUT_OF_MEMORY before anything is allocated, so the caller can retry smaller or
+     * on the CPU backend. */
+    uint64_t                 max_device_bytes;
 } cascade_vulkan_options;
 
 void           cascade_vulkan_options_init(cascade_vulkan_options *opt);
@@ -77,6 +86,8 @@ cascade_status cascade_vulkan_list_devices(cascade_vulkan_device_info **out, int
 bool cascade_vulkan_backend_device(const cascade_backend *be, cascade_vulkan_device_info *out);
 /* Whether plans of this backend store values as fp16. */
 bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be);
+/* Whether plans of this backend store GEMM weights as int8 (weights_int8). */
+bool cascade_vulkan_backend_uses_int8(const cascade_backend *be);
 /* Validation-layer warnings and errors seen since the backend was made (0 without
  * validation). */
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be);

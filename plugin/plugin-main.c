@@ -1,0 +1,242 @@
+/* The plug-in's entry points: query() registers the three procedures, run() dispatches a
+ * call by run mode (interactive: the dialog; non-interactive: the arguments; with last
+ * values: the stored recipe with a new seed) and turns errors into a PDB status plus
+ * message. Every libgimp call happens on this (the main) thread. */
+#include "config-plugin.h"
+
+#include <gegl.h>
+#include <glib/gi18n-lib.h>
+#include <libgimp/gimp.h>
+#include <string.h>
+
+#include "cascade-plugin.h"
+
+GQuark cascade_plugin_error_quark(void) {
+    return g_quark_from_static_string("cascade-plugin-error-quark");
+}
+
+static void query(void) {
+    gimp_plugin_domain_register(GETTEXT_PACKAGE, CASCADE_LOCALEDIR);
+    cascade_procedures_install();
+}
+
+static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *r,
+                            CascadeInserted *out, GError **error) {
+    gint32 layer = cascade_worker_upscale(drawable, r, error);
+    if (layer < 0) return FALSE;
+    gint ox = 0, oy = 0;
+    gimp_drawable_offsets(drawable, &ox, &oy);
+    gchar *name = g_strdup_printf(_("%s ×%d"), gimp_item_get_name(drawable), r->upscale_factor);
+    gimp_item_set_name(layer, name);
+    g_free(name);
+    CascadeRecipe kept;
+    cascade_recipe_copy(&kept, r);
+    cascade_parasite_attach(layer, &kept);
+    cascade_recipe_clear(&kept);
+    if (!cascade_layers_insert_built(image, layer, ox, oy, error)) {
+        gimp_item_delete(layer);
+        return FALSE;
+    }
+    out->image = image;
+    out->layer = layer;
+    return TRUE;
+}
+
+/* The drawable's pixels under crop (image coordinates). */
+static CascadeImage *read_crop(gint32 drawable, const CascadeSelectionCrop *crop) {
+    gint ox = 0, oy = 0;
+    gimp_drawable_offsets(drawable, &ox, &oy);
+    return cascade_drawable_read(drawable, crop->x - ox, crop->y - oy, crop->width, crop->height,
+                                 3);
+}
+
+/* Runs r on image/drawable; the image is changed only when everything succeeded. */
+static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, gboolean interactive,
+                        CascadeInserted *out, GError **error) {
+    if (!cascade_recipe_validate(r, error)) return FALSE;
+    if (r->mode == CASCADE_MODE_UPSCALE) return run_upscale(image, drawable, r, out, error);
+
+    CascadeSelectionCrop crop = {0};
+    CascadeImage        *source = NULL;
+    if (r->mode == CASCADE_MODE_INPAINT) {
+        if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
+        source = read_crop(drawable, &crop);
+    }
+    GPtrArray *results = NULL;
+    guint64   *seeds = NULL;
+    gboolean   ok = cascade_worker_run(r, source, crop.mask, &results, &seeds, error);
+    if (ok && r->mode == CASCADE_MODE_GENERATE)
+        ok = cascade_layers_insert_generated(image, r, results, seeds, interactive, out, error);
+    else if (ok)
+        ok = cascade_layers_insert_inpainted(image, r, &crop, results, seeds, out, error);
+    if (results) g_ptr_array_unref(results);
+    g_free(seeds);
+    cascade_job_image_free(source);
+    cascade_selection_crop_clear(&crop);
+    return ok;
+}
+
+static gboolean valid_target(CascadeMode mode, gint32 image, gint32 drawable, GError **error) {
+    /* before any work: results could not be inserted into an indexed image */
+    if (gimp_image_is_valid(image) && gimp_image_base_type(image) == GIMP_INDEXED) {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
+                    _("Indexed images are not supported: convert the image to RGB first "
+                      "(Image → Mode → RGB)."));
+        return FALSE;
+    }
+    if (mode == CASCADE_MODE_GENERATE) return TRUE; /* no image: a new one */
+    if (!gimp_image_is_valid(image)) {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
+                    _("No image to work on: open an image first."));
+        return FALSE;
+    }
+    if (!gimp_item_is_valid(drawable) || gimp_item_get_image(drawable) != image ||
+        gimp_item_is_group(drawable)) {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
+                    _("Select a layer with pixels (not a layer group) first."));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
+    if (!gimp_image_is_valid(image)) return g_strdup(_("A new image"));
+    gchar *file = gimp_image_get_name(image), *s;
+    if (mode == CASCADE_MODE_UPSCALE && gimp_item_is_valid(drawable))
+        s = g_strdup_printf(_("Upscaling %d × %d px of %s"), gimp_drawable_width(drawable),
+                            gimp_drawable_height(drawable), file);
+    else if (mode == CASCADE_MODE_INPAINT)
+        s = g_strdup_printf(_("Inpainting the selection of %s"), file);
+    else
+        s = g_strdup_printf(_("New layer in %s"), file);
+    g_free(file);
+    return s;
+}
+
+/* The recipe of this call, by run mode; FALSE when there is nothing to run (an error, or
+ * the dialog was cancelled: then *error stays NULL). */
+static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode run_mode,
+                                gint nparams, const GimpParam *param, gint32 image, gint32 drawable,
+                                CascadeRecipe *r, GError **error) {
+    r->mode = mode;
+    switch (run_mode) {
+    case GIMP_RUN_NONINTERACTIVE:
+        return cascade_procedures_read_args(mode, nparams, param, r, error);
+    case GIMP_RUN_WITH_LAST_VALS:
+        cascade_procedures_load_last(name, r);
+        r->mode = mode;
+        cascade_procedures_reroll(r);
+        return TRUE;
+    case GIMP_RUN_INTERACTIVE:
+    default: {
+        cascade_procedures_load_last(name, r);
+        /* Generate opened on a result layer starts from that layer's recipe. */
+        if (mode == CASCADE_MODE_GENERATE && gimp_item_is_valid(drawable))
+            cascade_parasite_read(drawable, r);
+        /* A script that passed a full, valid argument list pre-fills the dialog with it. The
+         * menu passes empty values, whose empty prompt fails validation: last values stay.
+         * (Upscale has no prompt to tell the two apart, so it always starts from last.) */
+        CascadeRecipe given;
+        cascade_recipe_copy(&given, r);
+        if (mode != CASCADE_MODE_UPSCALE &&
+            cascade_procedures_read_args(mode, nparams, param, &given, NULL)) {
+            cascade_recipe_clear(r);
+            *r = given;
+        } else {
+            cascade_recipe_clear(&given);
+        }
+        r->mode = mode;
+        cascade_procedures_reroll(r);
+        /* the dialog's preview runs repaint the crop as it is now */
+        CascadeSelectionCrop crop = {0};
+        CascadeImage        *source = NULL;
+        if (mode == CASCADE_MODE_INPAINT) {
+            if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
+            source = read_crop(drawable, &crop);
+        }
+        gchar *target = describe_target(mode, image, drawable);
+#ifdef CASCADE_PLUGIN_HAVE_DIALOG
+        gboolean ok = cascade_worker_dialog(r, target, source, crop.mask, error);
+#else
+        gboolean ok = FALSE;
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
+                    _("This build has no dialog (GTK 3 was not found): call %s "
+                      "non-interactively, or rebuild with libgtk-3-dev."),
+                    name);
+#endif
+        g_free(target);
+        cascade_job_image_free(source);
+        cascade_selection_crop_clear(&crop);
+        return ok;
+    }
+    }
+}
+
+static void run(const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals,
+                GimpParam **return_vals) {
+    static GimpParam values[3];
+    static gchar    *message = NULL;
+    *nreturn_vals = 1;
+    *return_vals = values;
+    values[0].type = GIMP_PDB_STATUS;
+    values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
+    g_clear_pointer(&message, g_free);
+
+    bindtextdomain(GETTEXT_PACKAGE, CASCADE_LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+    textdomain(GETTEXT_PACKAGE);
+
+    CascadeMode mode;
+    if (!cascade_procedures_mode(name, &mode) || nparams < 1) return;
+    GimpRunMode run_mode = param[0].data.d_int32;
+    gint32      image = nparams > 1 ? param[1].data.d_image : -1;
+    gint32      drawable = nparams > 2 ? param[2].data.d_drawable : -1;
+
+    gegl_init(NULL, NULL);
+    CascadeRecipe   r;
+    GError         *error = NULL;
+    CascadeInserted out = {-1, -1};
+    cascade_recipe_init(&r);
+    gboolean ok =
+        valid_target(mode, image, drawable, &error) &&
+        recipe_for_call(name, mode, run_mode, nparams, param, image, drawable, &r, &error);
+    if (ok) {
+        ok = execute(image, drawable, &r, run_mode != GIMP_RUN_NONINTERACTIVE, &out, &error);
+        if (ok) {
+            if (run_mode != GIMP_RUN_NONINTERACTIVE) gimp_displays_flush();
+            cascade_procedures_save_last(name, &r);
+        }
+    }
+    if (ok) {
+        values[0].data.d_status = GIMP_PDB_SUCCESS;
+        *nreturn_vals = 3;
+        values[1].type = GIMP_PDB_IMAGE;
+        values[1].data.d_image = out.image;
+        values[2].type = GIMP_PDB_LAYER;
+        values[2].data.d_layer = out.layer;
+    } else if (!error) {
+        values[0].data.d_status = GIMP_PDB_CANCEL; /* the dialog was closed */
+    } else {
+        gboolean calling =
+            error->domain == CASCADE_PLUGIN_ERROR && error->code == CASCADE_PLUGIN_ERROR_CALLING;
+        /* an invalid recipe from arguments is the caller's mistake */
+        calling = calling ||
+                  (error->domain == CASCADE_RECIPE_ERROR && run_mode == GIMP_RUN_NONINTERACTIVE);
+        gboolean cancelled = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+        values[0].data.d_status = cancelled ? GIMP_PDB_CANCEL
+                                  : calling ? GIMP_PDB_CALLING_ERROR
+                                            : GIMP_PDB_EXECUTION_ERROR;
+        message = g_strdup(error->message);
+        *nreturn_vals = 2;
+        values[1].type = GIMP_PDB_STRING;
+        values[1].data.d_string = message;
+        if (run_mode == GIMP_RUN_INTERACTIVE && !cancelled) gimp_message(message);
+        g_error_free(error);
+    }
+    cascade_recipe_clear(&r);
+    cascade_worker_cache_free();
+}
+
+const GimpPlugInInfo PLUG_IN_INFO = {NULL, NULL, query, run};
+
+MAIN()

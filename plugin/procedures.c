@@ -1,0 +1,291 @@
+/* The three PDB procedures: their arguments (one per recipe field, so Script-Fu and batch
+ * mode reach everything the dialog does), arguments -> CascadeRecipe, and last values.
+ *
+ * Numeric arguments have a "default" value (0 or -1, documented per argument) that keeps
+ * the preset's, or the built-in default's, value: a script names only what it changes. */
+#include "config-plugin.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "cascade-plugin.h"
+#include "cascade-presets.h"
+
+/* Which procedures take an argument. */
+enum {
+    P_GEN = 1 << CASCADE_MODE_GENERATE,
+    P_INP = 1 << CASCADE_MODE_INPAINT,
+    P_UPS = 1 << CASCADE_MODE_UPSCALE,
+    P_ALL = P_GEN | P_INP | P_UPS
+};
+
+typedef enum {
+    A_PROMPT,
+    A_NEGATIVE,
+    A_STYLE,
+    A_SEED,
+    A_STEPS1,
+    A_STEPS2,
+    A_GUIDANCE1,
+    A_GUIDANCE2,
+    A_STAGE2,
+    A_NOISE,
+    A_BATCH,
+    A_MARGIN,
+    A_FACTOR,
+    A_TILE,
+    A_MODEL,
+    A_SR_MODEL,
+    A_UPSCALER,
+    A_PRESET,
+    A_BACKEND,
+} ArgId;
+
+typedef struct {
+    ArgId          id;
+    guint          procs;
+    GimpPDBArgType type;
+    const gchar   *name;
+    const gchar   *blurb;
+} ArgSpec;
+
+/* Argument order after run-mode, image, drawable (the order Script-Fu passes them). The
+ * blurbs are not marked for translation: GIMP shows argument blurbs untranslated. */
+static const ArgSpec args[] = {
+    {A_PROMPT, P_GEN | P_INP, GIMP_PDB_STRING, "prompt", "What to paint"},
+    {A_NEGATIVE, P_GEN | P_INP, GIMP_PDB_STRING, "negative-prompt", "What to avoid (\"\" = none)"},
+    {A_STYLE, P_GEN | P_INP, GIMP_PDB_STRING, "style",
+     "Text appended to the prompt as \", <style>\" (\"\" = the preset's)"},
+    {A_SEED, P_GEN | P_INP, GIMP_PDB_INT32, "seed",
+     "Seed of the first variation, 0..2^31-1 (-1 = random)"},
+    {A_STEPS1, P_GEN | P_INP, GIMP_PDB_INT32, "steps1", "Stage I steps (0 = preset)"},
+    {A_STEPS2, P_GEN | P_INP, GIMP_PDB_INT32, "steps2", "Stage II steps (0 = preset)"},
+    {A_GUIDANCE1, P_GEN | P_INP, GIMP_PDB_FLOAT, "guidance1",
+     "Stage I guidance scale (-1 = preset)"},
+    {A_GUIDANCE2, P_GEN | P_INP, GIMP_PDB_FLOAT, "guidance2",
+     "Stage II guidance scale (-1 = preset)"},
+    {A_STAGE2, P_GEN | P_INP, GIMP_PDB_INT32, "stage2",
+     "Run the super-resolution stage: 0 no, 1 yes, -1 preset"},
+    {A_NOISE, P_GEN | P_INP, GIMP_PDB_INT32, "noise-level",
+     "Stage II noise augmentation 0..999 (-1 = preset)"},
+    {A_BATCH, P_GEN, GIMP_PDB_INT32, "batch", "Variations, 1..16 (0 = preset)"},
+    {A_MARGIN, P_INP, GIMP_PDB_INT32, "context-margin",
+     "Pixels of context around the selection (-1 = preset)"},
+    {A_FACTOR, P_UPS, GIMP_PDB_INT32, "upscale-factor", "2, 3, 4 or 8 (0 = preset)"},
+    {A_TILE, P_UPS, GIMP_PDB_INT32, "tile",
+     "Edge in source pixels of the chunks the layer is streamed in (0 = automatic, "
+     "-1 = preset)"},
+    {A_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "model",
+     "Stage I model directory (\"\" = the default model)"},
+    {A_SR_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "sr-model",
+     "Stage II model directory (\"\" = the default's stage II)"},
+    {A_UPSCALER, P_UPS, GIMP_PDB_STRING, "upscaler",
+     "Upscaler model directory (\"\" = the default upscaler)"},
+    {A_PRESET, P_ALL, GIMP_PDB_STRING, "preset",
+     "Preset whose values fill the defaults (\"\" = built-in defaults)"},
+    {A_BACKEND, P_ALL, GIMP_PDB_STRING, "backend",
+     "\"cpu\", \"vulkan\", \"vulkan-fp16\", \"vulkan:<device>\" (\"\" = preset)"},
+};
+
+static const struct {
+    const gchar *name, *menu, *blurb, *help, *types;
+    CascadeMode  mode;
+} procs[] = {
+    {CASCADE_PROC_GENERATE, N_("_Generate from Text…"), N_("Paint a new layer from a prompt"),
+     N_("Generates one new layer (a layer group for a batch) from a text prompt with a "
+        "cascaded diffusion model, in the image or in a new image when none is open. Each "
+        "layer carries its recipe as the parasite 'gimp-cascade-recipe'."),
+     "", CASCADE_MODE_GENERATE},
+    {CASCADE_PROC_INPAINT, N_("_Inpaint Selection…"), N_("Repaint the selection from a prompt"),
+     N_("Repaints the (soft) selection of the active layer from a prompt: a new layer over "
+        "the selection's bounds plus a context margin, masked by the selection."),
+     "RGB*, GRAY*", CASCADE_MODE_INPAINT},
+    {CASCADE_PROC_UPSCALE, N_("_Upscale Layer…"), N_("Enlarge a layer with the upscaler"),
+     N_("Enlarges the active layer with a GAN upscaler, tile by tile, into a new layer at the "
+        "layer's offsets (the canvas grows to hold it)."),
+     "RGB*, GRAY*", CASCADE_MODE_UPSCALE},
+};
+
+gboolean cascade_procedures_mode(const gchar *name, CascadeMode *mode) {
+    for (gsize i = 0; i < G_N_ELEMENTS(procs); i++)
+        if (strcmp(name, procs[i].name) == 0) {
+            *mode = procs[i].mode;
+            return TRUE;
+        }
+    return FALSE;
+}
+
+void cascade_procedures_install(void) {
+    static const GimpParamDef ret[] = {
+        {GIMP_PDB_IMAGE, "image", "The image the result went to (a new one when none was open)"},
+        {GIMP_PDB_LAYER, "layer", "The new layer (the layer group of a batch)"},
+    };
+    for (gsize p = 0; p < G_N_ELEMENTS(procs); p++) {
+        GimpParamDef defs[3 + G_N_ELEMENTS(args)];
+        gint         n = 0;
+        defs[n++] = (GimpParamDef){GIMP_PDB_INT32, "run-mode",
+                                   "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"};
+        defs[n++] =
+            (GimpParamDef){GIMP_PDB_IMAGE, "image",
+                           procs[p].mode == CASCADE_MODE_GENERATE ? "Input image (-1: a new image)"
+                                                                  : "Input image"};
+        defs[n++] = (GimpParamDef){GIMP_PDB_DRAWABLE, "drawable", "Input drawable"};
+        for (gsize a = 0; a < G_N_ELEMENTS(args); a++)
+            if (args[a].procs & (1u << procs[p].mode))
+                defs[n++] =
+                    (GimpParamDef){args[a].type, (gchar *)args[a].name, (gchar *)args[a].blurb};
+        /* untranslated: GIMP translates menu labels through the registered domain */
+        gimp_install_procedure(procs[p].name, procs[p].blurb, procs[p].help, "gimp-cascade authors",
+                               "MIT", "2026", procs[p].menu, procs[p].types, GIMP_PLUGIN, n,
+                               G_N_ELEMENTS(ret), defs, ret);
+        gimp_plugin_menu_register(procs[p].name, "<Image>/Filters/Render");
+    }
+}
+
+static gboolean calling_error(GError **error, const gchar *name, const gchar *why) {
+    g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING, _("Argument '%s': %s"),
+                name, why);
+    return FALSE;
+}
+
+static void set_string(gchar **field, const gchar *value) {
+    g_free(*field);
+    *field = g_strdup(value ? value : "");
+}
+
+static gboolean apply_preset(CascadeRecipe *r, const gchar *preset, GError **error) {
+    if (!preset || !*preset) return TRUE;
+    if (strchr(preset, G_DIR_SEPARATOR) || preset[0] == '.')
+        return calling_error(error, "preset", _("a preset name, not a path"));
+    CascadePresetInfo *info = cascade_presets_find(preset);
+    if (!info) {
+        gchar *why = g_strdup_printf(_("no preset named \"%s\""), preset);
+        calling_error(error, "preset", why);
+        g_free(why);
+        return FALSE;
+    }
+    GError  *e = NULL;
+    gboolean ok = cascade_recipe_apply_preset_file(r, info->path, &e);
+    cascade_preset_info_free(info);
+    if (!ok) {
+        calling_error(error, "preset", e->message);
+        g_error_free(e);
+        return FALSE;
+    }
+    set_string(&r->preset, preset);
+    return TRUE;
+}
+
+/* One argument onto r; its "default" value leaves r as the preset left it. */
+static gboolean apply_arg(CascadeRecipe *r, const ArgSpec *a, const GimpParam *p, GError **error) {
+    gint32      i = p->data.d_int32;
+    gdouble     f = p->data.d_float;
+    const char *s = p->data.d_string;
+    if (p->type != a->type) return calling_error(error, a->name, _("wrong type"));
+    if (a->type == GIMP_PDB_STRING && s && !g_utf8_validate(s, -1, NULL))
+        return calling_error(error, a->name, _("not UTF-8 text"));
+    switch (a->id) {
+    case A_PROMPT: set_string(&r->prompt, s); break;
+    case A_NEGATIVE: set_string(&r->negative_prompt, s); break;
+    case A_STYLE:
+        if (s && *s) set_string(&r->style, s);
+        break;
+    case A_MODEL:
+        if (s && *s) set_string(&r->model_dir, s);
+        break;
+    case A_SR_MODEL:
+        if (s && *s) set_string(&r->sr_model_dir, s);
+        break;
+    case A_UPSCALER:
+        if (s && *s) set_string(&r->upscaler_dir, s);
+        break;
+    case A_BACKEND:
+        if (s && *s) set_string(&r->backend, s);
+        break;
+    case A_PRESET: break; /* applied first */
+    case A_SEED:
+        if (i < -1) return calling_error(error, a->name, _("must be -1 (random) or >= 0"));
+        r->random_seed = i == -1;
+        if (i >= 0) r->seed = (guint64)i;
+        break;
+    case A_STEPS1:
+        if (i) r->steps1 = i;
+        break;
+    case A_STEPS2:
+        if (i) r->steps2 = i;
+        break;
+    case A_GUIDANCE1:
+        if (f != -1.0) r->guidance1 = f;
+        break;
+    case A_GUIDANCE2:
+        if (f != -1.0) r->guidance2 = f;
+        break;
+    case A_STAGE2:
+        if (i < -1 || i > 1) return calling_error(error, a->name, _("must be -1, 0 or 1"));
+        if (i >= 0) r->stage2 = i;
+        break;
+    case A_NOISE:
+        if (i != -1) r->noise_level = i;
+        break;
+    case A_BATCH:
+        if (i) r->batch = i;
+        break;
+    case A_MARGIN:
+        if (i != -1) r->context_margin = i;
+        break;
+    case A_FACTOR:
+        if (i) r->upscale_factor = i;
+        break;
+    case A_TILE:
+        if (i != -1) r->tile = i;
+        break;
+    }
+    return TRUE;
+}
+
+gboolean cascade_procedures_read_args(CascadeMode mode, gint nparams, const GimpParam *param,
+                                      CascadeRecipe *r, GError **error) {
+    const ArgSpec *mine[G_N_ELEMENTS(args)];
+    gint           n = 0;
+    for (gsize a = 0; a < G_N_ELEMENTS(args); a++)
+        if (args[a].procs & (1u << mode)) mine[n++] = &args[a];
+    if (nparams != 3 + n) {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
+                    _("Expected %d arguments, got %d"), 3 + n, nparams);
+        return FALSE;
+    }
+    for (gint k = 0; k < n; k++)
+        if (mine[k]->id == A_PRESET) {
+            if (param[3 + k].type != GIMP_PDB_STRING)
+                return calling_error(error, "preset", _("wrong type"));
+            if (!apply_preset(r, param[3 + k].data.d_string, error)) return FALSE;
+        }
+    for (gint k = 0; k < n; k++)
+        if (!apply_arg(r, mine[k], &param[3 + k], error)) return FALSE;
+    r->mode = mode;
+    r->candidate = -1;
+    cascade_procedures_reroll(r);
+    return cascade_recipe_validate(r, error);
+}
+
+gboolean cascade_procedures_load_last(const gchar *name, CascadeRecipe *r) {
+    gint size = gimp_get_data_size(name);
+    if (size <= 0 || size > 1 << 20) return FALSE;
+    gchar *text = g_malloc0(size + 1);
+    gimp_get_data(name, text);
+    gboolean ok = cascade_recipe_from_string(r, text, NULL);
+    g_free(text);
+    return ok;
+}
+
+void cascade_procedures_save_last(const gchar *name, const CascadeRecipe *r) {
+    gchar *text = cascade_recipe_to_string(r);
+    gimp_set_data(name, text, strlen(text) + 1);
+    g_free(text);
+}
+
+void cascade_procedures_reroll(CascadeRecipe *r) {
+    if (!r->random_seed) return;
+    /* 31 bits so the seed can be typed back into a PDB call */
+    r->seed = (guint64)g_random_int_range(0, G_MAXINT32);
+}

@@ -1,0 +1,45 @@
+/* Shared by the Vulkan op tests: one CPU backend and Vulkan fp32 / fp16 / fp32 + int8
+ * weights backends for a whole test group, graph helpers, and running a graph on one
+ * backend (plan, seeded inputs, two replays, read-back, guard check). */
+#ifndef CASCADE_OPS_COMMON_H
+#define CASCADE_OPS_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cascade/backend.h"
+#include "cascade/graph.h"
+
+#define NMSE_F32 1e-9
+
+typedef struct fixture {
+    cascade_backend *cpu;
+    cascade_backend *vk[3]; /* fp32, fp16 (NULL without 16-bit storage), fp32 + int8 weights */
+    char             why[512];
+} fixture;
+
+extern fixture fx;
+
+int ops_group_setup(void **state); /* cmocka group setup: makes fx's backends */
+int ops_group_teardown(void **state);
+
+bool require_vulkan(void); /* CASCADE_REQUIRE_VULKAN=1 */
+/* fx.vk[precision]: skips without it, fails when CASCADE_REQUIRE_VULKAN=1. */
+cascade_backend *need_vulkan(int precision);
+
+cascade_value_id in4(cascade_graph *g, const char *name, int32_t nd, int64_t a, int64_t b,
+                     int64_t c, int64_t d);
+/* A constant of shape sh filled from a seed in [lo, hi), as F32 or converted to F16 / BF16. */
+cascade_value_id konst(cascade_graph *g, const char *name, cascade_dtype dt, int32_t nd,
+                       const int64_t *sh, uint64_t seed, float lo, float hi);
+
+typedef struct run_result {
+    float *out; /* malloc'd, n values */
+    size_t n;
+} run_result;
+
+/* Plans g on be, fills its inputs from seeds (input "t": timesteps in [0, 1000)), runs it
+ * twice, reads `out` as F32 and checks the guard bytes; any failure fails the test. */
+void run_on(cascade_backend *be, const cascade_graph *g, cascade_value_id out, run_result *r);
+
+#endif

@@ -1,0 +1,411 @@
+; The plug-in's procedures through Script-Fu in gimp-console-2.10 batch mode.
+; run-gimp-tests.sh defines *tap* (output file), *model* / *sr-model* (a tiny cascade:
+; stage I 16 px, stage II 32 px), *upscaler* ("" when no converted upscaler exists) and
+; *tmp*, and *section* (which groups to run: "generate", "inpaint", "other" or "upscale"; one GIMP
+; start per section keeps each test short), then loads this file. Each check writes one TAP line; a Scheme error inside a
+; group becomes a failed check of that group instead of ending the run.
+
+(define *port* (open-output-file *tap*))
+(define *n* 0)
+
+(define (tap-line status desc)
+  (set! *n* (+ *n* 1))
+  (display (string-append status " " (number->string *n*) " - " desc) *port*)
+  (newline *port*))
+
+(define (check desc ok)
+  (tap-line (if ok "ok" "not ok") desc)
+  ok)
+
+(define (skip desc why)
+  (set! *n* (+ *n* 1))
+  (display (string-append "ok " (number->string *n*) " - " desc " # SKIP " why) *port*)
+  (newline *port*))
+
+(define (note . items)
+  (display "# " *port*)
+  (for-each (lambda (x) (write x *port*) (display " " *port*)) items)
+  (newline *port*))
+
+; (try thunk): thunk's value, or (error message ...) when it raised one (a PDB failure
+; raises with GIMP's message, which names the procedure and our error text).
+(define (try thunk)
+  (call/cc
+    (lambda (k)
+      (let ((old *error-hook*))
+        (set! *error-hook*
+              (lambda args (set! *error-hook* old) (k (cons 'error args))))
+        (let ((r (thunk))) (set! *error-hook* old) r)))))
+
+(define (failed? r) (and (pair? r) (eq? (car r) 'error)))
+(define (error-text r)
+  (if (failed? r)
+      (apply string-append
+             (map (lambda (x) (if (string? x) x "")) (cdr r)))
+      ""))
+
+(define (group section name thunk)
+  (if (string=? section *section*) (run-group name thunk)))
+
+(define (run-group name thunk)
+  (let ((r (try thunk)))
+    (if (failed? r)
+        (check (string-append name ": ran without a Scheme error (" (error-text r) ")") #f))))
+
+(define (contains? hay needle)
+  (let ((n (string-length needle)) (h (string-length hay)))
+    (let loop ((i 0))
+      (cond ((> (+ i n) h) #f)
+            ((string=? (substring hay i (+ i n)) needle) #t)
+            (else (loop (+ i 1)))))))
+
+(define (pixel d x y) (vector->list (cadr (gimp-drawable-get-pixel d x y))))
+(define (layers img) (vector->list (cadr (gimp-image-get-layers img))))
+(define (n-layers img) (car (gimp-image-get-layers img)))
+(define (n-images) (car (gimp-image-list)))
+(define (recipe-of item)
+  (let ((p (try (lambda () (gimp-item-get-parasite item "gimp-cascade-recipe")))))
+    (if (failed? p) "" (caddr (car p)))))
+
+; A test image: w x h, one opaque layer with a horizontal ramp and a dark square, so any
+; repainting shows.
+(define (make-image w h)
+  (let* ((img (car (gimp-image-new w h RGB)))
+         (bg (car (gimp-layer-new img w h RGB-IMAGE "Background" 100 LAYER-MODE-NORMAL))))
+    (gimp-image-insert-layer img bg 0 0)
+    (gimp-context-set-foreground '(200 40 30))
+    (gimp-context-set-background '(20 90 220))
+    (gimp-drawable-edit-gradient-fill bg GRADIENT-LINEAR 0 FALSE 1 0 FALSE 0 0 w 0)
+    (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 2 2 6 6)
+    (gimp-context-set-foreground '(10 10 10))
+    (gimp-drawable-edit-fill bg FILL-FOREGROUND)
+    (gimp-selection-none img)
+    (list img bg)))
+
+; Reading pixels one PDB call at a time is slow, so whole drawables are compared through
+; GIMP itself: b over a in difference mode, flattened; identical iff the histogram of the
+; difference is all zero (mean and standard deviation 0).
+(define (same-pixels? a b)
+  (let* ((w (car (gimp-drawable-width a))) (h (car (gimp-drawable-height a)))
+         (img (car (gimp-image-new w h RGB)))
+         (la (car (gimp-layer-new-from-drawable a img)))
+         (lb (car (gimp-layer-new-from-drawable b img))))
+    (gimp-image-insert-layer img la 0 0)
+    (gimp-image-insert-layer img lb 0 0)
+    (gimp-layer-set-offsets la 0 0)
+    (gimp-layer-set-offsets lb 0 0)
+    (gimp-layer-set-mode lb LAYER-MODE-DIFFERENCE)
+    (let* ((flat (car (gimp-image-flatten img)))
+           (hist (gimp-drawable-histogram flat HISTOGRAM-VALUE 0.0 1.0)))
+      (gimp-image-delete img)
+      (and (= (car (gimp-drawable-width b)) w) (= (car (gimp-drawable-height b)) h)
+           (= (car hist) 0) (= (cadr hist) 0)))))
+
+; Standard deviation of a drawable's values (0..1): 0 for a constant fill.
+(define (value-std d) (cadr (gimp-drawable-histogram d HISTOGRAM-VALUE 0.0 1.0)))
+; How many pixels of d have values in [lo, hi] (0..1).
+(define (count-in d lo hi) (list-ref (gimp-drawable-histogram d HISTOGRAM-VALUE lo hi) 4))
+
+; A copy of the user's image taken before a run: its layers are the reference pixels.
+(define (snapshot img) (car (gimp-image-duplicate img)))
+(define (bottom-layer img) (car (reverse (layers img))))
+
+; generate: run-mode image drawable prompt negative style seed steps1 steps2 guidance1
+;           guidance2 stage2 noise-level batch model sr-model preset backend
+(define (generate img drw prompt seed batch stage2)
+  (plug-in-cascade-generate RUN-NONINTERACTIVE img drw prompt "" "" seed 4 2 -1 -1 stage2
+                            -1 batch *model* *sr-model* "" "cpu"))
+; inpaint: run-mode image drawable prompt negative style seed steps1 steps2 guidance1
+;          guidance2 stage2 noise-level context-margin model sr-model preset backend
+(define (inpaint img drw prompt seed margin)
+  (plug-in-cascade-inpaint RUN-NONINTERACTIVE img drw prompt "" "" seed 4 2 -1 -1 1 -1
+                           margin *model* *sr-model* "" "cpu"))
+
+; ---- 1. generate into a new image ----
+(group "generate" "generate/new-image"
+  (lambda ()
+    (let* ((before (n-images))
+           (r (generate -1 -1 "a red fox" 7 1 1))
+           (img (car r)) (layer (cadr r)))
+      (check "generate with no image opens a new image" (= (n-images) (+ before 1)))
+      (check "the new image has exactly one layer, the result" (equal? (layers img) (list layer)))
+      (check "the layer has the stage II size (32 x 32)"
+             (and (= (car (gimp-drawable-width layer)) 32)
+                  (= (car (gimp-drawable-height layer)) 32)))
+      (check "the layer is named from prompt and seed"
+             (string=? (car (gimp-item-get-name layer)) "a red fox #7"))
+      (let ((recipe (recipe-of layer)))
+        (note "parasite" recipe)
+        (check "the parasite holds mode, prompt, seed, steps, models and version"
+               (and (contains? recipe "mode=generate") (contains? recipe "prompt=a red fox")
+                    (contains? recipe "seed=7") (contains? recipe "steps1=4")
+                    (contains? recipe "steps2=2") (contains? recipe *model*)
+                    (contains? recipe "version="))))
+      (note "value std-dev" (value-std layer))
+      (check "the generated pixels are an image, not a constant fill" (> (value-std layer) 0.01))
+      ; the parasite is persistent: it survives XCF save and load
+      (let* ((file (string-append *tmp* "/fox.xcf")))
+        (gimp-xcf-save 0 img layer file file)
+        (let* ((img2 (car (gimp-xcf-load 0 file file)))
+               (l2 (car (layers img2))))
+          (check "the recipe parasite survives saving and reloading the XCF"
+                 (string=? (recipe-of l2) (recipe-of layer)))
+          (gimp-image-delete img2)))
+      ; the same seed gives the same pixels
+      (let* ((r2 (generate -1 -1 "a red fox" 7 1 1)))
+        (check "the same recipe and seed give the same pixels" (same-pixels? (cadr r2) layer))
+        (gimp-image-delete (car r2)))
+      (let* ((r3 (generate -1 -1 "a red fox" 8 1 1)))
+        (check "another seed gives other pixels" (not (same-pixels? (cadr r3) layer)))
+        (gimp-image-delete (car r3)))
+      (gimp-image-delete img))))
+
+; ---- 2. a batch into an open image: one group, the user's layer untouched ----
+(group "generate" "generate/batch"
+  (lambda ()
+    (let* ((t (make-image 40 36)) (img (car t)) (bg (cadr t))
+           (ref (snapshot img))
+           (r (generate img bg "green hills" 11 2 0))
+           (grp (cadr r)))
+      (check "the batch goes into the open image" (= (car r) img))
+      (check "the batch is one layer group above the background"
+             (and (equal? (layers img) (list grp bg))
+                  (= (car (gimp-item-is-group grp)) TRUE)))
+      (let ((kids (vector->list (cadr (gimp-item-get-children grp)))))
+        (check "the group holds two variations of stage I size (16 x 16)"
+               (and (= (length kids) 2)
+                    (= (car (gimp-drawable-width (car kids))) 16)
+                    (= (car (gimp-drawable-height (cadr kids))) 16)))
+        (check "variations are named and seeded seed, seed + 1"
+               (and (string=? (car (gimp-item-get-name (car kids))) "green hills #11")
+                    (string=? (car (gimp-item-get-name (cadr kids))) "green hills #12")
+                    (contains? (recipe-of (cadr kids)) "seed=12")
+                    (contains? (recipe-of (cadr kids)) "batch=1"))))
+      (check "the user's layer is untouched" (same-pixels? bg (bottom-layer ref)))
+      (gimp-image-delete ref)
+      (gimp-image-delete img))))
+
+; ---- 3. inpaint a rectangle, a feathered ellipse, an empty selection ----
+(group "inpaint" "inpaint/rectangle"
+  (lambda ()
+    (let* ((t (make-image 48 40)) (img (car t)) (bg (cadr t))
+           (ref (snapshot img)))
+      (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 14 10 16 12)
+      (let* ((r (inpaint img bg "a blue door" 5 4)) (layer (cadr r))
+             (mask (car (gimp-layer-get-mask layer)))
+             (offs (gimp-drawable-offsets layer)))
+        (check "inpaint adds one layer above the user's"
+               (equal? (layers img) (list layer bg)))
+        (check "the layer covers the selection's bounds plus the margin (24 x 20 at 10,6)"
+               (and (equal? offs '(10 6))
+                    (= (car (gimp-drawable-width layer)) 24)
+                    (= (car (gimp-drawable-height layer)) 20)))
+        (check "the layer mask is the selection (0 outside, 255 inside)"
+               (and (> mask 0) (= (car (pixel mask 0 0)) 0) (= (car (pixel mask 3 3)) 0)
+                    (= (car (pixel mask 4 4)) 255) (= (car (pixel mask 19 15)) 255)
+                    (= (car (pixel mask 20 16)) 0)))
+        (check "the layer's pixels outside the selection are the original's"
+               (and (equal? (pixel layer 0 0) (append (pixel bg 10 6) '(255)))
+                    (equal? (pixel layer 23 19) (append (pixel bg 33 25) '(255)))
+                    (equal? (pixel layer 3 10) (append (pixel bg 13 16) '(255)))))
+        (let ((inside-changed
+                (let loop ((y 0) (x 0) (n 0))
+                  (cond ((= y 12) n)
+                        ((= x 16) (loop (+ y 1) 0 n))
+                        (else (loop y (+ x 1)
+                                    (if (equal? (pixel layer (+ x 4) (+ y 4))
+                                                (append (pixel bg (+ x 14) (+ y 10)) '(255)))
+                                        n (+ n 1))))))))
+          (note "inside pixels changed" inside-changed "of 192")
+          (check "pixels inside the selection are repainted" (> inside-changed 96)))
+        (check "the layer carries an inpaint recipe with its margin"
+               (let ((s (recipe-of layer)))
+                 (and (contains? s "mode=inpaint") (contains? s "context-margin=4")
+                      (contains? s "prompt=a blue door"))))
+        ; the composite: outside the selection exactly the original
+        (let* ((dup (car (gimp-image-duplicate img)))
+               (flat (car (gimp-image-flatten dup))))
+          (check "the composite outside the selection is unchanged"
+                 (and (equal? (pixel flat 0 0) (pixel bg 0 0))
+                      (equal? (pixel flat 13 9) (pixel bg 13 9))
+                      (equal? (pixel flat 30 22) (pixel bg 30 22))
+                      (equal? (pixel flat 47 39) (pixel bg 47 39))))
+          (gimp-image-delete dup))
+        (check "the user's layer is untouched" (same-pixels? bg (bottom-layer ref))))
+      (gimp-image-delete ref)
+      (gimp-image-delete img))))
+
+(group "inpaint" "inpaint/feathered"
+  (lambda ()
+    (let* ((t (make-image 40 40)) (img (car t)) (bg (cadr t)))
+      (gimp-context-set-feather TRUE)
+      (gimp-context-set-feather-radius 8 8)
+      (gimp-image-select-ellipse img CHANNEL-OP-REPLACE 10 10 20 20)
+      (gimp-context-set-feather FALSE)
+      (let* ((r (inpaint img bg "moon" 3 0)) (layer (cadr r))
+             (mask (car (gimp-layer-get-mask layer)))
+             (soft (count-in mask 0.02 0.98)))
+        (note "soft mask pixels" soft)
+        (check "a feathered selection gives a soft mask (values between 0 and 255)"
+               (> soft 50)))
+      (gimp-image-delete img))))
+
+; Quick Mask on: GIMP keeps the mask being painted in the channel "Qmask" and empties the
+; selection until Quick Mask is switched off; the plug-in repaints what Qmask selects.
+(group "inpaint" "inpaint/quick-mask"
+  (lambda ()
+    (let* ((t (make-image 40 32)) (img (car t)) (bg (cadr t))
+           (qm (car (gimp-channel-new img 40 32 "Qmask" 50 '(255 0 0)))))
+      (gimp-image-insert-channel img qm 0 0)
+      (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 20 12 8 6)
+      (gimp-context-set-foreground '(255 255 255))
+      (gimp-drawable-edit-fill qm FILL-FOREGROUND)
+      (gimp-selection-none img)
+      (let* ((r (inpaint img bg "leaf" 2 2)) (layer (cadr r)))
+        (check "with Quick Mask on, the Qmask channel is the area repainted (bounds + margin)"
+               (and (equal? (gimp-drawable-offsets layer) '(18 10))
+                    (= (car (gimp-drawable-width layer)) 12)
+                    (= (car (gimp-drawable-height layer)) 10))))
+      (gimp-image-delete img))))
+
+(group "inpaint" "inpaint/empty"
+  (lambda ()
+    (let* ((t (make-image 32 32)) (img (car t)) (bg (cadr t)))
+      (gimp-selection-none img)
+      (let ((r (try (lambda () (inpaint img bg "x" 1 8)))))
+        (note "empty selection" (error-text r))
+        (check "inpainting with no selection fails and says the selection is empty"
+               (and (failed? r) (contains? (error-text r) "selection is empty")))
+        (check "... and leaves the image as it was" (equal? (layers img) (list bg))))
+      (gimp-image-delete img))))
+
+; ---- 4. bad arguments and failing runs leave everything as it was ----
+(group "other" "errors"
+  (lambda ()
+    (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t)) (before (n-images)))
+      (let ((r (try (lambda ()
+                      (plug-in-cascade-generate RUN-NONINTERACTIVE img bg "fox" "" "" 1 -5 2
+                                                -1 -1 1 -1 1 *model* *sr-model* "" "cpu")))))
+        (note "negative steps" (error-text r))
+        (check "negative steps are a calling error naming the field"
+               (and (contains? (error-text r) "invalid input arguments")
+                    (contains? (error-text r) "steps1"))))
+      (let ((r (try (lambda ()
+                      (plug-in-cascade-generate RUN-NONINTERACTIVE img bg "fox" "" "" 1 4 2
+                                                -1 -1 1 -1 1 *model* *sr-model* "no-such" "")))))
+        (check "an unknown preset is a calling error naming it"
+               (and (contains? (error-text r) "invalid input arguments")
+                    (contains? (error-text r) "no-such"))))
+      (let ((r (try (lambda ()
+                      (plug-in-cascade-generate RUN-NONINTERACTIVE img bg "" "" "" 1 4 2
+                                                -1 -1 1 -1 1 *model* *sr-model* "" "")))))
+        (check "an empty prompt is a calling error" (contains? (error-text r) "invalid input arguments")))
+      (let ((r (try (lambda ()
+                      (plug-in-cascade-generate RUN-NONINTERACTIVE img bg "fox" "" "" 1 4 2
+                                                -1 -1 1 -1 1 (string-append *tmp* "/no-model")
+                                                *sr-model* "" "cpu")))))
+        (note "missing model" (error-text r))
+        (check "a missing model fails the run (execution error) naming the folder"
+               (and (failed? r) (not (contains? (error-text r) "invalid input arguments"))
+                    (contains? (error-text r) "no-model"))))
+      (check "after the failures the image has only its own layer" (equal? (layers img) (list bg)))
+      (check "... and no image was opened" (= (n-images) before))
+      (gimp-image-delete img))))
+
+; ---- grey and indexed images ----
+(group "other" "image-types"
+  (lambda ()
+    (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t)))
+      (gimp-image-convert-grayscale img)
+      (let ((layer (cadr (generate img bg "grey owl" 3 1 0))))
+        (check "in a greyscale image the result is a grey layer with alpha"
+               (= (car (gimp-drawable-type layer)) GRAYA-IMAGE)))
+      (gimp-image-delete img))
+    (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t)))
+      (gimp-image-convert-indexed img CONVERT-DITHER-NONE CONVERT-PALETTE-GENERATE 16 FALSE FALSE "")
+      (let ((r (try (lambda () (generate img bg "owl" 3 1 0)))))
+        (check "an indexed image is refused with a message saying to convert it to RGB"
+               (and (contains? (error-text r) "RGB") (= (n-layers img) 1))))
+      (gimp-image-delete img))))
+
+; ---- 5. presets and Repeat Last ----
+(group "other" "presets/last-values"
+  (lambda ()
+    (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t))
+           (r1 (plug-in-cascade-generate RUN-NONINTERACTIVE img bg "sun" "" "" -1 3 0 -1 -1 -1
+                                         -1 1 *model* *sr-model* "draft" "cpu"))
+           (s1 (recipe-of (cadr r1))))
+      (note "preset draft" s1)
+      ; draft: stage I only, 10 stage II steps; steps1 given (3) overrides the preset's 20
+      (check "a preset's name is recorded and its values fill the 0/-1 arguments"
+             (and (contains? s1 "preset=draft") (contains? s1 "stage2=false")
+                  (contains? s1 "steps2=10") (contains? s1 "steps1=3")))
+      (let* ((r2 (plug-in-cascade-generate RUN-WITH-LAST-VALS img bg "" "" "" 0 0 0 0 0 0 0 0
+                                           "" "" "" ""))
+             (s2 (recipe-of (cadr r2))))
+        (note "repeat last" s2)
+        (check "Repeat Last reruns the last recipe with a new random seed"
+               (and (contains? s2 "prompt=sun") (contains? s2 "preset=draft")
+                    (not (string=? (car (gimp-item-get-name (cadr r2)))
+                                   (car (gimp-item-get-name (cadr r1)))))))
+        (check "each run added one layer, the user's layer is still at the bottom"
+               (equal? (layers img) (list (cadr r2) (cadr r1) bg))))
+      (gimp-image-delete img))))
+
+; ---- 6. upscale ----
+(if (and (string=? *section* "upscale") (string=? *upscaler* ""))
+    (skip "upscale a layer x4" "no converted upscaler in models/upscalers (cascade convert)")
+    (group "upscale" "upscale"
+      (lambda ()
+        (let* ((t (make-image 20 16)) (img (car t)) (bg (cadr t))
+               (small (car (gimp-layer-new img 10 8 RGBA-IMAGE "small" 100 LAYER-MODE-NORMAL))))
+          (gimp-image-insert-layer img small 0 0)
+          (gimp-layer-set-offsets small 3 2)
+          (gimp-drawable-edit-gradient-fill small GRADIENT-LINEAR 0 FALSE 1 0 FALSE 0 0 10 8)
+          (let* ((ref (snapshot img))
+                 (r (plug-in-cascade-upscale RUN-NONINTERACTIVE img small 4 0 *upscaler* "" "cpu"))
+                 (big (cadr r)))
+            (check "upscale x4 makes a 40 x 32 layer at the layer's offsets"
+                   (and (= (car (gimp-drawable-width big)) 40)
+                        (= (car (gimp-drawable-height big)) 32)
+                        (equal? (gimp-drawable-offsets big) '(3 2))))
+            (check "the canvas grew to hold it"
+                   (and (>= (car (gimp-image-width img)) 43) (>= (car (gimp-image-height img)) 34)))
+            (check "the upscaled layer carries an upscale recipe"
+                   (contains? (recipe-of big) "upscale-factor=4"))
+            (check "the upscaled pixels follow the source (a corner's colour)"
+                   (let ((a (pixel big 1 1)) (b (pixel small 0 0)))
+                     (< (abs (- (car a) (car b))) 48)))
+            (check "the source layer is untouched" (same-pixels? small (car (layers ref))))
+            (gimp-image-delete ref)
+            (check "the image holds the result above the user's layers"
+                   (equal? (layers img) (list big small bg))))
+          (gimp-image-delete img))
+        ; streamed in 16 px chunks (3 x 2 of them) it matches the one-chunk result
+        (let* ((t (make-image 40 30)) (img (car t)) (bg (cadr t))
+               (one (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 2 0 *upscaler* "" "cpu")))
+               (many (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 2 16 *upscaler* "" "cpu")))
+               (diff (let* ((w 80) (h 60) (dimg (car (gimp-image-new w h RGB)))
+                            (la (car (gimp-layer-new-from-drawable one dimg)))
+                            (lb (car (gimp-layer-new-from-drawable many dimg))))
+                       (gimp-image-insert-layer dimg la 0 0)
+                       (gimp-image-insert-layer dimg lb 0 0)
+                       (gimp-layer-set-mode lb LAYER-MODE-DIFFERENCE)
+                       (let ((h (gimp-drawable-histogram (car (gimp-image-flatten dimg))
+                                                         HISTOGRAM-VALUE 0.0 1.0)))
+                         (gimp-image-delete dimg)
+                         h))))
+          (note "chunked vs whole: mean, max-ish" (car diff) (cadr diff))
+          (check "streamed in chunks: 80 x 60, fully opaque (no gaps between chunks)"
+                 (and (= (car (gimp-drawable-width many)) 80)
+                      (= (car (gimp-drawable-height many)) 60)
+                      (= (list-ref (gimp-drawable-histogram many HISTOGRAM-ALPHA 0.0 0.99) 4) 0)))
+          (check "streamed in chunks it matches the whole-layer result (mean |diff| < 1 %)"
+                 (< (car diff) 0.01))
+          (gimp-image-delete img)))))
+
+(display (string-append "1.." (number->string *n*)) *port*)
+(newline *port*)
+(display "# done" *port*)
+(newline *port*)
+(close-output-port *port*)

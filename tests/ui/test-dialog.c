@@ -1,0 +1,606 @@
+/* CascadeDialog under Xvfb: filled programmatically, Generate runs a real stage-I-only batch
+ * on the tiny golden cascade through a host built on CascadeJob (as the plug-in does), the
+ * candidates arrive, one is picked, OK hands back the recipe that finishes it; Esc cancels
+ * a run before it closes the dialog; Enter in the prompt generates; presets fill the
+ * settings and editing makes them custom; upscale mode shows its own controls. A screenshot
+ * of the dialog with its candidates is saved to $CASCADE_UI_SCREENSHOT.
+ *
+ * Without a display (no Xvfb) the whole test is skipped with a TAP plan. */
+#include <gdk/gdkx.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
+#include "cascade-dialog.h"
+#include "cascade-job.h"
+#include "test-common.h"
+#include "tiny-cascade.h"
+
+static char *g_root; /* the tiny cascade */
+
+/* ---- finding widgets by name (the dialog names its controls) ---------------------------- */
+
+static GtkWidget *find(GtkWidget *w, const char *name) {
+    if (!g_strcmp0(gtk_widget_get_name(w), name)) return w;
+    if (!GTK_IS_CONTAINER(w)) return NULL;
+    GList     *children = gtk_container_get_children(GTK_CONTAINER(w));
+    GtkWidget *hit = NULL;
+    for (GList *l = children; l && !hit; l = l->next)
+        hit = find(l->data, name);
+    g_list_free(children);
+    return hit;
+}
+
+static GtkWidget *must_find(GtkWidget *w, const char *name) {
+    GtkWidget *hit = find(w, name);
+    if (!hit) fail_msg("no widget named '%s'", name);
+    return hit;
+}
+
+static void pump(guint ms) { /* lets GTK and the job's messages run */
+    gint64 end = g_get_monotonic_time() + ms * 1000;
+    while (g_get_monotonic_time() < end)
+        if (!g_main_context_iteration(NULL, FALSE)) g_usleep(2000);
+}
+
+/* ---- a host built on CascadeJob, as the plug-in's ------------------------------------- */
+
+typedef struct {
+    CascadeUiHost  base; /* first: the dialog hands this back */
+    CascadeDialog *dialog;
+    CascadeJob    *job;
+    gboolean       real; /* run a CascadeJob; else only record */
+    gint           starts, cancels, finished;
+    gboolean       last_stage1_only;
+    CascadeRecipe  last;
+    guint64        base_seed;
+} test_host;
+
+static void host_progress(gint stage, gint step, gint total, gpointer ud) {
+    test_host *h = ud;
+    cascade_dialog_report_progress(h->dialog, stage, step, total);
+}
+
+static void host_preview(gint index, const CascadeImage *im, gpointer ud) {
+    test_host *h = ud;
+    cascade_dialog_report_preview(h->dialog, index, im->pixels, im->width, im->height,
+                                  im->width * 3);
+}
+
+static void host_done(GPtrArray *results, const guint64 *seeds, const GError *error, gpointer ud) {
+    test_host *h = ud;
+    if (results) {
+        h->base_seed = seeds[0];
+        for (guint i = 0; i < results->len; i++) {
+            cascade_dialog_report_candidate_image(h->dialog, (gint)i, seeds[i], results->pdata[i]);
+        }
+        g_ptr_array_unref(results);
+    }
+    h->finished++;
+    cascade_dialog_report_finished(h->dialog, error);
+}
+
+static gboolean host_start(CascadeUiHost *base, const CascadeRecipe *r, gboolean stage1_only,
+                           GError **error) {
+    test_host *h = (test_host *)base;
+    h->starts++;
+    h->last_stage1_only = stage1_only;
+    cascade_recipe_clear(&h->last);
+    cascade_recipe_copy(&h->last, r);
+    if (!h->real) return TRUE;
+    CascadeRecipe run;
+    cascade_recipe_copy(&run, r);
+    if (stage1_only) run.stage2 = FALSE;
+    CascadeJobCallbacks cb = {host_progress, host_preview, host_done, h};
+    cascade_job_free(h->job);
+    h->job = cascade_job_start(&run, NULL, NULL, &cb, error);
+    cascade_recipe_clear(&run);
+    return h->job != NULL;
+}
+
+static void host_cancel(CascadeUiHost *base) {
+    test_host *h = (test_host *)base;
+    h->cancels++;
+    if (h->job)
+        cascade_job_cancel(h->job);
+    else if (!h->real) { /* the fake host reports the cancel at once */
+        GError *e = g_error_new_literal(G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+        cascade_dialog_report_finished(h->dialog, e);
+        g_error_free(e);
+    }
+}
+
+static const gchar *host_describe(CascadeUiHost *base) {
+    (void)base;
+    return "Generating a new layer in “test.xcf” (640 × 480 px)";
+}
+
+static void host_init(test_host *h, gboolean real) {
+    memset(h, 0, sizeof *h);
+    h->base.start = host_start;
+    h->base.cancel = host_cancel;
+    h->base.describe_target = host_describe;
+    h->real = real;
+    cascade_recipe_init(&h->last);
+}
+
+static void host_clear(test_host *h) {
+    cascade_job_free(h->job);
+    cascade_recipe_clear(&h->last);
+}
+
+static CascadeRecipe tiny_recipe(void) {
+    CascadeRecipe r;
+    cascade_recipe_init(&r);
+    g_free(r.model_dir);
+    r.model_dir = g_strdup(g_root ? g_root : "");
+    g_free(r.backend);
+    r.backend = g_strdup("cpu");
+    r.steps1 = 6;
+    r.steps2 = 3;
+    r.batch = 3;
+    r.random_seed = TRUE;
+    return r;
+}
+
+static void set_text(GtkWidget *view, const char *text) {
+    gtk_text_buffer_set_text(gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)), text, -1);
+}
+
+/* Saves the dialog as drawn to $CASCADE_UI_SCREENSHOT, with "-<suffix>" before ".png". */
+static void screenshot(GtkWidget *dialog, const char *suffix) {
+    const char *base = getenv("CASCADE_UI_SCREENSHOT");
+    if (!base || !*base) return;
+    char *path = suffix && g_str_has_suffix(base, ".png")
+                     ? g_strdup_printf("%.*s-%s.png", (int)strlen(base) - 4, base, suffix)
+                     : g_strdup(base);
+    pump(300);
+    /* drawn offscreen by GTK itself: no read-back from the X server, no window manager */
+    gint             w = gtk_widget_get_allocated_width(dialog);
+    gint             hgt = gtk_widget_get_allocated_height(dialog);
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, hgt);
+    cairo_t         *cr = cairo_create(surf);
+    gtk_widget_draw(dialog, cr);
+    cairo_destroy(cr);
+    GdkPixbuf *pb = gdk_pixbuf_get_from_surface(surf, 0, 0, w, hgt);
+    cairo_surface_destroy(surf);
+    assert_non_null(pb);
+    GError *e = NULL;
+    if (!gdk_pixbuf_save(pb, path, "png", &e, NULL)) fail_msg("%s: %s", path, e->message);
+    fprintf(stderr, "# screenshot: %s (%dx%d)\n", path, gdk_pixbuf_get_width(pb),
+            gdk_pixbuf_get_height(pb));
+    g_object_unref(pb);
+    g_free(path);
+}
+
+/* ---- the scripted session (runs inside cascade_dialog_run_recipe's loop) ---------------- */
+
+typedef struct {
+    test_host  *host;
+    GtkWidget  *dialog;
+    int         phase;
+    gint64      deadline;
+    const char *failure; /* set when a step could not be done */
+} script;
+
+static gboolean script_step(gpointer ud) {
+    script *s = ud;
+    if (g_get_monotonic_time() > s->deadline) {
+        s->failure = "timed out waiting for the run";
+        gtk_dialog_response(GTK_DIALOG(s->dialog), GTK_RESPONSE_CANCEL);
+        return G_SOURCE_REMOVE;
+    }
+    switch (s->phase) {
+    case 0:
+        set_text(must_find(s->dialog, "prompt"), "a red fox, flat emoji");
+        gtk_button_clicked(GTK_BUTTON(must_find(s->dialog, "generate")));
+        s->phase = 1;
+        return G_SOURCE_CONTINUE;
+    case 1: /* wait for the candidates */
+        if (s->host->finished == 0) return G_SOURCE_CONTINUE;
+        s->phase = 2;
+        return G_SOURCE_CONTINUE;
+    case 2: {
+        GtkWidget *grid = must_find(s->dialog, "candidates");
+        GList     *kids = gtk_container_get_children(GTK_CONTAINER(grid));
+        guint      n = g_list_length(kids);
+        g_list_free(kids);
+        if (n != 3) s->failure = "expected 3 candidates in the grid";
+        gtk_flow_box_select_child(GTK_FLOW_BOX(grid),
+                                  gtk_flow_box_get_child_at_index(GTK_FLOW_BOX(grid), 1));
+        screenshot(s->dialog, NULL);
+        gtk_dialog_response(GTK_DIALOG(s->dialog), GTK_RESPONSE_OK);
+        return G_SOURCE_REMOVE;
+    }
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Generate -> a real stage-I-only batch of 3 -> pick candidate 2 -> OK: the recipe holds
+ * the prompt, candidate 1 and the batch's base seed, and finishing it through a job gives
+ * one 32 px image made with seed base + 1. */
+static void test_dialog_generate_pick_ok(void **state) {
+    (void)state;
+    if (!g_root) skip();
+    test_host h;
+    host_init(&h, TRUE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    /* a foreign parent, as GIMP's image window would be */
+    GtkWidget *gimp_window = gtk_window_new(GTK_WINDOW_TOPLEVEL);
+    gtk_widget_show(gimp_window);
+    cascade_dialog_set_transient_for_handle(
+        CASCADE_DIALOG(dialog),
+        (guint32)gdk_x11_window_get_xid(gtk_widget_get_window(gimp_window)));
+    script s = {&h, dialog, 0, g_get_monotonic_time() + 120 * G_USEC_PER_SEC, NULL};
+    g_timeout_add(50, script_step, &s);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    gint response = cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out);
+    if (s.failure) fail_msg("%s", s.failure);
+    assert_int_equal(response, GTK_RESPONSE_OK);
+    assert_int_equal(h.starts, 1);
+    assert_true(h.last_stage1_only);
+    assert_false(h.last.stage2);
+    assert_string_equal(h.last.prompt, "a red fox, flat emoji");
+    assert_string_equal(out.prompt, "a red fox, flat emoji");
+    assert_int_equal(out.candidate, 1);
+    assert_true(out.seed == h.base_seed);
+    assert_false(out.random_seed); /* the seed names the picked image now */
+    assert_true(out.stage2);       /* OK runs the full recipe */
+    assert_int_equal(out.steps1, 6);
+    assert_int_equal(out.batch, 3);
+    GtkWidget *progress = must_find(dialog, "progress");
+    assert_true(gtk_progress_bar_get_fraction(GTK_PROGRESS_BAR(progress)) == 1.0);
+    assert_non_null(g_object_get_data(G_OBJECT(dialog), "cascade-foreign-parent"));
+    gtk_widget_destroy(dialog);
+    gtk_widget_destroy(gimp_window);
+
+    /* finish the picked candidate as the plug-in would */
+    cascade_job_free(h.job);
+    h.job = NULL;
+    h.finished = 0;
+    GtkWidget *sink = cascade_dialog_new(&out, &h.base, NULL); /* receives the reports */
+    h.dialog = CASCADE_DIALOG(sink);
+    GError *e = NULL;
+    assert_true(host_start(&h.base, &out, FALSE, &e));
+    while (!h.finished)
+        g_main_context_iteration(NULL, TRUE);
+    GtkWidget *grid = must_find(sink, "candidates");
+    GList     *kids = gtk_container_get_children(GTK_CONTAINER(grid));
+    assert_int_equal(g_list_length(kids), 1);
+    g_list_free(kids);
+    assert_true(h.base_seed == out.seed + 1);
+    gtk_widget_destroy(sink);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+}
+
+typedef struct {
+    test_host *host;
+    GtkWidget *dialog;
+    int        phase;
+} esc_script;
+
+static gboolean esc_step(gpointer ud) {
+    esc_script *s = ud;
+    switch (s->phase++) {
+    case 0:
+        set_text(must_find(s->dialog, "prompt"), "a cat");
+        gtk_dialog_response(GTK_DIALOG(s->dialog), 1 /* Generate */);
+        return G_SOURCE_CONTINUE;
+    case 1:
+        g_signal_emit_by_name(s->dialog, "close"); /* Esc: stops the run only */
+        return G_SOURCE_CONTINUE;
+    case 2:
+        g_signal_emit_by_name(s->dialog, "close"); /* Esc again: closes */
+        return G_SOURCE_REMOVE;
+    default: return G_SOURCE_REMOVE;
+    }
+}
+
+/* Esc while a run goes cancels the run and keeps the dialog; the next Esc closes it, and
+ * the recipe passed in is left untouched. */
+static void test_dialog_escape_cancels_then_closes(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    esc_script s = {&h, dialog, 0};
+    g_timeout_add(50, esc_step, &s);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    gint response = cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out);
+    assert_int_not_equal(response, GTK_RESPONSE_OK);
+    assert_int_equal(h.starts, 1);
+    assert_int_equal(h.cancels, 1);
+    assert_int_equal(s.phase, 3);
+    assert_string_equal(out.prompt, ""); /* untouched */
+    assert_string_equal(gtk_progress_bar_get_text(GTK_PROGRESS_BAR(must_find(dialog, "progress"))),
+                        "Cancelled");
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+}
+
+/* A key press delivered to w, as GTK delivers it to the focused widget (Xvfb has no window
+ * manager to give the dialog the keyboard focus). */
+static void press_key(GtkWidget *w, guint keyval, GdkModifierType state) {
+    GdkEvent *ev = gdk_event_new(GDK_KEY_PRESS);
+    ev->key.window = g_object_ref(gtk_widget_get_window(w));
+    ev->key.keyval = keyval;
+    ev->key.state = state;
+    ev->key.time = GDK_CURRENT_TIME;
+    gdk_event_set_device(
+        ev, gdk_seat_get_keyboard(gdk_display_get_default_seat(gdk_display_get_default())));
+    gtk_widget_event(w, ev);
+    gdk_event_free(ev);
+}
+
+/* Enter in the prompt generates (Shift+Enter does not); an empty prompt does not start a
+ * run but says why. */
+static void test_dialog_enter_generates(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    pump(200);
+    GtkWidget *prompt = must_find(dialog, "prompt");
+    gtk_widget_grab_focus(prompt);
+    press_key(prompt, GDK_KEY_Return, 0);
+    pump(400);                     /* a button activated by Enter clicks after a visible press */
+    assert_int_equal(h.starts, 0); /* empty prompt */
+    assert_non_null(strstr(gtk_label_get_text(GTK_LABEL(must_find(dialog, "status"))), "prompt"));
+    set_text(prompt, "a lighthouse");
+    press_key(prompt, GDK_KEY_Return, GDK_SHIFT_MASK);
+    pump(400); /* a button activated by Enter clicks after a visible press */
+    assert_int_equal(h.starts, 0);
+    press_key(prompt, GDK_KEY_Return, 0);
+    pump(400); /* a button activated by Enter clicks after a visible press */
+    assert_int_equal(h.starts, 1);
+    assert_true(h.last_stage1_only);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
+/* Choosing the draft preset fills its values; editing a value afterwards makes the recipe
+ * custom; the re-roll button fixes a new seed. */
+static void test_dialog_presets_and_seed(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    GtkWidget *preset = must_find(dialog, "preset");
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "draft"));
+    GtkWidget *steps1 = must_find(dialog, "steps1");
+    assert_int_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 20);
+    assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(must_find(dialog, "stage2"))));
+    assert_false(gtk_widget_get_sensitive(must_find(dialog, "steps2")));
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "flat-emoji"));
+    assert_non_null(strstr(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "style"))), "flat"));
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(steps1), 33);
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(preset)), "");
+    GtkWidget *random = must_find(dialog, "random-seed");
+    assert_true(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(random)));
+    gtk_button_clicked(GTK_BUTTON(must_find(dialog, "reroll")));
+    assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(random)));
+    assert_true(gtk_widget_get_sensitive(must_find(dialog, "seed")));
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
+/* Fills and accepts the "Save Preset" dialog once it is up. */
+static gboolean fill_save_dialog(gpointer ud) {
+    (void)ud;
+    GList     *tops = gtk_window_list_toplevels();
+    GtkWidget *dlg = NULL;
+    for (GList *l = tops; l; l = l->next)
+        if (!g_strcmp0(gtk_widget_get_name(l->data), "save-preset-dialog")) dlg = l->data;
+    g_list_free(tops);
+    if (!dlg) return G_SOURCE_CONTINUE;
+    gtk_entry_set_text(GTK_ENTRY(must_find(dlg, "preset-name")), "My Foxes");
+    gtk_entry_set_text(GTK_ENTRY(must_find(dlg, "preset-description")), "few steps");
+    gtk_dialog_response(GTK_DIALOG(dlg), GTK_RESPONSE_OK);
+    return G_SOURCE_REMOVE;
+}
+
+/* Saving the settings as a preset of one's own: it is written to the user's folder, the
+ * picker lists and selects it, and choosing it later restores its values. */
+static void test_dialog_save_user_preset(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    GtkWidget *steps1 = must_find(dialog, "steps1");
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(steps1), 17);
+    gtk_entry_set_text(GTK_ENTRY(must_find(dialog, "style")), "pencil sketch");
+    g_timeout_add(50, fill_save_dialog, NULL);
+    gtk_button_clicked(GTK_BUTTON(must_find(dialog, "save-preset"))); /* modal until saved */
+    GtkWidget *preset = must_find(dialog, "preset");
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(preset)), "my-foxes");
+    char *path = g_build_filename(g_getenv("CASCADE_USER_PRESETS_DIR"), "my-foxes.json", NULL);
+    assert_true(g_file_test(path, G_FILE_TEST_IS_REGULAR));
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "best"));
+    assert_int_not_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 17);
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "my-foxes"));
+    assert_int_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 17);
+    assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "style"))), "pencil sketch");
+    g_unlink(path);
+    g_free(path);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
+/* An RGBA result (an inpainted crop of a layer with alpha) shows as a candidate: opaque
+ * pixels as they are, transparent ones as GIMP's checkerboard. */
+static void test_dialog_rgba_candidate(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    CascadeImage *im = cascade_job_image_new(16, 16, 4);
+    for (gint i = 0; i < 16 * 16; i++) {
+        im->pixels[i * 4 + 0] = 200, im->pixels[i * 4 + 1] = 10, im->pixels[i * 4 + 2] = 30;
+        im->pixels[i * 4 + 3] = i % 16 < 8 ? 0 : 255; /* left half transparent */
+    }
+    cascade_dialog_report_candidate_image(CASCADE_DIALOG(dialog), 0, 5, im);
+    GtkWidget       *grid = must_find(dialog, "candidates");
+    GtkFlowBoxChild *c = gtk_flow_box_get_child_at_index(GTK_FLOW_BOX(grid), 0);
+    assert_non_null(c);
+    GdkPixbuf *pb = gtk_image_get_pixbuf(GTK_IMAGE(gtk_bin_get_child(GTK_BIN(c))));
+    assert_int_equal(gdk_pixbuf_get_width(pb), 64); /* 16 px enlarged 4x for the grid */
+    const guint8 *px = gdk_pixbuf_get_pixels(pb);
+    gint          rs = gdk_pixbuf_get_rowstride(pb);
+    assert_int_equal(px[0], 102); /* transparent: the dark check */
+    assert_int_equal(px[1], 102);
+    assert_int_equal(px[60 * 3 + 0], 200); /* opaque: the pixel itself */
+    assert_int_equal(px[60 * 3 + 1], 10);
+    assert_int_equal(px[8 * 4 * rs + 4 * 4 * 3], 153); /* (4, 8) in source: the light check */
+    cascade_job_image_free(im);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
+static gboolean press_ok(gpointer ud) {
+    gtk_dialog_response(GTK_DIALOG(ud), GTK_RESPONSE_OK);
+    return G_SOURCE_REMOVE;
+}
+
+/* Upscale mode: no prompt, no candidates, no Generate; OK hands back the factor chosen. */
+static void test_dialog_upscale_mode(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.mode = CASCADE_MODE_UPSCALE;
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    assert_false(gtk_widget_get_visible(must_find(dialog, "generate")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    assert_true(gtk_widget_is_visible(must_find(dialog, "upscale-factor")));
+    gtk_combo_box_set_active_id(GTK_COMBO_BOX(must_find(dialog, "upscale-factor")), "2");
+    screenshot(dialog, "upscale");
+    g_timeout_add(50, press_ok, dialog);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
+    assert_int_equal(out.mode, CASCADE_MODE_UPSCALE);
+    assert_int_equal(out.upscale_factor, 2);
+    assert_int_equal(h.starts, 0);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+}
+
+static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
+    if (!gtk_widget_get_mapped(w)) return;
+    if (GTK_IS_LABEL(w) && gtk_label_get_use_underline(GTK_LABEL(w))) {
+        guint key = gdk_keyval_to_lower(gtk_label_get_mnemonic_keyval(GTK_LABEL(w)));
+        if (key != GDK_KEY_VoidSymbol) {
+            const char *other = g_hash_table_lookup(seen, GUINT_TO_POINTER(key));
+            if (other)
+                g_string_append_printf(dups, "'%s' and '%s'; ", other,
+                                       gtk_label_get_label(GTK_LABEL(w)));
+            else
+                g_hash_table_insert(seen, GUINT_TO_POINTER(key),
+                                    (gpointer)gtk_label_get_label(GTK_LABEL(w)));
+        }
+    }
+    if (GTK_IS_CONTAINER(w)) {
+        GList *children = gtk_container_get_children(GTK_CONTAINER(w));
+        for (GList *l = children; l; l = l->next)
+            collect_mnemonics(l->data, seen, dups);
+        g_list_free(children);
+    }
+}
+
+/* Every visible mnemonic of the dialog is a different key, in each mode. */
+static void test_dialog_mnemonics_unique(void **state) {
+    (void)state;
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_UPSCALE; mode++) {
+        test_host h;
+        host_init(&h, FALSE);
+        CascadeRecipe r = tiny_recipe();
+        r.mode = (CascadeMode)mode;
+        GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+        gtk_widget_show(dialog);
+        pump(100);
+        GHashTable *seen = g_hash_table_new(NULL, NULL);
+        GString    *dups = g_string_new(NULL);
+        collect_mnemonics(dialog, seen, dups);
+        if (mode == CASCADE_MODE_INPAINT) screenshot(dialog, "inpaint");
+        assert_true(g_hash_table_size(seen) >= (mode == CASCADE_MODE_UPSCALE ? 4u : 15u));
+        if (dups->len) fail_msg("mode %d: mnemonic clashes: %s", mode, dups->str);
+        g_string_free(dups, TRUE);
+        g_hash_table_destroy(seen);
+        gtk_widget_destroy(dialog);
+        host_clear(&h);
+        cascade_recipe_clear(&r);
+    }
+}
+
+static int setup(void **state) {
+    (void)state;
+    g_root = tiny_cascade_make();
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    if (g_root) tiny_cascade_rm_tree(g_root);
+    free(g_root);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    /* cmocka 1.1's "not ok # SKIP" reads as a failure to meson 1.0: skip with a TAP plan */
+    if (!gtk_init_check(&argc, &argv)) {
+        printf("1..0 # SKIP no display (run under xvfb-run)\n");
+        return 0;
+    }
+    char *user = test_make_tmpdir(); /* the user's presets: none, and never the real ones */
+    g_setenv("CASCADE_USER_PRESETS_DIR", user, TRUE);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dialog_generate_pick_ok),
+        cmocka_unit_test(test_dialog_escape_cancels_then_closes),
+        cmocka_unit_test(test_dialog_enter_generates),
+        cmocka_unit_test(test_dialog_presets_and_seed),
+        cmocka_unit_test(test_dialog_upscale_mode),
+        cmocka_unit_test(test_dialog_mnemonics_unique),
+        cmocka_unit_test(test_dialog_save_user_preset),
+        cmocka_unit_test(test_dialog_rgba_candidate),
+    };
+    int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
+    g_rmdir(user);
+    free(user);
+    return rc;
+}

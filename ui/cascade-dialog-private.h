@@ -1,0 +1,49 @@
+/* Shared between cascade-dialog.c (building the dialog, recipe <-> widgets) and
+ * cascade-dialog-run.c (runs, host reports, presets, the modal loop). */
+#ifndef CASCADE_DIALOG_PRIVATE_H
+#define CASCADE_DIALOG_PRIVATE_H
+
+#include "cascade-dialog.h"
+
+G_BEGIN_DECLS
+
+/* Response of the Generate button: starts a stage-I-only run (the dialog stays open). */
+#define CASCADE_RESPONSE_GENERATE 1
+
+struct _CascadeDialog {
+    GtkDialog      parent;
+    CascadeRecipe  recipe; /* fields without a widget (mode, sr-model, upscaler, ...) */
+    CascadeUiHost *host;
+    gboolean       running, updating;
+    GtkWidget     *target_label, *status_label, *progress, *preview, *grid;
+    GtkWidget     *prompt, *negative, *style, *preset, *save_preset, *model;
+    GtkWidget     *seed, *random_seed, *reroll;
+    GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
+    GtkWidget     *margin, *factor, *tile, *backend;
+    GtkWidget     *generate_button, *ok_button;
+    GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
+        *candidates_section, *output_column;
+    GtkSizeGroup *label_group; /* one width for the labels of every section */
+};
+
+/* cascade-dialog.c */
+void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r);
+/* The recipe the widgets show (dst uninitialised or cleared). */
+void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst);
+void dialog_fill_presets(CascadeDialog *d, const gchar *select_id);
+void dialog_update_sensitivity(CascadeDialog *d);
+
+/* cascade-dialog-run.c */
+void dialog_on_response(GtkDialog *dialog, gint response, gpointer ud);
+void dialog_on_params_changed(CascadeDialog *d); /* candidates are stale, preset is custom */
+void dialog_on_preset_changed(GtkComboBox *combo, CascadeDialog *d);
+void dialog_on_save_preset(GtkButton *b, CascadeDialog *d);
+void dialog_on_reroll(GtkButton *b, CascadeDialog *d);
+void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev, CascadeDialog *d);
+gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d);
+void     dialog_on_candidate_selected(GtkFlowBox *fb, CascadeDialog *d);
+void     dialog_on_close(GtkDialog *dialog, gpointer ud); /* Esc */
+
+G_END_DECLS
+
+#endif

@@ -1,0 +1,479 @@
+/* CascadeDialog: building the dialog, and moving a recipe into and out of its widgets.
+ *
+ * Layout, as GIMP's filter dialogs: settings on the left in bold-titled sections with
+ * mnemonic labels (Prompt; Settings; Inpainting or Upscaling by mode), the live preview,
+ * the progress bar and the candidate grid on the right, Cancel / Generate / OK below.
+ * Generate is the default (Enter, also from the prompt; Shift+Enter is a new line) until a
+ * candidate is picked, then OK is; Ctrl+Enter is always OK; Esc cancels a run, or the
+ * dialog when nothing runs. */
+#include <glib/gi18n-lib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cascade-dialog-private.h"
+#include "cascade-presets.h"
+#include "cascade-widgets.h"
+#ifdef CASCADE_HAVE_VULKAN
+#include "cascade/vulkan.h"
+#endif
+
+G_DEFINE_TYPE(CascadeDialog, cascade_dialog, GTK_TYPE_DIALOG)
+
+static void cascade_dialog_finalize(GObject *o) {
+    CascadeDialog *d = CASCADE_DIALOG(o);
+    g_clear_object(&d->label_group);
+    cascade_recipe_clear(&d->recipe);
+    G_OBJECT_CLASS(cascade_dialog_parent_class)->finalize(o);
+}
+
+static void cascade_dialog_class_init(CascadeDialogClass *klass) {
+    G_OBJECT_CLASS(klass)->finalize = cascade_dialog_finalize;
+    /* $CASCADE_LOCALEDIR: the catalogues of a build tree (build/po), for trying them out */
+    const gchar *dir = g_getenv("CASCADE_LOCALEDIR");
+    bindtextdomain(GETTEXT_PACKAGE, dir && *dir ? dir : CASCADE_LOCALEDIR);
+    bind_textdomain_codeset(GETTEXT_PACKAGE, "UTF-8");
+}
+
+static void cascade_dialog_init(CascadeDialog *d) {
+    cascade_recipe_init(&d->recipe);
+    d->label_group = gtk_size_group_new(GTK_SIZE_GROUP_HORIZONTAL);
+}
+
+/* ---- building blocks ------------------------------------------------------------------- */
+
+static GtkWidget *section(const gchar *title, GtkWidget *body) {
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+    GtkWidget *label = gtk_label_new(NULL);
+    gchar     *markup = g_markup_printf_escaped("<b>%s</b>", title);
+    gtk_label_set_markup(GTK_LABEL(label), markup);
+    g_free(markup);
+    gtk_label_set_xalign(GTK_LABEL(label), 0);
+    gtk_widget_set_margin_start(body, 12);
+    gtk_box_pack_start(GTK_BOX(box), label, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(box), body, TRUE, TRUE, 0);
+    return box;
+}
+
+static GtkWidget *form(CascadeDialog *d) {
+    GtkWidget *g = gtk_grid_new();
+    g_object_set_data(G_OBJECT(g), "cascade-label-group", d->label_group);
+    gtk_grid_set_row_spacing(GTK_GRID(g), 6);
+    gtk_grid_set_column_spacing(GTK_GRID(g), 12);
+    return g;
+}
+
+/* label (with mnemonic) in column 0, widget spanning the rest of the row */
+static void row(GtkWidget *grid, gint y, const gchar *mnemonic, GtkWidget *w, GtkWidget *focus) {
+    GtkWidget    *l = gtk_label_new_with_mnemonic(mnemonic);
+    GtkSizeGroup *group = g_object_get_data(G_OBJECT(grid), "cascade-label-group");
+    if (group) gtk_size_group_add_widget(group, l);
+    gtk_label_set_xalign(GTK_LABEL(l), 0);
+    gtk_label_set_yalign(GTK_LABEL(l), 0.5);
+    gtk_label_set_mnemonic_widget(GTK_LABEL(l), focus ? focus : w);
+    gtk_grid_attach(GTK_GRID(grid), l, 0, y, 1, 1);
+    gtk_widget_set_hexpand(w, TRUE);
+    gtk_grid_attach(GTK_GRID(grid), w, 1, y, 1, 1);
+}
+
+static GtkWidget *spin(CascadeDialog *d, const gchar *name, double lo, double hi, double step,
+                       guint digits, const gchar *tip) {
+    GtkWidget *s = gtk_spin_button_new_with_range(lo, hi, step);
+    gtk_spin_button_set_digits(GTK_SPIN_BUTTON(s), digits);
+    gtk_entry_set_activates_default(GTK_ENTRY(s), TRUE);
+    gtk_widget_set_name(s, name);
+    gtk_widget_set_tooltip_text(s, tip);
+    g_signal_connect_swapped(s, "value-changed", G_CALLBACK(dialog_on_params_changed), d);
+    return s;
+}
+
+static GtkWidget *text_view(CascadeDialog *d, const gchar *name, gint lines, GtkWidget **view) {
+    *view = gtk_text_view_new();
+    gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(*view), GTK_WRAP_WORD_CHAR);
+    gtk_text_view_set_accepts_tab(GTK_TEXT_VIEW(*view), FALSE);
+    gtk_text_view_set_left_margin(GTK_TEXT_VIEW(*view), 4);
+    gtk_text_view_set_right_margin(GTK_TEXT_VIEW(*view), 4);
+    gtk_text_view_set_top_margin(GTK_TEXT_VIEW(*view), 3);
+    gtk_widget_set_name(*view, name);
+    g_signal_connect(*view, "key-press-event", G_CALLBACK(dialog_on_text_key), d);
+    g_signal_connect_swapped(gtk_text_view_get_buffer(GTK_TEXT_VIEW(*view)), "changed",
+                             G_CALLBACK(dialog_on_params_changed), d);
+    GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
+    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_shadow_type(GTK_SCROLLED_WINDOW(sw), GTK_SHADOW_IN);
+    gtk_scrolled_window_set_min_content_height(GTK_SCROLLED_WINDOW(sw), lines * 20 + 6);
+    gtk_container_add(GTK_CONTAINER(sw), *view);
+    return sw;
+}
+
+static GtkWidget *entry(CascadeDialog *d, const gchar *name, const gchar *placeholder) {
+    GtkWidget *e = gtk_entry_new();
+    gtk_entry_set_placeholder_text(GTK_ENTRY(e), placeholder);
+    gtk_entry_set_activates_default(GTK_ENTRY(e), TRUE);
+    gtk_widget_set_name(e, name);
+    g_signal_connect_swapped(e, "changed", G_CALLBACK(dialog_on_params_changed), d);
+    return e;
+}
+
+static GtkWidget *check(CascadeDialog *d, const gchar *name, const gchar *mnemonic) {
+    GtkWidget *c = gtk_check_button_new_with_mnemonic(mnemonic);
+    gtk_widget_set_name(c, name);
+    g_signal_connect_swapped(c, "toggled", G_CALLBACK(dialog_on_params_changed), d);
+    return c;
+}
+
+static GtkWidget *icon_button(const gchar *icon, const gchar *name, const gchar *tip) {
+    GtkWidget *b = gtk_button_new_from_icon_name(icon, GTK_ICON_SIZE_BUTTON);
+    gtk_widget_set_name(b, name);
+    gtk_widget_set_tooltip_text(b, tip);
+    atk_object_set_name(gtk_widget_get_accessible(b), tip);
+    return b;
+}
+
+static void fill_backends(CascadeDialog *d) {
+    GtkComboBoxText *c = GTK_COMBO_BOX_TEXT(d->backend);
+    gtk_combo_box_text_append(c, "auto", _("Automatic (GPU when there is one)"));
+    gtk_combo_box_text_append(c, "cpu", _("CPU"));
+#ifdef CASCADE_HAVE_VULKAN
+    gtk_combo_box_text_append(c, "vulkan", _("Vulkan"));
+    gtk_combo_box_text_append(c, "vulkan-fp16", _("Vulkan, half precision"));
+    cascade_vulkan_device_info *devs = NULL;
+    int                         n = 0;
+    cascade_error               err;
+    cascade_error_init(&err);
+    if (!cascade_vulkan_list_devices(&devs, &n, &err))
+        for (int i = 0; i < n; i++) {
+            gchar *id = g_strdup_printf("vulkan:%s", devs[i].name);
+            gchar *label = g_strdup_printf(_("Vulkan: %s"), devs[i].name);
+            gtk_combo_box_text_append(c, id, label);
+            g_free(id), g_free(label);
+        }
+    free(devs);
+#endif
+}
+
+static const gchar *mode_title(CascadeMode mode) {
+    switch (mode) {
+    case CASCADE_MODE_INPAINT: return _("Inpaint Selection");
+    case CASCADE_MODE_UPSCALE: return _("Upscale Layer");
+    default: return _("Generate from Text");
+    }
+}
+
+static GtkWidget *build_settings(CascadeDialog *d) {
+    GtkWidget *left = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
+
+    GtkWidget *g = form(d);
+    row(g, 0, _("_Prompt:"), text_view(d, "prompt", 4, &d->prompt), d->prompt);
+    row(g, 1, _("_Negative:"), text_view(d, "negative", 2, &d->negative), d->negative);
+    d->style = entry(d, "style", _("No style"));
+    gtk_widget_set_tooltip_text(d->style, _("Appended to the prompt, e.g. by a style preset"));
+    row(g, 2, _("St_yle:"), d->style, NULL);
+    d->prompt_section = section(_("Prompt"), g);
+    gtk_box_pack_start(GTK_BOX(left), d->prompt_section, FALSE, FALSE, 0);
+
+    g = form(d);
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    d->preset = gtk_combo_box_text_new();
+    gtk_widget_set_name(d->preset, "preset");
+    d->save_preset = icon_button("document-save-as", "save-preset",
+                                 _("Save these settings as a preset of your own"));
+    gtk_box_pack_start(GTK_BOX(box), d->preset, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(box), d->save_preset, FALSE, FALSE, 0);
+    row(g, 0, _("Pre_set:"), box, d->preset);
+    d->model = entry(d, "model", _("Default model"));
+    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY, "folder-open");
+    gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
+                                    _("Choose a model folder"));
+    row(g, 1, _("_Model:"), d->model, NULL);
+    box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    d->seed =
+        spin(d, "seed", 0, 4294967295.0, 1, 0, _("The same seed and settings give the same image"));
+    d->random_seed = check(d, "random-seed", _("R_andom"));
+    gtk_widget_set_tooltip_text(d->random_seed, _("Draw a new seed at every run"));
+    d->reroll = icon_button("view-refresh", "reroll", _("Draw a new seed now"));
+    gtk_box_pack_start(GTK_BOX(box), d->seed, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(box), d->random_seed, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(box), d->reroll, FALSE, FALSE, 0);
+    row(g, 2, _("S_eed:"), box, d->seed);
+    d->steps1 = spin(d, "steps1", 1, 1000, 1, 0, _("Denoising steps of the 64 px stage"));
+    row(g, 3, _("S_teps:"), d->steps1, NULL);
+    d->guidance1 = spin(d, "guidance1", 0, 100, 0.5, 1,
+                        _("How closely the image follows the prompt (classifier-free guidance)"));
+    row(g, 4, _("G_uidance:"), d->guidance1, NULL);
+    d->stage2 = check(d, "stage2", _("Super-_resolution to 256 px (stage II)"));
+    gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 5, 2, 1);
+    d->steps2 = spin(d, "steps2", 1, 1000, 1, 0, _("Denoising steps of the 256 px stage"));
+    row(g, 6, _("Stage _II steps:"), d->steps2, NULL);
+    d->guidance2 = spin(d, "guidance2", 0, 100, 0.5, 1, _("Guidance of the 256 px stage"));
+    row(g, 7, _("Stage II gui_dance:"), d->guidance2, NULL);
+    d->noise_level = spin(d, "noise-level", 0, 999, 10, 0,
+                          _("Noise added to the 64 px image before super-resolution"));
+    row(g, 8, _("Noise _level:"), d->noise_level, NULL);
+    d->batch = spin(d, "batch", 1, 16, 1, 0, _("How many variations to make at once"));
+    row(g, 9, _("Num_ber of variations:"), d->batch, NULL);
+    d->backend = gtk_combo_box_text_new();
+    gtk_widget_set_name(d->backend, "backend");
+    fill_backends(d);
+    g_signal_connect_swapped(d->backend, "changed", G_CALLBACK(dialog_on_params_changed), d);
+    row(g, 10, _("De_vice:"), d->backend, NULL);
+    d->quality_section = section(_("Settings"), g);
+    gtk_box_pack_start(GTK_BOX(left), d->quality_section, FALSE, FALSE, 0);
+
+    g = form(d);
+    d->margin = spin(d, "context-margin", 0, 4096, 8, 0,
+                     _("Pixels around the selection the model sees as context"));
+    row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
+    d->inpaint_section = section(_("Inpainting"), g);
+    gtk_box_pack_start(GTK_BOX(left), d->inpaint_section, FALSE, FALSE, 0);
+
+    g = form(d);
+    d->factor = gtk_combo_box_text_new();
+    gtk_widget_set_name(d->factor, "upscale-factor");
+    for (int f = 2; f <= 8; f *= 2) {
+        gchar id[4], label[8];
+        g_snprintf(id, sizeof id, "%d", f);
+        g_snprintf(label, sizeof label, "× %d", f);
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->factor), id, label);
+        if (f == 2) gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->factor), "3", "× 3");
+    }
+    g_signal_connect_swapped(d->factor, "changed", G_CALLBACK(dialog_on_params_changed), d);
+    row(g, 0, _("_Factor:"), d->factor, NULL);
+    d->tile = spin(d, "tile", 0, 8192, 16, 0,
+                   _("Tile edge in pixels; 0 chooses it from the available memory"));
+    row(g, 1, _("T_ile size (0 = automatic):"), d->tile, NULL);
+    d->upscale_section = section(_("Upscaling"), g);
+    gtk_box_pack_start(GTK_BOX(left), d->upscale_section, FALSE, FALSE, 0);
+
+    g_signal_connect(d->preset, "changed", G_CALLBACK(dialog_on_preset_changed), d);
+    g_signal_connect(d->save_preset, "clicked", G_CALLBACK(dialog_on_save_preset), d);
+    g_signal_connect(d->reroll, "clicked", G_CALLBACK(dialog_on_reroll), d);
+    g_signal_connect(d->model, "icon-press", G_CALLBACK(dialog_on_browse_model), d);
+    return left;
+}
+
+static GtkWidget *build_output(CascadeDialog *d) {
+    GtkWidget *right = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+    GtkWidget *frame = gtk_frame_new(NULL);
+    gtk_frame_set_shadow_type(GTK_FRAME(frame), GTK_SHADOW_IN);
+    d->preview = cascade_preview_area_new(256);
+    gtk_container_add(GTK_CONTAINER(frame), d->preview);
+    gtk_box_pack_start(GTK_BOX(right), section(_("Preview"), frame), FALSE, FALSE, 0);
+    d->progress = gtk_progress_bar_new();
+    gtk_widget_set_name(d->progress, "progress");
+    gtk_progress_bar_set_show_text(GTK_PROGRESS_BAR(d->progress), TRUE);
+    gtk_progress_bar_set_text(GTK_PROGRESS_BAR(d->progress), _("Ready"));
+    gtk_widget_set_margin_start(d->progress, 12);
+    gtk_box_pack_start(GTK_BOX(right), d->progress, FALSE, FALSE, 0);
+    d->grid = cascade_candidate_grid_new(64);
+    g_signal_connect(d->grid, "selected-children-changed", G_CALLBACK(dialog_on_candidate_selected),
+                     d);
+    GtkWidget *sw = gtk_scrolled_window_new(NULL, NULL);
+    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_min_content_height(GTK_SCROLLED_WINDOW(sw), 150);
+    gtk_container_add(GTK_CONTAINER(sw), d->grid);
+    d->candidates_section = section(_("Candidates"), sw);
+    gtk_widget_set_tooltip_text(d->candidates_section,
+                                _("Generate makes quick 64 px candidates; pick one, then OK "
+                                  "finishes it at full quality"));
+    gtk_box_pack_start(GTK_BOX(right), d->candidates_section, TRUE, TRUE, 0);
+    d->status_label = gtk_label_new(NULL);
+    gtk_widget_set_name(d->status_label, "status");
+    gtk_label_set_line_wrap(GTK_LABEL(d->status_label), TRUE);
+    gtk_label_set_max_width_chars(GTK_LABEL(d->status_label), 40);
+    gtk_label_set_xalign(GTK_LABEL(d->status_label), 0);
+    gtk_label_set_selectable(GTK_LABEL(d->status_label), TRUE);
+    gtk_box_pack_end(GTK_BOX(right), d->status_label, FALSE, FALSE, 0);
+    return right;
+}
+
+static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer ud) {
+    (void)ud;
+    if ((ev->keyval == GDK_KEY_Return || ev->keyval == GDK_KEY_KP_Enter) &&
+        (ev->state & GDK_CONTROL_MASK)) {
+        gtk_dialog_response(GTK_DIALOG(w), GTK_RESPONSE_OK);
+        return TRUE;
+    }
+    return FALSE;
+}
+
+GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, GtkWindow *parent) {
+    g_return_val_if_fail(recipe && host, NULL);
+    CascadeDialog *d = g_object_new(CASCADE_TYPE_DIALOG, "use-header-bar", FALSE, NULL);
+    cascade_recipe_clear(&d->recipe);
+    cascade_recipe_copy(&d->recipe, recipe);
+    d->host = host;
+    gtk_window_set_title(GTK_WINDOW(d), mode_title(recipe->mode));
+    gtk_window_set_role(GTK_WINDOW(d), "gimp-cascade");
+    if (parent) {
+        gtk_window_set_transient_for(GTK_WINDOW(d), parent);
+        gtk_window_set_position(GTK_WINDOW(d), GTK_WIN_POS_CENTER_ON_PARENT);
+    }
+    gtk_dialog_add_button(GTK_DIALOG(d), _("_Cancel"), GTK_RESPONSE_CANCEL);
+    d->generate_button =
+        gtk_dialog_add_button(GTK_DIALOG(d), _("_Generate"), CASCADE_RESPONSE_GENERATE);
+    gtk_widget_set_name(d->generate_button, "generate");
+    gtk_widget_set_tooltip_text(d->generate_button,
+                                _("Make quick 64 px candidates to choose from (Enter)"));
+    d->ok_button = gtk_dialog_add_button(
+        GTK_DIALOG(d), recipe->mode == CASCADE_MODE_UPSCALE ? _("_Upscale") : _("_OK"),
+        GTK_RESPONSE_OK);
+    gtk_widget_set_name(d->ok_button, "ok");
+    gtk_widget_set_tooltip_text(d->ok_button, _("Run at full quality and create the layer "
+                                                "(Ctrl+Enter)"));
+
+    GtkWidget *content = gtk_dialog_get_content_area(GTK_DIALOG(d));
+    gtk_container_set_border_width(GTK_CONTAINER(content), 12);
+    gtk_box_set_spacing(GTK_BOX(content), 12);
+    const gchar *target = host->describe_target ? host->describe_target(host) : NULL;
+    d->target_label = gtk_label_new(target ? target : "");
+    gtk_label_set_xalign(GTK_LABEL(d->target_label), 0);
+    gtk_label_set_ellipsize(GTK_LABEL(d->target_label), PANGO_ELLIPSIZE_MIDDLE);
+    gtk_style_context_add_class(gtk_widget_get_style_context(d->target_label), "dim-label");
+    gtk_box_pack_start(GTK_BOX(content), d->target_label, FALSE, FALSE, 0);
+    GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 18);
+    gtk_box_pack_start(GTK_BOX(hbox), build_settings(d), TRUE, TRUE, 0);
+    d->output_column = build_output(d);
+    gtk_box_pack_start(GTK_BOX(hbox), d->output_column, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(content), hbox, TRUE, TRUE, 0);
+    gtk_widget_show_all(content);
+    if (!target) gtk_widget_hide(d->target_label);
+
+    dialog_fill_presets(d, recipe->preset);
+    dialog_recipe_to_widgets(d, recipe);
+    g_signal_connect(d, "response", G_CALLBACK(dialog_on_response), NULL);
+    g_signal_connect(d, "close", G_CALLBACK(dialog_on_close), NULL);
+    g_signal_connect(d, "key-press-event", G_CALLBACK(on_key), NULL);
+    gtk_dialog_set_default_response(GTK_DIALOG(d), recipe->mode == CASCADE_MODE_UPSCALE
+                                                       ? GTK_RESPONSE_OK
+                                                       : CASCADE_RESPONSE_GENERATE);
+    dialog_update_sensitivity(d);
+    gtk_widget_grab_focus(recipe->mode == CASCADE_MODE_UPSCALE ? d->factor : d->prompt);
+    return GTK_WIDGET(d);
+}
+
+/* ---- recipe <-> widgets ------------------------------------------------------------------ */
+
+static void set_text(GtkWidget *view, const gchar *s) {
+    gtk_text_buffer_set_text(gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)), s ? s : "", -1);
+}
+
+static gchar *get_text(GtkWidget *view) {
+    GtkTextBuffer *b = gtk_text_view_get_buffer(GTK_TEXT_VIEW(view));
+    GtkTextIter    s, e;
+    gtk_text_buffer_get_bounds(b, &s, &e);
+    return gtk_text_buffer_get_text(b, &s, &e, FALSE);
+}
+
+void dialog_fill_presets(CascadeDialog *d, const gchar *select_id) {
+    gboolean was = d->updating;
+    d->updating = TRUE;
+    GtkComboBoxText *c = GTK_COMBO_BOX_TEXT(d->preset);
+    gtk_combo_box_text_remove_all(c);
+    gtk_combo_box_text_append(c, "", _("Custom"));
+    GPtrArray *list = cascade_presets_list();
+    for (guint i = 0; i < list->len; i++) {
+        CascadePresetInfo *p = list->pdata[i];
+        gtk_combo_box_text_append(c, p->id, p->name);
+    }
+    g_ptr_array_unref(list);
+    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(c), select_id ? select_id : ""))
+        gtk_combo_box_set_active_id(GTK_COMBO_BOX(c), "");
+    d->updating = was;
+}
+
+void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
+    gboolean was = d->updating;
+    d->updating = TRUE;
+    set_text(d->prompt, r->prompt);
+    set_text(d->negative, r->negative_prompt);
+    gtk_entry_set_text(GTK_ENTRY(d->style), r->style ? r->style : "");
+    gtk_entry_set_text(GTK_ENTRY(d->model), r->model_dir ? r->model_dir : "");
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->seed), (double)MIN(r->seed, G_MAXUINT32));
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->random_seed), r->random_seed);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->steps1), r->steps1);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->steps2), r->steps2);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->guidance1), r->guidance1);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->guidance2), r->guidance2);
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->stage2), r->stage2);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->noise_level), r->noise_level);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->batch), r->batch);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->margin), r->context_margin);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->tile), r->tile);
+    gchar factor[16];
+    g_snprintf(factor, sizeof factor, "%d", r->upscale_factor);
+    gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->factor), factor);
+    const gchar *be = r->backend && *r->backend ? r->backend : "auto";
+    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->backend), be)) {
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->backend), be, be);
+        gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->backend), be);
+    }
+    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), r->preset ? r->preset : ""))
+        gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), "");
+    d->updating = was;
+    dialog_update_sensitivity(d);
+}
+
+void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
+    cascade_recipe_copy(dst, &d->recipe);
+    g_free(dst->prompt);
+    dst->prompt = get_text(d->prompt);
+    g_free(dst->negative_prompt);
+    dst->negative_prompt = get_text(d->negative);
+    g_free(dst->style);
+    dst->style = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->style)));
+    g_free(dst->model_dir);
+    dst->model_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->model)));
+    dst->seed = (guint64)gtk_spin_button_get_value(GTK_SPIN_BUTTON(d->seed));
+    dst->random_seed = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed));
+    dst->steps1 = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->steps1));
+    dst->steps2 = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->steps2));
+    dst->guidance1 = gtk_spin_button_get_value(GTK_SPIN_BUTTON(d->guidance1));
+    dst->guidance2 = gtk_spin_button_get_value(GTK_SPIN_BUTTON(d->guidance2));
+    dst->stage2 = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->stage2));
+    dst->noise_level = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->noise_level));
+    dst->batch = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->batch));
+    dst->context_margin = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->margin));
+    dst->tile = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->tile));
+    const gchar *f = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->factor));
+    dst->upscale_factor = f ? atoi(f) : dst->upscale_factor;
+    const gchar *be = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->backend));
+    g_free(dst->backend);
+    dst->backend = g_strdup(be ? be : "auto");
+    const gchar *preset = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->preset));
+    g_free(dst->preset);
+    dst->preset = g_strdup(preset ? preset : "");
+    dst->candidate = -1;
+}
+
+void dialog_update_sensitivity(CascadeDialog *d) {
+    CascadeMode mode = d->recipe.mode;
+    gboolean    diffusion = mode != CASCADE_MODE_UPSCALE, idle = !d->running;
+    gtk_widget_set_visible(d->prompt_section, diffusion);
+    gtk_widget_set_visible(d->candidates_section, diffusion);
+    gtk_widget_set_visible(d->output_column, diffusion); /* the dialog runs no upscale */
+    gtk_widget_set_visible(d->generate_button, diffusion);
+    gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT);
+    gtk_widget_set_visible(d->upscale_section, mode == CASCADE_MODE_UPSCALE);
+    /* the diffusion-only settings */
+    GtkWidget *const diff_only[] = {
+        d->preset,    d->save_preset, d->model,  d->seed,      d->random_seed, d->reroll, d->steps1,
+        d->guidance1, d->stage2,      d->steps2, d->guidance2, d->noise_level, d->batch};
+    for (gsize i = 0; i < G_N_ELEMENTS(diff_only); i++) {
+        GtkWidget *w = diff_only[i];
+        GtkWidget *lbl = NULL;
+        GList     *labels = gtk_widget_list_mnemonic_labels(w);
+        if (labels) lbl = labels->data;
+        g_list_free(labels);
+        gtk_widget_set_visible(w, diffusion);
+        if (lbl) gtk_widget_set_visible(lbl, diffusion);
+    }
+    gboolean s2 = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->stage2));
+    gtk_widget_set_sensitive(d->steps2, s2);
+    gtk_widget_set_sensitive(d->guidance2, s2);
+    gtk_widget_set_sensitive(d->noise_level, s2);
+    gtk_widget_set_sensitive(d->seed,
+                             !gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed)));
+    gtk_widget_set_sensitive(d->generate_button, idle);
+    gtk_widget_set_sensitive(d->ok_button, idle);
+    gtk_widget_set_sensitive(gtk_widget_get_parent(d->prompt_section), idle);
+}

@@ -1,0 +1,418 @@
+/* The engine side of a CascadeJob, on the worker thread: backend choice, model lookup, and
+ * generate / inpaint / upscale through libcascade's public API (pipeline.h, upscaler.h).
+ *
+ * Batch items run one at a time with seed + i, so every item is reproducible alone (a
+ * candidate picked from a stage-I-only batch reruns through stage II with its own seed). */
+#include <gio/gio.h>
+#include <glib/gi18n-lib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cascade-job-private.h"
+#include "cascade/backend.h"
+#include "cascade/pipeline.h"
+#include "cascade/upscaler.h"
+#ifdef CASCADE_HAVE_VULKAN
+#include "cascade/vulkan.h"
+#endif
+
+/* ---- errors ----------------------------------------------------------------------------- */
+
+static gboolean fail_core(const cascade_error *err, GError **error) {
+    if (err->status == CASCADE_STATUS_CANCELLED)
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
+    else
+        g_set_error_literal(error, CASCADE_JOB_ERROR, (gint)err->status, err->message);
+    return FALSE;
+}
+
+/* ---- model lookup (as cli/model-paths.c: $CASCADE_MODEL, installed, source tree) --------- */
+
+static gboolean is_pipeline_dir(const gchar *dir) {
+    g_autofree gchar *idx = g_build_filename(dir, "model_index.json", NULL);
+    return g_file_test(idx, G_FILE_TEST_IS_REGULAR);
+}
+
+static gchar *stage_of(const gchar *root, const gchar *stage) {
+    gchar *s = g_build_filename(root, stage, NULL);
+    if (is_pipeline_dir(s)) return s;
+    g_free(s);
+    return NULL;
+}
+
+static gchar *default_root(void) {
+    const gchar *env = g_getenv("CASCADE_MODEL");
+    if (env && *env) return g_strdup(env);
+    static const char *const candidates[] = {CASCADE_MODEL_INSTALL_DIR, CASCADE_MODEL_SOURCE_DIR};
+    for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++) {
+        g_autofree gchar *s1 = g_build_filename(candidates[i], "stage1", NULL);
+        if (is_pipeline_dir(s1) || is_pipeline_dir(candidates[i])) return g_strdup(candidates[i]);
+    }
+    return NULL;
+}
+
+gchar *cascade_job_default_model_dir(void) {
+    g_autofree gchar *root = default_root();
+    if (!root) return NULL;
+    gchar *s1 = stage_of(root, "stage1");
+    return s1 ? s1 : g_steal_pointer(&root);
+}
+
+gchar *cascade_job_default_sr_model_dir(void) {
+    g_autofree gchar *root = default_root();
+    return root ? stage_of(root, "stage2") : NULL;
+}
+
+gchar *cascade_job_default_upscaler_dir(void) {
+    const gchar *env = g_getenv("CASCADE_UPSCALER");
+    if (env && *env) return g_strdup(env);
+    static const char *const candidates[] = {CASCADE_UPSCALERS_INSTALL_DIR,
+                                             CASCADE_UPSCALERS_SOURCE_DIR};
+    for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++)
+        if (g_file_test(candidates[i], G_FILE_TEST_IS_DIR)) return g_strdup(candidates[i]);
+    return NULL;
+}
+
+/* Stage I and II directories for r: a cascade root given as model means its stage1 and
+ * stage2; an empty model means the default model. *sr is NULL when there is no stage II (or
+ * want_sr is FALSE). */
+static gboolean resolve_models(const CascadeRecipe *r, gboolean want_sr, gchar **s1, gchar **sr,
+                               GError **error) {
+    const gboolean given = r->model_dir && *r->model_dir;
+    *s1 = given ? stage_of(r->model_dir, "stage1") : cascade_job_default_model_dir();
+    if (!*s1 && given) *s1 = g_strdup(r->model_dir);
+    if (!*s1) {
+        g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_IO,
+                    _("No model is installed: choose a model folder (or set CASCADE_MODEL)"));
+        return FALSE;
+    }
+    *sr = NULL;
+    if (!want_sr) return TRUE;
+    if (r->sr_model_dir && *r->sr_model_dir)
+        *sr = g_strdup(r->sr_model_dir);
+    else if (given)
+        *sr = stage_of(r->model_dir, "stage2");
+    else
+        *sr = cascade_job_default_sr_model_dir();
+    return TRUE;
+}
+
+/* The upscaler directory: the recipe's (a converted model, or a folder of them), else the
+ * default folder; inside a folder, esrgan-slim_x<factor>. */
+static gchar *resolve_upscaler(const CascadeRecipe *r) {
+    g_autofree gchar *dir = r->upscaler_dir && *r->upscaler_dir
+                                ? g_strdup(r->upscaler_dir)
+                                : cascade_job_default_upscaler_dir();
+    if (!dir) return NULL;
+    g_autofree gchar *cfg = g_build_filename(dir, "config.json", NULL);
+    if (g_file_test(cfg, G_FILE_TEST_IS_REGULAR)) return g_steal_pointer(&dir);
+    g_autofree gchar *name = g_strdup_printf("esrgan-slim_x%d", r->upscale_factor);
+    return g_build_filename(dir, name, NULL);
+}
+
+/* ---- backend: "auto", "cpu", "vulkan", "vulkan-fp16", "vulkan:<device name>" ------------- */
+
+static cascade_status backend_new(const gchar *name, cascade_backend **out, cascade_error *err) {
+    cascade_cpu_options cpu;
+    cascade_cpu_options_init(&cpu);
+    if (!name || !*name || !strcmp(name, "cpu")) return cascade_backend_cpu_new(&cpu, out, err);
+#ifdef CASCADE_HAVE_VULKAN
+    cascade_vulkan_options vk;
+    cascade_vulkan_options_init(&vk);
+    if (!strcmp(name, "auto")) {
+        /* a real GPU when there is one; a CPU Vulkan driver is slower than our CPU backend */
+        cascade_vulkan_device_info *devs = NULL;
+        int                         n = 0;
+        gboolean                    gpu = FALSE;
+        cascade_error               ignored;
+        cascade_error_init(&ignored);
+        if (!cascade_vulkan_list_devices(&devs, &n, &ignored))
+            for (int i = 0; i < n; i++)
+                gpu |= devs[i].type == CASCADE_VULKAN_DEVICE_DISCRETE ||
+                       devs[i].type == CASCADE_VULKAN_DEVICE_INTEGRATED;
+        free(devs);
+        if (gpu && !cascade_backend_vulkan_new(&vk, out, &ignored)) return CASCADE_STATUS_OK;
+        return cascade_backend_cpu_new(&cpu, out, err);
+    }
+    if (!strcmp(name, "vulkan") || !strcmp(name, "vulkan-fp16")) {
+        vk.precision =
+            strcmp(name, "vulkan") ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
+        return cascade_backend_vulkan_new(&vk, out, err);
+    }
+    if (g_str_has_prefix(name, "vulkan:")) {
+        g_strlcpy(vk.name_contains, name + strlen("vulkan:"), sizeof vk.name_contains);
+        return cascade_backend_vulkan_new(&vk, out, err);
+    }
+#else
+    if (!strcmp(name, "auto")) return cascade_backend_cpu_new(&cpu, out, err);
+#endif
+    return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                             "backend '%s' is not available in this build (auto, cpu%s)", name,
+#ifdef CASCADE_HAVE_VULKAN
+                             ", vulkan, vulkan-fp16, vulkan:<device>"
+#else
+                             ""
+#endif
+    );
+}
+
+/* ---- progress from the pipeline --------------------------------------------------------- */
+
+typedef struct {
+    CascadeJobRun *run;
+    gint           item, n_items; /* progress runs over the whole batch */
+    gint64         last_preview;  /* monotonic µs */
+} progress_ctx;
+
+static CascadeImage *to_rgb(const float *img, int64_t h, int64_t w) {
+    CascadeImage *im = cascade_job_image_new((gint)w, (gint)h, 3);
+    cascade_image_to_rgb8(img, h, w, im->pixels);
+    return im;
+}
+
+static void on_progress(void *ud, int stage, int step, int total, const float *x0,
+                        const int64_t shape[4]) {
+    progress_ctx *p = ud;
+    job_post_progress(p->run, stage, p->item * total + step, p->n_items * total);
+    /* previews at most ~6 a second, and always the first and the last of each stage */
+    gint64 now = g_get_monotonic_time();
+    if (!x0 || !job_wants_preview(p->run)) return;
+    if (step != 1 && step != total && now - p->last_preview < 150000) return;
+    p->last_preview = now;
+    job_post_preview(p->run, p->item, to_rgb(x0, shape[2], shape[3]));
+}
+
+static void on_tiles(int32_t done, int32_t total, void *ud) {
+    job_post_progress(ud, 3, done, total);
+}
+
+/* ---- the three modes ---------------------------------------------------------------------- */
+
+/* Inpainting item at the model's size back at the crop's: m * generated + (1 - m) * original
+ * per channel, so pixels outside the mask are exactly the original's. */
+static CascadeImage *composite(const CascadeImage *orig, const CascadeImage *mask,
+                               const guint8 *gen_rgb, gint gw, gint gh) {
+    gint               W = orig->width, H = orig->height, C = orig->channels;
+    CascadeImage      *out = cascade_job_image_new(W, H, C);
+    g_autofree guint8 *up = g_malloc((gsize)W * H * 3);
+    job_resample(gen_rgb, gw, gh, 3, up, W, H);
+    for (gsize i = 0; i < (gsize)W * H; i++) {
+        guint m = mask->pixels[i];
+        for (gint c = 0; c < C; c++) {
+            guint o = orig->pixels[i * C + c], g = c < 3 ? up[i * 3 + c] : 255;
+            out->pixels[i * C + c] = (guint8)((g * m + o * (255 - m) + 127) / 255);
+        }
+    }
+    return out;
+}
+
+static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray *results,
+                              guint64 *seeds, GError **error) {
+    const CascadeRecipe *r = &run->recipe;
+    cascade_error        err;
+    cascade_error_init(&err);
+    g_autofree gchar       *prompt = cascade_recipe_full_prompt(r);
+    progress_ctx            pc = {run, 0, r->candidate >= 0 ? 1 : r->batch, 0};
+    cascade_generate_params g;
+    cascade_generate_params_init(&g);
+    g.prompt = prompt;
+    g.negative_prompt = r->negative_prompt;
+    g.batch = 1;
+    g.steps1 = r->steps1;
+    g.steps2 = r->steps2;
+    g.guidance1 = r->guidance1;
+    g.guidance2 = r->guidance2;
+    g.stage2 = r->stage2 && cascade_pipeline_has_stage2(p);
+    g.noise_level = r->noise_level;
+    g.progress = on_progress;
+    g.user_data = &pc;
+    g.cancel = &run->cancel;
+
+    /* inpainting: the crop and its mask at the model's size */
+    int64_t             mh = 0, mw = 0;
+    g_autofree float   *x = NULL, *m = NULL;
+    const CascadeImage *im = run->image, *mk = run->mask;
+    if (r->mode == CASCADE_MODE_INPAINT) {
+        gboolean any = FALSE;
+        for (gsize i = 0; i < (gsize)mk->width * mk->height && !any; i++)
+            any = mk->pixels[i] > 0;
+        if (!any) {
+            g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
+                        _("The selection is empty: there is nothing to inpaint"));
+            return FALSE;
+        }
+        cascade_pipeline_image_size(p, g.stage2, &mh, &mw);
+        g_autofree guint8 *xs = g_malloc((gsize)(mh * mw) * im->channels);
+        g_autofree guint8 *ms = g_malloc((gsize)(mh * mw));
+        job_resample(im->pixels, im->width, im->height, im->channels, xs, (gint)mw, (gint)mh);
+        job_resample(mk->pixels, mk->width, mk->height, 1, ms, (gint)mw, (gint)mh);
+        x = g_new(float, (gsize)(3 * mh * mw));
+        m = g_new(float, (gsize)(mh * mw));
+        cascade_image_from_rgb8(xs, mh, mw, im->channels, x);
+        cascade_mask_from_grey8(ms, mh, mw, m);
+    }
+
+    gint     first = r->candidate >= 0 ? r->candidate : 0;
+    gint     last = r->candidate >= 0 ? r->candidate + 1 : r->batch;
+    gboolean ok = TRUE;
+    for (gint i = first; i < last && ok; i++) {
+        float  *img = NULL;
+        int64_t shape[4];
+        pc.item = i - first;
+        g.seed = r->seed + (guint64)i;
+        cascade_status st = r->mode == CASCADE_MODE_INPAINT
+                                ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
+                                : cascade_pipeline_generate(p, &g, &img, shape, &err);
+        if (st) {
+            ok = fail_core(&err, error);
+            break;
+        }
+        CascadeImage *rgb = to_rgb(img, shape[2], shape[3]);
+        free(img);
+        if (r->mode == CASCADE_MODE_INPAINT) {
+            g_ptr_array_add(results, composite(im, mk, rgb->pixels, rgb->width, rgb->height));
+            cascade_job_image_free(rgb);
+        } else {
+            g_ptr_array_add(results, rgb);
+        }
+        seeds[i - first] = g.seed;
+    }
+    return ok;
+}
+
+static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *results,
+                            guint64 *seeds, GError **error) {
+    const CascadeRecipe *r = &run->recipe;
+    g_autofree gchar    *dir = resolve_upscaler(r);
+    if (!dir) {
+        g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_IO,
+                    _("No upscaler model is installed: choose an upscaler folder (or set "
+                      "CASCADE_UPSCALER)"));
+        return FALSE;
+    }
+    cascade_error err;
+    cascade_error_init(&err);
+    CascadeJobCache  *c = run->cache; /* its lock is held by job_run_engine */
+    cascade_upscaler *u = c && c->upscaler && !g_strcmp0(c->upscaler_dir, dir) ? c->upscaler : NULL;
+    const gboolean    owned = c == NULL;
+    if (!u) {
+        if (cascade_upscaler_load(dir, &u, &err)) return fail_core(&err, error);
+        if (c) {
+            g_clear_pointer(&c->upscaler, cascade_upscaler_free);
+            g_free(c->upscaler_dir);
+            c->upscaler = u;
+            c->upscaler_dir = g_strdup(dir);
+            c->loads++;
+        }
+    }
+    if (cascade_upscaler_scale(u) != r->upscale_factor) {
+        g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
+                    _("The upscaler in %s enlarges ×%d, but ×%d was asked for"), dir,
+                    cascade_upscaler_scale(u), r->upscale_factor);
+        if (owned) cascade_upscaler_free(u);
+        return FALSE;
+    }
+    const CascadeImage *im = run->image;
+    const gint          s = r->upscale_factor;
+    if (im->width > G_MAXINT / s || im->height > G_MAXINT / s) {
+        if (owned) cascade_upscaler_free(u);
+        g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
+                    _("The image is too large to enlarge ×%d"), s);
+        return FALSE;
+    }
+    CascadeImage *out = cascade_job_image_new(im->width * s, im->height * s, im->channels);
+    cascade_upscale_options opt;
+    cascade_upscale_options_init(&opt);
+    opt.tile = r->tile;
+    opt.cancel = &run->cancel;
+    opt.progress = on_tiles;
+    opt.user_data = run;
+    cascade_status st = cascade_upscale_image(
+        u, be, im->pixels, im->width, im->height, im->channels, (size_t)im->width * im->channels,
+        out->pixels, (size_t)out->width * out->channels, &opt, &err);
+    if (owned) cascade_upscaler_free(u);
+    if (st) {
+        cascade_job_image_free(out);
+        return fail_core(&err, error);
+    }
+    g_ptr_array_add(results, out);
+    seeds[0] = r->seed;
+    return TRUE;
+}
+
+/* The backend and, for diffusion, the pipeline of a run: loaded for it (*owned), or kept in
+ * the cache (whose lock the caller holds) from an earlier run with the same backend and
+ * models. A cached pipeline always loads stage II when there is one, so a stage-I-only run
+ * (the dialog's candidates) and the full run after it share one load. */
+static gboolean get_engine(CascadeJobRun *run, cascade_backend **be, cascade_pipeline **p,
+                           gboolean *owned, GError **error) {
+    const CascadeRecipe *r = &run->recipe;
+    CascadeJobCache     *c = run->cache;
+    const gboolean       diffusion = r->mode != CASCADE_MODE_UPSCALE;
+    const gchar         *be_name = r->backend && *r->backend ? r->backend : "auto";
+    g_autofree gchar    *s1 = NULL, *sr = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    *be = NULL, *p = NULL, *owned = c == NULL;
+    if (diffusion && !resolve_models(r, c ? TRUE : r->stage2, &s1, &sr, error)) return FALSE;
+    if (!c) {
+        if (backend_new(be_name, be, &err)) return fail_core(&err, error);
+    } else {
+        if (!c->backend || g_strcmp0(c->backend_name, be_name)) {
+            job_cache_drop(c);
+            if (backend_new(be_name, &c->backend, &err)) return fail_core(&err, error);
+            c->backend_name = g_strdup(be_name);
+        }
+        *be = c->backend;
+        if (!diffusion) return TRUE;
+        if (c->pipeline && !g_strcmp0(c->s1, s1) && !g_strcmp0(c->sr, sr)) {
+            *p = c->pipeline;
+            return TRUE;
+        }
+        g_clear_pointer(&c->pipeline, cascade_pipeline_free);
+        g_clear_pointer(&c->s1, g_free);
+        g_clear_pointer(&c->sr, g_free);
+    }
+    if (!diffusion) return TRUE;
+    cascade_pipeline_options po;
+    cascade_pipeline_options_init(&po);
+    po.model_dir = s1;
+    po.sr_model_dir = sr;
+    po.backend = *be;
+    if (cascade_pipeline_load(&po, p, &err)) {
+        if (!c) g_clear_pointer(be, cascade_backend_free);
+        return fail_core(&err, error);
+    }
+    if (c) {
+        c->pipeline = *p;
+        c->s1 = g_steal_pointer(&s1);
+        c->sr = g_steal_pointer(&sr);
+        c->loads++;
+    }
+    return TRUE;
+}
+
+gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error) {
+    const CascadeRecipe *r = &run->recipe;
+    gint n = r->mode == CASCADE_MODE_UPSCALE ? 1 : (r->candidate >= 0 ? 1 : r->batch);
+    *results = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_job_image_free);
+    *seeds = g_new0(guint64, n);
+    cascade_backend  *be = NULL;
+    cascade_pipeline *p = NULL;
+    gboolean          owned = FALSE;
+    if (run->cache) g_mutex_lock(&run->cache->lock); /* one run at a time uses the cache */
+    gboolean ok = get_engine(run, &be, &p, &owned, error);
+    if (ok)
+        ok = r->mode == CASCADE_MODE_UPSCALE ? run_upscale(run, be, *results, *seeds, error)
+                                             : run_diffusion(run, p, *results, *seeds, error);
+    if (owned) {
+        cascade_pipeline_free(p);
+        cascade_backend_free(be);
+    }
+    if (run->cache) g_mutex_unlock(&run->cache->lock);
+    if (ok && cascade_cancel_is_raised(&run->cancel)) { /* raised after the last step */
+        g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
+        ok = FALSE;
+    }
+    return ok;
+}
