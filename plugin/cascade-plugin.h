@@ -24,7 +24,7 @@ typedef enum {
 } CascadePluginError;
 
 /* procedures.c: PDB registration and argument <-> recipe. */
-void     cascade_procedures_install(void);
+void cascade_procedures_install(void);
 /* Mode of a procedure name; FALSE when it is none of ours. */
 gboolean cascade_procedures_mode(const gchar *name, CascadeMode *mode);
 /* Fills r (init'ed) from a NONINTERACTIVE call's params; FALSE + CALLING error on a wrong
@@ -35,15 +35,14 @@ gboolean cascade_procedures_read_args(CascadeMode mode, gint nparams, const Gimp
 gboolean cascade_procedures_load_last(const gchar *name, CascadeRecipe *r);
 void     cascade_procedures_save_last(const gchar *name, const CascadeRecipe *r);
 /* A fresh random seed into r when r->random_seed. */
-void     cascade_procedures_reroll(CascadeRecipe *r);
+void cascade_procedures_reroll(CascadeRecipe *r);
 
 /* drawable-io.c: GeglBuffer <-> CascadeImage (8-bit, non-linear sRGB). */
 /* Pixels of drawable in rect (x, y, w, h) of its own coordinates; outside it transparent
  * (or black without alpha). channels: 3 (R'G'B') or 4 (R'G'B'A). */
-CascadeImage *cascade_drawable_read(gint32 drawable, gint x, gint y, gint w, gint h,
-                                    gint channels);
+CascadeImage *cascade_drawable_read(gint32 drawable, gint x, gint y, gint w, gint h, gint channels);
 /* Writes image at (x, y) of drawable's own coordinates. */
-void          cascade_drawable_write(gint32 drawable, gint x, gint y, const CascadeImage *image);
+void cascade_drawable_write(gint32 drawable, gint x, gint y, const CascadeImage *image);
 /* One Y u8 channel (the selection or a channel) of rect in its coordinates. */
 CascadeImage *cascade_channel_read(gint32 channel, gint x, gint y, gint w, gint h);
 void          cascade_channel_write(gint32 channel, gint x, gint y, const CascadeImage *mask);
@@ -59,7 +58,7 @@ gboolean cascade_selection_crop(gint32 image, gint margin, CascadeSelectionCrop 
 void     cascade_selection_crop_clear(CascadeSelectionCrop *crop);
 
 /* parasites.c: the recipe on a result layer. */
-void     cascade_parasite_attach(gint32 item, const CascadeRecipe *r);
+void cascade_parasite_attach(gint32 item, const CascadeRecipe *r);
 /* TRUE and r (init'ed) overwritten when item carries a recipe that parses. */
 gboolean cascade_parasite_read(gint32 item, CascadeRecipe *r);
 
@@ -70,26 +69,27 @@ typedef struct {
 } CascadeInserted;
 /* Generate: results (one CascadeImage per batch item, made with seeds[i]) as new layers of
  * image (-1: a new image, shown when interactive). */
-gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r,
-                                         GPtrArray *results, const guint64 *seeds,
-                                         gboolean interactive, CascadeInserted *out,
-                                         GError **error);
+gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, GPtrArray *results,
+                                         const guint64 *seeds, gboolean interactive,
+                                         CascadeInserted *out, GError **error);
 /* Inpaint: results[0] at crop's offsets, its layer mask the selection. */
 gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
                                          const CascadeSelectionCrop *crop, GPtrArray *results,
                                          const guint64 *seeds, CascadeInserted *out,
                                          GError **error);
 /* A new, not yet inserted layer of image (RGBA or the image's base type with alpha). */
-gint32   cascade_layers_new(gint32 image, const gchar *name, gint width, gint height,
-                            GError **error);
+gint32 cascade_layers_new(gint32 image, const gchar *name, gint width, gint height, GError **error);
 /* Inserts a built layer at the top of image in an undo group (upscale), growing the canvas
  * to hold it when needed. */
-gboolean cascade_layers_insert_built(gint32 image, gint32 layer, gint x, gint y,
-                                     GError **error);
+gboolean cascade_layers_insert_built(gint32 image, gint32 layer, gint x, gint y, GError **error);
 /* "<prompt, shortened> #<seed>" (g_free). */
-gchar   *cascade_layers_name(const gchar *prefix, const gchar *prompt, guint64 seed);
+gchar *cascade_layers_name(const gchar *prefix, const gchar *prompt, guint64 seed);
 
 /* worker.c: runs CascadeJobs from the main loop, with gimp_progress and the dialog. */
+/* The job cache of this plug-in process (created on first use); freed by run() when no job
+ * is alive any more. */
+CascadeJobCache *cascade_worker_cache(void);
+void             cascade_worker_cache_free(void);
 /* Runs one job to completion on the main loop; results and seeds are the job's (free with
  * g_ptr_array_unref / g_free). */
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
@@ -97,12 +97,11 @@ gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
                             GError **error);
 /* Upscale: streams drawable through the upscaler in chunks into a new layer (not yet
  * inserted) of drawable's image; returns its ID or -1 with an error. */
-gint32   cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **error);
+gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **error);
 /* Shows the GTK3 dialog for r (edited in place); TRUE when the user accepted. image and
  * mask (may be NULL) are what the dialog's preview runs inpaint. */
-gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target,
-                               const CascadeImage *image, const CascadeImage *mask,
-                               GError **error);
+gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const CascadeImage *image,
+                               const CascadeImage *mask, GError **error);
 
 G_END_DECLS
 

@@ -6,9 +6,6 @@
 
 #include <glib/gi18n-lib.h>
 #include <gtk/gtk.h>
-#ifdef GDK_WINDOWING_X11
-#include <gdk/gdkx.h>
-#endif
 
 #include "cascade-dialog.h"
 #include "cascade-plugin.h"
@@ -41,12 +38,9 @@ static void host_preview(gint index, const CascadeImage *im, gpointer user_data)
 static void host_done(GPtrArray *results, const guint64 *seeds, const GError *error,
                       gpointer user_data) {
     DialogHost *h = user_data;
-    for (guint i = 0; results && i < results->len; i++) {
-        const CascadeImage *im = g_ptr_array_index(results, i);
-        if (im->channels == 3)
-            cascade_dialog_report_candidate(h->dialog, (gint)i, seeds[i], im->pixels,
-                                            im->width, im->height, im->width * 3);
-    }
+    for (guint i = 0; results && i < results->len; i++)
+        cascade_dialog_report_candidate_image(h->dialog, (gint)i, seeds[i],
+                                              g_ptr_array_index(results, i));
     if (results) g_ptr_array_unref(results);
     cascade_dialog_report_finished(h->dialog, error);
     /* the job's thread is finishing: join it outside its own callback */
@@ -54,8 +48,8 @@ static void host_done(GPtrArray *results, const guint64 *seeds, const GError *er
     h->job = NULL;
 }
 
-static gboolean host_start(CascadeUiHost *host, const CascadeRecipe *recipe,
-                           gboolean stage1_only, GError **error) {
+static gboolean host_start(CascadeUiHost *host, const CascadeRecipe *recipe, gboolean stage1_only,
+                           GError **error) {
     DialogHost *h = host->user_data;
     if (h->job) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
@@ -66,8 +60,9 @@ static gboolean host_start(CascadeUiHost *host, const CascadeRecipe *recipe,
     cascade_recipe_copy(&r, recipe);
     if (stage1_only) r.stage2 = FALSE;
     CascadeJobCallbacks cb = {host_progress, host_preview, host_done, h};
-    h->job = cascade_job_start(&r, r.mode == CASCADE_MODE_GENERATE ? NULL : h->image,
-                               r.mode == CASCADE_MODE_INPAINT ? h->mask : NULL, &cb, error);
+    h->job = cascade_job_start_cached(&r, r.mode == CASCADE_MODE_GENERATE ? NULL : h->image,
+                                      r.mode == CASCADE_MODE_INPAINT ? h->mask : NULL, &cb,
+                                      cascade_worker_cache(), error);
     cascade_recipe_clear(&r);
     return h->job != NULL;
 }
@@ -81,25 +76,6 @@ static const gchar *host_describe(CascadeUiHost *host) {
     return ((DialogHost *)host->user_data)->target;
 }
 
-/* Keeps the dialog above GIMP's image window (the X11 window GIMP names for the display
- * this call came from); libgimpui's helper for this is GTK2, so it is done here. */
-static void make_transient(GtkWidget *dialog) {
-#ifdef GDK_WINDOWING_X11
-    GdkDisplay *display = gtk_widget_get_display(dialog);
-    gint32      gimp_display = gimp_default_display();
-    if (!GDK_IS_X11_DISPLAY(display) || gimp_display <= 0) return;
-    gint handle = gimp_display_get_window_handle(gimp_display);
-    if (!handle) return;
-    GdkWindow *parent = gdk_x11_window_foreign_new_for_display(display, (Window)handle);
-    if (!parent) return;
-    gtk_widget_realize(dialog);
-    gdk_window_set_transient_for(gtk_widget_get_window(dialog), parent);
-    g_object_unref(parent);
-#else
-    (void)dialog;
-#endif
-}
-
 gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const CascadeImage *image,
                                const CascadeImage *mask, GError **error) {
     if (!gtk_init_check(NULL, NULL)) {
@@ -111,7 +87,11 @@ gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const Casc
     h.host = (CascadeUiHost){host_start, host_cancel, host_describe, &h};
     GtkWidget *dialog = cascade_dialog_new(r, &h.host, NULL);
     h.dialog = CASCADE_DIALOG(dialog);
-    make_transient(dialog);
+    /* above GIMP's image window (the X11 window of the display this call came from) */
+    gint32 display = gimp_default_display();
+    if (display > 0)
+        cascade_dialog_set_transient_for_handle(h.dialog,
+                                                (guint32)gimp_display_get_window_handle(display));
     CascadeRecipe out;
     cascade_recipe_copy(&out, r);
     gint response = cascade_dialog_run_recipe(h.dialog, &out);
@@ -120,9 +100,12 @@ gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const Casc
         cascade_job_free(h.job);
         h.job = NULL;
     }
-    while (g_main_context_iteration(NULL, FALSE)) {} /* reports still queued */
+    /* reports still queued go to the dialog before it goes, then its own destruction */
+    while (g_main_context_iteration(NULL, FALSE))
+        continue;
     gtk_widget_destroy(dialog);
-    while (g_main_context_iteration(NULL, FALSE)) {}
+    while (g_main_context_iteration(NULL, FALSE))
+        continue;
     if (response != GTK_RESPONSE_OK) {
         cascade_recipe_clear(&out);
         return FALSE;

@@ -20,8 +20,8 @@ static CascadeImage *read_rect(gint32 id, gint x, gint y, gint w, gint h, gint c
     CascadeImage *image = cascade_job_image_new(w, h, channels); /* zeroed: outside = 0 */
     GeglBuffer   *buffer = gimp_drawable_get_buffer(id);
     if (!buffer) return image;
-    gegl_buffer_get(buffer, GEGL_RECTANGLE(x, y, w, h), 1.0, format_of(channels),
-                    image->pixels, (gint)w * channels, GEGL_ABYSS_NONE);
+    gegl_buffer_get(buffer, GEGL_RECTANGLE(x, y, w, h), 1.0, format_of(channels), image->pixels,
+                    (gint)w * channels, GEGL_ABYSS_NONE);
     g_object_unref(buffer);
     return image;
 }
@@ -37,8 +37,8 @@ CascadeImage *cascade_channel_read(gint32 channel, gint x, gint y, gint w, gint 
     CascadeImage *image = cascade_job_image_new(w, h, 1);
     GeglBuffer   *buffer = gimp_drawable_get_buffer(channel);
     if (!buffer) return image;
-    gegl_buffer_get(buffer, GEGL_RECTANGLE(x, y, w, h), 1.0, babl_format("Y u8"),
-                    image->pixels, w, GEGL_ABYSS_NONE);
+    gegl_buffer_get(buffer, GEGL_RECTANGLE(x, y, w, h), 1.0, babl_format("Y u8"), image->pixels, w,
+                    GEGL_ABYSS_NONE);
     g_object_unref(buffer);
     return image;
 }
@@ -56,8 +56,8 @@ void cascade_drawable_write(gint32 drawable, gint x, gint y, const CascadeImage 
 void cascade_channel_write(gint32 channel, gint x, gint y, const CascadeImage *mask) {
     GeglBuffer *buffer = gimp_drawable_get_buffer(channel);
     if (!buffer) return;
-    gegl_buffer_set(buffer, GEGL_RECTANGLE(x, y, mask->width, mask->height), 0,
-                    babl_format("Y u8"), mask->pixels, mask->width);
+    gegl_buffer_set(buffer, GEGL_RECTANGLE(x, y, mask->width, mask->height), 0, babl_format("Y u8"),
+                    mask->pixels, mask->width);
     gegl_buffer_flush(buffer);
     g_object_unref(buffer);
     gimp_drawable_update(channel, x, y, mask->width, mask->height);

@@ -38,8 +38,7 @@ gint32 cascade_layers_new(gint32 image, const gchar *name, gint width, gint heig
                       "(Image → Mode → RGB)."));
         return -1;
     }
-    gint32 layer = gimp_layer_new(image, name, width, height, type, 100.0,
-                                  GIMP_LAYER_MODE_NORMAL);
+    gint32 layer = gimp_layer_new(image, name, width, height, type, 100.0, GIMP_LAYER_MODE_NORMAL);
     if (layer < 0)
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
                     _("Could not create a %d × %d layer."), width, height);
@@ -48,7 +47,8 @@ gint32 cascade_layers_new(gint32 image, const gchar *name, gint width, gint heig
 
 /* Deletes built layers that were never inserted. */
 static void discard(GArray *layers) {
-    for (guint i = 0; i < layers->len; i++) gimp_item_delete(g_array_index(layers, gint32, i));
+    for (guint i = 0; i < layers->len; i++)
+        gimp_item_delete(g_array_index(layers, gint32, i));
 }
 
 /* The recipe a single result was made with: its own seed, reproducible alone. */
@@ -74,10 +74,9 @@ static gint32 build_result(gint32 image, const gchar *prefix, const CascadeRecip
     return layer;
 }
 
-gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r,
-                                         GPtrArray *results, const guint64 *seeds,
-                                         gboolean interactive, CascadeInserted *out,
-                                         GError **error) {
+gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, GPtrArray *results,
+                                         const guint64 *seeds, gboolean interactive,
+                                         CascadeInserted *out, GError **error) {
     if (!results || results->len == 0) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
                     _("The model returned no image."));
@@ -96,8 +95,7 @@ gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r,
     }
     GArray *built = g_array_new(FALSE, FALSE, sizeof(gint32));
     for (guint i = 0; i < results->len; i++) {
-        gint32 layer = build_result(image, NULL, r, g_ptr_array_index(results, i), seeds[i],
-                                    error);
+        gint32 layer = build_result(image, NULL, r, g_ptr_array_index(results, i), seeds[i], error);
         if (layer < 0) {
             discard(built);
             g_array_unref(built);
@@ -120,8 +118,7 @@ gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r,
     }
     /* in batch order from the top: the first variation is the one you see */
     for (gint i = (gint)built->len - 1; i >= 0; i--)
-        gimp_image_insert_layer(image, g_array_index(built, gint32, i), parent,
-                                parent ? 0 : -1);
+        gimp_image_insert_layer(image, g_array_index(built, gint32, i), parent, parent ? 0 : -1);
     gimp_image_undo_group_end(image);
     g_array_unref(built);
 
@@ -146,8 +143,8 @@ gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
     const CascadeImage *px = g_ptr_array_index(results, 0);
     if (px->width != crop->width || px->height != crop->height) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
-                    _("The inpainted image is %d × %d, the selection's crop %d × %d."),
-                    px->width, px->height, crop->width, crop->height);
+                    _("The inpainted image is %d × %d, the selection's crop %d × %d."), px->width,
+                    px->height, crop->width, crop->height);
         return FALSE;
     }
     gint32 layer = build_result(image, _("Inpaint"), r, px, seeds[0], error);
@@ -166,8 +163,7 @@ gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
     return TRUE;
 }
 
-gboolean cascade_layers_insert_built(gint32 image, gint32 layer, gint x, gint y,
-                                     GError **error) {
+gboolean cascade_layers_insert_built(gint32 image, gint32 layer, gint x, gint y, GError **error) {
     (void)error;
     gint w = gimp_drawable_width(layer), h = gimp_drawable_height(layer);
     gimp_image_undo_group_start(image);

@@ -9,9 +9,9 @@
 
 void cascade_parasite_attach(gint32 item, const CascadeRecipe *r) {
     gchar        *text = cascade_recipe_to_string(r);
-    GimpParasite *p = gimp_parasite_new(CASCADE_PARASITE_NAME,
-                                        GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
-                                        strlen(text) + 1, text);
+    GimpParasite *p =
+        gimp_parasite_new(CASCADE_PARASITE_NAME, GIMP_PARASITE_PERSISTENT | GIMP_PARASITE_UNDOABLE,
+                          strlen(text) + 1, text);
     gimp_item_attach_parasite(item, p);
     gimp_parasite_free(p);
     g_free(text);

@@ -4,14 +4,16 @@
  * message. Every libgimp call happens on this (the main) thread. */
 #include "config-plugin.h"
 
-#include <glib/gi18n-lib.h>
 #include <gegl.h>
+#include <glib/gi18n-lib.h>
 #include <libgimp/gimp.h>
 #include <string.h>
 
 #include "cascade-plugin.h"
 
-G_DEFINE_QUARK(cascade-plugin-error-quark, cascade_plugin_error)
+GQuark cascade_plugin_error_quark(void) {
+    return g_quark_from_static_string("cascade-plugin-error-quark");
+}
 
 static void query(void) {
     gimp_plugin_domain_register(GETTEXT_PACKAGE, CASCADE_LOCALEDIR);
@@ -44,13 +46,13 @@ static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *
 static CascadeImage *read_crop(gint32 drawable, const CascadeSelectionCrop *crop) {
     gint ox = 0, oy = 0;
     gimp_drawable_offsets(drawable, &ox, &oy);
-    return cascade_drawable_read(drawable, crop->x - ox, crop->y - oy, crop->width,
-                                 crop->height, 3);
+    return cascade_drawable_read(drawable, crop->x - ox, crop->y - oy, crop->width, crop->height,
+                                 3);
 }
 
 /* Runs r on image/drawable; the image is changed only when everything succeeded. */
-static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r,
-                        gboolean interactive, CascadeInserted *out, GError **error) {
+static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, gboolean interactive,
+                        CascadeInserted *out, GError **error) {
     if (!cascade_recipe_validate(r, error)) return FALSE;
     if (r->mode == CASCADE_MODE_UPSCALE) return run_upscale(image, drawable, r, out, error);
 
@@ -75,6 +77,13 @@ static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r,
 }
 
 static gboolean valid_target(CascadeMode mode, gint32 image, gint32 drawable, GError **error) {
+    /* before any work: results could not be inserted into an indexed image */
+    if (gimp_image_is_valid(image) && gimp_image_base_type(image) == GIMP_INDEXED) {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
+                    _("Indexed images are not supported: convert the image to RGB first "
+                      "(Image → Mode → RGB)."));
+        return FALSE;
+    }
     if (mode == CASCADE_MODE_GENERATE) return TRUE; /* no image: a new one */
     if (!gimp_image_is_valid(image)) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
@@ -107,8 +116,8 @@ static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
 /* The recipe of this call, by run mode; FALSE when there is nothing to run (an error, or
  * the dialog was cancelled: then *error stays NULL). */
 static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode run_mode,
-                                gint nparams, const GimpParam *param, gint32 image,
-                                gint32 drawable, CascadeRecipe *r, GError **error) {
+                                gint nparams, const GimpParam *param, gint32 image, gint32 drawable,
+                                CascadeRecipe *r, GError **error) {
     r->mode = mode;
     switch (run_mode) {
     case GIMP_RUN_NONINTERACTIVE:
@@ -145,14 +154,15 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
             if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
             source = read_crop(drawable, &crop);
         }
-        gchar   *target = describe_target(mode, image, drawable);
+        gchar *target = describe_target(mode, image, drawable);
 #ifdef CASCADE_PLUGIN_HAVE_DIALOG
         gboolean ok = cascade_worker_dialog(r, target, source, crop.mask, error);
 #else
         gboolean ok = FALSE;
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
                     _("This build has no dialog (GTK 3 was not found): call %s "
-                      "non-interactively, or rebuild with libgtk-3-dev."), name);
+                      "non-interactively, or rebuild with libgtk-3-dev."),
+                    name);
 #endif
         g_free(target);
         cascade_job_image_free(source);
@@ -187,9 +197,9 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     GError         *error = NULL;
     CascadeInserted out = {-1, -1};
     cascade_recipe_init(&r);
-    gboolean ok = valid_target(mode, image, drawable, &error) &&
-                  recipe_for_call(name, mode, run_mode, nparams, param, image, drawable, &r,
-                                  &error);
+    gboolean ok =
+        valid_target(mode, image, drawable, &error) &&
+        recipe_for_call(name, mode, run_mode, nparams, param, image, drawable, &r, &error);
     if (ok) {
         ok = execute(image, drawable, &r, run_mode != GIMP_RUN_NONINTERACTIVE, &out, &error);
         if (ok) {
@@ -207,11 +217,11 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     } else if (!error) {
         values[0].data.d_status = GIMP_PDB_CANCEL; /* the dialog was closed */
     } else {
-        gboolean calling = error->domain == CASCADE_PLUGIN_ERROR &&
-                           error->code == CASCADE_PLUGIN_ERROR_CALLING;
+        gboolean calling =
+            error->domain == CASCADE_PLUGIN_ERROR && error->code == CASCADE_PLUGIN_ERROR_CALLING;
         /* an invalid recipe from arguments is the caller's mistake */
-        calling = calling || (error->domain == CASCADE_RECIPE_ERROR &&
-                              run_mode == GIMP_RUN_NONINTERACTIVE);
+        calling = calling ||
+                  (error->domain == CASCADE_RECIPE_ERROR && run_mode == GIMP_RUN_NONINTERACTIVE);
         gboolean cancelled = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
         values[0].data.d_status = cancelled ? GIMP_PDB_CANCEL
                                   : calling ? GIMP_PDB_CALLING_ERROR
@@ -224,6 +234,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         g_error_free(error);
     }
     cascade_recipe_clear(&r);
+    cascade_worker_cache_free();
 }
 
 const GimpPlugInInfo PLUG_IN_INFO = {NULL, NULL, query, run};

@@ -12,29 +12,48 @@
 #include "cascade-presets.h"
 
 /* Which procedures take an argument. */
-enum { P_GEN = 1 << CASCADE_MODE_GENERATE, P_INP = 1 << CASCADE_MODE_INPAINT,
-       P_UPS = 1 << CASCADE_MODE_UPSCALE, P_ALL = P_GEN | P_INP | P_UPS };
+enum {
+    P_GEN = 1 << CASCADE_MODE_GENERATE,
+    P_INP = 1 << CASCADE_MODE_INPAINT,
+    P_UPS = 1 << CASCADE_MODE_UPSCALE,
+    P_ALL = P_GEN | P_INP | P_UPS
+};
 
 typedef enum {
-    A_PROMPT, A_NEGATIVE, A_STYLE, A_SEED, A_STEPS1, A_STEPS2, A_GUIDANCE1, A_GUIDANCE2,
-    A_STAGE2, A_NOISE, A_BATCH, A_MARGIN, A_FACTOR, A_TILE, A_MODEL, A_SR_MODEL, A_UPSCALER,
-    A_PRESET, A_BACKEND,
+    A_PROMPT,
+    A_NEGATIVE,
+    A_STYLE,
+    A_SEED,
+    A_STEPS1,
+    A_STEPS2,
+    A_GUIDANCE1,
+    A_GUIDANCE2,
+    A_STAGE2,
+    A_NOISE,
+    A_BATCH,
+    A_MARGIN,
+    A_FACTOR,
+    A_TILE,
+    A_MODEL,
+    A_SR_MODEL,
+    A_UPSCALER,
+    A_PRESET,
+    A_BACKEND,
 } ArgId;
 
 typedef struct {
-    ArgId              id;
-    guint              procs;
-    GimpPDBArgType     type;
-    const gchar       *name;
-    const gchar       *blurb;
+    ArgId          id;
+    guint          procs;
+    GimpPDBArgType type;
+    const gchar   *name;
+    const gchar   *blurb;
 } ArgSpec;
 
 /* Argument order after run-mode, image, drawable (the order Script-Fu passes them). The
  * blurbs are not marked for translation: GIMP shows argument blurbs untranslated. */
 static const ArgSpec args[] = {
     {A_PROMPT, P_GEN | P_INP, GIMP_PDB_STRING, "prompt", "What to paint"},
-    {A_NEGATIVE, P_GEN | P_INP, GIMP_PDB_STRING, "negative-prompt",
-     "What to avoid (\"\" = none)"},
+    {A_NEGATIVE, P_GEN | P_INP, GIMP_PDB_STRING, "negative-prompt", "What to avoid (\"\" = none)"},
     {A_STYLE, P_GEN | P_INP, GIMP_PDB_STRING, "style",
      "Text appended to the prompt as \", <style>\" (\"\" = the preset's)"},
     {A_SEED, P_GEN | P_INP, GIMP_PDB_INT32, "seed",
@@ -55,7 +74,7 @@ static const ArgSpec args[] = {
     {A_FACTOR, P_UPS, GIMP_PDB_INT32, "upscale-factor", "2, 3, 4 or 8 (0 = preset)"},
     {A_TILE, P_UPS, GIMP_PDB_INT32, "tile",
      "Edge in source pixels of the chunks the layer is streamed in (0 = automatic, "
-        "-1 = preset)"},
+     "-1 = preset)"},
     {A_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "model",
      "Stage I model directory (\"\" = the default model)"},
     {A_SR_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "sr-model",
@@ -106,27 +125,26 @@ void cascade_procedures_install(void) {
         gint         n = 0;
         defs[n++] = (GimpParamDef){GIMP_PDB_INT32, "run-mode",
                                    "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"};
-        defs[n++] = (GimpParamDef){GIMP_PDB_IMAGE, "image",
-                                   procs[p].mode == CASCADE_MODE_GENERATE
-                                       ? "Input image (-1: a new image)"
-                                       : "Input image"};
+        defs[n++] =
+            (GimpParamDef){GIMP_PDB_IMAGE, "image",
+                           procs[p].mode == CASCADE_MODE_GENERATE ? "Input image (-1: a new image)"
+                                                                  : "Input image"};
         defs[n++] = (GimpParamDef){GIMP_PDB_DRAWABLE, "drawable", "Input drawable"};
         for (gsize a = 0; a < G_N_ELEMENTS(args); a++)
             if (args[a].procs & (1u << procs[p].mode))
-                defs[n++] = (GimpParamDef){args[a].type, (gchar *)args[a].name,
-                                           (gchar *)args[a].blurb};
+                defs[n++] =
+                    (GimpParamDef){args[a].type, (gchar *)args[a].name, (gchar *)args[a].blurb};
         /* untranslated: GIMP translates menu labels through the registered domain */
-        gimp_install_procedure(procs[p].name, procs[p].blurb, procs[p].help,
-                               "gimp-cascade authors", "MIT", "2026",
-                               procs[p].menu, procs[p].types, GIMP_PLUGIN, n,
+        gimp_install_procedure(procs[p].name, procs[p].blurb, procs[p].help, "gimp-cascade authors",
+                               "MIT", "2026", procs[p].menu, procs[p].types, GIMP_PLUGIN, n,
                                G_N_ELEMENTS(ret), defs, ret);
         gimp_plugin_menu_register(procs[p].name, "<Image>/Filters/Render");
     }
 }
 
 static gboolean calling_error(GError **error, const gchar *name, const gchar *why) {
-    g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
-                _("Argument '%s': %s"), name, why);
+    g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING, _("Argument '%s': %s"),
+                name, why);
     return FALSE;
 }
 
@@ -159,8 +177,7 @@ static gboolean apply_preset(CascadeRecipe *r, const gchar *preset, GError **err
 }
 
 /* One argument onto r; its "default" value leaves r as the preset left it. */
-static gboolean apply_arg(CascadeRecipe *r, const ArgSpec *a, const GimpParam *p,
-                          GError **error) {
+static gboolean apply_arg(CascadeRecipe *r, const ArgSpec *a, const GimpParam *p, GError **error) {
     gint32      i = p->data.d_int32;
     gdouble     f = p->data.d_float;
     const char *s = p->data.d_string;
@@ -170,30 +187,58 @@ static gboolean apply_arg(CascadeRecipe *r, const ArgSpec *a, const GimpParam *p
     switch (a->id) {
     case A_PROMPT: set_string(&r->prompt, s); break;
     case A_NEGATIVE: set_string(&r->negative_prompt, s); break;
-    case A_STYLE: if (s && *s) set_string(&r->style, s); break;
-    case A_MODEL: if (s && *s) set_string(&r->model_dir, s); break;
-    case A_SR_MODEL: if (s && *s) set_string(&r->sr_model_dir, s); break;
-    case A_UPSCALER: if (s && *s) set_string(&r->upscaler_dir, s); break;
-    case A_BACKEND: if (s && *s) set_string(&r->backend, s); break;
+    case A_STYLE:
+        if (s && *s) set_string(&r->style, s);
+        break;
+    case A_MODEL:
+        if (s && *s) set_string(&r->model_dir, s);
+        break;
+    case A_SR_MODEL:
+        if (s && *s) set_string(&r->sr_model_dir, s);
+        break;
+    case A_UPSCALER:
+        if (s && *s) set_string(&r->upscaler_dir, s);
+        break;
+    case A_BACKEND:
+        if (s && *s) set_string(&r->backend, s);
+        break;
     case A_PRESET: break; /* applied first */
     case A_SEED:
         if (i < -1) return calling_error(error, a->name, _("must be -1 (random) or >= 0"));
         r->random_seed = i == -1;
         if (i >= 0) r->seed = (guint64)i;
         break;
-    case A_STEPS1: if (i) r->steps1 = i; break;
-    case A_STEPS2: if (i) r->steps2 = i; break;
-    case A_GUIDANCE1: if (f != -1.0) r->guidance1 = f; break;
-    case A_GUIDANCE2: if (f != -1.0) r->guidance2 = f; break;
+    case A_STEPS1:
+        if (i) r->steps1 = i;
+        break;
+    case A_STEPS2:
+        if (i) r->steps2 = i;
+        break;
+    case A_GUIDANCE1:
+        if (f != -1.0) r->guidance1 = f;
+        break;
+    case A_GUIDANCE2:
+        if (f != -1.0) r->guidance2 = f;
+        break;
     case A_STAGE2:
         if (i < -1 || i > 1) return calling_error(error, a->name, _("must be -1, 0 or 1"));
         if (i >= 0) r->stage2 = i;
         break;
-    case A_NOISE: if (i != -1) r->noise_level = i; break;
-    case A_BATCH: if (i) r->batch = i; break;
-    case A_MARGIN: if (i != -1) r->context_margin = i; break;
-    case A_FACTOR: if (i) r->upscale_factor = i; break;
-    case A_TILE: if (i != -1) r->tile = i; break;
+    case A_NOISE:
+        if (i != -1) r->noise_level = i;
+        break;
+    case A_BATCH:
+        if (i) r->batch = i;
+        break;
+    case A_MARGIN:
+        if (i != -1) r->context_margin = i;
+        break;
+    case A_FACTOR:
+        if (i) r->upscale_factor = i;
+        break;
+    case A_TILE:
+        if (i != -1) r->tile = i;
+        break;
     }
     return TRUE;
 }

@@ -16,8 +16,8 @@ typedef struct {
     GPtrArray *results;
     guint64   *seeds;
     GError    *error;
-    gint       n_stages;       /* diffusion stages this run has (for the overall fraction) */
-    gdouble    base, span;     /* this job's share of the progress bar (upscale chunks) */
+    gint       n_stages;   /* diffusion stages this run has (for the overall fraction) */
+    gdouble    base, span; /* this job's share of the progress bar (upscale chunks) */
     gint       last_stage;
 } RunState;
 
@@ -48,13 +48,13 @@ static void run_done(GPtrArray *results, const guint64 *seeds, const GError *err
     g_main_loop_quit(s->loop);
 }
 
-static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image,
-                        const CascadeImage *mask, RunState *s, GError **error) {
+static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image, const CascadeImage *mask,
+                        RunState *s, GError **error) {
     CascadeJobCallbacks cb = {run_progress, NULL, run_done, s};
     s->loop = g_main_loop_new(NULL, FALSE);
     s->n_stages = r->stage2 ? 2 : 1;
     s->last_stage = 0;
-    CascadeJob *job = cascade_job_start(r, image, mask, &cb, error);
+    CascadeJob *job = cascade_job_start_cached(r, image, mask, &cb, cascade_worker_cache(), error);
     if (job) g_main_loop_run(s->loop);
     cascade_job_free(job);
     g_main_loop_unref(s->loop);
@@ -65,6 +65,20 @@ static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image,
         return FALSE;
     }
     return TRUE;
+}
+
+/* One per plug-in process (one PDB call): the dialog's candidates, the final run and every
+ * upscale chunk load the models once. */
+static CascadeJobCache *cache;
+
+CascadeJobCache *cascade_worker_cache(void) {
+    if (!cache) cache = cascade_job_cache_new();
+    return cache;
+}
+
+void cascade_worker_cache_free(void) {
+    cascade_job_cache_free(cache);
+    cache = NULL;
 }
 
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
@@ -100,8 +114,8 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
         return -1;
     }
     gint   channels = gimp_drawable_has_alpha(drawable) ? 4 : 3;
-    gint32 layer = cascade_layers_new(gimp_item_get_image(drawable), "upscaled", w * f, h * f,
-                                      error);
+    gint32 layer =
+        cascade_layers_new(gimp_item_get_image(drawable), "upscaled", w * f, h * f, error);
     if (layer < 0) return -1;
 
     gint     chunk = r->tile > 0 ? r->tile : MAX(CHUNK_OUT_EDGE / f, 32);
@@ -132,8 +146,9 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
                 gsize         row = (gsize)cw * f * channels;
                 for (gint y = 0; y < ch * f; y++)
                     memcpy(part->pixels + y * row,
-                           big->pixels + ((gsize)((cy - ry) * f + y) * big->width +
-                                          (gsize)(cx - rx) * f) * channels,
+                           big->pixels +
+                               ((gsize)((cy - ry) * f + y) * big->width + (gsize)(cx - rx) * f) *
+                                   channels,
                            row);
                 cascade_drawable_write(layer, cx * f, cy * f, part);
                 cascade_job_image_free(part);

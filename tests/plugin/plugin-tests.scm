@@ -1,7 +1,7 @@
 ; The plug-in's procedures through Script-Fu in gimp-console-2.10 batch mode.
 ; run-gimp-tests.sh defines *tap* (output file), *model* / *sr-model* (a tiny cascade:
 ; stage I 16 px, stage II 32 px), *upscaler* ("" when no converted upscaler exists) and
-; *tmp*, and *section* (which groups to run: "generate", "inpaint" or "other"; one GIMP
+; *tmp*, and *section* (which groups to run: "generate", "inpaint", "other" or "upscale"; one GIMP
 ; start per section keeps each test short), then loads this file. Each check writes one TAP line; a Scheme error inside a
 ; group becomes a failed check of that group instead of ending the run.
 
@@ -250,6 +250,24 @@
                (> soft 50)))
       (gimp-image-delete img))))
 
+; Quick Mask on: GIMP keeps the mask being painted in the channel "Qmask" and empties the
+; selection until Quick Mask is switched off; the plug-in repaints what Qmask selects.
+(group "inpaint" "inpaint/quick-mask"
+  (lambda ()
+    (let* ((t (make-image 40 32)) (img (car t)) (bg (cadr t))
+           (qm (car (gimp-channel-new img 40 32 "Qmask" 50 '(255 0 0)))))
+      (gimp-image-insert-channel img qm 0 0)
+      (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 20 12 8 6)
+      (gimp-context-set-foreground '(255 255 255))
+      (gimp-drawable-edit-fill qm FILL-FOREGROUND)
+      (gimp-selection-none img)
+      (let* ((r (inpaint img bg "leaf" 2 2)) (layer (cadr r)))
+        (check "with Quick Mask on, the Qmask channel is the area repainted (bounds + margin)"
+               (and (equal? (gimp-drawable-offsets layer) '(18 10))
+                    (= (car (gimp-drawable-width layer)) 12)
+                    (= (car (gimp-drawable-height layer)) 10))))
+      (gimp-image-delete img))))
+
 (group "inpaint" "inpaint/empty"
   (lambda ()
     (let* ((t (make-image 32 32)) (img (car t)) (bg (cadr t)))
@@ -294,6 +312,22 @@
       (check "... and no image was opened" (= (n-images) before))
       (gimp-image-delete img))))
 
+; ---- grey and indexed images ----
+(group "other" "image-types"
+  (lambda ()
+    (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t)))
+      (gimp-image-convert-grayscale img)
+      (let ((layer (cadr (generate img bg "grey owl" 3 1 0))))
+        (check "in a greyscale image the result is a grey layer with alpha"
+               (= (car (gimp-drawable-type layer)) GRAYA-IMAGE)))
+      (gimp-image-delete img))
+    (let* ((t (make-image 24 24)) (img (car t)) (bg (cadr t)))
+      (gimp-image-convert-indexed img CONVERT-DITHER-NONE CONVERT-PALETTE-GENERATE 16 FALSE FALSE "")
+      (let ((r (try (lambda () (generate img bg "owl" 3 1 0)))))
+        (check "an indexed image is refused with a message saying to convert it to RGB"
+               (and (contains? (error-text r) "RGB") (= (n-layers img) 1))))
+      (gimp-image-delete img))))
+
 ; ---- 5. presets and Repeat Last ----
 (group "other" "presets/last-values"
   (lambda ()
@@ -319,9 +353,9 @@
       (gimp-image-delete img))))
 
 ; ---- 6. upscale ----
-(if (and (string=? *section* "other") (string=? *upscaler* ""))
+(if (and (string=? *section* "upscale") (string=? *upscaler* ""))
     (skip "upscale a layer x4" "no converted upscaler in models/upscalers (cascade convert)")
-    (group "other" "upscale"
+    (group "upscale" "upscale"
       (lambda ()
         (let* ((t (make-image 20 16)) (img (car t)) (bg (cadr t))
                (small (car (gimp-layer-new img 10 8 RGBA-IMAGE "small" 100 LAYER-MODE-NORMAL))))
