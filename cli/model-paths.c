@@ -6,43 +6,22 @@
 #include <string.h>
 
 #include "cascade/config.h"
-
-static bool is_pipeline_dir(const char *dir) {
-    char *idx = g_build_filename(dir, "model_index.json", NULL);
-    bool  ok = g_file_test(idx, G_FILE_TEST_IS_REGULAR);
-    g_free(idx);
-    return ok;
-}
+#include "cascade/model-search.h"
 
 /* The default model's root: $CASCADE_MODEL, the installed copy, the source tree's. */
 static char *default_root(void) {
-    const char *env = getenv("CASCADE_MODEL");
-    if (env && *env) return strdup(env);
     static const char *const candidates[] = {CASCADE_MODEL_INSTALL_DIR, CASCADE_MODEL_SOURCE_DIR};
-    for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
-        char *s1 = g_build_filename(candidates[i], "stage1", NULL);
-        bool  ok = is_pipeline_dir(s1) || is_pipeline_dir(candidates[i]);
-        g_free(s1);
-        if (ok) return strdup(candidates[i]);
-    }
-    return NULL;
-}
-
-static char *stage_of(const char *root, const char *stage) {
-    char *s = g_build_filename(root, stage, NULL);
-    char *r = is_pipeline_dir(s) ? strdup(s) : NULL;
-    g_free(s);
-    return r;
+    return cascade_model_default_root(candidates, G_N_ELEMENTS(candidates));
 }
 
 char *cli_model_dir(const char *given) {
     if (given) {
-        char *s1 = stage_of(given, "stage1"); /* a cascade root given as --model */
+        char *s1 = cascade_model_stage_dir(given, "stage1"); /* a cascade root given as --model */
         return s1 ? s1 : strdup(given);
     }
     char *root = default_root();
     if (!root) return NULL;
-    char *s1 = stage_of(root, "stage1");
+    char *s1 = cascade_model_stage_dir(root, "stage1");
     if (s1) {
         free(root);
         return s1;
@@ -54,7 +33,7 @@ char *cli_sr_model_dir(const char *given_sr, const char *given_model) {
     if (given_sr) return strdup(given_sr);
     char *root = given_model ? strdup(given_model) : default_root();
     if (!root) return NULL;
-    char *s2 = stage_of(root, "stage2");
+    char *s2 = cascade_model_stage_dir(root, "stage2");
     free(root);
     return s2;
 }

@@ -10,6 +10,7 @@
 
 #include "cascade-job-private.h"
 #include "cascade/backend.h"
+#include "cascade/model-search.h"
 #include "cascade/pipeline.h"
 #include "cascade/upscaler.h"
 #ifdef CASCADE_HAVE_VULKAN
@@ -28,27 +29,20 @@ static gboolean fail_core(const cascade_error *err, GError **error) {
 
 /* ---- model lookup (as cli/model-paths.c: $CASCADE_MODEL, installed, source tree) --------- */
 
-static gboolean is_pipeline_dir(const gchar *dir) {
-    g_autofree gchar *idx = g_build_filename(dir, "model_index.json", NULL);
-    return g_file_test(idx, G_FILE_TEST_IS_REGULAR);
+/* core's malloc'd strings as GLib-owned ones. */
+static gchar *to_gstr(char *s) {
+    gchar *r = g_strdup(s);
+    free(s);
+    return r;
 }
 
 static gchar *stage_of(const gchar *root, const gchar *stage) {
-    gchar *s = g_build_filename(root, stage, NULL);
-    if (is_pipeline_dir(s)) return s;
-    g_free(s);
-    return NULL;
+    return to_gstr(cascade_model_stage_dir(root, stage));
 }
 
 static gchar *default_root(void) {
-    const gchar *env = g_getenv("CASCADE_MODEL");
-    if (env && *env) return g_strdup(env);
     static const char *const candidates[] = {CASCADE_MODEL_INSTALL_DIR, CASCADE_MODEL_SOURCE_DIR};
-    for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++) {
-        g_autofree gchar *s1 = g_build_filename(candidates[i], "stage1", NULL);
-        if (is_pipeline_dir(s1) || is_pipeline_dir(candidates[i])) return g_strdup(candidates[i]);
-    }
-    return NULL;
+    return to_gstr(cascade_model_default_root(candidates, G_N_ELEMENTS(candidates)));
 }
 
 gchar *cascade_job_default_model_dir(void) {
