@@ -316,6 +316,38 @@ static void test_cli_generate_two_stages(void **state) {
     g_free(root), g_free(out), g_free(out1), g_free(out2), g_free(again), g_free(again1);
 }
 
+/* generate with no --model uses the shipped default cascade and writes a 256x256 PNG
+ * (stage II's size), the same bytes again for the same seed. */
+static void test_cli_generate_default_model_256(void **state) {
+    (void)state;
+    const char *src = getenv("CASCADE_SOURCE_DIR");
+    char *idx = src ? g_build_filename(src, "models", "emoji-cascade", "stage2", "model_index.json",
+                                       NULL)
+                    : NULL;
+    bool have = idx && g_file_test(idx, G_FILE_TEST_IS_REGULAR);
+    g_free(idx);
+    if (!have) skip();
+    g_unsetenv("CASCADE_MODEL");
+    char *dir = test_make_tmpdir();
+    char *out = g_build_filename(dir, "apple.png", NULL), *out2 = g_build_filename(dir, "b.png", NULL);
+    /* few steps: this checks the path and the size, not the picture */
+    result r = run_cli((const char *[]){"generate", "--prompt", "red apple, flat style", "--seed",
+                                        "3", "--steps", "3", "--sr-steps", "2", "-q", "-o", out, NULL});
+    if (r.status) fail_msg("generate: %s", r.err);
+    result_clear(&r);
+    r = run_cli((const char *[]){"generate", "--prompt", "red apple, flat style", "--seed", "3",
+                                 "--steps", "3", "--sr-steps", "2", "-q", "-o", out2, NULL});
+    assert_int_equal(r.status, 0);
+    cascade_image *a = read_png(out), *b = read_png(out2);
+    assert_int_equal(a->width, 256);
+    assert_int_equal(a->height, 256);
+    assert_memory_equal(a->pixels, b->pixels, 256 * 256 * 3);
+    cascade_image_free(a), cascade_image_free(b);
+    result_clear(&r);
+    rm_tree(dir);
+    g_free(dir), g_free(out), g_free(out2);
+}
+
 /* generate without --steps/--guidance takes them from the model's generation_defaults.json;
  * options given on the command line win; a bad value there is an error naming the file. */
 static void test_cli_generate_model_defaults(void **state) {
@@ -537,6 +569,7 @@ int main(void) {
         cmocka_unit_test(test_cli_errors_are_clear),
         cmocka_unit_test(test_cli_generate_two_stages),
         cmocka_unit_test(test_cli_generate_model_defaults),
+        cmocka_unit_test(test_cli_generate_default_model_256),
         cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
         cmocka_unit_test(test_cli_bench_cascade_json),
