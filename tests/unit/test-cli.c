@@ -17,6 +17,7 @@
 #include "cascade/image-io.h"
 #include "cascade/safetensors.h"
 #include "test-common.h"
+#include "tiny-cascade.h"
 
 typedef struct result {
     int   status; /* exit code */
@@ -224,59 +225,15 @@ static void test_cli_encode_model_dir(void **state) {
     g_free(io), g_free(out), g_free(tok), g_free(enc), g_free(tok_src), g_free(enc_src), g_free(dir);
 }
 
-/* A two-stage model assembled from the golden cases: the T5 tokenizer and encoder, the
- * IF stage I pipeline's U-Net and scheduler (16 px), the IF stage II pipeline (32 px).
- * Returns the root (malloc'd) or NULL when the golden files are not there. */
+/* The tiny golden cascade (tests/common/tiny-cascade.h); NULL when the golden files are not
+ * there, a failure when they are and it cannot be assembled. */
 static char *make_test_cascade(void) {
-    if (!test_golden_exists("pipeline_if_stage1/model_index.json") ||
-        !test_golden_exists("pipeline_if_stage2/model_index.json") ||
-        !test_golden_exists("t5_encoder/config.json"))
-        return NULL;
-    char *root = test_make_tmpdir();
-    char *s1 = g_build_filename(root, "stage1", NULL);
-    assert_int_equal(g_mkdir(s1, 0755), 0);
-    static const char *const links[][2] = {{"tokenizer", "t5_tokenizer"},
-                                           {"text_encoder", "t5_encoder"},
-                                           {"unet", "pipeline_if_stage1/unet"},
-                                           {"scheduler", "pipeline_if_stage1/scheduler"}};
-    for (size_t i = 0; i < 4; i++) {
-        char *dst = g_build_filename(s1, links[i][0], NULL);
-        char *src = g_canonicalize_filename(test_golden_path(links[i][1]), NULL);
-        assert_int_equal(symlink(src, dst), 0);
-        g_free(dst), g_free(src);
-    }
-    char *s2 = g_build_filename(root, "stage2", NULL);
-    char *s2src = g_canonicalize_filename(test_golden_path("pipeline_if_stage2"), NULL);
-    assert_int_equal(symlink(s2src, s2), 0);
-    /* the golden stage I index has no text encoder (embeddings were passed directly) */
-    gchar *idx = NULL;
-    assert_true(g_file_get_contents(test_golden_path("pipeline_if_stage1/model_index.json"), &idx, NULL, NULL));
-    GString *gs = g_string_new(idx);
-    g_string_replace(gs, "\"text_encoder\": [\n    null,\n    null\n  ]",
-                     "\"text_encoder\": [\"transformers\", \"T5EncoderModel\"]", 1);
-    g_string_replace(gs, "\"tokenizer\": [\n    null,\n    null\n  ]",
-                     "\"tokenizer\": [\"transformers\", \"T5Tokenizer\"]", 1);
-    char *idx_path = g_build_filename(s1, "model_index.json", NULL);
-    assert_true(test_write_file(idx_path, gs->str, gs->len));
-    g_string_free(gs, TRUE);
-    g_free(idx), g_free(idx_path), g_free(s1), g_free(s2), g_free(s2src);
+    char *root = tiny_cascade_make();
+    if (!root && test_golden_exists("pipeline_if_stage1/model_index.json") &&
+        test_golden_exists("pipeline_if_stage2/model_index.json") &&
+        test_golden_exists("t5_encoder/config.json"))
+        fail_msg("could not assemble the test cascade from the golden cases");
     return root;
-}
-
-static void rm_tree(const char *path) {
-    GDir *d = g_file_test(path, G_FILE_TEST_IS_SYMLINK) ? NULL : g_dir_open(path, 0, NULL);
-    if (d) {
-        const char *e;
-        while ((e = g_dir_read_name(d))) {
-            char *p = g_build_filename(path, e, NULL);
-            rm_tree(p);
-            g_free(p);
-        }
-        g_dir_close(d);
-        g_rmdir(path);
-    } else {
-        g_unlink(path);
-    }
 }
 
 static cascade_image *read_png(const char *path) {
@@ -312,7 +269,7 @@ static void test_cli_generate_two_stages(void **state) {
     assert_memory_equal(a->pixels, c->pixels, 32 * 32 * 3);
     cascade_image_free(a), cascade_image_free(b), cascade_image_free(c);
     result_clear(&r);
-    rm_tree(root);
+    tiny_cascade_rm_tree(root);
     g_free(root), g_free(out), g_free(out1), g_free(out2), g_free(again), g_free(again1);
 }
 
@@ -344,7 +301,7 @@ static void test_cli_generate_default_model_256(void **state) {
     assert_memory_equal(a->pixels, b->pixels, 256 * 256 * 3);
     cascade_image_free(a), cascade_image_free(b);
     result_clear(&r);
-    rm_tree(dir);
+    tiny_cascade_rm_tree(dir);
     g_free(dir), g_free(out), g_free(out2);
 }
 
@@ -382,7 +339,7 @@ static void test_cli_generate_model_defaults(void **state) {
     assert_int_not_equal(r.status, 0);
     assert_non_null(strstr(r.err, "stepz"));
     result_clear(&r);
-    rm_tree(root);
+    tiny_cascade_rm_tree(root);
     g_free(root), g_free(defaults), g_free(out);
 }
 
@@ -428,7 +385,7 @@ static void test_cli_inpaint_keeps_unmasked(void **state) {
     assert_non_null(strstr(r.err, "nothing to inpaint"));
     result_clear(&r);
     cascade_image_free(in), cascade_image_free(mask), cascade_image_free(res);
-    rm_tree(root);
+    tiny_cascade_rm_tree(root);
     g_free(root), g_free(in_path), g_free(mask_path), g_free(out);
 }
 
@@ -450,7 +407,7 @@ static void test_cli_bench_cascade_json(void **state) {
     assert_int_equal(json_array_get_int_element(img, 0), 32);
     g_object_unref(jp);
     result_clear(&r);
-    rm_tree(root);
+    tiny_cascade_rm_tree(root);
     g_free(root);
 }
 
@@ -476,7 +433,7 @@ static void test_cli_generate_sigint_cancels(void **state) {
     assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
     close(err_fd);
     g_spawn_close_pid(pid);
-    rm_tree(root);
+    tiny_cascade_rm_tree(root);
     g_free(root), g_free(out);
 }
 

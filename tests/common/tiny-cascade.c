@@ -1,4 +1,4 @@
-/* A tiny two-stage cascade assembled from the golden cases, for the ui tests (see
+/* A tiny two-stage cascade assembled from the golden cases, for the CLI and ui tests (see
  * tiny-cascade.h). */
 #include "tiny-cascade.h"
 
