@@ -78,16 +78,22 @@ static void flush_rows(const float *band, int64_t band_y0, int64_t y0, int64_t y
     }
 }
 
+/* A copy of the caller's options, or the defaults when there are none. */
+static cascade_upscale_options options_or_defaults(const cascade_upscale_options *opt) {
+    cascade_upscale_options o;
+    if (opt)
+        o = *opt;
+    else
+        cascade_upscale_options_init(&o);
+    return o;
+}
+
 cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_backend *be,
                                           int64_t width, int64_t height,
                                           const cascade_upscale_options *opt_in,
                                           cascade_tiler_params *out, uint64_t *peak_bytes,
                                           cascade_error *err) {
-    cascade_upscale_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        cascade_upscale_options_init(&opt);
+    cascade_upscale_options opt = options_or_defaults(opt_in);
     if (!u || !be || !out)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscale: missing argument");
     const int32_t s = cascade_upscaler_scale(u), rf = cascade_upscaler_receptive_field(u);
@@ -128,11 +134,7 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
                                      int32_t channels, size_t src_stride, uint8_t *dst,
                                      size_t dst_stride, const cascade_upscale_options *opt_in,
                                      cascade_error *err) {
-    cascade_upscale_options opt;
-    if (opt_in)
-        opt = *opt_in;
-    else
-        cascade_upscale_options_init(&opt);
+    cascade_upscale_options opt = options_or_defaults(opt_in);
     if (!u || !be || !src || !dst)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "upscale: missing argument");
     const int64_t s = cascade_upscaler_scale(u);

@@ -8,6 +8,15 @@
 
 static uint32_t ceil_div(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 
+/* The GEMM variant for a weight: the int8 one when the weight was quantized at upload, then
+ * fp32 or fp16 storage as the plan's precision picks. */
+static cascade_vk_shader pick_gemm(const cascade_vk_plan *p, cascade_value_id weight,
+                                   cascade_vk_shader f32, cascade_vk_shader f16,
+                                   cascade_vk_shader q8_f32, cascade_vk_shader q8_f16) {
+    return p->q8 && p->q8[weight] ? cascade_vk_pick(p, q8_f32, q8_f16)
+                                  : cascade_vk_pick(p, f32, f16);
+}
+
 /* Batch dims of a matmul: out batch shape (nd dims), each operand's batch strides (0 where
  * it broadcasts), collapsed to at most 2 dims. */
 static cascade_status matmul_batch(const cascade_node *n, const cascade_node *a,
@@ -100,12 +109,10 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
         cascade_value_id bias = n->n_inputs > 2 ? n->inputs[2] : CASCADE_NO_VALUE;
         pc.has_bias = bias != CASCADE_NO_VALUE;
         cascade_value_id  bind[4] = {n->inputs[0], n->inputs[1], bias, id};
-        cascade_vk_shader s =
-            p->q8 && p->q8[n->inputs[1]]
-                ? cascade_vk_pick(p, CASCADE_VK_SHADER_matmul_f32_f32_q8,
-                                  CASCADE_VK_SHADER_matmul_f16_f16_q8)
-                : cascade_vk_pick(p, CASCADE_VK_SHADER_matmul_f32_f32,
-                                  CASCADE_VK_SHADER_matmul_f16_f16);
+        cascade_vk_shader s = pick_gemm(p, n->inputs[1], CASCADE_VK_SHADER_matmul_f32_f32,
+                                        CASCADE_VK_SHADER_matmul_f16_f16,
+                                        CASCADE_VK_SHADER_matmul_f32_f32_q8,
+                                        CASCADE_VK_SHADER_matmul_f16_f16_q8);
         return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, TILE),
                                    ceil_div(pc.M, TILE), 1, err);
     }
@@ -139,12 +146,10 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
                                      n->name,
                                      (unsigned long long)pc.C / pc.groups * pc.kh * pc.kw);
         cascade_value_id  bind[4] = {n->inputs[0], n->inputs[1], bias, id};
-        cascade_vk_shader s =
-            p->q8 && p->q8[n->inputs[1]]
-                ? cascade_vk_pick(p, CASCADE_VK_SHADER_conv2d_f32_f32_q8,
-                                  CASCADE_VK_SHADER_conv2d_f16_f16_q8)
-                : cascade_vk_pick(p, CASCADE_VK_SHADER_conv2d_f32_f32,
-                                  CASCADE_VK_SHADER_conv2d_f16_f16);
+        cascade_vk_shader s = pick_gemm(p, n->inputs[1], CASCADE_VK_SHADER_conv2d_f32_f32,
+                                        CASCADE_VK_SHADER_conv2d_f16_f16,
+                                        CASCADE_VK_SHADER_conv2d_f32_f32_q8,
+                                        CASCADE_VK_SHADER_conv2d_f16_f16_q8);
         return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(cols, TILE),
                                    ceil_div(pc.O / pc.groups, TILE), pc.groups, err);
     }
