@@ -17,81 +17,14 @@
 
 #include "cascade-job.h"
 #include "cascade/safetensors.h"
+#include "job-runner.h"
 #include "test-common.h"
-
-/* ---- running a job to completion on a private main context ---------------------------- */
-
-typedef struct {
-    GMainContext *ctx;
-    GThread      *main_thread;
-    gboolean      finished, off_thread;
-    GPtrArray    *results;
-    guint64       seeds[16];
-    GError       *error;
-    gint          progress_calls, previews, max_stage, last_step, last_total;
-    gboolean      cancel_on_progress;
-    CascadeJob   *job;
-} run_state;
-
-static void on_progress(gint stage, gint step, gint total, gpointer ud) {
-    run_state *s = ud;
-    s->off_thread |= g_thread_self() != s->main_thread;
-    s->progress_calls++;
-    s->max_stage = MAX(s->max_stage, stage);
-    s->last_step = step, s->last_total = total;
-    if (s->cancel_on_progress) cascade_job_cancel(s->job);
-}
-
-static void on_preview(gint index, const CascadeImage *image, gpointer ud) {
-    run_state *s = ud;
-    s->off_thread |= g_thread_self() != s->main_thread;
-    assert_true(index >= 0 && image && image->channels == 3 && image->width > 0);
-    s->previews++;
-}
-
-static void on_done(GPtrArray *results, const guint64 *seeds, const GError *error, gpointer ud) {
-    run_state *s = ud;
-    s->off_thread |= g_thread_self() != s->main_thread;
-    s->finished = TRUE;
-    s->results = results;
-    if (results)
-        for (guint i = 0; i < results->len && i < 16; i++)
-            s->seeds[i] = seeds[i];
-    if (error) s->error = g_error_copy(error);
-}
 
 static CascadeJobCache *g_cache; /* used by run_job when set */
 
-/* Starts a job and iterates a private main context until `done`; returns the state. */
 static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
                          const CascadeImage *mask, gboolean cancel_on_progress) {
-    run_state s = {0};
-    s.ctx = g_main_context_new();
-    s.main_thread = g_thread_self();
-    s.cancel_on_progress = cancel_on_progress;
-    g_main_context_push_thread_default(s.ctx);
-    CascadeJobCallbacks cb = {on_progress, on_preview, on_done, &s};
-    GError             *e = NULL;
-    s.job = cascade_job_start_cached(r, image, mask, &cb, g_cache, &e);
-    if (!s.job) fail_msg("start: %s", e->message);
-    while (!s.finished)
-        g_main_context_iteration(s.ctx, TRUE);
-    cascade_job_free(s.job);
-    while (g_main_context_iteration(s.ctx, FALSE)) {
-    }
-    g_main_context_pop_thread_default(s.ctx);
-    g_main_context_unref(s.ctx);
-    return s;
-}
-
-static void run_state_clear(run_state *s) {
-    if (s->results) g_ptr_array_unref(s->results);
-    g_clear_error(&s->error);
-}
-
-static void expect_ok(const run_state *s) {
-    if (s->error) fail_msg("job failed: %s", s->error->message);
-    assert_non_null(s->results);
+    return job_runner_run(r, image, mask, cancel_on_progress, g_cache);
 }
 
 /* Upscaling the golden random16 input with esrgan-slim x2 (and again through a cache, which
