@@ -1,13 +1,14 @@
 /* cascade forward --component DIR --inputs IN.safetensors --outputs OUT.safetensors
  * Runs one model component on named tensors (the names of the golden cases' io files). */
 #include <getopt.h>
-#include <json-glib/json-glib.h>
+#include <glib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cascade.h"
 #include "cascade/backend.h"
+#include "cascade/config.h"
 #include "cascade/safetensors.h"
 #include "cascade/t5.h"
 #include "cascade/unet.h"
@@ -40,32 +41,30 @@ static void usage(FILE *f) {
 /* The class a component's config.json declares: diffusers' "_class_name", else the first of
  * transformers' "architectures". g_free() it. */
 char *forward_component_class(const char *dir, cascade_error *err) {
-    char       *path = g_build_filename(dir, "config.json", NULL);
-    JsonParser *p = json_parser_new();
-    GError     *gerr = NULL;
-    char       *cls = NULL;
-    if (!json_parser_load_from_file(p, path, &gerr)) {
-        cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", path, gerr->message);
-        g_error_free(gerr);
-    } else if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-        cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: not a JSON object", path);
-    } else {
-        JsonObject *o = json_node_get_object(json_parser_get_root(p));
-        JsonNode   *n = json_object_get_member(o, "_class_name");
-        if (n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
-            cls = g_strdup(json_node_get_string(n));
-        } else if ((n = json_object_get_member(o, "architectures")) && JSON_NODE_HOLDS_ARRAY(n) &&
-                   json_array_get_length(json_node_get_array(n)) > 0) {
-            JsonNode *e = json_array_get_element(json_node_get_array(n), 0);
-            if (JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING)
-                cls = g_strdup(json_node_get_string(e));
+    char           *path = g_build_filename(dir, "config.json", NULL);
+    cascade_config *cfg = NULL;
+    char           *cls = NULL;
+    const char     *name = NULL;
+    const char     *arch[16] = {NULL};
+    size_t          n_arch = 0;
+    cascade_error   probe;
+    cascade_error_init(&probe);
+    /* the strict reader (depth cap, unique keys) as for every JSON; wrong types read as absent */
+    if (cascade_config_load(path, &cfg, err) == CASCADE_STATUS_OK) {
+        if (cascade_config_string(cfg, "_class_name", NULL, &name, &probe) == CASCADE_STATUS_OK &&
+            name) {
+            cls = g_strdup(name);
+        } else if (cascade_config_string_array(cfg, "architectures", arch, 16, &n_arch, &probe) ==
+                       CASCADE_STATUS_OK &&
+                   n_arch > 0 && arch[0]) {
+            cls = g_strdup(arch[0]);
         }
         if (!cls)
             cascade_error_set(err, CASCADE_STATUS_FORMAT,
                               "%s: neither '_class_name' nor 'architectures' names the model class",
                               path);
     }
-    g_object_unref(p);
+    cascade_config_free(cfg);
     g_free(path);
     return cls;
 }

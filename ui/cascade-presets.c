@@ -7,6 +7,8 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "io-json.h"
+
 /* The installed presets' names and descriptions, so that xgettext finds them (the JSON
  * files hold the English text; the picker shows its translation). tests/ui checks every
  * installed preset is listed here. */
@@ -61,9 +63,12 @@ static CascadePresetInfo *read_info(const gchar *path, gboolean user) {
         g_error_free(e);
         return NULL;
     }
-    g_autoptr(JsonParser) p = json_parser_new();
-    if (!json_parser_load_from_file(p, path, NULL)) return NULL;
-    JsonObject        *o = json_node_get_object(json_parser_get_root(p));
+    g_autoptr(JsonParser) p = NULL;
+    JsonNode *root = NULL;
+    if (cascade_io_json_load(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &p, &root, NULL) !=
+        CASCADE_STATUS_OK)
+        return NULL;
+    JsonObject        *o = json_node_get_object(root);
     CascadePresetInfo *info = g_new0(CascadePresetInfo, 1);
     g_autofree gchar  *base = g_path_get_basename(path);
     info->id = g_strndup(base, strlen(base) - strlen(".json"));

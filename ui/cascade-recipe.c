@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "io-json.h"
+
 #define GROUP "cascade-recipe"
 
 G_DEFINE_QUARK(cascade - recipe - error - quark, cascade_recipe_error)
@@ -319,15 +321,17 @@ static gchar *json_scalar_text(JsonNode *n) {
 }
 
 gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, GError **error) {
-    g_autoptr(JsonParser) parser = json_parser_new();
-    GError *e = NULL;
-    if (!json_parser_load_from_file(parser, path, &e)) {
-        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_PARSE, "%s: %s", path,
-                    e->message);
-        g_error_free(e);
+    g_autoptr(JsonParser) parser = NULL;
+    JsonNode     *root = NULL;
+    cascade_error e;
+    cascade_error_init(&e);
+    /* the project's one strict reader: a hostile file (deep nesting, duplicate keys) is an
+     * error for this preset, never a crash of the dialog */
+    if (cascade_io_json_load(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &parser, &root, &e) !=
+        CASCADE_STATUS_OK) {
+        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_PARSE, "%s", e.message);
         return FALSE;
     }
-    JsonNode   *root = json_parser_get_root(parser);
     JsonObject *o = root && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
     JsonNode   *vn = o ? json_object_get_member(o, "values") : NULL;
     if (!vn || !JSON_NODE_HOLDS_OBJECT(vn)) {

@@ -41,9 +41,9 @@ static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg, c
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                  "%s: use_lu_lambdas true is not supported",
                                  cascade_config_path(cfg));
-    /* the reference saves its default as -Infinity */
-    CASCADE_TRY(sched_config_float_nonfinite(cfg, "lambda_min_clipped", -INFINITY,
-                                             &s->lambda_min_clipped, err));
+    /* the reference saves its default as -Infinity (read as a number by the config reader) */
+    CASCADE_TRY(
+        cascade_config_float(cfg, "lambda_min_clipped", -INFINITY, &s->lambda_min_clipped, err));
     s->variance = SCHED_VAR_NONE;
     if (cascade_config_has(cfg, "variance_type") && !cascade_config_is_null(cfg, "variance_type")) {
         CASCADE_TRY(sched_config_enum(cfg, "variance_type", NULL, variances, &i, err));

@@ -117,10 +117,6 @@ cascade_status sched_config_prediction(cascade_scheduler *s, cascade_config *cfg
  * clip_sample_range when with_clip) */
 cascade_status sched_config_threshold(cascade_scheduler *s, cascade_config *cfg, bool with_clip,
                                       cascade_error *err);
-/* A float that may also be written as Python's -Infinity / Infinity (see
- * cascade_scheduler_load). */
-cascade_status sched_config_float_nonfinite(cascade_config *cfg, const char *key, double def,
-                                            double *out, cascade_error *err);
 /* timestep_spacing (with default) and steps_offset */
 cascade_status sched_config_spacing(cascade_scheduler *s, cascade_config *cfg, const char *def,
                                     cascade_error *err);

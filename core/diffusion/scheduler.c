@@ -217,89 +217,11 @@ cascade_status cascade_scheduler_new(cascade_config *cfg, cascade_scheduler **ou
     return CASCADE_STATUS_OK;
 }
 
-/* Python's json module (and so diffusers' save_config) writes the non-finite floats as the
- * bare words Infinity, -Infinity and NaN, which strict JSON parsers refuse: DPM-Solver's
- * default lambda_min_clipped is saved as -Infinity. Outside strings they become the strings
- * "Infinity", "-Infinity", "NaN", which sched_config_float_nonfinite() reads back. */
-static char *quote_nonfinite(const char *text, size_t len, size_t *out_len) {
-    static const char *const words[] = {"-Infinity", "Infinity", "NaN"};
-    char  *out = malloc(2 * len + 1); /* each word grows by 2 and is at least 3 long */
-    size_t o = 0;
-    bool   in_str = false;
-    if (!out) return NULL;
-    for (size_t i = 0; i < len;) {
-        char ch = text[i];
-        if (in_str) {
-            out[o++] = ch;
-            if (ch == '\\' && i + 1 < len)
-                out[o++] = text[++i];
-            else if (ch == '"')
-                in_str = false;
-            i++;
-            continue;
-        }
-        if (ch == '"') in_str = true;
-        size_t w = 0;
-        for (int k = 0; k < 3 && !w; k++) {
-            size_t wl = strlen(words[k]);
-            if (len - i >= wl && memcmp(text + i, words[k], wl) == 0) w = wl;
-        }
-        if (w) {
-            out[o++] = '"';
-            memcpy(out + o, text + i, w);
-            o += w;
-            out[o++] = '"';
-            i += w;
-        } else {
-            out[o++] = ch;
-            i++;
-        }
-    }
-    out[o] = '\0';
-    *out_len = o;
-    return out;
-}
-
-cascade_status sched_config_float_nonfinite(cascade_config *cfg, const char *key, double def,
-                                            double *out, cascade_error *err) {
-    if (cascade_config_has(cfg, key) && !cascade_config_is_null(cfg, key)) {
-        const char   *v = NULL;
-        cascade_error probe;
-        cascade_error_init(&probe);
-        if (cascade_config_string(cfg, key, NULL, &v, &probe) == CASCADE_STATUS_OK && v) {
-            if (!strcmp(v, "-Infinity"))
-                *out = -INFINITY;
-            else if (!strcmp(v, "Infinity"))
-                *out = INFINITY;
-            else
-                return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                         "%s: field '%s' must be a number, got \"%s\"",
-                                         cascade_config_path(cfg), key, v);
-            return CASCADE_STATUS_OK;
-        }
-    }
-    return cascade_config_float(cfg, key, def, out, err);
-}
-
 cascade_status cascade_scheduler_load(const char *path, cascade_scheduler **out,
                                       cascade_error *err) {
     *out = NULL;
-    gchar  *text = NULL;
-    gsize   len = 0;
-    GError *gerr = NULL;
-    if (!g_file_get_contents(path, &text, &len, &gerr)) {
-        cascade_status st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", path,
-                                              gerr ? gerr->message : "unknown error");
-        g_clear_error(&gerr);
-        return st;
-    }
-    size_t qlen = 0;
-    char  *quoted = quote_nonfinite(text, len, &qlen);
-    g_free(text);
-    if (!quoted) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s", path);
     cascade_config *cfg = NULL;
-    cascade_status  st = cascade_config_parse(quoted, qlen, path, &cfg, err);
-    free(quoted);
+    cascade_status  st = cascade_config_load(path, &cfg, err);
     if (st == CASCADE_STATUS_OK) st = cascade_scheduler_new(cfg, out, err);
     cascade_config_free(cfg);
     return st;

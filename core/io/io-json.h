@@ -1,5 +1,6 @@
-/* Internal to core/io: strict JSON parsing shared by the safetensors header, config.json,
- * model_index.json and shard indices. json-glib silently keeps the last of duplicate keys,
+/* Internal to the project (core, cli, ui; not part of the embeddable API): strict JSON parsing
+ * shared by every JSON the project reads (safetensors headers, config.json, model_index.json,
+ * shard indices, tokenizer configs, upscaler configs, tfjs model.json, presets). json-glib silently keeps the last of duplicate keys,
  * accepts comments, single quotes and hex numbers, and recurses without a depth limit, so
  * the text is checked against RFC 8259 (iteratively, depth-bounded) before json-glib builds
  * the tree, and duplicate keys are caught while it does. */
@@ -16,8 +17,13 @@
 #define CASCADE_IO_JSON_MAX_DEPTH 64
 
 /* Flags: accept Python's bare Infinity / -Infinity as numbers (json.dumps writes them; the
- * parsed value is +-inf). Only config files take this; safetensors headers stay strict. */
+ * parsed value is +-inf; NaN is always refused). The one rule: every JSON file Python may
+ * write (configs, tokenizer files, model.json, presets) takes this flag; safetensors headers,
+ * written by the safetensors library's serializer which never emits it, stay strict. */
 #define CASCADE_IO_JSON_PY_INFINITY 1u
+/* Integers outside int64 read as floats (transformers writes tokenizer_config.json's
+ * model_max_length as int(1e30)); without it they are refused, as json-glib would wrap them. */
+#define CASCADE_IO_JSON_BIG_INTS 2u
 
 /* Parses text (len bytes, need not be NUL-terminated) as strict UTF-8 JSON whose root is an
  * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names
@@ -26,6 +32,13 @@
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
                                      const char *what, unsigned flags, JsonParser **parser_out,
                                      JsonNode **root_out, cascade_error *err);
+
+/* Reads the file at path and parses it as cascade_io_json_parse does (label = path). A file
+ * that cannot be read is an IO error naming path and the reason; what != NULL. Every JSON file
+ * the project reads goes through here or cascade_io_json_parse: one strict reader. */
+cascade_status cascade_io_json_load(const char *path, const char *what, unsigned flags,
+                                    JsonParser **parser_out, JsonNode **root_out,
+                                    cascade_error *err);
 
 /* "an integer", "a string", "null", "an array", "an object", ... for messages. */
 const char *cascade_io_json_kind(JsonNode *node);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/io-json.h"
 #include "sentencepiece-shim.h"
 
 #define MAX_EXTRA_IDS (1 << 20) /* far above any real checkpoint; keeps id arithmetic small */
@@ -158,18 +159,12 @@ static bool bool_is(JsonNode *n, bool want) {
  * special_tokens_map.json) into c. A missing file is not an error. */
 static cascade_status read_json(const char *path, bool is_config, tok_conf *c, cascade_error *err) {
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) return CASCADE_STATUS_OK;
-    cascade_status st = CASCADE_STATUS_OK;
-    GError        *gerr = NULL;
-    JsonParser    *parser = json_parser_new();
-    if (!json_parser_load_from_file(parser, path, &gerr)) {
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s", path, gerr->message);
-        goto done;
-    }
-    JsonNode *root = json_parser_get_root(parser);
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: top level is not an object", path);
-        goto done;
-    }
+    JsonParser    *parser = NULL;
+    JsonNode      *root = NULL;
+    cascade_status st = cascade_io_json_load(path, is_config ? "tokenizer config" : "token map",
+                                             CASCADE_IO_JSON_PY_INFINITY | CASCADE_IO_JSON_BIG_INTS,
+                                             &parser, &root, err);
+    if (st != CASCADE_STATUS_OK) return st;
     JsonObject *obj = json_node_get_object(root);
     GList      *members = json_object_get_members(obj);
     for (GList *l = members; l && st == CASCADE_STATUS_OK; l = l->next) {
@@ -255,8 +250,6 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
         }
     }
     g_list_free(members);
-done:
-    if (gerr) g_error_free(gerr);
     g_object_unref(parser);
     return st;
 }

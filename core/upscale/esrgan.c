@@ -25,6 +25,7 @@
 
 #include "cascade/safetensors.h"
 #include "cascade/tensor.h"
+#include "io/io-json.h"
 #include "upsample-fold.h"
 
 #define MAX_IN 64
@@ -303,26 +304,16 @@ static cascade_status parse_layer(cascade_upscaler *u, GHashTable *index, JsonOb
 }
 
 static cascade_status load_config(cascade_upscaler *u, const char *path, cascade_error *err) {
-    JsonParser *p = json_parser_new();
-    GError     *ge = NULL;
+    JsonParser *p = NULL;
+    JsonNode   *root = NULL;
     GHashTable *index = g_hash_table_new(g_str_hash, g_str_equal);
     cfg_ctx     c = {.path = path, .used = g_hash_table_new(g_str_hash, g_str_equal), .err = err};
-    cascade_status st = CASCADE_STATUS_OK;
-    if (!json_parser_load_from_file(p, path, &ge)) {
-        st = cascade_error_set(err,
-                               g_error_matches(ge, G_FILE_ERROR, G_FILE_ERROR_NOENT) ||
-                                       ge->domain == G_FILE_ERROR
-                                   ? CASCADE_STATUS_IO
-                                   : CASCADE_STATUS_FORMAT,
-                               "%s: %s", path, ge->message);
-        g_error_free(ge);
-    } else if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: not a JSON object", path);
-    }
+    cascade_status st =
+        cascade_io_json_load(path, "config", CASCADE_IO_JSON_PY_INFINITY, &p, &root, err);
     const char *cls = NULL, *arch = NULL, *in_name = NULL, *out_name = NULL;
     int64_t     v = 0;
     if (st == CASCADE_STATUS_OK) {
-        c.o = json_node_get_object(json_parser_get_root(p));
+        c.o = json_node_get_object(root);
         st = cfg_str(&c, "_class_name", &cls);
         if (st == CASCADE_STATUS_OK && strcmp(cls, "UpscalerJSNetwork"))
             st = cfg_fail(&c, CASCADE_STATUS_UNSUPPORTED, "_class_name",
@@ -378,7 +369,7 @@ static cascade_status load_config(cascade_upscaler *u, const char *path, cascade
     }
     g_hash_table_destroy(c.used);
     g_hash_table_destroy(index);
-    g_object_unref(p);
+    if (p) g_object_unref(p);
     return st;
 }
 

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/io-json.h"
+
 #include "cascade/safetensors.h"
 #include "cascade/tensor.h"
 
@@ -789,24 +791,21 @@ cascade_status cascade_tfjs_convert(const char *model_dir, const char *out_dir,
     c.layer_index = g_hash_table_new(g_str_hash, g_str_equal);
     c.weight_index = g_hash_table_new(g_str_hash, g_str_equal);
     c.blobs = g_ptr_array_new_with_free_func((GDestroyNotify)g_byte_array_unref);
-    c.parser = json_parser_new();
     cascade_status st = CASCADE_STATUS_OK;
 
-    char   *path = g_build_filename(model_dir, "model.json", NULL);
-    GError *ge = NULL;
+    char     *path = g_build_filename(model_dir, "model.json", NULL);
+    GError   *ge = NULL;
+    JsonNode *root_node = NULL;
     if (!g_file_get_contents(path, &c.json_text, &c.json_len, &ge)) {
         st = cascade_error_set(err, CASCADE_STATUS_IO, "%s", ge->message);
         g_clear_error(&ge);
     } else if (c.json_len > MAX_JSON_BYTES) {
         st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: larger than 64 MiB", path);
-    } else if (!json_parser_load_from_data(c.parser, c.json_text, (gssize)c.json_len, &ge) ||
-               !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(c.parser))) {
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s", path,
-                               ge ? ge->message : "not a JSON object");
-        g_clear_error(&ge);
+    } else {
+        st = cascade_io_json_parse(c.json_text, c.json_len, path, "model.json",
+                                   CASCADE_IO_JSON_PY_INFINITY, &c.parser, &root_node, err);
     }
-    JsonObject *root =
-        st == CASCADE_STATUS_OK ? json_node_get_object(json_parser_get_root(c.parser)) : NULL;
+    JsonObject *root = st == CASCADE_STATUS_OK ? json_node_get_object(root_node) : NULL;
     if (st == CASCADE_STATUS_OK) st = parse_graph(&c, root, err);
     if (st == CASCADE_STATUS_OK) st = read_weights(&c, root, err);
     if (st == CASCADE_STATUS_OK) st = write_outputs(&c, out_dir, err);
@@ -817,7 +816,7 @@ cascade_status cascade_tfjs_convert(const char *model_dir, const char *out_dir,
     g_ptr_array_free(c.blobs, TRUE);
     g_hash_table_destroy(c.weight_index);
     g_hash_table_destroy(c.layer_index);
-    g_object_unref(c.parser);
+    if (c.parser) g_object_unref(c.parser);
     g_free(c.json_text);
     return st;
 }

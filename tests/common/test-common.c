@@ -80,6 +80,20 @@ char *test_make_tmpdir(void) {
     return strdup(buf);
 }
 
+bool test_write_nested_json(const char *path, size_t depth) {
+    size_t n = 6 + 2 * depth + 1;
+    char  *text = malloc(n + 1);
+    if (!text) return false;
+    memcpy(text, "{\"k\": ", 6);
+    memset(text + 6, '[', depth);
+    memset(text + 6 + depth, ']', depth);
+    text[n - 1] = '}';
+    text[n] = '\0';
+    bool ok = test_write_file(path, text, n);
+    free(text);
+    return ok;
+}
+
 bool test_write_file(const char *path, const void *data, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f) return false;

@@ -34,5 +34,8 @@ void test_diff_print(const char *label, const float *got, const float *want, siz
 /* mkdtemp under $TMPDIR; the returned path is malloc'd. */
 char *test_make_tmpdir(void);
 bool  test_write_file(const char *path, const void *data, size_t n);
+/* Writes {"k": [[[...depth arrays...]]]} to path: a hostile JSON that overflows the stack of a
+ * recursive parser at depth 80,000 (issue 14); generated, never committed. */
+bool test_write_nested_json(const char *path, size_t depth);
 
 #endif

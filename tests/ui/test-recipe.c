@@ -289,6 +289,43 @@ static void test_recipe_bad_preset_rejected(void **state) {
     free(dir);
 }
 
+/* A user preset nested 80,000 deep or with a duplicate key (issue 14) is refused with the
+ * file named, and the preset list still holds every shipped preset (the dialog survives). */
+static void test_presets_hostile_file(void **state) {
+    (void)state;
+    char *src = presets_dir();
+    char *user = test_make_tmpdir();
+    char *deep = g_build_filename(user, "deep.json", NULL);
+    char *dup = g_build_filename(user, "dup.json", NULL);
+    assert_true(test_write_nested_json(deep, 80000));
+    write_preset(dup, "{\"name\":\"x\",\"values\":{\"steps1\":3,\"steps1\":4}}");
+    const char *const paths[] = {deep, dup};
+    const char *const needles[] = {"nested too deeply", "twice"};
+    for (size_t i = 0; i < 2; i++) {
+        CascadeRecipe r;
+        cascade_recipe_init(&r);
+        GError *e = NULL;
+        assert_false(cascade_recipe_apply_preset_file(&r, paths[i], &e));
+        assert_non_null(e);
+        assert_non_null(strstr(e->message, paths[i]));
+        assert_non_null(strstr(e->message, needles[i]));
+        assert_int_equal(r.steps1, 50);
+        g_error_free(e);
+        cascade_recipe_clear(&r);
+    }
+    g_setenv("CASCADE_PRESETS_DIR", src, TRUE);
+    g_setenv("CASCADE_USER_PRESETS_DIR", user, TRUE);
+    GPtrArray *list = cascade_presets_list();
+    assert_true(list->len >= 5);
+    for (guint i = 0; i < list->len; i++) assert_false(((CascadePresetInfo *)list->pdata[i])->user);
+    g_ptr_array_unref(list);
+    g_unlink(deep);
+    g_unlink(dup);
+    g_rmdir(user);
+    g_free(deep), g_free(dup), g_free(src);
+    free(user);
+}
+
 /* The list holds the shipped presets, draft/balanced/best first; a saved user preset is
  * listed, found by id and applies back to the values it was saved from. */
 static void test_presets_list_and_save(void **state) {
@@ -348,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_recipe_full_prompt),
         cmocka_unit_test(test_recipe_apply_shipped_presets),
         cmocka_unit_test(test_recipe_bad_preset_rejected),
+        cmocka_unit_test(test_presets_hostile_file),
         cmocka_unit_test(test_presets_list_and_save),
     };
     return cmocka_run_group_tests_name("recipe", tests, NULL, NULL);

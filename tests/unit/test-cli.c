@@ -437,6 +437,23 @@ static void test_cli_generate_sigint_cancels(void **state) {
     g_free(root), g_free(out);
 }
 
+/* `cascade forward` on a component whose config.json is nested 80,000 deep (issue 14) exits
+ * with an error naming the file (status 1, not a crash). */
+static void test_cli_forward_hostile_config(void **state) {
+    (void)state;
+    char *dir = test_make_tmpdir();
+    char *cfg = g_build_filename(dir, "config.json", NULL);
+    assert_true(test_write_nested_json(cfg, 80000));
+    result r = run_cli((const char *[]){"forward", "-c", dir, "-i", "x", "-o", "y", NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "config.json"));
+    assert_non_null(strstr(r.err, "nested too deeply"));
+    result_clear(&r);
+    g_unlink(cfg);
+    g_rmdir(dir);
+    g_free(cfg), free(dir);
+}
+
 /* Bad input: missing component, unsupported class, truncated inputs, unknown command. */
 static void test_cli_errors_are_clear(void **state) {
     (void)state;
@@ -524,6 +541,7 @@ int main(void) {
         cmocka_unit_test(test_cli_forward_unet_matches_golden),
         cmocka_unit_test(test_cli_encode_model_dir),
         cmocka_unit_test(test_cli_errors_are_clear),
+        cmocka_unit_test(test_cli_forward_hostile_config),
         cmocka_unit_test(test_cli_generate_two_stages),
         cmocka_unit_test(test_cli_generate_model_defaults),
         cmocka_unit_test(test_cli_generate_default_model_256),

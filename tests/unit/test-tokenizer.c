@@ -606,6 +606,30 @@ static void test_tokenizer_bad_config(void **state) {
     remove_dir(dir);
 }
 
+/* Hostile JSON (issue 14): both files nested 80,000 deep, a duplicate key and a comment are
+ * FORMAT errors naming the file, read by the project's one strict reader (no stack overflow). */
+static void test_tokenizer_hostile_json(void **state) {
+    need_golden(state);
+    char *dir = copy_case();
+    char *cfg = g_build_filename(dir, "tokenizer_config.json", NULL);
+    char *map = g_build_filename(dir, "special_tokens_map.json", NULL);
+    assert_true(test_write_nested_json(cfg, 80000));
+    expect_load_error(dir, CASCADE_STATUS_FORMAT, "nested too deeply");
+    expect_load_error(dir, CASCADE_STATUS_FORMAT, "tokenizer_config.json");
+    write_in(dir, "tokenizer_config.json", "{}", 2);
+    assert_true(test_write_nested_json(map, 80000));
+    expect_load_error(dir, CASCADE_STATUS_FORMAT, "special_tokens_map.json");
+    const char *dup = "{\"pad_token\": \"<pad>\", \"pad_token\": \"<pad>\"}";
+    write_in(dir, "special_tokens_map.json", dup, strlen(dup));
+    expect_load_error(dir, CASCADE_STATUS_FORMAT, "twice");
+    const char *comment = "{/* c */}";
+    write_in(dir, "special_tokens_map.json", comment, strlen(comment));
+    expect_load_error(dir, CASCADE_STATUS_FORMAT, "special_tokens_map.json");
+    g_free(cfg);
+    g_free(map);
+    remove_dir(dir);
+}
+
 /* special_tokens_map.json may hold AddedToken objects; clean_up_tokenization_spaces=false
  * keeps the spaces that transformers' clean-up would remove before ' and punctuation. */
 static void test_tokenizer_config_variants(void **state) {
@@ -671,6 +695,7 @@ int main(void) {
         cmocka_unit_test(test_tokenizer_corrupt_model),
         cmocka_unit_test(test_tokenizer_bad_config),
         cmocka_unit_test(test_tokenizer_config_variants),
+        cmocka_unit_test(test_tokenizer_hostile_json),
     };
     return cmocka_run_group_tests_name("tokenizer", tests, setup, teardown);
 }

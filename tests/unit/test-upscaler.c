@@ -275,6 +275,30 @@ static void test_upscaler_load_missing(void **state) {
     assert_non_null(strstr(err.message, "/nonexistent/sr-model"));
 }
 
+/* A config.json nested 80,000 deep (issue 14) or with a duplicate key is a FORMAT error
+ * naming the file, from the strict reader, not a stack overflow. */
+static void test_upscaler_hostile_config(void **state) {
+    (void)state;
+    char *dir = test_make_tmpdir();
+    char *cfg = g_build_filename(dir, "config.json", NULL);
+    assert_true(test_write_nested_json(cfg, 80000));
+    static const char *const dup = "{\"scale\": 2, \"scale\": 2}";
+    for (int k = 0; k < 2; k++) {
+        if (k == 1) assert_true(test_write_file(cfg, dup, strlen(dup)));
+        cascade_error     err;
+        cascade_upscaler *u = (cascade_upscaler *)&u;
+        cascade_error_init(&err);
+        assert_int_equal(cascade_upscaler_load(dir, &u, &err), CASCADE_STATUS_FORMAT);
+        assert_null(u);
+        assert_non_null(strstr(err.message, "config.json"));
+        assert_non_null(strstr(err.message, k == 0 ? "nested too deeply" : "twice"));
+    }
+    remove(cfg);
+    remove(dir);
+    g_free(cfg);
+    free(dir);
+}
+
 /* Bad channel counts, strides and sizes are INVALID_ARG. */
 static void test_upscaler_bad_args(void **state) {
     (void)state;
@@ -411,6 +435,7 @@ int main(void) {
     struct CMUnitTest        tests[12];
     size_t                   n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_load_missing);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_hostile_config);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_cli_errors);
     if (have_models(fast)) {
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_tiled_equals_untiled_slim);
