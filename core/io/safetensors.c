@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "io-json.h"
+#include "runtime/map-guard.h"
 
 /* The reference library refuses headers over 100 MB; so do we (nothing sane is close). */
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000)
@@ -50,7 +51,10 @@ static void st_free_contents(cascade_safetensors *st) {
     g_free(st->entries);
     for (size_t i = 0; i < 2 * st->n_meta; i++) g_free(st->meta[i]);
     g_free(st->meta);
-    if (st->mapped) g_mapped_file_unref(st->mapped);
+    if (st->mapped) {
+        cascade_map_guard_remove(g_mapped_file_get_contents(st->mapped));
+        g_mapped_file_unref(st->mapped);
+    }
     g_free(st->label);
 }
 
@@ -300,7 +304,10 @@ cascade_status cascade_safetensors_open(const char *path, cascade_safetensors **
     const uint8_t       *base = (const uint8_t *)g_mapped_file_get_contents(mf);
     size_t               size = g_mapped_file_get_length(mf);
     static const uint8_t empty[1] = {0};
-    cascade_status       s = st_parse(st, base ? base : empty, base ? size : 0, err);
+    /* data is used in place: a truncation on disk must not SIGBUS (map-guard.h) */
+    cascade_status       s = cascade_map_guard_add(base, base ? size : 0, path, err);
+    if (s == CASCADE_STATUS_OK) s = st_parse(st, base ? base : empty, base ? size : 0, err);
+    if (s == CASCADE_STATUS_OK) s = cascade_map_guard_check("header", err);
     if (s != CASCADE_STATUS_OK) {
         cascade_safetensors_close(st);
         return s;

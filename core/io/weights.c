@@ -11,6 +11,7 @@
 
 #include "cascade/safetensors.h"
 #include "io-json.h"
+#include "runtime/map-guard.h"
 
 typedef struct weight {
     const char             *name; /* owned by the safetensors entry */
@@ -349,6 +350,7 @@ static cascade_status materialise(cascade_weights *w, weight *x, cascade_error *
             cascade_error_init(&sub);
             st = cascade_convert(e->dtype, e->data, w->dtype, t->data,
                                  (size_t)cascade_tensor_numel(t), &sub);
+            if (st == CASCADE_STATUS_OK) st = cascade_map_guard_check("conversion", &sub);
             if (st != CASCADE_STATUS_OK) {
                 cascade_tensor_free(t);
                 return cascade_error_set(err, st, "%s: tensor '%s': %s", file, x->name,

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "map-guard.h"
+
 void cascade_backend_free(cascade_backend *be) {
     if (be) be->vt->destroy(be);
 }
@@ -20,7 +22,14 @@ cascade_status cascade_plan_new(cascade_backend *be, const cascade_graph *g, cas
                                      "%s backend: op %s (node '%s') is not supported",
                                      be->vt->name, cascade_op_name(n->op), n->name);
     }
-    return be->vt->plan_new(be, g, out, err);
+    cascade_status st = be->vt->plan_new(be, g, out, err);
+    /* weights mapped from a file that shrank on disk read as zeros (map-guard.h) */
+    if (st == CASCADE_STATUS_OK) st = cascade_map_guard_check("plan's upload", err);
+    if (st != CASCADE_STATUS_OK && *out) {
+        cascade_plan_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 void cascade_plan_free(cascade_plan *p) {
@@ -31,7 +40,9 @@ cascade_status cascade_plan_run(cascade_plan *p, const cascade_cancel *cancel,
                                 cascade_error *err) {
     if (cascade_cancel_is_raised(cancel))
         return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
-    return p->backend->vt->plan_run(p->backend, p, cancel, err);
+    cascade_status st = p->backend->vt->plan_run(p->backend, p, cancel, err);
+    if (st == CASCADE_STATUS_OK) st = cascade_map_guard_check("run", err);
+    return st;
 }
 
 static size_t value_bytes(const cascade_node *n) {
