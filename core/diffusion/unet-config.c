@@ -89,6 +89,8 @@ static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade
     u->n_blocks = (int32_t)nd;
     for (int32_t i = 0; i < u->n_blocks; i++) {
         if (u->block_out[i] < 1) return inconsistent(cfg, err, "block_out_channels", "< 1");
+        if (u->block_out[i] > UNET_MAX_DIM)
+            return inconsistent(cfg, err, "block_out_channels", "above 2^24");
         /* get_down_block / get_up_block strip a "UNetRes" prefix */
         const char *d = strncmp(down[i], "UNetRes", 7) ? down[i] : down[i] + 7;
         const char *p = strncmp(up[i], "UNetRes", 7) ? up[i] : up[i] + 7;
@@ -144,12 +146,15 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         CFG_TRY(per_block_ints(cfg, err, "attention_head_dim", 8, n, u->head_dim));
         for (int32_t i = 0; i < n; i++) {
             if (u->head_dim[i] < 1) return inconsistent(cfg, err, "attention_head_dim", "< 1");
+            if (u->head_dim[i] > UNET_MAX_DIM)
+                return inconsistent(cfg, err, "attention_head_dim", "above 2^24");
             u->heads[i] = u->head_dim[i];
         }
     }
     CFG_TRY(per_block_ints(cfg, err, "cross_attention_dim", 1280, n, u->cross_dim));
     for (int32_t i = 0; i < n; i++)
-        if (u->cross_dim[i] < 1) return inconsistent(cfg, err, "cross_attention_dim", "< 1");
+        if (u->cross_dim[i] < 1 || u->cross_dim[i] > UNET_MAX_DIM)
+            return inconsistent(cfg, err, "cross_attention_dim", "not in [1, 2^24]");
 
     CFG_TRY(per_block_ints(cfg, err, "transformer_layers_per_block", 1, n, u->transformer_layers));
     for (int32_t i = 0; i < n; i++)
@@ -227,7 +232,8 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
     CFG_TRY(cascade_config_float(cfg, "freq_shift", 0.0, &u->freq_shift, err));
     int64_t ted;
     CFG_TRY(cascade_config_int(cfg, "time_embedding_dim", 0, &ted, err));
-    if (ted < 0) return inconsistent(cfg, err, "time_embedding_dim", "< 0");
+    if (ted < 0 || ted > UNET_MAX_DIM)
+        return inconsistent(cfg, err, "time_embedding_dim", "not in [0, 2^24]");
     u->time_embed_dim = ted ? ted : u->block_out[0] * 4;
     if ((u->block_out[0] / 2) - u->freq_shift == 0)
         return inconsistent(cfg, err, "freq_shift", "equals half the timestep channels");

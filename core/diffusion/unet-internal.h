@@ -12,6 +12,10 @@
 
 #define UNET_MAX_BLOCKS 8
 #define UNET_MAX_LAYERS 64 /* layers_per_block, transformer_layers_per_block */
+/* Channel-like sizes from a config (block_out_channels, attention_head_dim,
+ * cross_attention_dim, time_embedding_dim): far above any checkpoint, low enough that the
+ * products the builders form (x 4, x heads) cannot overflow int64. */
+#define UNET_MAX_DIM (1 << 24)
 
 typedef enum unet_act {
     UNET_ACT_NONE = 0,

@@ -238,17 +238,27 @@ static double load_as_double(cascade_dtype dt, const void *src, size_t i) {
     }
 }
 
-static bool store_from_double(cascade_dtype dt, void *dst, size_t i, double v) {
+/* 1 stored, 0 dst_dt not handled, -1 v is not representable in the integer dtype (NaN,
+ * infinite or out of range: the C conversion would be undefined). */
+static int store_from_double(cascade_dtype dt, void *dst, size_t i, double v) {
     switch (dt) {
-    case CASCADE_DTYPE_F32: { float f = (float)v; memcpy((char *)dst + 4 * i, &f, 4); return true; }
-    case CASCADE_DTYPE_F64: memcpy((char *)dst + 8 * i, &v, 8); return true;
-    case CASCADE_DTYPE_F16: { uint16_t h = cascade_fp32_to_fp16((float)v); memcpy((char *)dst + 2 * i, &h, 2); return true; }
-    case CASCADE_DTYPE_BF16: { uint16_t h = cascade_fp32_to_bf16((float)v); memcpy((char *)dst + 2 * i, &h, 2); return true; }
-    case CASCADE_DTYPE_I32: { int32_t k = (int32_t)v; memcpy((char *)dst + 4 * i, &k, 4); return true; }
-    case CASCADE_DTYPE_I64: { int64_t k = (int64_t)v; memcpy((char *)dst + 8 * i, &k, 8); return true; }
-    case CASCADE_DTYPE_I8: ((int8_t *)dst)[i] = (int8_t)v; return true;
-    case CASCADE_DTYPE_U8: ((uint8_t *)dst)[i] = (uint8_t)v; return true;
-    default: return false;
+    case CASCADE_DTYPE_F32: { float f = (float)v; memcpy((char *)dst + 4 * i, &f, 4); return 1; }
+    case CASCADE_DTYPE_F64: memcpy((char *)dst + 8 * i, &v, 8); return 1;
+    case CASCADE_DTYPE_F16: { uint16_t h = cascade_fp32_to_fp16((float)v); memcpy((char *)dst + 2 * i, &h, 2); return 1; }
+    case CASCADE_DTYPE_BF16: { uint16_t h = cascade_fp32_to_bf16((float)v); memcpy((char *)dst + 2 * i, &h, 2); return 1; }
+    case CASCADE_DTYPE_I32:
+        if (!(v > -2147483649.0 && v < 2147483648.0)) return -1;
+        { int32_t k = (int32_t)v; memcpy((char *)dst + 4 * i, &k, 4); return 1; }
+    case CASCADE_DTYPE_I64:
+        if (!(v >= -9223372036854775808.0 && v < 9223372036854775808.0)) return -1;
+        { int64_t k = (int64_t)v; memcpy((char *)dst + 8 * i, &k, 8); return 1; }
+    case CASCADE_DTYPE_I8:
+        if (!(v > -129.0 && v < 128.0)) return -1;
+        ((int8_t *)dst)[i] = (int8_t)v; return 1;
+    case CASCADE_DTYPE_U8:
+        if (!(v > -1.0 && v < 256.0)) return -1;
+        ((uint8_t *)dst)[i] = (uint8_t)v; return 1;
+    default: return 0;
     }
 }
 
@@ -285,7 +295,13 @@ cascade_status cascade_convert(cascade_dtype src_dt, const void *src, cascade_dt
     if (!store_from_double(dst_dt, &probe, 0, 0.0))
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "convert: %s -> %s unsupported",
                                  cascade_dtype_name(src_dt), cascade_dtype_name(dst_dt));
-    for (size_t i = 0; i < n; i++) store_from_double(dst_dt, dst, i, load_as_double(src_dt, src, i));
+    for (size_t i = 0; i < n; i++) {
+        double v = load_as_double(src_dt, src, i);
+        if (store_from_double(dst_dt, dst, i, v) < 0)
+            return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                     "convert: element %zu (%g) does not fit %s", i, v,
+                                     cascade_dtype_name(dst_dt));
+    }
     return CASCADE_STATUS_OK;
 }
 

@@ -11,6 +11,8 @@
 #include "cascade/t5.h"
 #include "cascade/weights.h"
 
+#define T5_MAX_DIM (1 << 24) /* config sizes: far above T5-XXL, small enough for products */
+
 struct cascade_t5 {
     cascade_t5_config cfg;
     cascade_weights  *w;
@@ -89,6 +91,35 @@ static cascade_status read_config(cascade_config *c, cascade_t5_config *t, casca
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                  "%s: sizes must be positive (d_model, d_kv, d_ff, num_layers, "
                                  "num_heads, buckets)", path);
+    /* the builders multiply these (num_heads * d_kv, vocab_size * d_model): bounded first */
+    const struct {
+        const char *name;
+        int64_t     v;
+    } sizes[] = {{"vocab_size", t->vocab_size}, {"d_model", t->d_model}, {"d_kv", t->d_kv},
+                 {"d_ff", t->d_ff},             {"num_heads", t->num_heads},
+                 {"num_layers", t->num_layers},
+                 {"relative_attention_num_buckets", t->relative_attention_num_buckets},
+                 {"relative_attention_max_distance", t->relative_attention_max_distance}};
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        if (sizes[i].v > T5_MAX_DIM)
+            return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                     "%s: field '%s' = %lld is above 2^24", path, sizes[i].name,
+                                     (long long)sizes[i].v);
+    /* T5's bucketing needs an exact range (num_buckets / 4 >= 1) and a log range beyond it;
+     * otherwise transformers computes log(0) buckets (NaN indices) */
+    int64_t max_exact = t->relative_attention_num_buckets / 4;
+    if (max_exact < 1)
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                 "%s: field 'relative_attention_num_buckets' = %lld: T5 needs at "
+                                 "least 4",
+                                 path, (long long)t->relative_attention_num_buckets);
+    if (t->relative_attention_max_distance <= max_exact)
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                 "%s: field 'relative_attention_max_distance' = %lld must exceed "
+                                 "relative_attention_num_buckets / 4 = %lld, or positions past it "
+                                 "get no bucket",
+                                 path, (long long)t->relative_attention_max_distance,
+                                 (long long)max_exact);
     cascade_config_ignore(c, t5_ignored_fields);
     return cascade_config_check_all_used(c, err);
 }
@@ -196,10 +227,12 @@ int32_t cascade_t5_relative_bucket(int64_t rel, int64_t num_buckets, int64_t max
     if (n < max_exact) return bucket + (int32_t)n;
     /* torch: log of a float32 tensor, divided by a python (double) log that becomes a
      * float32 scalar, times an int, then truncation toward zero (.to(long)) */
+    if (max_exact < 1 || max_distance <= max_exact) return bucket; /* refused at load */
     float denom = (float)log((double)max_distance / (double)max_exact);
     float f = logf((float)n / (float)max_exact) / denom * (float)(num_buckets - max_exact);
-    int64_t large = max_exact + (int64_t)f;
-    if (large > num_buckets - 1) large = num_buckets - 1;
+    /* clamped before the conversion: a float beyond int64 (or NaN) is undefined there */
+    int64_t large = num_buckets - 1;
+    if (f >= 0.0f && f < (float)(num_buckets - 1 - max_exact)) large = max_exact + (int64_t)f;
     return bucket + (int32_t)large;
 }
 

@@ -119,6 +119,41 @@ static void test_t5_encoder_unknown_field(void **state) {
     g_free(text);
 }
 
+/* Config sizes whose products overflow (num_heads * d_kv) and bucket settings that give NaN
+ * bucket indices (num_buckets 2 or 3, max_distance within the exact range) are FORMAT errors
+ * naming the field, at load (issue 14; run under UBSan in CI). */
+static void test_t5_encoder_hostile_sizes(void **state) {
+    fixture *f = *state;
+    if (!f) skip();
+    static const struct {
+        const char *from, *to, *field;
+    } cases[] = {
+        {"\"num_heads\": 4", "\"num_heads\": 4611686018427387904", "num_heads"},
+        {"\"d_kv\": 16", "\"d_kv\": 4611686018427387904", "d_kv"},
+        {"\"relative_attention_num_buckets\": 32", "\"relative_attention_num_buckets\": 2",
+         "relative_attention_num_buckets"},
+        {"\"relative_attention_num_buckets\": 32", "\"relative_attention_num_buckets\": 3",
+         "relative_attention_num_buckets"},
+        {"\"relative_attention_max_distance\": 128", "\"relative_attention_max_distance\": 1",
+         "relative_attention_max_distance"},
+        {"\"relative_attention_max_distance\": 128", "\"relative_attention_max_distance\": 8",
+         "relative_attention_max_distance"},
+    };
+    write_weights(f, NULL, NULL);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        GString *s = g_string_new(f->config);
+        assert_int_equal(g_string_replace(s, cases[i].from, cases[i].to, 0), 1);
+        write_config(f, s->str);
+        cascade_error err;
+        assert_int_equal(load(f, &err), CASCADE_STATUS_FORMAT);
+        if (!strstr(err.message, cases[i].field)) fail_msg("case %zu: %s", i, err.message);
+        g_string_free(s, TRUE);
+    }
+    /* the bucket function itself stays defined on such values */
+    assert_int_equal(cascade_t5_relative_bucket(5, 2, 128), 1);
+    assert_int_equal(cascade_t5_relative_bucket(-5, 3, 1), 0);
+}
+
 /* An unsupported activation value is refused by value. */
 static void test_t5_encoder_bad_activation(void **state) {
     fixture *f = *state;
@@ -177,6 +212,7 @@ int main(void) {
         T(test_t5_encoder_loads_with_tied_alias), T(test_t5_encoder_unknown_field),
         T(test_t5_encoder_bad_activation),        T(test_t5_encoder_missing_tensor),
         T(test_t5_encoder_wrong_shape),           cmocka_unit_test(test_t5_encoder_relative_buckets),
+        T(test_t5_encoder_hostile_sizes),
     };
     return cmocka_run_group_tests_name("t5-encoder", tests, NULL, NULL);
 }

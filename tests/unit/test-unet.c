@@ -152,6 +152,26 @@ static void test_unet_config_inconsistent(void **state) {
     json_object_unref(o);
 }
 
+/* A channel count whose x4 (time embedding) overflows int64 is a FORMAT error naming the
+ * field (issue 14: it was signed overflow under UBSan). */
+static void test_unet_config_huge_channels(void **state) {
+    (void)state;
+    static const char *const fields[] = {"block_out_channels", "cross_attention_dim",
+                                         "time_embedding_dim", "attention_head_dim"};
+    static const char *const values[] = {"[4611686018427387904, 24, 32]", "4611686018427387904",
+                                         "4611686018427387904", "4611686018427387904"};
+    for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+        JsonObject *o = golden_config(SD_CASE);
+        SKIP_WITHOUT(o);
+        JsonParser *p = json_parser_new();
+        assert_true(json_parser_load_from_data(p, values[i], -1, NULL));
+        json_object_set_member(o, fields[i], json_node_copy(json_parser_get_root(p)));
+        g_object_unref(p);
+        expect_config_error(o, CASCADE_STATUS_FORMAT, fields[i], "2^24");
+        json_object_unref(o);
+    }
+}
+
 /* Hostile values give a config or build error, never a crash (run under ASan/UBSan in CI). */
 static void test_unet_config_hostile_values(void **state) {
     (void)state;
@@ -161,6 +181,7 @@ static void test_unet_config_hostile_values(void **state) {
         {"block_out_channels", "[7, 9, 11]"},
         {"block_out_channels", "[0, 16, 32]"},
         {"block_out_channels", "[]"},
+        {"block_out_channels", "[4611686018427387904, 24, 32]"},
         {"layers_per_block", "100000"},
         {"layers_per_block", "-1"},
         {"attention_head_dim", "0"},
@@ -671,6 +692,7 @@ int main(void) {
         cmocka_unit_test(test_unet_config_unsupported_values),
         cmocka_unit_test(test_unet_config_inconsistent),
         cmocka_unit_test(test_unet_config_hostile_values),
+        cmocka_unit_test(test_unet_config_huge_channels),
         cmocka_unit_test(test_unet_weight_wrong_shape),
         cmocka_unit_test(test_unet_weight_missing_and_extra),
         cmocka_unit_test(test_unet_build_weight_free),
