@@ -114,18 +114,20 @@ static void on_progress(void *ud, int stage, int step, int total, const float *x
     fflush(stderr);
 }
 
-/* (B, 3, H, W) in [-1, 1] -> 8-bit RGB, image b. */
+/* (B, 3, H, W) in [-1, 1] -> 8-bit RGB, image b; RGBA when alpha (H * W bytes) is given. */
 static cascade_status to_image(const float *x, const int64_t shape[4], int64_t b,
-                               cascade_image **out, cascade_error *err) {
+                               const uint8_t *alpha, cascade_image **out, cascade_error *err) {
     int64_t H = shape[2], W = shape[3];
-    CASCADE_TRY(cascade_image_new(W, H, 3, out, err));
+    int32_t C = alpha ? 4 : 3;
+    CASCADE_TRY(cascade_image_new(W, H, C, out, err));
     const float *p = x + b * 3 * H * W;
     for (int64_t c = 0; c < 3; c++)
         for (int64_t i = 0; i < H * W; i++) {
             float v = (p[c * H * W + i] + 1.0f) * 127.5f;
             v = v < 0 ? 0 : (v > 255 ? 255 : v);
-            (*out)->pixels[i * 3 + c] = (uint8_t)lrintf(v);
+            (*out)->pixels[i * C + c] = (uint8_t)lrintf(v);
         }
+    for (int64_t i = 0; alpha && i < H * W; i++) (*out)->pixels[i * 4 + 3] = alpha[i];
     return CASCADE_STATUS_OK;
 }
 
@@ -136,13 +138,25 @@ static char *numbered(const char *path, long i, long n) {
     return g_strdup_printf("%.*s-%ld%s", (int)(dot - path), path, i + 1, dot);
 }
 
+/* Before any compute: every output the run will write can be written (named with the reason). */
+static cascade_status check_outputs(const gen_opts *o, long batch, cascade_error *err) {
+    for (long b = 0; b < batch; b++) {
+        char          *path = numbered(o->output, b, batch);
+        cascade_status st = cascade_image_check_output(path, err);
+        g_free(path);
+        if (st) return st;
+    }
+    return CASCADE_STATUS_OK;
+}
+
 static cascade_status write_results(const gen_opts *o, const float *img, const int64_t shape[4],
-                                    cascade_error *err) {
+                                    const uint8_t *alpha, cascade_error *err) {
     for (int64_t b = 0; b < shape[0]; b++) {
         cascade_image *im = NULL;
-        CASCADE_TRY(to_image(img, shape, b, &im, err));
+        CASCADE_TRY(to_image(img, shape, b, alpha, &im, err));
         char          *path = numbered(o->output, (long)b, (long)shape[0]);
-        cascade_status st = cascade_image_write_png(path, im, err);
+        /* whole or not at all, and Ctrl-C still cancels while it is written */
+        cascade_status st = cascade_image_write_png_cancel(path, im, &g_cancel, err);
         if (!st) fprintf(stderr, "wrote %s (%lldx%lld, seed %ld)\n", path, (long long)shape[3],
                          (long long)shape[2], o->seed);
         g_free(path);
@@ -183,6 +197,7 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
                                   cascade_generate_params *g, cascade_error *err) {
     cascade_image *im = NULL, *mk = NULL;
     float *x = NULL, *m = NULL, *xs = NULL, *ms = NULL, *res = NULL, *up = NULL, *comp = NULL;
+    uint8_t       *alpha = NULL;
     cascade_status st;
     if ((st = cascade_image_read_png(o->image, &im, err)) ||
         (st = cascade_image_read_png(o->mask, &mk, err)))
@@ -228,13 +243,21 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
                 float a = m[i];
                 comp[(b * 3 + c) * HW + i] = a * up[(b * 3 + c) * HW + i] + (1 - a) * x[c * HW + i];
             }
+    /* an RGBA input stays RGBA: alpha blended like the colours, so it is untouched where the
+     * mask is 0 and the generated pixels are opaque where it is 1 */
+    if (im->channels == 4) {
+        alpha = malloc((size_t)HW);
+        if (!alpha) goto oom;
+        for (int64_t i = 0; i < HW; i++)
+            alpha[i] = (uint8_t)lrintf(m[i] * 255.0f + (1 - m[i]) * im->pixels[i * 4 + 3]);
+    }
     int64_t out_shape[4] = {shape[0], 3, H, W};
-    st = write_results(o, comp, out_shape, err);
+    st = write_results(o, comp, out_shape, alpha, err);
     goto done;
 oom:
     st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
 done:
-    free(x), free(m), free(xs), free(ms), free(res), free(up), free(comp);
+    free(x), free(m), free(xs), free(ms), free(res), free(up), free(comp), free(alpha);
     cascade_image_free(im);
     cascade_image_free(mk);
     return st;
@@ -326,7 +349,7 @@ static int run(int argc, char **argv, bool inpaint) {
     if (!o.have_steps2) o.steps2 = d2.steps;
     if (!o.have_guidance2) o.guidance2 = d2.guidance;
     if (!o.have_noise) o.noise_level = d2.noise_level;
-    if (cli_backend_new(o.backend, (int)o.threads, &be, &err)) {
+    if (check_outputs(&o, o.batch, &err) || cli_backend_new(o.backend, (int)o.threads, &be, &err)) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
@@ -361,7 +384,7 @@ static int run(int argc, char **argv, bool inpaint) {
         float  *img = NULL;
         int64_t shape[4];
         st = cascade_pipeline_generate(p, &g, &img, shape, &err);
-        if (!st) st = write_results(&o, img, shape, &err);
+        if (!st) st = write_results(&o, img, shape, NULL, &err);
         free(img);
     }
     sigaction(SIGINT, &old, NULL);

@@ -161,6 +161,8 @@ int cmd_upscale(int argc, char **argv) {
         goto done;
     }
     if (cascade_image_read_png(a.in, &src, &err)) goto fail;
+    /* before the compute, not after it: a bad output path fails at once, with its reason */
+    if (a.out && cascade_image_check_output(a.out, &err)) goto fail;
     const int64_t s = cascade_upscaler_scale(u);
     if (cascade_image_new(src->width * s, src->height * s, src->channels, &dst, &err)) goto fail;
     if (cli_backend_new(a.backend, (int)a.threads, &be, &err)) goto fail;
@@ -192,6 +194,9 @@ int cmd_upscale(int argc, char **argv) {
         times[r] = now_s() - t0;
         cpu[r] = cpu_s() - c0;
     }
+    /* the handler stays through the write, which is whole or not at all: Ctrl-C there leaves
+     * the previous file (or none), never a truncated PNG */
+    if (!st && a.out) st = cascade_image_write_png_cancel(a.out, dst, &g_cancel, &err);
     sigaction(SIGINT, &old, NULL);
     if (st == CASCADE_STATUS_CANCELLED) {
         fprintf(stderr, "\ncascade upscale: cancelled; nothing written\n");
@@ -199,7 +204,6 @@ int cmd_upscale(int argc, char **argv) {
         goto done;
     }
     if (st) goto fail;
-    if (a.out && cascade_image_write_png(a.out, dst, &err)) goto fail;
     if (a.bench) {
         /* times[0] is the warm-up (includes planning); median of the rest */
         qsort(times + 1, (size_t)a.bench, sizeof *times, cmp_double);

@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
+#include "out-file.h"
+
 #define MAX_EDGE (1 << 20)
 
 typedef struct png_ctx {
@@ -104,44 +108,60 @@ cascade_status cascade_image_read_png(const char *path, cascade_image **out, cas
 
 cascade_status cascade_image_write_png(const char *path, const cascade_image *img,
                                        cascade_error *err) {
+    return cascade_image_write_png_cancel(path, img, NULL, err);
+}
+
+cascade_status cascade_image_write_png_cancel(const char *path, const cascade_image *img,
+                                              const cascade_cancel *cancel, cascade_error *err) {
     if (!img || (img->channels != 3 && img->channels != 4) || img->width > MAX_EDGE ||
         img->height > MAX_EDGE)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: not an RGB/RGBA image",
                                  path);
-    FILE *f = fopen(path, "wb");
-    if (!f) return cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot create", path);
+    /* written beside path and renamed over it when complete (out-file.h) */
+    cascade_io_out out = {NULL, NULL};
+    CASCADE_TRY(cascade_io_out_open(path, &out, err));
     png_ctx     c = {.path = path};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
     png_infop   info = png ? png_create_info_struct(png) : NULL;
-    png_bytep *volatile rows = NULL;
     if (!png || !info) {
         png_destroy_write_struct(&png, &info);
-        fclose(f);
+        cascade_io_out_abort(&out);
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s: libpng", path);
     }
     if (setjmp(png_jmpbuf(png))) {
-        free(rows);
         png_destroy_write_struct(&png, &info);
-        fclose(f);
-        remove(path);
+        cascade_io_out_abort(&out);
+        if (cascade_cancel_is_raised(cancel)) /* e.g. a write interrupted by the signal */
+            return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "%s: cancelled", path);
         return cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", path, c.msg);
     }
-    png_init_io(png, f);
+    png_init_io(png, out.f);
     png_set_IHDR(png, info, (png_uint_32)img->width, (png_uint_32)img->height, 8,
                  img->channels == 4 ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);
-    rows = malloc(sizeof(png_bytep) * (size_t)img->height);
-    if (!rows) png_error(png, "out of memory");
-    for (int64_t y = 0; y < img->height; y++)
-        rows[y] = img->pixels + (size_t)y * (size_t)img->width * (size_t)img->channels;
-    png_write_image(png, rows);
-    png_write_end(png, NULL);
-    free(rows);
-    png_destroy_write_struct(&png, &info);
-    if (fclose(f) != 0) {
-        remove(path);
-        return cascade_error_set(err, CASCADE_STATUS_IO, "%s: write failed", path);
+    /* row by row, so a cancel stops a large write within one row */
+    for (int64_t y = 0; y < img->height; y++) {
+        if (cascade_cancel_is_raised(cancel)) png_error(png, "cancelled");
+        png_write_row(png, img->pixels + (size_t)y * (size_t)img->width * (size_t)img->channels);
     }
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    if (cascade_cancel_is_raised(cancel)) {
+        cascade_io_out_abort(&out);
+        return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "%s: cancelled", path);
+    }
+    return cascade_io_out_commit(&out, path, err);
+}
+
+cascade_status cascade_image_check_output(const char *path, cascade_error *err) {
+    if (!path || !*path)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "no output path");
+    if (g_file_test(path, G_FILE_TEST_IS_DIR))
+        return cascade_error_set(err, CASCADE_STATUS_IO, "%s: is a folder, not a file", path);
+    /* the exact step the writer will take: a temporary file in the same folder */
+    cascade_io_out out = {NULL, NULL};
+    CASCADE_TRY(cascade_io_out_open(path, &out, err));
+    cascade_io_out_abort(&out);
     return CASCADE_STATUS_OK;
 }

@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "io-json.h"
+#include "out-file.h"
 #include "runtime/map-guard.h"
 
 /* The reference library refuses headers over 100 MB; so do we (nothing sane is close). */
@@ -398,10 +399,7 @@ cascade_status cascade_safetensors_write(const char *path, size_t n, const char 
     cascade_status st = CASCADE_STATUS_OK;
     named         *order = NULL;
     GString       *hdr = NULL;
-    char          *tmp = NULL;
-    FILE          *f = NULL;
-    int            fd = -1;
-    int            created = 0;
+    cascade_io_out out = {NULL, NULL};
 
     if (n && (!names || !tensors))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: NULL names or tensors",
@@ -482,47 +480,29 @@ cascade_status cascade_safetensors_write(const char *path, size_t n, const char 
     /* Pad with spaces so the data area starts 8-aligned, as the reference writer does. */
     while ((8 + hdr->len) % 8) g_string_append_c(hdr, ' ');
 
-    tmp = g_strdup_printf("%s.tmp-XXXXXX", path);
-    fd = g_mkstemp(tmp);
-    created = fd >= 0;
-    /* mkstemp makes the file 0600; a written tensor file is an ordinary output. */
-    if (fd >= 0) (void)fchmod(fd, 0644);
-    if (fd < 0 || !(f = fdopen(fd, "wb"))) {
-        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot create: %s", path,
-                               g_strerror(errno));
-        goto fail;
-    }
-    fd = -1;
+    st = cascade_io_out_open(path, &out, err);
+    if (st != CASCADE_STATUS_OK) goto fail;
     uint8_t  lenbuf[8];
     uint64_t hl = hdr->len;
     for (int i = 0; i < 8; i++) lenbuf[i] = (uint8_t)(hl >> (8 * i));
-    int ok = fwrite(lenbuf, 1, 8, f) == 8 && fwrite(hdr->str, 1, hdr->len, f) == hdr->len;
+    int ok = fwrite(lenbuf, 1, 8, out.f) == 8 && fwrite(hdr->str, 1, hdr->len, out.f) == hdr->len;
     for (size_t i = 0; ok && i < n; i++) {
         size_t nb = cascade_tensor_nbytes(order[i].t);
-        if (nb) ok = fwrite(order[i].t->data, 1, nb, f) == nb;
+        if (nb) ok = fwrite(order[i].t->data, 1, nb, out.f) == nb;
     }
-    int close_rc = fclose(f);
-    f = NULL;
-    if (!ok || close_rc != 0) {
+    if (!ok) {
         st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: write failed: %s", path,
                                g_strerror(errno));
         goto fail;
     }
-    if (rename(tmp, path) != 0) {
-        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot rename into place: %s", path,
-                               g_strerror(errno));
-        goto fail;
-    }
-    g_free(tmp);
+    st = cascade_io_out_commit(&out, path, err);
+    if (st != CASCADE_STATUS_OK) goto fail;
     g_string_free(hdr, TRUE);
     g_free(order);
     return CASCADE_STATUS_OK;
 
 fail:
-    if (f) fclose(f);
-    if (fd >= 0) close(fd);
-    if (created) unlink(tmp);
-    g_free(tmp);
+    cascade_io_out_abort(&out);
     if (hdr) g_string_free(hdr, TRUE);
     g_free(order);
     return st;

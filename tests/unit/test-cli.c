@@ -389,6 +389,57 @@ static void test_cli_inpaint_keeps_unmasked(void **state) {
     g_free(root), g_free(in_path), g_free(mask_path), g_free(out);
 }
 
+/* inpaint keeps an RGBA input RGBA (issue 14): alpha and colour untouched where the mask is
+ * 0, the generated pixels opaque where it is 1. */
+static void test_cli_inpaint_keeps_alpha(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    int64_t        W = 24, H = 20;
+    cascade_image *in = NULL, *mask = NULL;
+    assert_int_equal(cascade_image_new(W, H, 4, &in, NULL), 0);
+    assert_int_equal(cascade_image_new(W, H, 3, &mask, NULL), 0);
+    for (int64_t y = 0; y < H; y++)
+        for (int64_t x = 0; x < W; x++) {
+            uint8_t *q = in->pixels + (y * W + x) * 4;
+            for (int c = 0; c < 3; c++) q[c] = (uint8_t)((x * 9 + y * 5 + c * 70) & 255);
+            q[3] = (uint8_t)((x * 11 + y * 7) & 255); /* transparent to opaque */
+            memset(mask->pixels + (y * W + x) * 3, (x >= 6 && x < 18 && y >= 5 && y < 15) ? 255 : 0, 3);
+        }
+    char *in_path = g_build_filename(root, "in.png", NULL), *mask_path = g_build_filename(root, "mask.png", NULL);
+    char *out = g_build_filename(root, "out.png", NULL);
+    assert_int_equal(cascade_image_write_png(in_path, in, NULL), 0);
+    assert_int_equal(cascade_image_write_png(mask_path, mask, NULL), 0);
+    result r = run_cli((const char *[]){"inpaint", "-m", root, "--image", in_path, "--mask", mask_path,
+                                        "a red fox", "--seed", "1", "--steps", "3", "--sr-steps", "2",
+                                        "-o", out, NULL});
+    if (r.status) fail_msg("inpaint: %s", r.err);
+    cascade_image *res = read_png(out);
+    assert_int_equal(res->channels, 4);
+    for (int64_t i = 0; i < W * H; i++) {
+        if (mask->pixels[i * 3] == 0)
+            assert_memory_equal(res->pixels + i * 4, in->pixels + i * 4, 4);
+        else
+            assert_int_equal(res->pixels[i * 4 + 3], 255);
+    }
+    result_clear(&r);
+    cascade_image_free(in), cascade_image_free(mask), cascade_image_free(res);
+    tiny_cascade_rm_tree(root);
+    g_free(root), g_free(in_path), g_free(mask_path), g_free(out);
+}
+
+/* generate into a folder that does not exist fails before any compute (no model is even
+ * loaded: the model path is bogus too), naming the output and the reason. */
+static void test_cli_generate_unwritable_output(void **state) {
+    (void)state;
+    result r = run_cli((const char *[]){"generate", "-m", "/nonexistent/model", "a cat", "-o",
+                                        "/nonexistent-folder/out.png", NULL});
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.err, "/nonexistent-folder/out.png")) fail_msg("%s", r.err);
+    assert_non_null(strstr(r.err, "No such file"));
+    result_clear(&r);
+}
+
 /* bench over the cascade reports every step of both stages as JSON. */
 static void test_cli_bench_cascade_json(void **state) {
     (void)state;
@@ -546,6 +597,8 @@ int main(void) {
         cmocka_unit_test(test_cli_generate_model_defaults),
         cmocka_unit_test(test_cli_generate_default_model_256),
         cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
+        cmocka_unit_test(test_cli_inpaint_keeps_alpha),
+        cmocka_unit_test(test_cli_generate_unwritable_output),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
         cmocka_unit_test(test_cli_bench_cascade_json),
         cmocka_unit_test(test_cli_bench_vulkan_device),

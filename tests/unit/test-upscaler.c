@@ -394,6 +394,16 @@ static void test_upscaler_cli_rgba(void **state) {
     assert_int_equal(back->channels, 4);
     for (int64_t i = 0; i < 60 * 40; i++)
         assert_int_equal(back->pixels[i * 4 + 3], 128);
+    /* an output folder that does not exist is refused before any tile runs (issue 14) */
+    char bad_out[4200];
+    snprintf(bad_out, sizeof bad_out, "%s/no-such-folder/out.png", dir);
+    assert_int_equal(run_cli((const char *const[]){"upscale", "--model", model_dir("esrgan-slim_x2"),
+                                                   "--tile", "16", in, "-o", bad_out, NULL},
+                             &err),
+                     1);
+    assert_non_null(strstr(err, "no-such-folder"));
+    assert_null(strstr(err, "tile 1/"));
+    g_free(err);
     /* the wrong --scale is refused */
     assert_int_equal(
         run_cli((const char *const[]){"upscale", "--model", model_dir("esrgan-slim_x2"), "--scale",

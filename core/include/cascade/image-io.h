@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "cascade/cancel.h"
 #include "cascade/status.h"
 
 #ifdef __cplusplus
@@ -26,9 +27,19 @@ void           cascade_image_free(cascade_image *img); /* NULL-safe */
  * to RGBA, 16-bit samples reduced to 8 bits. Gamma and colour profiles are ignored (pixel
  * values are used as stored). FORMAT for a damaged file, IO when it cannot be read. */
 cascade_status cascade_image_read_png(const char *path, cascade_image **out, cascade_error *err);
-/* Writes an 8-bit RGB or RGBA PNG. */
+/* Writes an 8-bit RGB or RGBA PNG whole or not at all: into a temporary file beside path,
+ * renamed over it when complete, so a failed write keeps the previous file and never leaves
+ * a truncated one. IO errors name path and the reason. */
 cascade_status cascade_image_write_png(const char *path, const cascade_image *img,
                                        cascade_error *err);
+/* The same, checking cancel (may be NULL) between rows: CANCELLED, with nothing written and
+ * the previous file kept. */
+cascade_status cascade_image_write_png_cancel(const char *path, const cascade_image *img,
+                                              const cascade_cancel *cancel, cascade_error *err);
+/* Checks, before a long computation, that path can be written the way the writers do it (a
+ * temporary file in its folder): IO naming path and the reason (missing folder, permission,
+ * read-only file system, a folder at path). Leaves nothing behind. */
+cascade_status cascade_image_check_output(const char *path, cascade_error *err);
 
 #ifdef __cplusplus
 }

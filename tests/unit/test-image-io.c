@@ -1,0 +1,161 @@
+/* PNG output (io/image-io.c over io/out-file.c): whole or not at all (issue 14). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "cascade/image-io.h"
+#include "test-common.h"
+
+static int setup(void **state) {
+    *state = test_make_tmpdir();
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    char       *dir = *state;
+    GDir       *d = g_dir_open(dir, 0, NULL);
+    const char *n;
+    while (d && (n = g_dir_read_name(d))) {
+        char *p = g_build_filename(dir, n, NULL);
+        g_unlink(p);
+        g_free(p);
+    }
+    if (d) g_dir_close(d);
+    g_rmdir(dir);
+    free(dir);
+    return 0;
+}
+
+/* A w x h RGB image of noise (does not compress). */
+static cascade_image *noise(int64_t w, int64_t h) {
+    cascade_image *im = NULL;
+    assert_int_equal(cascade_image_new(w, h, 3, &im, NULL), CASCADE_STATUS_OK);
+    uint32_t s = 12345;
+    for (int64_t i = 0; i < w * h * 3; i++) im->pixels[i] = (uint8_t)((s = s * 1103515245u + 12345u) >> 24);
+    return im;
+}
+
+/* Number of entries in dir (the temporary files must all be gone). */
+static int entries(const char *dir) {
+    GDir *d = g_dir_open(dir, 0, NULL);
+    int   n = 0;
+    while (d && g_dir_read_name(d)) n++;
+    if (d) g_dir_close(d);
+    return n;
+}
+
+/* A write that fails half-way (file size limit) keeps the previous file byte-identical and
+ * leaves no temporary file; the error names the path and the reason. */
+static void test_image_io_failed_write_keeps_old_file(void **state) {
+    const char    *dir = *state;
+    char          *path = g_build_filename(dir, "out.png", NULL);
+    cascade_image *small = noise(4, 4), *big = noise(256, 256);
+    assert_int_equal(cascade_image_write_png(path, small, NULL), CASCADE_STATUS_OK);
+    gchar *before = NULL, *after = NULL;
+    gsize  n_before = 0, n_after = 0;
+    assert_true(g_file_get_contents(path, &before, &n_before, NULL));
+
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 4096;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    cascade_error err;
+    cascade_error_init(&err);
+    cascade_status st = cascade_image_write_png(path, big, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_equal(st, CASCADE_STATUS_IO);
+    assert_non_null(strstr(err.message, path));
+
+    assert_true(g_file_get_contents(path, &after, &n_after, NULL));
+    assert_int_equal(n_after, n_before);
+    assert_memory_equal(after, before, n_before);
+    assert_int_equal(entries(dir), 1);
+    g_free(before), g_free(after), g_free(path);
+    cascade_image_free(small), cascade_image_free(big);
+}
+
+/* A cancelled write (Ctrl-C while the PNG is written) is CANCELLED, keeps the previous file
+ * and leaves neither a truncated output nor a temporary file. */
+static void test_image_io_cancelled_write(void **state) {
+    const char    *dir = *state;
+    char          *path = g_build_filename(dir, "out.png", NULL);
+    char          *fresh = g_build_filename(dir, "new.png", NULL);
+    cascade_image *small = noise(4, 4), *big = noise(64, 64);
+    assert_int_equal(cascade_image_write_png(path, small, NULL), CASCADE_STATUS_OK);
+    gchar *before = NULL, *after = NULL;
+    gsize  n_before = 0, n_after = 0;
+    assert_true(g_file_get_contents(path, &before, &n_before, NULL));
+    cascade_cancel cancel;
+    cascade_cancel_init(&cancel);
+    cascade_cancel_raise(&cancel);
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_image_write_png_cancel(path, big, &cancel, &err),
+                     CASCADE_STATUS_CANCELLED);
+    assert_int_equal(cascade_image_write_png_cancel(fresh, big, &cancel, NULL),
+                     CASCADE_STATUS_CANCELLED);
+    assert_false(g_file_test(fresh, G_FILE_TEST_EXISTS));
+    assert_true(g_file_get_contents(path, &after, &n_after, NULL));
+    assert_int_equal(n_after, n_before);
+    assert_memory_equal(after, before, n_before);
+    assert_int_equal(entries(dir), 1);
+    /* not raised: the new image replaces the old file */
+    cascade_cancel_reset(&cancel);
+    assert_int_equal(cascade_image_write_png_cancel(path, big, &cancel, NULL), CASCADE_STATUS_OK);
+    cascade_image *back = NULL;
+    assert_int_equal(cascade_image_read_png(path, &back, NULL), CASCADE_STATUS_OK);
+    assert_int_equal(back->width, 64);
+    assert_memory_equal(back->pixels, big->pixels, 64 * 64 * 3);
+    cascade_image_free(back);
+    g_free(before), g_free(after), g_free(path), g_free(fresh);
+    cascade_image_free(small), cascade_image_free(big);
+}
+
+/* The output check fails before any compute for a missing folder, a path below a file and a
+ * folder, naming the path and the reason; a good path passes and leaves nothing behind. */
+static void test_image_io_check_output(void **state) {
+    const char   *dir = *state;
+    char         *missing = g_build_filename(dir, "no-such-folder", "out.png", NULL);
+    char         *file = g_build_filename(dir, "f.png", NULL);
+    char         *below = g_build_filename(file, "out.png", NULL);
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_image_check_output(missing, &err), CASCADE_STATUS_IO);
+    assert_non_null(strstr(err.message, missing));
+    assert_non_null(strstr(err.message, "No such file"));
+    assert_true(test_write_file(file, "x", 1));
+    cascade_error_init(&err);
+    assert_int_equal(cascade_image_check_output(below, &err), CASCADE_STATUS_IO);
+    assert_non_null(strstr(err.message, "Not a directory"));
+    cascade_error_init(&err);
+    assert_int_equal(cascade_image_check_output(dir, &err), CASCADE_STATUS_IO);
+    assert_non_null(strstr(err.message, "folder"));
+    char *good = g_build_filename(dir, "good.png", NULL);
+    assert_int_equal(cascade_image_check_output(good, NULL), CASCADE_STATUS_OK);
+    assert_int_equal(entries(dir), 1); /* only f.png */
+    g_free(missing), g_free(file), g_free(below), g_free(good);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        T(test_image_io_failed_write_keeps_old_file),
+        T(test_image_io_cancelled_write),
+        T(test_image_io_check_output),
+    };
+    return cmocka_run_group_tests_name("image-io", tests, NULL, NULL);
+}
