@@ -168,7 +168,7 @@ static const char *check_syntax(const char *text, size_t len, char *patch, unsig
                                 size_t *at) {
     cur         c = {text, len, 0, patch, flags};
     char        stack[CASCADE_IO_JSON_MAX_DEPTH];
-    size_t      depth = 0;
+    size_t      depth = 0, keys = 0;
     const char *why = NULL;
     enum { VALUE, KEY, AFTER } state = VALUE;
 
@@ -211,6 +211,10 @@ static const char *check_syntax(const char *text, size_t len, char *patch, unsig
                 break;
             }
             if ((why = scan_string(&c))) break;
+            if ((flags & CASCADE_IO_JSON_FEW_KEYS) && ++keys > CASCADE_IO_JSON_MAX_KEYS) {
+                why = "too many keys (more than 262144)";
+                break;
+            }
             skip_ws(&c);
             if (at_end(&c) || c.s[c.i] != ':') {
                 why = "expected ':' after a key";

@@ -24,6 +24,12 @@
 /* Integers outside int64 read as floats (transformers writes tokenizer_config.json's
  * model_max_length as int(1e30)); without it they are refused, as json-glib would wrap them. */
 #define CASCADE_IO_JSON_BIG_INTS 2u
+/* At most CASCADE_IO_JSON_MAX_KEYS keys in the whole text, counted by the syntax scan before
+ * json-glib builds anything (its tree costs ~1.6 KB per entry): safetensors headers, where
+ * each tensor takes 4 keys and a header of a million empty entries must fail in milliseconds,
+ * not after minutes and gigabytes. */
+#define CASCADE_IO_JSON_FEW_KEYS 4u
+#define CASCADE_IO_JSON_MAX_KEYS (1 << 18) /* 65,536 tensors: far above any checkpoint */
 
 /* Parses text (len bytes, need not be NUL-terminated) as strict UTF-8 JSON whose root is an
  * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names

@@ -236,8 +236,8 @@ static cascade_status st_parse(cascade_safetensors *st, const uint8_t *base, siz
     st->data_area = base + 8 + hlen;
     st->data_size = size - 8 - hlen;
 
-    st_ = cascade_io_json_parse((const char *)base + 8, (size_t)hlen, st->label, "header", 0,
-                                &parser, &root, err);
+    st_ = cascade_io_json_parse((const char *)base + 8, (size_t)hlen, st->label, "header",
+                                CASCADE_IO_JSON_FEW_KEYS, &parser, &root, err);
     if (st_ != CASCADE_STATUS_OK) goto fail;
 
     JsonObject *obj = json_node_get_object(root);

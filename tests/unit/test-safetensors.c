@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <glib.h>
 
 #include "cascade/safetensors.h"
 #include "test-common.h"
@@ -685,6 +686,24 @@ static void test_safetensors_write_matches_reference_weights(void **state) {
     rewrite_and_compare("t5_encoder/weights.safetensors");
 }
 
+/* A header of 300,000 empty entries (a decompression bomb of json-glib nodes, ~1.6 KB each)
+ * is refused by the syntax scan's key cap before any tree is built (issue 14); a nested one
+ * 80,000 deep by the depth cap. */
+static void test_safetensors_header_too_many_keys(void **state) {
+    (void)state;
+    GString *h = g_string_new("{");
+    for (int i = 0; i < 300000; i++) g_string_append_printf(h, "%s\"t%d\":{}", i ? "," : "", i);
+    g_string_append_c(h, '}');
+    expect_fail(h->str, 0, CASCADE_STATUS_FORMAT, "too many keys");
+    g_string_free(h, TRUE);
+    h = g_string_new("{\"t\":");
+    for (int i = 0; i < 80000; i++) g_string_append_c(h, '[');
+    for (int i = 0; i < 80000; i++) g_string_append_c(h, ']');
+    g_string_append_c(h, '}');
+    expect_fail(h->str, 0, CASCADE_STATUS_FORMAT, "nested too deeply");
+    g_string_free(h, TRUE);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_safetensors_open_memory_valid),
@@ -719,6 +738,7 @@ int main(void) {
         cmocka_unit_test(test_safetensors_golden_t5_io),
         cmocka_unit_test(test_safetensors_write_matches_reference_io),
         cmocka_unit_test(test_safetensors_write_matches_reference_weights),
+        cmocka_unit_test(test_safetensors_header_too_many_keys),
     };
     return cmocka_run_group_tests_name("safetensors", tests, NULL, NULL);
 }
