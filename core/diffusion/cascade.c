@@ -462,6 +462,19 @@ static void stage_args(cascade_pipeline *p, const cascade_generate_params *g, ca
     a->strength = g->strength;
 }
 
+/* NaN weights or a config that divides by zero give a NaN image that would be written as a
+ * black PNG with no error: every stage's output is checked. */
+static cascade_status check_finite(const float *x, size_t n, const char *stage,
+                                   cascade_error *err) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                     "%s produced a non-finite value (%g at element %zu): the "
+                                     "model's weights or config are broken",
+                                     stage, (double)x[i], i);
+    return CASCADE_STATUS_OK;
+}
+
 /* Runs stage I (and stage II) for generate (image NULL) or inpaint (image, mask at the final
  * size h x w, one item each). */
 static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_params *g,
@@ -506,6 +519,7 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
         a.image = img1;
         a.mask = mask1;
         st = cascade_diffusion_run(&a, x1, err);
+        if (!st) st = check_finite(x1, n1, "stage I", err);
     }
     if (!st && two) {
         if (!(x2 = malloc(n2 * sizeof *x2)))
@@ -527,6 +541,7 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
             a.image = img2;
             a.mask = image ? mask : NULL;
             st = cascade_diffusion_run(&a, x2, err);
+            if (!st) st = check_finite(x2, n2, "stage II", err);
         }
     }
     if (!st) {

@@ -353,6 +353,9 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     CFG_TRY(cascade_config_int(cfg, "norm_num_groups", 32, &u->norm_groups, err));
     if (u->norm_groups < 1) return inconsistent(cfg, err, "norm_num_groups", "< 1");
     CFG_TRY(cascade_config_float(cfg, "norm_eps", 1e-5, &u->norm_eps, err));
+    /* a negative eps makes a constant channel's variance negative: NaN images, no error */
+    if (!(u->norm_eps >= 0) || !isfinite(u->norm_eps))
+        return inconsistent(cfg, err, "norm_eps", "must be a finite number >= 0");
     CFG_TRY(cascade_config_int(cfg, "downsample_padding", 1, &u->downsample_padding, err));
     if (u->downsample_padding < 0) return inconsistent(cfg, err, "downsample_padding", "< 0");
     CFG_TRY(cascade_config_float(cfg, "mid_block_scale_factor", 1.0, &u->mid_scale, err));

@@ -1,6 +1,7 @@
 /* The `cascade` command end to end: tokenize and forward against the golden cases, encode
  * through a model directory assembled from them, and clear errors for bad input. */
 #include <glib.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
@@ -440,6 +441,48 @@ static void test_cli_generate_unwritable_output(void **state) {
     result_clear(&r);
 }
 
+/* NaN weights (issue 14 item 10): generate fails naming the stage instead of writing a black
+ * PNG with exit 0, and writes nothing. */
+static void test_cli_generate_nan_weights(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    char *unet = g_build_filename(root, "stage1", "unet", NULL);
+    char *cfg = g_build_filename(unet, "config.json", NULL);
+    char *wts = g_build_filename(unet, "diffusion_pytorch_model.safetensors", NULL);
+    char *src = g_canonicalize_filename(test_golden_path("pipeline_if_stage1/unet"), NULL);
+    char *src_cfg = g_build_filename(src, "config.json", NULL);
+    char *src_wts = g_build_filename(src, "diffusion_pytorch_model.safetensors", NULL);
+    assert_int_equal(g_unlink(unet), 0); /* a symlink to the golden folder: replaced */
+    assert_int_equal(g_mkdir(unet, 0755), 0);
+    assert_int_equal(symlink(src_cfg, cfg), 0);
+    cascade_safetensors *st = NULL;
+    assert_int_equal(cascade_safetensors_open(src_wts, &st, NULL), CASCADE_STATUS_OK);
+    size_t           n = cascade_safetensors_count(st);
+    const char     **names = calloc(n, sizeof *names);
+    cascade_tensor **ts = calloc(n, sizeof *ts);
+    for (size_t i = 0; i < n; i++) {
+        names[i] = cascade_safetensors_entry(st, i)->name;
+        assert_int_equal(cascade_safetensors_load(st, names[i], CASCADE_DTYPE_F32, &ts[i], NULL), 0);
+        if (!strcmp(names[i], "conv_out.bias")) ((float *)ts[i]->data)[0] = NAN;
+    }
+    assert_int_equal(cascade_safetensors_write(wts, n, names, (const cascade_tensor *const *)ts, NULL, NULL), 0);
+    char  *out = g_build_filename(root, "out.png", NULL);
+    result r = run_cli((const char *[]){"generate", "-m", root, "a red fox", "--steps", "2",
+                                        "--sr-steps", "2", "-o", out, NULL});
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.err, "non-finite")) fail_msg("%s", r.err);
+    assert_non_null(strstr(r.err, "stage I"));
+    assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+    result_clear(&r);
+    for (size_t i = 0; i < n; i++) cascade_tensor_free(ts[i]);
+    free(ts), free(names);
+    cascade_safetensors_close(st);
+    tiny_cascade_rm_tree(root);
+    g_free(root), g_free(unet), g_free(cfg), g_free(wts), g_free(src), g_free(src_cfg);
+    g_free(src_wts), g_free(out);
+}
+
 /* bench over the cascade reports every step of both stages as JSON. */
 static void test_cli_bench_cascade_json(void **state) {
     (void)state;
@@ -599,6 +642,7 @@ int main(void) {
         cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
         cmocka_unit_test(test_cli_inpaint_keeps_alpha),
         cmocka_unit_test(test_cli_generate_unwritable_output),
+        cmocka_unit_test(test_cli_generate_nan_weights),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
         cmocka_unit_test(test_cli_bench_cascade_json),
         cmocka_unit_test(test_cli_bench_vulkan_device),

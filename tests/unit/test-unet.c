@@ -170,6 +170,11 @@ static void test_unet_config_huge_channels(void **state) {
         expect_config_error(o, CASCADE_STATUS_FORMAT, fields[i], "2^24");
         json_object_unref(o);
     }
+    /* a negative norm_eps (NaN images, issue 14 item 10) is refused by name */
+    JsonObject *o = golden_config(SD_CASE);
+    json_object_set_double_member(o, "norm_eps", -1.0);
+    expect_config_error(o, CASCADE_STATUS_FORMAT, "norm_eps", ">= 0");
+    json_object_unref(o);
 }
 
 /* Hostile values give a config or build error, never a crash (run under ASan/UBSan in CI). */
