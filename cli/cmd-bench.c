@@ -1,5 +1,6 @@
 /* cascade bench --component DIR --inputs IN.safetensors [--iterations N] [--warmup N]
  * Times one component's forward pass: load, plan, and per-run latency, as JSON. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,9 @@ static int cmp_double(const void *a, const void *b) {
 
 static long parse_count(const char *s, long lo, long hi, bool *ok) {
     char *end;
+    errno = 0; /* strtol saturates out-of-range input: refused, not clamped */
     long  v = strtol(s, &end, 10);
-    *ok = *s && !*end && v >= lo && v <= hi;
+    *ok = *s && !*end && errno != ERANGE && v >= lo && v <= hi;
     return v;
 }
 

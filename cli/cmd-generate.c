@@ -1,6 +1,7 @@
 /* cascade generate / cascade inpaint: a prompt through the cascade (stage I, then stage II
  * when a super-resolution model is loaded) to PNG files, with a progress bar on stderr and
  * Ctrl-C cancelling within one denoising step. */
+#include <errno.h>
 #include <getopt.h>
 #include <glib.h>
 #include <math.h>
@@ -69,8 +70,9 @@ static void usage(FILE *f, bool inpaint) {
 
 static bool parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
+    errno = 0; /* strtol saturates out-of-range input at LONG_MAX: refused, not clamped */
     long  v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return false;
+    if (!*s || *end || errno == ERANGE || v < lo || v > hi) return false;
     *out = v;
     return true;
 }
@@ -314,7 +316,13 @@ static int run(int argc, char **argv, bool inpaint) {
         case 'h': usage(stdout, inpaint); return 0;
         default: usage(stderr, inpaint); return 2;
         }
-        if (!ok) return cli_failf(cmd, "value '%s' is out of range or not a number (see --help)", optarg);
+        if (!ok) {
+            const char *name = "?";
+            for (size_t k = 0; k < sizeof opts / sizeof *opts && opts[k].name; k++)
+                if (opts[k].val == c) name = opts[k].name;
+            return cli_failf(cmd, "--%s: value '%s' is out of range or not a number (see --help)",
+                             name, optarg);
+        }
     }
     if (!o.prompt && optind == argc - 1) o.prompt = argv[optind++];
     if (!o.prompt || !o.output || optind != argc || (inpaint && (!o.image || !o.mask))) {

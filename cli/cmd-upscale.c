@@ -3,6 +3,7 @@
  * Enlarges a PNG with a converted super-resolution model (cascade convert --from tfjs), tile
  * by tile; alpha is enlarged bilinearly. --bench N times N runs after one warm-up and prints
  * JSON (tools/bench/upscale-vs-tfjs.sh compares it with TensorFlow.js). */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +48,9 @@ static void usage(FILE *f) {
 
 static bool parse_int(const char *s, long lo, long hi, long *out) {
     char *end = NULL;
+    errno = 0; /* strtol saturates out-of-range input: refused, not clamped */
     long  v = strtol(s, &end, 10);
-    if (!end || *end || end == s || v < lo || v > hi) return false;
+    if (!end || *end || end == s || errno == ERANGE || v < lo || v > hi) return false;
     *out = v;
     return true;
 }

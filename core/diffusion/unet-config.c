@@ -342,6 +342,10 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     size_t ns = 0;
     CFG_TRY(cascade_config_int_array(cfg, "sample_size", true, u->sample_size, 2, &ns, err));
     if (ns == 1) u->sample_size[1] = u->sample_size[0];
+    /* given but not a size: refused, not silently replaced by the default (issue 14) */
+    if (ns > 0 && (u->sample_size[0] < 1 || u->sample_size[1] < 1 ||
+                   u->sample_size[0] > 65536 || u->sample_size[1] > 65536))
+        return inconsistent(cfg, err, "sample_size", "must be in [1, 65536]");
     CFG_TRY(cascade_config_bool(cfg, "center_input_sample", false, &u->center_input_sample, err));
 
     const char *s;

@@ -439,6 +439,12 @@ static void test_cli_generate_unwritable_output(void **state) {
     if (!strstr(r.err, "/nonexistent-folder/out.png")) fail_msg("%s", r.err);
     assert_non_null(strstr(r.err, "No such file"));
     result_clear(&r);
+    /* a seed beyond the range is refused, not clamped to LONG_MAX (issue 14 item 11) */
+    r = run_cli((const char *[]){"generate", "a cat", "--seed", "99999999999999999999", "-o",
+                                 "/tmp/never.png", NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "seed"));
+    result_clear(&r);
 }
 
 /* NaN weights (issue 14 item 10): generate fails naming the stage instead of writing a black

@@ -175,6 +175,11 @@ static void test_unet_config_huge_channels(void **state) {
     json_object_set_double_member(o, "norm_eps", -1.0);
     expect_config_error(o, CASCADE_STATUS_FORMAT, "norm_eps", ">= 0");
     json_object_unref(o);
+    /* nor is a sample_size of 0 silently replaced by 64 */
+    o = golden_config(SD_CASE);
+    json_object_set_int_member(o, "sample_size", 0);
+    expect_config_error(o, CASCADE_STATUS_FORMAT, "sample_size", NULL);
+    json_object_unref(o);
 }
 
 /* Hostile values give a config or build error, never a crash (run under ASan/UBSan in CI). */
