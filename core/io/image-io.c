@@ -2,6 +2,7 @@
  * its error callback records the message, and every setjmp site releases what it holds. */
 #include "cascade/image-io.h"
 
+#include <errno.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,9 +55,16 @@ void cascade_image_free(cascade_image *img) {
 }
 
 cascade_status cascade_image_read_png(const char *path, cascade_image **out, cascade_error *err) {
+    return cascade_image_read_png_limit(path, CASCADE_IMAGE_MAX_PIXELS, out, err);
+}
+
+cascade_status cascade_image_read_png_limit(const char *path, int64_t max_pixels,
+                                            cascade_image **out, cascade_error *err) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot open", path);
+    if (!f)
+        return cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot open: %s", path,
+                                 g_strerror(errno));
     png_ctx                 c = {.path = path};
     png_structp             png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, on_error,
                                                          on_warning);
@@ -79,6 +87,13 @@ cascade_status cascade_image_read_png(const char *path, cascade_image **out, cas
     png_set_user_limits(png, MAX_EDGE, MAX_EDGE);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    /* before anything is allocated: a few KB of PNG can declare gigabytes of pixels */
+    if (max_pixels > 0 && (int64_t)w * (int64_t)h > max_pixels) {
+        snprintf(c.msg, sizeof c.msg,
+                 "%ux%u is %lld pixels, above the limit of %lld (a decompression bomb?)", w, h,
+                 (long long)w * (long long)h, (long long)max_pixels);
+        png_longjmp(png, 1);
+    }
     int         ct = png_get_color_type(png, info), bd = png_get_bit_depth(png, info);
     if (bd == 16) png_set_strip_16(png);
     if (ct == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);

@@ -30,7 +30,7 @@ for h in safetensors config; do
     mkdir -p "$work"
     echo "== fuzz-$h for ${seconds}s"
     if ! "$build/tests/fuzz/fuzz-$h" \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=262144 \
         -dict="$src/tests/fuzz/safetensors.dict" -print_final_stats=1 \
         -artifact_prefix="$build/fuzz-$h-" \
         "$work" "$src/tests/fuzz/corpus-$h"; then

@@ -149,6 +149,26 @@ static void test_image_io_check_output(void **state) {
     g_free(missing), g_free(file), g_free(below), g_free(good);
 }
 
+/* A PNG whose header declares more pixels than the limit is refused before its pixels are
+ * allocated, naming the size (issue 14: decompression bombs); the default limit is 2^27. */
+static void test_image_io_pixel_limit(void **state) {
+    const char    *dir = *state;
+    char          *path = g_build_filename(dir, "in.png", NULL);
+    cascade_image *im = noise(20, 10), *back = (cascade_image *)&back;
+    assert_int_equal(cascade_image_write_png(path, im, NULL), CASCADE_STATUS_OK);
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_image_read_png_limit(path, 199, &back, &err), CASCADE_STATUS_FORMAT);
+    assert_null(back);
+    assert_non_null(strstr(err.message, "20x10"));
+    assert_non_null(strstr(err.message, "limit"));
+    assert_int_equal(cascade_image_read_png_limit(path, 200, &back, NULL), CASCADE_STATUS_OK);
+    cascade_image_free(back);
+    assert_true(CASCADE_IMAGE_MAX_PIXELS == (int64_t)1 << 27);
+    g_free(path);
+    cascade_image_free(im);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -156,6 +176,7 @@ int main(void) {
         T(test_image_io_failed_write_keeps_old_file),
         T(test_image_io_cancelled_write),
         T(test_image_io_check_output),
+        T(test_image_io_pixel_limit),
     };
     return cmocka_run_group_tests_name("image-io", tests, NULL, NULL);
 }

@@ -27,6 +27,12 @@ void           cascade_image_free(cascade_image *img); /* NULL-safe */
  * to RGBA, 16-bit samples reduced to 8 bits. Gamma and colour profiles are ignored (pixel
  * values are used as stored). FORMAT for a damaged file, IO when it cannot be read. */
 cascade_status cascade_image_read_png(const char *path, cascade_image **out, cascade_error *err);
+/* Total pixels cascade_image_read_png accepts (the header is checked before any allocation,
+ * so a small file declaring a huge canvas fails at once): 2^27, ~11,585 x 11,585. */
+#define CASCADE_IMAGE_MAX_PIXELS ((int64_t)1 << 27)
+/* The same with another limit (max_pixels <= 0: none). */
+cascade_status cascade_image_read_png_limit(const char *path, int64_t max_pixels,
+                                            cascade_image **out, cascade_error *err);
 /* Writes an 8-bit RGB or RGBA PNG whole or not at all: into a temporary file beside path,
  * renamed over it when complete, so a failed write keeps the previous file and never leaves
  * a truncated one. IO errors name path and the reason. */
