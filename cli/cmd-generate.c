@@ -357,7 +357,8 @@ static int run(int argc, char **argv, bool inpaint) {
     if (!o.have_steps2) o.steps2 = d2.steps;
     if (!o.have_guidance2) o.guidance2 = d2.guidance;
     if (!o.have_noise) o.noise_level = d2.noise_level;
-    if (check_outputs(&o, o.batch, &err) || cli_backend_new(o.backend, (int)o.threads, &be, &err)) {
+    if (check_outputs(&o, o.batch, &err) ||
+        cli_backend_new(o.backend, (int)o.threads, &be, &err)) {
         rc = cli_fail(cmd, &err);
         goto done;
     }

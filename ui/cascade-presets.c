@@ -65,8 +65,8 @@ static CascadePresetInfo *read_info(const gchar *path, gboolean user) {
     }
     g_autoptr(JsonParser) p = NULL;
     JsonNode *root = NULL;
-    if (cascade_io_json_load(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &p, &root, NULL) !=
-        CASCADE_STATUS_OK)
+    if (cascade_io_json_load_file(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &p, &root,
+                                  NULL) != CASCADE_STATUS_OK)
         return NULL;
     JsonObject        *o = json_node_get_object(root);
     CascadePresetInfo *info = g_new0(CascadePresetInfo, 1);

@@ -327,8 +327,8 @@ gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, G
     cascade_error_init(&e);
     /* the project's one strict reader: a hostile file (deep nesting, duplicate keys) is an
      * error for this preset, never a crash of the dialog */
-    if (cascade_io_json_load(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &parser, &root, &e) !=
-        CASCADE_STATUS_OK) {
+    if (cascade_io_json_load_file(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &parser, &root,
+                                  &e) != CASCADE_STATUS_OK) {
         g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_PARSE, "%s", e.message);
         return FALSE;
     }

@@ -119,7 +119,7 @@ static const char *scan_number(cur *c) {
     /* json-glib wraps integers outside int64 silently (-99999999999999999999 reads as 1) */
     const char *limit = neg ? "9223372036854775808" : "9223372036854775807";
     if (integer && (n_digits > 19 || (n_digits == 19 && memcmp(c->s + digits, limit, 19) > 0))) {
-        if (!(c->flags & CASCADE_IO_JSON_BIG_INTS) || !c->patch) {
+        if (!(c->flags & CASCADE_IO_JSON_BIG_INT) || !c->patch) {
             c->i = digits;
             return "integer outside the 64-bit range";
         }
@@ -264,7 +264,7 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
                                  label, what, (size_t)(bad - text));
     }
     size_t at = 0;
-    if (flags & (CASCADE_IO_JSON_PY_INFINITY | CASCADE_IO_JSON_BIG_INTS)) {
+    if (flags & (CASCADE_IO_JSON_PY_INFINITY | CASCADE_IO_JSON_BIG_INT)) {
         patched = g_malloc(len ? len : 1);
         if (len) memcpy(patched, text, len);
     }
@@ -315,9 +315,9 @@ fail:
     return st;
 }
 
-cascade_status cascade_io_json_load(const char *path, const char *what, unsigned flags,
-                                    JsonParser **parser_out, JsonNode **root_out,
-                                    cascade_error *err) {
+cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
+                                         JsonParser **parser_out, JsonNode **root_out,
+                                         cascade_error *err) {
     gchar  *text = NULL;
     gsize   len = 0;
     GError *gerr = NULL;

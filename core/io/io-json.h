@@ -1,7 +1,7 @@
 /* Internal to the project (core, cli, ui; not part of the embeddable API): strict JSON parsing
  * shared by every JSON the project reads (safetensors headers, config.json, model_index.json,
- * shard indices, tokenizer configs, upscaler configs, tfjs model.json, presets). json-glib silently keeps the last of duplicate keys,
- * accepts comments, single quotes and hex numbers, and recurses without a depth limit, so
+ * shard indices, tokenizer configs, upscaler configs, tfjs model.json, presets). json-glib
+ * silently keeps the last of duplicate keys, accepts comments, single quotes and hex numbers, and recurses without a depth limit, so
  * the text is checked against RFC 8259 (iteratively, depth-bounded) before json-glib builds
  * the tree, and duplicate keys are caught while it does. */
 #ifndef CASCADE_IO_JSON_H
@@ -23,7 +23,7 @@
 #define CASCADE_IO_JSON_PY_INFINITY 1u
 /* Integers outside int64 read as floats (transformers writes tokenizer_config.json's
  * model_max_length as int(1e30)); without it they are refused, as json-glib would wrap them. */
-#define CASCADE_IO_JSON_BIG_INTS 2u
+#define CASCADE_IO_JSON_BIG_INT 2u
 /* At most CASCADE_IO_JSON_MAX_KEYS keys in the whole text, counted by the syntax scan before
  * json-glib builds anything (its tree costs ~1.6 KB per entry): safetensors headers, where
  * each tensor takes 4 keys and a header of a million empty entries must fail in milliseconds,
@@ -42,9 +42,9 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
 /* Reads the file at path and parses it as cascade_io_json_parse does (label = path). A file
  * that cannot be read is an IO error naming path and the reason; what != NULL. Every JSON file
  * the project reads goes through here or cascade_io_json_parse: one strict reader. */
-cascade_status cascade_io_json_load(const char *path, const char *what, unsigned flags,
-                                    JsonParser **parser_out, JsonNode **root_out,
-                                    cascade_error *err);
+cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
+                                         JsonParser **parser_out, JsonNode **root_out,
+                                         cascade_error *err);
 
 /* "an integer", "a string", "null", "an array", "an object", ... for messages. */
 const char *cascade_io_json_kind(JsonNode *node);

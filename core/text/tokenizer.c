@@ -161,9 +161,9 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) return CASCADE_STATUS_OK;
     JsonParser    *parser = NULL;
     JsonNode      *root = NULL;
-    cascade_status st = cascade_io_json_load(path, is_config ? "tokenizer config" : "token map",
-                                             CASCADE_IO_JSON_PY_INFINITY | CASCADE_IO_JSON_BIG_INTS,
-                                             &parser, &root, err);
+    cascade_status st = cascade_io_json_load_file(
+        path, is_config ? "tokenizer config" : "token map",
+        CASCADE_IO_JSON_PY_INFINITY | CASCADE_IO_JSON_BIG_INT, &parser, &root, err);
     if (st != CASCADE_STATUS_OK) return st;
     JsonObject *obj = json_node_get_object(root);
     GList      *members = json_object_get_members(obj);

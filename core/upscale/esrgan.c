@@ -309,7 +309,7 @@ static cascade_status load_config(cascade_upscaler *u, const char *path, cascade
     GHashTable *index = g_hash_table_new(g_str_hash, g_str_equal);
     cfg_ctx     c = {.path = path, .used = g_hash_table_new(g_str_hash, g_str_equal), .err = err};
     cascade_status st =
-        cascade_io_json_load(path, "config", CASCADE_IO_JSON_PY_INFINITY, &p, &root, err);
+        cascade_io_json_load_file(path, "config", CASCADE_IO_JSON_PY_INFINITY, &p, &root, err);
     const char *cls = NULL, *arch = NULL, *in_name = NULL, *out_name = NULL;
     int64_t     v = 0;
     if (st == CASCADE_STATUS_OK) {
