@@ -1,9 +1,9 @@
 /* Internal to the project (core, cli, ui; not part of the embeddable API): strict JSON parsing
  * shared by every JSON the project reads (safetensors headers, config.json, model_index.json,
  * shard indices, tokenizer configs, upscaler configs, tfjs model.json, presets). json-glib
- * silently keeps the last of duplicate keys, accepts comments, single quotes and hex numbers, and recurses without a depth limit, so
- * the text is checked against RFC 8259 (iteratively, depth-bounded) before json-glib builds
- * the tree, and duplicate keys are caught while it does. */
+ * silently keeps the last of duplicate keys, accepts comments, single quotes and hex numbers,
+ * and recurses without a depth limit, so the text is checked against RFC 8259 (iteratively,
+ * depth-bounded) before json-glib builds the tree, and duplicate keys are caught while it does. */
 #ifndef CASCADE_IO_JSON_H
 #define CASCADE_IO_JSON_H
 
