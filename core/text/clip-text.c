@@ -36,14 +36,21 @@ static const struct {
     const char           *name;
     cascade_clip_text_act act;
 } clip_acts[] = {
-    {"quick_gelu", CASCADE_CLIP_TEXT_ACT_QUICK_GELU},  {"gelu", CASCADE_CLIP_TEXT_ACT_GELU},
-    {"gelu_python", CASCADE_CLIP_TEXT_ACT_GELU},       {"gelu_new", CASCADE_CLIP_TEXT_ACT_GELU_TANH},
+    {"quick_gelu", CASCADE_CLIP_TEXT_ACT_QUICK_GELU},
+    {"gelu", CASCADE_CLIP_TEXT_ACT_GELU},
+    {"gelu_python", CASCADE_CLIP_TEXT_ACT_GELU},
+    {"gelu_new", CASCADE_CLIP_TEXT_ACT_GELU_TANH},
     {"gelu_pytorch_tanh", CASCADE_CLIP_TEXT_ACT_GELU_TANH},
-    {"gelu_fast", CASCADE_CLIP_TEXT_ACT_GELU_TANH},    {"gelu_accurate", CASCADE_CLIP_TEXT_ACT_GELU_TANH},
-    {"gelu_10", CASCADE_CLIP_TEXT_ACT_GELU_10},        {"relu", CASCADE_CLIP_TEXT_ACT_RELU},
-    {"relu2", CASCADE_CLIP_TEXT_ACT_RELU2},            {"relu6", CASCADE_CLIP_TEXT_ACT_RELU6},
-    {"silu", CASCADE_CLIP_TEXT_ACT_SILU},              {"swish", CASCADE_CLIP_TEXT_ACT_SILU},
-    {"sigmoid", CASCADE_CLIP_TEXT_ACT_SIGMOID},        {"tanh", CASCADE_CLIP_TEXT_ACT_TANH},
+    {"gelu_fast", CASCADE_CLIP_TEXT_ACT_GELU_TANH},
+    {"gelu_accurate", CASCADE_CLIP_TEXT_ACT_GELU_TANH},
+    {"gelu_10", CASCADE_CLIP_TEXT_ACT_GELU_10},
+    {"relu", CASCADE_CLIP_TEXT_ACT_RELU},
+    {"relu2", CASCADE_CLIP_TEXT_ACT_RELU2},
+    {"relu6", CASCADE_CLIP_TEXT_ACT_RELU6},
+    {"silu", CASCADE_CLIP_TEXT_ACT_SILU},
+    {"swish", CASCADE_CLIP_TEXT_ACT_SILU},
+    {"sigmoid", CASCADE_CLIP_TEXT_ACT_SIGMOID},
+    {"tanh", CASCADE_CLIP_TEXT_ACT_TANH},
     {"linear", CASCADE_CLIP_TEXT_ACT_LINEAR},
 };
 
@@ -63,7 +70,8 @@ static cascade_status read_config(cascade_config *c, cascade_clip_text_config *t
     CASCADE_TRY(cascade_config_int(c, "projection_dim", 512, &t->projection_dim, err));
     CASCADE_TRY(cascade_config_int(c, "num_hidden_layers", 12, &t->num_hidden_layers, err));
     CASCADE_TRY(cascade_config_int(c, "num_attention_heads", 8, &t->num_attention_heads, err));
-    CASCADE_TRY(cascade_config_int(c, "max_position_embeddings", 77, &t->max_position_embeddings, err));
+    CASCADE_TRY(cascade_config_int(c, "max_position_embeddings", 77, &t->max_position_embeddings,
+                                   err));
     CASCADE_TRY(cascade_config_float(c, "layer_norm_eps", 1e-5, &t->layer_norm_eps, err));
     CASCADE_TRY(cascade_config_string(c, "hidden_act", "quick_gelu", &act, err));
     size_t i = 0;
@@ -86,8 +94,9 @@ static cascade_status read_config(cascade_config *c, cascade_clip_text_config *t
                                      "num_attention_heads, max_position_embeddings)", path);
     if (t->hidden_size % t->num_attention_heads != 0)
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: hidden_size %lld is not a multiple of num_attention_heads %lld",
-                                 path, (long long)t->hidden_size, (long long)t->num_attention_heads);
+                                 "%s: hidden_size %lld is not a multiple of num_attention_heads "
+                                 "%lld", path, (long long)t->hidden_size,
+                                 (long long)t->num_attention_heads);
     if (!(t->layer_norm_eps >= 0 && t->layer_norm_eps < 1))
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                  "%s: field 'layer_norm_eps' must be in [0, 1)", path);
@@ -123,7 +132,8 @@ static cascade_status load_layer(cascade_weights *w, const cascade_clip_text_con
     CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "self_attn.k_proj.bias"), D, &l->k_b, err));
     CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "self_attn.v_proj.weight"), D, D, &l->v_w, err));
     CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "self_attn.v_proj.bias"), D, &l->v_b, err));
-    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "self_attn.out_proj.weight"), D, D, &l->o_w, err));
+    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "self_attn.out_proj.weight"), D, D, &l->o_w,
+                     err));
     CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "self_attn.out_proj.bias"), D, &l->o_b, err));
     CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "layer_norm2.weight"), D, &l->ln2_w, err));
     CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "layer_norm2.bias"), D, &l->ln2_b, err));
@@ -152,7 +162,8 @@ static cascade_status load_weights(cascade_clip_text *m, cascade_error *err) {
                                  "clip text: tensor '%s' is missing (num_hidden_layers %lld)", n,
                                  (long long)c->num_hidden_layers);
     m->layers = calloc((size_t)c->num_hidden_layers, sizeof *m->layers);
-    if (!m->layers) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "clip text: out of memory");
+    if (!m->layers)
+        return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "clip text: out of memory");
     for (int64_t i = 0; i < c->num_hidden_layers; i++)
         CASCADE_TRY(load_layer(w, c, i, &m->layers[i], err));
     CASCADE_TRY(get1(w, "text_model.final_layer_norm.weight", D, &m->final_ln_w, err));
@@ -214,7 +225,8 @@ static cascade_value_id K(cascade_graph *g, const char *name, const cascade_tens
 
 static cascade_value_id act(cascade_graph *g, cascade_clip_text_act a, cascade_value_id x) {
     switch (a) {
-    case CASCADE_CLIP_TEXT_ACT_QUICK_GELU: return cascade_graph_unary(g, CASCADE_UNARY_QUICK_GELU, x);
+    case CASCADE_CLIP_TEXT_ACT_QUICK_GELU:
+        return cascade_graph_unary(g, CASCADE_UNARY_QUICK_GELU, x);
     case CASCADE_CLIP_TEXT_ACT_GELU: return cascade_graph_unary(g, CASCADE_UNARY_GELU, x);
     case CASCADE_CLIP_TEXT_ACT_GELU_TANH: return cascade_graph_unary(g, CASCADE_UNARY_GELU_TANH, x);
     case CASCADE_CLIP_TEXT_ACT_GELU_10:
@@ -248,7 +260,8 @@ static cascade_value_id encoder_layer(const cascade_clip_text *m, cascade_graph 
     const cascade_tensor *pw[3] = {l->q_w, l->k_w, l->v_w}, *pb[3] = {l->q_b, l->k_b, l->v_b};
     cascade_value_id      qkv[3];
     for (int k = 0; k < 3; k++) {
-        cascade_value_id t = cascade_graph_linear(g, x, K(g, "proj.weight", pw[k]), K(g, "proj.bias", pb[k]));
+        cascade_value_id t =
+            cascade_graph_linear(g, x, K(g, "proj.weight", pw[k]), K(g, "proj.bias", pb[k]));
         t = cascade_graph_reshape(g, t, 4, (int64_t[]){B, N, H, Dh});
         qkv[k] = cascade_graph_permute(g, t, (int32_t[]){0, 2, 1, 3}); /* (B, H, N, Dh) */
     }
@@ -275,8 +288,8 @@ static cascade_value_id attention_bias(cascade_graph *g, int64_t B, int64_t N, b
     if (!causal) return CASCADE_NO_VALUE;
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < N; j++) causal[i * N + j] = j > i ? -FLT_MAX : 0.0f;
-    cascade_value_id bias = cascade_graph_constant_copy(g, "causal_attention_mask", CASCADE_DTYPE_F32,
-                                                        4, (int64_t[]){1, 1, N, N}, causal);
+    cascade_value_id bias = cascade_graph_constant_copy(
+        g, "causal_attention_mask", CASCADE_DTYPE_F32, 4, (int64_t[]){1, 1, N, N}, causal);
     free(causal);
     if (masked) {
         cascade_value_id mask = cascade_graph_input(g, "attention_mask", CASCADE_DTYPE_F32, 2,
@@ -291,18 +304,20 @@ static cascade_value_id attention_bias(cascade_graph *g, int64_t B, int64_t N, b
 static cascade_value_id final_norm(const cascade_clip_text *m, cascade_graph *g,
                                    cascade_value_id h) {
     cascade_graph_set_scope(g, "text_model.final_layer_norm");
-    return cascade_graph_layer_norm(g, h, K(g, "weight", m->final_ln_w), K(g, "bias", m->final_ln_b),
-                                    (float)m->cfg.layer_norm_eps);
+    return cascade_graph_layer_norm(g, h, K(g, "weight", m->final_ln_w),
+                                    K(g, "bias", m->final_ln_b), (float)m->cfg.layer_norm_eps);
 }
 
 cascade_status cascade_clip_text_build_ex(const cascade_clip_text *m, cascade_graph *g,
                                           const cascade_clip_text_build_options *o,
                                           cascade_error *err) {
     const cascade_clip_text_config *c = &m->cfg;
-    int64_t B = o->batch, N = o->seq, D = c->hidden_size, L = c->num_hidden_layers, n_bn;
+    int64_t B = o->batch, N = o->seq, D = c->hidden_size, L = c->num_hidden_layers, n;
+    /* pooled rows index B*N as I32; the causal mask holds N*N floats, the output B*N*D */
     if (B < 1 || N < 1 || N > c->max_position_embeddings ||
-        !cascade_shape_numel(2, (int64_t[]){B, N}, &n_bn) || n_bn > INT32_MAX ||
-        !cascade_shape_numel(3, (int64_t[]){B, N, D}, &n_bn))
+        !cascade_shape_numel(2, (int64_t[]){B, N}, &n) || n > INT32_MAX ||
+        !cascade_shape_numel(3, (int64_t[]){N, N, (int64_t)sizeof(float)}, &n) ||
+        !cascade_shape_numel(4, (int64_t[]){B, N, D, (int64_t)sizeof(float)}, &n))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "clip text: batch %lld and length %lld must be positive, the "
                                  "length at most max_position_embeddings %lld", (long long)B,
@@ -315,9 +330,12 @@ cascade_status cascade_clip_text_build_ex(const cascade_clip_text *m, cascade_gr
 
     /* CLIPTextEmbeddings: token_embedding(ids) + position_embedding(0..N-1) */
     cascade_graph_set_scope(g, "text_model.embeddings");
-    cascade_value_id ids = cascade_graph_input(g, "input_ids", CASCADE_DTYPE_I32, 2, (int64_t[]){B, N});
-    cascade_value_id h = cascade_graph_get_rows(g, K(g, "token_embedding.weight", m->tok_embed), ids);
-    cascade_value_id pos = cascade_graph_slice(g, K(g, "position_embedding.weight", m->pos_embed), 0, 0, N, 1);
+    cascade_value_id ids =
+        cascade_graph_input(g, "input_ids", CASCADE_DTYPE_I32, 2, (int64_t[]){B, N});
+    cascade_value_id h =
+        cascade_graph_get_rows(g, K(g, "token_embedding.weight", m->tok_embed), ids);
+    cascade_value_id pos =
+        cascade_graph_slice(g, K(g, "position_embedding.weight", m->pos_embed), 0, 0, N, 1);
     h = cascade_graph_add(g, h, pos); /* (B, N, D) + (N, D) */
     cascade_graph_set_scope(g, "text_model.encoder");
     cascade_value_id bias = attention_bias(g, B, N, o->attention_mask);
@@ -341,7 +359,8 @@ cascade_status cascade_clip_text_build_ex(const cascade_clip_text *m, cascade_gr
          * row's first largest id, gathered as rows of (B*N, D) */
         if (keep != L) last = final_norm(m, g, h);
         cascade_graph_set_scope(g, "text_model.pooler");
-        cascade_value_id rows = cascade_graph_input(g, "pooled_rows", CASCADE_DTYPE_I32, 1, (int64_t[]){B});
+        cascade_value_id rows =
+            cascade_graph_input(g, "pooled_rows", CASCADE_DTYPE_I32, 1, (int64_t[]){B});
         cascade_value_id flat = cascade_graph_reshape(g, last, 2, (int64_t[]){B * N, D});
         cascade_value_id pooled = cascade_graph_get_rows(g, flat, rows);
         cascade_graph_mark_output(g, pooled, "pooler_output");
@@ -386,10 +405,11 @@ cascade_status cascade_clip_text_encode(const cascade_clip_text *m, cascade_back
     cascade_plan  *p = NULL;
     cascade_status st = cascade_graph_new(&g, err);
     if (st != CASCADE_STATUS_OK) return st;
-    /* the build checks that B * N * D fits */
+    /* the build checks that B * N * D floats fit in size_t */
     if ((st = cascade_clip_text_build(m, g, batch, seq, skip_layers, false, err))) goto done;
     if ((st = cascade_plan_new(be, g, &p, err))) goto done;
-    if ((st = cascade_plan_write_named(p, "input_ids", ids, sizeof(int32_t) * (size_t)(batch * seq), err)))
+    if ((st = cascade_plan_write_named(p, "input_ids", ids,
+                                       sizeof(int32_t) * (size_t)(batch * seq), err)))
         goto done;
     if ((st = cascade_plan_run(p, NULL, err))) goto done;
     st = cascade_plan_read_named(p, "last_hidden_state", out,

@@ -25,7 +25,8 @@ extern "C" {
 typedef enum cascade_clip_text_act {
     CASCADE_CLIP_TEXT_ACT_QUICK_GELU = 0, /* x * sigmoid(1.702 x) */
     CASCADE_CLIP_TEXT_ACT_GELU,           /* exact (erf): gelu, gelu_python */
-    CASCADE_CLIP_TEXT_ACT_GELU_TANH,      /* gelu_new, gelu_pytorch_tanh, gelu_fast, gelu_accurate */
+    CASCADE_CLIP_TEXT_ACT_GELU_TANH,      /* tanh form: gelu_new, gelu_pytorch_tanh, gelu_fast,
+                                             gelu_accurate */
     CASCADE_CLIP_TEXT_ACT_GELU_10,        /* clamp(gelu(x), -10, 10) */
     CASCADE_CLIP_TEXT_ACT_RELU,
     CASCADE_CLIP_TEXT_ACT_RELU2,          /* relu(x)^2 */
