@@ -1,6 +1,7 @@
 /* transformers.CLIPTextModel (CLIPTextModel.text_model, a CLIPTextTransformer) as a graph;
  * CLIPTextModelWithProjection adds text_projection on the pooled output. */
 #include <float.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,53 +105,64 @@ static cascade_status read_config(cascade_config *c, cascade_clip_text_config *t
     return cascade_config_check_all_used(c, err);
 }
 
-static cascade_status get2(cascade_weights *w, const char *name, int64_t a, int64_t b,
-                           const cascade_tensor **out, cascade_error *err) {
-    return cascade_weights_get(w, name, 2, (int64_t[]){a, b}, out, err);
-}
-
-static cascade_status get1(cascade_weights *w, const char *name, int64_t a,
-                           const cascade_tensor **out, cascade_error *err) {
-    return cascade_weights_get(w, name, 1, (int64_t[]){a}, out, err);
-}
-
 /* "text_model.encoder.layers.<i>.<suffix>" into buf. */
 static const char *layer_name(char *buf, size_t n, int64_t i, const char *suffix) {
     snprintf(buf, n, "text_model.encoder.layers.%lld.%s", (long long)i, suffix);
     return buf;
 }
 
+/* CLIPEncoderLayer's tensors: name, field, shape in sizes 'D' (hidden) and 'F'
+ * (intermediate); cols 0 for a vector. */
+static const struct {
+    const char *suffix;
+    size_t      field;
+    char        rows, cols;
+} clip_layer_tensors[] = {
+    {"layer_norm1.weight", offsetof(struct clip_layer_w, ln1_w), 'D', 0},
+    {"layer_norm1.bias", offsetof(struct clip_layer_w, ln1_b), 'D', 0},
+    {"self_attn.q_proj.weight", offsetof(struct clip_layer_w, q_w), 'D', 'D'},
+    {"self_attn.q_proj.bias", offsetof(struct clip_layer_w, q_b), 'D', 0},
+    {"self_attn.k_proj.weight", offsetof(struct clip_layer_w, k_w), 'D', 'D'},
+    {"self_attn.k_proj.bias", offsetof(struct clip_layer_w, k_b), 'D', 0},
+    {"self_attn.v_proj.weight", offsetof(struct clip_layer_w, v_w), 'D', 'D'},
+    {"self_attn.v_proj.bias", offsetof(struct clip_layer_w, v_b), 'D', 0},
+    {"self_attn.out_proj.weight", offsetof(struct clip_layer_w, o_w), 'D', 'D'},
+    {"self_attn.out_proj.bias", offsetof(struct clip_layer_w, o_b), 'D', 0},
+    {"layer_norm2.weight", offsetof(struct clip_layer_w, ln2_w), 'D', 0},
+    {"layer_norm2.bias", offsetof(struct clip_layer_w, ln2_b), 'D', 0},
+    {"mlp.fc1.weight", offsetof(struct clip_layer_w, fc1_w), 'F', 'D'},
+    {"mlp.fc1.bias", offsetof(struct clip_layer_w, fc1_b), 'F', 0},
+    {"mlp.fc2.weight", offsetof(struct clip_layer_w, fc2_w), 'D', 'F'},
+    {"mlp.fc2.bias", offsetof(struct clip_layer_w, fc2_b), 'D', 0},
+};
+
 static cascade_status load_layer(cascade_weights *w, const cascade_clip_text_config *c,
                                  int64_t i, struct clip_layer_w *l, cascade_error *err) {
-    int64_t D = c->hidden_size, F = c->intermediate_size;
-    char    n[160];
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "layer_norm1.weight"), D, &l->ln1_w, err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "layer_norm1.bias"), D, &l->ln1_b, err));
-    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "self_attn.q_proj.weight"), D, D, &l->q_w, err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "self_attn.q_proj.bias"), D, &l->q_b, err));
-    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "self_attn.k_proj.weight"), D, D, &l->k_w, err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "self_attn.k_proj.bias"), D, &l->k_b, err));
-    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "self_attn.v_proj.weight"), D, D, &l->v_w, err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "self_attn.v_proj.bias"), D, &l->v_b, err));
-    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "self_attn.out_proj.weight"), D, D, &l->o_w,
-                     err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "self_attn.out_proj.bias"), D, &l->o_b, err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "layer_norm2.weight"), D, &l->ln2_w, err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "layer_norm2.bias"), D, &l->ln2_b, err));
-    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "mlp.fc1.weight"), F, D, &l->fc1_w, err));
-    CASCADE_TRY(get1(w, layer_name(n, sizeof n, i, "mlp.fc1.bias"), F, &l->fc1_b, err));
-    CASCADE_TRY(get2(w, layer_name(n, sizeof n, i, "mlp.fc2.weight"), D, F, &l->fc2_w, err));
-    return get1(w, layer_name(n, sizeof n, i, "mlp.fc2.bias"), D, &l->fc2_b, err);
+    char n[160];
+    for (size_t k = 0; k < G_N_ELEMENTS(clip_layer_tensors); k++) {
+        const char            *suffix = clip_layer_tensors[k].suffix;
+        int64_t                rows = clip_layer_tensors[k].rows == 'F' ? c->intermediate_size
+                                                                        : c->hidden_size;
+        int64_t                cols = clip_layer_tensors[k].cols == 'F' ? c->intermediate_size
+                                                                        : c->hidden_size;
+        const cascade_tensor **out =
+            (const cascade_tensor **)((char *)l + clip_layer_tensors[k].field);
+        layer_name(n, sizeof n, i, suffix);
+        CASCADE_TRY(clip_layer_tensors[k].cols
+                        ? cascade_weights_get_2d(w, n, rows, cols, out, err)
+                        : cascade_weights_get_1d(w, n, rows, out, err));
+    }
+    return CASCADE_STATUS_OK;
 }
 
 static cascade_status load_weights(cascade_clip_text *m, cascade_error *err) {
     cascade_clip_text_config *c = &m->cfg;
     cascade_weights          *w = m->w;
     int64_t                   D = c->hidden_size;
-    CASCADE_TRY(get2(w, "text_model.embeddings.token_embedding.weight", c->vocab_size, D,
-                     &m->tok_embed, err));
-    CASCADE_TRY(get2(w, "text_model.embeddings.position_embedding.weight",
-                     c->max_position_embeddings, D, &m->pos_embed, err));
+    CASCADE_TRY(cascade_weights_get_2d(w, "text_model.embeddings.token_embedding.weight",
+                                       c->vocab_size, D, &m->tok_embed, err));
+    CASCADE_TRY(cascade_weights_get_2d(w, "text_model.embeddings.position_embedding.weight",
+                                       c->max_position_embeddings, D, &m->pos_embed, err));
     /* transformers before 4.31 saved the position_ids buffer (0..max-1); 4.31 recomputes it
      * and drops the saved copy on load, as the graph does */
     cascade_weights_mark_used(w, "text_model.embeddings.position_ids");
@@ -166,12 +178,15 @@ static cascade_status load_weights(cascade_clip_text *m, cascade_error *err) {
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "clip text: out of memory");
     for (int64_t i = 0; i < c->num_hidden_layers; i++)
         CASCADE_TRY(load_layer(w, c, i, &m->layers[i], err));
-    CASCADE_TRY(get1(w, "text_model.final_layer_norm.weight", D, &m->final_ln_w, err));
-    CASCADE_TRY(get1(w, "text_model.final_layer_norm.bias", D, &m->final_ln_b, err));
+    CASCADE_TRY(cascade_weights_get_1d(w, "text_model.final_layer_norm.weight", D, &m->final_ln_w,
+                                       err));
+    CASCADE_TRY(cascade_weights_get_1d(w, "text_model.final_layer_norm.bias", D, &m->final_ln_b,
+                                       err));
     /* CLIPTextModelWithProjection: pooled output -> text_embeds (nn.Linear, no bias) */
     c->has_projection = cascade_weights_has(w, "text_projection.weight");
     if (c->has_projection)
-        CASCADE_TRY(get2(w, "text_projection.weight", c->projection_dim, D, &m->projection, err));
+        CASCADE_TRY(cascade_weights_get_2d(w, "text_projection.weight", c->projection_dim, D,
+                                           &m->projection, err));
     return cascade_weights_check_all_used(w, err);
 }
 
@@ -179,26 +194,22 @@ cascade_status cascade_clip_text_load(const char *dir, cascade_dtype weight_dtyp
                                       cascade_clip_text **out, cascade_error *err) {
     *out = NULL;
     cascade_clip_text *m = calloc(1, sizeof *m);
-    cascade_config    *cfg = NULL;
-    cascade_status     st;
-    char              *cfg_path = g_build_filename(dir, "config.json", NULL);
-    if (!m) {
-        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "clip text: out of memory");
-        goto fail;
-    }
-    if ((st = cascade_config_load(cfg_path, &cfg, err))) goto fail;
-    if ((st = read_config(cfg, &m->cfg, err))) goto fail;
-    if ((st = cascade_weights_open_dir(dir, weight_dtype, &m->w, err))) goto fail;
-    if ((st = load_weights(m, err))) goto fail;
+    if (!m) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "clip text: out of memory");
+    /* the config is only read here: the model keeps the values it parsed */
+    char           *cfg_path = g_build_filename(dir, "config.json", NULL);
+    cascade_config *cfg = NULL;
+    cascade_status  st = cascade_config_load(cfg_path, &cfg, err);
+    if (st == CASCADE_STATUS_OK) st = read_config(cfg, &m->cfg, err);
     cascade_config_free(cfg);
     g_free(cfg_path);
+    if (st == CASCADE_STATUS_OK) st = cascade_weights_open_dir(dir, weight_dtype, &m->w, err);
+    if (st == CASCADE_STATUS_OK) st = load_weights(m, err);
+    if (st != CASCADE_STATUS_OK) {
+        cascade_clip_text_free(m);
+        return st;
+    }
     *out = m;
     return CASCADE_STATUS_OK;
-fail:
-    cascade_config_free(cfg);
-    g_free(cfg_path);
-    cascade_clip_text_free(m);
-    return st;
 }
 
 void cascade_clip_text_free(cascade_clip_text *m) {

@@ -132,3 +132,36 @@ bool test_copy_weights(const char *src, const char *dst, const char *drop, const
     cascade_safetensors_close(st);
     return ok;
 }
+
+test_component_fixture *test_component_fixture_new(const char *case_name) {
+    char *rel = g_build_filename(case_name, "config.json", NULL);
+    test_component_fixture *f = NULL;
+    if (test_golden_exists(rel)) {
+        f = calloc(1, sizeof *f);
+        f->dir = test_make_tmpdir();
+        if (!f->dir || !g_file_get_contents(test_golden_path(rel), &f->config, NULL, NULL)) {
+            test_component_fixture_free(f);
+            f = NULL;
+        }
+    }
+    g_free(rel);
+    return f;
+}
+
+void test_component_fixture_free(test_component_fixture *f) {
+    if (!f) return;
+    test_remove_dir(f->dir);
+    free(f->dir);
+    g_free(f->config);
+    free(f);
+}
+
+int test_component_setup(void **state) {
+    *state = test_component_fixture_new(*state);
+    return 0;
+}
+
+int test_component_teardown(void **state) {
+    test_component_fixture_free(*state);
+    return 0;
+}

@@ -34,6 +34,20 @@ void test_diff_print(const char *label, const float *got, const float *want, siz
 /* mkdtemp under $TMPDIR; the returned path is malloc'd. */
 char *test_make_tmpdir(void);
 bool  test_write_file(const char *path, const void *data, size_t n);
+/* For loader tests: an empty temp dir to assemble a component in, and the text of a
+ * golden component's config.json to edit. */
+typedef struct test_component_fixture {
+    char *dir;
+    char *config;
+} test_component_fixture;
+/* NULL when the golden case "<case_name>/config.json" is absent (the test then skips). */
+test_component_fixture *test_component_fixture_new(const char *case_name);
+void                    test_component_fixture_free(test_component_fixture *f); /* NULL-safe */
+/* cmocka setup/teardown around them: the prestate is the case name, the state becomes the
+ * fixture (NULL when the case is absent): cmocka_unit_test_prestate_setup_teardown(fn,
+ * test_component_setup, test_component_teardown, (void *)"t5_encoder"). */
+int test_component_setup(void **state);
+int test_component_teardown(void **state);
 /* Removes the files of a flat directory, then the directory. NULL-safe. */
 void test_remove_dir(const char *dir);
 /* Copies the safetensors file src to dst as F32, leaving out the tensor `drop` and adding

@@ -14,34 +14,8 @@
 
 #define CASE "clip_text_model"
 
-typedef struct fixture {
-    char *dir;    /* a writable copy of the golden clip_text_model component */
-    char *config; /* its config.json text */
-} fixture;
+typedef test_component_fixture fixture; /* a copy of the golden component, assembled */
 
-static int setup(void **state) {
-    if (!test_golden_exists(CASE "/config.json")) {
-        *state = NULL;
-        return 0;
-    }
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = test_make_tmpdir();
-    assert_true(g_file_get_contents(test_golden_path(CASE "/config.json"), &f->config, NULL, NULL));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    if (!f) return 0;
-    test_remove_dir(f->dir);
-    free(f->dir);
-    g_free(f->config);
-    free(f);
-    return 0;
-}
-
-/* Writes config.json with `from` replaced by `to` (both NULL: verbatim). */
 static void write_config(fixture *f, const char *from, const char *to) {
     GString *s = g_string_new(f->config);
     if (from) assert_int_equal(g_string_replace(s, from, to, 1), 1);
@@ -301,7 +275,9 @@ static void test_clip_text_encode_matches_golden(void **state) {
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                                              \
+    cmocka_unit_test_prestate_setup_teardown(fn, test_component_setup, test_component_teardown, \
+                                             (void *)CASE)
     const struct CMUnitTest tests[] = {
         T(test_clip_text_loads_config),
         T(test_clip_text_accepts_position_ids_buffer),

@@ -12,32 +12,7 @@
 #include "cascade/t5.h"
 #include "test-common.h"
 
-typedef struct fixture {
-    char *dir;    /* a writable copy of the golden t5_encoder component */
-    char *config; /* its config.json text */
-} fixture;
-
-static int setup(void **state) {
-    if (!test_golden_exists("t5_encoder/config.json")) {
-        *state = NULL;
-        return 0;
-    }
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = test_make_tmpdir();
-    assert_true(g_file_get_contents(test_golden_path("t5_encoder/config.json"), &f->config, NULL, NULL));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    if (!f) return 0;
-    test_remove_dir(f->dir);
-    free(f->dir);
-    g_free(f->config);
-    free(f);
-    return 0;
-}
+typedef test_component_fixture fixture; /* a copy of the golden component, assembled */
 
 static void write_config(fixture *f, const char *text) {
     char *p = g_build_filename(f->dir, "config.json", NULL);
@@ -144,7 +119,9 @@ static void test_t5_encoder_relative_buckets(void **state) {
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                                              \
+    cmocka_unit_test_prestate_setup_teardown(fn, test_component_setup, test_component_teardown, \
+                                             (void *)"t5_encoder")
     const struct CMUnitTest tests[] = {
         T(test_t5_encoder_loads_with_tied_alias), T(test_t5_encoder_unknown_field),
         T(test_t5_encoder_bad_activation),        T(test_t5_encoder_missing_tensor),
