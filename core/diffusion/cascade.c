@@ -83,10 +83,13 @@ static cascade_status check_args(const cascade_diffusion_args *a, size_t *n, siz
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "diffusion: the model takes a noise level: give the low-res "
                                  "image (stage II)");
-    if (a->image && (!a->mask || !(a->strength > 0 && a->strength <= 1) ||
-                     (a->mask_batch > 1 && a->mask_batch != a->batch)))
+    if (a->image && !(a->strength > 0 && a->strength <= 1))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: inpainting needs a mask and strength in (0, 1]");
+                                 "diffusion: strength %g is not in (0, 1]", a->strength);
+    if (a->mask && (!a->image || (a->mask_batch > 1 && a->mask_batch != a->batch)))
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "diffusion: a mask needs the image and 1 or %lld items",
+                                 (long long)a->batch);
     return CASCADE_STATUS_OK;
 }
 
@@ -126,10 +129,10 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
     float         *ctx = malloc((size_t)mult * ctx_n * sizeof *ctx);
     float         *labels = malloc((size_t)mult * (size_t)B * sizeof *labels);
     float         *up = a->low_res ? malloc(n * sizeof *up) : NULL;
-    float         *mask = a->image ? malloc((size_t)B * hw * sizeof *mask) : NULL;
+    float         *mask = a->mask ? malloc((size_t)B * hw * sizeof *mask) : NULL;
     cascade_status st = CASCADE_STATUS_OK;
     if (!x || !prev || !x0 || !noise || !in || !mo || !guided || !ctx || !labels ||
-        (a->low_res && !up) || (a->image && !mask)) {
+        (a->low_res && !up) || (a->mask && !mask)) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "diffusion buffers");
         goto done;
     }
@@ -137,12 +140,14 @@ cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out
 
     /* initial intermediate images */
     if ((st = draw(&ns, "initial", noise, n, err))) goto done;
-    if (a->image) {
+    if (a->image) { /* img2img: the image noised to the first kept timestep */
         double t0 = ts[t_start];
-        pipe_binarize_mask(a->mask, a->mask_batch > 1 ? a->mask_batch : 1, B, hw, mask);
         if ((st = cascade_scheduler_add_noise(s, a->image, noise, shape, &t0, 1, x, err)))
             goto done;
-        pipe_blend_mask(x, a->image, mask, B, C, hw);
+        if (mask) { /* inpainting: only inside the mask */
+            pipe_binarize_mask(a->mask, a->mask_batch > 1 ? a->mask_batch : 1, B, hw, mask);
+            pipe_blend_mask(x, a->image, mask, B, C, hw);
+        }
     } else {
         float sigma = cascade_scheduler_init_noise_sigma(s);
         for (size_t i = 0; i < n; i++)

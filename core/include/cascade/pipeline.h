@@ -102,9 +102,11 @@ typedef struct cascade_diffusion_args {
     int64_t                  low_h, low_w;
     const cascade_scheduler *image_noising_scheduler;
     int64_t                  noise_level;
-    /* Inpainting: image (B, C, H, W) and mask (mask_batch, 1, H, W) with mask_batch 1
-     * (0 means 1) or B, binarised at 0.5 (1 = repaint); strength in (0, 1] skips the first
-     * (1 - strength) of the timesteps. */
+    /* Image-to-image: image (B, C, H, W) is noised to the first kept timestep instead of
+     * starting from pure noise; strength in (0, 1] skips the first (1 - strength) of the
+     * timesteps (IF's get_timesteps). Inpainting adds mask (mask_batch, 1, H, W) with
+     * mask_batch 1 (0 means 1) or B, binarised at 0.5 (1 = repaint): outside it the image
+     * is kept at every step. */
     const float *image, *mask;
     int64_t      mask_batch;
     double       strength;
