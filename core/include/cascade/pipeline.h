@@ -85,6 +85,11 @@ typedef void (*cascade_progress_fn)(void *user_data, int stage, int step, int to
 
 /* ---- one stage ------------------------------------------------------------------------- */
 
+typedef enum cascade_loop_style {
+    CASCADE_LOOP_IF = 0, /* DeepFloyd IF's pipelines */
+    CASCADE_LOOP_SD,     /* Stable Diffusion's (latent) pipelines */
+} cascade_loop_style;
+
 typedef struct cascade_diffusion_args {
     const cascade_denoiser *denoiser;  /* borrowed */
     cascade_scheduler      *scheduler; /* borrowed; set_timesteps is called here */
@@ -110,6 +115,21 @@ typedef struct cascade_diffusion_args {
     const float *image, *mask;
     int64_t      mask_batch;
     double       strength;
+    /* Extra conditioning channels, fixed for the run, concatenated to the model input after
+     * x (and stage II's up): (B, extra_channels, H, W). Stable Diffusion inpainting U-Nets
+     * take the mask and the masked image's latents, the x4 upscaler the noised low-res
+     * image (its noise level is the class label: noise_level). NULL: none. */
+    const float *extra;
+    int64_t      extra_channels;
+    /* The conventions of the pipeline family (diffusers differs between them):
+     * CASCADE_LOOP_IF: scale_model_input on the whole model input; with an image, the start
+     *   is always the image re-noised to the first kept timestep; a mask keeps the previous
+     *   step's x outside it.
+     * CASCADE_LOOP_SD: scale_model_input on x only (extra channels unscaled); with strength
+     *   1 the start is pure noise * init_noise_sigma even when an image is given; a mask
+     *   (latent-sized) keeps the image re-noised to the next timestep with the start noise
+     *   outside it, and is not used when extra channels carry it to the model. */
+    cascade_loop_style style;
     /* Noise: noise_fn when set, else a generator seeded with seed. */
     cascade_noise_fn      noise_fn;
     void                 *noise_user;
