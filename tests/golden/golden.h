@@ -87,5 +87,6 @@ extern const golden_family golden_family_scheduler;
 extern const golden_family golden_family_unet;
 extern const golden_family golden_family_sr;
 extern const golden_family golden_family_pipeline;
+extern const golden_family golden_family_vae;
 
 #endif
