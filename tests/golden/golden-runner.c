@@ -17,6 +17,7 @@ static const golden_family *const families[] = {
     &golden_family_sr,
     &golden_family_pipeline,
     &golden_family_sd,
+    &golden_family_vae,
 };
 
 /* Families that compute on the host only: their cases keep the fp32 tolerances whatever

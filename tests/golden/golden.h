@@ -88,5 +88,6 @@ extern const golden_family golden_family_unet;
 extern const golden_family golden_family_sr;
 extern const golden_family golden_family_pipeline;
 extern const golden_family golden_family_sd;
+extern const golden_family golden_family_vae;
 
 #endif
