@@ -15,6 +15,7 @@
 #include "cascade.h"
 #include "cascade/image-io.h"
 #include "cascade/pipeline.h"
+#include "cli-images.h"
 #include "model-paths.h"
 
 static cascade_cancel g_cancel; /* raised by SIGINT: the one global the CLI needs */
@@ -67,116 +68,6 @@ static void usage(FILE *f, bool inpaint) {
                     : "");
 }
 
-static bool parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    long  v = strtol(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double(const char *s, double lo, double hi, double *out) {
-    char  *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
-typedef struct progress_state {
-    bool   quiet;
-    bool   tty;       /* redraw one line; otherwise print a line per quarter */
-    double t0;
-} progress_state;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void on_progress(void *ud, int stage, int step, int total, const float *x0,
-                        const int64_t shape[4]) {
-    (void)x0;
-    progress_state *ps = ud;
-    if (ps->quiet) return;
-    if (!ps->tty) {
-        if (step == total || (total >= 4 && step % (total / 4) == 0))
-            fprintf(stderr, "stage %d %lldpx: step %d/%d %.1fs\n", stage, (long long)shape[3],
-                    step, total, now_s() - ps->t0);
-        return;
-    }
-    int width = 30, done = total > 0 ? step * width / total : width;
-    fprintf(stderr, "\rstage %d %lldpx [", stage, (long long)shape[3]);
-    for (int i = 0; i < width; i++) fputc(i < done ? '#' : '.', stderr);
-    fprintf(stderr, "] %d/%d %.1fs", step, total, now_s() - ps->t0);
-    if (step == total) fputc('\n', stderr);
-    fflush(stderr);
-}
-
-/* (B, 3, H, W) in [-1, 1] -> 8-bit RGB, image b. */
-static cascade_status to_image(const float *x, const int64_t shape[4], int64_t b,
-                               cascade_image **out, cascade_error *err) {
-    int64_t H = shape[2], W = shape[3];
-    CASCADE_TRY(cascade_image_new(W, H, 3, out, err));
-    const float *p = x + b * 3 * H * W;
-    for (int64_t c = 0; c < 3; c++)
-        for (int64_t i = 0; i < H * W; i++) {
-            float v = (p[c * H * W + i] + 1.0f) * 127.5f;
-            v = v < 0 ? 0 : (v > 255 ? 255 : v);
-            (*out)->pixels[i * 3 + c] = (uint8_t)lrintf(v);
-        }
-    return CASCADE_STATUS_OK;
-}
-
-static char *numbered(const char *path, long i, long n) {
-    if (n == 1) return g_strdup(path);
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/')) return g_strdup_printf("%s-%ld", path, i + 1);
-    return g_strdup_printf("%.*s-%ld%s", (int)(dot - path), path, i + 1, dot);
-}
-
-static cascade_status write_results(const gen_opts *o, const float *img, const int64_t shape[4],
-                                    cascade_error *err) {
-    for (int64_t b = 0; b < shape[0]; b++) {
-        cascade_image *im = NULL;
-        CASCADE_TRY(to_image(img, shape, b, &im, err));
-        char          *path = numbered(o->output, (long)b, (long)shape[0]);
-        cascade_status st = cascade_image_write_png(path, im, err);
-        if (!st) fprintf(stderr, "wrote %s (%lldx%lld, seed %ld)\n", path, (long long)shape[3],
-                         (long long)shape[2], o->seed);
-        g_free(path);
-        cascade_image_free(im);
-        if (st) return st;
-    }
-    return CASCADE_STATUS_OK;
-}
-
-/* Bilinear resize of planes (n, h, w) -> (n, oh, ow), align_corners false. */
-static float *resize_planes(const float *x, int64_t n, int64_t h, int64_t w, int64_t oh,
-                            int64_t ow) {
-    float *y = malloc(sizeof *y * (size_t)(n * oh * ow));
-    if (!y) return NULL;
-    for (int64_t p = 0; p < n; p++)
-        for (int64_t i = 0; i < oh; i++) {
-            double fy = ((double)i + 0.5) * (double)h / (double)oh - 0.5;
-            fy = fy < 0 ? 0 : fy;
-            int64_t y0 = (int64_t)fy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-            double  ly = fy - (double)y0;
-            for (int64_t j = 0; j < ow; j++) {
-                double fx = ((double)j + 0.5) * (double)w / (double)ow - 0.5;
-                fx = fx < 0 ? 0 : fx;
-                int64_t x0 = (int64_t)fx, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-                double  lx = fx - (double)x0;
-                const float *s = x + p * h * w;
-                double top = s[y0 * w + x0] * (1 - lx) + s[y0 * w + x1] * lx;
-                double bot = s[y1 * w + x0] * (1 - lx) + s[y1 * w + x1] * lx;
-                y[(p * oh + i) * ow + j] = (float)(top * (1 - ly) + bot * ly);
-            }
-        }
-    return y;
-}
-
 /* Inpaints at the model's size, then composites at the input's size through the input's mask,
  * so unmasked pixels are exactly the input's. */
 static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
@@ -214,12 +105,12 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
                                "%s is black everywhere: nothing to inpaint", o->mask);
         goto done;
     }
-    xs = resize_planes(x, 3, H, W, mh, mw);
-    ms = resize_planes(m, 1, H, W, mh, mw);
+    xs = cli_resize_planes(x, 3, H, W, mh, mw);
+    ms = cli_resize_planes(m, 1, H, W, mh, mw);
     if (!xs || !ms) goto oom;
     int64_t shape[4];
     if ((st = cascade_pipeline_inpaint(p, g, xs, ms, mh, mw, &res, shape, err))) goto done;
-    up = resize_planes(res, shape[0] * 3, shape[2], shape[3], H, W);
+    up = cli_resize_planes(res, shape[0] * 3, shape[2], shape[3], H, W);
     comp = malloc(sizeof *comp * (size_t)(shape[0] * 3 * HW));
     if (!up || !comp) goto oom;
     for (int64_t b = 0; b < shape[0]; b++)
@@ -229,7 +120,7 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
                 comp[(b * 3 + c) * HW + i] = a * up[(b * 3 + c) * HW + i] + (1 - a) * x[c * HW + i];
             }
     int64_t out_shape[4] = {shape[0], 3, H, W};
-    st = write_results(o, comp, out_shape, err);
+    st = cli_write_images(o->output, o->seed, comp, out_shape, err);
     goto done;
 oom:
     st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -271,20 +162,20 @@ static int run(int argc, char **argv, bool inpaint) {
         case 'o': o.output = optarg; break;
         case 'b': o.backend = optarg; break;
         case 'q': o.quiet = true; break;
-        case 't': ok = parse_long(optarg, 0, 1024, &o.threads); break;
-        case O_SEED: ok = parse_long(optarg, 0, LONG_MAX, &o.seed); o.have_seed = true; break;
-        case O_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps1); o.have_steps1 = true; break;
-        case O_SR_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps2); o.have_steps2 = true; break;
+        case 't': ok = cli_parse_long(optarg, 0, 1024, &o.threads); break;
+        case O_SEED: ok = cli_parse_long(optarg, 0, LONG_MAX, &o.seed); o.have_seed = true; break;
+        case O_STEPS: ok = cli_parse_long(optarg, 1, 1000, &o.steps1); o.have_steps1 = true; break;
+        case O_SR_STEPS: ok = cli_parse_long(optarg, 1, 1000, &o.steps2); o.have_steps2 = true; break;
         case O_GUIDANCE:
-            ok = parse_double(optarg, 0, 100, &o.guidance1);
+            ok = cli_parse_double(optarg, 0, 100, &o.guidance1);
             o.have_guidance1 = true;
             break;
         case O_SR_GUIDANCE:
-            ok = parse_double(optarg, 0, 100, &o.guidance2);
+            ok = cli_parse_double(optarg, 0, 100, &o.guidance2);
             o.have_guidance2 = true;
             break;
-        case O_NOISE: ok = parse_long(optarg, 0, 999, &o.noise_level); o.have_noise = true; break;
-        case O_BATCH: ok = parse_long(optarg, 1, 64, &o.batch); break;
+        case O_NOISE: ok = cli_parse_long(optarg, 0, 999, &o.noise_level); o.have_noise = true; break;
+        case O_BATCH: ok = cli_parse_long(optarg, 1, 64, &o.batch); break;
         case O_NO_SR: o.no_sr = true; break;
         case O_IMAGE: o.image = optarg; break;
         case O_MASK: o.mask = optarg; break;
@@ -335,7 +226,7 @@ static int run(int argc, char **argv, bool inpaint) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
-    progress_state ps = {o.quiet, isatty(STDERR_FILENO) != 0, now_s()};
+    cli_progress_state ps = {o.quiet, isatty(STDERR_FILENO) != 0, cli_now_s()};
     cascade_generate_params g;
     cascade_generate_params_init(&g);
     g.prompt = o.prompt;
@@ -348,7 +239,7 @@ static int run(int argc, char **argv, bool inpaint) {
     g.guidance2 = o.guidance2;
     g.stage2 = sr != NULL;
     g.noise_level = o.noise_level;
-    g.progress = on_progress;
+    g.progress = cli_on_progress;
     g.user_data = &ps;
     g.cancel = &g_cancel;
     struct sigaction sa = {0}, old;
@@ -361,7 +252,7 @@ static int run(int argc, char **argv, bool inpaint) {
         float  *img = NULL;
         int64_t shape[4];
         st = cascade_pipeline_generate(p, &g, &img, shape, &err);
-        if (!st) st = write_results(&o, img, shape, &err);
+        if (!st) st = cli_write_images(o.output, o.seed, img, shape, &err);
         free(img);
     }
     sigaction(SIGINT, &old, NULL);

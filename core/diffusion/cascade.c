@@ -42,34 +42,13 @@ void cascade_generate_params_init(cascade_generate_params *p) {
     p->max_length = CASCADE_TOKENIZER_DEFAULT_MAX_LENGTH;
 }
 
-static cascade_status component(const cascade_model_dir *md, const char *name, const char **path,
-                                cascade_error *err) {
-    const cascade_model_component *c = cascade_model_dir_find(md, name);
-    if (!c)
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: no '%s' component",
-                                 cascade_model_dir_path(md), name);
-    *path = c->path;
-    return CASCADE_STATUS_OK;
-}
-
-static cascade_status load_scheduler(const cascade_model_dir *md, const char *name,
-                                     cascade_scheduler **out, cascade_error *err) {
-    const char *dir = NULL;
-    CASCADE_TRY(component(md, name, &dir, err));
-    char *cfg = cascade_component_config_path(dir, err);
-    if (!cfg) return err ? err->status : CASCADE_STATUS_IO;
-    cascade_status st = cascade_scheduler_load(cfg, out, err);
-    free(cfg);
-    return st;
-}
-
 static cascade_status load_stage(const cascade_model_dir *md, cascade_backend *be, cascade_dtype dt,
                                  cascade_unet_denoiser **unet, cascade_scheduler **sched,
                                  int64_t def_size, int64_t *size, cascade_error *err) {
     const char *dir = NULL;
-    CASCADE_TRY(component(md, "unet", &dir, err));
+    CASCADE_TRY(pipe_component(md, "unet", &dir, err));
     CASCADE_TRY(cascade_unet_denoiser_new(dir, be, dt, unet, err));
-    CASCADE_TRY(load_scheduler(md, "scheduler", sched, err));
+    CASCADE_TRY(pipe_load_scheduler(md, "scheduler", sched, err));
     *size = cascade_unet_denoiser_sample_size(*unet);
     if (*size <= 0) *size = def_size;
     return CASCADE_STATUS_OK;
@@ -80,9 +59,9 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
     cascade_model_dir *md = NULL, *md2 = NULL;
     const char        *dir = NULL;
     cascade_status     st = cascade_model_dir_open(o->model_dir, &md, err);
-    if (!st) st = component(md, "tokenizer", &dir, err);
+    if (!st) st = pipe_component(md, "tokenizer", &dir, err);
     if (!st) st = cascade_tokenizer_load(dir, &p->tok, err);
-    if (!st) st = component(md, "text_encoder", &dir, err);
+    if (!st) st = pipe_component(md, "text_encoder", &dir, err);
     if (!st) st = cascade_t5_load(dir, o->weight_dtype, &p->t5, err);
     if (!st) st = load_stage(md, p->be, o->weight_dtype, &p->unet1, &p->sched1, 64, &p->size1, err);
     if (!st && o->sr_model_dir) {
@@ -90,7 +69,7 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
         if (!st)
             st =
                 load_stage(md2, p->be, o->weight_dtype, &p->unet2, &p->sched2, 256, &p->size2, err);
-        if (!st) st = load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
+        if (!st) st = pipe_load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
         if (!st && p->size2 % p->size1)
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                    "%s: stage II size %lld is not a multiple of stage I's %lld",

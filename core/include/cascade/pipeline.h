@@ -71,6 +71,8 @@ void           cascade_unet_denoiser_free(cascade_unet_denoiser *d); /* NULL-saf
 const cascade_denoiser *cascade_unet_denoiser_get(const cascade_unet_denoiser *d);
 /* sample_size of the U-Net config (0 when unset). */
 int64_t cascade_unet_denoiser_sample_size(const cascade_unet_denoiser *d);
+/* The sample's H and W must be multiples of this (2^downsamplers). */
+int64_t cascade_unet_denoiser_size_multiple(const cascade_unet_denoiser *d);
 
 /* ---- noise and progress ---------------------------------------------------------------- */
 
