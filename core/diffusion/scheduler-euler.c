@@ -168,7 +168,7 @@ static cascade_status euler_scale(cascade_scheduler *s, double t, const float *x
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "%s: scale_model_input() before set_timesteps()",
                                  s->solver->class_name);
-    int64_t k;
+    int64_t k = 0;
     CASCADE_TRY(euler_index(s, t, &k, err));
     float sigma = s->sigmas[k];
     float d = sqrtf(sigma * sigma + 1.0f);
@@ -195,7 +195,7 @@ static cascade_status euler_step(cascade_scheduler *s, double timestep, const fl
                                  const int64_t shape[4], const cascade_step_options *opt,
                                  float *prev, float *x0_out, cascade_error *err) {
     size_t  batch, chw;
-    int64_t k;
+    int64_t k = 0;
     CASCADE_TRY(sched_check_shapes(s, model_channels, shape, false, &batch, &chw, err));
     CASCADE_TRY(euler_index(s, timestep, &k, err));
     size_t n = batch * chw;
@@ -244,7 +244,7 @@ static cascade_status euler_a_step(cascade_scheduler *s, double timestep, const 
                                    const int64_t shape[4], const cascade_step_options *opt,
                                    float *prev, float *x0_out, cascade_error *err) {
     size_t  batch, chw;
-    int64_t k;
+    int64_t k = 0;
     CASCADE_TRY(sched_check_shapes(s, model_channels, shape, false, &batch, &chw, err));
     CASCADE_TRY(euler_index(s, timestep, &k, err));
     size_t         n = batch * chw;

@@ -51,7 +51,11 @@ cascade_value_id unet_weight(unet_ctx *c, const char *name, int64_t d0, int64_t 
 static cascade_value_id param(unet_ctx *c, const char *module, const char *kind, int64_t d0,
                               int64_t d1, int64_t d2, int64_t d3) {
     char name[160];
-    snprintf(name, sizeof name, "%s.%s", module, kind);
+    if (snprintf(name, sizeof name, "%s.%s", module, kind) >= (int)sizeof name) {
+        cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT, "tensor name '%s.%s' is too long",
+                          module, kind);
+        return CASCADE_NO_VALUE;
+    }
     return unet_weight(c, name, d0, d1, d2, d3);
 }
 
