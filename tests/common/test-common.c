@@ -6,6 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "cascade/safetensors.h"
+
 const char *test_golden_dir(void) {
     const char *d = getenv("CASCADE_GOLDEN_DIR");
     return (d && *d) ? d : "../shared/golden";
@@ -85,4 +90,45 @@ bool test_write_file(const char *path, const void *data, size_t n) {
     if (!f) return false;
     bool ok = fwrite(data, 1, n, f) == n;
     return fclose(f) == 0 && ok;
+}
+
+void test_remove_dir(const char *dir) {
+    if (!dir) return;
+    GDir       *d = g_dir_open(dir, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d))) {
+        char *p = g_build_filename(dir, e, NULL);
+        g_unlink(p);
+        g_free(p);
+    }
+    if (d) g_dir_close(d);
+    g_rmdir(dir);
+}
+
+bool test_copy_weights(const char *src, const char *dst, const char *drop, const char *extra_name,
+                       const char *extra_from) {
+    cascade_safetensors *st = NULL;
+    if (cascade_safetensors_open(src, &st, NULL) != CASCADE_STATUS_OK) return false;
+    size_t           n = cascade_safetensors_count(st), k = 0;
+    const char     **names = calloc(n + 1, sizeof *names);
+    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
+    bool             ok = names && ts;
+    for (size_t i = 0; ok && i < n; i++) {
+        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
+        if (drop && !strcmp(e->name, drop)) continue;
+        names[k] = e->name;
+        ok = cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k++], NULL) == CASCADE_STATUS_OK;
+    }
+    if (ok && extra_name) {
+        names[k] = extra_name;
+        ok = cascade_safetensors_load(st, extra_from, CASCADE_DTYPE_F32, &ts[k++], NULL) == CASCADE_STATUS_OK;
+    }
+    if (ok)
+        ok = cascade_safetensors_write(dst, k, names, (const cascade_tensor *const *)ts, NULL, NULL) ==
+             CASCADE_STATUS_OK;
+    for (size_t i = 0; ts && i < k; i++) cascade_tensor_free(ts[i]);
+    free(ts);
+    free(names);
+    cascade_safetensors_close(st);
+    return ok;
 }

@@ -34,5 +34,11 @@ void test_diff_print(const char *label, const float *got, const float *want, siz
 /* mkdtemp under $TMPDIR; the returned path is malloc'd. */
 char *test_make_tmpdir(void);
 bool  test_write_file(const char *path, const void *data, size_t n);
+/* Removes the files of a flat directory, then the directory. NULL-safe. */
+void test_remove_dir(const char *dir);
+/* Copies the safetensors file src to dst as F32, leaving out the tensor `drop` and adding
+ * a copy of src's tensor `extra_from` under the name `extra_name` (NULL: neither). */
+bool test_copy_weights(const char *src, const char *dst, const char *drop, const char *extra_name,
+                       const char *extra_from);
 
 #endif

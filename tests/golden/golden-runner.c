@@ -12,6 +12,7 @@
 static const golden_family *const families[] = {
     &golden_family_t5_tokenizer,
     &golden_family_t5_encoder,
+    &golden_family_clip_text,
     &golden_family_scheduler,
     &golden_family_unet,
     &golden_family_sr,

@@ -63,6 +63,11 @@ bool golden_tolerance(const golden_case *c, const char *output, double *atol, do
 cascade_status golden_check(const golden_case *c, const cascade_safetensors *io,
                             const char *name, const float *got, size_t n, golden_result *r,
                             cascade_error *err);
+/* Reads the plan's output value `value` (after a run) and checks it as golden_check does
+ * against the io tensor `name` (often the same name). */
+cascade_status golden_check_plan(const golden_case *c, const cascade_safetensors *io,
+                                const cascade_plan *p, const char *value, const char *name,
+                                golden_result *r, cascade_error *err);
 /* The same with an explicit tolerance. */
 void golden_check_values(const golden_case *c, const char *name, const float *got,
                          const float *want, size_t n, double atol, double rtol,
@@ -83,6 +88,7 @@ GList *golden_output_names(const golden_case *c);
 /* Families (one per file). */
 extern const golden_family golden_family_t5_tokenizer;
 extern const golden_family golden_family_t5_encoder;
+extern const golden_family golden_family_clip_text;
 extern const golden_family golden_family_scheduler;
 extern const golden_family golden_family_unet;
 extern const golden_family golden_family_sr;

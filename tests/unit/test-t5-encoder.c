@@ -32,15 +32,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *f = *state;
     if (!f) return 0;
-    GDir       *d = g_dir_open(f->dir, 0, NULL);
-    const char *e;
-    while (d && (e = g_dir_read_name(d))) {
-        char *p = g_build_filename(f->dir, e, NULL);
-        g_unlink(p);
-        g_free(p);
-    }
-    if (d) g_dir_close(d);
-    g_rmdir(f->dir);
+    test_remove_dir(f->dir);
     free(f->dir);
     g_free(f->config);
     free(f);
@@ -55,30 +47,10 @@ static void write_config(fixture *f, const char *text) {
 
 /* Copies the golden weights, dropping `drop` (may be NULL) and adding `alias` of shared. */
 static void write_weights(fixture *f, const char *drop, const char *alias) {
-    cascade_safetensors *st = NULL;
-    assert_int_equal(cascade_safetensors_open(test_golden_path("t5_encoder/weights.safetensors"), &st, NULL), 0);
-    size_t           n = cascade_safetensors_count(st), k = 0;
-    const char     **names = calloc(n + 1, sizeof *names);
-    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
-    for (size_t i = 0; i < n; i++) {
-        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
-        if (drop && !strcmp(e->name, drop)) continue;
-        names[k] = e->name;
-        assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
-        k++;
-        if (alias && !strcmp(e->name, "shared.weight")) {
-            names[k] = alias;
-            assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
-            k++;
-        }
-    }
     char *p = g_build_filename(f->dir, "model.safetensors", NULL);
-    assert_int_equal(cascade_safetensors_write(p, k, names, (const cascade_tensor *const *)ts, NULL, NULL), 0);
-    for (size_t i = 0; i < k; i++) cascade_tensor_free(ts[i]);
-    free(ts);
-    free(names);
+    assert_true(test_copy_weights(test_golden_path("t5_encoder/weights.safetensors"), p, drop, alias,
+                                  "shared.weight"));
     g_free(p);
-    cascade_safetensors_close(st);
 }
 
 static cascade_status load(fixture *f, cascade_error *err) {
