@@ -297,6 +297,26 @@ fail:
     return st;
 }
 
+cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
+                                         JsonParser **parser_out, JsonNode **root_out,
+                                         cascade_error *err) {
+    gchar  *text = NULL;
+    gsize   len = 0;
+    GError *gerr = NULL;
+    *parser_out = NULL;
+    *root_out = NULL;
+    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+        cascade_status st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", path,
+                                              gerr ? gerr->message : "unknown error");
+        g_clear_error(&gerr);
+        return st;
+    }
+    cascade_status st = cascade_io_json_parse(text, len, path, what, flags, parser_out, root_out,
+                                              err);
+    g_free(text);
+    return st;
+}
+
 const char *cascade_io_json_kind(JsonNode *node) {
     if (!node) return "nothing";
     switch (json_node_get_node_type(node)) {
