@@ -18,6 +18,9 @@
 /* Flags: accept Python's bare Infinity / -Infinity as numbers (json.dumps writes them; the
  * parsed value is +-inf). Only config files take this; safetensors headers stay strict. */
 #define CASCADE_IO_JSON_PY_INFINITY 1u
+/* Flags: accept integers outside int64 as (floating-point) numbers: transformers writes
+ * int(1e30) as model_max_length when a tokenizer has none. Only tokenizer configs take this. */
+#define CASCADE_IO_JSON_BIG_INT 2u
 
 /* Parses text (len bytes, need not be NUL-terminated) as strict UTF-8 JSON whose root is an
  * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names

@@ -113,7 +113,8 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) return CASCADE_STATUS_OK;
     JsonParser    *parser = NULL;
     JsonNode      *root = NULL;
-    cascade_status st = cascade_io_json_load_file(path, "tokenizer file", 0, &parser, &root, err);
+    cascade_status st = cascade_io_json_load_file(path, "tokenizer file", CASCADE_IO_JSON_BIG_INT, &parser,
+                                                  &root, err);
     if (st) return st;
     JsonObject *obj = json_node_get_object(root);
     GList      *members = json_object_get_members(obj);
