@@ -9,6 +9,22 @@ bool cascade_text_py_isspace(gunichar c) {
            c == 0x202f || c == 0x205f || c == 0x3000;
 }
 
+void cascade_text_py_lstrip(const char **s, const char *end) {
+    while (*s < end) {
+        const char *next = g_utf8_next_char(*s);
+        if (!cascade_text_py_isspace(g_utf8_get_char(*s))) break;
+        *s = next;
+    }
+}
+
+void cascade_text_py_rstrip(const char *s, const char **end) {
+    while (*end > s) {
+        const char *prev = g_utf8_find_prev_char(s, *end);
+        if (!prev || !cascade_text_py_isspace(g_utf8_get_char(prev))) break;
+        *end = prev;
+    }
+}
+
 cascade_status cascade_id_buf_push(cascade_id_buf *b, const int32_t *ids, size_t n,
                                    cascade_error *err) {
     if (n > SIZE_MAX / sizeof(int32_t) - b->n)

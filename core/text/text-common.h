@@ -16,6 +16,9 @@
 /* Python's str.isspace() for one code point (Python 3.11's tables): what str.strip() and
  * str.split() cut at. Wider than Unicode's White_Space, e.g. U+001C..U+001F. */
 bool cascade_text_py_isspace(gunichar c);
+/* str.lstrip() / str.rstrip() of the UTF-8 range [*s, end) / [s, *end), moving the bound. */
+void cascade_text_py_lstrip(const char **s, const char *end);
+void cascade_text_py_rstrip(const char *s, const char **end);
 
 typedef struct cascade_id_buf {
     int32_t *v; /* malloc'd; free() it */

@@ -418,22 +418,6 @@ fail:
 
 /* ---- encoding ---- */
 
-static void py_lstrip(const char **s, const char *end) {
-    while (*s < end) {
-        const char *next = g_utf8_next_char(*s);
-        if (!cascade_text_py_isspace(g_utf8_get_char(*s))) break;
-        *s = next;
-    }
-}
-
-static void py_rstrip(const char *s, const char **end) {
-    while (*end > s) {
-        const char *prev = g_utf8_find_prev_char(s, *end);
-        if (!prev || !cascade_text_py_isspace(g_utf8_get_char(prev))) break;
-        *end = prev;
-    }
-}
-
 /* Ids of text before eos is appended (transformers' tokenize + convert_tokens_to_ids). */
 static cascade_status encode_body(const cascade_tokenizer *tok, const char *text, cascade_id_buf *b,
                                   cascade_error *err) {
@@ -447,8 +431,8 @@ static cascade_status encode_body(const cascade_tokenizer *tok, const char *text
         const char        *at = end;
         const special_tok *s = cascade_special_next(tok->specials, tok->n_specials, tok->first_byte, p, end, &at);
         const char        *seg = p, *seg_end = at;
-        if (prev && prev->rstrip) py_lstrip(&seg, seg_end);
-        if (s && s->lstrip) py_rstrip(seg, &seg_end);
+        if (prev && prev->rstrip) cascade_text_py_lstrip(&seg, seg_end);
+        if (s && s->lstrip) cascade_text_py_rstrip(seg, &seg_end);
         if (seg < seg_end) {
             int32_t *ids = NULL;
             size_t   k = 0;
@@ -565,8 +549,8 @@ cascade_status cascade_tokenizer_decode(const cascade_tokenizer *tok, const int3
     free(keep);
     if (st) return st;
     const char *b = s, *e = s + strlen(s);
-    py_lstrip(&b, e);
-    py_rstrip(b, &e);
+    cascade_text_py_lstrip(&b, e);
+    cascade_text_py_rstrip(b, &e);
     memmove(s, b, (size_t)(e - b));
     s[e - b] = '\0';
     if (tok->clean_up) cascade_text_clean_up_spaces(s);
