@@ -11,6 +11,7 @@
 
 static const golden_family *const families[] = {
     &golden_family_t5_tokenizer,
+    &golden_family_clip_tokenizer,
     &golden_family_t5_encoder,
     &golden_family_clip_text,
     &golden_family_scheduler,
@@ -25,6 +26,7 @@ static const golden_family *const families[] = {
  * the backend's precision, since no value passes through backend storage. */
 static const golden_family *const host_only[] = {
     &golden_family_t5_tokenizer,
+    &golden_family_clip_tokenizer,
     &golden_family_scheduler,
 };
 
