@@ -12,6 +12,7 @@
 
 #include "backend-choice.h"
 #include "cascade.h"
+#include "cmd-sd.h"
 #include "cascade/backend.h"
 #include "cascade/image-io.h"
 #include "cascade/upscaler.h"
@@ -142,6 +143,7 @@ static int parse_args(int argc, char **argv, up_args *a, bool *done) {
 }
 
 int cmd_upscale(int argc, char **argv) {
+    if (cli_args_name_sd_model(argc, argv)) return cli_sd_main("upscale", argc, argv);
     up_args a;
     bool    done;
     int     rc = parse_args(argc, argv, &a, &done);

@@ -1,6 +1,7 @@
 #include "io-json.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct dup_check {
@@ -24,7 +25,8 @@ static void on_object_member(JsonParser *parser, JsonObject *object, const gchar
 typedef struct cur {
     const char *s;
     size_t      n, i;
-    char       *patch; /* writable copy of s when Python's infinities are allowed, else NULL */
+    char       *patch; /* writable copy of s when a flag allows rewriting, else NULL */
+    unsigned    flags; /* CASCADE_IO_JSON_* */
 } cur;
 
 static bool at_end(const cur *c) { return c->i >= c->n; }
@@ -117,8 +119,22 @@ static const char *scan_number(cur *c) {
     /* json-glib wraps integers outside int64 silently (-99999999999999999999 reads as 1) */
     const char *limit = neg ? "9223372036854775808" : "9223372036854775807";
     if (integer && (n_digits > 19 || (n_digits == 19 && memcmp(c->s + digits, limit, 19) > 0))) {
-        c->i = digits;
-        return "integer outside the 64-bit range";
+        if (!(c->flags & CASCADE_IO_JSON_BIG_INT)) {
+            c->i = digits;
+            return "integer outside the 64-bit range";
+        }
+        /* Same length, so byte offsets stay: "D.DDDDe<exp>" padded with spaces (JSON allows
+         * whitespace after a number); json-glib then reads a double. */
+        char   exp[24];
+        int    le = snprintf(exp, sizeof exp, "e%zu", n_digits - 1);
+        size_t k = n_digits - 2 - (size_t)le; /* fraction digits that fit; >= 9 here */
+        if (k > 17) k = 17;
+        char *w = c->patch + digits;
+        w[0] = c->s[digits];
+        w[1] = '.';
+        memcpy(w + 2, c->s + digits + 1, k);
+        memcpy(w + 2 + k, exp, (size_t)le);
+        memset(w + 2 + k + (size_t)le, ' ', n_digits - 2 - k - (size_t)le);
     }
     return NULL;
 }
@@ -141,7 +157,7 @@ static const char *scan_literal(cur *c) {
     for (size_t k = 0; k < 2; k++) {
         size_t l = strlen(inf[k].word);
         if (c->n - c->i >= l && memcmp(c->s + c->i, inf[k].word, l) == 0) {
-            if (!c->patch) return "Infinity is not JSON";
+            if (!(c->flags & CASCADE_IO_JSON_PY_INFINITY)) return "Infinity is not JSON";
             memcpy(c->patch + c->i, inf[k].number, l);
             c->i += l;
             return NULL;
@@ -151,8 +167,9 @@ static const char *scan_literal(cur *c) {
     return "unexpected character";
 }
 
-static const char *check_syntax(const char *text, size_t len, char *patch, size_t *at) {
-    cur         c = {text, len, 0, patch};
+static const char *check_syntax(const char *text, size_t len, char *patch, unsigned flags,
+                                size_t *at) {
+    cur         c = {text, len, 0, patch, flags};
     char        stack[CASCADE_IO_JSON_MAX_DEPTH];
     size_t      depth = 0;
     const char *why = NULL;
@@ -246,11 +263,11 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
                                  label, what, (size_t)(bad - text));
     }
     size_t at = 0;
-    if (flags & CASCADE_IO_JSON_PY_INFINITY) {
+    if (flags & (CASCADE_IO_JSON_PY_INFINITY | CASCADE_IO_JSON_BIG_INT)) {
         patched = g_malloc(len ? len : 1);
         if (len) memcpy(patched, text, len);
     }
-    const char *why = check_syntax(text, len, patched, &at);
+    const char *why = check_syntax(text, len, patched, flags, &at);
     if (why) {
         g_free(patched);
         return cascade_error_set(err, CASCADE_STATUS_FORMAT,
@@ -294,6 +311,26 @@ fail:
     g_object_unref(parser);
     g_hash_table_destroy(dc.seen);
     g_free(patched);
+    return st;
+}
+
+cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
+                                         JsonParser **parser_out, JsonNode **root_out,
+                                         cascade_error *err) {
+    gchar  *text = NULL;
+    gsize   len = 0;
+    GError *gerr = NULL;
+    *parser_out = NULL;
+    *root_out = NULL;
+    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+        cascade_status st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", path,
+                                              gerr ? gerr->message : "unknown error");
+        g_clear_error(&gerr);
+        return st;
+    }
+    cascade_status st = cascade_io_json_parse(text, len, path, what, flags, parser_out, root_out,
+                                              err);
+    g_free(text);
     return st;
 }
 

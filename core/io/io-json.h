@@ -18,6 +18,9 @@
 /* Flags: accept Python's bare Infinity / -Infinity as numbers (json.dumps writes them; the
  * parsed value is +-inf). Only config files take this; safetensors headers stay strict. */
 #define CASCADE_IO_JSON_PY_INFINITY 1u
+/* Flags: accept integers outside int64 as (floating-point) numbers: transformers writes
+ * int(1e30) as model_max_length when a tokenizer has none. Only tokenizer configs take this. */
+#define CASCADE_IO_JSON_BIG_INT 2u
 
 /* Parses text (len bytes, need not be NUL-terminated) as strict UTF-8 JSON whose root is an
  * object, with unique keys in every object, bounded nesting and no U+0000 in strings. what names
@@ -26,6 +29,12 @@
 cascade_status cascade_io_json_parse(const char *text, size_t len, const char *label,
                                      const char *what, unsigned flags, JsonParser **parser_out,
                                      JsonNode **root_out, cascade_error *err);
+
+/* Reads the file at path and parses it as cascade_io_json_parse does, labelled with the path.
+ * A file that cannot be read is an IO error naming it. */
+cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
+                                         JsonParser **parser_out, JsonNode **root_out,
+                                         cascade_error *err);
 
 /* "an integer", "a string", "null", "an array", "an object", ... for messages. */
 const char *cascade_io_json_kind(JsonNode *node);
