@@ -17,34 +17,8 @@
 #include "cascade/image-io.h"
 #include "cascade/safetensors.h"
 #include "test-common.h"
+#include "cli-run.h"
 #include "tiny-cascade.h"
-
-typedef struct result {
-    int   status; /* exit code */
-    char *out, *err;
-} result;
-
-static result run_cli(const char *const *args) {
-    const char *exe = getenv("CASCADE_CLI");
-    GPtrArray  *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)(exe ? exe : "build/cli/cascade"));
-    for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
-    g_ptr_array_add(argv, NULL);
-    result  r = {0};
-    gint    wait = 0;
-    GError *e = NULL;
-    if (!g_spawn_sync(NULL, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                      &wait, &e))
-        fail_msg("spawn: %s", e->message);
-    r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : 128;
-    g_ptr_array_free(argv, TRUE);
-    return r;
-}
-
-static void result_clear(result *r) {
-    g_free(r->out);
-    g_free(r->err);
-}
 
 static int need_golden(void **state) {
     (void)state;
@@ -267,14 +241,6 @@ static char *make_test_cascade(void) {
         test_golden_exists("t5_encoder/config.json"))
         fail_msg("could not assemble the test cascade from the golden cases");
     return root;
-}
-
-static cascade_image *read_png(const char *path) {
-    cascade_image *im = NULL;
-    cascade_error  err;
-    cascade_error_init(&err);
-    if (cascade_image_read_png(path, &im, &err)) fail_msg("%s", err.message);
-    return im;
 }
 
 /* generate: a batch of two 32 px PNGs (stage II size); the same seed gives the same bytes. */
