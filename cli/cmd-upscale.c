@@ -43,7 +43,10 @@ static void usage(FILE *f) {
             "  --backend NAME   cpu (default), vulkan, vulkan-fp16\n"
             "  --threads N      CPU threads (default: all cores)\n"
             "  --bench N        time N runs after one warm-up; print JSON on stdout\n"
-            "  -q, --quiet      no progress on stderr\n");
+            "  -q, --quiet      no progress on stderr\n\n"
+            "With an x4 diffusion upscaler folder (StableDiffusionUpscalePipeline, DeepFloyd\n"
+            "IF's stage III) as --model, it takes a --prompt and the diffusion options: see\n"
+            "'cascade upscale --model X4-DIR --help'.\n");
 }
 
 static bool parse_int(const char *s, long lo, long hi, long *out) {
