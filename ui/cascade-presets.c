@@ -27,9 +27,18 @@ void cascade_preset_info_free(CascadePresetInfo *info) {
     g_free(info);
 }
 
+/* Set once by the front end at start-up (the plug-in: a folder of the GIMP profile). */
+static gchar *user_dir_override;
+
+void cascade_presets_set_user_dir(const gchar *dir) {
+    g_free(user_dir_override);
+    user_dir_override = dir && *dir ? g_strdup(dir) : NULL;
+}
+
 gchar *cascade_presets_user_dir(void) {
     const gchar *env = g_getenv("CASCADE_USER_PRESETS_DIR");
     if (env && *env) return g_strdup(env);
+    if (user_dir_override) return g_strdup(user_dir_override);
     return g_build_filename(g_get_user_config_dir(), "gimp-cascade", "presets", NULL);
 }
 
