@@ -24,6 +24,7 @@ void cascade_preset_info_free(CascadePresetInfo *info) {
     g_free(info->name);
     g_free(info->description);
     g_free(info->path);
+    g_free(info->style);
     g_free(info);
 }
 
@@ -83,6 +84,9 @@ static CascadePresetInfo *read_info(const gchar *path, gboolean user) {
     info->description = g_strdup(user || !*desc ? desc : g_dgettext(GETTEXT_PACKAGE, desc));
     info->path = g_strdup(path);
     info->user = user;
+    JsonObject *values = json_object_get_object_member(o, "values");
+    if (!user && values && json_object_has_member(values, "style"))
+        info->style = g_strdup(json_object_get_string_member_with_default(values, "style", ""));
     return info;
 }
 

@@ -17,6 +17,8 @@ typedef struct {
     gchar   *description; /* translated for the installed presets; "" when none */
     gchar   *path;        /* the JSON file */
     gboolean user;        /* one of the user's own */
+    gchar   *style;       /* an installed style preset: the style text it sets; else NULL
+                             (quality presets and the user's own, which set everything) */
 } CascadePresetInfo;
 
 void cascade_preset_info_free(CascadePresetInfo *info); /* NULL-safe */
