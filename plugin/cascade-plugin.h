@@ -69,7 +69,8 @@ typedef struct {
     gint32 layer; /* the result layer, or the group of a batch */
 } CascadeInserted;
 /* Generate: results (one CascadeImage per batch item, made with seeds[i]) as new layers of
- * image (-1: a new image, shown when interactive). */
+ * image (-1: a new image of the result's size, shown when interactive); in an open image,
+ * into the selection's box (filled) when there is a selection, else centred. */
 gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, GPtrArray *results,
                                          const guint64 *seeds, gboolean interactive,
                                          CascadeInserted *out, GError **error);

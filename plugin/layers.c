@@ -5,6 +5,7 @@
 #include "config-plugin.h"
 
 #include <glib/gi18n-lib.h>
+#include <math.h>
 
 #include "cascade-plugin.h"
 
@@ -109,6 +110,28 @@ static gint32 insert_batch(gint32 image, GArray *built, const gchar *prefix, con
     return top;
 }
 
+/* Where a generated layer goes in an image that was open: into the selection's bounding box
+ * when there is a selection (scaled to cover the box, centred, cropped to it: filled, not
+ * distorted), else centred on the canvas. The layer is inserted (GIMP scales only attached
+ * layers); the caller holds the undo group. */
+static void place_generated(gint32 image, gint32 layer) {
+    gint     w = gimp_drawable_width(layer), h = gimp_drawable_height(layer);
+    gboolean non_empty = FALSE;
+    gint     x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+    gimp_selection_bounds(image, &non_empty, &x1, &y1, &x2, &y2);
+    if (!non_empty || x2 <= x1 || y2 <= y1) {
+        gimp_layer_set_offsets(layer, (gimp_image_width(image) - w) / 2,
+                               (gimp_image_height(image) - h) / 2);
+        return;
+    }
+    gint    bw = x2 - x1, bh = y2 - y1;
+    gdouble scale = MAX((gdouble)bw / w, (gdouble)bh / h);
+    gint    sw = MAX((gint)ceil(w * scale - 1e-9), bw), sh = MAX((gint)ceil(h * scale - 1e-9), bh);
+    if (sw != w || sh != h) gimp_layer_scale(layer, sw, sh, TRUE);
+    gimp_layer_resize(layer, bw, bh, -(sw - bw) / 2, -(sh - bh) / 2);
+    gimp_layer_set_offsets(layer, x1, y1);
+}
+
 gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, GPtrArray *results,
                                          const guint64 *seeds, gboolean interactive,
                                          CascadeInserted *out, GError **error) {
@@ -142,6 +165,8 @@ gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, G
 
     gimp_image_undo_group_start(image);
     gint32 top = insert_batch(image, built, NULL, r->prompt, seeds);
+    for (guint i = 0; !new_image && i < built->len; i++)
+        place_generated(image, g_array_index(built, gint32, i));
     gimp_image_undo_group_end(image);
     g_array_unref(built);
 

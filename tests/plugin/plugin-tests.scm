@@ -219,6 +219,27 @@
       (gimp-image-delete img))))
 
 
+; ---- size and placement: into the selection's box (filled), else centred ----
+(group "generate" "generate/placement"
+  (lambda ()
+    (let* ((t (make-image 48 40)) (img (car t)) (bg (cadr t)))
+      (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 10 8 20 12)
+      (let ((layer (cadr (generate img bg "boxed" 3 1 0))))
+        (note "in the box" (gimp-drawable-offsets layer) (car (gimp-drawable-width layer))
+              (car (gimp-drawable-height layer)))
+        (check "with a selection, the result lands in the selection's box and fills it"
+               (and (equal? (gimp-drawable-offsets layer) '(10 8))
+                    (= (car (gimp-drawable-width layer)) 20)
+                    (= (car (gimp-drawable-height layer)) 12)
+                    (> (value-std layer) 0.01)
+                    (= (list-ref (gimp-drawable-histogram layer HISTOGRAM-ALPHA 0.0 0.99) 4) 0))))
+      (gimp-selection-none img)
+      (let ((layer (cadr (generate img bg "centred" 3 1 0))))
+        (check "without a selection, the result is centred on the canvas"
+               (and (equal? (gimp-drawable-offsets layer) '(16 12))
+                    (= (car (gimp-drawable-width layer)) 16))))
+      (gimp-image-delete img))))
+
 ; ---- GIMP renames a duplicate layer name: never into another seed (bug: "#42" -> "#43") ----
 (group "generate" "generate/names-keep-seeds"
   (lambda ()
