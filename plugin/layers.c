@@ -236,9 +236,9 @@ static void enlarge_mask(gint32 mask, gint32 big, gint f) {
         fx[x] = sx - (float)x0[x];
     }
     for (gint oy = 0; oy < bh; oy += band) {
-        gint          rows = MIN(band, bh - oy);
-        gint          sy0 = (gint)CLAMP((oy + 0.5f) / f - 0.5f, 0.0f, (float)(h - 1));
-        gint          sy1 = MIN((gint)CLAMP((oy + rows - 0.5f) / f - 0.5f, 0.0f, h - 1.0f) + 1, h - 1);
+        gint rows = MIN(band, bh - oy);
+        gint sy0 = (gint)CLAMP((oy + 0.5f) / f - 0.5f, 0.0f, (float)(h - 1));
+        gint sy1 = MIN((gint)CLAMP((oy + rows - 0.5f) / f - 0.5f, 0.0f, h - 1.0f) + 1, h - 1);
         CascadeImage *src = cascade_channel_read(mask, 0, sy0, w, sy1 - sy0 + 1);
         CascadeImage *dst = cascade_job_image_new(bw, rows, 1);
         for (gint y = 0; y < rows; y++) {

@@ -5,8 +5,8 @@
  * the preset's, or the built-in default's, value: a script names only what it changes. */
 #include "config-plugin.h"
 
-#include <glib/gi18n-lib.h>
 #include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "cascade-plugin.h"

@@ -17,7 +17,7 @@ struct _CascadeDialog {
     gboolean       running, updating;
     GtkWidget     *target_label, *status_label, *progress, *preview, *grid;
     GtkWidget     *prompt, *negative, *style, *style_preset, *preset, *save_preset, *model;
-    GtkWidget     *advanced; /* the expander of the rarely changed settings */
+    GtkWidget     *advanced;    /* the expander of the rarely changed settings */
     GHashTable    *style_texts; /* style preset id -> the style text it sets */
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;

@@ -458,7 +458,7 @@ static void test_dialog_seed_random_shows_no_number(void **state) {
     GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
     gtk_widget_show(dialog);
     pump(100);
-    GtkWidget *seed = must_find(dialog, "seed"), *random = must_find(dialog, "random-seed");
+    GtkWidget  *seed = must_find(dialog, "seed"), *random = must_find(dialog, "random-seed");
     const char *shown = gtk_entry_get_text(GTK_ENTRY(seed));
     fprintf(stderr, "# seed field with Random on: \"%s\"\n", shown);
     assert_null(strstr(shown, "4242"));
