@@ -149,7 +149,11 @@ static void fill_backends(CascadeDialog *d) {
     if (!cascade_vulkan_list_devices(&devs, &n, &err))
         for (int i = 0; i < n; i++) {
             gchar *id = g_strdup_printf("vulkan:%s", devs[i].name);
-            gchar *label = g_strdup_printf(_("Vulkan: %s"), devs[i].name);
+            /* lavapipe and the like: Vulkan run by the CPU, far slower than the CPU backend */
+            gchar *label =
+                devs[i].type == CASCADE_VULKAN_DEVICE_CPU
+                    ? g_strdup_printf(_("Vulkan: %s (CPU emulation, slow)"), devs[i].name)
+                    : g_strdup_printf(_("Vulkan: %s"), devs[i].name);
             gtk_combo_box_text_append(c, id, label);
             g_free(id), g_free(label);
         }

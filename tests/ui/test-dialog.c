@@ -678,6 +678,33 @@ static void test_dialog_fits_small_screen(void **state) {
     }
 }
 
+/* A Vulkan device that is the CPU (lavapipe) says so in the device list. */
+static void test_dialog_cpu_vulkan_named(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    GtkTreeModel *model = gtk_combo_box_get_model(GTK_COMBO_BOX(must_find(dialog, "backend")));
+    GtkTreeIter   it;
+    int           cpu_devices = 0;
+    for (gboolean ok = gtk_tree_model_get_iter_first(model, &it); ok;
+         ok = gtk_tree_model_iter_next(model, &it)) {
+        gchar *label = NULL, *id = NULL;
+        gtk_tree_model_get(model, &it, 0, &label, 1, &id, -1);
+        if (id && g_str_has_prefix(id, "vulkan:") && strstr(id, "llvmpipe")) {
+            fprintf(stderr, "# device entry: %s\n", label);
+            assert_non_null(strstr(label, "CPU emulation, slow"));
+            cpu_devices++;
+        }
+        g_free(label), g_free(id);
+    }
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    if (!cpu_devices) skip(); /* no lavapipe here */
+}
+
 static int setup(void **state) {
     (void)state;
     g_root = tiny_cascade_make();
@@ -711,6 +738,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_save_user_preset),
         cmocka_unit_test(test_dialog_rgba_candidate),
         cmocka_unit_test(test_dialog_fits_small_screen),
+        cmocka_unit_test(test_dialog_cpu_vulkan_named),
     };
     int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
     g_rmdir(user);
