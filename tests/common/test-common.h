@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-glib/json-glib.h>
+
 /* $CASCADE_GOLDEN_DIR, else "../shared/golden" (tests run from the source root). */
 const char *test_golden_dir(void);
 /* "<golden dir>/<rel>" in a static buffer (valid until the next call). */
@@ -30,6 +32,13 @@ bool test_compare(const float *got, const float *want, size_t n, double atol, do
 /* Prints the first values side by side and the summary to stderr. */
 void test_diff_print(const char *label, const float *got, const float *want, size_t n,
                      const test_diff *d);
+
+/* Loads the JSON file at path into parser. U+0000 cannot pass through a C string (json-glib
+ * cuts strings there): when stand_in is set, each "\\u0000" escape in the file is first
+ * replaced by that 6-character escape (e.g. "\\u0001" for a tokenizer that drops both alike).
+ * False with *err set when the file cannot be read or parsed. */
+bool test_json_load_nul_as(JsonParser *parser, const char *path, const char *stand_in,
+                           GError **err);
 
 /* mkdtemp under $TMPDIR; the returned path is malloc'd. */
 char *test_make_tmpdir(void);
