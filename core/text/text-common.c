@@ -80,6 +80,41 @@ cascade_status cascade_tok_def_parse(JsonNode *node, const char *file, const cha
     return CASCADE_STATUS_OK;
 }
 
+static bool string_is(JsonNode *n, const char *want) {
+    return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING &&
+           strcmp(json_node_get_string(n), want) == 0;
+}
+
+cascade_status cascade_text_shared_key(const char *k, JsonNode *v, const char *path, bool *known,
+                                       cascade_error *err) {
+    static const char *const bookkeeping[] = {
+        "name_or_path",     "special_tokens_map_file", "tokenizer_file",   "vocab_file",
+        "merges_file",      "processor_class",         "model_input_names",
+    };
+    *known = true;
+    if (!strcmp(k, "padding_side") || !strcmp(k, "truncation_side")) {
+        if (!string_is(v, "right"))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "%s: field '%s': only \"right\" is implemented", path, k);
+    } else if (!strcmp(k, "split_special_tokens")) {
+        if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_BOOLEAN ||
+            json_node_get_boolean(v))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "%s: field '%s': only false is implemented", path, k);
+    } else if (!strcmp(k, "extra_special_tokens")) {
+        if (!JSON_NODE_HOLDS_NULL(v) &&
+            !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "%s: field '%s': must be empty", path, k);
+    } else {
+        /* Bookkeeping: paths are ours, the inputs are always ids and mask. */
+        *known = false;
+        for (size_t i = 0; i < G_N_ELEMENTS(bookkeeping); i++)
+            if (!strcmp(k, bookkeeping[i])) *known = true;
+    }
+    return CASCADE_STATUS_OK;
+}
+
 const cascade_special_tok *cascade_special_next(const cascade_special_tok *s, size_t n,
                                                 const bool first_byte[256], const char *p,
                                                 const char *end, const char **at) {

@@ -168,36 +168,27 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
                 !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field 'sp_model_kwargs': must be empty", path);
-        } else if (!strcmp(k, "do_lower_case") || !strcmp(k, "split_special_tokens")) {
+        } else if (!strcmp(k, "do_lower_case")) {
             if (!bool_is(v, false))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field '%s': only false is implemented", path, k);
-        } else if (!strcmp(k, "padding_side") || !strcmp(k, "truncation_side")) {
-            if (!string_is(v, "right"))
-                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                       "%s: field '%s': only \"right\" is implemented", path, k);
         } else if (!strcmp(k, "add_prefix_space")) {
             /* Newer transformers write it; it only acts in the non-legacy mode. */
             if (!is_null(v) && !bool_is(v, true))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field 'add_prefix_space': only true is implemented",
                                        path);
-        } else if (!strcmp(k, "extra_special_tokens")) {
-            if (!is_null(v) &&
-                !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
-                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                       "%s: field 'extra_special_tokens': must be empty", path);
         } else if (!strcmp(k, "added_tokens_decoder")) {
             if (c->added_tokens_decoder) json_node_unref(c->added_tokens_decoder);
             c->added_tokens_decoder = json_node_ref(v);
-        } else if (!strcmp(k, "model_max_length") || !strcmp(k, "name_or_path") ||
-                   !strcmp(k, "special_tokens_map_file") || !strcmp(k, "tokenizer_file") ||
-                   !strcmp(k, "vocab_file") || !strcmp(k, "processor_class") ||
-                   !strcmp(k, "model_input_names")) {
-            /* Bookkeeping: max length is always passed explicitly here, paths are ours. */
+        } else if (!strcmp(k, "model_max_length")) {
+            /* Bookkeeping: max length is always passed explicitly here. */
         } else {
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'", path,
-                                   k);
+            bool known = false;
+            st = cascade_text_shared_key(k, v, path, &known, err);
+            if (!st && !known)
+                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'",
+                                       path, k);
         }
     }
     g_list_free(members);

@@ -106,3 +106,48 @@ bool test_json_load_nul_as(JsonParser *parser, const char *path, const char *sta
     g_free(text);
     return ok;
 }
+
+char *test_copy_golden(const char *case_dir, const char *const *names, size_t n) {
+    char *dir = test_make_tmpdir();
+    for (size_t i = 0; dir && i < n; i++) {
+        gchar *data = NULL;
+        gsize  len = 0;
+        char  *src = g_build_filename(test_golden_path(case_dir), names[i], NULL);
+        bool   ok = g_file_get_contents(src, &data, &len, NULL) &&
+                  test_write_in(dir, names[i], data, len);
+        g_free(src);
+        g_free(data);
+        if (!ok) {
+            test_remove_dir(dir, names, i, NULL);
+            return NULL;
+        }
+    }
+    return dir;
+}
+
+bool test_write_in(const char *dir, const char *name, const void *data, size_t n) {
+    char *p = g_build_filename(dir, name, NULL);
+    bool  ok = test_write_file(p, data, n);
+    g_free(p);
+    return ok;
+}
+
+void test_remove_dir(char *dir, const char *const *names, size_t n, const char *extra) {
+    for (size_t i = 0; i <= n; i++) {
+        const char *name = i < n ? names[i] : extra;
+        if (!name) continue;
+        char *p = g_build_filename(dir, name, NULL);
+        remove(p);
+        g_free(p);
+    }
+    remove(dir);
+    free(dir);
+}
+
+bool test_error_is(cascade_status got, const cascade_error *err, cascade_status want,
+                   const char *needle) {
+    if (got == want && strstr(err->message, needle)) return true;
+    fprintf(stderr, "got %s: %s (wanted %s containing '%s')\n", cascade_status_name(got),
+            err->message, cascade_status_name(want), needle);
+    return false;
+}
