@@ -362,37 +362,10 @@ static cascade_status resolve_specials(cascade_clip_tokenizer *tok, const clip_c
     return CASCADE_STATUS_OK;
 }
 
-/* added_tokens_decoder (newer transformers write it) must agree with the ids above. */
-static cascade_status check_added_decoder(const cascade_clip_tokenizer *tok, const clip_conf *c,
-                                          cascade_error *err) {
-    JsonNode *node = c->added_tokens_decoder;
-    if (!node || JSON_NODE_HOLDS_NULL(node)) return CASCADE_STATUS_OK;
-    if (!JSON_NODE_HOLDS_OBJECT(node))
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: field 'added_tokens_decoder': expected an object",
-                                 c->decoder_file);
-    JsonObject    *o = json_node_get_object(node);
-    GList         *members = json_object_get_members(o);
-    cascade_status st = CASCADE_STATUS_OK;
-    for (GList *l = members; l && !st; l = l->next) {
-        const char *key = l->data;
-        char       *end = NULL;
-        long        id = strtol(key, &end, 10);
-        JsonNode   *v = json_object_get_member(o, key);
-        JsonNode   *cn = JSON_NODE_HOLDS_OBJECT(v)
-                             ? json_object_get_member(json_node_get_object(v), "content")
-                             : NULL;
-        gpointer    have = cn && is_string(cn)
-                               ? g_hash_table_lookup(tok->ids, json_node_get_string(cn))
-                               : NULL;
-        if (end == key || *end || !have || GPOINTER_TO_INT(have) - 1 != id)
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                   "%s: field 'added_tokens_decoder[%s]': token not in the "
-                                   "vocabulary at that id (added tokens are not implemented)",
-                                   c->decoder_file, key);
-    }
-    g_list_free(members);
-    return st;
+static int32_t id_of_content(const void *t, const char *content) {
+    const cascade_clip_tokenizer *tok = t;
+    gpointer                      v = g_hash_table_lookup(tok->ids, content);
+    return v ? GPOINTER_TO_INT(v) - 1 : -1;
 }
 
 static void byte_tables(cascade_clip_tokenizer *tok) {
@@ -480,7 +453,8 @@ cascade_status cascade_clip_tokenizer_load(const char *dir, cascade_clip_tokeniz
     tok->clean_up = c.clean_up;
     tok->errors = c.errors;
     if ((st = read_vocab(tok, vocab, err)) || (st = read_merges(tok, merges, err)) ||
-        (st = resolve_specials(tok, &c, dir, err)) || (st = check_added_decoder(tok, &c, err)))
+        (st = resolve_specials(tok, &c, dir, err)) || (st = cascade_text_check_added_decoder(c.added_tokens_decoder, c.decoder_file,
+                                                  id_of_content, tok, err)))
         goto fail;
     byte_tables(tok);
     *out = tok;

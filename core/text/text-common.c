@@ -115,6 +115,39 @@ cascade_status cascade_text_shared_key(const char *k, JsonNode *v, const char *p
     return CASCADE_STATUS_OK;
 }
 
+cascade_status cascade_text_check_added_decoder(JsonNode *node, const char *file,
+                                                int32_t (*id_of)(const void *tok,
+                                                                 const char *content),
+                                                const void *tok, cascade_error *err) {
+    if (!node || JSON_NODE_HOLDS_NULL(node)) return CASCADE_STATUS_OK;
+    if (!JSON_NODE_HOLDS_OBJECT(node))
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                 "%s: field 'added_tokens_decoder': expected an object", file);
+    JsonObject    *o = json_node_get_object(node);
+    GList         *members = json_object_get_members(o);
+    cascade_status st = CASCADE_STATUS_OK;
+    for (GList *l = members; l && st == CASCADE_STATUS_OK; l = l->next) {
+        const char *key = l->data;
+        char       *end = NULL;
+        long        id = strtol(key, &end, 10);
+        JsonNode   *v = json_object_get_member(o, key);
+        JsonNode   *c = JSON_NODE_HOLDS_OBJECT(v)
+                            ? json_object_get_member(json_node_get_object(v), "content")
+                            : NULL;
+        const char *content =
+            (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
+                ? json_node_get_string(c)
+                : NULL;
+        if (end == key || *end || !content || id != id_of(tok, content))
+            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                   "%s: field 'added_tokens_decoder[%s]': token not in the "
+                                   "vocabulary at that id (added tokens are not implemented)",
+                                   file, key);
+    }
+    g_list_free(members);
+    return st;
+}
+
 const cascade_special_tok *cascade_special_next(const cascade_special_tok *s, size_t n,
                                                 const bool first_byte[256], const char *p,
                                                 const char *end, const char **at) {

@@ -324,6 +324,8 @@ static void test_clip_bad_config(void **state) {
         {"{}", "{\"bos_token\": null}", CASCADE_STATUS_FORMAT, "bos_token"},
         {"{}", "{\"eos_token\": {\"lstrip\": false}}", CASCADE_STATUS_FORMAT, "content"},
         {"{}", "{\"model_max_length\": 77}", CASCADE_STATUS_UNSUPPORTED, "model_max_length"},
+        {"{\"added_tokens_decoder\": {\"7\": {\"content\": \"<|endoftext|>\"}}}", "{}",
+         CASCADE_STATUS_UNSUPPORTED, "added_tokens_decoder[7]"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         write_in(dir, "tokenizer_config.json", bad[i].config);
@@ -342,9 +344,14 @@ static void test_clip_sd2_pad(void **state) {
     fixture *f = need_golden(state);
     char    *dir = copy_case();
     write_in(dir, "special_tokens_map.json", "{\"pad_token\": \"!\"}");
-    write_in(dir, "tokenizer_config.json",
-             "{\"tokenizer_class\": \"CLIPTokenizer\", \"do_lower_case\": true, "
-             "\"model_max_length\": 1000000000000000019884624838656}");
+    /* added_tokens_decoder as newer transformers write it: consistent with vocab.json */
+    char *conf = g_strdup_printf(
+        "{\"tokenizer_class\": \"CLIPTokenizer\", \"do_lower_case\": true, "
+        "\"model_max_length\": 1000000000000000019884624838656, \"added_tokens_decoder\": "
+        "{\"%d\": {\"content\": \"<|endoftext|>\", \"special\": true}}}",
+        (int)golden_special(f, "eos"));
+    write_in(dir, "tokenizer_config.json", conf);
+    g_free(conf);
     cascade_clip_tokenizer *t = NULL;
     cascade_error           err;
     cascade_error_init(&err);
@@ -378,6 +385,52 @@ static void test_clip_sd2_pad(void **state) {
     remove_dir(dir);
 }
 
+/* Flipped bytes in merges.txt and vocab.json: each load fails with a message or gives a
+ * tokenizer that encodes and decodes; never a crash. */
+static void test_clip_mutated_files(void **state) {
+    need_golden(state);
+    char         *dir = copy_case();
+    const char   *names[] = {"merges.txt", "vocab.json"};
+    guint32       seed = 12345;
+    for (size_t f = 0; f < 2; f++) {
+        gchar *orig = NULL;
+        gsize  n = 0;
+        char  *src = g_build_filename(test_golden_path(CASE_DIR), names[f], NULL);
+        assert_true(g_file_get_contents(src, &orig, &n, NULL));
+        g_free(src);
+        for (int round = 0; round < 12; round++) {
+            gchar *data = g_memdup2(orig, n);
+            for (int k = 0; k < 4; k++) {
+                seed = seed * 1664525u + 1013904223u;
+                data[(seed >> 8) % n] = (char)(seed >> 24);
+            }
+            assert_true(test_write_in(dir, names[f], data, round == 11 ? n / 2 : n));
+            cascade_clip_tokenizer *t = NULL;
+            cascade_error           err;
+            cascade_error_init(&err);
+            if (cascade_clip_tokenizer_load(dir, &t, &err) == CASCADE_STATUS_OK) {
+                int32_t *ids = NULL;
+                size_t   k = 0;
+                char    *dec = NULL;
+                assert_int_equal(cascade_clip_tokenizer_encode(t, "a photo of an astronaut", &ids,
+                                                               &k, &err),
+                                 CASCADE_STATUS_OK);
+                cascade_clip_tokenizer_decode(t, ids, k, &dec, &err);
+                free(dec);
+                free(ids);
+                cascade_clip_tokenizer_free(t);
+            } else {
+                assert_null(t);
+                assert_non_null(strstr(err.message, names[f]));
+            }
+            g_free(data);
+        }
+        assert_true(test_write_in(dir, names[f], orig, n));
+        g_free(orig);
+    }
+    remove_dir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clip_special_ids),
@@ -389,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_clip_malformed_merges),
         cmocka_unit_test(test_clip_bad_config),
         cmocka_unit_test(test_clip_sd2_pad),
+        cmocka_unit_test(test_clip_mutated_files),
     };
     return cmocka_run_group_tests_name("clip-tokenizer", tests, setup, teardown);
 }
