@@ -8,7 +8,7 @@ static const cli_command commands[] = {
     {"generate", "make images from a text prompt (the IF cascade, or a Stable Diffusion folder)", cmd_generate},
     {"inpaint", "repaint the masked part of a PNG from a text prompt", cmd_inpaint},
     {"img2img", "make variations of a PNG from a text prompt (image-to-image)", cmd_img2img},
-    {"tokenize", "print the T5 token ids of a text as a JSON array", cmd_tokenize},
+    {"tokenize", "print the T5 or CLIP token ids of a text as a JSON array", cmd_tokenize},
     {"encode", "encode a prompt with a text encoder into a safetensors file", cmd_encode},
     {"forward", "run one model component on named input tensors", cmd_forward},
     {"bench", "time a component's forward pass and report memory, as JSON", cmd_bench},

@@ -314,20 +314,30 @@ fail:
     return st;
 }
 
-cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
-                                         JsonParser **parser_out, JsonNode **root_out,
-                                         cascade_error *err) {
-    gchar  *text = NULL;
-    gsize   len = 0;
+cascade_status cascade_io_read_file(const char *path, char **text, size_t *len,
+                                    cascade_error *err) {
+    gsize   n = 0;
     GError *gerr = NULL;
-    *parser_out = NULL;
-    *root_out = NULL;
-    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+    *text = NULL;
+    *len = 0;
+    if (!g_file_get_contents(path, text, &n, &gerr)) {
         cascade_status st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", path,
                                               gerr ? gerr->message : "unknown error");
         g_clear_error(&gerr);
         return st;
     }
+    *len = n;
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
+                                         JsonParser **parser_out, JsonNode **root_out,
+                                         cascade_error *err) {
+    char  *text = NULL;
+    size_t len = 0;
+    *parser_out = NULL;
+    *root_out = NULL;
+    CASCADE_TRY(cascade_io_read_file(path, &text, &len, err));
     cascade_status st = cascade_io_json_parse(text, len, path, what, flags, parser_out, root_out,
                                               err);
     g_free(text);

@@ -30,6 +30,11 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
                                      const char *what, unsigned flags, JsonParser **parser_out,
                                      JsonNode **root_out, cascade_error *err);
 
+/* Reads the whole file at path into *text (g_free it; NUL-terminated, *len bytes before
+ * the NUL). A file that cannot be read is an IO error naming it. */
+cascade_status cascade_io_read_file(const char *path, char **text, size_t *len,
+                                    cascade_error *err);
+
 /* Reads the file at path and parses it as cascade_io_json_parse does, labelled with the path.
  * A file that cannot be read is an IO error naming it. */
 cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,

@@ -68,11 +68,6 @@ static bool is_bool(JsonNode *n) {
     return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_BOOLEAN;
 }
 
-static bool empty_or_null(JsonNode *n) {
-    return JSON_NODE_HOLDS_NULL(n) ||
-           (JSON_NODE_HOLDS_OBJECT(n) && json_object_get_size(json_node_get_object(n)) == 0);
-}
-
 static cascade_status parse_additional(JsonNode *v, const char *path, clip_conf *c,
                                        cascade_error *err) {
     if (JSON_NODE_HOLDS_NULL(v)) return CASCADE_STATUS_OK;
@@ -136,31 +131,17 @@ static cascade_status parse_config_key(const char *k, JsonNode *v, const char *p
         if (!is_bool(v) && !JSON_NODE_HOLDS_NULL(v))
             return cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                      "%s: field '%s': expected true or false", path, k);
-    } else if (!strcmp(k, "split_special_tokens")) {
-        if (!is_bool(v) || json_node_get_boolean(v))
-            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                     "%s: field '%s': only false is implemented", path, k);
-    } else if (!strcmp(k, "padding_side") || !strcmp(k, "truncation_side")) {
-        if (!is_string(v) || strcmp(json_node_get_string(v), "right") != 0)
-            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                     "%s: field '%s': only \"right\" is implemented", path, k);
-    } else if (!strcmp(k, "extra_special_tokens")) {
-        if (!empty_or_null(v))
-            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                     "%s: field '%s': must be empty", path, k);
     } else if (!strcmp(k, "added_tokens_decoder")) {
         if (c->added_tokens_decoder) json_node_unref(c->added_tokens_decoder);
         c->added_tokens_decoder = json_node_ref(v);
         g_free(c->decoder_file);
         c->decoder_file = g_strdup(path);
-    } else if (!strcmp(k, "name_or_path") || !strcmp(k, "special_tokens_map_file") ||
-               !strcmp(k, "tokenizer_file") || !strcmp(k, "vocab_file") ||
-               !strcmp(k, "merges_file") || !strcmp(k, "processor_class") ||
-               !strcmp(k, "model_input_names")) {
-        /* Bookkeeping: paths are ours, the inputs are always ids and mask. */
     } else {
-        return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'", path,
-                                 k);
+        bool known = false;
+        CASCADE_TRY(cascade_text_shared_key(k, v, path, &known, err));
+        if (!known)
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'",
+                                     path, k);
     }
     return CASCADE_STATUS_OK;
 }
@@ -299,15 +280,9 @@ static cascade_status parse_merge(cascade_clip_tokenizer *tok, const char *path,
 /* merges_handle.read().strip().split("\n")[1 : 48895], one merge per line. */
 static cascade_status read_merges(cascade_clip_tokenizer *tok, const char *path,
                                   cascade_error *err) {
-    gchar  *text = NULL;
-    gsize   len = 0;
-    GError *gerr = NULL;
-    if (!g_file_get_contents(path, &text, &len, &gerr)) {
-        cascade_status st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", path,
-                                              gerr ? gerr->message : "unknown error");
-        g_clear_error(&gerr);
-        return st;
-    }
+    char  *text = NULL;
+    size_t len = 0;
+    CASCADE_TRY(cascade_io_read_file(path, &text, &len, err));
     cascade_status st = CASCADE_STATUS_OK;
     const char    *bad = NULL;
     if (!g_utf8_validate(text, (gssize)len, &bad)) {
@@ -387,37 +362,10 @@ static cascade_status resolve_specials(cascade_clip_tokenizer *tok, const clip_c
     return CASCADE_STATUS_OK;
 }
 
-/* added_tokens_decoder (newer transformers write it) must agree with the ids above. */
-static cascade_status check_added_decoder(const cascade_clip_tokenizer *tok, const clip_conf *c,
-                                          cascade_error *err) {
-    JsonNode *node = c->added_tokens_decoder;
-    if (!node || JSON_NODE_HOLDS_NULL(node)) return CASCADE_STATUS_OK;
-    if (!JSON_NODE_HOLDS_OBJECT(node))
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: field 'added_tokens_decoder': expected an object",
-                                 c->decoder_file);
-    JsonObject    *o = json_node_get_object(node);
-    GList         *members = json_object_get_members(o);
-    cascade_status st = CASCADE_STATUS_OK;
-    for (GList *l = members; l && !st; l = l->next) {
-        const char *key = l->data;
-        char       *end = NULL;
-        long        id = strtol(key, &end, 10);
-        JsonNode   *v = json_object_get_member(o, key);
-        JsonNode   *cn = JSON_NODE_HOLDS_OBJECT(v)
-                             ? json_object_get_member(json_node_get_object(v), "content")
-                             : NULL;
-        gpointer    have = cn && is_string(cn)
-                               ? g_hash_table_lookup(tok->ids, json_node_get_string(cn))
-                               : NULL;
-        if (end == key || *end || !have || GPOINTER_TO_INT(have) - 1 != id)
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                   "%s: field 'added_tokens_decoder[%s]': token not in the "
-                                   "vocabulary at that id (added tokens are not implemented)",
-                                   c->decoder_file, key);
-    }
-    g_list_free(members);
-    return st;
+static int32_t id_of_content(const void *t, const char *content) {
+    const cascade_clip_tokenizer *tok = t;
+    gpointer                      v = g_hash_table_lookup(tok->ids, content);
+    return v ? GPOINTER_TO_INT(v) - 1 : -1;
 }
 
 static void byte_tables(cascade_clip_tokenizer *tok) {
@@ -505,7 +453,8 @@ cascade_status cascade_clip_tokenizer_load(const char *dir, cascade_clip_tokeniz
     tok->clean_up = c.clean_up;
     tok->errors = c.errors;
     if ((st = read_vocab(tok, vocab, err)) || (st = read_merges(tok, merges, err)) ||
-        (st = resolve_specials(tok, &c, dir, err)) || (st = check_added_decoder(tok, &c, err)))
+        (st = resolve_specials(tok, &c, dir, err)) || (st = cascade_text_check_added_decoder(c.added_tokens_decoder, c.decoder_file,
+                                                  id_of_content, tok, err)))
         goto fail;
     byte_tables(tok);
     *out = tok;

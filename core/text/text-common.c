@@ -80,6 +80,74 @@ cascade_status cascade_tok_def_parse(JsonNode *node, const char *file, const cha
     return CASCADE_STATUS_OK;
 }
 
+static bool string_is(JsonNode *n, const char *want) {
+    return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING &&
+           strcmp(json_node_get_string(n), want) == 0;
+}
+
+cascade_status cascade_text_shared_key(const char *k, JsonNode *v, const char *path, bool *known,
+                                       cascade_error *err) {
+    static const char *const bookkeeping[] = {
+        "name_or_path",     "special_tokens_map_file", "tokenizer_file",   "vocab_file",
+        "merges_file",      "processor_class",         "model_input_names",
+    };
+    *known = true;
+    if (!strcmp(k, "padding_side") || !strcmp(k, "truncation_side")) {
+        if (!string_is(v, "right"))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "%s: field '%s': only \"right\" is implemented", path, k);
+    } else if (!strcmp(k, "split_special_tokens")) {
+        if (!JSON_NODE_HOLDS_VALUE(v) || json_node_get_value_type(v) != G_TYPE_BOOLEAN ||
+            json_node_get_boolean(v))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "%s: field '%s': only false is implemented", path, k);
+    } else if (!strcmp(k, "extra_special_tokens")) {
+        if (!JSON_NODE_HOLDS_NULL(v) &&
+            !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "%s: field '%s': must be empty", path, k);
+    } else {
+        /* Bookkeeping: paths are ours, the inputs are always ids and mask. */
+        *known = false;
+        for (size_t i = 0; i < G_N_ELEMENTS(bookkeeping); i++)
+            if (!strcmp(k, bookkeeping[i])) *known = true;
+    }
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cascade_text_check_added_decoder(JsonNode *node, const char *file,
+                                                int32_t (*id_of)(const void *tok,
+                                                                 const char *content),
+                                                const void *tok, cascade_error *err) {
+    if (!node || JSON_NODE_HOLDS_NULL(node)) return CASCADE_STATUS_OK;
+    if (!JSON_NODE_HOLDS_OBJECT(node))
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                 "%s: field 'added_tokens_decoder': expected an object", file);
+    JsonObject    *o = json_node_get_object(node);
+    GList         *members = json_object_get_members(o);
+    cascade_status st = CASCADE_STATUS_OK;
+    for (GList *l = members; l && st == CASCADE_STATUS_OK; l = l->next) {
+        const char *key = l->data;
+        char       *end = NULL;
+        long        id = strtol(key, &end, 10);
+        JsonNode   *v = json_object_get_member(o, key);
+        JsonNode   *c = JSON_NODE_HOLDS_OBJECT(v)
+                            ? json_object_get_member(json_node_get_object(v), "content")
+                            : NULL;
+        const char *content =
+            (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
+                ? json_node_get_string(c)
+                : NULL;
+        if (end == key || *end || !content || id != id_of(tok, content))
+            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                   "%s: field 'added_tokens_decoder[%s]': token not in the "
+                                   "vocabulary at that id (added tokens are not implemented)",
+                                   file, key);
+    }
+    g_list_free(members);
+    return st;
+}
+
 const cascade_special_tok *cascade_special_next(const cascade_special_tok *s, size_t n,
                                                 const bool first_byte[256], const char *p,
                                                 const char *end, const char **at) {

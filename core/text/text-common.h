@@ -42,6 +42,21 @@ void           cascade_tok_def_clear(cascade_tok_def *d);
 cascade_status cascade_tok_def_parse(JsonNode *node, const char *file, const char *field,
                                      cascade_tok_def *out, cascade_error *err);
 
+/* The tokenizer_config.json keys both slow tokenizers treat alike: padding_side and
+ * truncation_side ("right" only), split_special_tokens (false only), extra_special_tokens
+ * (empty only) and bookkeeping (name_or_path, file names, processor_class,
+ * model_input_names). *known is false for any other key. */
+cascade_status cascade_text_shared_key(const char *k, JsonNode *v, const char *path, bool *known,
+                                       cascade_error *err);
+
+/* added_tokens_decoder (newer transformers write it in tokenizer_config.json, file) must
+ * agree with the ids the tokenizer gave: id_of(tok, content) for each entry. NULL or null
+ * node: nothing to check. */
+cascade_status cascade_text_check_added_decoder(JsonNode *node, const char *file,
+                                                int32_t (*id_of)(const void *tok,
+                                                                 const char *content),
+                                                const void *tok, cascade_error *err);
+
 /* A no-split token with its id, as the text is split at it. */
 typedef struct cascade_special_tok {
     char   *text; /* g_malloc'd */

@@ -168,36 +168,27 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
                 !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field 'sp_model_kwargs': must be empty", path);
-        } else if (!strcmp(k, "do_lower_case") || !strcmp(k, "split_special_tokens")) {
+        } else if (!strcmp(k, "do_lower_case")) {
             if (!bool_is(v, false))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field '%s': only false is implemented", path, k);
-        } else if (!strcmp(k, "padding_side") || !strcmp(k, "truncation_side")) {
-            if (!string_is(v, "right"))
-                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                       "%s: field '%s': only \"right\" is implemented", path, k);
         } else if (!strcmp(k, "add_prefix_space")) {
             /* Newer transformers write it; it only acts in the non-legacy mode. */
             if (!is_null(v) && !bool_is(v, true))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field 'add_prefix_space': only true is implemented",
                                        path);
-        } else if (!strcmp(k, "extra_special_tokens")) {
-            if (!is_null(v) &&
-                !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
-                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                       "%s: field 'extra_special_tokens': must be empty", path);
         } else if (!strcmp(k, "added_tokens_decoder")) {
             if (c->added_tokens_decoder) json_node_unref(c->added_tokens_decoder);
             c->added_tokens_decoder = json_node_ref(v);
-        } else if (!strcmp(k, "model_max_length") || !strcmp(k, "name_or_path") ||
-                   !strcmp(k, "special_tokens_map_file") || !strcmp(k, "tokenizer_file") ||
-                   !strcmp(k, "vocab_file") || !strcmp(k, "processor_class") ||
-                   !strcmp(k, "model_input_names")) {
-            /* Bookkeeping: max length is always passed explicitly here, paths are ours. */
+        } else if (!strcmp(k, "model_max_length")) {
+            /* Bookkeeping: max length is always passed explicitly here. */
         } else {
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'", path,
-                                   k);
+            bool known = false;
+            st = cascade_text_shared_key(k, v, path, &known, err);
+            if (!st && !known)
+                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'",
+                                       path, k);
         }
     }
     g_list_free(members);
@@ -261,44 +252,13 @@ static cascade_status add_special(cascade_tokenizer *tok, const tok_def *d, cons
     return CASCADE_STATUS_OK;
 }
 
-/* added_tokens_decoder (written by newer transformers) must agree with the ids above. */
-static cascade_status check_added_decoder(const cascade_tokenizer *tok, JsonNode *node,
-                                          const char *file, cascade_error *err) {
-    if (!node || is_null(node)) return CASCADE_STATUS_OK;
-    if (!JSON_NODE_HOLDS_OBJECT(node))
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: field 'added_tokens_decoder': expected an object", file);
-    JsonObject    *o = json_node_get_object(node);
-    GList         *members = json_object_get_members(o);
-    cascade_status st = CASCADE_STATUS_OK;
-    for (GList *l = members; l && st == CASCADE_STATUS_OK; l = l->next) {
-        const char *key = l->data;
-        char       *end = NULL;
-        long        id = strtol(key, &end, 10);
-        JsonNode   *v = json_object_get_member(o, key);
-        JsonNode   *c = JSON_NODE_HOLDS_OBJECT(v)
-                            ? json_object_get_member(json_node_get_object(v), "content")
-                            : NULL;
-        const char *content =
-            (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
-                ? json_node_get_string(c)
-                : NULL;
-        int32_t want = -1;
-        if (content) {
-            const special_tok *s = find_special(tok, content);
-            if (s)
-                want = s->id;
-            else if (strncmp(content, "<extra_id_", 10) != 0)
-                want = cascade_spm_piece_to_id(tok->spm, content, strlen(content));
-        }
-        if (end == key || *end || !content || id != want)
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                   "%s: field 'added_tokens_decoder[%s]': token not in the "
-                                   "vocabulary at that id (added tokens are not implemented)",
-                                   file, key);
-    }
-    g_list_free(members);
-    return st;
+/* The id transformers gives content: a special token's, else a SentencePiece piece's. */
+static int32_t id_of_content(const void *t, const char *content) {
+    const cascade_tokenizer *tok = t;
+    const special_tok       *s = find_special(tok, content);
+    if (s) return s->id;
+    if (!strncmp(content, "<extra_id_", 10)) return -1;
+    return cascade_spm_piece_to_id(tok->spm, content, strlen(content));
 }
 
 int32_t cascade_tokenizer_vocab_size(const cascade_tokenizer *tok) {
@@ -395,7 +355,8 @@ cascade_status cascade_tokenizer_load(const char *path, cascade_tokenizer **out,
         goto fail;
     for (size_t i = 0; i < conf.n_additional; i++)
         if ((st = add_special(tok, &conf.additional[i], conf.unk.content, NULL, err))) goto fail;
-    if (config && (st = check_added_decoder(tok, conf.added_tokens_decoder, config, err)))
+    if (config && (st = cascade_text_check_added_decoder(conf.added_tokens_decoder, config,
+                                                          id_of_content, tok, err)))
         goto fail;
     tok->is_special = g_new0(uint8_t, (size_t)cascade_tokenizer_vocab_size(tok));
     for (size_t i = 0; i < tok->n_specials; i++) tok->is_special[tok->specials[i].id] = 1;

@@ -1,6 +1,10 @@
 #include "test-common.h"
 
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,4 +168,65 @@ int test_component_setup(void **state) {
 int test_component_teardown(void **state) {
     test_component_fixture_free(*state);
     return 0;
+}
+
+bool test_json_load_nul_as(JsonParser *parser, const char *path, const char *stand_in,
+                           GError **err) {
+    gchar *text = NULL;
+    gsize  len = 0;
+    if (!g_file_get_contents(path, &text, &len, err)) return false;
+    for (char *p = stand_in ? strstr(text, "\\u0000") : NULL; p; p = strstr(p + 1, "\\u0000")) {
+        size_t backslashes = 0; /* "\\\\u0000" is an escaped backslash, then "u0000" */
+        while (p - (ptrdiff_t)backslashes > text && p[-(ptrdiff_t)backslashes - 1] == '\\')
+            backslashes++;
+        if (backslashes % 2 == 0) memcpy(p, stand_in, 6);
+    }
+    bool ok = json_parser_load_from_data(parser, text, (gssize)len, err);
+    g_free(text);
+    return ok;
+}
+
+char *test_copy_golden(const char *case_dir, const char *const *names, size_t n) {
+    char *dir = test_make_tmpdir();
+    for (size_t i = 0; dir && i < n; i++) {
+        gchar *data = NULL;
+        gsize  len = 0;
+        char  *src = g_build_filename(test_golden_path(case_dir), names[i], NULL);
+        bool   ok = g_file_get_contents(src, &data, &len, NULL) &&
+                  test_write_in(dir, names[i], data, len);
+        g_free(src);
+        g_free(data);
+        if (!ok) {
+            test_remove_copies(dir, names, i, NULL);
+            return NULL;
+        }
+    }
+    return dir;
+}
+
+bool test_write_in(const char *dir, const char *name, const void *data, size_t n) {
+    char *p = g_build_filename(dir, name, NULL);
+    bool  ok = test_write_file(p, data, n);
+    g_free(p);
+    return ok;
+}
+
+void test_remove_copies(char *dir, const char *const *names, size_t n, const char *extra) {
+    for (size_t i = 0; i <= n; i++) {
+        const char *name = i < n ? names[i] : extra;
+        if (!name) continue;
+        char *p = g_build_filename(dir, name, NULL);
+        remove(p);
+        g_free(p);
+    }
+    remove(dir);
+    free(dir);
+}
+
+bool test_error_is(cascade_status got, const cascade_error *err, cascade_status want,
+                   const char *needle) {
+    if (got == want && strstr(err->message, needle)) return true;
+    fprintf(stderr, "got %s: %s (wanted %s containing '%s')\n", cascade_status_name(got),
+            err->message, cascade_status_name(want), needle);
+    return false;
 }

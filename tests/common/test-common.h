@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-glib/json-glib.h>
+
+#include "cascade/status.h"
+
 /* $CASCADE_GOLDEN_DIR, else "../shared/golden" (tests run from the source root). */
 const char *test_golden_dir(void);
 /* "<golden dir>/<rel>" in a static buffer (valid until the next call). */
@@ -30,6 +34,24 @@ bool test_compare(const float *got, const float *want, size_t n, double atol, do
 /* Prints the first values side by side and the summary to stderr. */
 void test_diff_print(const char *label, const float *got, const float *want, size_t n,
                      const test_diff *d);
+
+/* Loads the JSON file at path into parser. U+0000 cannot pass through a C string (json-glib
+ * cuts strings there): when stand_in is set, each "\\u0000" escape in the file is first
+ * replaced by that 6-character escape (e.g. "\\u0001" for a tokenizer that drops both alike).
+ * False with *err set when the file cannot be read or parsed. */
+bool test_json_load_nul_as(JsonParser *parser, const char *path, const char *stand_in,
+                           GError **err);
+
+/* A new temp dir (malloc'd path) holding copies of the named files of the golden case
+ * folder case_dir; NULL when one cannot be read or written. */
+char *test_copy_golden(const char *case_dir, const char *const *names, size_t n);
+/* Writes n bytes of data to dir/name; false on failure. */
+bool  test_write_in(const char *dir, const char *name, const void *data, size_t n);
+/* Removes dir/name for each of the n names (and extra, when set), then dir; frees dir. */
+void  test_remove_copies(char *dir, const char *const *names, size_t n, const char *extra);
+/* True when got is want and err's message holds needle; else prints what came instead. */
+bool  test_error_is(cascade_status got, const cascade_error *err, cascade_status want,
+                    const char *needle);
 
 /* mkdtemp under $TMPDIR; the returned path is malloc'd. */
 char *test_make_tmpdir(void);

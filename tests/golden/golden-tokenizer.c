@@ -8,6 +8,7 @@
 
 #include "cascade/tokenizer.h"
 #include "golden.h"
+#include "test-common.h"
 
 
 static void count(golden_result *r, bool ok, const char *fmt, const char *text) {
@@ -91,22 +92,11 @@ cascade_status golden_tokenizer_check(const golden_case *c, const void *tok,
     char                *cases = golden_path(c, "tokenizer_cases.json");
     GError              *gerr = NULL;
     cascade_status       st = CASCADE_STATUS_OK;
-    gchar *text = NULL;
-    gsize  len = 0;
-    if (g_file_get_contents(cases, &text, &len, &gerr) && ops->nul_stand_in)
-        for (char *p = strstr(text, "\\u0000"); p; p = strstr(p + 1, "\\u0000")) {
-            size_t backslashes = 0; /* an escaped backslash before "u0000" is no escape */
-            while (p - (ptrdiff_t)backslashes > text && p[-(ptrdiff_t)backslashes - 1] == '\\')
-                backslashes++;
-            if (backslashes % 2 == 0) memcpy(p, ops->nul_stand_in, 6);
-        }
-    if (!text || !json_parser_load_from_data(jp, text, (gssize)len, &gerr)) {
+    if (!test_json_load_nul_as(jp, cases, ops->nul_stand_in, &gerr)) {
         st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %s", cases, gerr->message);
         g_error_free(gerr);
-        g_free(text);
         goto done;
     }
-    g_free(text);
     JsonObject *root = json_node_get_object(json_parser_get_root(jp));
     JsonArray  *single = json_object_get_array_member(root, "single");
     for (guint i = 0; single && i < json_array_get_length(single) && !st; i++)

@@ -25,14 +25,18 @@ static int need_golden(void **state) {
     return 0;
 }
 
-/* `cascade tokenize` prints the reference ids for every single text of the golden case. */
-static void test_cli_tokenize_matches_golden(void **state) {
-    (void)state;
-    if (!test_golden_exists("t5_tokenizer/tokenizer_cases.json")) skip();
+/* `cascade tokenize` prints the reference ids for every single text of a golden tokenizer
+ * case; the folder (spiece.model, or vocab.json + merges.txt) picks T5 or CLIP. */
+static void tokenize_matches_golden(const char *case_dir, const char *nul_stand_in) {
+    char *cases = g_build_filename(test_golden_path(case_dir), "tokenizer_cases.json", NULL);
+    if (!g_file_test(cases, G_FILE_TEST_EXISTS)) {
+        g_free(cases);
+        skip();
+    }
     JsonParser *p = json_parser_new();
-    assert_true(json_parser_load_from_file(p, test_golden_path("t5_tokenizer/tokenizer_cases.json"), NULL));
+    assert_true(test_json_load_nul_as(p, cases, nul_stand_in, NULL));
     JsonArray *single = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "single");
-    char      *model = g_strdup(test_golden_path("t5_tokenizer"));
+    char      *model = g_strdup(test_golden_path(case_dir));
     for (guint i = 0; i < json_array_get_length(single); i++) {
         JsonObject *e = json_array_get_object_element(single, i);
         const char *text = json_object_get_string_member(e, "text");
@@ -49,7 +53,19 @@ static void test_cli_tokenize_matches_golden(void **state) {
         result_clear(&r);
     }
     g_free(model);
+    g_free(cases);
     g_object_unref(p);
+}
+
+static void test_cli_tokenize_matches_golden(void **state) {
+    (void)state;
+    tokenize_matches_golden("t5_tokenizer", NULL);
+}
+
+/* CLIP's BasicTokenizer drops U+0000 as it drops U+0001, which can pass through argv. */
+static void test_cli_tokenize_clip_matches_golden(void **state) {
+    (void)state;
+    tokenize_matches_golden("clip_tokenizer", "\\u0001");
 }
 
 /* --max-length pads with the pad id and keeps eos last when truncating. */
@@ -518,6 +534,7 @@ static void test_cli_bench_vulkan_device(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_tokenize_matches_golden),
+        cmocka_unit_test(test_cli_tokenize_clip_matches_golden),
         cmocka_unit_test(test_cli_tokenize_max_length),
         cmocka_unit_test(test_cli_forward_t5_matches_golden),
         cmocka_unit_test(test_cli_forward_clip_text_matches_golden),

@@ -213,26 +213,13 @@ static void test_clip_bad_arguments(void **state) {
 /* ---- files ---- */
 
 static char *copy_case(void) {
-    char *dir = test_make_tmpdir();
+    char *dir = test_copy_golden(CASE_DIR, case_files, G_N_ELEMENTS(case_files));
     assert_non_null(dir);
-    for (size_t i = 0; i < G_N_ELEMENTS(case_files); i++) {
-        gchar *data = NULL;
-        gsize  n = 0;
-        char  *src = g_build_filename(test_golden_path(CASE_DIR), case_files[i], NULL);
-        assert_true(g_file_get_contents(src, &data, &n, NULL));
-        char *dst = g_build_filename(dir, case_files[i], NULL);
-        assert_true(test_write_file(dst, data, n));
-        g_free(src);
-        g_free(dst);
-        g_free(data);
-    }
     return dir;
 }
 
 static void write_in(const char *dir, const char *name, const char *text) {
-    char *p = g_build_filename(dir, name, NULL);
-    assert_true(test_write_file(p, text, strlen(text)));
-    g_free(p);
+    assert_true(test_write_in(dir, name, text, strlen(text)));
 }
 
 static void remove_in(const char *dir, const char *name) {
@@ -242,10 +229,7 @@ static void remove_in(const char *dir, const char *name) {
 }
 
 static void remove_dir(char *dir) {
-    for (size_t i = 0; i < G_N_ELEMENTS(case_files); i++) remove_in(dir, case_files[i]);
-    remove_in(dir, "added_tokens.json");
-    remove(dir);
-    free(dir);
+    test_remove_copies(dir, case_files, G_N_ELEMENTS(case_files), "added_tokens.json");
 }
 
 /* Loading dir must fail with status and a message containing needle; *out stays NULL. */
@@ -253,13 +237,8 @@ static void expect_load_error(const char *dir, cascade_status want, const char *
     cascade_clip_tokenizer *t = (cascade_clip_tokenizer *)&t;
     cascade_error           err;
     cascade_error_init(&err);
-    cascade_status st = cascade_clip_tokenizer_load(dir, &t, &err);
-    if (st != want || !strstr(err.message, needle))
-        fprintf(stderr, "got %s: %s (wanted %s containing '%s')\n", cascade_status_name(st),
-                err.message, cascade_status_name(want), needle);
-    assert_int_equal(st, want);
+    assert_true(test_error_is(cascade_clip_tokenizer_load(dir, &t, &err), &err, want, needle));
     assert_null(t);
-    assert_non_null(strstr(err.message, needle));
 }
 
 static void test_clip_missing_files(void **state) {
@@ -327,24 +306,32 @@ static void test_clip_malformed_merges(void **state) {
 static void test_clip_bad_config(void **state) {
     need_golden(state);
     char *dir = copy_case();
-    write_in(dir, "tokenizer_config.json", "{\"tokenizer_class\": \"T5Tokenizer\"}");
-    expect_load_error(dir, CASCADE_STATUS_UNSUPPORTED, "tokenizer_class");
-    write_in(dir, "tokenizer_config.json", "{\"frobnicate\": 1}");
-    expect_load_error(dir, CASCADE_STATUS_UNSUPPORTED, "'frobnicate'");
-    write_in(dir, "tokenizer_config.json", "{\"padding_side\": \"left\"}");
-    expect_load_error(dir, CASCADE_STATUS_UNSUPPORTED, "padding_side");
-    write_in(dir, "tokenizer_config.json", "{\"model_max_length\": \"77\"}");
-    expect_load_error(dir, CASCADE_STATUS_FORMAT, "model_max_length");
-    write_in(dir, "tokenizer_config.json", "{\"model_max_length\": 77, \"model_max_length\": 78}");
-    expect_load_error(dir, CASCADE_STATUS_FORMAT, "twice");
-    write_in(dir, "tokenizer_config.json", "{}");
-    write_in(dir, "special_tokens_map.json", "{\"unk_token\": \"<never-seen>\"}");
-    expect_load_error(dir, CASCADE_STATUS_FORMAT, "unk token '<never-seen>'");
-    write_in(dir, "special_tokens_map.json", "{\"bos_token\": null}");
-    expect_load_error(dir, CASCADE_STATUS_FORMAT, "bos_token");
-    write_in(dir, "special_tokens_map.json", "{\"eos_token\": {\"lstrip\": false}}");
-    expect_load_error(dir, CASCADE_STATUS_FORMAT, "content");
-    write_in(dir, "special_tokens_map.json", "{}");
+    static const struct {
+        const char    *config, *map; /* tokenizer_config.json, special_tokens_map.json */
+        cascade_status want;
+        const char    *needle;
+    } bad[] = {
+        {"{\"tokenizer_class\": \"T5Tokenizer\"}", "{}", CASCADE_STATUS_UNSUPPORTED,
+         "tokenizer_class"},
+        {"{\"frobnicate\": 1}", "{}", CASCADE_STATUS_UNSUPPORTED, "'frobnicate'"},
+        {"{\"padding_side\": \"left\"}", "{}", CASCADE_STATUS_UNSUPPORTED, "padding_side"},
+        {"{\"errors\": \"backslashreplace\"}", "{}", CASCADE_STATUS_UNSUPPORTED, "errors"},
+        {"{\"model_max_length\": \"77\"}", "{}", CASCADE_STATUS_FORMAT, "model_max_length"},
+        {"{\"model_max_length\": 77, \"model_max_length\": 78}", "{}", CASCADE_STATUS_FORMAT,
+         "twice"},
+        {"{}", "{\"unk_token\": \"<never-seen>\"}", CASCADE_STATUS_FORMAT,
+         "unk token '<never-seen>'"},
+        {"{}", "{\"bos_token\": null}", CASCADE_STATUS_FORMAT, "bos_token"},
+        {"{}", "{\"eos_token\": {\"lstrip\": false}}", CASCADE_STATUS_FORMAT, "content"},
+        {"{}", "{\"model_max_length\": 77}", CASCADE_STATUS_UNSUPPORTED, "model_max_length"},
+        {"{\"added_tokens_decoder\": {\"7\": {\"content\": \"<|endoftext|>\"}}}", "{}",
+         CASCADE_STATUS_UNSUPPORTED, "added_tokens_decoder[7]"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        write_in(dir, "tokenizer_config.json", bad[i].config);
+        write_in(dir, "special_tokens_map.json", bad[i].map);
+        expect_load_error(dir, bad[i].want, bad[i].needle);
+    }
     write_in(dir, "added_tokens.json", "{\"<cat-toy>\": 2514}");
     expect_load_error(dir, CASCADE_STATUS_UNSUPPORTED, "added_tokens.json");
     remove_dir(dir);
@@ -357,9 +344,14 @@ static void test_clip_sd2_pad(void **state) {
     fixture *f = need_golden(state);
     char    *dir = copy_case();
     write_in(dir, "special_tokens_map.json", "{\"pad_token\": \"!\"}");
-    write_in(dir, "tokenizer_config.json",
-             "{\"tokenizer_class\": \"CLIPTokenizer\", \"do_lower_case\": true, "
-             "\"model_max_length\": 1000000000000000019884624838656}");
+    /* added_tokens_decoder as newer transformers write it: consistent with vocab.json */
+    char *conf = g_strdup_printf(
+        "{\"tokenizer_class\": \"CLIPTokenizer\", \"do_lower_case\": true, "
+        "\"model_max_length\": 1000000000000000019884624838656, \"added_tokens_decoder\": "
+        "{\"%d\": {\"content\": \"<|endoftext|>\", \"special\": true}}}",
+        (int)golden_special(f, "eos"));
+    write_in(dir, "tokenizer_config.json", conf);
+    g_free(conf);
     cascade_clip_tokenizer *t = NULL;
     cascade_error           err;
     cascade_error_init(&err);
@@ -393,6 +385,52 @@ static void test_clip_sd2_pad(void **state) {
     remove_dir(dir);
 }
 
+/* Flipped bytes in merges.txt and vocab.json: each load fails with a message or gives a
+ * tokenizer that encodes and decodes; never a crash. */
+static void test_clip_mutated_files(void **state) {
+    need_golden(state);
+    char         *dir = copy_case();
+    const char   *names[] = {"merges.txt", "vocab.json"};
+    guint32       seed = 12345;
+    for (size_t f = 0; f < 2; f++) {
+        gchar *orig = NULL;
+        gsize  n = 0;
+        char  *src = g_build_filename(test_golden_path(CASE_DIR), names[f], NULL);
+        assert_true(g_file_get_contents(src, &orig, &n, NULL));
+        g_free(src);
+        for (int round = 0; round < 12; round++) {
+            gchar *data = g_memdup2(orig, n);
+            for (int k = 0; k < 4; k++) {
+                seed = seed * 1664525u + 1013904223u;
+                data[(seed >> 8) % n] = (char)(seed >> 24);
+            }
+            assert_true(test_write_in(dir, names[f], data, round == 11 ? n / 2 : n));
+            cascade_clip_tokenizer *t = NULL;
+            cascade_error           err;
+            cascade_error_init(&err);
+            if (cascade_clip_tokenizer_load(dir, &t, &err) == CASCADE_STATUS_OK) {
+                int32_t *ids = NULL;
+                size_t   k = 0;
+                char    *dec = NULL;
+                assert_int_equal(cascade_clip_tokenizer_encode(t, "a photo of an astronaut", &ids,
+                                                               &k, &err),
+                                 CASCADE_STATUS_OK);
+                cascade_clip_tokenizer_decode(t, ids, k, &dec, &err);
+                free(dec);
+                free(ids);
+                cascade_clip_tokenizer_free(t);
+            } else {
+                assert_null(t);
+                assert_non_null(strstr(err.message, names[f]));
+            }
+            g_free(data);
+        }
+        assert_true(test_write_in(dir, names[f], orig, n));
+        g_free(orig);
+    }
+    remove_dir(dir);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clip_special_ids),
@@ -404,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_clip_malformed_merges),
         cmocka_unit_test(test_clip_bad_config),
         cmocka_unit_test(test_clip_sd2_pad),
+        cmocka_unit_test(test_clip_mutated_files),
     };
     return cmocka_run_group_tests_name("clip-tokenizer", tests, setup, teardown);
 }
