@@ -5,15 +5,16 @@
 #include <string.h>
 
 static const cli_command commands[] = {
-    {"generate", "make images from a text prompt with the cascade (64 px, then 256 px)", cmd_generate},
+    {"generate", "make images from a text prompt (the IF cascade, or a Stable Diffusion folder)", cmd_generate},
     {"inpaint", "repaint the masked part of a PNG from a text prompt", cmd_inpaint},
-    {"tokenize", "print the T5 token ids of a text as a JSON array", cmd_tokenize},
+    {"img2img", "make variations of a PNG from a text prompt (image-to-image)", cmd_img2img},
+    {"tokenize", "print the T5 or CLIP token ids of a text as a JSON array", cmd_tokenize},
     {"encode", "encode a prompt with a text encoder into a safetensors file", cmd_encode},
     {"forward", "run one model component on named input tensors", cmd_forward},
     {"bench", "time a component's forward pass and report memory, as JSON", cmd_bench},
     {"devices", "list the Vulkan devices with memory and features", cmd_devices},
     {"convert", "convert a TensorFlow.js layers model (UpscalerJS) to config.json + safetensors", cmd_convert},
-    {"upscale", "enlarge a PNG with a super-resolution model, tile by tile", cmd_upscale},
+    {"upscale", "enlarge a PNG with a GAN or the x4 diffusion upscaler, tile by tile", cmd_upscale},
 };
 
 int cli_fail(const char *cmd, const cascade_error *err) {

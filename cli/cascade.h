@@ -20,6 +20,7 @@ bool cli_is_help(const char *arg);
 
 int cmd_generate(int argc, char **argv);
 int cmd_inpaint(int argc, char **argv);
+int cmd_img2img(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_forward(int argc, char **argv);

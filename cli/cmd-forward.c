@@ -8,6 +8,7 @@
 
 #include "cascade.h"
 #include "cascade/backend.h"
+#include "cascade/clip-text.h"
 #include "cascade/config.h"
 #include "cascade/safetensors.h"
 #include "cascade/t5.h"
@@ -26,6 +27,10 @@ static void usage(FILE *f) {
             "  T5EncoderModel        in: input_ids (B, N) ints, [attention_mask (B, N)]\n"
             "                        out: last_hidden_state (B, N, d_model)\n"
             "                             [--debug: hidden_states.<i>, the input of block i]\n"
+            "  CLIPTextModel         in: input_ids (B, N) ints, [attention_mask (B, N)]\n"
+            "                        out: last_hidden_state (B, N, D), pooler_output (B, D),\n"
+            "                             [CLIPTextModelWithProjection: text_embeds (B, proj)]\n"
+            "                             [--debug: hidden_states.<i>, the output of layer i]\n"
             "  UNet2DConditionModel  in: sample (B, C, H, W), timestep (B), encoder_hidden_states\n"
             "                        (B, N, D), [encoder_attention_mask (B, N)], [class_labels]\n"
             "                        out: out_sample [--debug: hook/<module> intermediates]\n\n"
@@ -70,26 +75,30 @@ char *forward_component_class(const char *dir, cascade_error *err) {
 }
 
 static void t5_free(void *m) { cascade_t5_free(m); }
+static void clip_text_free(void *m) { cascade_clip_text_free(m); }
+
+/* input_ids (B, N) as I32 and, when rq has one, attention_mask of the same shape as F32
+ * (*mask stays NULL otherwise). */
+static cascade_status load_ids_mask(const forward_request *rq, cascade_tensor **ids,
+                                    cascade_tensor **mask, cascade_error *err) {
+    CASCADE_TRY(cascade_safetensors_load(rq->inputs, "input_ids", CASCADE_DTYPE_I32, ids, err));
+    if ((*ids)->ndim != 2)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "%s: input_ids must be (batch, seq)", rq->inputs_path);
+    if (!cascade_safetensors_find(rq->inputs, "attention_mask")) return CASCADE_STATUS_OK;
+    CASCADE_TRY(cascade_safetensors_load(rq->inputs, "attention_mask", CASCADE_DTYPE_F32, mask, err));
+    if ((*mask)->ndim != 2 || (*mask)->shape[0] != (*ids)->shape[0] ||
+        (*mask)->shape[1] != (*ids)->shape[1])
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "%s: attention_mask must have input_ids' shape", rq->inputs_path);
+    return CASCADE_STATUS_OK;
+}
 
 static cascade_status prepare_t5(const forward_request *rq, forward_session *s, cascade_error *err) {
     cascade_tensor *ids = NULL, *mask = NULL;
     cascade_status  st;
-    if ((st = cascade_safetensors_load(rq->inputs, "input_ids", CASCADE_DTYPE_I32, &ids, err)))
-        goto done;
-    if (ids->ndim != 2) {
-        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                               "%s: input_ids must be (batch, seq)", rq->inputs_path);
-        goto done;
-    }
-    if (cascade_safetensors_find(rq->inputs, "attention_mask")) {
-        if ((st = cascade_safetensors_load(rq->inputs, "attention_mask", CASCADE_DTYPE_F32, &mask, err)))
-            goto done;
-        if (mask->ndim != 2 || mask->shape[0] != ids->shape[0] || mask->shape[1] != ids->shape[1]) {
-            st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                   "%s: attention_mask must have input_ids' shape", rq->inputs_path);
-            goto done;
-        }
-    } else {
+    if ((st = load_ids_mask(rq, &ids, &mask, err))) goto done;
+    if (!mask) {
         if ((st = cascade_tensor_new(CASCADE_DTYPE_F32, 2, ids->shape, &mask, err))) goto done;
         for (int64_t i = 0; i < cascade_tensor_numel(mask); i++) ((float *)mask->data)[i] = 1.0f;
     }
@@ -104,6 +113,46 @@ static cascade_status prepare_t5(const forward_request *rq, forward_session *s, 
         goto done;
     st = cascade_plan_write_named(s->plan, "attention_mask", mask->data, cascade_tensor_nbytes(mask), err);
 done:
+    cascade_tensor_free(ids);
+    cascade_tensor_free(mask);
+    return st;
+}
+
+/* CLIPTextModel: last_hidden_state, pooler_output (and text_embeds with a projection);
+ * the causal mask always, attention_mask when the inputs hold one. */
+static cascade_status prepare_clip_text(const forward_request *rq, forward_session *s,
+                                        cascade_error *err) {
+    cascade_tensor    *ids = NULL, *mask = NULL;
+    cascade_clip_text *m = NULL;
+    int32_t           *rows = NULL;
+    cascade_status     st;
+    if ((st = load_ids_mask(rq, &ids, &mask, err))) goto done;
+    if ((st = cascade_clip_text_load(rq->component_dir, CASCADE_DTYPE_F32, &m, err))) goto done;
+    s->model = m;
+    s->model_free = clip_text_free;
+    cascade_clip_text_build_options o;
+    cascade_clip_text_build_options_init(&o, m);
+    o.batch = ids->shape[0];
+    o.seq = ids->shape[1];
+    o.attention_mask = mask != NULL;
+    o.pooled = true;
+    o.debug = rq->debug;
+    if ((st = cascade_graph_new(&s->graph, err)) ||
+        (st = cascade_clip_text_build_ex(m, s->graph, &o, err)) ||
+        (st = cascade_plan_new(rq->backend, s->graph, &s->plan, err)))
+        goto done;
+    if (!(rows = malloc(sizeof *rows * (size_t)o.batch))) {
+        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    cascade_clip_text_pooled_rows(ids->data, o.batch, o.seq, rows);
+    if ((st = cascade_plan_write_named(s->plan, "input_ids", ids->data, cascade_tensor_nbytes(ids), err)) ||
+        (st = cascade_plan_write_named(s->plan, "pooled_rows", rows, sizeof *rows * (size_t)o.batch, err)))
+        goto done;
+    if (mask)
+        st = cascade_plan_write_named(s->plan, "attention_mask", mask->data, cascade_tensor_nbytes(mask), err);
+done:
+    free(rows);
     cascade_tensor_free(ids);
     cascade_tensor_free(mask);
     return st;
@@ -189,6 +238,8 @@ static const forward_component components[] = {
     {"UNet2DConditionModel", prepare_unet},
     {"T5EncoderModel", prepare_t5},
     {"T5ForConditionalGeneration", prepare_t5},
+    {"CLIPTextModel", prepare_clip_text},
+    {"CLIPTextModelWithProjection", prepare_clip_text},
 };
 
 const forward_component *forward_find_component(const char *dir, cascade_error *err) {

@@ -1,7 +1,6 @@
 /* cascade generate / cascade inpaint: a prompt through the cascade (stage I, then stage II
  * when a super-resolution model is loaded) to PNG files, with a progress bar on stderr and
  * Ctrl-C cancelling within one denoising step. */
-#include <errno.h>
 #include <getopt.h>
 #include <glib.h>
 #include <math.h>
@@ -16,6 +15,9 @@
 #include "cascade.h"
 #include "cascade/image-io.h"
 #include "cascade/pipeline.h"
+#include "cascade/sd-pipeline.h"
+#include "cli-images.h"
+#include "cmd-sd.h"
 #include "model-paths.h"
 
 static cascade_cancel g_cancel; /* raised by SIGINT: the one global the CLI needs */
@@ -26,14 +28,15 @@ static void on_sigint(int sig) {
 }
 
 typedef struct gen_opts {
-    const char *model, *sr_model, *prompt, *negative, *output, *backend, *image, *mask;
-    long        seed, steps1, steps2, batch, noise_level, threads;
-    double      guidance1, guidance2;
+    const char *model, *sr_model, *prompt, *negative, *output, *backend, *image, *mask, *stage3;
+    long        seed, steps1, steps2, batch, noise_level, threads, steps3, noise3;
+    double      guidance1, guidance2, strength;
     bool        no_sr, quiet, have_seed;
     bool        have_steps1, have_steps2, have_guidance1, have_guidance2, have_noise;
 } gen_opts;
 
-static void usage(FILE *f, bool inpaint) {
+static void usage(FILE *f, const char *cmd) {
+    bool inpaint = !strcmp(cmd, "inpaint"), img2img = !strcmp(cmd, "img2img");
     fprintf(f,
             "usage: cascade %s [OPTIONS] [--prompt] TEXT -o OUT.png\n\n"
             "%s\n\n"
@@ -52,6 +55,9 @@ static void usage(FILE *f, bool inpaint) {
             "                         (a model's generation_defaults.json overrides these\n"
             "                         defaults; the shipped model recommends fewer steps)\n"
             "      --batch N          images per prompt (default 1); OUT-1.png, OUT-2.png, ...\n"
+            "      --stage3 DIR       then enlarge 4x with this x4 diffusion upscaler\n"
+            "                         (StableDiffusionUpscalePipeline: IF's stage III)\n"
+            "      --stage3-steps N   its steps (default 75); --stage3-noise-level N (default 100)\n"
             "%s"
             "  -b, --backend NAME     cpu (default), vulkan, vulkan-fp16\n"
             "  -t, --threads N        CPU threads (default: all cores)\n"
@@ -59,138 +65,21 @@ static void usage(FILE *f, bool inpaint) {
             "  -o, --output FILE      the PNG to write (required)\n"
             "  -h, --help             this help\n\n"
             "Ctrl-C cancels within one denoising step and writes nothing.\n",
-            inpaint ? "inpaint --image IN.png --mask MASK.png" : "generate",
+            inpaint ? "inpaint --image IN.png --mask MASK.png" : img2img ? "img2img --image IN.png" : "generate",
             inpaint ? "Repaints the white part of MASK in IN from a prompt; the rest of IN is kept\n"
-                      "exactly. The image is resized to the model's size for the diffusion and back."
-                    : "Generates images from a text prompt with the cascaded diffusion model.",
+                      "exactly. The image is resized to the model's size for the diffusion and back.\n"
+                      "A Stable Diffusion folder as --model takes the options of 'cascade inpaint\n"
+                      "--model SD-DIR --help'."
+            : img2img ? "Makes variations of IN from a prompt (IF image-to-image: strength 0 keeps IN,\n"
+                        "1 ignores it). A Stable Diffusion folder as --model works too."
+                      : "Generates images from a text prompt with the cascaded diffusion model.\n"
+                        "A Stable Diffusion folder as --model runs that model instead\n"
+                        "('cascade generate --model SD-DIR --help' lists its options).",
             inpaint ? "      --image FILE       the PNG to repaint\n"
                       "      --mask FILE        PNG, white (or opaque) = repaint, black = keep\n"
-                    : "");
-}
-
-static bool parse_long(const char *s, long lo, long hi, long *out) {
-    char *end;
-    errno = 0; /* strtol saturates out-of-range input at LONG_MAX: refused, not clamped */
-    long  v = strtol(s, &end, 10);
-    if (!*s || *end || errno == ERANGE || v < lo || v > hi) return false;
-    *out = v;
-    return true;
-}
-
-static bool parse_double(const char *s, double lo, double hi, double *out) {
-    char  *end;
-    double v = strtod(s, &end);
-    if (!*s || *end || !(v >= lo && v <= hi)) return false;
-    *out = v;
-    return true;
-}
-
-typedef struct progress_state {
-    bool   quiet;
-    bool   tty;       /* redraw one line; otherwise print a line per quarter */
-    double t0;
-} progress_state;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void on_progress(void *ud, int stage, int step, int total, const float *x0,
-                        const int64_t shape[4]) {
-    (void)x0;
-    progress_state *ps = ud;
-    if (ps->quiet) return;
-    if (!ps->tty) {
-        if (step == total || (total >= 4 && step % (total / 4) == 0))
-            fprintf(stderr, "stage %d %lldpx: step %d/%d %.1fs\n", stage, (long long)shape[3],
-                    step, total, now_s() - ps->t0);
-        return;
-    }
-    int width = 30, done = total > 0 ? step * width / total : width;
-    fprintf(stderr, "\rstage %d %lldpx [", stage, (long long)shape[3]);
-    for (int i = 0; i < width; i++) fputc(i < done ? '#' : '.', stderr);
-    fprintf(stderr, "] %d/%d %.1fs", step, total, now_s() - ps->t0);
-    if (step == total) fputc('\n', stderr);
-    fflush(stderr);
-}
-
-/* (B, 3, H, W) in [-1, 1] -> 8-bit RGB, image b; RGBA when alpha (H * W bytes) is given. */
-static cascade_status to_image(const float *x, const int64_t shape[4], int64_t b,
-                               const uint8_t *alpha, cascade_image **out, cascade_error *err) {
-    int64_t H = shape[2], W = shape[3];
-    int32_t C = alpha ? 4 : 3;
-    CASCADE_TRY(cascade_image_new(W, H, C, out, err));
-    const float *p = x + b * 3 * H * W;
-    for (int64_t c = 0; c < 3; c++)
-        for (int64_t i = 0; i < H * W; i++) {
-            float v = (p[c * H * W + i] + 1.0f) * 127.5f;
-            v = v < 0 ? 0 : (v > 255 ? 255 : v);
-            (*out)->pixels[i * C + c] = (uint8_t)lrintf(v);
-        }
-    for (int64_t i = 0; alpha && i < H * W; i++) (*out)->pixels[i * 4 + 3] = alpha[i];
-    return CASCADE_STATUS_OK;
-}
-
-static char *numbered(const char *path, long i, long n) {
-    if (n == 1) return g_strdup(path);
-    const char *dot = strrchr(path, '.');
-    if (!dot || strchr(dot, '/')) return g_strdup_printf("%s-%ld", path, i + 1);
-    return g_strdup_printf("%.*s-%ld%s", (int)(dot - path), path, i + 1, dot);
-}
-
-/* Before any compute: every output the run will write can be written (named with the reason). */
-static cascade_status check_outputs(const gen_opts *o, long batch, cascade_error *err) {
-    for (long b = 0; b < batch; b++) {
-        char          *path = numbered(o->output, b, batch);
-        cascade_status st = cascade_image_check_output(path, err);
-        g_free(path);
-        if (st) return st;
-    }
-    return CASCADE_STATUS_OK;
-}
-
-static cascade_status write_results(const gen_opts *o, const float *img, const int64_t shape[4],
-                                    const uint8_t *alpha, cascade_error *err) {
-    for (int64_t b = 0; b < shape[0]; b++) {
-        cascade_image *im = NULL;
-        CASCADE_TRY(to_image(img, shape, b, alpha, &im, err));
-        char          *path = numbered(o->output, (long)b, (long)shape[0]);
-        /* whole or not at all, and Ctrl-C still cancels while it is written */
-        cascade_status st = cascade_image_write_png_cancel(path, im, &g_cancel, err);
-        if (!st) fprintf(stderr, "wrote %s (%lldx%lld, seed %ld)\n", path, (long long)shape[3],
-                         (long long)shape[2], o->seed);
-        g_free(path);
-        cascade_image_free(im);
-        if (st) return st;
-    }
-    return CASCADE_STATUS_OK;
-}
-
-/* Bilinear resize of planes (n, h, w) -> (n, oh, ow), align_corners false. */
-static float *resize_planes(const float *x, int64_t n, int64_t h, int64_t w, int64_t oh,
-                            int64_t ow) {
-    float *y = malloc(sizeof *y * (size_t)(n * oh * ow));
-    if (!y) return NULL;
-    for (int64_t p = 0; p < n; p++)
-        for (int64_t i = 0; i < oh; i++) {
-            double fy = ((double)i + 0.5) * (double)h / (double)oh - 0.5;
-            fy = fy < 0 ? 0 : fy;
-            int64_t y0 = (int64_t)fy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-            double  ly = fy - (double)y0;
-            for (int64_t j = 0; j < ow; j++) {
-                double fx = ((double)j + 0.5) * (double)w / (double)ow - 0.5;
-                fx = fx < 0 ? 0 : fx;
-                int64_t x0 = (int64_t)fx, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-                double  lx = fx - (double)x0;
-                const float *s = x + p * h * w;
-                double top = s[y0 * w + x0] * (1 - lx) + s[y0 * w + x1] * lx;
-                double bot = s[y1 * w + x0] * (1 - lx) + s[y1 * w + x1] * lx;
-                y[(p * oh + i) * ow + j] = (float)(top * (1 - ly) + bot * ly);
-            }
-        }
-    return y;
+            : img2img ? "      --image FILE       the PNG to vary\n"
+                        "      --strength X       0..1 (default 0.7)\n"
+                      : "");
 }
 
 /* Inpaints at the model's size, then composites at the input's size through the input's mask,
@@ -202,9 +91,9 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
     uint8_t       *alpha = NULL;
     cascade_status st;
     if ((st = cascade_image_read_png(o->image, &im, err)) ||
-        (st = cascade_image_read_png(o->mask, &mk, err)))
+        (o->mask && (st = cascade_image_read_png(o->mask, &mk, err)) != CASCADE_STATUS_OK))
         goto done;
-    if (im->width != mk->width || im->height != mk->height) {
+    if (mk && (im->width != mk->width || im->height != mk->height)) {
         st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                "%s is %lldx%lld but %s is %lldx%lld: they must match", o->mask,
                                (long long)mk->width, (long long)mk->height, o->image,
@@ -219,7 +108,12 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
     bool any = false;
     for (int64_t i = 0; i < HW; i++) {
         for (int c = 0; c < 3; c++) x[c * HW + i] = im->pixels[i * im->channels + c] / 127.5f - 1.0f;
-        /* the mask's luminance, times its alpha when it has one */
+        /* the mask's luminance, times its alpha when it has one; img2img: everywhere */
+        if (!mk) {
+            m[i] = 1.0f;
+            any = true;
+            continue;
+        }
         const uint8_t *q = mk->pixels + i * mk->channels;
         float v = (0.299f * q[0] + 0.587f * q[1] + 0.114f * q[2]) / 255.0f;
         if (mk->channels == 4) v *= q[3] / 255.0f;
@@ -231,12 +125,12 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
                                "%s is black everywhere: nothing to inpaint", o->mask);
         goto done;
     }
-    xs = resize_planes(x, 3, H, W, mh, mw);
-    ms = resize_planes(m, 1, H, W, mh, mw);
+    xs = cli_resize_planes(x, 3, H, W, mh, mw);
+    ms = cli_resize_planes(m, 1, H, W, mh, mw);
     if (!xs || !ms) goto oom;
     int64_t shape[4];
     if ((st = cascade_pipeline_inpaint(p, g, xs, ms, mh, mw, &res, shape, err))) goto done;
-    up = resize_planes(res, shape[0] * 3, shape[2], shape[3], H, W);
+    up = cli_resize_planes(res, shape[0] * 3, shape[2], shape[3], H, W);
     comp = malloc(sizeof *comp * (size_t)(shape[0] * 3 * HW));
     if (!up || !comp) goto oom;
     for (int64_t b = 0; b < shape[0]; b++)
@@ -254,7 +148,7 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
             alpha[i] = (uint8_t)lrintf(m[i] * 255.0f + (1 - m[i]) * im->pixels[i * 4 + 3]);
     }
     int64_t out_shape[4] = {shape[0], 3, H, W};
-    st = write_results(o, comp, out_shape, alpha, err);
+    st = cli_write_images(o->output, o->seed, comp, out_shape, alpha, &g_cancel, err);
     goto done;
 oom:
     st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
@@ -265,10 +159,52 @@ done:
     return st;
 }
 
-static int run(int argc, char **argv, bool inpaint) {
-    const char *cmd = inpaint ? "inpaint" : "generate";
+/* Stage III: each image x4 through the diffusion upscaler with the same prompt; *img and
+ * shape are replaced by the enlarged batch. */
+static cascade_status run_stage3(cascade_sd_pipeline *up, const gen_opts *o, cli_progress_state *ps,
+                                 float **img, int64_t shape[4], cascade_error *err) {
+    float         *all = NULL;
+    int64_t        s[4] = {0};
+    size_t         per_in = (size_t)(3 * shape[2] * shape[3]);
+    cascade_status st = CASCADE_STATUS_OK;
+    for (int64_t b = 0; b < shape[0] && !st; b++) {
+        cascade_sd_params g;
+        cascade_sd_params_init(&g);
+        g.prompt = o->prompt;
+        g.negative_prompt = o->negative;
+        g.seed = (uint64_t)o->seed + (uint64_t)b;
+        g.steps = o->steps3;
+        g.noise_level = o->noise3;
+        g.progress = cli_on_progress;
+        g.user_data = ps;
+        g.cancel = &g_cancel;
+        float *one = NULL;
+        st = cascade_sd_pipeline_upscale(up, &g, *img + (size_t)b * per_in, shape[2], shape[3],
+                                         &one, s, err);
+        if (!st && !all && !(all = malloc((size_t)(shape[0] * 3 * s[2] * s[3]) * sizeof *all)))
+            st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "stage III images");
+        if (!st) memcpy(all + (size_t)(b * 3 * s[2] * s[3]), one, (size_t)(3 * s[2] * s[3]) * sizeof *all);
+        free(one);
+    }
+    if (st) {
+        free(all);
+        return st;
+    }
+    free(*img);
+    *img = all;
+    shape[2] = s[2];
+    shape[3] = s[3];
+    return CASCADE_STATUS_OK;
+}
+
+typedef enum gen_mode { MODE_GENERATE, MODE_INPAINT, MODE_IMG2IMG } gen_mode;
+
+static int run(int argc, char **argv, gen_mode mode) {
+    const char *cmd = mode == MODE_INPAINT ? "inpaint" : mode == MODE_IMG2IMG ? "img2img" : "generate";
+    bool        inpaint = mode != MODE_GENERATE; /* img2img: inpainting with an all-white mask */
+    if (cli_args_name_sd_model(argc, argv)) return cli_sd_main(cmd, argc, argv);
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_SR_STEPS, O_SR_GUIDANCE, O_NOISE, O_BATCH,
-           O_NO_SR, O_IMAGE, O_MASK };
+           O_NO_SR, O_IMAGE, O_MASK, O_STRENGTH, O_STAGE3, O_STEPS3, O_NOISE3 };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},       {"sr-model", required_argument, NULL, 's'},
         {"prompt", required_argument, NULL, 'p'},      {"negative", required_argument, NULL, 'n'},
@@ -281,9 +217,14 @@ static int run(int argc, char **argv, bool inpaint) {
         {"noise-level", required_argument, NULL, O_NOISE},
         {"batch", required_argument, NULL, O_BATCH},   {"no-sr", no_argument, NULL, O_NO_SR},
         {"image", required_argument, NULL, O_IMAGE},   {"mask", required_argument, NULL, O_MASK},
+        {"strength", required_argument, NULL, O_STRENGTH},
+        {"stage3", required_argument, NULL, O_STAGE3},
+        {"stage3-steps", required_argument, NULL, O_STEPS3},
+        {"stage3-noise-level", required_argument, NULL, O_NOISE3},
         {"help", no_argument, NULL, 'h'},              {0}};
     gen_opts o = {.backend = "cpu", .steps1 = 50, .steps2 = 25, .batch = 1, .noise_level = 250,
-                  .guidance1 = 7.0, .guidance2 = 4.0};
+                  .guidance1 = 7.0, .guidance2 = 4.0, .strength = 0.7, .steps3 = 75,
+                  .noise3 = 100};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:s:p:n:o:b:t:qh", opts, NULL)) != -1) {
@@ -296,25 +237,29 @@ static int run(int argc, char **argv, bool inpaint) {
         case 'o': o.output = optarg; break;
         case 'b': o.backend = optarg; break;
         case 'q': o.quiet = true; break;
-        case 't': ok = parse_long(optarg, 0, 1024, &o.threads); break;
-        case O_SEED: ok = parse_long(optarg, 0, LONG_MAX, &o.seed); o.have_seed = true; break;
-        case O_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps1); o.have_steps1 = true; break;
-        case O_SR_STEPS: ok = parse_long(optarg, 1, 1000, &o.steps2); o.have_steps2 = true; break;
+        case 't': ok = cli_parse_long(optarg, 0, 1024, &o.threads); break;
+        case O_SEED: ok = cli_parse_long(optarg, 0, LONG_MAX, &o.seed); o.have_seed = true; break;
+        case O_STEPS: ok = cli_parse_long(optarg, 1, 1000, &o.steps1); o.have_steps1 = true; break;
+        case O_SR_STEPS: ok = cli_parse_long(optarg, 1, 1000, &o.steps2); o.have_steps2 = true; break;
         case O_GUIDANCE:
-            ok = parse_double(optarg, 0, 100, &o.guidance1);
+            ok = cli_parse_double(optarg, 0, 100, &o.guidance1);
             o.have_guidance1 = true;
             break;
         case O_SR_GUIDANCE:
-            ok = parse_double(optarg, 0, 100, &o.guidance2);
+            ok = cli_parse_double(optarg, 0, 100, &o.guidance2);
             o.have_guidance2 = true;
             break;
-        case O_NOISE: ok = parse_long(optarg, 0, 999, &o.noise_level); o.have_noise = true; break;
-        case O_BATCH: ok = parse_long(optarg, 1, 64, &o.batch); break;
+        case O_NOISE: ok = cli_parse_long(optarg, 0, 999, &o.noise_level); o.have_noise = true; break;
+        case O_BATCH: ok = cli_parse_long(optarg, 1, 64, &o.batch); break;
         case O_NO_SR: o.no_sr = true; break;
         case O_IMAGE: o.image = optarg; break;
         case O_MASK: o.mask = optarg; break;
-        case 'h': usage(stdout, inpaint); return 0;
-        default: usage(stderr, inpaint); return 2;
+        case O_STRENGTH: ok = cli_parse_double(optarg, 0.001, 1, &o.strength); break;
+        case O_STAGE3: o.stage3 = optarg; break;
+        case O_STEPS3: ok = cli_parse_long(optarg, 1, 1000, &o.steps3); break;
+        case O_NOISE3: ok = cli_parse_long(optarg, 0, 999, &o.noise3); break;
+        case 'h': usage(stdout, cmd); return 0;
+        default: usage(stderr, cmd); return 2;
         }
         if (!ok) {
             const char *name = "?";
@@ -325,8 +270,9 @@ static int run(int argc, char **argv, bool inpaint) {
         }
     }
     if (!o.prompt && optind == argc - 1) o.prompt = argv[optind++];
-    if (!o.prompt || !o.output || optind != argc || (inpaint && (!o.image || !o.mask))) {
-        usage(stderr, inpaint);
+    if (!o.prompt || !o.output || optind != argc || (inpaint && !o.image) ||
+        (mode == MODE_INPAINT && !o.mask) || (o.stage3 && mode != MODE_GENERATE)) {
+        usage(stderr, cmd);
         return 2;
     }
     if (!o.have_seed) o.seed = (long)(time(NULL) % 1000000);
@@ -338,6 +284,7 @@ static int run(int argc, char **argv, bool inpaint) {
     cascade_error            err;
     cascade_backend         *be = NULL;
     cascade_pipeline        *p = NULL;
+    cascade_sd_pipeline     *up = NULL; /* --stage3 */
     cascade_pipeline_options po;
     int                      rc = 0;
     cascade_error_init(&err);
@@ -357,17 +304,23 @@ static int run(int argc, char **argv, bool inpaint) {
     if (!o.have_steps2) o.steps2 = d2.steps;
     if (!o.have_guidance2) o.guidance2 = d2.guidance;
     if (!o.have_noise) o.noise_level = d2.noise_level;
-    if (check_outputs(&o, o.batch, &err) ||
+    if (cli_check_outputs(o.output, o.batch, &err) ||
         cli_backend_new(o.backend, (int)o.threads, &be, &err)) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
     po.backend = be;
-    if (cascade_pipeline_load(&po, &p, &err)) {
+    if (cascade_pipeline_load(&po, &p, &err) ||
+        (o.stage3 && cascade_sd_pipeline_load(o.stage3, be, CASCADE_DTYPE_F32, &up, &err))) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
-    progress_state ps = {o.quiet, isatty(STDERR_FILENO) != 0, now_s()};
+    if (up && !cascade_sd_pipeline_can(up, CASCADE_SD_TASK_UPSCALE)) {
+        rc = cli_failf(cmd, "--stage3 %s is not an x4 upscaler (StableDiffusionUpscalePipeline)",
+                       o.stage3);
+        goto done;
+    }
+    cli_progress_state ps = {o.quiet, isatty(STDERR_FILENO) != 0, cli_now_s()};
     cascade_generate_params g;
     cascade_generate_params_init(&g);
     g.prompt = o.prompt;
@@ -380,7 +333,8 @@ static int run(int argc, char **argv, bool inpaint) {
     g.guidance2 = o.guidance2;
     g.stage2 = sr != NULL;
     g.noise_level = o.noise_level;
-    g.progress = on_progress;
+    if (mode == MODE_IMG2IMG) g.strength = o.strength;
+    g.progress = cli_on_progress;
     g.user_data = &ps;
     g.cancel = &g_cancel;
     struct sigaction sa = {0}, old;
@@ -393,7 +347,8 @@ static int run(int argc, char **argv, bool inpaint) {
         float  *img = NULL;
         int64_t shape[4];
         st = cascade_pipeline_generate(p, &g, &img, shape, &err);
-        if (!st) st = write_results(&o, img, shape, NULL, &err);
+        if (!st && up) st = run_stage3(up, &o, &ps, &img, shape, &err);
+        if (!st) st = cli_write_images(o.output, o.seed, img, shape, NULL, &g_cancel, &err);
         free(img);
     }
     sigaction(SIGINT, &old, NULL);
@@ -404,6 +359,7 @@ static int run(int argc, char **argv, bool inpaint) {
         rc = cli_fail(cmd, &err);
     }
 done:
+    cascade_sd_pipeline_free(up);
     cascade_pipeline_free(p);
     cascade_backend_free(be);
     free(model);
@@ -411,5 +367,6 @@ done:
     return rc;
 }
 
-int cmd_generate(int argc, char **argv) { return run(argc, argv, false); }
-int cmd_inpaint(int argc, char **argv) { return run(argc, argv, true); }
+int cmd_generate(int argc, char **argv) { return run(argc, argv, MODE_GENERATE); }
+int cmd_inpaint(int argc, char **argv) { return run(argc, argv, MODE_INPAINT); }
+int cmd_img2img(int argc, char **argv) { return run(argc, argv, MODE_IMG2IMG); }

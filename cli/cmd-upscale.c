@@ -13,6 +13,7 @@
 
 #include "backend-choice.h"
 #include "cascade.h"
+#include "cmd-sd.h"
 #include "cascade/backend.h"
 #include "cascade/image-io.h"
 #include "cascade/upscaler.h"
@@ -43,7 +44,10 @@ static void usage(FILE *f) {
             "  --backend NAME   cpu (default), vulkan, vulkan-fp16\n"
             "  --threads N      CPU threads (default: all cores)\n"
             "  --bench N        time N runs after one warm-up; print JSON on stdout\n"
-            "  -q, --quiet      no progress on stderr\n");
+            "  -q, --quiet      no progress on stderr\n\n"
+            "With an x4 diffusion upscaler folder (StableDiffusionUpscalePipeline, DeepFloyd\n"
+            "IF's stage III) as --model, it takes a --prompt and the diffusion options: see\n"
+            "'cascade upscale --model X4-DIR --help'.\n");
 }
 
 static bool parse_int(const char *s, long lo, long hi, long *out) {
@@ -144,6 +148,7 @@ static int parse_args(int argc, char **argv, up_args *a, bool *done) {
 }
 
 int cmd_upscale(int argc, char **argv) {
+    if (cli_args_name_sd_model(argc, argv)) return cli_sd_main("upscale", argc, argv);
     up_args a;
     bool    done;
     int     rc = parse_args(argc, argv, &a, &done);

@@ -11,10 +11,11 @@
 
 G_BEGIN_DECLS
 
-#define CASCADE_PROC_GENERATE "plug-in-cascade-generate"
-#define CASCADE_PROC_INPAINT  "plug-in-cascade-inpaint"
-#define CASCADE_PROC_UPSCALE  "plug-in-cascade-upscale"
-#define CASCADE_PARASITE_NAME "gimp-cascade-recipe"
+#define CASCADE_PROC_GENERATE     "plug-in-cascade-generate"
+#define CASCADE_PROC_GENERATE_NEW "plug-in-cascade-generate-new-image"
+#define CASCADE_PROC_INPAINT      "plug-in-cascade-inpaint"
+#define CASCADE_PROC_UPSCALE      "plug-in-cascade-upscale"
+#define CASCADE_PARASITE_NAME     "gimp-cascade-recipe"
 
 #define CASCADE_PLUGIN_ERROR (cascade_plugin_error_quark())
 GQuark cascade_plugin_error_quark(void);
@@ -68,21 +69,25 @@ typedef struct {
     gint32 layer; /* the result layer, or the group of a batch */
 } CascadeInserted;
 /* Generate: results (one CascadeImage per batch item, made with seeds[i]) as new layers of
- * image (-1: a new image, shown when interactive). */
+ * image (-1: a new image of the result's size, shown when interactive); in an open image,
+ * into the selection's box (filled) when there is a selection, else centred. */
 gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, GPtrArray *results,
                                          const guint64 *seeds, gboolean interactive,
                                          CascadeInserted *out, GError **error);
-/* Inpaint: results[0] at crop's offsets, its layer mask the selection. */
+/* Inpaint: each result at crop's offsets, its layer mask the selection; several (a batch)
+ * in one layer group, as generate's. */
 gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
                                          const CascadeSelectionCrop *crop, GPtrArray *results,
                                          const guint64 *seeds, CascadeInserted *out,
                                          GError **error);
 /* A new, not yet inserted layer of image (RGBA or the image's base type with alpha). */
 gint32 cascade_layers_new(gint32 image, const gchar *name, gint width, gint height, GError **error);
-/* Inserts a built layer at the top of image in an undo group (upscale), growing the canvas
- * to hold it when needed. */
-gboolean cascade_layers_insert_built(gint32 image, gint32 layer, gint x, gint y, GError **error);
-/* "<prompt, shortened> #<seed>" (g_free). */
+/* Upscale: inserts the built layer (source enlarged factor times) at the top of image at
+ * source's offsets in an undo group, growing the canvas to hold it when needed; source's
+ * layer mask, if any, is enlarged onto it. */
+gboolean cascade_layers_insert_upscaled(gint32 image, gint32 layer, gint32 source, gint factor,
+                                        GError **error);
+/* "[<prefix>: ]<prompt, shortened> (seed <seed>)" (g_free). */
 gchar *cascade_layers_name(const gchar *prefix, const gchar *prompt, guint64 seed);
 
 /* worker.c: runs CascadeJobs from the main loop, with gimp_progress and the dialog. */

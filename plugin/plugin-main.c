@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cascade-plugin.h"
+#include "cascade-presets.h"
 
 GQuark cascade_plugin_error_quark(void) {
     return g_quark_from_static_string("cascade-plugin-error-quark");
@@ -24,8 +25,6 @@ static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *
                             CascadeInserted *out, GError **error) {
     gint32 layer = cascade_worker_upscale(drawable, r, error);
     if (layer < 0) return FALSE;
-    gint ox = 0, oy = 0;
-    gimp_drawable_offsets(drawable, &ox, &oy);
     gchar *name = g_strdup_printf(_("%s ×%d"), gimp_item_get_name(drawable), r->upscale_factor);
     gimp_item_set_name(layer, name);
     g_free(name);
@@ -33,7 +32,7 @@ static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *
     cascade_recipe_copy(&kept, r);
     cascade_parasite_attach(layer, &kept);
     cascade_recipe_clear(&kept);
-    if (!cascade_layers_insert_built(image, layer, ox, oy, error)) {
+    if (!cascade_layers_insert_upscaled(image, layer, drawable, r->upscale_factor, error)) {
         gimp_item_delete(layer);
         return FALSE;
     }
@@ -191,6 +190,11 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     GimpRunMode run_mode = param[0].data.d_int32;
     gint32      image = nparams > 1 ? param[1].data.d_image : -1;
     gint32      drawable = nparams > 2 ? param[2].data.d_drawable : -1;
+    if (!strcmp(name, CASCADE_PROC_GENERATE_NEW)) image = drawable = -1; /* File → Create */
+    /* the user's presets live in the GIMP profile, as GIMP's own presets do */
+    gchar *presets = g_build_filename(gimp_directory(), "gimp-cascade", "presets", NULL);
+    cascade_presets_set_user_dir(presets);
+    g_free(presets);
 
     gegl_init(NULL, NULL);
     CascadeRecipe   r;
@@ -230,7 +234,8 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         *nreturn_vals = 2;
         values[1].type = GIMP_PDB_STRING;
         values[1].data.d_string = message;
-        if (run_mode == GIMP_RUN_INTERACTIVE && !cancelled) gimp_message(message);
+        /* GIMP itself shows a returned error ("Execution error for …") to the user: a
+         * gimp_message here as well would show it twice */
         g_error_free(error);
     }
     cascade_recipe_clear(&r);

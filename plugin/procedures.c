@@ -5,6 +5,7 @@
  * the preset's, or the built-in default's, value: a script names only what it changes. */
 #include "config-plugin.h"
 
+#include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
@@ -87,23 +88,36 @@ static const ArgSpec args[] = {
      "\"cpu\", \"vulkan\", \"vulkan-fp16\", \"vulkan:<device>\" (\"\" = preset)"},
 };
 
+/* The Filters entries carry image types: GIMP greys Filters → Repeat Last / Re-Show Last
+ * for a procedure registered without any. Making an image from nothing (no image open) is
+ * the File → Create entry, a procedure of its own with the same arguments. */
+#define MENU_FILTERS "<Image>/Filters/Render"
+#define MENU_CREATE  "<Image>/File/Create"
+#define IMAGE_TYPES  "RGB*, GRAY*"
+
 static const struct {
-    const gchar *name, *menu, *blurb, *help, *types;
+    const gchar *name, *menu, *blurb, *help, *types, *menu_path;
     CascadeMode  mode;
 } procs[] = {
     {CASCADE_PROC_GENERATE, N_("_Generate from Text…"), N_("Paint a new layer from a prompt"),
      N_("Generates one new layer (a layer group for a batch) from a text prompt with a "
-        "cascaded diffusion model, in the image or in a new image when none is open. Each "
-        "layer carries its recipe as the parasite 'gimp-cascade-recipe'."),
-     "", CASCADE_MODE_GENERATE},
+        "cascaded diffusion model, in the image (a new image when the image argument is -1). "
+        "Each layer carries its recipe as the parasite 'gimp-cascade-recipe'."),
+     IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_GENERATE},
+    {CASCADE_PROC_GENERATE_NEW, N_("Image from _Text…"), N_("Paint a new image from a prompt"),
+     N_("Generates a new image from a text prompt with a cascaded diffusion model (the image "
+        "and drawable arguments are ignored). Each layer carries its recipe as the parasite "
+        "'gimp-cascade-recipe'."),
+     "", MENU_CREATE, CASCADE_MODE_GENERATE},
     {CASCADE_PROC_INPAINT, N_("_Inpaint Selection…"), N_("Repaint the selection from a prompt"),
      N_("Repaints the (soft) selection of the active layer from a prompt: a new layer over "
-        "the selection's bounds plus a context margin, masked by the selection."),
-     "RGB*, GRAY*", CASCADE_MODE_INPAINT},
+        "the selection's bounds plus a context margin, masked by the selection (a layer "
+        "group of such layers for several variations)."),
+     IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_INPAINT},
     {CASCADE_PROC_UPSCALE, N_("_Upscale Layer…"), N_("Enlarge a layer with the upscaler"),
      N_("Enlarges the active layer with a GAN upscaler, tile by tile, into a new layer at the "
-        "layer's offsets (the canvas grows to hold it)."),
-     "RGB*, GRAY*", CASCADE_MODE_UPSCALE},
+        "layer's offsets (the canvas grows to hold it); its layer mask is enlarged with it."),
+     IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_UPSCALE},
 };
 
 gboolean cascade_procedures_mode(const gchar *name, CascadeMode *mode) {
@@ -125,10 +139,12 @@ void cascade_procedures_install(void) {
         gint         n = 0;
         defs[n++] = (GimpParamDef){GIMP_PDB_INT32, "run-mode",
                                    "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"};
-        defs[n++] =
-            (GimpParamDef){GIMP_PDB_IMAGE, "image",
-                           procs[p].mode == CASCADE_MODE_GENERATE ? "Input image (-1: a new image)"
-                                                                  : "Input image"};
+        const gchar *image_blurb = "Input image";
+        if (!strcmp(procs[p].name, CASCADE_PROC_GENERATE_NEW))
+            image_blurb = "Ignored (always a new image)";
+        else if (procs[p].mode == CASCADE_MODE_GENERATE)
+            image_blurb = "Input image (-1: a new image)";
+        defs[n++] = (GimpParamDef){GIMP_PDB_IMAGE, "image", (gchar *)image_blurb};
         defs[n++] = (GimpParamDef){GIMP_PDB_DRAWABLE, "drawable", "Input drawable"};
         for (gsize a = 0; a < G_N_ELEMENTS(args); a++)
             if (args[a].procs & (1u << procs[p].mode))
@@ -138,7 +154,7 @@ void cascade_procedures_install(void) {
         gimp_install_procedure(procs[p].name, procs[p].blurb, procs[p].help, "gimp-cascade authors",
                                "MIT", "2026", procs[p].menu, procs[p].types, GIMP_PLUGIN, n,
                                G_N_ELEMENTS(ret), defs, ret);
-        gimp_plugin_menu_register(procs[p].name, "<Image>/Filters/Render");
+        gimp_plugin_menu_register(procs[p].name, procs[p].menu_path);
     }
 }
 
@@ -268,20 +284,49 @@ gboolean cascade_procedures_read_args(CascadeMode mode, gint nparams, const Gimp
     return cascade_recipe_validate(r, error);
 }
 
+/* Both generate entries share last values (an image made from File → Create, then Filters →
+ * Repeat Last in it). */
+static const gchar *last_key(const gchar *name) {
+    return strcmp(name, CASCADE_PROC_GENERATE_NEW) ? name : CASCADE_PROC_GENERATE;
+}
+
+/* Last values outlive the GIMP session in the user's GIMP profile (gimp_get_data's store
+ * is emptied when GIMP quits): <profile>/gimp-cascade/last-values/<procedure>. */
+static gchar *last_file(const gchar *key) {
+    return g_build_filename(gimp_directory(), "gimp-cascade", "last-values", key, NULL);
+}
+
 gboolean cascade_procedures_load_last(const gchar *name, CascadeRecipe *r) {
-    gint size = gimp_get_data_size(name);
-    if (size <= 0 || size > 1 << 20) return FALSE;
-    gchar *text = g_malloc0(size + 1);
-    gimp_get_data(name, text);
-    gboolean ok = cascade_recipe_from_string(r, text, NULL);
+    const gchar *key = last_key(name);
+    gint         size = gimp_get_data_size(key);
+    gchar       *text = NULL;
+    if (size > 0 && size <= 1 << 20) {
+        text = g_malloc0(size + 1);
+        gimp_get_data(key, text);
+    } else {
+        gchar *path = last_file(key);
+        gsize  len = 0;
+        if (!g_file_get_contents(path, &text, &len, NULL) || len > 1 << 20 ||
+            !g_utf8_validate(text, (gssize)len, NULL))
+            g_clear_pointer(&text, g_free);
+        g_free(path);
+    }
+    gboolean ok = text && cascade_recipe_from_string(r, text, NULL);
     g_free(text);
     return ok;
 }
 
 void cascade_procedures_save_last(const gchar *name, const CascadeRecipe *r) {
-    gchar *text = cascade_recipe_to_string(r);
-    gimp_set_data(name, text, strlen(text) + 1);
-    g_free(text);
+    const gchar *key = last_key(name);
+    gchar       *text = cascade_recipe_to_string(r);
+    gimp_set_data(key, text, strlen(text) + 1);
+    gchar  *path = last_file(key), *dir = g_path_get_dirname(path);
+    GError *e = NULL;
+    if (g_mkdir_with_parents(dir, 0700) != 0 || !g_file_set_contents(path, text, -1, &e))
+        g_warning(_("Could not keep the settings for the next session in %s: %s"), path,
+                  e ? e->message : g_strerror(errno));
+    g_clear_error(&e);
+    g_free(dir), g_free(path), g_free(text);
 }
 
 void cascade_procedures_reroll(CascadeRecipe *r) {

@@ -16,7 +16,9 @@ struct _CascadeDialog {
     CascadeUiHost *host;
     gboolean       running, updating;
     GtkWidget     *target_label, *status_label, *progress, *preview, *grid;
-    GtkWidget     *prompt, *negative, *style, *preset, *save_preset, *model;
+    GtkWidget     *prompt, *negative, *style, *style_preset, *preset, *save_preset, *model;
+    GtkWidget     *advanced;    /* the expander of the rarely changed settings */
+    GHashTable    *style_texts; /* style preset id -> the style text it sets */
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
     GtkWidget     *margin, *factor, *tile, *backend;
@@ -37,6 +39,12 @@ void dialog_update_sensitivity(CascadeDialog *d);
 void dialog_on_response(GtkDialog *dialog, gint response, gpointer ud);
 void dialog_on_params_changed(CascadeDialog *d); /* candidates are stale, preset is custom */
 void dialog_on_preset_changed(GtkComboBox *combo, CascadeDialog *d);
+void dialog_on_style_preset_changed(GtkComboBox *combo, CascadeDialog *d);
+/* The style picker shows the style preset whose text the Style field holds ("None" when
+ * empty, "Custom" when typed). */
+void dialog_sync_style_preset(CascadeDialog *d);
+/* While Random is on, the seed field says so instead of showing a seed no run will use. */
+void dialog_show_seed(CascadeDialog *d);
 void dialog_on_save_preset(GtkButton *b, CascadeDialog *d);
 void dialog_on_reroll(GtkButton *b, CascadeDialog *d);
 void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev, CascadeDialog *d);

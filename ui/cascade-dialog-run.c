@@ -3,6 +3,7 @@
  * that hands the final recipe back. */
 #include <gio/gio.h>
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "cascade-dialog-private.h"
 #ifdef GDK_WINDOWING_X11 /* defined by gtk/gtk.h, through the header above */
@@ -175,6 +176,8 @@ void dialog_on_params_changed(CascadeDialog *d) {
     d->updating = TRUE;
     gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), ""); /* edited: a custom recipe */
     d->updating = FALSE;
+    dialog_sync_style_preset(d);
+    dialog_show_seed(d);
     /* candidates made with other settings can no longer be finished as they were */
     if (!d->running && cascade_candidate_grid_count(d->grid) > 0) {
         cascade_candidate_grid_clear(d->grid);
@@ -204,6 +207,35 @@ void dialog_on_preset_changed(GtkComboBox *combo, CascadeDialog *d) {
     }
     if (cascade_candidate_grid_count(d->grid) > 0 && !d->running)
         cascade_candidate_grid_clear(d->grid);
+    cascade_recipe_clear(&r);
+    cascade_preset_info_free(info);
+}
+
+void dialog_on_style_preset_changed(GtkComboBox *combo, CascadeDialog *d) {
+    if (d->updating) return;
+    const gchar *id = gtk_combo_box_get_active_id(combo);
+    if (!id || !strcmp(id, "custom")) return; /* "Custom" only reports a typed style */
+    CascadeRecipe r;
+    GError       *e = NULL;
+    dialog_widgets_to_recipe(d, &r);
+    gchar *quality = g_strdup(r.preset); /* the quality preset stays the one chosen */
+    /* a style replaces the previous one: its text and its negative prompt */
+    g_free(r.style), g_free(r.negative_prompt);
+    r.style = g_strdup(""), r.negative_prompt = g_strdup("");
+    CascadePresetInfo *info = *id ? cascade_presets_find(id) : NULL;
+    if (info && !cascade_recipe_apply_preset_file(&r, info->path, &e)) {
+        set_status(d, e->message, TRUE);
+        g_error_free(e);
+    } else {
+        g_free(r.preset);
+        r.preset = g_strdup(quality);
+        dialog_recipe_to_widgets(d, &r);
+        gtk_widget_set_tooltip_text(d->style_preset, info ? info->description : NULL);
+        set_status(d, NULL, FALSE);
+    }
+    if (cascade_candidate_grid_count(d->grid) > 0 && !d->running)
+        cascade_candidate_grid_clear(d->grid);
+    g_free(quality);
     cascade_recipe_clear(&r);
     cascade_preset_info_free(info);
 }

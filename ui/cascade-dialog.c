@@ -19,9 +19,14 @@
 
 G_DEFINE_TYPE(CascadeDialog, cascade_dialog, GTK_TYPE_DIALOG)
 
+/* The tallest the settings column grows before it scrolls: with the target line and the
+ * buttons the dialog stays within a 1366 x 768 screen less a panel and a title bar. */
+#define SETTINGS_MAX_HEIGHT 540
+
 static void cascade_dialog_finalize(GObject *o) {
     CascadeDialog *d = CASCADE_DIALOG(o);
     g_clear_object(&d->label_group);
+    g_clear_pointer(&d->style_texts, g_hash_table_unref);
     cascade_recipe_clear(&d->recipe);
     G_OBJECT_CLASS(cascade_dialog_parent_class)->finalize(o);
 }
@@ -37,6 +42,7 @@ static void cascade_dialog_class_init(CascadeDialogClass *klass) {
 static void cascade_dialog_init(CascadeDialog *d) {
     cascade_recipe_init(&d->recipe);
     d->label_group = gtk_size_group_new(GTK_SIZE_GROUP_HORIZONTAL);
+    d->style_texts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
 /* ---- building blocks ------------------------------------------------------------------- */
@@ -143,7 +149,11 @@ static void fill_backends(CascadeDialog *d) {
     if (!cascade_vulkan_list_devices(&devs, &n, &err))
         for (int i = 0; i < n; i++) {
             gchar *id = g_strdup_printf("vulkan:%s", devs[i].name);
-            gchar *label = g_strdup_printf(_("Vulkan: %s"), devs[i].name);
+            /* lavapipe and the like: Vulkan run by the CPU, far slower than the CPU backend */
+            gchar *label =
+                devs[i].type == CASCADE_VULKAN_DEVICE_CPU
+                    ? g_strdup_printf(_("Vulkan: %s (CPU emulation, slow)"), devs[i].name)
+                    : g_strdup_printf(_("Vulkan: %s"), devs[i].name);
             gtk_combo_box_text_append(c, id, label);
             g_free(id), g_free(label);
         }
@@ -159,20 +169,53 @@ static const gchar *mode_title(CascadeMode mode) {
     }
 }
 
+/* While Random is on the seed field shows no number: the one it holds is not the one the
+ * next run uses. */
+static gboolean on_seed_output(GtkSpinButton *spin, CascadeDialog *d) {
+    gboolean random = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed));
+    gtk_spin_button_set_numeric(spin, !random); /* a numeric spin button drops the words */
+    if (!random) return FALSE;
+    gtk_entry_set_text(GTK_ENTRY(spin), _("random"));
+    return TRUE;
+}
+
+static gint on_seed_input(GtkSpinButton *spin, gdouble *value, CascadeDialog *d) {
+    if (!gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed))) return FALSE;
+    *value = gtk_adjustment_get_value(gtk_spin_button_get_adjustment(spin)); /* kept as is */
+    return TRUE;
+}
+
+void dialog_show_seed(CascadeDialog *d) {
+    GtkSpinButton *spin = GTK_SPIN_BUTTON(d->seed);
+    if (on_seed_output(spin, d)) return;
+    gchar text[24];
+    g_snprintf(text, sizeof text, "%.0f", gtk_spin_button_get_value(spin));
+    gtk_entry_set_text(GTK_ENTRY(spin), text);
+}
+
 static GtkWidget *build_settings(CascadeDialog *d) {
     GtkWidget *left = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
 
     GtkWidget *g = form(d);
-    row(g, 0, _("_Prompt:"), text_view(d, "prompt", 4, &d->prompt), d->prompt);
+    row(g, 0, _("_Prompt:"), text_view(d, "prompt", 3, &d->prompt), d->prompt);
     row(g, 1, _("_Negative:"), text_view(d, "negative", 2, &d->negative), d->negative);
+    /* the style presets have a picker of their own, so that a quality preset chosen after
+     * a style visibly keeps it (one list mixing both hid which style was still on) */
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    d->style_preset = gtk_combo_box_text_new();
+    gtk_widget_set_name(d->style_preset, "style-preset");
+    gtk_widget_set_tooltip_text(d->style_preset, _("A style preset: its text is appended to the "
+                                                   "prompt and its negative prompt is used"));
     d->style = entry(d, "style", _("No style"));
     gtk_widget_set_tooltip_text(d->style, _("Appended to the prompt, e.g. by a style preset"));
-    row(g, 2, _("St_yle:"), d->style, NULL);
+    gtk_box_pack_start(GTK_BOX(box), d->style_preset, FALSE, FALSE, 0);
+    gtk_box_pack_start(GTK_BOX(box), d->style, TRUE, TRUE, 0);
+    row(g, 2, _("St_yle:"), box, d->style_preset);
     d->prompt_section = section(_("Prompt"), g);
     gtk_box_pack_start(GTK_BOX(left), d->prompt_section, FALSE, FALSE, 0);
 
     g = form(d);
-    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
     d->preset = gtk_combo_box_text_new();
     gtk_widget_set_name(d->preset, "preset");
     d->save_preset = icon_button("document-save-as", "save-preset",
@@ -180,11 +223,6 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(box), d->preset, TRUE, TRUE, 0);
     gtk_box_pack_start(GTK_BOX(box), d->save_preset, FALSE, FALSE, 0);
     row(g, 0, _("Pre_set:"), box, d->preset);
-    d->model = entry(d, "model", _("Default model"));
-    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY, "folder-open");
-    gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
-                                    _("Choose a model folder"));
-    row(g, 1, _("_Model:"), d->model, NULL);
     box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
     d->seed =
         spin(d, "seed", 0, 4294967295.0, 1, 0, _("The same seed and settings give the same image"));
@@ -194,28 +232,41 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(box), d->seed, TRUE, TRUE, 0);
     gtk_box_pack_start(GTK_BOX(box), d->random_seed, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(box), d->reroll, FALSE, FALSE, 0);
-    row(g, 2, _("S_eed:"), box, d->seed);
+    row(g, 1, _("S_eed:"), box, d->seed);
     d->steps1 = spin(d, "steps1", 1, 1000, 1, 0, _("Denoising steps of the 64 px stage"));
-    row(g, 3, _("S_teps:"), d->steps1, NULL);
+    row(g, 2, _("S_teps:"), d->steps1, NULL);
     d->guidance1 = spin(d, "guidance1", 0, 100, 0.5, 1,
                         _("How closely the image follows the prompt (classifier-free guidance)"));
-    row(g, 4, _("G_uidance:"), d->guidance1, NULL);
+    row(g, 3, _("G_uidance:"), d->guidance1, NULL);
     d->stage2 = check(d, "stage2", _("Super-_resolution to 256 px (stage II)"));
-    gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 5, 2, 1);
+    gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 4, 2, 1);
+    d->batch = spin(d, "batch", 1, 16, 1, 0, _("How many variations to make at once"));
+    row(g, 5, _("Num_ber of variations:"), d->batch, NULL);
+
+    /* the rarely changed settings, folded away so the dialog fits a 768 px screen */
+    GtkWidget *more = form(d);
+    d->model = entry(d, "model", _("Default model"));
+    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY, "folder-open");
+    gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
+                                    _("Choose a model folder"));
+    row(more, 0, _("_Model:"), d->model, NULL);
     d->steps2 = spin(d, "steps2", 1, 1000, 1, 0, _("Denoising steps of the 256 px stage"));
-    row(g, 6, _("Stage _II steps:"), d->steps2, NULL);
+    row(more, 1, _("Stage _II steps:"), d->steps2, NULL);
     d->guidance2 = spin(d, "guidance2", 0, 100, 0.5, 1, _("Guidance of the 256 px stage"));
-    row(g, 7, _("Stage II gui_dance:"), d->guidance2, NULL);
+    row(more, 2, _("Stage II gui_dance:"), d->guidance2, NULL);
     d->noise_level = spin(d, "noise-level", 0, 999, 10, 0,
                           _("Noise added to the 64 px image before super-resolution"));
-    row(g, 8, _("Noise _level:"), d->noise_level, NULL);
-    d->batch = spin(d, "batch", 1, 16, 1, 0, _("How many variations to make at once"));
-    row(g, 9, _("Num_ber of variations:"), d->batch, NULL);
+    row(more, 3, _("Noise _level:"), d->noise_level, NULL);
     d->backend = gtk_combo_box_text_new();
     gtk_widget_set_name(d->backend, "backend");
     fill_backends(d);
     g_signal_connect_swapped(d->backend, "changed", G_CALLBACK(dialog_on_params_changed), d);
-    row(g, 10, _("De_vice:"), d->backend, NULL);
+    row(more, 4, _("De_vice:"), d->backend, NULL);
+    gtk_widget_set_margin_top(more, 6);
+    d->advanced = gtk_expander_new_with_mnemonic(_("Ot_her settings"));
+    gtk_widget_set_name(d->advanced, "advanced");
+    gtk_container_add(GTK_CONTAINER(d->advanced), more);
+    gtk_grid_attach(GTK_GRID(g), d->advanced, 0, 6, 2, 1);
     d->quality_section = section(_("Settings"), g);
     gtk_box_pack_start(GTK_BOX(left), d->quality_section, FALSE, FALSE, 0);
 
@@ -245,6 +296,9 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(left), d->upscale_section, FALSE, FALSE, 0);
 
     g_signal_connect(d->preset, "changed", G_CALLBACK(dialog_on_preset_changed), d);
+    g_signal_connect(d->style_preset, "changed", G_CALLBACK(dialog_on_style_preset_changed), d);
+    g_signal_connect(d->seed, "output", G_CALLBACK(on_seed_output), d);
+    g_signal_connect(d->seed, "input", G_CALLBACK(on_seed_input), d);
     g_signal_connect(d->save_preset, "clicked", G_CALLBACK(dialog_on_save_preset), d);
     g_signal_connect(d->reroll, "clicked", G_CALLBACK(dialog_on_reroll), d);
     g_signal_connect(d->model, "icon-press", G_CALLBACK(dialog_on_browse_model), d);
@@ -331,13 +385,24 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, 
     gtk_style_context_add_class(gtk_widget_get_style_context(d->target_label), "dim-label");
     gtk_box_pack_start(GTK_BOX(content), d->target_label, FALSE, FALSE, 0);
     GtkWidget *hbox = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 18);
-    gtk_box_pack_start(GTK_BOX(hbox), build_settings(d), TRUE, TRUE, 0);
+    /* the settings scroll past SETTINGS_MAX_HEIGHT (Other settings open, a large font), so
+     * the dialog and its buttons still fit a 768 px screen */
+    GtkWidget *scroll = gtk_scrolled_window_new(NULL, NULL);
+    gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(scroll), GTK_POLICY_NEVER,
+                                   GTK_POLICY_AUTOMATIC);
+    gtk_scrolled_window_set_propagate_natural_height(GTK_SCROLLED_WINDOW(scroll), TRUE);
+    gtk_scrolled_window_set_propagate_natural_width(GTK_SCROLLED_WINDOW(scroll), TRUE);
+    gtk_scrolled_window_set_max_content_height(GTK_SCROLLED_WINDOW(scroll), SETTINGS_MAX_HEIGHT);
+    gtk_container_add(GTK_CONTAINER(scroll), build_settings(d));
+    gtk_box_pack_start(GTK_BOX(hbox), scroll, TRUE, TRUE, 0);
     d->output_column = build_output(d);
     gtk_box_pack_start(GTK_BOX(hbox), d->output_column, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(content), hbox, TRUE, TRUE, 0);
     gtk_widget_show_all(content);
     if (!target) gtk_widget_hide(d->target_label);
 
+    /* upscale mode has only the device in there: no reason to fold it away */
+    gtk_expander_set_expanded(GTK_EXPANDER(d->advanced), recipe->mode == CASCADE_MODE_UPSCALE);
     dialog_fill_presets(d, recipe->preset);
     dialog_recipe_to_widgets(d, recipe);
     g_signal_connect(d, "response", G_CALLBACK(dialog_on_response), NULL);
@@ -367,17 +432,38 @@ static gchar *get_text(GtkWidget *view) {
 void dialog_fill_presets(CascadeDialog *d, const gchar *select_id) {
     gboolean was = d->updating;
     d->updating = TRUE;
-    GtkComboBoxText *c = GTK_COMBO_BOX_TEXT(d->preset);
+    GtkComboBoxText *c = GTK_COMBO_BOX_TEXT(d->preset), *st = GTK_COMBO_BOX_TEXT(d->style_preset);
     gtk_combo_box_text_remove_all(c);
+    gtk_combo_box_text_remove_all(st);
+    g_hash_table_remove_all(d->style_texts);
     gtk_combo_box_text_append(c, "", _("Custom"));
+    gtk_combo_box_text_append(st, "", _("None"));
     GPtrArray *list = cascade_presets_list();
     for (guint i = 0; i < list->len; i++) {
         CascadePresetInfo *p = list->pdata[i];
-        gtk_combo_box_text_append(c, p->id, p->name);
+        gtk_combo_box_text_append(p->style ? st : c, p->id, p->name);
+        if (p->style) g_hash_table_insert(d->style_texts, g_strdup(p->id), g_strdup(p->style));
     }
     g_ptr_array_unref(list);
+    /* TRANSLATORS: the style picker when the style was typed rather than picked */
+    gtk_combo_box_text_append(st, "custom", _("Custom"));
     if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(c), select_id ? select_id : ""))
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(c), "");
+    d->updating = was;
+    dialog_sync_style_preset(d);
+}
+
+void dialog_sync_style_preset(CascadeDialog *d) {
+    const gchar   *text = gtk_entry_get_text(GTK_ENTRY(d->style));
+    const gchar   *id = *text ? "custom" : "";
+    GHashTableIter it;
+    gpointer       k, v;
+    g_hash_table_iter_init(&it, d->style_texts);
+    while (*text && g_hash_table_iter_next(&it, &k, &v))
+        if (!strcmp(v, text)) id = k;
+    gboolean was = d->updating;
+    d->updating = TRUE;
+    gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->style_preset), id);
     d->updating = was;
 }
 
@@ -410,7 +496,9 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), r->preset ? r->preset : ""))
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), "");
     d->updating = was;
+    dialog_sync_style_preset(d);
     dialog_update_sensitivity(d);
+    dialog_show_seed(d);
 }
 
 void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {

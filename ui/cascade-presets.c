@@ -26,12 +26,22 @@ void cascade_preset_info_free(CascadePresetInfo *info) {
     g_free(info->name);
     g_free(info->description);
     g_free(info->path);
+    g_free(info->style);
     g_free(info);
+}
+
+/* Set once by the front end at start-up (the plug-in: a folder of the GIMP profile). */
+static gchar *user_dir_override;
+
+void cascade_presets_set_user_dir(const gchar *dir) {
+    g_free(user_dir_override);
+    user_dir_override = dir && *dir ? g_strdup(dir) : NULL;
 }
 
 gchar *cascade_presets_user_dir(void) {
     const gchar *env = g_getenv("CASCADE_USER_PRESETS_DIR");
     if (env && *env) return g_strdup(env);
+    if (user_dir_override) return g_strdup(user_dir_override);
     return g_build_filename(g_get_user_config_dir(), "gimp-cascade", "presets", NULL);
 }
 
@@ -79,6 +89,9 @@ static CascadePresetInfo *read_info(const gchar *path, gboolean user) {
     info->description = g_strdup(user || !*desc ? desc : g_dgettext(GETTEXT_PACKAGE, desc));
     info->path = g_strdup(path);
     info->user = user;
+    JsonObject *values = json_object_get_object_member(o, "values");
+    if (!user && values && json_object_has_member(values, "style"))
+        info->style = g_strdup(json_object_get_string_member_with_default(values, "style", ""));
     return info;
 }
 

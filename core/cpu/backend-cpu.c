@@ -225,6 +225,31 @@ static void cpu_memory_stats(const cascade_backend *be, cascade_memory_stats *ou
     *out = cb->stats;
 }
 
+/* Constants are converted to a copy unless F32/I32; conv and attention allocate scratch. */
+static size_t weight4(const cascade_node *n, void *ud) {
+    (void)ud;
+    return n->dtype == CASCADE_DTYPE_F32 || n->dtype == CASCADE_DTYPE_I32 ? 0 : 4;
+}
+
+static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade_graph *g,
+                                        cascade_plan_estimate *out, cascade_error *err) {
+    (void)be;
+    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, elem4, NULL, out, err));
+    cascade_plan_estimate w;
+    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, weight4, NULL, &w, err));
+    out->weights_bytes = w.weights_bytes;
+    for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
+        const cascade_node *n = cascade_graph_node(g, i);
+        uint64_t            s = n->op == CASCADE_OP_CONV2D      ? cpu_conv2d_scratch_bytes(g, n)
+                                : n->op == CASCADE_OP_ATTENTION ? cpu_attention_scratch_bytes(g, n)
+                                                                : 0;
+        if (s > out->scratch_bytes) out->scratch_bytes = s;
+    }
+    out->total_bytes =
+        out->activation_bytes + out->io_bytes + out->weights_bytes + out->scratch_bytes;
+    return CASCADE_STATUS_OK;
+}
+
 static const cascade_backend_vtable cpu_vtable = {
     .name = "cpu",
     .destroy = cpu_destroy,
@@ -235,6 +260,7 @@ static const cascade_backend_vtable cpu_vtable = {
     .value_read = cpu_value_read,
     .plan_free = cpu_plan_free,
     .memory_stats = cpu_memory_stats,
+    .plan_estimate = cpu_plan_estimate,
 };
 
 cascade_status cascade_backend_cpu_new(const cascade_cpu_options *opt, cascade_backend **out,

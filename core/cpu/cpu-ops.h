@@ -25,6 +25,9 @@ cascade_status cpu_matmul(const cpu_exec *ex, const cascade_node *n, float *out,
                           const float *b, cascade_error *err);
 cascade_status cpu_linear(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                           const float *w, const float *bias, cascade_error *err);
+/* Bytes of temporary memory the op allocates while it runs (for plan estimates). */
+uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n);
+uint64_t cpu_attention_scratch_bytes(const cascade_graph *g, const cascade_node *n);
 cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                           const float *w, const float *bias, cascade_error *err);
 cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *out,

@@ -31,6 +31,12 @@ static void softmax_rows(void *ctx, int64_t r0, int64_t r1) {
     }
 }
 
+uint64_t cpu_attention_scratch_bytes(const cascade_graph *g, const cascade_node *n) {
+    const cascade_node *Q = cascade_graph_node(g, n->inputs[0]);
+    const cascade_node *K = cascade_graph_node(g, n->inputs[1]);
+    return sizeof(float) * (uint64_t)(Q->shape[2] * K->shape[2]); /* one head's scores */
+}
+
 cascade_status cpu_attention(const cpu_exec *ex, const cascade_node *n, float *out,
                              const float *q, const float *k, const float *v, const float *bias,
                              cascade_error *err) {

@@ -7,6 +7,31 @@
 
 #define COL_BUDGET_FLOATS (4u << 20) /* 16 MiB of columns per band */
 
+static bool is_pointwise(const cascade_node *n, int64_t kh, int64_t kw) {
+    return kh == 1 && kw == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 && n->iparams[2] == 0 &&
+           n->iparams[3] == 0 && n->iparams[4] == 0 && n->iparams[5] == 0;
+}
+
+/* Output rows per im2col band: as many as fit COL_BUDGET_FLOATS columns, at least one. */
+static int64_t col_band(const cascade_node *n, int64_t Kdim) {
+    int64_t OH = n->shape[2], OW = n->shape[3], band = OH;
+    if (Kdim * OW > 0) {
+        band = (int64_t)COL_BUDGET_FLOATS / (Kdim * OW);
+        if (band < 1) band = 1;
+        if (band > OH) band = OH;
+    }
+    return band;
+}
+
+uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n) {
+    const cascade_node *X = cascade_graph_node(g, n->inputs[0]);
+    const cascade_node *Wn = cascade_graph_node(g, n->inputs[1]);
+    int64_t             kh = Wn->shape[2], kw = Wn->shape[3];
+    int64_t             Kdim = X->shape[1] / n->iparams[8] * kh * kw;
+    if (is_pointwise(n, kh, kw)) return 0;
+    return sizeof(float) * (uint64_t)(Kdim * col_band(n, Kdim) * n->shape[3]);
+}
+
 typedef struct im2col_job {
     const float *x; /* one image's group: (C, H, W) */
     float       *col; /* (C*kh*kw, rows*OW) */
@@ -57,15 +82,8 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
     int64_t kh = Wn->shape[2], kw = Wn->shape[3];
     int32_t groups = n->iparams[8];
     int64_t Cg = C / groups, Og = O / groups, Kdim = Cg * kh * kw;
-    bool    pointwise = kh == 1 && kw == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 &&
-                     n->iparams[2] == 0 && n->iparams[3] == 0 && n->iparams[4] == 0 &&
-                     n->iparams[5] == 0;
-    int64_t band = OH;
-    if (!pointwise && Kdim * OW > 0) {
-        band = (int64_t)COL_BUDGET_FLOATS / (Kdim * OW);
-        if (band < 1) band = 1;
-        if (band > OH) band = OH;
-    }
+    bool    pointwise = is_pointwise(n, kh, kw);
+    int64_t band = col_band(n, Kdim);
     float *col = NULL;
     if (!pointwise) {
         col = malloc(sizeof(float) * (size_t)(Kdim * band * OW));

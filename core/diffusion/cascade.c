@@ -1,6 +1,6 @@
-/* One stage's denoising loop (IFPipeline / IFSuperResolutionPipeline / IFInpaintingPipeline
- * of diffusers 0.25.1: see cascade/pipeline.h for the steps) and the model set that chains
- * text encoding, stage I and stage II. */
+/* The IF model set (diffusers 0.25.1's IFPipeline, IFSuperResolutionPipeline and
+ * IFInpaintingPipeline chained): text encoding, stage I and stage II, each stage run by the
+ * denoising loop of diffusion-loop.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,231 +12,6 @@
 #include "cascade/t5.h"
 #include "cascade/tokenizer.h"
 #include "pipeline-internal.h"
-
-void cascade_diffusion_args_init(cascade_diffusion_args *a) {
-    memset(a, 0, sizeof *a);
-    a->guidance_scale = 1.0;
-    a->strength = 1.0;
-    a->stage = 1;
-}
-
-/* The run's noise: the caller's source, or a generator seeded once per run. */
-typedef struct noise_src {
-    cascade_noise_fn fn;
-    void            *user;
-    cascade_rng      rng;
-    char             what[32]; /* name of the next step draw */
-} noise_src;
-
-static cascade_status draw(noise_src *ns, const char *what, float *out, size_t n,
-                           cascade_error *err) {
-    if (ns->fn) return ns->fn(ns->user, what, out, n, err);
-    cascade_rng_normal(&ns->rng, out, n);
-    return CASCADE_STATUS_OK;
-}
-
-static cascade_status draw_step(void *user, float *out, size_t n, cascade_error *err) {
-    noise_src *ns = user;
-    return draw(ns, ns->what, out, n, err);
-}
-
-static cascade_status check_args(const cascade_diffusion_args *a, size_t *n, size_t *hw,
-                                 int64_t *c_in, cascade_error *err) {
-    if (!a->denoiser || !a->denoiser->forward || !a->scheduler || !a->cond)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: denoiser, scheduler and text embeddings are needed");
-    if (!pipe_numel(a->batch, a->channels, a->height, a->width, n) || a->steps < 1 ||
-        !pipe_numel(a->height, a->width, 1, 1, hw) ||
-        !pipe_numel(2 * a->batch, a->seq, a->dim, 1, &(size_t){0}))
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: bad batch, size, steps or embedding shape");
-    if (a->guidance_scale > 1.0 && !a->uncond)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: guidance %g needs the unconditional embeddings",
-                                 a->guidance_scale);
-    *c_in = a->channels * (a->low_res ? 2 : 1);
-    const cascade_denoiser *d = a->denoiser;
-    if (d->in_channels != *c_in)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: the model takes %lld input channels, the stage "
-                                 "gives %lld",
-                                 (long long)d->in_channels, (long long)*c_in);
-    if (d->out_channels != a->channels && d->out_channels != 2 * a->channels)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: the model outputs %lld channels for %lld-channel "
-                                 "images",
-                                 (long long)d->out_channels, (long long)a->channels);
-    if (a->low_res) {
-        size_t lo;
-        if (!a->image_noising_scheduler ||
-            !pipe_numel(a->batch, a->channels, a->low_h, a->low_w, &lo))
-            return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                     "diffusion: stage II needs the low-res size and an "
-                                     "image_noising_scheduler");
-        if (a->noise_level < 0 ||
-            a->noise_level >= cascade_scheduler_num_train_timesteps(a->image_noising_scheduler))
-            return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                     "diffusion: noise_level %lld out of range",
-                                     (long long)a->noise_level);
-    }
-    if (d->class_labels && !a->low_res)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: the model takes a noise level: give the low-res "
-                                 "image (stage II)");
-    if (a->image && (!a->mask || !(a->strength > 0 && a->strength <= 1) ||
-                     (a->mask_batch > 1 && a->mask_batch != a->batch)))
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "diffusion: inpainting needs a mask and strength in (0, 1]");
-    return CASCADE_STATUS_OK;
-}
-
-cascade_status cascade_diffusion_run(const cascade_diffusion_args *a, float *out,
-                                     cascade_error *err) {
-    size_t  n = 0, hw = 0;
-    int64_t c_in = 0;
-    CASCADE_TRY(check_args(a, &n, &hw, &c_in, err));
-    const cascade_denoiser *d = a->denoiser;
-    cascade_scheduler      *s = a->scheduler;
-    const int64_t           B = a->batch, C = a->channels, c_out = d->out_channels;
-    const bool              cfg = a->guidance_scale > 1.0;
-    const int64_t           mult = cfg ? 2 : 1;
-    const size_t            chw = n / (size_t)B, ctx_n = (size_t)(B * a->seq * a->dim);
-
-    CASCADE_TRY(cascade_scheduler_set_timesteps(s, a->steps, err));
-    size_t        nt;
-    const double *ts = cascade_scheduler_timesteps(s, &nt);
-    size_t        t_start = 0;
-    if (a->image) { /* IF's get_timesteps(strength) */
-        size_t init = (size_t)((double)nt * a->strength);
-        init = init < nt ? init : nt;
-        t_start = nt - init;
-        if (t_start >= nt)
-            return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                     "diffusion: strength %g leaves no step of %zu", a->strength,
-                                     nt);
-    }
-
-    noise_src ns = {.fn = a->noise_fn, .user = a->noise_user};
-    cascade_rng_init(&ns.rng, a->seed);
-    float         *x = malloc(n * sizeof *x), *prev = malloc(n * sizeof *prev);
-    float         *x0 = malloc(n * sizeof *x0), *noise = malloc(n * sizeof *noise);
-    float         *in = malloc((size_t)mult * (size_t)c_in * hw * (size_t)B * sizeof *in);
-    float         *mo = malloc((size_t)mult * (size_t)c_out * hw * (size_t)B * sizeof *mo);
-    float         *guided = malloc((size_t)c_out * hw * (size_t)B * sizeof *guided);
-    float         *ctx = malloc((size_t)mult * ctx_n * sizeof *ctx);
-    float         *labels = malloc((size_t)mult * (size_t)B * sizeof *labels);
-    float         *up = a->low_res ? malloc(n * sizeof *up) : NULL;
-    float         *mask = a->image ? malloc((size_t)B * hw * sizeof *mask) : NULL;
-    cascade_status st = CASCADE_STATUS_OK;
-    if (!x || !prev || !x0 || !noise || !in || !mo || !guided || !ctx || !labels ||
-        (a->low_res && !up) || (a->image && !mask)) {
-        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "diffusion buffers");
-        goto done;
-    }
-    int64_t shape[4] = {B, C, a->height, a->width};
-
-    /* initial intermediate images */
-    if ((st = draw(&ns, "initial", noise, n, err))) goto done;
-    if (a->image) {
-        double t0 = ts[t_start];
-        pipe_binarize_mask(a->mask, a->mask_batch > 1 ? a->mask_batch : 1, B, hw, mask);
-        if ((st = cascade_scheduler_add_noise(s, a->image, noise, shape, &t0, 1, x, err)))
-            goto done;
-        pipe_blend_mask(x, a->image, mask, B, C, hw);
-    } else {
-        float sigma = cascade_scheduler_init_noise_sigma(s);
-        for (size_t i = 0; i < n; i++)
-            x[i] = noise[i] * sigma;
-    }
-    /* stage II: the upscaled low-res image, noised to the augmentation level */
-    if (a->low_res) {
-        double lvl = (double)a->noise_level;
-        cascade_resize_bilinear_ac(a->low_res, B * C, a->low_h, a->low_w, a->height, a->width, up);
-        if ((st = draw(&ns, "augmentation", noise, n, err))) goto done;
-        if ((st = cascade_scheduler_add_noise(a->image_noising_scheduler, up, noise, shape, &lvl, 1,
-                                              up, err)))
-            goto done;
-    }
-    /* [uncond; cond] embeddings and the class labels, fixed for the run */
-    if (cfg) {
-        memcpy(ctx, a->uncond, ctx_n * sizeof *ctx);
-        memcpy(ctx + ctx_n, a->cond, ctx_n * sizeof *ctx);
-    } else {
-        memcpy(ctx, a->cond, ctx_n * sizeof *ctx);
-    }
-    for (int64_t i = 0; i < mult * B; i++)
-        labels[i] = (float)a->noise_level;
-
-    const bool   learned = cascade_scheduler_learned_variance(s);
-    const size_t total = nt - t_start;
-    for (size_t i = t_start; i < nt; i++) {
-        size_t j = i - t_start;
-        if (cascade_cancel_is_raised(a->cancel)) {
-            st = cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled at step %zu of %zu",
-                                   j + 1, total);
-            goto done;
-        }
-        /* model input: [x | up] per item, the batch doubled for guidance */
-        for (int64_t k = 0; k < mult; k++)
-            for (int64_t b = 0; b < B; b++) {
-                float *dst = in + ((size_t)(k * B + b) * (size_t)c_in) * hw;
-                memcpy(dst, x + (size_t)b * chw, chw * sizeof *dst);
-                if (up) memcpy(dst + chw, up + (size_t)b * chw, chw * sizeof *dst);
-            }
-        size_t n_in = (size_t)(mult * B * c_in) * hw;
-        if ((st = cascade_scheduler_scale_model_input(s, ts[i], in, n_in, in, err))) goto done;
-        int64_t in_shape[4] = {mult * B, c_in, a->height, a->width};
-        if ((st = d->forward(d->self, in, in_shape, ts[i], ctx, a->seq, a->dim,
-                             d->class_labels ? labels : NULL, a->cancel, mo, err)))
-            goto done;
-        int64_t out_shape[4] = {mult * B, c_out, a->height, a->width};
-        if (a->tap) {
-            a->tap(a->tap_user, j, "unet_input", in, in_shape);
-            a->tap(a->tap_user, j, "unet_output", mo, out_shape);
-        }
-        if (cfg)
-            cascade_guidance_combine(mo, B, c_out, C, (int64_t)hw, a->guidance_scale, guided);
-        else
-            memcpy(guided, mo, (size_t)(B * c_out) * hw * sizeof *guided);
-        int64_t mc = c_out;
-        if (!learned && c_out == 2 * C) { /* drop the variance the scheduler does not use */
-            for (int64_t b = 0; b < B; b++)
-                memmove(guided + (size_t)b * chw, guided + (size_t)b * 2 * chw,
-                        chw * sizeof *guided);
-            mc = C;
-        }
-        int64_t g_shape[4] = {B, mc, a->height, a->width};
-        if (a->tap) a->tap(a->tap_user, j, "guided_model_output", guided, g_shape);
-        cascade_step_options opt;
-        cascade_step_options_init(&opt);
-        opt.eta = a->eta;
-        opt.noise_fn = draw_step;
-        opt.noise_user = &ns;
-        snprintf(ns.what, sizeof ns.what, "step%zu", j);
-        if ((st = cascade_scheduler_step(s, ts[i], guided, mc, x, shape, &opt, prev, x0, err)))
-            goto done;
-        if (a->tap) a->tap(a->tap_user, j, "prev_sample", prev, shape);
-        if (mask) pipe_blend_mask(prev, x, mask, B, C, hw); /* keep x outside the mask */
-        float *tmp = x;
-        x = prev;
-        prev = tmp;
-        if (a->progress) a->progress(a->user_data, a->stage, (int)(j + 1), (int)total, x0, shape);
-    }
-    memcpy(out, x, n * sizeof *out);
-done:
-    free(x);
-    free(prev);
-    free(x0);
-    free(noise);
-    free(in);
-    free(mo);
-    free(guided);
-    free(ctx);
-    free(labels);
-    free(up);
-    free(mask);
-    return st;
-}
 
 /* ---- the model set ---- */
 
@@ -267,34 +42,13 @@ void cascade_generate_params_init(cascade_generate_params *p) {
     p->max_length = CASCADE_TOKENIZER_DEFAULT_MAX_LENGTH;
 }
 
-static cascade_status component(const cascade_model_dir *md, const char *name, const char **path,
-                                cascade_error *err) {
-    const cascade_model_component *c = cascade_model_dir_find(md, name);
-    if (!c)
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: no '%s' component",
-                                 cascade_model_dir_path(md), name);
-    *path = c->path;
-    return CASCADE_STATUS_OK;
-}
-
-static cascade_status load_scheduler(const cascade_model_dir *md, const char *name,
-                                     cascade_scheduler **out, cascade_error *err) {
-    const char *dir = NULL;
-    CASCADE_TRY(component(md, name, &dir, err));
-    char *cfg = cascade_component_config_path(dir, err);
-    if (!cfg) return err ? err->status : CASCADE_STATUS_IO;
-    cascade_status st = cascade_scheduler_load(cfg, out, err);
-    free(cfg);
-    return st;
-}
-
 static cascade_status load_stage(const cascade_model_dir *md, cascade_backend *be, cascade_dtype dt,
                                  cascade_unet_denoiser **unet, cascade_scheduler **sched,
                                  int64_t def_size, int64_t *size, cascade_error *err) {
     const char *dir = NULL;
-    CASCADE_TRY(component(md, "unet", &dir, err));
+    CASCADE_TRY(pipe_component(md, "unet", &dir, err));
     CASCADE_TRY(cascade_unet_denoiser_new(dir, be, dt, unet, err));
-    CASCADE_TRY(load_scheduler(md, "scheduler", sched, err));
+    CASCADE_TRY(pipe_load_scheduler(md, "scheduler", sched, err));
     *size = cascade_unet_denoiser_sample_size(*unet);
     if (*size <= 0) *size = def_size;
     return CASCADE_STATUS_OK;
@@ -305,9 +59,9 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
     cascade_model_dir *md = NULL, *md2 = NULL;
     const char        *dir = NULL;
     cascade_status     st = cascade_model_dir_open(o->model_dir, &md, err);
-    if (!st) st = component(md, "tokenizer", &dir, err);
+    if (!st) st = pipe_component(md, "tokenizer", &dir, err);
     if (!st) st = cascade_tokenizer_load(dir, &p->tok, err);
-    if (!st) st = component(md, "text_encoder", &dir, err);
+    if (!st) st = pipe_component(md, "text_encoder", &dir, err);
     if (!st) st = cascade_t5_load(dir, o->weight_dtype, &p->t5, err);
     if (!st) st = load_stage(md, p->be, o->weight_dtype, &p->unet1, &p->sched1, 64, &p->size1, err);
     if (!st && o->sr_model_dir) {
@@ -315,7 +69,7 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
         if (!st)
             st =
                 load_stage(md2, p->be, o->weight_dtype, &p->unet2, &p->sched2, 256, &p->size2, err);
-        if (!st) st = load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
+        if (!st) st = pipe_load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
         if (!st && p->size2 % p->size1)
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                    "%s: stage II size %lld is not a multiple of stage I's %lld",

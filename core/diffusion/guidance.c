@@ -204,3 +204,7 @@ const cascade_denoiser *cascade_unet_denoiser_get(const cascade_unet_denoiser *d
 int64_t cascade_unet_denoiser_sample_size(const cascade_unet_denoiser *d) {
     return d->info.sample_size[0];
 }
+
+int64_t cascade_unet_denoiser_size_multiple(const cascade_unet_denoiser *d) {
+    return d->info.size_multiple;
+}

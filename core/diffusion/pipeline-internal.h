@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cascade/model-dir.h"
 #include "cascade/pipeline.h"
+#include "cascade/scheduler.h"
 
 /* Overflow-checked a*b*c*d as size_t; false when it does not fit or a factor is < 1. */
 bool pipe_numel(int64_t a, int64_t b, int64_t c, int64_t d, size_t *out);
@@ -19,5 +21,12 @@ void pipe_blend_mask(float *x, const float *keep, const float *mask, int64_t bat
 /* Mean over factor x factor blocks: (n_planes, h, w) -> (n_planes, h / f, w / f). */
 void pipe_downscale_area(const float *x, int64_t n_planes, int64_t h, int64_t w, int64_t f,
                          float *out);
+
+/* The path of component name of md (FORMAT naming it when the index has none). */
+cascade_status pipe_component(const cascade_model_dir *md, const char *name, const char **path,
+                              cascade_error *err);
+/* The scheduler of component name (its scheduler_config.json). */
+cascade_status pipe_load_scheduler(const cascade_model_dir *md, const char *name,
+                                   cascade_scheduler **out, cascade_error *err);
 
 #endif

@@ -1,7 +1,8 @@
-/* DPMSolverMultistepScheduler (diffusers 0.25.1), algorithm_type dpmsolver++ (Lu et al.
- * 2022): a multistep solver in log-SNR lambda on the data prediction x0, orders 1-3,
- * midpoint or heun second-order updates. sigmas are float32 (numpy interp of float32 values
- * at integer timesteps is exact), and every coefficient is float32 as in torch. */
+/* DPMSolverMultistepScheduler (diffusers 0.25.1): Lu et al. 2022's multistep solver in
+ * log-SNR lambda, orders 1-3 with midpoint or heun second-order updates, on the data
+ * prediction x0 (algorithm_type dpmsolver++) or on the noise prediction eps (dpmsolver).
+ * sigmas are float32 (numpy interp of float32 values at integer timesteps is exact), or
+ * Karras et al.'s with use_karras_sigmas; every coefficient is float32 as in torch. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 
 static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg, cascade_error *err) {
     static const char *const preds[] = {"epsilon", "sample", "v_prediction", NULL};
-    static const char *const algos[] = {"dpmsolver++", "deis", NULL};
+    static const char *const algos[] = {"dpmsolver++", "deis", "dpmsolver", NULL};
     static const char *const types[] = {"midpoint", "heun", "logrho", "bh1", "bh2", NULL};
     static const char *const variances[] = {"learned", "learned_range", NULL};
     int                      i;
@@ -27,15 +28,12 @@ static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg, c
     CASCADE_TRY(sched_config_threshold(s, cfg, false, err));
     /* "deis" is renamed to dpmsolver++ by the reference; the sde variants are not here */
     CASCADE_TRY(sched_config_enum(cfg, "algorithm_type", "dpmsolver++", algos, &i, err));
+    s->solver_noise_pred = i == 2;
     CASCADE_TRY(sched_config_enum(cfg, "solver_type", "midpoint", types, &i, err));
     s->solver_heun = i == 1; /* logrho, bh1, bh2 fall back to midpoint, as in diffusers */
     CASCADE_TRY(cascade_config_bool(cfg, "lower_order_final", true, &s->lower_order_final, err));
     CASCADE_TRY(cascade_config_bool(cfg, "euler_at_final", false, &s->euler_at_final, err));
-    CASCADE_TRY(cascade_config_bool(cfg, "use_karras_sigmas", false, &flag, err));
-    if (flag)
-        return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                 "%s: use_karras_sigmas true is not supported",
-                                 cascade_config_path(cfg));
+    CASCADE_TRY(cascade_config_bool(cfg, "use_karras_sigmas", false, &s->karras_sigmas, err));
     CASCADE_TRY(cascade_config_bool(cfg, "use_lu_lambdas", false, &flag, err));
     if (flag)
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
@@ -112,9 +110,28 @@ static cascade_status dpm_set_timesteps(cascade_scheduler *s, int64_t n, cascade
             goto done;
         }
     sched_train_sigmas(s, train);
-    for (int64_t i = 0; i < n; i++)
-        sig[i] = (float)sched_interp(ts[i], train, T);
-    sig[n] = train[0]; /* the final sigma: that of timestep 0 */
+    if (s->karras_sigmas) {
+        /* Karras sigmas over the whole training range; their timesteps (rounded) replace
+         * the spaced ones, and the last sigma repeats as the final one */
+        double *k = malloc((size_t)n * sizeof *k);
+        if (!k) {
+            st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "DPM-Solver sigmas");
+            goto done;
+        }
+        sched_karras_sigmas(train[0], train[T - 1], n, k);
+        for (int64_t t = 0; t < T; t++)
+            train[t] = logf(train[t]); /* log_sigmas */
+        for (int64_t i = 0; i < n; i++) {
+            ts[i] = sched_round(sched_sigma_to_t(k[i], train, T));
+            sig[i] = (float)k[i];
+        }
+        sig[n] = sig[n - 1];
+        free(k);
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            sig[i] = (float)sched_interp(ts[i], train, T);
+        sig[n] = train[0]; /* the final sigma: that of timestep 0 */
+    }
     st = sched_set_run(s, ts, n, sig, (size_t)n + 1, err);
 done:
     free(ts);
@@ -130,6 +147,36 @@ static void alpha_sigma(float sigma, float *alpha_t, float *sigma_t, float *lamb
     *alpha_t = a;
     *sigma_t = sg;
     *lambda = logf(a) - logf(sg);
+}
+
+/* convert_model_output: dpmsolver++ works on the (thresholded) data prediction x0;
+ * dpmsolver on the noise prediction eps, thresholded through x0 when configured. */
+static cascade_status convert_output(const cascade_scheduler *s, float a, float sg,
+                                     const float *model, size_t mstride, const float *sample,
+                                     float *out, size_t batch, size_t chw, cascade_error *err) {
+    if (!s->solver_noise_pred) {
+        sched_x0_from_output(s->prediction, a, sg, model, mstride, sample, out, batch, chw);
+        return sched_postprocess_x0(s, out, batch, chw, err);
+    }
+    for (size_t b = 0; b < batch; b++) {
+        const float *m = model + b * mstride, *x = sample + b * chw;
+        float       *e = out + b * chw;
+        for (size_t i = 0; i < chw; i++) {
+            switch (s->prediction) {
+            case SCHED_PRED_EPSILON: e[i] = m[i]; break;
+            case SCHED_PRED_SAMPLE: e[i] = (x[i] - a * m[i]) / sg; break;
+            case SCHED_PRED_V: e[i] = a * m[i] + sg * x[i]; break;
+            }
+        }
+    }
+    if (!s->thresholding) return CASCADE_STATUS_OK;
+    size_t n = batch * chw;
+    for (size_t i = 0; i < n; i++) /* x0 = (x - sigma eps) / alpha */
+        out[i] = (sample[i] - sg * out[i]) / a;
+    CASCADE_TRY(sched_postprocess_x0(s, out, batch, chw, err));
+    for (size_t i = 0; i < n; i++) /* eps = (x - alpha x0) / sigma */
+        out[i] = (sample[i] - a * out[i]) / sg;
+    return CASCADE_STATUS_OK;
 }
 
 static cascade_status dpm_step(cascade_scheduler *s, double timestep, const float *model,
@@ -166,43 +213,55 @@ static cascade_status dpm_step(cascade_scheduler *s, double timestep, const floa
         k == steps - 1 && (s->euler_at_final || (s->lower_order_final && steps < 15));
     bool lower_second = k == steps - 2 && s->lower_order_final && steps < 15;
 
-    /* convert_model_output: x0 from the first C channels (learned variance dropped),
-     * thresholded; it becomes the newest history entry */
+    /* convert_model_output: x0 (dpmsolver++) or eps (dpmsolver) from the first C channels
+     * (learned variance dropped), thresholded; it becomes the newest history entry */
     float *m0 = s->history[0]; /* rotate: oldest buffer is reused for the newest */
     s->history[0] = s->history[1];
     s->history[1] = s->history[2];
     s->history[2] = m0;
     float a_s0, s_s0, l_s0;
     alpha_sigma(s->sigmas[k], &a_s0, &s_s0, &l_s0);
-    sched_x0_from_output(s->prediction, a_s0, s_s0, model, mstride, sample, m0, batch, chw);
-    CASCADE_TRY(sched_postprocess_x0(s, m0, batch, chw, err));
+    CASCADE_TRY(convert_output(s, a_s0, s_s0, model, mstride, sample, m0, batch, chw, err));
     if (x0_out) memcpy(x0_out, m0, n * sizeof *m0);
 
     float a_t, s_t, l_t;
     alpha_sigma(s->sigmas[k + 1], &a_t, &s_t, &l_t);
     float h = l_t - l_s0;
-    float c_x = s_t / s_s0;
-    float c_d0 = a_t * (expf(-h) - 1.0f);
-    if (s->solver_order == 1 || s->lower_order_nums < 1 || lower_final) {
+    int   order = s->solver_order == 1 || s->lower_order_nums < 1 || lower_final    ? 1
+                  : s->solver_order == 2 || s->lower_order_nums < 2 || lower_second ? 2
+                                                                                    : 3;
+    /* x_t = c_x sample - c_d0 D0 + c_d1 D1 - c_d2 D2 with D0 = m0 and the divided
+     * differences D1, D2 of the history (diffusers' multistep updates); the data and the
+     * noise predictions differ only in the coefficients. */
+    float c_x, c_d0, c_d1 = 0, c_d2 = 0;
+    if (!s->solver_noise_pred) {
+        c_x = s_t / s_s0;
+        c_d0 = a_t * (expf(-h) - 1.0f);
+        if (order == 2 && !s->solver_heun)
+            c_d1 = -0.5f * c_d0;
+        else
+            c_d1 = a_t * ((expf(-h) - 1.0f) / h + 1.0f);
+        c_d2 = a_t * ((expf(-h) - 1.0f + h) / (h * h) - 0.5f);
+    } else {
+        c_x = a_t / a_s0;
+        c_d0 = s_t * (expf(h) - 1.0f);
+        if (order == 2 && !s->solver_heun)
+            c_d1 = -0.5f * c_d0;
+        else
+            c_d1 = -(s_t * ((expf(h) - 1.0f) / h - 1.0f));
+        c_d2 = s_t * ((expf(h) - 1.0f - h) / (h * h) - 0.5f);
+    }
+    if (order == 1) {
         for (size_t i = 0; i < n; i++)
             prev[i] = c_x * sample[i] - c_d0 * m0[i];
-    } else if (s->solver_order == 2 || s->lower_order_nums < 2 || lower_second) {
+    } else if (order == 2) {
         const float *m1 = s->history[1];
         float        a1, s1, l_s1;
         alpha_sigma(s->sigmas[k - 1], &a1, &s1, &l_s1);
         float h0 = l_s0 - l_s1, r0 = h0 / h, inv_r0 = 1.0f / r0;
-        if (!s->solver_heun) {
-            float c_d1 = 0.5f * c_d0;
-            for (size_t i = 0; i < n; i++) {
-                float d1 = inv_r0 * (m0[i] - m1[i]);
-                prev[i] = c_x * sample[i] - c_d0 * m0[i] - c_d1 * d1;
-            }
-        } else {
-            float c_d1 = a_t * ((expf(-h) - 1.0f) / h + 1.0f);
-            for (size_t i = 0; i < n; i++) {
-                float d1 = inv_r0 * (m0[i] - m1[i]);
-                prev[i] = c_x * sample[i] - c_d0 * m0[i] + c_d1 * d1;
-            }
+        for (size_t i = 0; i < n; i++) {
+            float d1 = inv_r0 * (m0[i] - m1[i]);
+            prev[i] = c_x * sample[i] - c_d0 * m0[i] + c_d1 * d1;
         }
     } else {
         const float *m1 = s->history[1], *m2 = s->history[0];
@@ -213,8 +272,6 @@ static cascade_status dpm_step(cascade_scheduler *s, double timestep, const floa
         float r0 = h0 / h, r1 = h1 / h;
         float inv_r0 = 1.0f / r0, inv_r1 = 1.0f / r1;
         float c_mix = r0 / (r0 + r1), inv_sum = 1.0f / (r0 + r1);
-        float c_d1 = a_t * ((expf(-h) - 1.0f) / h + 1.0f);
-        float c_d2 = a_t * ((expf(-h) - 1.0f + h) / (h * h) - 0.5f);
         for (size_t i = 0; i < n; i++) {
             float d1_0 = inv_r0 * (m0[i] - m1[i]), d1_1 = inv_r1 * (m1[i] - m2[i]);
             float d1 = d1_0 + c_mix * (d1_0 - d1_1);
@@ -227,10 +284,40 @@ static cascade_status dpm_step(cascade_scheduler *s, double timestep, const floa
     return CASCADE_STATUS_OK;
 }
 
+/* add_noise with the run's sigmas (diffusers' DPMSolverMultistepScheduler.add_noise):
+ * alpha_t x0 + sigma_t noise at sigma of t, which differs from the training schedule's
+ * sqrt(abar_t) when the run uses Karras sigmas. */
+static cascade_status dpm_add_noise(const cascade_scheduler *s, const float *x0,
+                                    const float *noise, const int64_t shape[4], const double *t,
+                                    size_t n_t, float *out, cascade_error *err) {
+    size_t batch = (size_t)shape[0], chw = (size_t)(shape[1] * shape[2] * shape[3]);
+    if (!s->sigmas)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "DPMSolverMultistepScheduler: add_noise() before "
+                                 "set_timesteps()");
+    for (size_t b = 0; b < batch; b++) {
+        double  tb = t[n_t == 1 ? 0 : b];
+        int64_t k = -1;
+        for (int64_t i = 0; i < s->n_steps && k < 0; i++)
+            if (s->timesteps[i] == tb) k = i;
+        if (k < 0)
+            return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                     "DPMSolverMultistepScheduler: add_noise: timestep %g is not "
+                                     "in the schedule",
+                                     tb);
+        float a, sg, l;
+        alpha_sigma(s->sigmas[k], &a, &sg, &l);
+        for (size_t i = b * chw; i < (b + 1) * chw; i++)
+            out[i] = a * x0[i] + sg * noise[i];
+    }
+    return CASCADE_STATUS_OK;
+}
+
 const sched_solver sched_solver_dpmsolver = {
     .class_name = "DPMSolverMultistepScheduler",
     .kind = CASCADE_SCHEDULER_KIND_DPMSOLVER,
     .configure = dpm_configure,
     .set_timesteps = dpm_set_timesteps,
     .step = dpm_step,
+    .add_noise = dpm_add_noise,
 };

@@ -25,21 +25,21 @@ static cascade_status euler_configure(cascade_scheduler *s, cascade_config *cfg,
                                       cascade_error *err) {
     static const char *const preds[] = {"epsilon", "v_prediction", "sample", "original_sample",
                                         NULL};
-    static const char *const interps[] = {"linear", NULL};
+    static const char *const interps[] = {"linear", "log_linear", NULL};
     static const char *const types[] = {"discrete", "continuous", NULL};
     int                      i;
-    bool                     karras;
     CASCADE_TRY(euler_common_config(s, cfg, preds, err));
     CASCADE_TRY(sched_config_enum(cfg, "interpolation_type", "linear", interps, &i, err));
-    CASCADE_TRY(cascade_config_bool(cfg, "use_karras_sigmas", false, &karras, err));
-    if (karras)
-        return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                 "%s: use_karras_sigmas true is not supported",
-                                 cascade_config_path(cfg));
-    /* sigma_min / sigma_max only shape Karras sigmas: without them they change nothing */
-    double unused;
-    CASCADE_TRY(cascade_config_float(cfg, "sigma_min", 0, &unused, err));
-    CASCADE_TRY(cascade_config_float(cfg, "sigma_max", 0, &unused, err));
+    s->log_linear = i == 1;
+    CASCADE_TRY(cascade_config_bool(cfg, "use_karras_sigmas", false, &s->karras_sigmas, err));
+    /* sigma_min / sigma_max bound the Karras sigmas; null leaves them to the schedule */
+    CASCADE_TRY(cascade_config_float(cfg, "sigma_min", NAN, &s->sigma_min, err));
+    CASCADE_TRY(cascade_config_float(cfg, "sigma_max", NAN, &s->sigma_max, err));
+    if (!isnan(s->sigma_min) && !isnan(s->sigma_max) &&
+        !(s->sigma_min > 0 && s->sigma_min < s->sigma_max))
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "%s: sigma_min %g and sigma_max %g must satisfy 0 < min < max",
+                                 cascade_config_path(cfg), s->sigma_min, s->sigma_max);
     CASCADE_TRY(sched_config_enum(cfg, "timestep_type", "discrete", types, &i, err));
     if (i == 1 && s->prediction == SCHED_PRED_V)
         return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
@@ -55,13 +55,46 @@ static cascade_status euler_a_configure(cascade_scheduler *s, cascade_config *cf
     return euler_common_config(s, cfg, preds, err);
 }
 
+/* The run's sigmas (n_sig values, descending) and timesteps (n) from the spaced timesteps,
+ * as diffusers 0.25.1's EulerDiscreteScheduler.set_timesteps: linear interpolation of the
+ * training sigmas, or log-linear between their ends (n + 1 values, the reference's count);
+ * then optionally Karras sigmas with timesteps mapped back through _sigma_to_t. */
+static void euler_sigmas(const cascade_scheduler *s, int64_t n, const float *train,
+                         float *log_train, float *scratch, double *ts, double *sig,
+                         int64_t *n_sig) {
+    int64_t T = s->T;
+    if (s->log_linear) { /* torch.linspace(log max, log min, n + 1).exp() in float32 */
+        sched_linspace_f32(logf(train[T - 1]), logf(train[0]), n + 1, scratch);
+        for (int64_t i = 0; i <= n; i++)
+            sig[i] = (double)expf(scratch[i]);
+        *n_sig = n + 1;
+    } else {
+        for (int64_t i = 0; i < n; i++)
+            sig[i] = sched_interp(ts[i], train, T);
+        *n_sig = n;
+    }
+    if (s->karras_sigmas) {
+        /* the ends of the schedule above, unless the config sets them */
+        double mn = isnan(s->sigma_min) ? sig[*n_sig - 1] : s->sigma_min;
+        double mx = isnan(s->sigma_max) ? sig[0] : s->sigma_max;
+        for (int64_t i = 0; i < T; i++)
+            log_train[i] = logf(train[i]);
+        sched_karras_sigmas(mn, mx, n, sig);
+        for (int64_t i = 0; i < n; i++)
+            ts[i] = sched_sigma_to_t(sig[i], log_train, T);
+        *n_sig = n;
+    }
+}
+
 static cascade_status euler_set_timesteps(cascade_scheduler *s, int64_t n, cascade_error *err) {
     int64_t        T = s->T;
     double        *ts = malloc((size_t)n * sizeof *ts);
     float         *train = malloc((size_t)T * sizeof *train);
-    float         *sig = malloc((size_t)(n + 1) * sizeof *sig);
+    float         *log_train = malloc((size_t)T * sizeof *log_train);
+    double        *sig_d = malloc((size_t)(n + 1) * sizeof *sig_d);
+    float         *sig = malloc((size_t)(n + 2) * sizeof *sig);
     cascade_status st = CASCADE_STATUS_OK;
-    if (!ts || !train || !sig) {
+    if (!ts || !train || !log_train || !sig_d || !sig) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "Euler timesteps");
         goto done;
     }
@@ -90,13 +123,17 @@ static cascade_status euler_set_timesteps(cascade_scheduler *s, int64_t n, casca
     for (int64_t i = 0; i < n; i++)
         ts[i] = (double)(float)ts[i]; /* np.float32 timesteps */
     sched_train_sigmas(s, train);
+    int64_t n_sig;
+    euler_sigmas(s, n, train, log_train, sig, ts, sig_d, &n_sig);
     for (int64_t i = 0; i < n; i++)
-        sig[i] = (float)sched_interp(ts[i], train, T);
-    sig[n] = 0.0f;
-    st = sched_set_run(s, ts, n, sig, (size_t)n + 1, err);
+        ts[i] = (double)(float)ts[i]; /* Karras timesteps are stored as float32 too */
+    for (int64_t i = 0; i < n_sig; i++)
+        sig[i] = (float)sig_d[i];
+    sig[n_sig] = 0.0f;
+    st = sched_set_run(s, ts, n, sig, (size_t)n_sig + 1, err);
     if (st == CASCADE_STATUS_OK) {
         float mx = 0;
-        for (int64_t i = 0; i <= n; i++)
+        for (int64_t i = 0; i <= n_sig; i++)
             mx = sig[i] > mx ? sig[i] : mx;
         /* leading spacing starts below sigma_max: the reference scales by sqrt(max^2 + 1) */
         s->init_noise_sigma = s->spacing == SCHED_SPACING_LEADING ? sqrtf(mx * mx + 1.0f) : mx;
@@ -104,6 +141,8 @@ static cascade_status euler_set_timesteps(cascade_scheduler *s, int64_t n, casca
 done:
     free(ts);
     free(train);
+    free(log_train);
+    free(sig_d);
     free(sig);
     return st;
 }
@@ -129,7 +168,7 @@ static cascade_status euler_scale(cascade_scheduler *s, double t, const float *x
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "%s: scale_model_input() before set_timesteps()",
                                  s->solver->class_name);
-    int64_t k;
+    int64_t k = 0;
     CASCADE_TRY(euler_index(s, t, &k, err));
     float sigma = s->sigmas[k];
     float d = sqrtf(sigma * sigma + 1.0f);
@@ -156,7 +195,7 @@ static cascade_status euler_step(cascade_scheduler *s, double timestep, const fl
                                  const int64_t shape[4], const cascade_step_options *opt,
                                  float *prev, float *x0_out, cascade_error *err) {
     size_t  batch, chw;
-    int64_t k;
+    int64_t k = 0;
     CASCADE_TRY(sched_check_shapes(s, model_channels, shape, false, &batch, &chw, err));
     CASCADE_TRY(euler_index(s, timestep, &k, err));
     size_t n = batch * chw;
@@ -205,7 +244,7 @@ static cascade_status euler_a_step(cascade_scheduler *s, double timestep, const 
                                    const int64_t shape[4], const cascade_step_options *opt,
                                    float *prev, float *x0_out, cascade_error *err) {
     size_t  batch, chw;
-    int64_t k;
+    int64_t k = 0;
     CASCADE_TRY(sched_check_shapes(s, model_channels, shape, false, &batch, &chw, err));
     CASCADE_TRY(euler_index(s, timestep, &k, err));
     size_t         n = batch * chw;

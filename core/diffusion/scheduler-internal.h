@@ -44,6 +44,11 @@ struct cascade_scheduler {
     float        *betas, *alphas, *alphas_cumprod;
     sched_spacing spacing;
     int64_t       steps_offset;
+    /* the sigma schedule of the Euler and DPM-Solver runs (use_karras_sigmas: Karras et al.
+     * 2022's rho = 7 spacing between sigma_min and sigma_max, NAN when the config leaves them
+     * to the schedule; interpolation_type log_linear) */
+    bool   karras_sigmas, log_linear;
+    double sigma_min, sigma_max;
 
     /* axis 2: prediction type and x0 post-processing */
     sched_prediction prediction;
@@ -56,6 +61,7 @@ struct cascade_scheduler {
     /* axis 3: solver options */
     float  final_alpha_cumprod; /* DDIM (set_alpha_to_one) */
     int    solver_order;        /* DPM-Solver: 1..3 */
+    bool   solver_noise_pred;   /* DPM-Solver algorithm_type dpmsolver (else dpmsolver++) */
     bool   solver_heun;         /* DPM-Solver solver_type heun (else midpoint) */
     bool   lower_order_final, euler_at_final;
     double lambda_min_clipped;
@@ -147,6 +153,14 @@ double sched_round(double x);
 void sched_integer_timesteps(const cascade_scheduler *s, int64_t n, double *out);
 /* sqrt((1 - abar) / abar) in float32 for every training timestep. */
 void sched_train_sigmas(const cascade_scheduler *s, float *out);
+/* torch.linspace(start, end, steps) in float32 (both ends exact). */
+void sched_linspace_f32(float start, float end, int64_t steps, float *out);
+/* Karras et al. 2022's schedule (rho = 7) from sigma_max down to sigma_min, n values, in
+ * double as diffusers' _convert_to_karras computes it with numpy. */
+void sched_karras_sigmas(double sigma_min, double sigma_max, int64_t n, double *out);
+/* diffusers' _sigma_to_t: the fractional training timestep whose log-sigma (log_sigmas: T
+ * float32 values, ascending) interpolates log(sigma) linearly, clamped to [0, T - 1]. */
+double sched_sigma_to_t(double sigma, const float *log_sigmas, int64_t T);
 
 /* ---- run-state helpers (scheduler.c) ---- */
 

@@ -6,7 +6,7 @@
 
 /* torch.linspace(start, end, steps, dtype=float32) on the CPU: both ends are rounded to
  * float first and the first half counts up from start, the second half down from end. */
-static void linspace_f32(float start, float end, int64_t steps, float *out) {
+void sched_linspace_f32(float start, float end, int64_t steps, float *out) {
     if (steps == 1) {
         out[0] = start;
         return;
@@ -27,10 +27,12 @@ static double alpha_bar_cosine(double t) {
 void sched_make_betas(sched_beta_schedule kind, double beta_start, double beta_end, int64_t T,
                       float *betas) {
     switch (kind) {
-    case SCHED_BETAS_LINEAR: linspace_f32((float)beta_start, (float)beta_end, T, betas); break;
+    case SCHED_BETAS_LINEAR:
+        sched_linspace_f32((float)beta_start, (float)beta_end, T, betas);
+        break;
     case SCHED_BETAS_SCALED_LINEAR:
         /* latent diffusion: linspace over sqrt(beta), squared */
-        linspace_f32((float)sqrt(beta_start), (float)sqrt(beta_end), T, betas);
+        sched_linspace_f32((float)sqrt(beta_start), (float)sqrt(beta_end), T, betas);
         for (int64_t i = 0; i < T; i++)
             betas[i] = betas[i] * betas[i];
         break;
@@ -43,7 +45,7 @@ void sched_make_betas(sched_beta_schedule kind, double beta_start, double beta_e
         break;
     case SCHED_BETAS_SIGMOID: {
         /* GeoDiff: sigmoid(linspace(-6, 6)) * (end - start) + start */
-        linspace_f32(-6.0f, 6.0f, T, betas);
+        sched_linspace_f32(-6.0f, 6.0f, T, betas);
         float range = (float)(beta_end - beta_start), start = (float)beta_start;
         for (int64_t i = 0; i < T; i++) {
             float sg = 1.0f / (1.0f + expf(-betas[i]));
@@ -141,4 +143,26 @@ void sched_train_sigmas(const cascade_scheduler *s, float *out) {
         float a = s->alphas_cumprod[i];
         out[i] = sqrtf((1.0f - a) / a);
     }
+}
+
+void sched_karras_sigmas(double sigma_min, double sigma_max, int64_t n, double *out) {
+    const double rho = 7.0;
+    double       lo = pow(sigma_min, 1 / rho), hi = pow(sigma_max, 1 / rho);
+    sched_linspace(0, 1, n, out);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = pow(hi + out[i] * (lo - hi), rho);
+}
+
+double sched_sigma_to_t(double sigma, const float *log_sigmas, int64_t T) {
+    if (T < 2) return 0;
+    double log_sigma = log(sigma > 1e-10 ? sigma : 1e-10);
+    /* low: the last index whose log-sigma is <= log_sigma (0 when none), at most T - 2 */
+    int64_t low = 0;
+    for (int64_t i = 0; i < T; i++)
+        if (log_sigma - (double)log_sigmas[i] >= 0) low = i;
+    if (low > T - 2) low = T - 2;
+    float  lo = log_sigmas[low], hi = log_sigmas[low + 1];
+    double w = ((double)lo - log_sigma) / (double)(lo - hi); /* numpy: float32 difference */
+    w = w < 0 ? 0 : w > 1 ? 1 : w;
+    return (1 - w) * (double)low + w * (double)(low + 1);
 }

@@ -51,7 +51,11 @@ cascade_value_id unet_weight(unet_ctx *c, const char *name, int64_t d0, int64_t 
 static cascade_value_id param(unet_ctx *c, const char *module, const char *kind, int64_t d0,
                               int64_t d1, int64_t d2, int64_t d3) {
     char name[160];
-    snprintf(name, sizeof name, "%s.%s", module, kind);
+    if (snprintf(name, sizeof name, "%s.%s", module, kind) >= (int)sizeof name) {
+        cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT, "tensor name '%s.%s' is too long",
+                          module, kind);
+        return CASCADE_NO_VALUE;
+    }
     return unet_weight(c, name, d0, d1, d2, d3);
 }
 
@@ -73,9 +77,8 @@ static cascade_value_id linear(unet_ctx *c, cascade_value_id x, const char *modu
     return cascade_graph_linear(c->g, x, w, b);
 }
 
-/* nn.Conv2d with bias, square kernel, symmetric padding. x: (B, in, H, W) */
-static cascade_value_id conv(unet_ctx *c, cascade_value_id x, const char *module, int64_t in,
-                             int64_t out, int64_t k, int32_t stride, int32_t pad) {
+cascade_value_id unet_conv(unet_ctx *c, cascade_value_id x, const char *module, int64_t in,
+                           int64_t out, int64_t k, int32_t stride, int32_t pad) {
     cascade_value_id      w = param(c, module, "weight", out, in, k, k);
     cascade_value_id      b = param(c, module, "bias", out, 0, 0, 0);
     cascade_conv2d_params p;
@@ -85,9 +88,8 @@ static cascade_value_id conv(unet_ctx *c, cascade_value_id x, const char *module
     return cascade_graph_conv2d(c->g, x, w, b, &p);
 }
 
-/* nn.GroupNorm(affine) then act (SiLU fused). x: (B, ch, ...) */
-static cascade_value_id group_norm(unet_ctx *c, cascade_value_id x, const char *module, int64_t ch,
-                                   int64_t groups, double eps, unet_act act) {
+cascade_value_id unet_group_norm(unet_ctx *c, cascade_value_id x, const char *module, int64_t ch,
+                                 int64_t groups, double eps, unet_act act) {
     cascade_value_id w = param(c, module, "weight", ch, 0, 0, 0);
     cascade_value_id b = param(c, module, "bias", ch, 0, 0, 0);
     cascade_value_id y =
@@ -142,55 +144,108 @@ static cascade_value_id merge_heads(cascade_graph *g, cascade_value_id x, int64_
     return reshape(g, permute(g, x, 0, 2, 1, 3), 3, b, l, inner, 0);
 }
 
+/* ---- Downsample2D / Upsample2D ---- */
+
+/* Downsample2D(use_conv=True) at c->prefix: 3x3 stride 2; padding 0 means F.pad (0,1,0,1). */
+cascade_value_id unet_downsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch, int32_t pad) {
+    char name[64];
+    snprintf(name, sizeof name, "%s.weight", UN_SAMPLER_CONV);
+    cascade_value_id w = unet_weight(c, name, ch, ch, 3, 3);
+    snprintf(name, sizeof name, "%s.bias", UN_SAMPLER_CONV);
+    cascade_value_id      bias = unet_weight(c, name, ch, 0, 0, 0);
+    cascade_conv2d_params p;
+    cascade_conv2d_params_init(&p);
+    p.stride[0] = p.stride[1] = 2;
+    if (pad == 0)
+        p.pad[2] = p.pad[3] = 1;
+    else
+        p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = pad;
+    return cascade_graph_conv2d(c->g, x, w, bias, &p);
+}
+
+/* Upsample2D(use_conv=True) at c->prefix: nearest x2 then 3x3 conv. */
+cascade_value_id unet_upsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch) {
+    char name[64];
+    x = cascade_graph_upsample_nearest(c->g, x, 2, 2);
+    snprintf(name, sizeof name, "%s.weight", UN_SAMPLER_CONV);
+    cascade_value_id w = unet_weight(c, name, ch, ch, 3, 3);
+    snprintf(name, sizeof name, "%s.bias", UN_SAMPLER_CONV);
+    cascade_value_id      bias = unet_weight(c, name, ch, 0, 0, 0);
+    cascade_conv2d_params p;
+    cascade_conv2d_params_init(&p);
+    p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
+    return cascade_graph_conv2d(c->g, x, w, bias, &p);
+}
+
 /* ---- ResnetBlock2D ---- */
+
+cascade_value_id unet_resnet_block(unet_ctx *c, const unet_resnet_cfg *r, cascade_value_id x,
+                                   cascade_value_id temb, int64_t temb_ch, int64_t cin,
+                                   int64_t cout) {
+    cascade_graph   *g = c->g;
+    bool             fuse = !r->scale_shift; /* norm2 + act fuse unless scale/shift sits between */
+    cascade_value_id h = unet_group_norm(c, x, UN_RES_NORM1, cin, r->groups, r->eps, r->act);
+    cascade_value_id skip = x;
+    if (r->resample < 0) { /* Downsample2D(use_conv=False): 2x2 average pool */
+        skip = cascade_graph_avg_pool2d(g, skip, 2, 2, 2, 2);
+        h = cascade_graph_avg_pool2d(g, h, 2, 2, 2, 2);
+    } else if (r->resample > 0) { /* Upsample2D(use_conv=False): nearest x2 */
+        skip = cascade_graph_upsample_nearest(g, skip, 2, 2);
+        h = cascade_graph_upsample_nearest(g, h, 2, 2);
+    }
+    h = unet_conv(c, h, UN_RES_CONV1, cin, cout, 3, 1, 1);
+    if (temb == CASCADE_NO_VALUE) { /* temb_channels=None: no time_emb_proj */
+        h = unet_group_norm(c, h, UN_RES_NORM2, cout, r->groups, r->eps, r->act);
+    } else {
+        /* temb: (B, temb_ch) -> (B, cout or 2 cout, 1, 1) */
+        int64_t tch = r->scale_shift ? 2 * cout : cout;
+        cascade_value_id t = linear(c, temb, UN_RES_TIME_EMB_PROJ, temb_ch, tch, true);
+        int64_t          b = 0;
+        {
+            int64_t s[4];
+            if (dims4(g, h, s)) b = s[0];
+        }
+        t = reshape(g, t, 4, b > 0 ? b : -1, tch, 1, 1);
+        if (!r->scale_shift) {
+            h = cascade_graph_add(g, h, t);
+            h = unet_group_norm(c, h, UN_RES_NORM2, cout, r->groups, r->eps,
+                           fuse ? r->act : UNET_ACT_NONE);
+        } else {
+            h = unet_group_norm(c, h, UN_RES_NORM2, cout, r->groups, r->eps, UNET_ACT_NONE);
+            cascade_value_id scale = cascade_graph_slice(g, t, 1, 0, cout, 1);
+            cascade_value_id shift = cascade_graph_slice(g, t, 1, cout, cout, 1);
+            h = cascade_graph_mul(g, h, cascade_graph_scale(g, scale, 1.0f, 1.0f));
+            h = cascade_graph_add(g, h, shift);
+            h = unet_activation(g, r->act, h);
+        }
+    }
+    h = unet_conv(c, h, UN_RES_CONV2, cout, cout, 3, 1, 1);
+    if (cin != cout) skip = unet_conv(c, skip, UN_RES_CONV_SHORTCUT, cin, cout, 1, 1, 0);
+    cascade_value_id y = cascade_graph_add(g, skip, h);
+    if (r->out_scale != 1.0)
+        y = cascade_graph_div(g, y,
+                              cascade_graph_constant_copy(g, "output_scale_factor",
+                                                          CASCADE_DTYPE_F32, 1, (int64_t[]){1},
+                                                          (float[]){(float)r->out_scale}));
+    return y;
+}
 
 cascade_value_id unet_resnet(unet_ctx *c, const cascade_unet *u, const unet_cond *k,
                              cascade_value_id x, int64_t cin, int64_t cout, double out_scale,
                              bool skip_time_act, int resample) {
-    cascade_graph   *g = c->g;
-    int64_t          groups = u->norm_groups;
-    bool             fuse = !u->scale_shift; /* norm2 + act fuse unless scale/shift sits between */
-    cascade_value_id h = group_norm(c, x, UN_RES_NORM1, cin, groups, u->norm_eps, u->act);
-    cascade_value_id skip = x;
-    if (resample < 0) { /* Downsample2D(use_conv=False): 2x2 average pool */
-        skip = cascade_graph_avg_pool2d(g, skip, 2, 2, 2, 2);
-        h = cascade_graph_avg_pool2d(g, h, 2, 2, 2, 2);
-    } else if (resample > 0) { /* Upsample2D(use_conv=False): nearest x2 */
-        skip = cascade_graph_upsample_nearest(g, skip, 2, 2);
-        h = cascade_graph_upsample_nearest(g, h, 2, 2);
+    unet_resnet_cfg r = {.groups = u->norm_groups,
+                         .eps = u->norm_eps,
+                         .act = u->act,
+                         .scale_shift = u->scale_shift,
+                         .out_scale = out_scale,
+                         .resample = resample};
+    cascade_value_id temb = skip_time_act ? k->temb : k->temb_act;
+    if (temb == CASCADE_NO_VALUE) { /* every U-Net resnet has a time_emb_proj */
+        cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT, "unet: %s: no time embedding",
+                          c->prefix);
+        return CASCADE_NO_VALUE;
     }
-    h = conv(c, h, UN_RES_CONV1, cin, cout, 3, 1, 1);
-    /* temb: (B, temb_ch) -> (B, cout or 2 cout, 1, 1) */
-    cascade_value_id t = skip_time_act ? k->temb : k->temb_act;
-    int64_t          tch = u->scale_shift ? 2 * cout : cout;
-    t = linear(c, t, UN_RES_TIME_EMB_PROJ, k->temb_ch, tch, true);
-    int64_t b = 0;
-    {
-        int64_t s[4];
-        if (dims4(g, h, s)) b = s[0];
-    }
-    t = reshape(g, t, 4, b > 0 ? b : -1, tch, 1, 1);
-    if (!u->scale_shift) {
-        h = cascade_graph_add(g, h, t);
-        h = group_norm(c, h, UN_RES_NORM2, cout, groups, u->norm_eps,
-                       fuse ? u->act : UNET_ACT_NONE);
-    } else {
-        h = group_norm(c, h, UN_RES_NORM2, cout, groups, u->norm_eps, UNET_ACT_NONE);
-        cascade_value_id scale = cascade_graph_slice(g, t, 1, 0, cout, 1);
-        cascade_value_id shift = cascade_graph_slice(g, t, 1, cout, cout, 1);
-        h = cascade_graph_mul(g, h, cascade_graph_scale(g, scale, 1.0f, 1.0f));
-        h = cascade_graph_add(g, h, shift);
-        h = unet_activation(g, u->act, h);
-    }
-    h = conv(c, h, UN_RES_CONV2, cout, cout, 3, 1, 1);
-    if (cin != cout) skip = conv(c, skip, UN_RES_CONV_SHORTCUT, cin, cout, 1, 1, 0);
-    cascade_value_id y = cascade_graph_add(g, skip, h);
-    if (out_scale != 1.0)
-        y = cascade_graph_div(g, y,
-                              cascade_graph_constant_copy(g, "output_scale_factor",
-                                                          CASCADE_DTYPE_F32, 1, (int64_t[]){1},
-                                                          (float[]){(float)out_scale}));
-    return y;
+    return unet_resnet_block(c, &r, x, temb, k->temb_ch, cin, cout);
 }
 
 /* ---- Attention + AttnAddedKVProcessor ---- */
@@ -213,14 +268,14 @@ cascade_value_id unet_simple_attention(unet_ctx *c, const cascade_unet *u, const
     cascade_value_id ctx = k->context;
     if (u->cross_norm == UNET_CROSS_NORM_GROUP) {
         cascade_value_id t = permute(g, ctx, 0, 2, 1, 3); /* (B, D, N) */
-        t = group_norm(c, t, UN_ATTN_NORM_CROSS, cross_dim, 32, 1e-5, UNET_ACT_NONE);
+        t = unet_group_norm(c, t, UN_ATTN_NORM_CROSS, cross_dim, 32, 1e-5, UNET_ACT_NONE);
         ctx = permute(g, t, 0, 2, 1, 3);
     } else if (u->cross_norm == UNET_CROSS_NORM_LAYER) {
         ctx = layer_norm(c, ctx, UN_ATTN_NORM_CROSS, ch, 1e-5);
     }
     /* group_norm uses Attention's default eps 1e-5, not the resnets' */
     cascade_value_id hn =
-        group_norm(c, x, UN_ATTN_GROUP_NORM, ch, u->norm_groups, 1e-5, UNET_ACT_NONE);
+        unet_group_norm(c, x, UN_ATTN_GROUP_NORM, ch, u->norm_groups, 1e-5, UNET_ACT_NONE);
     cascade_value_id hs = to_tokens(g, hn, s); /* (B, HW, C) */
     cascade_value_id q = linear(c, hs, UN_ATTN_TO_Q, ch, inner, true);
     cascade_value_id key = linear(c, ctx, UN_ATTN_ADD_K, cross_dim, inner, true);
@@ -261,30 +316,72 @@ cascade_value_id unet_simple_attention(unet_ctx *c, const cascade_unet *u, const
 /* ---- Transformer2DModel ---- */
 
 /* Attention with AttnProcessor: q from xq (B, Nq, inner), k/v from xkv (B, Nk, kv_dim),
- * no q/k/v bias (attention_bias=False), to_out with bias. */
-static cascade_value_id plain_attention(unet_ctx *c, const char *module, cascade_value_id xq,
-                                        cascade_value_id xkv, int64_t inner, int64_t kv_dim,
-                                        int64_t heads, int64_t dh, cascade_value_id bias) {
+ * q/k/v bias when qkv_bias (Transformer2DModel's attention_bias=False: none), to_out with
+ * bias. names: the to_q, to_k, to_v, to_out module names. */
+static cascade_value_id attention_proj(unet_ctx *c, const char *module, const char *const *names,
+                                       cascade_value_id xq, cascade_value_id xkv, int64_t inner,
+                                       int64_t kv_dim, int64_t heads, int64_t dh, bool qkv_bias,
+                                       cascade_value_id bias) {
     cascade_graph *g = c->g;
     int32_t        nd;
     int64_t        sq[CASCADE_MAX_DIMS], sk[CASCADE_MAX_DIMS];
     if (!cascade_graph_shape(g, xq, &nd, sq) || !cascade_graph_shape(g, xkv, &nd, sk))
         return CASCADE_NO_VALUE;
     char m[160];
-    snprintf(m, sizeof m, "%s.%s", module, UN_ATTN_TO_Q);
-    cascade_value_id q = linear(c, xq, m, inner, heads * dh, false);
-    snprintf(m, sizeof m, "%s.%s", module, UN_ATTN_TO_K);
-    cascade_value_id key = linear(c, xkv, m, kv_dim, heads * dh, false);
-    snprintf(m, sizeof m, "%s.%s", module, UN_ATTN_TO_V);
-    cascade_value_id val = linear(c, xkv, m, kv_dim, heads * dh, false);
+    snprintf(m, sizeof m, "%s%s%s", module, module[0] ? "." : "", names[0]);
+    cascade_value_id q = linear(c, xq, m, inner, heads * dh, qkv_bias);
+    snprintf(m, sizeof m, "%s%s%s", module, module[0] ? "." : "", names[1]);
+    cascade_value_id key = linear(c, xkv, m, kv_dim, heads * dh, qkv_bias);
+    snprintf(m, sizeof m, "%s%s%s", module, module[0] ? "." : "", names[2]);
+    cascade_value_id val = linear(c, xkv, m, kv_dim, heads * dh, qkv_bias);
     q = split_heads(g, q, sq[0], sq[1], heads, dh);
     key = split_heads(g, key, sk[0], sk[1], heads, dh);
     val = split_heads(g, val, sk[0], sk[1], heads, dh);
     cascade_value_id a =
         cascade_graph_attention(g, q, key, val, bias, (float)(1.0 / sqrt((double)dh)));
     a = merge_heads(g, a, sq[0], sq[1], heads * dh);
-    snprintf(m, sizeof m, "%s.%s", module, UN_ATTN_TO_OUT);
+    snprintf(m, sizeof m, "%s%s%s", module, module[0] ? "." : "", names[3]);
     return linear(c, a, m, heads * dh, inner, true);
+}
+
+static const char *const attn_names[4] = {UN_ATTN_TO_Q, UN_ATTN_TO_K, UN_ATTN_TO_V,
+                                          UN_ATTN_TO_OUT};
+/* the names of attention blocks saved before diffusers 0.14 (AttentionBlock), which
+ * from_pretrained converts on load (_convert_deprecated_attention_blocks) */
+static const char *const attn_names_legacy[4] = {UN_ATTN_LEGACY_Q, UN_ATTN_LEGACY_K,
+                                                 UN_ATTN_LEGACY_V, UN_ATTN_LEGACY_OUT};
+
+static cascade_value_id plain_attention(unet_ctx *c, const char *module, cascade_value_id xq,
+                                        cascade_value_id xkv, int64_t inner, int64_t kv_dim,
+                                        int64_t heads, int64_t dh, cascade_value_id bias) {
+    return attention_proj(c, module, attn_names, xq, xkv, inner, kv_dim, heads, dh, false, bias);
+}
+
+cascade_value_id unet_spatial_attention(unet_ctx *c, cascade_value_id x, int64_t ch,
+                                        int64_t head_dim, int64_t groups, double eps) {
+    cascade_graph *g = c->g;
+    int64_t        s[4];
+    if (!dims4(g, x, s)) return CASCADE_NO_VALUE;
+    int64_t dh = head_dim > 0 ? head_dim : ch, heads = ch / dh;
+    if (heads < 1 || heads * dh != ch) {
+        cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT,
+                          "%s: attention head width %lld does not divide %lld channels", c->prefix,
+                          (long long)dh, (long long)ch);
+        return CASCADE_NO_VALUE;
+    }
+    const char *const *names = attn_names;
+    if (c->w) {
+        char key[320];
+        snprintf(key, sizeof key, "%s.%s.weight", c->prefix, UN_ATTN_TO_Q);
+        if (!cascade_weights_has(c->w, key)) {
+            snprintf(key, sizeof key, "%s.%s.weight", c->prefix, UN_ATTN_LEGACY_Q);
+            if (cascade_weights_has(c->w, key)) names = attn_names_legacy;
+        }
+    }
+    cascade_value_id h = unet_group_norm(c, x, UN_ATTN_GROUP_NORM, ch, groups, eps, UNET_ACT_NONE);
+    h = to_tokens(g, h, s); /* (B, HW, C) */
+    h = attention_proj(c, "", names, h, h, ch, ch, heads, dh, true, CASCADE_NO_VALUE);
+    return cascade_graph_add(g, to_image(g, h, s), x);
 }
 
 cascade_value_id unet_transformer(unet_ctx *c, const cascade_unet *u, const unet_cond *k,
@@ -295,9 +392,9 @@ cascade_value_id unet_transformer(unet_ctx *c, const cascade_unet *u, const unet
     if (!dims4(g, x, s)) return CASCADE_NO_VALUE;
     int64_t          dh = ch / heads, inner = heads * dh, b = s[0], hw = s[2] * s[3];
     int64_t          img[4] = {b, inner, s[2], s[3]};
-    cascade_value_id h = group_norm(c, x, UN_TR_NORM, ch, u->norm_groups, 1e-6, UNET_ACT_NONE);
+    cascade_value_id h = unet_group_norm(c, x, UN_TR_NORM, ch, u->norm_groups, 1e-6, UNET_ACT_NONE);
     if (!u->use_linear_projection) {
-        h = conv(c, h, UN_TR_PROJ_IN, ch, inner, 1, 1, 0);
+        h = unet_conv(c, h, UN_TR_PROJ_IN, ch, inner, 1, 1, 0);
         h = to_tokens(g, h, img);
     } else {
         h = to_tokens(g, h, s);
@@ -336,7 +433,7 @@ cascade_value_id unet_transformer(unet_ctx *c, const cascade_unet *u, const unet
     }
     if (!u->use_linear_projection) {
         h = to_image(g, h, img);
-        h = conv(c, h, UN_TR_PROJ_OUT, inner, ch, 1, 1, 0);
+        h = unet_conv(c, h, UN_TR_PROJ_OUT, inner, ch, 1, 1, 0);
     } else {
         h = linear(c, h, UN_TR_PROJ_OUT, inner, ch, true);
         h = to_image(g, h, s);

@@ -28,8 +28,8 @@ static cascade_status inconsistent(cascade_config *cfg, cascade_error *err, cons
                              cascade_config_path(cfg), field, what);
 }
 
-static cascade_status parse_act(cascade_config *cfg, cascade_error *err, const char *field,
-                                const char *name, bool null_ok, unet_act *out) {
+cascade_status unet_parse_act(cascade_config *cfg, cascade_error *err, const char *field,
+                              const char *name, bool null_ok, unet_act *out) {
     if (!name) {
         if (!null_ok) return unsupported(cfg, err, field, "null");
         *out = UNET_ACT_NONE;
@@ -241,9 +241,9 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
     CFG_TRY(cascade_config_int(cfg, "time_cond_proj_dim", 0, &cond, err));
     if (cond) return unsupported(cfg, err, "time_cond_proj_dim", "(not null)");
     CFG_TRY(cascade_config_string(cfg, "timestep_post_act", NULL, &s, err));
-    CFG_TRY(parse_act(cfg, err, "timestep_post_act", s, true, &u->timestep_post_act));
+    CFG_TRY(unet_parse_act(cfg, err, "timestep_post_act", s, true, &u->timestep_post_act));
     CFG_TRY(cascade_config_string(cfg, "time_embedding_act_fn", NULL, &s, err));
-    CFG_TRY(parse_act(cfg, err, "time_embedding_act_fn", s, true, &u->time_embed_act));
+    CFG_TRY(unet_parse_act(cfg, err, "time_embedding_act_fn", s, true, &u->time_embed_act));
 
     /* class embedding (_set_class_proj) */
     const char *ct;
@@ -350,7 +350,7 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
 
     const char *s;
     CFG_TRY(cascade_config_string(cfg, "act_fn", "silu", &s, err));
-    CFG_TRY(parse_act(cfg, err, "act_fn", s, false, &u->act));
+    CFG_TRY(unet_parse_act(cfg, err, "act_fn", s, false, &u->act));
     if (cascade_config_has(cfg, "norm_num_groups") &&
         cascade_config_is_null(cfg, "norm_num_groups"))
         return unsupported(cfg, err, "norm_num_groups", "null");

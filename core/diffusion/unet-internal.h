@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cascade/config.h"
 #include "cascade/graph.h"
 #include "cascade/unet.h"
 #include "cascade/weights.h"
@@ -115,6 +116,21 @@ cascade_value_id unet_weight(unet_ctx *c, const char *name, int64_t d0, int64_t 
 void unet_enter(unet_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 cascade_value_id unet_activation(cascade_graph *g, unet_act act, cascade_value_id x);
+/* nn.Conv2d "<prefix>.<module>" with bias, square kernel k, symmetric padding.
+ * x: (B, in, H, W) -> (B, out, H', W') */
+cascade_value_id unet_conv(unet_ctx *c, cascade_value_id x, const char *module, int64_t in,
+                           int64_t out, int64_t k, int32_t stride, int32_t pad);
+/* nn.GroupNorm(affine) "<prefix>.<module>" then act (SiLU fused). x: (B, ch, ...) */
+cascade_value_id unet_group_norm(unet_ctx *c, cascade_value_id x, const char *module, int64_t ch,
+                                 int64_t groups, double eps, unet_act act);
+/* Downsample2D(use_conv=True) at c->prefix: 3x3 stride 2; pad 0 means F.pad (0, 1, 0, 1). */
+cascade_value_id unet_downsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch, int32_t pad);
+/* Upsample2D(use_conv=True) at c->prefix: nearest x2 then 3x3 conv. */
+cascade_value_id unet_upsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch);
+/* Parses an act_fn name of diffusers' get_activation ("silu", "swish", "gelu", "relu"; null
+ * when null_ok); others are UNSUPPORTED naming field and value. */
+cascade_status unet_parse_act(cascade_config *cfg, cascade_error *err, const char *field,
+                              const char *name, bool null_ok, unet_act *out);
 
 /* Per-run values shared by every block. */
 typedef struct unet_cond {
@@ -125,7 +141,29 @@ typedef struct unet_cond {
     cascade_value_id mask_bias; /* (B, 1, 1, N) 0 / -10000, or CASCADE_NO_VALUE */
 } unet_cond;
 
-/* ResnetBlock2D at c->prefix. x: (B, cin, H, W) -> (B, cout, H', W'); resample -1 down
+/* What a ResnetBlock2D is built with besides its channel counts. */
+typedef struct unet_resnet_cfg {
+    int64_t  groups;      /* resnet_groups (norm1 and norm2) */
+    double   eps;         /* resnet_eps */
+    unet_act act;         /* non_linearity */
+    bool     scale_shift; /* time_embedding_norm == "scale_shift" */
+    double   out_scale;   /* output_scale_factor */
+    int      resample;    /* -1 down (avg pool), +1 up (nearest), 0 none */
+} unet_resnet_cfg;
+
+/* ResnetBlock2D at c->prefix: x (B, cin, H, W) -> (B, cout, H', W'). temb (B, temb_ch) is
+ * projected by time_emb_proj; CASCADE_NO_VALUE: temb_channels=None (no projection, as in
+ * the VAE's blocks). */
+cascade_value_id unet_resnet_block(unet_ctx *c, const unet_resnet_cfg *r, cascade_value_id x,
+                                   cascade_value_id temb, int64_t temb_ch, int64_t cin,
+                                   int64_t cout);
+/* Attention over the pixels of x as UNetMidBlock2D builds it (AttnProcessor on a 4-D input):
+ * group_norm(groups, eps), to_q/to_k/to_v/to_out.0 with bias (or the legacy
+ * query/key/value/proj_attn names when the checkpoint has those), heads of head_dim
+ * (0: one head of ch), residual added. x: (B, ch, H, W) -> same. */
+cascade_value_id unet_spatial_attention(unet_ctx *c, cascade_value_id x, int64_t ch,
+                                        int64_t head_dim, int64_t groups, double eps);
+/* ResnetBlock2D at c->prefix (U-Net: temb from k). x: (B, cin, H, W) -> (B, cout, H', W'); resample -1 down
  * (avg pool), +1 up (nearest), 0 none. */
 cascade_value_id unet_resnet(unet_ctx *c, const cascade_unet *u, const unet_cond *k,
                              cascade_value_id x, int64_t cin, int64_t cout, double out_scale,

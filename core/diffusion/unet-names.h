@@ -53,6 +53,10 @@
 #define UN_ATTN_ADD_K      "add_k_proj"
 #define UN_ATTN_ADD_V      "add_v_proj"
 #define UN_ATTN_TO_OUT     "to_out.0"
+#define UN_ATTN_LEGACY_Q   "query" /* pre-0.14 AttentionBlock names of to_q ... to_out.0 */
+#define UN_ATTN_LEGACY_K   "key"
+#define UN_ATTN_LEGACY_V   "value"
+#define UN_ATTN_LEGACY_OUT "proj_attn"
 
 /* Transformer2DModel + BasicTransformerBlock + FeedForward(GEGLU) */
 #define UN_TR_NORM     "norm"

@@ -62,39 +62,6 @@ static cascade_value_id time_proj(unet_ctx *c, const cascade_unet *u, cascade_va
     return cascade_graph_concat(g, n, parts, 1);
 }
 
-/* Downsample2D(use_conv=True) at c->prefix: 3x3 stride 2; padding 0 means F.pad (0,1,0,1). */
-static cascade_value_id downsample_conv(unet_ctx *c, const cascade_unet *u, cascade_value_id x,
-                                        int64_t ch) {
-    char name[64];
-    snprintf(name, sizeof name, "%s.weight", UN_SAMPLER_CONV);
-    cascade_value_id w = unet_weight(c, name, ch, ch, 3, 3);
-    snprintf(name, sizeof name, "%s.bias", UN_SAMPLER_CONV);
-    cascade_value_id      bias = unet_weight(c, name, ch, 0, 0, 0);
-    cascade_conv2d_params p;
-    cascade_conv2d_params_init(&p);
-    p.stride[0] = p.stride[1] = 2;
-    int32_t pad = (int32_t)u->downsample_padding;
-    if (pad == 0)
-        p.pad[2] = p.pad[3] = 1;
-    else
-        p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = pad;
-    return cascade_graph_conv2d(c->g, x, w, bias, &p);
-}
-
-/* Upsample2D(use_conv=True) at c->prefix: nearest x2 then 3x3 conv. */
-static cascade_value_id upsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch) {
-    char name[64];
-    x = cascade_graph_upsample_nearest(c->g, x, 2, 2);
-    snprintf(name, sizeof name, "%s.weight", UN_SAMPLER_CONV);
-    cascade_value_id w = unet_weight(c, name, ch, ch, 3, 3);
-    snprintf(name, sizeof name, "%s.bias", UN_SAMPLER_CONV);
-    cascade_value_id      bias = unet_weight(c, name, ch, 0, 0, 0);
-    cascade_conv2d_params p;
-    cascade_conv2d_params_init(&p);
-    p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
-    return cascade_graph_conv2d(c->g, x, w, bias, &p);
-}
-
 static bool resnet_style(unet_block k) {
     return k == UNET_BLOCK_RESNET_DOWNSAMPLE || k == UNET_BLOCK_SIMPLE_CROSS_DOWN ||
            k == UNET_BLOCK_RESNET_UPSAMPLE || k == UNET_BLOCK_SIMPLE_CROSS_UP;
@@ -143,7 +110,7 @@ static cascade_value_id down_pass(unet_ctx *c, const cascade_unet *u, unet_cond 
             if (rs)
                 h = unet_resnet(c, u, k, h, out_ch, out_ch, scale, skip_act, -1);
             else
-                h = downsample_conv(c, u, h, out_ch);
+                h = unet_downsample_conv(c, h, out_ch, (int32_t)u->downsample_padding);
             if (st->n >= MAX_SKIPS) return CASCADE_NO_VALUE;
             st->v[st->n++] = h;
         }
@@ -215,7 +182,7 @@ static cascade_value_id up_pass(unet_ctx *c, const cascade_unet *u, unet_cond *k
             if (rs)
                 h = unet_resnet(c, u, k, h, out_ch, out_ch, scale, skip_act, +1);
             else
-                h = upsample_conv(c, h, out_ch);
+                h = unet_upsample_conv(c, h, out_ch);
         }
         char name[32];
         snprintf(name, sizeof name, "up_blocks.%d", i);

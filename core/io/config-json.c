@@ -53,15 +53,9 @@ cascade_status cascade_config_parse(const char *json, size_t len, const char *la
 
 cascade_status cascade_config_load(const char *path, cascade_config **out, cascade_error *err) {
     *out = NULL;
-    gchar  *text = NULL;
-    gsize   len = 0;
-    GError *gerr = NULL;
-    if (!g_file_get_contents(path, &text, &len, &gerr)) {
-        cascade_status st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", path,
-                                              gerr ? gerr->message : "unknown error");
-        g_clear_error(&gerr);
-        return st;
-    }
+    char  *text = NULL;
+    size_t len = 0;
+    CASCADE_TRY(cascade_io_read_file(path, &text, &len, err));
     cascade_status st = cascade_config_parse(text, len, path, out, err);
     g_free(text);
     return st;

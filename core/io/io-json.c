@@ -26,7 +26,7 @@ typedef struct cur {
     const char *s;
     size_t      n, i;
     char       *patch; /* writable copy of s when a flag allows rewriting, else NULL */
-    unsigned    flags;
+    unsigned    flags; /* CASCADE_IO_JSON_* */
 } cur;
 
 static bool at_end(const cur *c) { return c->i >= c->n; }
@@ -119,18 +119,22 @@ static const char *scan_number(cur *c) {
     /* json-glib wraps integers outside int64 silently (-99999999999999999999 reads as 1) */
     const char *limit = neg ? "9223372036854775808" : "9223372036854775807";
     if (integer && (n_digits > 19 || (n_digits == 19 && memcmp(c->s + digits, limit, 19) > 0))) {
-        if (!(c->flags & CASCADE_IO_JSON_BIG_INT) || !c->patch) {
+        if (!(c->flags & CASCADE_IO_JSON_BIG_INT)) {
             c->i = digits;
             return "integer outside the 64-bit range";
         }
-        /* Rewritten in place, same length, as the float "D.DDDDe<n-1>" (>= 14 digits kept). */
-        char exp[24];
-        int  l = snprintf(exp, sizeof exp, "e%zu", n_digits - 1);
-        char *o = c->patch + digits;
-        memmove(o + 2, c->s + digits + 1, n_digits - 2 - (size_t)l);
-        o[0] = c->s[digits];
-        o[1] = '.';
-        memcpy(o + n_digits - (size_t)l, exp, (size_t)l);
+        /* Same length, so byte offsets stay: "D.DDDDe<exp>" padded with spaces (JSON allows
+         * whitespace after a number); json-glib then reads a double. */
+        char   exp[24];
+        int    le = snprintf(exp, sizeof exp, "e%zu", n_digits - 1);
+        size_t k = n_digits - 2 - (size_t)le; /* fraction digits that fit; >= 9 here */
+        if (k > 17) k = 17;
+        char *w = c->patch + digits;
+        w[0] = c->s[digits];
+        w[1] = '.';
+        memcpy(w + 2, c->s + digits + 1, k);
+        memcpy(w + 2 + k, exp, (size_t)le);
+        memset(w + 2 + k + (size_t)le, ' ', n_digits - 2 - k - (size_t)le);
     }
     return NULL;
 }
@@ -153,8 +157,7 @@ static const char *scan_literal(cur *c) {
     for (size_t k = 0; k < 2; k++) {
         size_t l = strlen(inf[k].word);
         if (c->n - c->i >= l && memcmp(c->s + c->i, inf[k].word, l) == 0) {
-            if (!c->patch || !(c->flags & CASCADE_IO_JSON_PY_INFINITY))
-                return "Infinity is not JSON";
+            if (!(c->flags & CASCADE_IO_JSON_PY_INFINITY)) return "Infinity is not JSON";
             memcpy(c->patch + c->i, inf[k].number, l);
             c->i += l;
             return NULL;
@@ -315,22 +318,32 @@ fail:
     return st;
 }
 
-cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
-                                         JsonParser **parser_out, JsonNode **root_out,
-                                         cascade_error *err) {
-    gchar  *text = NULL;
-    gsize   len = 0;
+cascade_status cascade_io_read_file(const char *path, char **text, size_t *len,
+                                    cascade_error *err) {
+    gsize   n = 0;
     GError *gerr = NULL;
-    *parser_out = NULL;
-    *root_out = NULL;
-    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+    *text = NULL;
+    *len = 0;
+    if (!g_file_get_contents(path, text, &n, &gerr)) {
         cascade_status st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", path,
                                               gerr ? gerr->message : "unknown error");
         g_clear_error(&gerr);
         return st;
     }
-    cascade_status st =
-        cascade_io_json_parse(text, len, path, what, flags, parser_out, root_out, err);
+    *len = n;
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
+                                         JsonParser **parser_out, JsonNode **root_out,
+                                         cascade_error *err) {
+    char  *text = NULL;
+    size_t len = 0;
+    *parser_out = NULL;
+    *root_out = NULL;
+    CASCADE_TRY(cascade_io_read_file(path, &text, &len, err));
+    cascade_status st = cascade_io_json_parse(text, len, path, what, flags, parser_out, root_out,
+                                              err);
     g_free(text);
     return st;
 }

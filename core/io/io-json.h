@@ -1,9 +1,8 @@
-/* Internal to the project (core, cli, ui; not part of the embeddable API): strict JSON parsing
- * shared by every JSON the project reads (safetensors headers, config.json, model_index.json,
- * shard indices, tokenizer configs, upscaler configs, tfjs model.json, presets). json-glib
- * silently keeps the last of duplicate keys, accepts comments, single quotes and hex numbers,
- * and recurses without a depth limit, so the text is checked against RFC 8259 (iteratively,
- * depth-bounded) before json-glib builds the tree, and duplicate keys are caught while it does. */
+/* Internal to core/io: strict JSON parsing shared by the safetensors header, config.json,
+ * model_index.json and shard indices. json-glib silently keeps the last of duplicate keys,
+ * accepts comments, single quotes and hex numbers, and recurses without a depth limit, so
+ * the text is checked against RFC 8259 (iteratively, depth-bounded) before json-glib builds
+ * the tree, and duplicate keys are caught while it does. */
 #ifndef CASCADE_IO_JSON_H
 #define CASCADE_IO_JSON_H
 
@@ -17,12 +16,10 @@
 #define CASCADE_IO_JSON_MAX_DEPTH 64
 
 /* Flags: accept Python's bare Infinity / -Infinity as numbers (json.dumps writes them; the
- * parsed value is +-inf; NaN is always refused). The one rule: every JSON file Python may
- * write (configs, tokenizer files, model.json, presets) takes this flag; safetensors headers,
- * written by the safetensors library's serializer which never emits it, stay strict. */
+ * parsed value is +-inf). Only config files take this; safetensors headers stay strict. */
 #define CASCADE_IO_JSON_PY_INFINITY 1u
-/* Integers outside int64 read as floats (transformers writes tokenizer_config.json's
- * model_max_length as int(1e30)); without it they are refused, as json-glib would wrap them. */
+/* Flags: accept integers outside int64 as (floating-point) numbers: transformers writes
+ * int(1e30) as model_max_length when a tokenizer has none. Only tokenizer configs take this. */
 #define CASCADE_IO_JSON_BIG_INT 2u
 /* At most CASCADE_IO_JSON_MAX_KEYS keys in the whole text, counted by the syntax scan before
  * json-glib builds anything (its tree costs ~1.6 KB per entry): safetensors headers, where
@@ -39,9 +36,13 @@ cascade_status cascade_io_json_parse(const char *text, size_t len, const char *l
                                      const char *what, unsigned flags, JsonParser **parser_out,
                                      JsonNode **root_out, cascade_error *err);
 
-/* Reads the file at path and parses it as cascade_io_json_parse does (label = path). A file
- * that cannot be read is an IO error naming path and the reason; what != NULL. Every JSON file
- * the project reads goes through here or cascade_io_json_parse: one strict reader. */
+/* Reads the whole file at path into *text (g_free it; NUL-terminated, *len bytes before
+ * the NUL). A file that cannot be read is an IO error naming it. */
+cascade_status cascade_io_read_file(const char *path, char **text, size_t *len,
+                                    cascade_error *err);
+
+/* Reads the file at path and parses it as cascade_io_json_parse does, labelled with the path.
+ * A file that cannot be read is an IO error naming it. */
 cascade_status cascade_io_json_load_file(const char *path, const char *what, unsigned flags,
                                          JsonParser **parser_out, JsonNode **root_out,
                                          cascade_error *err);

@@ -413,6 +413,16 @@ cascade_status cascade_weights_get_any(cascade_weights *w, const char *const *na
     return st;
 }
 
+cascade_status cascade_weights_get_1d(cascade_weights *w, const char *name, int64_t a,
+                                      const cascade_tensor **out, cascade_error *err) {
+    return cascade_weights_get(w, name, 1, (int64_t[]){a}, out, err);
+}
+
+cascade_status cascade_weights_get_2d(cascade_weights *w, const char *name, int64_t a, int64_t b,
+                                      const cascade_tensor **out, cascade_error *err) {
+    return cascade_weights_get(w, name, 2, (int64_t[]){a, b}, out, err);
+}
+
 void cascade_weights_mark_used(cascade_weights *w, const char *name) {
     weight *x = find(w, name);
     if (x) x->used = true;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "map-guard.h"
+#include "runtime/planner.h"
 
 void cascade_backend_free(cascade_backend *be) {
     if (be) be->vt->destroy(be);
@@ -102,4 +103,12 @@ cascade_status cascade_plan_read_named(const cascade_plan *p, const char *name, 
 void cascade_backend_memory_stats(const cascade_backend *be, cascade_memory_stats *out) {
     memset(out, 0, sizeof *out);
     if (be->vt->memory_stats) be->vt->memory_stats(be, out);
+}
+
+cascade_status cascade_plan_estimate_graph(cascade_backend *be, const cascade_graph *g,
+                                           cascade_plan_estimate *out, cascade_error *err) {
+    memset(out, 0, sizeof *out);
+    CASCADE_TRY(cascade_graph_status(g, err));
+    if (be->vt->plan_estimate) return be->vt->plan_estimate(be, g, out, err);
+    return cascade_memory_plan_estimate(g, 64, NULL, NULL, out, err);
 }

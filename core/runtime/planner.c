@@ -157,3 +157,23 @@ void cascade_memory_plan_free(cascade_memory_plan *mp) {
     free(mp->values);
     free(mp);
 }
+
+cascade_status cascade_memory_plan_estimate(const cascade_graph *g, uint64_t alignment,
+                                            size_t (*elem_size_of)(const cascade_node *n,
+                                                                   void *ud),
+                                            void *ud, cascade_plan_estimate *est,
+                                            cascade_error *err) {
+    memset(est, 0, sizeof *est);
+    cascade_memory_plan *mp = NULL;
+    CASCADE_TRY(cascade_memory_plan_new(g, alignment, elem_size_of, ud, &mp, err));
+    est->activation_bytes = mp->arena_bytes;
+    for (int32_t i = 0; i < mp->n_values; i++) {
+        const cascade_value_plan *vp = &mp->values[i];
+        if (vp->nbytes > est->largest_value_bytes) est->largest_value_bytes = vp->nbytes;
+        if (vp->placement == CASCADE_PLACE_OWN) est->io_bytes += vp->nbytes;
+        if (vp->placement == CASCADE_PLACE_CONSTANT) est->weights_bytes += vp->nbytes;
+    }
+    cascade_memory_plan_free(mp);
+    est->total_bytes = est->activation_bytes + est->io_bytes + est->weights_bytes;
+    return CASCADE_STATUS_OK;
+}

@@ -124,52 +124,55 @@ static cascade_status read_config(cascade_config *c, cascade_t5_config *t, casca
     return cascade_config_check_all_used(c, err);
 }
 
-static cascade_status get2(cascade_weights *w, const char *name, int64_t a, int64_t b,
-                           const cascade_tensor **out, cascade_error *err) {
-    return cascade_weights_get(w, name, 2, (int64_t[]){a, b}, out, err);
-}
-
-static cascade_status get1(cascade_weights *w, const char *name, int64_t a,
-                           const cascade_tensor **out, cascade_error *err) {
-    return cascade_weights_get(w, name, 1, (int64_t[]){a}, out, err);
-}
-
 static cascade_status load_weights(cascade_t5 *t5, cascade_error *err) {
     const cascade_t5_config *c = &t5->cfg;
     cascade_weights         *w = t5->w;
     int64_t                  inner = c->num_heads * c->d_kv;
     static const char *const embed_names[] = {"shared.weight", "encoder.embed_tokens.weight"};
-    CASCADE_TRY(cascade_weights_get_any(w, embed_names, 2, 2, (int64_t[]){c->vocab_size, c->d_model},
-                                        &t5->embed, err));
+    CASCADE_TRY(cascade_weights_get_any(w, embed_names, 2, 2,
+                                        (int64_t[]){c->vocab_size, c->d_model}, &t5->embed, err));
     /* tied alias of the same table */
     cascade_weights_mark_used(w, "shared.weight");
     cascade_weights_mark_used(w, "encoder.embed_tokens.weight");
-    CASCADE_TRY(get2(w, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
-                     c->relative_attention_num_buckets, c->num_heads, &t5->rel_bias, err));
-    CASCADE_TRY(get1(w, "encoder.final_layer_norm.weight", c->d_model, &t5->final_norm, err));
+    CASCADE_TRY(cascade_weights_get_2d(
+        w, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
+        c->relative_attention_num_buckets, c->num_heads, &t5->rel_bias, err));
+    CASCADE_TRY(cascade_weights_get_1d(w, "encoder.final_layer_norm.weight", c->d_model,
+                                       &t5->final_norm, err));
     char name[160];
     for (int64_t i = 0; i < c->num_layers; i++) {
         struct t5_block_w *b = &t5->blocks[i];
 #define NAME(fmt) (snprintf(name, sizeof name, "encoder.block.%lld." fmt, (long long)i), name)
-        CASCADE_TRY(get1(w, NAME("layer.0.layer_norm.weight"), c->d_model, &b->ln0, err));
-        CASCADE_TRY(get2(w, NAME("layer.0.SelfAttention.q.weight"), inner, c->d_model, &b->q, err));
-        CASCADE_TRY(get2(w, NAME("layer.0.SelfAttention.k.weight"), inner, c->d_model, &b->k, err));
-        CASCADE_TRY(get2(w, NAME("layer.0.SelfAttention.v.weight"), inner, c->d_model, &b->v, err));
-        CASCADE_TRY(get2(w, NAME("layer.0.SelfAttention.o.weight"), c->d_model, inner, &b->o, err));
-        CASCADE_TRY(get1(w, NAME("layer.1.layer_norm.weight"), c->d_model, &b->ln1, err));
+        CASCADE_TRY(
+            cascade_weights_get_1d(w, NAME("layer.0.layer_norm.weight"), c->d_model, &b->ln0, err));
+        CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.0.SelfAttention.q.weight"), inner,
+                                           c->d_model, &b->q, err));
+        CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.0.SelfAttention.k.weight"), inner,
+                                           c->d_model, &b->k, err));
+        CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.0.SelfAttention.v.weight"), inner,
+                                           c->d_model, &b->v, err));
+        CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.0.SelfAttention.o.weight"), c->d_model,
+                                           inner, &b->o, err));
+        CASCADE_TRY(
+            cascade_weights_get_1d(w, NAME("layer.1.layer_norm.weight"), c->d_model, &b->ln1, err));
         if (c->is_gated_act) {
-            CASCADE_TRY(get2(w, NAME("layer.1.DenseReluDense.wi_0.weight"), c->d_ff, c->d_model, &b->wi0, err));
-            CASCADE_TRY(get2(w, NAME("layer.1.DenseReluDense.wi_1.weight"), c->d_ff, c->d_model, &b->wi1, err));
+            CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.1.DenseReluDense.wi_0.weight"),
+                                               c->d_ff, c->d_model, &b->wi0, err));
+            CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.1.DenseReluDense.wi_1.weight"),
+                                               c->d_ff, c->d_model, &b->wi1, err));
         } else {
-            CASCADE_TRY(get2(w, NAME("layer.1.DenseReluDense.wi.weight"), c->d_ff, c->d_model, &b->wi0, err));
+            CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.1.DenseReluDense.wi.weight"), c->d_ff,
+                                               c->d_model, &b->wi0, err));
         }
-        CASCADE_TRY(get2(w, NAME("layer.1.DenseReluDense.wo.weight"), c->d_model, c->d_ff, &b->wo, err));
+        CASCADE_TRY(cascade_weights_get_2d(w, NAME("layer.1.DenseReluDense.wo.weight"), c->d_model,
+                                           c->d_ff, &b->wo, err));
 #undef NAME
     }
     /* a full encoder-decoder checkpoint: the decoder and lm_head are not ours to use */
     for (size_t i = 0; i < cascade_weights_count(w); i++) {
         const char *n = cascade_weights_name(w, i);
-        if (!strncmp(n, "decoder.", 8) || !strncmp(n, "lm_head.", 8)) cascade_weights_mark_used(w, n);
+        if (!strncmp(n, "decoder.", 8) || !strncmp(n, "lm_head.", 8))
+            cascade_weights_mark_used(w, n);
     }
     return cascade_weights_check_all_used(w, err);
 }

@@ -23,16 +23,11 @@
 
 #include "io/io-json.h"
 #include "sentencepiece-shim.h"
+#include "text-common.h"
 
 #define MAX_EXTRA_IDS (1 << 20) /* far above any real checkpoint; keeps id arithmetic small */
 
-typedef struct special_tok {
-    char   *text;
-    size_t  len;
-    int32_t id;
-    bool    lstrip; /* strip whitespace left of the token (end of the preceding text) */
-    bool    rstrip; /* strip whitespace right of the token (start of the following text) */
-} special_tok;
+typedef cascade_special_tok special_tok;
 
 struct cascade_tokenizer {
     cascade_spm *spm;
@@ -51,10 +46,7 @@ struct cascade_tokenizer {
 
 /* ---- configuration as read from the JSON files (before ids are known) ---- */
 
-typedef struct tok_def {
-    char *content; /* NULL: not set */
-    bool  lstrip, rstrip;
-} tok_def;
+typedef cascade_tok_def tok_def;
 
 typedef struct tok_conf {
     tok_def   eos, unk, pad;
@@ -66,56 +58,16 @@ typedef struct tok_conf {
     JsonNode *added_tokens_decoder; /* checked against the ids once they are known */
 } tok_conf;
 
-static void tok_def_clear(tok_def *d) {
-    g_free(d->content);
-    d->content = NULL;
-}
-
 static void tok_conf_clear(tok_conf *c) {
-    tok_def_clear(&c->eos);
-    tok_def_clear(&c->unk);
-    tok_def_clear(&c->pad);
-    for (size_t i = 0; i < c->n_additional; i++) tok_def_clear(&c->additional[i]);
+    cascade_tok_def_clear(&c->eos);
+    cascade_tok_def_clear(&c->unk);
+    cascade_tok_def_clear(&c->pad);
+    for (size_t i = 0; i < c->n_additional; i++) cascade_tok_def_clear(&c->additional[i]);
     g_free(c->additional);
     c->additional = NULL;
     c->n_additional = 0;
     if (c->added_tokens_decoder) json_node_unref(c->added_tokens_decoder);
     c->added_tokens_decoder = NULL;
-}
-
-/* A plain string strips both sides (transformers' default for str tokens); an AddedToken
- * object strips only where its lstrip/rstrip flags say. */
-static cascade_status parse_tok(JsonNode *node, const char *file, const char *field, tok_def *out,
-                                cascade_error *err) {
-    tok_def d = {0};
-    if (JSON_NODE_HOLDS_VALUE(node) && json_node_get_value_type(node) == G_TYPE_STRING) {
-        d.content = g_strdup(json_node_get_string(node));
-        d.lstrip = d.rstrip = true;
-    } else if (JSON_NODE_HOLDS_OBJECT(node)) {
-        JsonObject *o = json_node_get_object(node);
-        JsonNode   *content = json_object_get_member(o, "content");
-        if (!content || !JSON_NODE_HOLDS_VALUE(content) ||
-            json_node_get_value_type(content) != G_TYPE_STRING)
-            return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                     "%s: field '%s': token object without a string 'content'",
-                                     file, field);
-        d.content = g_strdup(json_node_get_string(content));
-        d.lstrip = json_object_get_boolean_member_with_default(o, "lstrip", FALSE);
-        d.rstrip = json_object_get_boolean_member_with_default(o, "rstrip", FALSE);
-        /* single_word/normalized/special only matter to the fast tokenizer's pipeline;
-         * the slow tokenizer of 4.31 does not read them when splitting. */
-    } else {
-        return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                 "%s: field '%s': expected a token string or object", file, field);
-    }
-    if (d.content[0] == '\0') {
-        g_free(d.content);
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: field '%s': empty token", file,
-                                 field);
-    }
-    tok_def_clear(out);
-    *out = d;
-    return CASCADE_STATUS_OK;
 }
 
 static cascade_status parse_additional(JsonNode *node, const char *file, tok_conf *c,
@@ -129,13 +81,13 @@ static cascade_status parse_additional(JsonNode *node, const char *file, tok_con
     for (guint i = 0; i < n; i++) {
         char field[64];
         snprintf(field, sizeof field, "additional_special_tokens[%u]", i);
-        if (parse_tok(json_array_get_element(a, i), file, field, &defs[i], err)) {
-            for (guint j = 0; j < i; j++) tok_def_clear(&defs[j]);
+        if (cascade_tok_def_parse(json_array_get_element(a, i), file, field, &defs[i], err)) {
+            for (guint j = 0; j < i; j++) cascade_tok_def_clear(&defs[j]);
             g_free(defs);
             return err ? err->status : CASCADE_STATUS_FORMAT;
         }
     }
-    for (size_t i = 0; i < c->n_additional; i++) tok_def_clear(&c->additional[i]);
+    for (size_t i = 0; i < c->n_additional; i++) cascade_tok_def_clear(&c->additional[i]);
     g_free(c->additional);
     c->additional = defs;
     c->n_additional = n;
@@ -161,21 +113,20 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) return CASCADE_STATUS_OK;
     JsonParser    *parser = NULL;
     JsonNode      *root = NULL;
-    cascade_status st = cascade_io_json_load_file(
-        path, is_config ? "tokenizer config" : "token map",
-        CASCADE_IO_JSON_PY_INFINITY | CASCADE_IO_JSON_BIG_INT, &parser, &root, err);
-    if (st != CASCADE_STATUS_OK) return st;
+    cascade_status st = cascade_io_json_load_file(path, "tokenizer file", CASCADE_IO_JSON_BIG_INT, &parser,
+                                                  &root, err);
+    if (st) return st;
     JsonObject *obj = json_node_get_object(root);
     GList      *members = json_object_get_members(obj);
     for (GList *l = members; l && st == CASCADE_STATUS_OK; l = l->next) {
         const char *k = l->data;
         JsonNode   *v = json_object_get_member(obj, k);
         if (!strcmp(k, "eos_token")) {
-            st = parse_tok(v, path, k, &c->eos, err);
+            st = cascade_tok_def_parse(v, path, k, &c->eos, err);
         } else if (!strcmp(k, "unk_token")) {
-            st = parse_tok(v, path, k, &c->unk, err);
+            st = cascade_tok_def_parse(v, path, k, &c->unk, err);
         } else if (!strcmp(k, "pad_token")) {
-            st = parse_tok(v, path, k, &c->pad, err);
+            st = cascade_tok_def_parse(v, path, k, &c->pad, err);
         } else if (!strcmp(k, "additional_special_tokens")) {
             if (!is_null(v)) st = parse_additional(v, path, c, err);
         } else if (!strcmp(k, "bos_token") || !strcmp(k, "sep_token") || !strcmp(k, "cls_token") ||
@@ -217,36 +168,27 @@ static cascade_status read_json(const char *path, bool is_config, tok_conf *c, c
                 !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field 'sp_model_kwargs': must be empty", path);
-        } else if (!strcmp(k, "do_lower_case") || !strcmp(k, "split_special_tokens")) {
+        } else if (!strcmp(k, "do_lower_case")) {
             if (!bool_is(v, false))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field '%s': only false is implemented", path, k);
-        } else if (!strcmp(k, "padding_side") || !strcmp(k, "truncation_side")) {
-            if (!string_is(v, "right"))
-                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                       "%s: field '%s': only \"right\" is implemented", path, k);
         } else if (!strcmp(k, "add_prefix_space")) {
             /* Newer transformers write it; it only acts in the non-legacy mode. */
             if (!is_null(v) && !bool_is(v, true))
                 st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                        "%s: field 'add_prefix_space': only true is implemented",
                                        path);
-        } else if (!strcmp(k, "extra_special_tokens")) {
-            if (!is_null(v) &&
-                !(JSON_NODE_HOLDS_OBJECT(v) && json_object_get_size(json_node_get_object(v)) == 0))
-                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                       "%s: field 'extra_special_tokens': must be empty", path);
         } else if (!strcmp(k, "added_tokens_decoder")) {
             if (c->added_tokens_decoder) json_node_unref(c->added_tokens_decoder);
             c->added_tokens_decoder = json_node_ref(v);
-        } else if (!strcmp(k, "model_max_length") || !strcmp(k, "name_or_path") ||
-                   !strcmp(k, "special_tokens_map_file") || !strcmp(k, "tokenizer_file") ||
-                   !strcmp(k, "vocab_file") || !strcmp(k, "processor_class") ||
-                   !strcmp(k, "model_input_names")) {
-            /* Bookkeeping: max length is always passed explicitly here, paths are ours. */
+        } else if (!strcmp(k, "model_max_length")) {
+            /* Bookkeeping: max length is always passed explicitly here. */
         } else {
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'", path,
-                                   k);
+            bool known = false;
+            st = cascade_text_shared_key(k, v, path, &known, err);
+            if (!st && !known)
+                st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: unknown field '%s'",
+                                       path, k);
         }
     }
     g_list_free(members);
@@ -310,44 +252,13 @@ static cascade_status add_special(cascade_tokenizer *tok, const tok_def *d, cons
     return CASCADE_STATUS_OK;
 }
 
-/* added_tokens_decoder (written by newer transformers) must agree with the ids above. */
-static cascade_status check_added_decoder(const cascade_tokenizer *tok, JsonNode *node,
-                                          const char *file, cascade_error *err) {
-    if (!node || is_null(node)) return CASCADE_STATUS_OK;
-    if (!JSON_NODE_HOLDS_OBJECT(node))
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "%s: field 'added_tokens_decoder': expected an object", file);
-    JsonObject    *o = json_node_get_object(node);
-    GList         *members = json_object_get_members(o);
-    cascade_status st = CASCADE_STATUS_OK;
-    for (GList *l = members; l && st == CASCADE_STATUS_OK; l = l->next) {
-        const char *key = l->data;
-        char       *end = NULL;
-        long        id = strtol(key, &end, 10);
-        JsonNode   *v = json_object_get_member(o, key);
-        JsonNode   *c = JSON_NODE_HOLDS_OBJECT(v)
-                            ? json_object_get_member(json_node_get_object(v), "content")
-                            : NULL;
-        const char *content =
-            (c && JSON_NODE_HOLDS_VALUE(c) && json_node_get_value_type(c) == G_TYPE_STRING)
-                ? json_node_get_string(c)
-                : NULL;
-        int32_t want = -1;
-        if (content) {
-            const special_tok *s = find_special(tok, content);
-            if (s)
-                want = s->id;
-            else if (strncmp(content, "<extra_id_", 10) != 0)
-                want = cascade_spm_piece_to_id(tok->spm, content, strlen(content));
-        }
-        if (end == key || *end || !content || id != want)
-            st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                                   "%s: field 'added_tokens_decoder[%s]': token not in the "
-                                   "vocabulary at that id (added tokens are not implemented)",
-                                   file, key);
-    }
-    g_list_free(members);
-    return st;
+/* The id transformers gives content: a special token's, else a SentencePiece piece's. */
+static int32_t id_of_content(const void *t, const char *content) {
+    const cascade_tokenizer *tok = t;
+    const special_tok       *s = find_special(tok, content);
+    if (s) return s->id;
+    if (!strncmp(content, "<extra_id_", 10)) return -1;
+    return cascade_spm_piece_to_id(tok->spm, content, strlen(content));
 }
 
 int32_t cascade_tokenizer_vocab_size(const cascade_tokenizer *tok) {
@@ -444,7 +355,8 @@ cascade_status cascade_tokenizer_load(const char *path, cascade_tokenizer **out,
         goto fail;
     for (size_t i = 0; i < conf.n_additional; i++)
         if ((st = add_special(tok, &conf.additional[i], conf.unk.content, NULL, err))) goto fail;
-    if (config && (st = check_added_decoder(tok, conf.added_tokens_decoder, config, err)))
+    if (config && (st = cascade_text_check_added_decoder(conf.added_tokens_decoder, config,
+                                                          id_of_content, tok, err)))
         goto fail;
     tok->is_special = g_new0(uint8_t, (size_t)cascade_tokenizer_vocab_size(tok));
     for (size_t i = 0; i < tok->n_specials; i++) tok->is_special[tok->specials[i].id] = 1;
@@ -467,73 +379,8 @@ fail:
 
 /* ---- encoding ---- */
 
-/* Python's str.isspace() for one code point (Python 3.11's Unicode tables): what
- * str.strip() removes. Wider than SentencePiece's normalisation, e.g. U+0085, U+001C. */
-static bool py_isspace(gunichar c) {
-    return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
-           c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-static void py_lstrip(const char **s, const char *end) {
-    while (*s < end) {
-        const char *next = g_utf8_next_char(*s);
-        if (!py_isspace(g_utf8_get_char(*s))) break;
-        *s = next;
-    }
-}
-
-static void py_rstrip(const char *s, const char **end) {
-    while (*end > s) {
-        const char *prev = g_utf8_find_prev_char(s, *end);
-        if (!prev || !py_isspace(g_utf8_get_char(prev))) break;
-        *end = prev;
-    }
-}
-
-typedef struct id_buf {
-    int32_t *v;
-    size_t   n, cap;
-} id_buf;
-
-static cascade_status id_buf_push(id_buf *b, const int32_t *ids, size_t n, cascade_error *err) {
-    if (n > SIZE_MAX / sizeof(int32_t) - b->n)
-        return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "tokenizer: too many ids");
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 16;
-        while (cap < b->n + n) cap = cap > SIZE_MAX / 8 ? b->n + n : cap * 2;
-        int32_t *v = realloc(b->v, cap * sizeof *v);
-        if (!v) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "tokenizer: no memory");
-        b->v = v;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->v + b->n, ids, n * sizeof *ids);
-    b->n += n;
-    return CASCADE_STATUS_OK;
-}
-
-/* The leftmost special token at or after p, longest if several start there. */
-static const special_tok *next_special(const cascade_tokenizer *tok, const char *p, const char *end,
-                                       const char **at) {
-    for (; p < end; p++) {
-        if (!tok->first_byte[(unsigned char)*p]) continue;
-        const special_tok *best = NULL;
-        for (size_t i = 0; i < tok->n_specials; i++) {
-            const special_tok *s = &tok->specials[i];
-            if (s->len <= (size_t)(end - p) && !memcmp(p, s->text, s->len) &&
-                (!best || s->len > best->len))
-                best = s;
-        }
-        if (best) {
-            *at = p;
-            return best;
-        }
-    }
-    return NULL;
-}
-
 /* Ids of text before eos is appended (transformers' tokenize + convert_tokens_to_ids). */
-static cascade_status encode_body(const cascade_tokenizer *tok, const char *text, id_buf *b,
+static cascade_status encode_body(const cascade_tokenizer *tok, const char *text, cascade_id_buf *b,
                                   cascade_error *err) {
     const size_t n = strlen(text);
     if (!g_utf8_validate(text, (gssize)n, NULL))
@@ -543,20 +390,20 @@ static cascade_status encode_body(const cascade_tokenizer *tok, const char *text
     const special_tok *prev = NULL;
     while (p <= end) {
         const char        *at = end;
-        const special_tok *s = next_special(tok, p, end, &at);
+        const special_tok *s = cascade_special_next(tok->specials, tok->n_specials, tok->first_byte, p, end, &at);
         const char        *seg = p, *seg_end = at;
-        if (prev && prev->rstrip) py_lstrip(&seg, seg_end);
-        if (s && s->lstrip) py_rstrip(seg, &seg_end);
+        if (prev && prev->rstrip) cascade_text_py_lstrip(&seg, seg_end);
+        if (s && s->lstrip) cascade_text_py_rstrip(seg, &seg_end);
         if (seg < seg_end) {
             int32_t *ids = NULL;
             size_t   k = 0;
             CASCADE_TRY(cascade_spm_encode(tok->spm, seg, (size_t)(seg_end - seg), &ids, &k, err));
-            cascade_status st = id_buf_push(b, ids, k, err);
+            cascade_status st = cascade_id_buf_push(b, ids, k, err);
             free(ids);
             if (st) return st;
         }
         if (!s) break;
-        CASCADE_TRY(id_buf_push(b, &s->id, 1, err));
+        CASCADE_TRY(cascade_id_buf_push(b, &s->id, 1, err));
         prev = s;
         p = at + s->len;
     }
@@ -572,11 +419,11 @@ cascade_status cascade_tokenizer_encode(const cascade_tokenizer *tok, const char
     if (!tok || !text)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "tokenizer_encode: NULL argument");
-    id_buf         b = {0};
+    cascade_id_buf         b = {0};
     cascade_status st = encode_body(tok, text, &b, err);
     /* _add_eos_if_not_present: a text that already ends in eos gets no second one. */
     if (!st && !(b.n > 0 && b.v[b.n - 1] == tok->eos_id))
-        st = id_buf_push(&b, &tok->eos_id, 1, err);
+        st = cascade_id_buf_push(&b, &tok->eos_id, 1, err);
     if (st) {
         free(b.v);
         return st;
@@ -598,7 +445,7 @@ cascade_status cascade_tokenizer_encode_padded(const cascade_tokenizer *tok, con
     if (max_length < 1)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "tokenizer_encode_padded: max_length %d < 1", (int)max_length);
-    id_buf         b = {0};
+    cascade_id_buf         b = {0};
     cascade_status st = encode_body(tok, text, &b, err);
     if (st) {
         free(b.v);
@@ -617,49 +464,20 @@ cascade_status cascade_tokenizer_encode_padded(const cascade_tokenizer *tok, con
     return CASCADE_STATUS_OK;
 }
 
+static cascade_status padded_row(const void *tok, const char *text, int32_t max_length,
+                                 int32_t *ids, int32_t *mask, cascade_error *err) {
+    return cascade_tokenizer_encode_padded(tok, text, max_length, ids, mask, err);
+}
+
 cascade_status cascade_tokenizer_encode_batch(const cascade_tokenizer *tok,
                                               const char *const *texts, size_t n,
                                               int32_t max_length, int32_t *ids, int32_t *mask,
                                               cascade_error *err) {
-    if (!tok || (n && (!texts || !ids || !mask)))
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "tokenizer_encode_batch: NULL argument");
-    if (max_length < 1)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "tokenizer_encode_batch: max_length %d < 1", (int)max_length);
-    if (n > SIZE_MAX / sizeof(int32_t) / (size_t)max_length)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "tokenizer_encode_batch: %zu rows of %d ids overflow", n,
-                                 (int)max_length);
-    for (size_t i = 0; i < n; i++) {
-        const size_t   off = i * (size_t)max_length;
-        cascade_status st =
-            cascade_tokenizer_encode_padded(tok, texts[i], max_length, ids + off, mask + off, err);
-        if (st) {
-            cascade_error_prefix(err, "batch row %zu: ", i);
-            return st;
-        }
-    }
-    return CASCADE_STATUS_OK;
+    return cascade_text_encode_rows(padded_row, tok, texts, n, max_length, ids, mask,
+                                    "tokenizer_encode_batch", err);
 }
 
 /* ---- decoding ---- */
-
-/* In-place str.replace(from, to) with strlen(to) < strlen(from). */
-static void replace_all(char *s, const char *from, const char *to) {
-    const size_t nf = strlen(from), nt = strlen(to);
-    char        *r = s, *w = s;
-    while (*r) {
-        if (!strncmp(r, from, nf)) {
-            memmove(w, to, nt);
-            w += nt;
-            r += nf;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *w = '\0';
-}
 
 /* convert_tokens_to_string (SentencePiece decode, then str.strip()) and, when configured,
  * clean_up_tokenization, the English-punctuation space fix-ups transformers applies. */
@@ -692,18 +510,11 @@ cascade_status cascade_tokenizer_decode(const cascade_tokenizer *tok, const int3
     free(keep);
     if (st) return st;
     const char *b = s, *e = s + strlen(s);
-    py_lstrip(&b, e);
-    py_rstrip(b, &e);
+    cascade_text_py_lstrip(&b, e);
+    cascade_text_py_rstrip(b, &e);
     memmove(s, b, (size_t)(e - b));
     s[e - b] = '\0';
-    if (tok->clean_up) {
-        static const char *const pairs[][2] = {
-            {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-            {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"},
-        };
-        for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
-            replace_all(s, pairs[i][0], pairs[i][1]);
-    }
+    if (tok->clean_up) cascade_text_clean_up_spaces(s);
     *text = s;
     return CASCADE_STATUS_OK;
 }

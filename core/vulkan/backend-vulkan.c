@@ -480,6 +480,18 @@ static void vk_destroy(cascade_backend *be) {
     free(be);
 }
 
+/* The plan's buffers as vk_plan_new sizes them (weights at the storage type; int8 weights
+ * count as fp16 here, an overestimate); attention and conv keep no scratch on the device. */
+static cascade_status vk_plan_estimate(const cascade_backend *be, const cascade_graph *g,
+                                       cascade_plan_estimate *out, cascade_error *err) {
+    cascade_vk_ctx *vk = ctx_of(be);
+    uint64_t        align = vk->props.limits.minStorageBufferOffsetAlignment;
+    if (align < 16) align = 16;
+    CASCADE_TRY(cascade_memory_plan_estimate(g, align, elem_size, vk, out, err));
+    out->value_limit_bytes = vk->props.limits.maxStorageBufferRange;
+    return CASCADE_STATUS_OK;
+}
+
 static const cascade_backend_vtable vk_vtable = {
     .name = "vulkan",
     .destroy = vk_destroy,
@@ -490,6 +502,7 @@ static const cascade_backend_vtable vk_vtable = {
     .value_read = vk_value_read,
     .plan_free = vk_plan_free,
     .memory_stats = vk_memory_stats,
+    .plan_estimate = vk_plan_estimate,
 };
 
 cascade_status cascade_backend_vulkan_new(const cascade_vulkan_options *opt,

@@ -1,10 +1,19 @@
 #include "test-common.h"
 
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "cascade/safetensors.h"
 
 const char *test_golden_dir(void) {
     const char *d = getenv("CASCADE_GOLDEN_DIR");
@@ -99,4 +108,139 @@ bool test_write_file(const char *path, const void *data, size_t n) {
     if (!f) return false;
     bool ok = fwrite(data, 1, n, f) == n;
     return fclose(f) == 0 && ok;
+}
+
+void test_remove_dir(const char *dir) {
+    if (!dir) return;
+    GDir       *d = g_dir_open(dir, 0, NULL);
+    const char *e;
+    while (d && (e = g_dir_read_name(d))) {
+        char *p = g_build_filename(dir, e, NULL);
+        g_unlink(p);
+        g_free(p);
+    }
+    if (d) g_dir_close(d);
+    g_rmdir(dir);
+}
+
+bool test_copy_weights(const char *src, const char *dst, const char *drop, const char *extra_name,
+                       const char *extra_from) {
+    cascade_safetensors *st = NULL;
+    if (cascade_safetensors_open(src, &st, NULL) != CASCADE_STATUS_OK) return false;
+    size_t           n = cascade_safetensors_count(st), k = 0;
+    const char     **names = calloc(n + 1, sizeof *names);
+    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
+    bool             ok = names && ts;
+    for (size_t i = 0; ok && i < n; i++) {
+        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
+        if (drop && !strcmp(e->name, drop)) continue;
+        names[k] = e->name;
+        ok = cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k++], NULL) == CASCADE_STATUS_OK;
+    }
+    if (ok && extra_name) {
+        names[k] = extra_name;
+        ok = cascade_safetensors_load(st, extra_from, CASCADE_DTYPE_F32, &ts[k++], NULL) == CASCADE_STATUS_OK;
+    }
+    if (ok)
+        ok = cascade_safetensors_write(dst, k, names, (const cascade_tensor *const *)ts, NULL, NULL) ==
+             CASCADE_STATUS_OK;
+    for (size_t i = 0; ts && i < k; i++) cascade_tensor_free(ts[i]);
+    free(ts);
+    free(names);
+    cascade_safetensors_close(st);
+    return ok;
+}
+
+test_component_fixture *test_component_fixture_new(const char *case_name) {
+    char *rel = g_build_filename(case_name, "config.json", NULL);
+    test_component_fixture *f = NULL;
+    if (test_golden_exists(rel)) {
+        f = calloc(1, sizeof *f);
+        f->dir = test_make_tmpdir();
+        if (!f->dir || !g_file_get_contents(test_golden_path(rel), &f->config, NULL, NULL)) {
+            test_component_fixture_free(f);
+            f = NULL;
+        }
+    }
+    g_free(rel);
+    return f;
+}
+
+void test_component_fixture_free(test_component_fixture *f) {
+    if (!f) return;
+    test_remove_dir(f->dir);
+    free(f->dir);
+    g_free(f->config);
+    free(f);
+}
+
+int test_component_setup(void **state) {
+    *state = test_component_fixture_new(*state);
+    return 0;
+}
+
+int test_component_teardown(void **state) {
+    test_component_fixture_free(*state);
+    return 0;
+}
+
+bool test_json_load_nul_as(JsonParser *parser, const char *path, const char *stand_in,
+                           GError **err) {
+    gchar *text = NULL;
+    gsize  len = 0;
+    if (!g_file_get_contents(path, &text, &len, err)) return false;
+    for (char *p = stand_in ? strstr(text, "\\u0000") : NULL; p; p = strstr(p + 1, "\\u0000")) {
+        size_t backslashes = 0; /* "\\\\u0000" is an escaped backslash, then "u0000" */
+        while (p - (ptrdiff_t)backslashes > text && p[-(ptrdiff_t)backslashes - 1] == '\\')
+            backslashes++;
+        if (backslashes % 2 == 0) memcpy(p, stand_in, 6);
+    }
+    bool ok = json_parser_load_from_data(parser, text, (gssize)len, err);
+    g_free(text);
+    return ok;
+}
+
+char *test_copy_golden(const char *case_dir, const char *const *names, size_t n) {
+    char *dir = test_make_tmpdir();
+    for (size_t i = 0; dir && i < n; i++) {
+        gchar *data = NULL;
+        gsize  len = 0;
+        char  *src = g_build_filename(test_golden_path(case_dir), names[i], NULL);
+        bool   ok = g_file_get_contents(src, &data, &len, NULL) &&
+                  test_write_in(dir, names[i], data, len);
+        g_free(src);
+        g_free(data);
+        if (!ok) {
+            test_remove_copies(dir, names, i, NULL);
+            return NULL;
+        }
+    }
+    return dir;
+}
+
+bool test_write_in(const char *dir, const char *name, const void *data, size_t n) {
+    char *p = g_build_filename(dir, name, NULL);
+    bool  ok = test_write_file(p, data, n);
+    g_free(p);
+    return ok;
+}
+
+void test_remove_copies(char *dir, const char *const *names, size_t n, const char *extra) {
+    for (size_t i = 0; i <= n; i++) {
+        const char *name = i < n ? names[i] : extra;
+        if (!name) continue;
+        char *p = g_build_filename(dir, name, NULL);
+        remove(p);
+        g_free(p);
+    }
+    remove(dir);
+    free(dir);
+}
+
+bool test_error_is(cascade_status got, const cascade_error *err, cascade_status want,
+                   const char *needle) {
+    if (got == want && strstr(err->message, needle)) return true;
+    fprintf(stderr, "got %s: %s (wanted %s containing '%s')\n", cascade_status_name(got),
+            err->message, cascade_status_name(want), needle);
+    return false;
 }

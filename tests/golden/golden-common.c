@@ -198,6 +198,25 @@ cascade_status golden_check(const golden_case *c, const cascade_safetensors *io,
     return CASCADE_STATUS_OK;
 }
 
+cascade_status golden_check_plan(const golden_case *c, const cascade_safetensors *io,
+                                const cascade_plan *p, const char *value, const char *name,
+                                golden_result *r, cascade_error *err) {
+    const cascade_st_entry *e = cascade_safetensors_find(io, name);
+    if (!e)
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: output '%s' missing from io",
+                                 c->name, name);
+    int64_t n = 1;
+    if (!cascade_shape_numel(e->ndim, e->shape, &n))
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: output '%s' is too large",
+                                 c->name, name);
+    float *got = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (!got) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+    cascade_status st = cascade_plan_read_named(p, value, got, sizeof(float) * (size_t)n, err);
+    if (st == CASCADE_STATUS_OK) st = golden_check(c, io, name, got, (size_t)n, r, err);
+    free(got);
+    return st;
+}
+
 static void set_note(golden_result *r, golden_verdict v, const char *fmt, va_list ap) {
     if (r->verdict == GOLDEN_PASS || (v == GOLDEN_FAIL && r->verdict == GOLDEN_SKIP)) {
         r->verdict = v;

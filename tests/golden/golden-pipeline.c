@@ -1,5 +1,6 @@
-/* Golden family for the IF pipelines (pipeline_if_*): IFPipeline, IFSuperResolutionPipeline,
- * IFInpaintingPipeline (and IFInpaintingSuperResolutionPipeline cases, should they come).
+/* Golden family for the IF pipelines (pipeline_if_*), dispatched on the exact class:
+ * IFPipeline, IFSuperResolutionPipeline, IFImg2ImgPipeline, IFImg2ImgSuperResolutionPipeline,
+ * IFInpaintingPipeline and IFInpaintingSuperResolutionPipeline.
  * The case folder is a diffusers pipeline directory; the U-Net (unet/) runs on the runner's
  * backend behind the denoiser seam, the schedulers come from scheduler/ and
  * image_noising_scheduler/. Everything else is read from the case: the call arguments
@@ -17,9 +18,30 @@
 #include "golden.h"
 #include "test-common.h"
 
+/* What each IF pipeline class feeds the loop: a low-res image to upscale (stage II), a
+ * start image (img2img) and a mask (inpainting). */
+typedef struct if_class {
+    const char *name;
+    bool        sr, img2img, inpaint;
+} if_class;
+
+static const if_class if_classes[] = {
+    {"diffusers.IFPipeline", false, false, false},
+    {"diffusers.IFSuperResolutionPipeline", true, false, false},
+    {"diffusers.IFImg2ImgPipeline", false, true, false},
+    {"diffusers.IFImg2ImgSuperResolutionPipeline", true, true, false},
+    {"diffusers.IFInpaintingPipeline", false, true, true},
+    {"diffusers.IFInpaintingSuperResolutionPipeline", true, true, true},
+};
+
+static const if_class *find_if_class(const char *name) {
+    for (size_t i = 0; name && i < G_N_ELEMENTS(if_classes); i++)
+        if (!strcmp(if_classes[i].name, name)) return &if_classes[i];
+    return NULL;
+}
+
 static bool pipe_matches(const golden_case *c) {
-    return c->class_name && g_str_has_prefix(c->class_name, "diffusers.IF") &&
-           g_str_has_suffix(c->class_name, "Pipeline");
+    return find_if_class(c->class_name) != NULL;
 }
 
 typedef struct replay {
@@ -112,11 +134,11 @@ static cascade_status pipe_run(const golden_case *c, golden_result *r, cascade_e
     cascade_scheduler     *sched = NULL, *noising = NULL;
     cascade_tensor        *cond = NULL, *uncond = NULL, *init = NULL, *low = NULL, *image = NULL,
                    *mask = NULL;
-    float         *out = NULL;
-    char          *p = NULL;
-    cascade_status st;
-    bool           sr = strstr(c->class_name, "SuperResolution") != NULL;
-    bool           inpaint = strstr(c->class_name, "Inpainting") != NULL;
+    float          *out = NULL;
+    char           *p = NULL;
+    cascade_status  st;
+    const if_class *k = find_if_class(c->class_name);
+    bool            sr = k->sr, inpaint = k->inpaint;
 
     if ((st = golden_open_io(c, "io.safetensors", &io, err))) goto done;
     p = golden_path(c, "unet");
@@ -169,14 +191,17 @@ static cascade_status pipe_run(const golden_case *c, golden_result *r, cascade_e
         a.image_noising_scheduler = noising;
         a.noise_level = (int64_t)call_number(c, "noise_level", 250);
     }
-    if (inpaint) {
+    if (k->img2img) { /* the start image: stage II's hi-res original_image */
         const char *orig = sr ? "original_image" : "image";
         if ((st = load_batched(io, orig, a.batch, &image, err))) goto done;
-        if ((st = golden_load(io, "mask_image", CASCADE_DTYPE_F32, &mask, err))) goto done;
         a.image = image->data;
+        /* the pipelines' defaults: 0.7 (img2img), 0.8 (stage II), 1.0 (stage I inpaint) */
+        a.strength = call_number(c, "strength", sr ? 0.8 : inpaint ? 1.0 : 0.7);
+    }
+    if (inpaint) {
+        if ((st = golden_load(io, "mask_image", CASCADE_DTYPE_F32, &mask, err))) goto done;
         a.mask = mask->data;
         a.mask_batch = mask->ndim == 4 ? mask->shape[0] : 1;
-        a.strength = call_number(c, "strength", sr ? 0.8 : 1.0);
     }
     replay rp = {io, c};
     a.noise_fn = replay_noise;

@@ -11,17 +11,22 @@
 
 static const golden_family *const families[] = {
     &golden_family_t5_tokenizer,
+    &golden_family_clip_tokenizer,
     &golden_family_t5_encoder,
+    &golden_family_clip_text,
     &golden_family_scheduler,
     &golden_family_unet,
     &golden_family_sr,
     &golden_family_pipeline,
+    &golden_family_sd,
+    &golden_family_vae,
 };
 
 /* Families that compute on the host only: their cases keep the fp32 tolerances whatever
  * the backend's precision, since no value passes through backend storage. */
 static const golden_family *const host_only[] = {
     &golden_family_t5_tokenizer,
+    &golden_family_clip_tokenizer,
     &golden_family_scheduler,
 };
 

@@ -14,24 +14,8 @@ static cascade_status check_outputs(const golden_case *c, const cascade_safetens
                                     cascade_plan *p, golden_result *r, cascade_error *err) {
     GList         *names = golden_output_names(c);
     cascade_status st = CASCADE_STATUS_OK;
-    for (GList *l = names; l && st == CASCADE_STATUS_OK; l = l->next) {
-        const cascade_st_entry *e = cascade_safetensors_find(io, l->data);
-        if (!e) {
-            st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: output '%s' missing from io",
-                                   c->name, (const char *)l->data);
-            break;
-        }
-        int64_t n = 1;
-        for (int i = 0; i < e->ndim; i++) n *= e->shape[i];
-        float *got = malloc(sizeof(float) * (size_t)n);
-        if (!got) {
-            st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
-            break;
-        }
-        st = cascade_plan_read_named(p, l->data, got, sizeof(float) * (size_t)n, err);
-        if (st == CASCADE_STATUS_OK) st = golden_check(c, io, l->data, got, (size_t)n, r, err);
-        free(got);
-    }
+    for (GList *l = names; l && st == CASCADE_STATUS_OK; l = l->next)
+        st = golden_check_plan(c, io, p, l->data, l->data, r, err);
     g_list_free(names);
     return st;
 }

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cascade/backend.h"
 #include "cascade/safetensors.h"
@@ -63,6 +64,11 @@ bool golden_tolerance(const golden_case *c, const char *output, double *atol, do
 cascade_status golden_check(const golden_case *c, const cascade_safetensors *io,
                             const char *name, const float *got, size_t n, golden_result *r,
                             cascade_error *err);
+/* Reads the plan's output value `value` (after a run) and checks it as golden_check does
+ * against the io tensor `name` (often the same name). */
+cascade_status golden_check_plan(const golden_case *c, const cascade_safetensors *io,
+                                const cascade_plan *p, const char *value, const char *name,
+                                golden_result *r, cascade_error *err);
 /* The same with an explicit tolerance. */
 void golden_check_values(const golden_case *c, const char *name, const float *got,
                          const float *want, size_t n, double atol, double rtol,
@@ -80,12 +86,35 @@ void golden_fail(golden_result *r, const char *fmt, ...) __attribute__((format(p
 /* Names of the case's outputs (keys of "outputs"), in file order; g_list_free() the list. */
 GList *golden_output_names(const golden_case *c);
 
+/* Tokenizer families: the text -> ids (and back) calls of one tokenizer class. */
+typedef struct golden_tok_ops {
+    cascade_status (*encode)(const void *tok, const char *text, int32_t **ids, size_t *n,
+                             cascade_error *err);
+    cascade_status (*encode_padded)(const void *tok, const char *text, int32_t max_length,
+                                    int32_t *ids, int32_t *mask, cascade_error *err);
+    cascade_status (*decode)(const void *tok, const int32_t *ids, size_t n, char **text,
+                             cascade_error *err);
+    /* U+0000 cannot pass through a C string: when set, a JSON escape ("\\u0001") that the
+     * tokenizer treats exactly as U+0000, substituted for it in the texts; else such a text
+     * is cut at U+0000. */
+    const char *nul_stand_in;
+} golden_tok_ops;
+/* Checks tok against the case's tokenizer_cases.json (ids and decode of every single text)
+ * and io.safetensors (every padded batch row, ids and attention mask), all exact. */
+cascade_status golden_tokenizer_check(const golden_case *c, const void *tok,
+                                      const golden_tok_ops *ops, golden_result *r,
+                                      cascade_error *err);
+
 /* Families (one per file). */
 extern const golden_family golden_family_t5_tokenizer;
+extern const golden_family golden_family_clip_tokenizer;
 extern const golden_family golden_family_t5_encoder;
+extern const golden_family golden_family_clip_text;
 extern const golden_family golden_family_scheduler;
 extern const golden_family golden_family_unet;
 extern const golden_family golden_family_sr;
 extern const golden_family golden_family_pipeline;
+extern const golden_family golden_family_sd;
+extern const golden_family golden_family_vae;
 
 #endif

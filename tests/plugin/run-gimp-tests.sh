@@ -5,7 +5,8 @@
 # mode on tests/plugin/plugin-tests.scm, which calls the three procedures through
 # Script-Fu and checks layers, offsets, pixels, masks and parasites. Prints TAP.
 #
-# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other | upscale; env:
+# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other | upscale | restart:
+#        two GIMP starts on one profile, parts "remember" then "recall"; env:
 #        CASCADE_GOLDEN_DIR, CASCADE_SOURCE_DIR; CASCADE_KEEP_TMP=1 keeps the temp folder)
 set -uo pipefail
 plugin_exe=$1
@@ -65,35 +66,80 @@ if [ -z "$upscaler" ] && [ -d "$src/models/upscalers" ] && [ -n "$(ls -A "$src/m
   upscaler=$src/models/upscalers
 fi
 
-out=$tmp/tap.txt
+# A user preset in the profile's own preset folder (where the plug-in keeps the user's
+# presets): two variations, as a designer's "2 variations" preset would be.
+mkdir -p "$profile/gimp-cascade/presets"
+printf '%s\n' '{"name": "Two variations", "description": "test", "values": {"batch": 2}}' \
+  > "$profile/gimp-cascade/presets/two-variations.json"
+
 scheme_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')"; }
-cat > "$tmp/prelude.scm" <<EOF
+# The README's first Script-Fu example, as written there (the checks run it on the tiny model).
+readme_generate=$(python3 -c '
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+block = re.search(r"```scheme\n(.*?)```", text, re.S).group(1)
+start = block.index("(plug-in-cascade-generate")
+depth = 0
+for i in range(start, len(block)):
+    depth += {"(": 1, ")": -1}.get(block[i], 0)
+    if depth == 0:
+        print(block[start:i + 1])
+        break
+' "$src/README.md")
+
+# One GIMP start per part, each writing its TAP lines to tap-<part>.txt.
+parts=$section
+[ "$section" = restart ] && parts="remember recall"
+all=$tmp/tap.txt
+: > "$all"
+: > "$tmp/gimp.log"
+for part in $parts; do
+  out=$tmp/tap-$part.txt
+  cat > "$tmp/prelude.scm" <<EOF
 (define *tap* $(scheme_str "$out"))
 (define *model* $(scheme_str "$model/stage1"))
 (define *sr-model* $(scheme_str "$model/stage2"))
 (define *upscaler* $(scheme_str "$upscaler"))
 (define *tmp* $(scheme_str "$tmp"))
-(define *section* $(scheme_str "$section"))
+(define *section* $(scheme_str "$part"))
+(define *readme-generate* (quote ${readme_generate:-()}))
 EOF
 
-# -i no UI, -d no brushes/patterns, -f no fonts: a profile this bare starts in seconds
-# after the first (plug-in query) start.
-GIMP2_DIRECTORY=$profile CASCADE_USER_PRESETS_DIR=$tmp/user-presets TMPDIR=$profile/tmp \
-  timeout 240 "$gimp" -i -d -f \
-  -b "(begin (load $(scheme_str "$tmp/prelude.scm")) (load $(scheme_str "$here/plugin-tests.scm")))" \
-  -b '(gimp-quit 0)' > "$tmp/gimp.log" 2>&1
-status=$?
+  # -i no UI, -d no brushes/patterns, -f no fonts: a profile this bare starts in seconds
+  # after the first (plug-in query) start.
+  GIMP2_DIRECTORY=$profile TMPDIR=$profile/tmp \
+    timeout 240 "$gimp" -i -d -f \
+    -b "(begin (load $(scheme_str "$tmp/prelude.scm")) (load $(scheme_str "$here/plugin-tests.scm")))" \
+    -b '(gimp-quit 0)' > "$tmp/gimp-$part.log" 2>&1
+  status=$?
+  cat "$tmp/gimp-$part.log" >> "$tmp/gimp.log"
 
-# The scheme side ends with its plan ("1..N") and "# done"; anything short is a crash.
-if ! grep -q '^# done$' "$out" 2>/dev/null; then
-  [ -s "$out" ] && cat "$out"
-  n=$(grep -c '^\(not \)\?ok' "$out" 2>/dev/null || true)
-  echo "not ok $((${n:-0} + 1)) - gimp-console stopped before the checks finished (exit $status)"
-  echo "1..$((${n:-0} + 1))"
-  sed 's/^/# /' "$tmp/gimp.log" | tail -40
-  exit 1
-fi
-grep -v -e '^# done$' -e '^1\.\.' "$out"
+  # The scheme side ends with its plan ("1..N") and "# done"; anything short is a crash.
+  if ! grep -q '^# done$' "$out" 2>/dev/null; then
+    [ -s "$out" ] && cat "$out"
+    n=$(grep -c '^\(not \)\?ok' "$out" 2>/dev/null || true)
+    echo "not ok $((${n:-0} + 1)) - gimp-console ($part) stopped before the checks finished (exit $status)"
+    echo "1..$((${n:-0} + 1))"
+    sed 's/^/# /' "$tmp/gimp-$part.log" | tail -40
+    exit 1
+  fi
+  # "#log<TAB>N<TAB>TEXT<TAB>DESC" lines: TEXT must appear N times in this start's log, which
+  # holds what GIMP showed the user (batch mode prints its messages)
+  while IFS=$'\t' read -r _ want text desc; do
+    got=$(grep -c -F -- "$text" "$tmp/gimp-$part.log" || true)
+    if [ "$got" = "$want" ]; then
+      printf 'ok 0 - %s\n' "$desc" >> "$out"
+    else
+      printf 'not ok 0 - %s (shown %s times)\n' "$desc" "$got" >> "$out"
+    fi
+  done < <(grep $'^#log\t' "$out")
+  grep -v -e '^# done$' -e '^1\.\.' -e $'^#log\t' "$out" >> "$all"
+done
+# one plan over every part: the checks renumbered in order
+awk '/^(not )?ok / { n++; sub(/ok [0-9]+ /, "ok " n " ") } { print }' "$all" > "$all.num"
+mv "$all.num" "$all"
+out=$all
+cat "$out"
 n=$(grep -c '^\(not \)\?ok' "$out")
 # An instrumented plug-in (the ASan+UBSan build) reports to GIMP's log; GIMP has its results
 # by then and would not notice. Leaks are not counted: libgegl/babl modules leak at exit.

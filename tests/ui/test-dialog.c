@@ -396,8 +396,6 @@ static void test_dialog_presets_and_seed(void **state) {
     assert_int_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(steps1)), 20);
     assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(must_find(dialog, "stage2"))));
     assert_false(gtk_widget_get_sensitive(must_find(dialog, "steps2")));
-    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "flat-emoji"));
-    assert_non_null(strstr(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "style"))), "flat"));
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(steps1), 33);
     assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(preset)), "");
     GtkWidget *random = must_find(dialog, "random-seed");
@@ -405,6 +403,72 @@ static void test_dialog_presets_and_seed(void **state) {
     gtk_button_clicked(GTK_BUTTON(must_find(dialog, "reroll")));
     assert_false(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(random)));
     assert_true(gtk_widget_get_sensitive(must_find(dialog, "seed")));
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
+/* Quality and style presets are two pickers: a style stays visible, and applied, when a
+ * quality preset is chosen after it (one list used to hide that the style was still on);
+ * "None" removes the style; a typed style shows as Custom. */
+static void test_dialog_style_presets_apart(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    GtkWidget *preset = must_find(dialog, "preset"), *style = must_find(dialog, "style-preset");
+    GtkWidget *text = must_find(dialog, "style");
+    assert_false(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "flat-emoji"));
+    assert_false(gtk_combo_box_set_active_id(GTK_COMBO_BOX(style), "draft"));
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(style), "flat-emoji"));
+    assert_non_null(strstr(gtk_entry_get_text(GTK_ENTRY(text)), "flat vector"));
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(preset), "draft"));
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(style)), "flat-emoji");
+    assert_non_null(strstr(gtk_entry_get_text(GTK_ENTRY(text)), "flat vector"));
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(style), "noto-emoji"));
+    assert_null(strstr(gtk_entry_get_text(GTK_ENTRY(text)), "flat vector")); /* replaced */
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(preset)), "draft");
+    GtkTextBuffer *neg = gtk_text_view_get_buffer(GTK_TEXT_VIEW(must_find(dialog, "negative")));
+    GtkTextIter    a, b;
+    gtk_text_buffer_get_bounds(neg, &a, &b);
+    char *negative = gtk_text_buffer_get_text(neg, &a, &b, FALSE);
+    assert_non_null(strstr(negative, "blurry")); /* noto's negative prompt, not flat's */
+    assert_null(strstr(negative, "gradient"));
+    g_free(negative);
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(style), ""));
+    assert_string_equal(gtk_entry_get_text(GTK_ENTRY(text)), "");
+    gtk_entry_set_text(GTK_ENTRY(text), "pencil sketch");
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(style)), "custom");
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
+/* While Random is on the seed field shows no stale number; turning Random off shows the
+ * seed again, and the value is never lost to the text. */
+static void test_dialog_seed_random_shows_no_number(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.seed = 4242;
+    r.random_seed = TRUE;
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    gtk_widget_show(dialog);
+    pump(100);
+    GtkWidget  *seed = must_find(dialog, "seed"), *random = must_find(dialog, "random-seed");
+    const char *shown = gtk_entry_get_text(GTK_ENTRY(seed));
+    fprintf(stderr, "# seed field with Random on: \"%s\"\n", shown);
+    assert_null(strstr(shown, "4242"));
+    assert_false(g_ascii_isdigit(shown[0]));
+    gtk_spin_button_update(GTK_SPIN_BUTTON(seed)); /* the text is not parsed as a seed */
+    assert_true(gtk_spin_button_get_value(GTK_SPIN_BUTTON(seed)) == 4242.0);
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(random), FALSE);
+    assert_string_equal(gtk_entry_get_text(GTK_ENTRY(seed)), "4242");
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(random), TRUE);
+    assert_null(strstr(gtk_entry_get_text(GTK_ENTRY(seed)), "4242"));
     gtk_widget_destroy(dialog);
     host_clear(&h);
     cascade_recipe_clear(&r);
@@ -568,6 +632,79 @@ static void test_dialog_mnemonics_unique(void **state) {
     }
 }
 
+/* The tallest a dialog may be: a 1366 x 768 screen less a desktop panel and the window's
+ * title bar (GNOME: 27 + 37 px; Xfce and KDE take less). */
+#define SMALL_SCREEN_BUDGET 700
+
+/* Each of the three dialogs fits a 768 px tall screen at its natural size, so its buttons
+ * are on screen; a screenshot of each is saved. */
+static void test_dialog_fits_small_screen(void **state) {
+    (void)state;
+    static const char *const names[] = {"generate", "inpaint", "upscale"};
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_UPSCALE; mode++) {
+        test_host h;
+        host_init(&h, FALSE);
+        CascadeRecipe r = tiny_recipe();
+        r.mode = (CascadeMode)mode;
+        GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+        gtk_widget_show(dialog);
+        pump(200);
+        gint min_h = 0, nat_h = 0, min_w = 0, nat_w = 0;
+        gtk_widget_get_preferred_height(dialog, &min_h, &nat_h);
+        gtk_widget_get_preferred_width(dialog, &min_w, &nat_w);
+        fprintf(stderr, "# %s dialog: natural %d x %d px, minimum %d x %d\n", names[mode], nat_w,
+                nat_h, min_w, min_h);
+        gtk_window_resize(GTK_WINDOW(dialog), nat_w, nat_h);
+        pump(200);
+        screenshot(dialog, names[mode]);
+        if (nat_h > SMALL_SCREEN_BUDGET || nat_w > 1366)
+            fail_msg("the %s dialog is %d x %d px: it does not fit 1366 x 768", names[mode], nat_w,
+                     nat_h);
+        /* with the rarely used settings open it still fits: the settings scroll */
+        gtk_expander_set_expanded(GTK_EXPANDER(must_find(dialog, "advanced")), TRUE);
+        pump(100);
+        gtk_widget_get_preferred_height(dialog, &min_h, &nat_h);
+        fprintf(stderr, "# %s dialog, Other settings open: natural height %d px\n", names[mode],
+                nat_h);
+        if (mode == CASCADE_MODE_INPAINT) {
+            gtk_window_resize(GTK_WINDOW(dialog), nat_w, nat_h);
+            screenshot(dialog, "inpaint-open");
+        }
+        if (nat_h > SMALL_SCREEN_BUDGET)
+            fail_msg("the %s dialog with Other settings open is %d px tall", names[mode], nat_h);
+        gtk_widget_destroy(dialog);
+        host_clear(&h);
+        cascade_recipe_clear(&r);
+    }
+}
+
+/* A Vulkan device that is the CPU (lavapipe) says so in the device list. */
+static void test_dialog_cpu_vulkan_named(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    GtkTreeModel *model = gtk_combo_box_get_model(GTK_COMBO_BOX(must_find(dialog, "backend")));
+    GtkTreeIter   it;
+    int           cpu_devices = 0;
+    for (gboolean ok = gtk_tree_model_get_iter_first(model, &it); ok;
+         ok = gtk_tree_model_iter_next(model, &it)) {
+        gchar *label = NULL, *id = NULL;
+        gtk_tree_model_get(model, &it, 0, &label, 1, &id, -1);
+        if (id && g_str_has_prefix(id, "vulkan:") && strstr(id, "llvmpipe")) {
+            fprintf(stderr, "# device entry: %s\n", label);
+            assert_non_null(strstr(label, "CPU emulation, slow"));
+            cpu_devices++;
+        }
+        g_free(label), g_free(id);
+    }
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    if (!cpu_devices) skip(); /* no lavapipe here */
+}
+
 static int setup(void **state) {
     (void)state;
     g_root = tiny_cascade_make();
@@ -594,10 +731,14 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_escape_cancels_then_closes),
         cmocka_unit_test(test_dialog_enter_generates),
         cmocka_unit_test(test_dialog_presets_and_seed),
+        cmocka_unit_test(test_dialog_style_presets_apart),
+        cmocka_unit_test(test_dialog_seed_random_shows_no_number),
         cmocka_unit_test(test_dialog_upscale_mode),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
         cmocka_unit_test(test_dialog_rgba_candidate),
+        cmocka_unit_test(test_dialog_fits_small_screen),
+        cmocka_unit_test(test_dialog_cpu_vulkan_named),
     };
     int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
     g_rmdir(user);

@@ -18,48 +18,26 @@
 #include "cascade/image-io.h"
 #include "cascade/safetensors.h"
 #include "test-common.h"
+#include "cli-run.h"
 #include "tiny-cascade.h"
-
-typedef struct result {
-    int   status; /* exit code */
-    char *out, *err;
-} result;
-
-static result run_cli(const char *const *args) {
-    const char *exe = getenv("CASCADE_CLI");
-    GPtrArray  *argv = g_ptr_array_new();
-    g_ptr_array_add(argv, (gpointer)(exe ? exe : "build/cli/cascade"));
-    for (const char *const *a = args; *a; a++) g_ptr_array_add(argv, (gpointer)*a);
-    g_ptr_array_add(argv, NULL);
-    result  r = {0};
-    gint    wait = 0;
-    GError *e = NULL;
-    if (!g_spawn_sync(NULL, (gchar **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err,
-                      &wait, &e))
-        fail_msg("spawn: %s", e->message);
-    r.status = WIFEXITED(wait) ? WEXITSTATUS(wait) : 128;
-    g_ptr_array_free(argv, TRUE);
-    return r;
-}
-
-static void result_clear(result *r) {
-    g_free(r->out);
-    g_free(r->err);
-}
 
 static int need_golden(void **state) {
     (void)state;
     return 0;
 }
 
-/* `cascade tokenize` prints the reference ids for every single text of the golden case. */
-static void test_cli_tokenize_matches_golden(void **state) {
-    (void)state;
-    if (!test_golden_exists("t5_tokenizer/tokenizer_cases.json")) skip();
+/* `cascade tokenize` prints the reference ids for every single text of a golden tokenizer
+ * case; the folder (spiece.model, or vocab.json + merges.txt) picks T5 or CLIP. */
+static void tokenize_matches_golden(const char *case_dir, const char *nul_stand_in) {
+    char *cases = g_build_filename(test_golden_path(case_dir), "tokenizer_cases.json", NULL);
+    if (!g_file_test(cases, G_FILE_TEST_EXISTS)) {
+        g_free(cases);
+        skip();
+    }
     JsonParser *p = json_parser_new();
-    assert_true(json_parser_load_from_file(p, test_golden_path("t5_tokenizer/tokenizer_cases.json"), NULL));
+    assert_true(test_json_load_nul_as(p, cases, nul_stand_in, NULL));
     JsonArray *single = json_object_get_array_member(json_node_get_object(json_parser_get_root(p)), "single");
-    char      *model = g_strdup(test_golden_path("t5_tokenizer"));
+    char      *model = g_strdup(test_golden_path(case_dir));
     for (guint i = 0; i < json_array_get_length(single); i++) {
         JsonObject *e = json_array_get_object_element(single, i);
         const char *text = json_object_get_string_member(e, "text");
@@ -76,7 +54,19 @@ static void test_cli_tokenize_matches_golden(void **state) {
         result_clear(&r);
     }
     g_free(model);
+    g_free(cases);
     g_object_unref(p);
+}
+
+static void test_cli_tokenize_matches_golden(void **state) {
+    (void)state;
+    tokenize_matches_golden("t5_tokenizer", NULL);
+}
+
+/* CLIP's BasicTokenizer drops U+0000 as it drops U+0001, which can pass through argv. */
+static void test_cli_tokenize_clip_matches_golden(void **state) {
+    (void)state;
+    tokenize_matches_golden("clip_tokenizer", "\\u0001");
 }
 
 /* --max-length pads with the pad id and keeps eos last when truncating. */
@@ -112,37 +102,70 @@ static float *read_tensor(const char *path, const char *name, int64_t *n) {
     return v;
 }
 
+/* The tensor `got` of file a is within atol + rtol |want| of the tensor `want` of file b. */
+static void assert_tensor_close(const char *a, const char *got, const char *b, const char *want,
+                                double atol, double rtol) {
+    int64_t n_got, n_want;
+    float  *g = read_tensor(a, got, &n_got);
+    float  *w = read_tensor(b, want, &n_want);
+    assert_int_equal(n_got, n_want);
+    test_diff d;
+    bool      ok = test_compare(g, w, (size_t)n_got, atol, rtol, &d);
+    if (!ok) test_diff_print(want, g, w, (size_t)n_got, &d);
+    assert_true(ok);
+    free(g);
+    free(w);
+}
+
+/* `cascade forward --debug` run on a golden component with its io inputs. */
+typedef struct forward_run {
+    char *dir, *out, *comp, *io;
+} forward_run;
+
+static forward_run forward_golden(const char *case_name) {
+    forward_run f = {.dir = test_make_tmpdir(), .comp = g_strdup(test_golden_path(case_name))};
+    f.out = g_build_filename(f.dir, "out.safetensors", NULL);
+    f.io = g_build_filename(f.comp, "io.safetensors", NULL);
+    result r = run_cli((const char *[]){"forward", "--component", f.comp, "--inputs", f.io,
+                                        "--outputs", f.out, "--debug", NULL});
+    if (r.status) fail_msg("forward %s: %s", case_name, r.err);
+    result_clear(&r);
+    return f;
+}
+
+static void forward_run_clear(forward_run *f) {
+    g_unlink(f->out);
+    g_rmdir(f->dir);
+    g_free(f->out);
+    free(f->dir);
+    g_free(f->comp);
+    g_free(f->io);
+}
+
 /* `cascade forward` on the T5 golden component reproduces last_hidden_state. */
 static void test_cli_forward_t5_matches_golden(void **state) {
     (void)state;
     if (!test_golden_exists("t5_encoder/io.safetensors")) skip();
-    char  *dir = test_make_tmpdir();
-    char  *out = g_build_filename(dir, "out.safetensors", NULL);
-    char  *comp = g_strdup(test_golden_path("t5_encoder"));
-    char  *io = g_strdup(test_golden_path("t5_encoder/io.safetensors"));
-    result r = run_cli((const char *[]){"forward", "--component", comp, "--inputs", io,
-                                        "--outputs", out, "--debug", NULL});
-    if (r.status) fail_msg("forward: %s", r.err);
-    int64_t n_got, n_want, n_dbg;
-    float  *got = read_tensor(out, "last_hidden_state", &n_got);
-    float  *want = read_tensor(io, "last_hidden_state", &n_want);
-    float  *dbg = read_tensor(out, "hidden_states.0", &n_dbg);
-    assert_int_equal(n_got, n_want);
-    test_diff d;
-    bool      ok = test_compare(got, want, (size_t)n_got, 2e-5, 1e-4, &d); /* case.json tolerance */
-    if (!ok) test_diff_print("last_hidden_state", got, want, (size_t)n_got, &d);
-    assert_true(ok);
+    forward_run f = forward_golden("t5_encoder");
+    /* case.json tolerance */
+    assert_tensor_close(f.out, "last_hidden_state", f.io, "last_hidden_state", 2e-5, 1e-4);
+    int64_t n_dbg, n_want;
+    free(read_tensor(f.out, "hidden_states.0", &n_dbg));
+    free(read_tensor(f.io, "last_hidden_state", &n_want));
     assert_int_equal(n_dbg, n_want);
-    free(got);
-    free(want);
-    free(dbg);
-    result_clear(&r);
-    g_unlink(out);
-    g_rmdir(dir);
-    g_free(out);
-    g_free(dir);
-    g_free(comp);
-    g_free(io);
+    forward_run_clear(&f);
+}
+
+/* `cascade forward` runs a CLIPTextModel folder (recognised by its architectures): with
+ * the io's attention_mask it gives last_hidden_state_masked, and the pooled output. */
+static void test_cli_forward_clip_text_matches_golden(void **state) {
+    (void)state;
+    if (!test_golden_exists("clip_text_model/io.safetensors")) skip();
+    forward_run f = forward_golden("clip_text_model");
+    /* case.json tolerance */
+    assert_tensor_close(f.out, "last_hidden_state", f.io, "last_hidden_state_masked", 4e-5, 1e-4);
+    assert_tensor_close(f.out, "pooler_output", f.io, "pooler_output", 4e-5, 1e-4);
+    forward_run_clear(&f);
 }
 
 /* `cascade forward` on each U-Net golden component reproduces out_sample within the case's
@@ -235,14 +258,6 @@ static char *make_test_cascade(void) {
         test_golden_exists("t5_encoder/config.json"))
         fail_msg("could not assemble the test cascade from the golden cases");
     return root;
-}
-
-static cascade_image *read_png(const char *path) {
-    cascade_image *im = NULL;
-    cascade_error  err;
-    cascade_error_init(&err);
-    if (cascade_image_read_png(path, &im, &err)) fail_msg("%s", err.message);
-    return im;
 }
 
 /* generate: a batch of two 32 px PNGs (stage II size); the same seed gives the same bytes. */
@@ -636,8 +651,10 @@ static void test_cli_bench_vulkan_device(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_tokenize_matches_golden),
+        cmocka_unit_test(test_cli_tokenize_clip_matches_golden),
         cmocka_unit_test(test_cli_tokenize_max_length),
         cmocka_unit_test(test_cli_forward_t5_matches_golden),
+        cmocka_unit_test(test_cli_forward_clip_text_matches_golden),
         cmocka_unit_test(test_cli_forward_unet_matches_golden),
         cmocka_unit_test(test_cli_encode_model_dir),
         cmocka_unit_test(test_cli_errors_are_clear),

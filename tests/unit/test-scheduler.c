@@ -424,6 +424,63 @@ static void test_scheduler_golden_configs(void **state) {
     if (!loaded) skip();
 }
 
+#define SD_EULER_KARRAS                                                                            \
+    "{\"_class_name\": \"EulerDiscreteScheduler\", \"beta_schedule\": \"scaled_linear\","          \
+    " \"beta_start\": 0.00085, \"beta_end\": 0.012, \"use_karras_sigmas\": true" /* closed by      \
+                                                                                    caller */
+
+/* Karras sigmas run from sigma_max down to sigma_min (config values when set) and end in 0;
+ * their timesteps, mapped back through the training sigmas, decrease inside [0, T). */
+static void test_scheduler_euler_karras_bounds(void **state) {
+    (void)state;
+    cascade_error      err;
+    cascade_scheduler *s = make_ok(SD_EULER_KARRAS ", \"sigma_min\": 0.1, \"sigma_max\": 10.0}");
+    assert_int_equal(cascade_scheduler_set_timesteps(s, 7, &err), CASCADE_STATUS_OK);
+    size_t        n_sig, n_t;
+    const float  *sig = cascade_scheduler_sigmas(s, &n_sig);
+    const double *t = cascade_scheduler_timesteps(s, &n_t);
+    assert_int_equal(n_t, 7);
+    assert_int_equal(n_sig, 8);
+    assert_float_equal(sig[0], 10.0f, 1e-5);
+    assert_float_equal(sig[6], 0.1f, 1e-6);
+    assert_float_equal(sig[7], 0.0f, 0);
+    for (size_t i = 1; i < n_t; i++) {
+        assert_true(sig[i] < sig[i - 1]);
+        assert_true(t[i] < t[i - 1]);
+    }
+    assert_true(t[0] <= 999 && t[6] >= 0);
+    cascade_scheduler_free(s);
+    /* sigma_min must lie below sigma_max */
+    assert_int_equal(make(SD_EULER_KARRAS ", \"sigma_min\": 5, \"sigma_max\": 1}", &s, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    assert_non_null(strstr(err.message, "sigma_min"));
+    assert_null(s);
+}
+
+/* DPM-Solver with Karras sigmas uses integer timesteps and repeats the last sigma as the
+ * final one; algorithm_type dpmsolver is accepted, the SDE variants are refused by name. */
+static void test_scheduler_dpm_karras_and_algorithms(void **state) {
+    (void)state;
+    cascade_error      err;
+    cascade_scheduler *s = make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+                                   " \"use_karras_sigmas\": true, \"solver_order\": 3,"
+                                   " \"algorithm_type\": \"dpmsolver\"}");
+    assert_int_equal(cascade_scheduler_set_timesteps(s, 9, &err), CASCADE_STATUS_OK);
+    size_t        n_sig, n_t;
+    const float  *sig = cascade_scheduler_sigmas(s, &n_sig);
+    const double *t = cascade_scheduler_timesteps(s, &n_t);
+    assert_int_equal(n_sig, n_t + 1);
+    assert_float_equal(sig[n_t], sig[n_t - 1], 0);
+    for (size_t i = 0; i < n_t; i++)
+        assert_float_equal(t[i], floor(t[i]), 0);
+    cascade_scheduler_free(s);
+    assert_int_equal(make("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+                          " \"algorithm_type\": \"sde-dpmsolver++\"}",
+                          &s, &err),
+                     CASCADE_STATUS_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "sde-dpmsolver++"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scheduler_if_config),
@@ -439,6 +496,8 @@ int main(void) {
         cmocka_unit_test(test_scheduler_variants_run),
         cmocka_unit_test(test_scheduler_load_python_infinity),
         cmocka_unit_test(test_scheduler_golden_configs),
+        cmocka_unit_test(test_scheduler_euler_karras_bounds),
+        cmocka_unit_test(test_scheduler_dpm_karras_and_algorithms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,40 +12,7 @@
 #include "cascade/t5.h"
 #include "test-common.h"
 
-typedef struct fixture {
-    char *dir;    /* a writable copy of the golden t5_encoder component */
-    char *config; /* its config.json text */
-} fixture;
-
-static int setup(void **state) {
-    if (!test_golden_exists("t5_encoder/config.json")) {
-        *state = NULL;
-        return 0;
-    }
-    fixture *f = calloc(1, sizeof *f);
-    f->dir = test_make_tmpdir();
-    assert_true(g_file_get_contents(test_golden_path("t5_encoder/config.json"), &f->config, NULL, NULL));
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    if (!f) return 0;
-    GDir       *d = g_dir_open(f->dir, 0, NULL);
-    const char *e;
-    while (d && (e = g_dir_read_name(d))) {
-        char *p = g_build_filename(f->dir, e, NULL);
-        g_unlink(p);
-        g_free(p);
-    }
-    if (d) g_dir_close(d);
-    g_rmdir(f->dir);
-    free(f->dir);
-    g_free(f->config);
-    free(f);
-    return 0;
-}
+typedef test_component_fixture fixture; /* a copy of the golden component, assembled */
 
 static void write_config(fixture *f, const char *text) {
     char *p = g_build_filename(f->dir, "config.json", NULL);
@@ -55,30 +22,10 @@ static void write_config(fixture *f, const char *text) {
 
 /* Copies the golden weights, dropping `drop` (may be NULL) and adding `alias` of shared. */
 static void write_weights(fixture *f, const char *drop, const char *alias) {
-    cascade_safetensors *st = NULL;
-    assert_int_equal(cascade_safetensors_open(test_golden_path("t5_encoder/weights.safetensors"), &st, NULL), 0);
-    size_t           n = cascade_safetensors_count(st), k = 0;
-    const char     **names = calloc(n + 1, sizeof *names);
-    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
-    for (size_t i = 0; i < n; i++) {
-        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
-        if (drop && !strcmp(e->name, drop)) continue;
-        names[k] = e->name;
-        assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
-        k++;
-        if (alias && !strcmp(e->name, "shared.weight")) {
-            names[k] = alias;
-            assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
-            k++;
-        }
-    }
     char *p = g_build_filename(f->dir, "model.safetensors", NULL);
-    assert_int_equal(cascade_safetensors_write(p, k, names, (const cascade_tensor *const *)ts, NULL, NULL), 0);
-    for (size_t i = 0; i < k; i++) cascade_tensor_free(ts[i]);
-    free(ts);
-    free(names);
+    assert_true(test_copy_weights(test_golden_path("t5_encoder/weights.safetensors"), p, drop, alias,
+                                  "shared.weight"));
     g_free(p);
-    cascade_safetensors_close(st);
 }
 
 static cascade_status load(fixture *f, cascade_error *err) {
@@ -207,7 +154,9 @@ static void test_t5_encoder_relative_buckets(void **state) {
 }
 
 int main(void) {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn)                                                                              \
+    cmocka_unit_test_prestate_setup_teardown(fn, test_component_setup, test_component_teardown, \
+                                             (void *)"t5_encoder")
     const struct CMUnitTest tests[] = {
         T(test_t5_encoder_loads_with_tied_alias), T(test_t5_encoder_unknown_field),
         T(test_t5_encoder_bad_activation),        T(test_t5_encoder_missing_tensor),

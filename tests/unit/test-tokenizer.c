@@ -460,39 +460,19 @@ static int32_t sp_pieces(void) {
     return n;
 }
 
+static const char *const case_files[] = {"spiece.model", "tokenizer_config.json",
+                                         "special_tokens_map.json"};
+
 static char *copy_case(void) {
-    char *dir = test_make_tmpdir();
+    char *dir = test_copy_golden(CASE_DIR, case_files, G_N_ELEMENTS(case_files));
     assert_non_null(dir);
-    const char *names[] = {"spiece.model", "tokenizer_config.json", "special_tokens_map.json"};
-    for (size_t i = 0; i < 3; i++) {
-        gchar *data = NULL;
-        gsize  n = 0;
-        char  *src = g_build_filename(test_golden_path(CASE_DIR), names[i], NULL);
-        assert_true(g_file_get_contents(src, &data, &n, NULL));
-        char *dst = g_build_filename(dir, names[i], NULL);
-        assert_true(test_write_file(dst, data, n));
-        g_free(src);
-        g_free(dst);
-        g_free(data);
-    }
     return dir;
 }
 
-static void remove_dir(char *dir) {
-    const char *names[] = {"spiece.model", "tokenizer_config.json", "special_tokens_map.json"};
-    for (size_t i = 0; i < 3; i++) {
-        char *p = g_build_filename(dir, names[i], NULL);
-        remove(p);
-        g_free(p);
-    }
-    remove(dir);
-    free(dir);
-}
+static void remove_dir(char *dir) { test_remove_copies(dir, case_files, G_N_ELEMENTS(case_files), NULL); }
 
 static void write_in(const char *dir, const char *name, const void *data, size_t n) {
-    char *p = g_build_filename(dir, name, NULL);
-    assert_true(test_write_file(p, data, n));
-    g_free(p);
+    assert_true(test_write_in(dir, name, data, n));
 }
 
 /* Loading dir must fail with status and a message containing needle; *out stays NULL. */
@@ -500,13 +480,8 @@ static void expect_load_error(const char *dir, cascade_status want, const char *
     cascade_tokenizer *t = (cascade_tokenizer *)&t;
     cascade_error      err;
     cascade_error_init(&err);
-    cascade_status st = cascade_tokenizer_load(dir, &t, &err);
-    if (st != want || !strstr(err.message, needle))
-        fprintf(stderr, "got %s: %s (wanted %s containing '%s')\n", cascade_status_name(st),
-                err.message, cascade_status_name(want), needle);
-    assert_int_equal(st, want);
+    assert_true(test_error_is(cascade_tokenizer_load(dir, &t, &err), &err, want, needle));
     assert_null(t);
-    assert_non_null(strstr(err.message, needle));
 }
 
 /* A directory without spiece.model, and a path that does not exist, are IO errors. */

@@ -28,6 +28,20 @@ typedef struct cascade_memory_stats {
     uint64_t device_peak_bytes;   /* most device memory allocated at once so far */
 } cascade_memory_stats;
 
+/* What a plan of a graph would hold on a backend, worked out without making it (a liveness
+ * walk over the graph; nothing is allocated or uploaded). Models use it to pick a batch or
+ * tile size that fits a memory budget before planning. */
+typedef struct cascade_plan_estimate {
+    uint64_t activation_bytes;    /* intermediates after liveness reuse, as the backend stores
+                                     them */
+    uint64_t io_bytes;            /* inputs and outputs, each in its own buffer */
+    uint64_t weights_bytes;       /* constants the plan copies or uploads (0: used in place) */
+    uint64_t scratch_bytes;       /* the largest temporary one op allocates while it runs */
+    uint64_t largest_value_bytes; /* the largest single value */
+    uint64_t value_limit_bytes;   /* the largest value the backend can bind; 0: no limit */
+    uint64_t total_bytes;         /* activation + io + weights + scratch */
+} cascade_plan_estimate;
+
 typedef struct cascade_backend_vtable {
     const char *name; /* "cpu", "vulkan" */
     void (*destroy)(cascade_backend *be);
@@ -42,6 +56,9 @@ typedef struct cascade_backend_vtable {
                                  void *dst, size_t n_bytes, cascade_error *err);
     void (*plan_free)(cascade_backend *be, cascade_plan *p);
     void (*memory_stats)(const cascade_backend *be, cascade_memory_stats *out);
+    /* May be NULL: the generic estimate (dtype sizes, no scratch, no limit) is used. */
+    cascade_status (*plan_estimate)(const cascade_backend *be, const cascade_graph *g,
+                                    cascade_plan_estimate *out, cascade_error *err);
 } cascade_backend_vtable;
 
 struct cascade_backend {
@@ -85,6 +102,10 @@ cascade_status cascade_plan_write_named(cascade_plan *p, const char *name, const
 cascade_status cascade_plan_read_named(const cascade_plan *p, const char *name, void *dst,
                                        size_t n_bytes, cascade_error *err);
 void cascade_backend_memory_stats(const cascade_backend *be, cascade_memory_stats *out);
+/* What cascade_plan_new(be, g) would hold (see cascade_plan_estimate); fails with the graph's
+ * build error. Nothing is allocated beyond the walk itself. */
+cascade_status cascade_plan_estimate_graph(cascade_backend *be, const cascade_graph *g,
+                                           cascade_plan_estimate *out, cascade_error *err);
 
 #ifdef __cplusplus
 }

@@ -71,6 +71,8 @@ void           cascade_unet_denoiser_free(cascade_unet_denoiser *d); /* NULL-saf
 const cascade_denoiser *cascade_unet_denoiser_get(const cascade_unet_denoiser *d);
 /* sample_size of the U-Net config (0 when unset). */
 int64_t cascade_unet_denoiser_sample_size(const cascade_unet_denoiser *d);
+/* The sample's H and W must be multiples of this (2^downsamplers). */
+int64_t cascade_unet_denoiser_size_multiple(const cascade_unet_denoiser *d);
 
 /* ---- noise and progress ---------------------------------------------------------------- */
 
@@ -84,6 +86,11 @@ typedef void (*cascade_progress_fn)(void *user_data, int stage, int step, int to
                                     const float *x0, const int64_t shape[4]);
 
 /* ---- one stage ------------------------------------------------------------------------- */
+
+typedef enum cascade_loop_style {
+    CASCADE_LOOP_IF = 0, /* DeepFloyd IF's pipelines */
+    CASCADE_LOOP_SD,     /* Stable Diffusion's (latent) pipelines */
+} cascade_loop_style;
 
 typedef struct cascade_diffusion_args {
     const cascade_denoiser *denoiser;  /* borrowed */
@@ -102,12 +109,29 @@ typedef struct cascade_diffusion_args {
     int64_t                  low_h, low_w;
     const cascade_scheduler *image_noising_scheduler;
     int64_t                  noise_level;
-    /* Inpainting: image (B, C, H, W) and mask (mask_batch, 1, H, W) with mask_batch 1
-     * (0 means 1) or B, binarised at 0.5 (1 = repaint); strength in (0, 1] skips the first
-     * (1 - strength) of the timesteps. */
+    /* Image-to-image: image (B, C, H, W) is noised to the first kept timestep instead of
+     * starting from pure noise; strength in (0, 1] skips the first (1 - strength) of the
+     * timesteps (IF's get_timesteps). Inpainting adds mask (mask_batch, 1, H, W) with
+     * mask_batch 1 (0 means 1) or B, binarised at 0.5 (1 = repaint): outside it the image
+     * is kept at every step. */
     const float *image, *mask;
     int64_t      mask_batch;
     double       strength;
+    /* Extra conditioning channels, fixed for the run, concatenated to the model input after
+     * x (and stage II's up): (B, extra_channels, H, W). Stable Diffusion inpainting U-Nets
+     * take the mask and the masked image's latents, the x4 upscaler the noised low-res
+     * image (its noise level is the class label: noise_level). NULL: none. */
+    const float *extra;
+    int64_t      extra_channels;
+    /* The conventions of the pipeline family (diffusers differs between them):
+     * CASCADE_LOOP_IF: scale_model_input on the whole model input; with an image, the start
+     *   is always the image re-noised to the first kept timestep; a mask keeps the previous
+     *   step's x outside it.
+     * CASCADE_LOOP_SD: scale_model_input on x only (extra channels unscaled); with strength
+     *   1 the start is pure noise * init_noise_sigma even when an image is given; a mask
+     *   (latent-sized) keeps the image re-noised to the next timestep with the start noise
+     *   outside it, and is not used when extra channels carry it to the model. */
+    cascade_loop_style style;
     /* Noise: noise_fn when set, else a generator seeded with seed. */
     cascade_noise_fn      noise_fn;
     void                 *noise_user;

@@ -57,7 +57,7 @@ typedef struct cascade_scheduler cascade_scheduler;
 typedef enum cascade_scheduler_kind {
     CASCADE_SCHEDULER_KIND_DDPM = 0,       /* DDPMScheduler */
     CASCADE_SCHEDULER_KIND_DDIM,           /* DDIMScheduler */
-    CASCADE_SCHEDULER_KIND_DPMSOLVER,      /* DPMSolverMultistepScheduler (dpmsolver++) */
+    CASCADE_SCHEDULER_KIND_DPMSOLVER,      /* DPMSolverMultistepScheduler */
     CASCADE_SCHEDULER_KIND_EULER,          /* EulerDiscreteScheduler */
     CASCADE_SCHEDULER_KIND_EULER_ANCESTRAL /* EulerAncestralDiscreteScheduler */
 } cascade_scheduler_kind;
@@ -130,7 +130,8 @@ cascade_status cascade_scheduler_step(cascade_scheduler *s, double timestep,
                                       float *pred_original_sample, cascade_error *err);
 
 /* The forward process: out = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise per batch item
- * (Euler: x0 + sigma_t noise, t one of the run's timesteps). original, noise, out:
+ * (Euler: x0 + sigma_t noise; DPM-Solver: alpha_t x0 + sigma_t noise from the run's sigma
+ * at t; for both t must be one of the run's timesteps). original, noise, out:
  * (B, C, H, W) with shape; timesteps: n_timesteps values, 1 (broadcast) or B. out may alias
  * original. */
 cascade_status cascade_scheduler_add_noise(const cascade_scheduler *s, const float *original,

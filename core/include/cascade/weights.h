@@ -39,6 +39,11 @@ const char *cascade_weights_name(const cascade_weights *w, size_t i);
 cascade_status cascade_weights_get(cascade_weights *w, const char *name, int32_t ndim,
                                    const int64_t *shape, const cascade_tensor **out,
                                    cascade_error *err);
+/* Shorthands for a vector (a) and a matrix (a, b). */
+cascade_status cascade_weights_get_1d(cascade_weights *w, const char *name, int64_t a,
+                                      const cascade_tensor **out, cascade_error *err);
+cascade_status cascade_weights_get_2d(cascade_weights *w, const char *name, int64_t a, int64_t b,
+                                      const cascade_tensor **out, cascade_error *err);
 /* The same, trying each name in turn (e.g. "shared.weight", "encoder.embed_tokens.weight"). */
 cascade_status cascade_weights_get_any(cascade_weights *w, const char *const *names,
                                        size_t n_names, int32_t ndim, const int64_t *shape,

@@ -1,0 +1,130 @@
+/* What every image-making command shares: number parsing, the progress line, PNG results. */
+#include <errno.h>
+#include <glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli-images.h"
+
+bool cli_parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0; /* strtol saturates out-of-range input at LONG_MAX: refused, not clamped */
+    long  v = strtol(s, &end, 10);
+    if (!*s || *end || errno == ERANGE || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+bool cli_parse_double(const char *s, double lo, double hi, double *out) {
+    char  *end;
+    double v = strtod(s, &end);
+    if (!*s || *end || !(v >= lo && v <= hi)) return false;
+    *out = v;
+    return true;
+}
+
+double cli_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void cli_on_progress(void *ud, int stage, int step, int total, const float *x0,
+                        const int64_t shape[4]) {
+    (void)x0;
+    cli_progress_state *ps = ud;
+    if (ps->quiet) return;
+    if (!ps->tty) {
+        if (step == total || (total >= 4 && step % (total / 4) == 0))
+            fprintf(stderr, "stage %d %lldpx: step %d/%d %.1fs\n", stage, (long long)shape[3],
+                    step, total, cli_now_s() - ps->t0);
+        return;
+    }
+    int width = 30, done = total > 0 ? step * width / total : width;
+    fprintf(stderr, "\rstage %d %lldpx [", stage, (long long)shape[3]);
+    for (int i = 0; i < width; i++) fputc(i < done ? '#' : '.', stderr);
+    fprintf(stderr, "] %d/%d %.1fs", step, total, cli_now_s() - ps->t0);
+    if (step == total) fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* (B, 3, H, W) in [-1, 1] -> 8-bit RGB, image b; RGBA when alpha (H * W bytes) is given. */
+static cascade_status to_image(const float *x, const int64_t shape[4], int64_t b,
+                               const uint8_t *alpha, cascade_image **out, cascade_error *err) {
+    int64_t H = shape[2], W = shape[3];
+    int32_t C = alpha ? 4 : 3;
+    CASCADE_TRY(cascade_image_new(W, H, C, out, err));
+    const float *p = x + b * 3 * H * W;
+    for (int64_t c = 0; c < 3; c++)
+        for (int64_t i = 0; i < H * W; i++) {
+            float v = (p[c * H * W + i] + 1.0f) * 127.5f;
+            v = v < 0 ? 0 : (v > 255 ? 255 : v);
+            (*out)->pixels[i * C + c] = (uint8_t)lrintf(v);
+        }
+    for (int64_t i = 0; alpha && i < H * W; i++) (*out)->pixels[i * 4 + 3] = alpha[i];
+    return CASCADE_STATUS_OK;
+}
+
+static char *numbered(const char *path, long i, long n) {
+    if (n == 1) return g_strdup(path);
+    const char *dot = strrchr(path, '.');
+    if (!dot || strchr(dot, '/')) return g_strdup_printf("%s-%ld", path, i + 1);
+    return g_strdup_printf("%.*s-%ld%s", (int)(dot - path), path, i + 1, dot);
+}
+
+cascade_status cli_check_outputs(const char *output, long batch, cascade_error *err) {
+    for (long b = 0; b < batch; b++) {
+        char          *path = numbered(output, b, batch);
+        cascade_status st = cascade_image_check_output(path, err);
+        g_free(path);
+        if (st) return st;
+    }
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cli_write_images(const char *output, long seed, const float *img,
+                                const int64_t shape[4], const uint8_t *alpha,
+                                const cascade_cancel *cancel, cascade_error *err) {
+    for (int64_t b = 0; b < shape[0]; b++) {
+        cascade_image *im = NULL;
+        CASCADE_TRY(to_image(img, shape, b, alpha, &im, err));
+        char          *path = numbered(output, (long)b, (long)shape[0]);
+        /* whole or not at all, and Ctrl-C still cancels while it is written */
+        cascade_status st = cascade_image_write_png_cancel(path, im, cancel, err);
+        if (!st) fprintf(stderr, "wrote %s (%lldx%lld, seed %ld)\n", path, (long long)shape[3],
+                         (long long)shape[2], seed);
+        g_free(path);
+        cascade_image_free(im);
+        if (st) return st;
+    }
+    return CASCADE_STATUS_OK;
+}
+
+/* Bilinear resize of planes (n, h, w) -> (n, oh, ow), align_corners false. */
+float *cli_resize_planes(const float *x, int64_t n, int64_t h, int64_t w, int64_t oh,
+                            int64_t ow) {
+    float *y = malloc(sizeof *y * (size_t)(n * oh * ow));
+    if (!y) return NULL;
+    for (int64_t p = 0; p < n; p++)
+        for (int64_t i = 0; i < oh; i++) {
+            double fy = ((double)i + 0.5) * (double)h / (double)oh - 0.5;
+            fy = fy < 0 ? 0 : fy;
+            int64_t y0 = (int64_t)fy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+            double  ly = fy - (double)y0;
+            for (int64_t j = 0; j < ow; j++) {
+                double fx = ((double)j + 0.5) * (double)w / (double)ow - 0.5;
+                fx = fx < 0 ? 0 : fx;
+                int64_t x0 = (int64_t)fx, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
+                double  lx = fx - (double)x0;
+                const float *s = x + p * h * w;
+                double top = s[y0 * w + x0] * (1 - lx) + s[y0 * w + x1] * lx;
+                double bot = s[y1 * w + x0] * (1 - lx) + s[y1 * w + x1] * lx;
+                y[(p * oh + i) * ow + j] = (float)(top * (1 - ly) + bot * ly);
+            }
+        }
+    return y;
+}
+

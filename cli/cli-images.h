@@ -1,0 +1,40 @@
+/* What every image-making command shares: number parsing, the progress line, PNG results. */
+#ifndef CASCADE_CLI_IMAGES_H
+#define CASCADE_CLI_IMAGES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cascade/cancel.h"
+#include "cascade/image-io.h"
+#include "cascade/status.h"
+
+/* Whole strings only, within [lo, hi]. */
+bool cli_parse_long(const char *s, long lo, long hi, long *out);
+bool cli_parse_double(const char *s, double lo, double hi, double *out);
+
+typedef struct cli_progress_state {
+    bool   quiet;
+    bool   tty; /* redraw one line; otherwise print a line per quarter */
+    double t0;
+} cli_progress_state;
+
+double cli_now_s(void); /* monotonic seconds */
+/* A cascade_progress_fn: the stage, its image size and a bar on stderr (ud: the state). */
+void cli_on_progress(void *ud, int stage, int step, int total, const float *x0,
+                     const int64_t shape[4]);
+
+/* Writes each image of (B, 3, H, W) in [-1, 1] to output (OUT-1.png, OUT-2.png, ... when
+ * B > 1) and says so on stderr; RGBA with alpha (H * W bytes, shared by the batch) when not
+ * NULL. Each file is written whole or not at all; cancel (may be NULL) stops it. */
+cascade_status cli_write_images(const char *output, long seed, const float *img,
+                                const int64_t shape[4], const uint8_t *alpha,
+                                const cascade_cancel *cancel, cascade_error *err);
+/* Before any compute: every file cli_write_images will write for batch can be written (IO
+ * naming the path and the reason otherwise). */
+cascade_status cli_check_outputs(const char *output, long batch, cascade_error *err);
+/* Bilinear resize of planes (n, h, w) -> (n, oh, ow), align_corners false; malloc'd, NULL
+ * when out of memory. */
+float *cli_resize_planes(const float *x, int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow);
+
+#endif

@@ -1,0 +1,202 @@
+/* The `cascade` command on Stable Diffusion folders and the x4 diffusion upscaler, end to end:
+ * generate / img2img / inpaint on the golden SD pipeline folder, upscale with an x4 folder
+ * assembled from the golden parts, and the IF cascade through stage III. */
+#include <glib.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cascade/image-io.h"
+#include "cli-run.h"
+#include "test-common.h"
+#include "tiny-cascade.h"
+
+typedef struct fixture {
+    char *tmp; /* a temp folder for outputs */
+    char *sd;  /* the golden SD pipeline folder */
+} fixture;
+
+static int setup(void **state) {
+    fixture *f = calloc(1, sizeof *f);
+    f->tmp = test_make_tmpdir();
+    f->sd = g_strdup(test_golden_path("pipeline_sd"));
+    *state = f;
+    return f->tmp ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    tiny_cascade_rm_tree(f->tmp);
+    free(f->tmp);
+    g_free(f->sd);
+    free(f);
+    return 0;
+}
+
+static char *tmp_path(const fixture *f, const char *name) {
+    return g_build_filename(f->tmp, name, NULL);
+}
+
+/* A w x h RGB PNG of a seeded pattern. */
+static void write_pattern(const char *path, int64_t w, int64_t h, uint64_t seed) {
+    cascade_image *im = NULL;
+    cascade_error  err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_image_new(w, h, 3, &im, &err), CASCADE_STATUS_OK);
+    float *v = malloc(sizeof *v * (size_t)(w * h * 3));
+    test_fill_uniform(v, (size_t)(w * h * 3), seed, 0, 255);
+    for (int64_t i = 0; i < w * h * 3; i++)
+        im->pixels[i] = (uint8_t)v[i];
+    assert_int_equal(cascade_image_write_png(path, im, &err), CASCADE_STATUS_OK);
+    free(v);
+    cascade_image_free(im);
+}
+
+/* generate --model SD-DIR: the model's size (16 px), the same seed gives the same bytes, and a
+ * size off the model's multiple is refused before any work. */
+static void test_cli_sd_generate(void **state) {
+    fixture *f = *state;
+    if (!test_golden_exists("pipeline_sd/model_index.json")) skip();
+    char  *a = tmp_path(f, "a.png"), *b = tmp_path(f, "b.png");
+    result r = run_cli((const char *[]){"generate", "--model", f->sd, "a red fox in the snow",
+                                        "--steps", "4", "--seed", "11", "-q", "-o", a, NULL});
+    if (r.status) fail_msg("generate: %s", r.err);
+    result_clear(&r);
+    r = run_cli((const char *[]){"generate", "--model", f->sd, "a red fox in the snow", "--steps",
+                                 "4", "--seed", "11", "-q", "-o", b, NULL});
+    assert_int_equal(r.status, 0);
+    result_clear(&r);
+    cascade_image *ia = read_png(a), *ib = read_png(b);
+    assert_int_equal(ia->width, 16);
+    assert_int_equal(ia->height, 16);
+    assert_memory_equal(ia->pixels, ib->pixels, 16 * 16 * 3);
+    cascade_image_free(ia);
+    cascade_image_free(ib);
+    r = run_cli((const char *[]){"generate", "--model", f->sd, "x", "--width", "18", "-q", "-o", a,
+                                 NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "multiples"));
+    result_clear(&r);
+    g_free(a), g_free(b);
+}
+
+/* img2img and inpaint on an SD folder keep the input's size (even off the model's multiple);
+ * inpaint keeps every unmasked pixel exactly. */
+static void test_cli_sd_img2img_and_inpaint(void **state) {
+    fixture *f = *state;
+    if (!test_golden_exists("pipeline_sd/model_index.json")) skip();
+    char *in = tmp_path(f, "in.png"), *mask = tmp_path(f, "mask.png");
+    char *out = tmp_path(f, "out.png"), *out2 = tmp_path(f, "out2.png");
+    write_pattern(in, 18, 14, 3);
+    cascade_image *m = NULL;
+    cascade_error  err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_image_new(18, 14, 3, &m, &err), CASCADE_STATUS_OK);
+    memset(m->pixels, 0, 18 * 14 * 3);
+    for (int y = 4; y < 10; y++) /* a white block to repaint */
+        memset(m->pixels + (y * 18 + 5) * 3, 255, 8 * 3);
+    assert_int_equal(cascade_image_write_png(mask, m, &err), CASCADE_STATUS_OK);
+    cascade_image_free(m);
+
+    result r = run_cli((const char *[]){"img2img", "--model", f->sd, "--image", in, "a fox",
+                                        "--strength", "0.5", "--steps", "4", "-q", "-o", out, NULL});
+    if (r.status) fail_msg("img2img: %s", r.err);
+    result_clear(&r);
+    cascade_image *o = read_png(out);
+    assert_int_equal(o->width, 18);
+    assert_int_equal(o->height, 14);
+    cascade_image_free(o);
+
+    r = run_cli((const char *[]){"inpaint", "--model", f->sd, "--image", in, "--mask", mask, "a fox",
+                                 "--steps", "4", "-q", "-o", out2, NULL});
+    if (r.status) fail_msg("inpaint: %s", r.err);
+    result_clear(&r);
+    cascade_image *src = read_png(in), *res = read_png(out2);
+    assert_int_equal(res->width, 18);
+    int changed = 0;
+    for (int y = 0; y < 14; y++)
+        for (int x = 0; x < 18; x++) {
+            bool inside = y >= 4 && y < 10 && x >= 5 && x < 13;
+            for (int c = 0; c < 3; c++) {
+                uint8_t s = src->pixels[(y * 18 + x) * 3 + c], d = res->pixels[(y * 18 + x) * 3 + c];
+                if (!inside) assert_int_equal(s, d);
+                else changed += s != d;
+            }
+        }
+    assert_true(changed > 0);
+    cascade_image_free(src);
+    cascade_image_free(res);
+    g_free(in), g_free(mask), g_free(out), g_free(out2);
+}
+
+/* upscale --model X4-DIR: 4x in each direction for a size that needs several tiles; a GAN
+ * option that the diffusion upscaler has no use for is not silently taken. */
+static void test_cli_sd_upscale(void **state) {
+    fixture *f = *state;
+    char    *x4 = tiny_cascade_make_x4(f->tmp);
+    if (!x4) skip();
+    char *in = tmp_path(f, "low.png"), *out = tmp_path(f, "big.png");
+    write_pattern(in, 21, 12, 5);
+    result r = run_cli((const char *[]){"upscale", "--model", x4, "--prompt", "a fox", in, "--tile",
+                                        "16", "--steps", "2", "-q", "-o", out, NULL});
+    if (r.status) fail_msg("upscale: %s", r.err);
+    result_clear(&r);
+    cascade_image *o = read_png(out);
+    assert_int_equal(o->width, 84);
+    assert_int_equal(o->height, 48);
+    cascade_image_free(o);
+    r = run_cli((const char *[]){"upscale", "--model", x4, "--prompt", "a fox", in,
+                                 "--noise-level", "400", "-q", "-o", out, NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "max_noise_level"));
+    result_clear(&r);
+    g_free(x4), g_free(in), g_free(out);
+}
+
+/* generate --stage3 X4-DIR: the IF cascade runs I -> II -> III, 4x stage II's size. */
+static void test_cli_if_cascade_stage3(void **state) {
+    fixture *f = *state;
+    char    *root = tiny_cascade_make();
+    if (!root) skip();
+    char *x4 = tiny_cascade_make_x4(root);
+    if (!x4) {
+        tiny_cascade_rm_tree(root);
+        free(root);
+        skip();
+    }
+    char  *out = tmp_path(f, "if3.png");
+    result r = run_cli((const char *[]){"generate", "-m", root, "a red fox", "--steps", "3",
+                                        "--sr-steps", "2", "--stage3", x4, "--stage3-steps", "2",
+                                        "--seed", "1", "-q", "-o", out, NULL});
+    if (r.status) fail_msg("generate --stage3: %s", r.err);
+    result_clear(&r);
+    cascade_image *o = read_png(out);
+    assert_int_equal(o->width, 128); /* stage II of the tiny cascade makes 32 px */
+    assert_int_equal(o->height, 128);
+    cascade_image_free(o);
+    /* a stage III folder that is not an upscaler is named as such */
+    r = run_cli((const char *[]){"generate", "-m", root, "a red fox", "--steps", "2", "--sr-steps",
+                                 "2", "--stage3", f->sd, "-q", "-o", out, NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "not an x4 upscaler"));
+    result_clear(&r);
+    tiny_cascade_rm_tree(root);
+    free(root);
+    g_free(x4), g_free(out);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cli_sd_generate),
+        cmocka_unit_test(test_cli_sd_img2img_and_inpaint),
+        cmocka_unit_test(test_cli_sd_upscale),
+        cmocka_unit_test(test_cli_if_cascade_stage3),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
