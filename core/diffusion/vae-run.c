@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cascade/tiler.h"
 #include "vae-internal.h"
@@ -237,6 +238,11 @@ cascade_status vae_run(cascade_vae *v, vae_dir dir, const float *src, const int6
     cascade_memory_stats ms = {0};
     cascade_backend_memory_stats(v->be, &ms);
     j.budget = v->opt.max_bytes ? v->opt.max_bytes : ms.device_budget_bytes;
+    if (!j.budget) { /* nothing said: half the machine's memory, not an untiled plan that cannot
+                        be allocated */
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        if (pages > 0 && page > 0) j.budget = (uint64_t)pages * (uint64_t)page / 2;
+    }
     vae_choice c = {0};
     CASCADE_TRY(choose(v, &j, &c, err));
     if (c.tiled) return run_tiled(v, &j, &c, src, dst, err);
