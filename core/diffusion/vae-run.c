@@ -131,13 +131,16 @@ static cascade_status choose(cascade_vae *v, const vae_job *j, vae_choice *out,
         *out = best;
         return CASCADE_STATUS_OK;
     }
-refuse:
+refuse:;
+    char untiled_text[64] = "";
+    if (untiled.bytes)
+        snprintf(untiled_text, sizeof untiled_text, "untiled %.1f MiB, ", mib(untiled.bytes));
     return cascade_error_set(
         err, CASCADE_STATUS_OUT_OF_MEMORY,
-        "vae %s: %s: [%lld, %lld, %lld, %lld] does not fit: untiled %.1f MiB, the smallest tiles "
-        "(%lld latent px, batch %lld) %.1f MiB; budget %.1f MiB%s",
+        "vae %s: %s: [%lld, %lld, %lld, %lld] does not fit: %sthe smallest tiles (%lld latent "
+        "px, batch %lld) %.1f MiB; budget %.1f MiB%s",
         dir_name(j->dir), v->dir, (long long)j->b, (long long)j->cin, (long long)(j->h * j->s_in),
-        (long long)(j->w * j->s_in), mib(untiled.bytes), (long long)smallest.tile,
+        (long long)(j->w * j->s_in), untiled_text, (long long)smallest.tile,
         (long long)smallest.batch, mib(smallest.bytes), mib(j->budget),
         j->budget ? "" : " (none: a value exceeds what the device can bind)");
 }
@@ -243,6 +246,7 @@ cascade_status vae_run(cascade_vae *v, vae_dir dir, const float *src, const int6
         long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
         if (pages > 0 && page > 0) j.budget = (uint64_t)pages * (uint64_t)page / 2;
     }
+    v->budget = j.budget;
     vae_choice c = {0};
     CASCADE_TRY(choose(v, &j, &c, err));
     if (c.tiled) return run_tiled(v, &j, &c, src, dst, err);

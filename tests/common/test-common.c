@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cascade/safetensors.h"
+
 const char *test_golden_dir(void) {
     const char *d = getenv("CASCADE_GOLDEN_DIR");
     return (d && *d) ? d : "../shared/golden";
@@ -85,4 +87,51 @@ bool test_write_file(const char *path, const void *data, size_t n) {
     if (!f) return false;
     bool ok = fwrite(data, 1, n, f) == n;
     return fclose(f) == 0 && ok;
+}
+
+bool test_edit_weights(const char *src, const char *dst, const test_weight_edit *e) {
+    cascade_safetensors *st = NULL;
+    if (cascade_safetensors_open(src, &st, NULL)) return false;
+    size_t           n = cascade_safetensors_count(st), k = 0;
+    const char     **names = calloc(n + 1, sizeof *names);
+    char           **owned = calloc(n + 1, sizeof *owned);
+    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
+    bool             ok = names && owned && ts;
+    for (size_t i = 0; i < n && ok; i++) {
+        const cascade_st_entry *en = cascade_safetensors_entry(st, i);
+        if (e->drop && !strcmp(en->name, e->drop)) continue;
+        ok = !cascade_safetensors_load(st, en->name, CASCADE_DTYPE_F32, &ts[k], NULL);
+        if (ok && e->grow && !strcmp(en->name, e->grow)) {
+            int64_t shape[CASCADE_MAX_DIMS];
+            memcpy(shape, ts[k]->shape, sizeof shape);
+            shape[0] += 1;
+            cascade_tensor *t = NULL;
+            ok = !cascade_tensor_new(CASCADE_DTYPE_F32, ts[k]->ndim, shape, &t, NULL);
+            cascade_tensor_free(ts[k]);
+            ts[k] = t;
+        }
+        char buf[512];
+        owned[k] = strdup(e->rename ? e->rename(en->name, buf, sizeof buf) : en->name);
+        names[k] = owned[k];
+        ok = ok && owned[k];
+        k++;
+    }
+    if (ok && e->extra) {
+        int64_t one = 1;
+        ok = !cascade_tensor_new(CASCADE_DTYPE_F32, 1, &one, &ts[k], NULL);
+        owned[k] = strdup(e->extra);
+        names[k] = owned[k];
+        k++;
+    }
+    ok = ok && !cascade_safetensors_write(dst, k, names, (const cascade_tensor *const *)ts, NULL,
+                                          NULL);
+    for (size_t i = 0; i < k; i++) {
+        cascade_tensor_free(ts[i]);
+        free(owned[i]);
+    }
+    free(ts);
+    free(owned);
+    free(names);
+    cascade_safetensors_close(st);
+    return ok;
 }

@@ -35,4 +35,16 @@ void test_diff_print(const char *label, const float *got, const float *want, siz
 char *test_make_tmpdir(void);
 bool  test_write_file(const char *path, const void *data, size_t n);
 
+/* How test_edit_weights changes a safetensors file (every field may be NULL). */
+typedef struct test_weight_edit {
+    const char *drop;  /* a tensor left out */
+    const char *grow;  /* a tensor whose first dim gets one more row (zero data) */
+    const char *extra; /* a (1) tensor added under this name */
+    /* new name of a tensor (into buf, or name itself when unchanged) */
+    const char *(*rename)(const char *name, char *buf, size_t n);
+} test_weight_edit;
+
+/* Writes the tensors of safetensors file src, as F32 and edited by e, to dst. */
+bool test_edit_weights(const char *src, const char *dst, const test_weight_edit *e);
+
 #endif

@@ -79,42 +79,10 @@ static tmp_vae make_vae(const char *config_text, weight_edit edit, const char *n
     }
     assert_true(test_write_file(t.cfg, text, len));
     g_free(text);
-    cascade_safetensors *st = NULL;
-    assert_int_equal(
-        cascade_safetensors_open(test_golden_path(CASE "/weights.safetensors"), &st, NULL), 0);
-    size_t           n = cascade_safetensors_count(st), k = 0;
-    const char     **names = calloc(n, sizeof *names);
-    char           **owned = calloc(n, sizeof *owned);
-    cascade_tensor **ts = calloc(n, sizeof *ts);
-    for (size_t i = 0; i < n; i++) {
-        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
-        if (edit == EDIT_DROP && !strcmp(e->name, name)) continue;
-        assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
-        if (edit == EDIT_RESHAPE && !strcmp(e->name, name)) {
-            int64_t shape[CASCADE_MAX_DIMS];
-            memcpy(shape, ts[k]->shape, sizeof shape);
-            shape[0] += 1;
-            cascade_tensor *r = NULL;
-            assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, ts[k]->ndim, shape, &r, NULL), 0);
-            cascade_tensor_free(ts[k]);
-            ts[k] = r;
-        }
-        char buf[256];
-        owned[k] = g_strdup(edit == EDIT_LEGACY ? legacy_name(e->name, buf, sizeof buf) : e->name);
-        names[k] = owned[k];
-        k++;
-    }
-    assert_int_equal(cascade_safetensors_write(t.weights, k, names,
-                                               (const cascade_tensor *const *)ts, NULL, NULL),
-                     0);
-    for (size_t i = 0; i < k; i++) {
-        cascade_tensor_free(ts[i]);
-        g_free(owned[i]);
-    }
-    free(ts);
-    free(owned);
-    free(names);
-    cascade_safetensors_close(st);
+    test_weight_edit e = {.drop = edit == EDIT_DROP ? name : NULL,
+                          .grow = edit == EDIT_RESHAPE ? name : NULL,
+                          .rename = edit == EDIT_LEGACY ? legacy_name : NULL};
+    assert_true(test_edit_weights(test_golden_path(CASE "/weights.safetensors"), t.weights, &e));
     return t;
 }
 
