@@ -50,7 +50,7 @@ cascade_value_id unet_weight(unet_ctx *c, const char *name, int64_t d0, int64_t 
 /* "<module>.weight" / "<module>.bias" relative to the prefix */
 static cascade_value_id param(unet_ctx *c, const char *module, const char *kind, int64_t d0,
                               int64_t d1, int64_t d2, int64_t d3) {
-    char name[160];
+    char name[176]; /* module names are built in 160-byte buffers */
     snprintf(name, sizeof name, "%s.%s", module, kind);
     return unet_weight(c, name, d0, d1, d2, d3);
 }
