@@ -14,4 +14,15 @@ typedef struct bench_pipeline_args {
 
 int bench_pipeline(const bench_pipeline_args *a);
 
+typedef struct bench_vae_args {
+    const char *vae_dir, *backend;
+    int         threads;
+    int64_t     width, height, batch;
+    uint64_t    budget_bytes; /* 0: none */
+    int64_t     tile;         /* latent px; 0: auto */
+    bool        encode;
+} bench_vae_args;
+
+int bench_vae(const bench_vae_args *a);
+
 #endif

@@ -17,13 +17,18 @@ static void usage(FILE *f) {
     fprintf(f, "usage: cascade bench [--model DIR] [--sr-model DIR] [--no-sr] [--steps N] [--sr-steps N]\n"
                "                     [--batch N] [--prompt TEXT] [--backend NAME] [--threads N]\n"
                "       cascade bench --component DIR --inputs IN.safetensors [--iterations N]\n"
-               "                     [--warmup N] [--backend cpu|vulkan|vulkan-fp16] [--threads N]\n\n"
+               "                     [--warmup N] [--backend cpu|vulkan|vulkan-fp16] [--threads N]\n"
+               "       cascade bench --vae DIR --size WxH [--budget-mib N] [--tile N] [--encode]\n"
+               "                     [--batch N] [--backend NAME] [--threads N]\n\n"
                "Without --component: runs the cascade once (default: the shipped model) and prints\n"
                "JSON with the load time, per-step latency of each stage, the total, and peak\n"
                "host memory. With --component: runs one component (as `cascade forward` does)\n"
                "repeatedly and prints JSON:\n"
                "load and plan time, per-run latency (min, median, mean), peak host memory and\n"
-               "the backend's planned vs naive activation memory and its peak device memory.\n\n"
+               "the backend's planned vs naive activation memory and its peak device memory.\n"
+               "With --vae: one AutoencoderKL decode (or --encode) of a WxH image from seeded\n"
+               "latents; prints JSON with the time, how it was tiled, the bytes the VAE planned\n"
+               "and the host memory the run added (VmHWM after it minus VmRSS before it).\n\n"
                "  -c, --component DIR   component directory (config.json + safetensors)\n"
                "  -i, --inputs FILE     input tensors, named as for `cascade forward`\n"
                "  -n, --iterations N    timed runs (default 10)\n"
@@ -38,6 +43,11 @@ static void usage(FILE *f) {
                "      --sr-steps N      cascade mode: stage II steps (default 10)\n"
                "      --batch N         cascade mode: images (default 1)\n"
                "  -p, --prompt TEXT     cascade mode: prompt (default \"red apple, flat style\")\n"
+               "      --vae DIR         VAE mode: an AutoencoderKL folder\n"
+               "      --size WxH        VAE mode: image size in pixels (default 1024x1024)\n"
+               "      --budget-mib N    VAE mode: memory budget (default: none)\n"
+               "      --tile N          VAE mode: tile edge in latent px (default: auto)\n"
+               "      --encode          VAE mode: encode instead of decode\n"
                "  -h, --help            this help\n");
 }
 
@@ -74,10 +84,16 @@ int cmd_bench(int argc, char **argv) {
                                          {"steps", required_argument, NULL, 2},
                                          {"sr-steps", required_argument, NULL, 3},
                                          {"batch", required_argument, NULL, 4},
+                                         {"vae", required_argument, NULL, 5},
+                                         {"size", required_argument, NULL, 6},
+                                         {"budget-mib", required_argument, NULL, 7},
+                                         {"tile", required_argument, NULL, 8},
+                                         {"encode", no_argument, NULL, 9},
                                          {"help", no_argument, NULL, 'h'},
                                          {0}};
     bench_pipeline_args pa = {.prompt = "red apple, flat style", .steps1 = 20, .steps2 = 10,
                               .batch = 1};
+    bench_vae_args  va = {.width = 1024, .height = 1024, .batch = 1};
     forward_request rq = {0};
     const char     *backend = "cpu";
     long            iters = 10, warmup = 1, threads = 0;
@@ -98,11 +114,34 @@ int cmd_bench(int argc, char **argv) {
         case 1: pa.no_sr = true; break;
         case 2: pa.steps1 = parse_count(optarg, 1, 1000, &ok); break;
         case 3: pa.steps2 = parse_count(optarg, 1, 1000, &ok); break;
-        case 4: pa.batch = parse_count(optarg, 1, 64, &ok); break;
+        case 4: va.batch = pa.batch = parse_count(optarg, 1, 64, &ok); break;
+        case 5: va.vae_dir = optarg; break;
+        case 6: {
+            long long w = 0, h = 0;
+            char      x = 0, tail = 0;
+            ok = sscanf(optarg, "%lld%c%lld%c", &w, &x, &h, &tail) == 3 && x == 'x' && w > 0 &&
+                 h > 0 && w <= (1 << 16) && h <= (1 << 16);
+            if (!ok) return cli_failf("bench", "--size: expected WxH, got '%s'", optarg);
+            va.width = w;
+            va.height = h;
+            break;
+        }
+        case 7: va.budget_bytes = (uint64_t)parse_count(optarg, 1, 1 << 24, &ok) << 20; break;
+        case 8: va.tile = parse_count(optarg, 8, 1 << 16, &ok); break;
+        case 9: va.encode = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
         if (!ok) return cli_failf("bench", "option -%c: bad number '%s'", c, optarg);
+    }
+    if (va.vae_dir) {
+        if (rq.component_dir || rq.inputs_path || optind != argc) {
+            usage(stderr);
+            return 2;
+        }
+        va.backend = backend;
+        va.threads = (int)threads;
+        return bench_vae(&va);
     }
     if (!rq.component_dir && !rq.inputs_path && optind == argc) {
         pa.backend = backend;

@@ -29,7 +29,7 @@ static void on_sigint(int sig) {
 
 typedef struct gen_opts {
     const char *model, *sr_model, *prompt, *negative, *output, *backend, *image, *mask, *stage3;
-    long        seed, steps1, steps2, batch, noise_level, threads, steps3, noise3;
+    long        seed, steps1, steps2, batch, noise_level, threads, steps3, noise3, width, height;
     double      guidance1, guidance2, strength;
     bool        no_sr, quiet, have_seed;
     bool        have_steps1, have_steps2, have_guidance1, have_guidance2, have_noise;
@@ -55,6 +55,8 @@ static void usage(FILE *f, const char *cmd) {
             "                         (a model's generation_defaults.json overrides these\n"
             "                         defaults; the shipped model recommends fewer steps)\n"
             "      --batch N          images per prompt (default 1); OUT-1.png, OUT-2.png, ...\n"
+            "      --width N, --height N  generate: the image's size (default: the model's\n"
+            "                         square; multiples of stage II's factor x 2^levels)\n"
             "      --stage3 DIR       then enlarge 4x with this x4 diffusion upscaler\n"
             "                         (StableDiffusionUpscalePipeline: IF's stage III)\n"
             "      --stage3-steps N   its steps (default 75); --stage3-noise-level N (default 100)\n"
@@ -204,7 +206,8 @@ static int run(int argc, char **argv, gen_mode mode) {
     bool        inpaint = mode != MODE_GENERATE; /* img2img: inpainting with an all-white mask */
     if (cli_args_name_sd_model(argc, argv)) return cli_sd_main(cmd, argc, argv);
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_SR_STEPS, O_SR_GUIDANCE, O_NOISE, O_BATCH,
-           O_NO_SR, O_IMAGE, O_MASK, O_STRENGTH, O_STAGE3, O_STEPS3, O_NOISE3 };
+           O_NO_SR, O_IMAGE, O_MASK, O_STRENGTH, O_STAGE3, O_STEPS3, O_NOISE3, O_WIDTH,
+           O_HEIGHT };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},       {"sr-model", required_argument, NULL, 's'},
         {"prompt", required_argument, NULL, 'p'},      {"negative", required_argument, NULL, 'n'},
@@ -219,6 +222,7 @@ static int run(int argc, char **argv, gen_mode mode) {
         {"image", required_argument, NULL, O_IMAGE},   {"mask", required_argument, NULL, O_MASK},
         {"strength", required_argument, NULL, O_STRENGTH},
         {"stage3", required_argument, NULL, O_STAGE3},
+        {"width", required_argument, NULL, O_WIDTH},   {"height", required_argument, NULL, O_HEIGHT},
         {"stage3-steps", required_argument, NULL, O_STEPS3},
         {"stage3-noise-level", required_argument, NULL, O_NOISE3},
         {"help", no_argument, NULL, 'h'},              {0}};
@@ -256,6 +260,8 @@ static int run(int argc, char **argv, gen_mode mode) {
         case O_MASK: o.mask = optarg; break;
         case O_STRENGTH: ok = cli_parse_double(optarg, 0.001, 1, &o.strength); break;
         case O_STAGE3: o.stage3 = optarg; break;
+        case O_WIDTH: ok = cli_parse_long(optarg, 1, 16384, &o.width); break;
+        case O_HEIGHT: ok = cli_parse_long(optarg, 1, 16384, &o.height); break;
         case O_STEPS3: ok = cli_parse_long(optarg, 1, 1000, &o.steps3); break;
         case O_NOISE3: ok = cli_parse_long(optarg, 0, 999, &o.noise3); break;
         case 'h': usage(stdout, cmd); return 0;
@@ -334,6 +340,8 @@ static int run(int argc, char **argv, gen_mode mode) {
     g.stage2 = sr != NULL;
     g.noise_level = o.noise_level;
     if (mode == MODE_IMG2IMG) g.strength = o.strength;
+    g.width = o.width;
+    g.height = o.height;
     g.progress = cli_on_progress;
     g.user_data = &ps;
     g.cancel = &g_cancel;

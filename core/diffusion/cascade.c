@@ -126,6 +126,11 @@ void cascade_pipeline_image_size(const cascade_pipeline *p, bool stage2, int64_t
     *width = s;
 }
 
+int64_t cascade_pipeline_size_multiple(const cascade_pipeline *p, bool stage2) {
+    int64_t f = stage2 && p->unet2 ? p->size2 / p->size1 : 1;
+    return f * cascade_unet_denoiser_size_multiple(p->unet1);
+}
+
 /* IF's _text_preprocessing without bs4/ftfy (clean_caption off): lower-case, strip. */
 static char *preprocess_text(const char *text) {
     char *copy = g_strdup(text ? text : "");
@@ -237,8 +242,19 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
     *out = NULL;
     bool    two = g->stage2 && p->unet2;
     int64_t f = two ? p->size2 / p->size1 : 1;
-    int64_t h1 = image ? h / f : p->size1, w1 = image ? w / f : p->size1;
-    int64_t h2 = image ? h : (two ? p->size2 : h1), w2 = image ? w : (two ? p->size2 : w1);
+    if (!image && (g->height > 0 || g->width > 0)) { /* generate at a chosen size */
+        int64_t m = cascade_pipeline_size_multiple(p, two);
+        h = g->height > 0 ? g->height : (two ? p->size2 : p->size1);
+        w = g->width > 0 ? g->width : (two ? p->size2 : p->size1);
+        if (h % m || w % m || h > 16384 || w > 16384)
+            return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                     "generate: %lldx%lld must be multiples of %lld (at most "
+                                     "16384)",
+                                     (long long)w, (long long)h, (long long)m);
+    }
+    bool    sized = image || h > 0;
+    int64_t h1 = sized ? h / f : p->size1, w1 = sized ? w / f : p->size1;
+    int64_t h2 = sized ? h : (two ? p->size2 : h1), w2 = sized ? w : (two ? p->size2 : w1);
     size_t  n1, n2, hw1, hw2;
     if (image && (h % f || w % f))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,

@@ -291,22 +291,11 @@ static cascade_status dpm_add_noise(const cascade_scheduler *s, const float *x0,
                                     const float *noise, const int64_t shape[4], const double *t,
                                     size_t n_t, float *out, cascade_error *err) {
     size_t batch = (size_t)shape[0], chw = (size_t)(shape[1] * shape[2] * shape[3]);
-    if (!s->sigmas)
-        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                 "DPMSolverMultistepScheduler: add_noise() before "
-                                 "set_timesteps()");
     for (size_t b = 0; b < batch; b++) {
-        double  tb = t[n_t == 1 ? 0 : b];
-        int64_t k = -1;
-        for (int64_t i = 0; i < s->n_steps && k < 0; i++)
-            if (s->timesteps[i] == tb) k = i;
-        if (k < 0)
-            return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                     "DPMSolverMultistepScheduler: add_noise: timestep %g is not "
-                                     "in the schedule",
-                                     tb);
+        float sigma;
+        CASCADE_TRY(sched_run_sigma(s, t[n_t == 1 ? 0 : b], &sigma, err));
         float a, sg, l;
-        alpha_sigma(s->sigmas[k], &a, &sg, &l);
+        alpha_sigma(sigma, &a, &sg, &l);
         for (size_t i = b * chw; i < (b + 1) * chw; i++)
             out[i] = a * x0[i] + sg * noise[i];
     }

@@ -279,15 +279,8 @@ static cascade_status euler_add_noise(const cascade_scheduler *s, const float *x
                                       size_t n_t, float *out, cascade_error *err) {
     size_t batch = (size_t)shape[0], chw = (size_t)(shape[1] * shape[2] * shape[3]);
     for (size_t b = 0; b < batch; b++) {
-        double  tb = t[n_t == 1 ? 0 : b];
-        int64_t k = -1;
-        for (int64_t i = 0; i < s->n_steps && k < 0; i++)
-            if (s->timesteps[i] == tb) k = i;
-        if (k < 0)
-            return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                     "%s: add_noise: timestep %g is not in the schedule",
-                                     s->solver->class_name, tb);
-        float sg = s->sigmas[k];
+        float sg;
+        CASCADE_TRY(sched_run_sigma(s, t[n_t == 1 ? 0 : b], &sg, err));
         for (size_t i = b * chw; i < (b + 1) * chw; i++)
             out[i] = x0[i] + noise[i] * sg;
     }

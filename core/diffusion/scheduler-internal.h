@@ -171,6 +171,10 @@ cascade_status sched_set_run(cascade_scheduler *s, const double *timesteps, int6
 /* Index of timestep in the run (diffusers _init_step_index: the second match when the
  * timestep repeats); -1 when absent. */
 int64_t sched_index_for_timestep(const cascade_scheduler *s, double t);
+/* The sigma of timestep t in the run for add_noise (its first occurrence, as diffusers'
+ * (timesteps == t).nonzero() finds it); INVALID_ARG naming the scheduler when absent. */
+cascade_status sched_run_sigma(const cascade_scheduler *s, double t, float *sigma,
+                               cascade_error *err);
 /* The training timestep t as an index into alphas_cumprod; INVALID_ARG unless an integer
  * in [0, T). */
 cascade_status sched_train_index(const cascade_scheduler *s, double t, int64_t *out,

@@ -319,6 +319,19 @@ int64_t sched_index_for_timestep(const cascade_scheduler *s, double t) {
     return first;
 }
 
+cascade_status sched_run_sigma(const cascade_scheduler *s, double t, float *sigma,
+                               cascade_error *err) {
+    for (int64_t i = 0; s->sigmas && i < s->n_steps; i++)
+        if (s->timesteps[i] == t) {
+            *sigma = s->sigmas[i];
+            return CASCADE_STATUS_OK;
+        }
+    return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                             "%s: add_noise: timestep %g is not in the schedule (call "
+                             "set_timesteps first)",
+                             s->solver->class_name, t);
+}
+
 cascade_status sched_train_index(const cascade_scheduler *s, double t, int64_t *out,
                                  cascade_error *err) {
     if (!(t >= 0 && t < (double)s->T) || t != floor(t))

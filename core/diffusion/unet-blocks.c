@@ -146,35 +146,33 @@ static cascade_value_id merge_heads(cascade_graph *g, cascade_value_id x, int64_
 
 /* ---- Downsample2D / Upsample2D ---- */
 
-/* Downsample2D(use_conv=True) at c->prefix: 3x3 stride 2; padding 0 means F.pad (0,1,0,1). */
-cascade_value_id unet_downsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch, int32_t pad) {
+/* The sampler's 3x3 "conv" (ch -> ch) at c->prefix with the given stride and padding. */
+static cascade_value_id sampler_conv(unet_ctx *c, cascade_value_id x, int64_t ch,
+                                     const cascade_conv2d_params *p) {
     char name[64];
     snprintf(name, sizeof name, "%s.weight", UN_SAMPLER_CONV);
     cascade_value_id w = unet_weight(c, name, ch, ch, 3, 3);
     snprintf(name, sizeof name, "%s.bias", UN_SAMPLER_CONV);
-    cascade_value_id      bias = unet_weight(c, name, ch, 0, 0, 0);
+    cascade_value_id bias = unet_weight(c, name, ch, 0, 0, 0);
+    return cascade_graph_conv2d(c->g, x, w, bias, p);
+}
+
+cascade_value_id unet_downsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch, int32_t pad) {
     cascade_conv2d_params p;
     cascade_conv2d_params_init(&p);
     p.stride[0] = p.stride[1] = 2;
-    if (pad == 0)
+    if (pad == 0) /* F.pad (0, 1, 0, 1) */
         p.pad[2] = p.pad[3] = 1;
     else
         p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = pad;
-    return cascade_graph_conv2d(c->g, x, w, bias, &p);
+    return sampler_conv(c, x, ch, &p);
 }
 
-/* Upsample2D(use_conv=True) at c->prefix: nearest x2 then 3x3 conv. */
 cascade_value_id unet_upsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch) {
-    char name[64];
-    x = cascade_graph_upsample_nearest(c->g, x, 2, 2);
-    snprintf(name, sizeof name, "%s.weight", UN_SAMPLER_CONV);
-    cascade_value_id w = unet_weight(c, name, ch, ch, 3, 3);
-    snprintf(name, sizeof name, "%s.bias", UN_SAMPLER_CONV);
-    cascade_value_id      bias = unet_weight(c, name, ch, 0, 0, 0);
     cascade_conv2d_params p;
     cascade_conv2d_params_init(&p);
     p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
-    return cascade_graph_conv2d(c->g, x, w, bias, &p);
+    return sampler_conv(c, cascade_graph_upsample_nearest(c->g, x, 2, 2), ch, &p);
 }
 
 /* ---- ResnetBlock2D ---- */

@@ -15,15 +15,15 @@
         if ((expr) != CASCADE_STATUS_OK) return err->status;                                       \
     } while (0)
 
-static cascade_status unsupported(cascade_config *cfg, cascade_error *err, const char *field,
-                                  const char *value) {
+cascade_status unet_cfg_unsupported(cascade_config *cfg, cascade_error *err, const char *field,
+                                   const char *value) {
     return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                              "%s: field '%s': value %s is not supported by this engine",
                              cascade_config_path(cfg), field, value);
 }
 
-static cascade_status inconsistent(cascade_config *cfg, cascade_error *err, const char *field,
-                                   const char *what) {
+cascade_status unet_cfg_inconsistent(cascade_config *cfg, cascade_error *err, const char *field,
+                                    const char *what) {
     return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: field '%s': %s",
                              cascade_config_path(cfg), field, what);
 }
@@ -31,7 +31,7 @@ static cascade_status inconsistent(cascade_config *cfg, cascade_error *err, cons
 cascade_status unet_parse_act(cascade_config *cfg, cascade_error *err, const char *field,
                               const char *name, bool null_ok, unet_act *out) {
     if (!name) {
-        if (!null_ok) return unsupported(cfg, err, field, "null");
+        if (!null_ok) return unet_cfg_unsupported(cfg, err, field, "null");
         *out = UNET_ACT_NONE;
     } else if (!strcmp(name, "silu") || !strcmp(name, "swish")) {
         *out = UNET_ACT_SILU;
@@ -42,7 +42,7 @@ cascade_status unet_parse_act(cascade_config *cfg, cascade_error *err, const cha
     } else {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", name); /* e.g. "mish": needs a softplus op */
-        return unsupported(cfg, err, field, v);
+        return unet_cfg_unsupported(cfg, err, field, v);
     }
     return CASCADE_STATUS_OK;
 }
@@ -67,7 +67,7 @@ static cascade_status per_block_ints(cascade_config *cfg, cascade_error *err, co
         for (int32_t i = 1; i < n; i++)
             out[i] = out[0]; /* one value for every block */
     } else if ((int32_t)got != n) {
-        return inconsistent(cfg, err, field, "must have one entry per down block");
+        return unet_cfg_inconsistent(cfg, err, field, "must have one entry per down block");
     }
     return CASCADE_STATUS_OK;
 }
@@ -76,21 +76,21 @@ static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade
     const char *down[UNET_MAX_BLOCKS], *up[UNET_MAX_BLOCKS];
     size_t      nd = 0, nu = 0, nb = 0;
     if (!cascade_config_has(cfg, "down_block_types") || !cascade_config_has(cfg, "up_block_types"))
-        return inconsistent(cfg, err, "down_block_types",
+        return unet_cfg_inconsistent(cfg, err, "down_block_types",
                             "down_block_types and up_block_types "
                             "are required");
     CFG_TRY(cascade_config_string_array(cfg, "down_block_types", down, UNET_MAX_BLOCKS, &nd, err));
     CFG_TRY(cascade_config_string_array(cfg, "up_block_types", up, UNET_MAX_BLOCKS, &nu, err));
     CFG_TRY(cascade_config_int_array(cfg, "block_out_channels", false, u->block_out,
                                      UNET_MAX_BLOCKS, &nb, err));
-    if (nd == 0) return inconsistent(cfg, err, "down_block_types", "empty");
-    if (nd != nu) return inconsistent(cfg, err, "up_block_types", "must match down_block_types");
-    if (nb != nd) return inconsistent(cfg, err, "block_out_channels", "one entry per block");
+    if (nd == 0) return unet_cfg_inconsistent(cfg, err, "down_block_types", "empty");
+    if (nd != nu) return unet_cfg_inconsistent(cfg, err, "up_block_types", "must match down_block_types");
+    if (nb != nd) return unet_cfg_inconsistent(cfg, err, "block_out_channels", "one entry per block");
     u->n_blocks = (int32_t)nd;
     for (int32_t i = 0; i < u->n_blocks; i++) {
-        if (u->block_out[i] < 1) return inconsistent(cfg, err, "block_out_channels", "< 1");
+        if (u->block_out[i] < 1) return unet_cfg_inconsistent(cfg, err, "block_out_channels", "< 1");
         if (u->block_out[i] > UNET_MAX_DIM)
-            return inconsistent(cfg, err, "block_out_channels", "above 2^24");
+            return unet_cfg_inconsistent(cfg, err, "block_out_channels", "above 2^24");
         /* get_down_block / get_up_block strip a "UNetRes" prefix */
         const char *d = strncmp(down[i], "UNetRes", 7) ? down[i] : down[i] + 7;
         const char *p = strncmp(up[i], "UNetRes", 7) ? up[i] : up[i] + 7;
@@ -106,7 +106,7 @@ static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade
         else {
             snprintf(field, sizeof field, "down_block_types[%d]", i);
             snprintf(v, sizeof v, "\"%s\"", down[i]);
-            return unsupported(cfg, err, field, v);
+            return unet_cfg_unsupported(cfg, err, field, v);
         }
         if (!strcmp(p, "UpBlock2D"))
             u->up[i] = UNET_BLOCK_UP;
@@ -119,7 +119,7 @@ static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade
         else {
             snprintf(field, sizeof field, "up_block_types[%d]", i);
             snprintf(v, sizeof v, "\"%s\"", up[i]);
-            return unsupported(cfg, err, field, v);
+            return unet_cfg_unsupported(cfg, err, field, v);
         }
     }
     return CASCADE_STATUS_OK;
@@ -130,7 +130,7 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
     /* num_attention_heads: diffusers 0.25 refuses it (naming issue #2011) */
     if (cascade_config_has(cfg, "num_attention_heads") &&
         !cascade_config_is_null(cfg, "num_attention_heads"))
-        return unsupported(cfg, err, "num_attention_heads", "(anything but null)");
+        return unet_cfg_unsupported(cfg, err, "num_attention_heads", "(anything but null)");
     int64_t dummy;
     CFG_TRY(cascade_config_int(cfg, "num_attention_heads", 0, &dummy, err));
     /* attention_head_dim: int, list or null. Transformer2DModel blocks read it as the number
@@ -145,24 +145,24 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
     } else {
         CFG_TRY(per_block_ints(cfg, err, "attention_head_dim", 8, n, u->head_dim));
         for (int32_t i = 0; i < n; i++) {
-            if (u->head_dim[i] < 1) return inconsistent(cfg, err, "attention_head_dim", "< 1");
+            if (u->head_dim[i] < 1) return unet_cfg_inconsistent(cfg, err, "attention_head_dim", "< 1");
             if (u->head_dim[i] > UNET_MAX_DIM)
-                return inconsistent(cfg, err, "attention_head_dim", "above 2^24");
+                return unet_cfg_inconsistent(cfg, err, "attention_head_dim", "above 2^24");
             u->heads[i] = u->head_dim[i];
         }
     }
     CFG_TRY(per_block_ints(cfg, err, "cross_attention_dim", 1280, n, u->cross_dim));
     for (int32_t i = 0; i < n; i++)
         if (u->cross_dim[i] < 1 || u->cross_dim[i] > UNET_MAX_DIM)
-            return inconsistent(cfg, err, "cross_attention_dim", "not in [1, 2^24]");
+            return unet_cfg_inconsistent(cfg, err, "cross_attention_dim", "not in [1, 2^24]");
 
     CFG_TRY(per_block_ints(cfg, err, "transformer_layers_per_block", 1, n, u->transformer_layers));
     for (int32_t i = 0; i < n; i++)
         if (u->transformer_layers[i] < 1 || u->transformer_layers[i] > UNET_MAX_LAYERS)
-            return inconsistent(cfg, err, "transformer_layers_per_block", "outside 1..64");
+            return unet_cfg_inconsistent(cfg, err, "transformer_layers_per_block", "outside 1..64");
     if (cascade_config_has(cfg, "reverse_transformer_layers_per_block") &&
         !cascade_config_is_null(cfg, "reverse_transformer_layers_per_block"))
-        return unsupported(cfg, err, "reverse_transformer_layers_per_block", "(not null)");
+        return unet_cfg_unsupported(cfg, err, "reverse_transformer_layers_per_block", "(not null)");
     CFG_TRY(cascade_config_int(cfg, "reverse_transformer_layers_per_block", 0, &dummy, err));
 
     /* only_cross_attention: a bool also sets the mid block's default */
@@ -175,7 +175,7 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
         CFG_TRY(cascade_config_bool_array(cfg, "only_cross_attention", true, u->only_cross,
                                           UNET_MAX_BLOCKS, &got, err));
         if ((int32_t)got != n)
-            return inconsistent(cfg, err, "only_cross_attention", "one entry per down block");
+            return unet_cfg_inconsistent(cfg, err, "only_cross_attention", "one entry per down block");
     } else {
         for (int32_t i = 0; i < n; i++)
             u->only_cross[i] = b;
@@ -201,17 +201,17 @@ static cascade_status parse_attention(cascade_config *cfg, cascade_unet *u, casc
     else {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", s);
-        return unsupported(cfg, err, "cross_attention_norm", v);
+        return unet_cfg_unsupported(cfg, err, "cross_attention_norm", v);
     }
     CFG_TRY(cascade_config_string(cfg, "attention_type", "default", &s, err));
     if (strcmp(s, "default")) {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", s);
-        return unsupported(cfg, err, "attention_type", v);
+        return unet_cfg_unsupported(cfg, err, "attention_type", v);
     }
     bool flag;
     CFG_TRY(cascade_config_bool(cfg, "dual_cross_attention", false, &flag, err));
-    if (flag) return unsupported(cfg, err, "dual_cross_attention", "true");
+    if (flag) return unet_cfg_unsupported(cfg, err, "dual_cross_attention", "true");
     CFG_TRY(
         cascade_config_bool(cfg, "use_linear_projection", false, &u->use_linear_projection, err));
     /* upcast_attention / upcast_softmax only change the precision of half-precision runs;
@@ -226,20 +226,20 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
     CFG_TRY(cascade_config_string(cfg, "time_embedding_type", "positional", &s, err));
     if (strcmp(s, "positional")) {
         snprintf(v, sizeof v, "\"%s\"", s);
-        return unsupported(cfg, err, "time_embedding_type", v);
+        return unet_cfg_unsupported(cfg, err, "time_embedding_type", v);
     }
     CFG_TRY(cascade_config_bool(cfg, "flip_sin_to_cos", true, &u->flip_sin_to_cos, err));
     CFG_TRY(cascade_config_float(cfg, "freq_shift", 0.0, &u->freq_shift, err));
     int64_t ted;
     CFG_TRY(cascade_config_int(cfg, "time_embedding_dim", 0, &ted, err));
     if (ted < 0 || ted > UNET_MAX_DIM)
-        return inconsistent(cfg, err, "time_embedding_dim", "not in [0, 2^24]");
+        return unet_cfg_inconsistent(cfg, err, "time_embedding_dim", "not in [0, 2^24]");
     u->time_embed_dim = ted ? ted : u->block_out[0] * 4;
     if ((u->block_out[0] / 2) - u->freq_shift == 0)
-        return inconsistent(cfg, err, "freq_shift", "equals half the timestep channels");
+        return unet_cfg_inconsistent(cfg, err, "freq_shift", "equals half the timestep channels");
     int64_t cond;
     CFG_TRY(cascade_config_int(cfg, "time_cond_proj_dim", 0, &cond, err));
-    if (cond) return unsupported(cfg, err, "time_cond_proj_dim", "(not null)");
+    if (cond) return unet_cfg_unsupported(cfg, err, "time_cond_proj_dim", "(not null)");
     CFG_TRY(cascade_config_string(cfg, "timestep_post_act", NULL, &s, err));
     CFG_TRY(unet_parse_act(cfg, err, "timestep_post_act", s, true, &u->timestep_post_act));
     CFG_TRY(cascade_config_string(cfg, "time_embedding_act_fn", NULL, &s, err));
@@ -260,36 +260,36 @@ static cascade_status parse_embeddings(cascade_config *cfg, cascade_unet *u, cas
         u->class_embed = UNET_CLASS_IDENTITY;
     else if (!strcmp(ct, "projection") || !strcmp(ct, "simple_projection")) {
         if (u->class_proj_in < 1)
-            return inconsistent(cfg, err, "projection_class_embeddings_input_dim",
+            return unet_cfg_inconsistent(cfg, err, "projection_class_embeddings_input_dim",
                                 "required by class_embed_type projection");
         u->class_embed = ct[0] == 'p' ? UNET_CLASS_PROJECTION : UNET_CLASS_SIMPLE_PROJECTION;
     } else {
         snprintf(v, sizeof v, "\"%s\"", ct);
-        return unsupported(cfg, err, "class_embed_type", v);
+        return unet_cfg_unsupported(cfg, err, "class_embed_type", v);
     }
-    if (u->num_class_embeds < 0) return inconsistent(cfg, err, "num_class_embeds", "< 0");
+    if (u->num_class_embeds < 0) return unet_cfg_inconsistent(cfg, err, "num_class_embeds", "< 0");
 
     /* encoder_hid_proj: "text_proj" is inferred when only encoder_hid_dim is given */
     CFG_TRY(cascade_config_int(cfg, "encoder_hid_dim", 0, &u->encoder_hid_dim, err));
     CFG_TRY(cascade_config_string(cfg, "encoder_hid_dim_type", NULL, &s, err));
     if (s && strcmp(s, "text_proj")) {
         snprintf(v, sizeof v, "\"%s\"", s);
-        return unsupported(cfg, err, "encoder_hid_dim_type", v);
+        return unet_cfg_unsupported(cfg, err, "encoder_hid_dim_type", v);
     }
     if (s && u->encoder_hid_dim < 1)
-        return inconsistent(cfg, err, "encoder_hid_dim",
+        return unet_cfg_inconsistent(cfg, err, "encoder_hid_dim",
                             "required when encoder_hid_dim_type is set");
-    if (u->encoder_hid_dim < 0) return inconsistent(cfg, err, "encoder_hid_dim", "< 0");
+    if (u->encoder_hid_dim < 0) return unet_cfg_inconsistent(cfg, err, "encoder_hid_dim", "< 0");
 
     CFG_TRY(cascade_config_string(cfg, "addition_embed_type", NULL, &s, err));
     if (s && strcmp(s, "text")) {
         snprintf(v, sizeof v, "\"%s\"", s);
-        return unsupported(cfg, err, "addition_embed_type", v);
+        return unet_cfg_unsupported(cfg, err, "addition_embed_type", v);
     }
     u->add_text_embed = s != NULL;
     CFG_TRY(cascade_config_int(cfg, "addition_embed_type_num_heads", 64, &u->add_heads, err));
     if (u->add_text_embed && u->add_heads < 1)
-        return inconsistent(cfg, err, "addition_embed_type_num_heads", "< 1");
+        return unet_cfg_inconsistent(cfg, err, "addition_embed_type_num_heads", "< 1");
     /* only read by addition_embed_type "text_time", which is refused above */
     int64_t atd;
     CFG_TRY(cascade_config_int(cfg, "addition_time_embed_dim", 0, &atd, err));
@@ -304,19 +304,19 @@ static cascade_status check_heads(cascade_config *cfg, const cascade_unet *u, ca
         int64_t down_ch = u->block_out[i], up_ch = u->block_out[n - 1 - i];
         if ((u->down[i] == UNET_BLOCK_SIMPLE_CROSS_DOWN && u->head_dim[i] > down_ch) ||
             (u->up[i] == UNET_BLOCK_SIMPLE_CROSS_UP && u->head_dim[i] > up_ch))
-            return inconsistent(cfg, err, "attention_head_dim", "larger than a block's channels");
+            return unet_cfg_inconsistent(cfg, err, "attention_head_dim", "larger than a block's channels");
         if ((u->down[i] == UNET_BLOCK_CROSS_DOWN && u->heads[i] > down_ch) ||
             (u->up[i] == UNET_BLOCK_CROSS_UP && u->heads[n - 1 - i] > up_ch))
-            return inconsistent(cfg, err, "attention_head_dim",
+            return unet_cfg_inconsistent(cfg, err, "attention_head_dim",
                                 "more heads than a block has channels");
     }
     int64_t last = u->block_out[n - 1];
     if ((u->mid == UNET_MID_SIMPLE_CROSS && u->head_dim[n - 1] > last) ||
         (u->mid == UNET_MID_CROSS && u->heads[n - 1] > last))
-        return inconsistent(cfg, err, "attention_head_dim", "does not fit the mid block");
+        return unet_cfg_inconsistent(cfg, err, "attention_head_dim", "does not fit the mid block");
     int64_t enc = u->encoder_hid_dim > 0 ? u->encoder_hid_dim : u->cross_dim[0];
     if (u->add_text_embed && u->add_heads > enc)
-        return inconsistent(cfg, err, "addition_embed_type_num_heads",
+        return unet_cfg_inconsistent(cfg, err, "addition_embed_type_num_heads",
                             "more heads than the text embedding has channels");
     return CASCADE_STATUS_OK;
 }
@@ -332,20 +332,20 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     CFG_TRY(per_block_ints(cfg, err, "layers_per_block", 2, n, u->layers));
     for (int32_t i = 0; i < n; i++)
         if (u->layers[i] < 1 || u->layers[i] > UNET_MAX_LAYERS)
-            return inconsistent(cfg, err, "layers_per_block", "outside 1..64");
+            return unet_cfg_inconsistent(cfg, err, "layers_per_block", "outside 1..64");
     CFG_TRY(parse_attention(cfg, u, err));
 
     CFG_TRY(cascade_config_int(cfg, "in_channels", 4, &u->in_channels, err));
     CFG_TRY(cascade_config_int(cfg, "out_channels", 4, &u->out_channels, err));
     if (u->in_channels < 1 || u->out_channels < 1)
-        return inconsistent(cfg, err, "in_channels", "channel counts must be >= 1");
+        return unet_cfg_inconsistent(cfg, err, "in_channels", "channel counts must be >= 1");
     size_t ns = 0;
     CFG_TRY(cascade_config_int_array(cfg, "sample_size", true, u->sample_size, 2, &ns, err));
     if (ns == 1) u->sample_size[1] = u->sample_size[0];
     /* given but not a size: refused, not silently replaced by the default (issue 14) */
     if (ns > 0 && (u->sample_size[0] < 1 || u->sample_size[1] < 1 ||
                    u->sample_size[0] > 65536 || u->sample_size[1] > 65536))
-        return inconsistent(cfg, err, "sample_size", "must be in [1, 65536]");
+        return unet_cfg_inconsistent(cfg, err, "sample_size", "must be in [1, 65536]");
     CFG_TRY(cascade_config_bool(cfg, "center_input_sample", false, &u->center_input_sample, err));
 
     const char *s;
@@ -353,20 +353,20 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     CFG_TRY(unet_parse_act(cfg, err, "act_fn", s, false, &u->act));
     if (cascade_config_has(cfg, "norm_num_groups") &&
         cascade_config_is_null(cfg, "norm_num_groups"))
-        return unsupported(cfg, err, "norm_num_groups", "null");
+        return unet_cfg_unsupported(cfg, err, "norm_num_groups", "null");
     CFG_TRY(cascade_config_int(cfg, "norm_num_groups", 32, &u->norm_groups, err));
-    if (u->norm_groups < 1) return inconsistent(cfg, err, "norm_num_groups", "< 1");
+    if (u->norm_groups < 1) return unet_cfg_inconsistent(cfg, err, "norm_num_groups", "< 1");
     CFG_TRY(cascade_config_float(cfg, "norm_eps", 1e-5, &u->norm_eps, err));
     /* a negative eps makes a constant channel's variance negative: NaN images, no error */
     if (!(u->norm_eps >= 0) || !isfinite(u->norm_eps))
-        return inconsistent(cfg, err, "norm_eps", "must be a finite number >= 0");
+        return unet_cfg_inconsistent(cfg, err, "norm_eps", "must be a finite number >= 0");
     CFG_TRY(cascade_config_int(cfg, "downsample_padding", 1, &u->downsample_padding, err));
-    if (u->downsample_padding < 0) return inconsistent(cfg, err, "downsample_padding", "< 0");
+    if (u->downsample_padding < 0) return unet_cfg_inconsistent(cfg, err, "downsample_padding", "< 0");
     CFG_TRY(cascade_config_float(cfg, "mid_block_scale_factor", 1.0, &u->mid_scale, err));
     CFG_TRY(cascade_config_float(cfg, "resnet_out_scale_factor", 1.0, &u->resnet_out_scale, err));
     if (!(u->mid_scale != 0) || !(u->resnet_out_scale != 0) || !isfinite(u->mid_scale) ||
         !isfinite(u->resnet_out_scale))
-        return inconsistent(cfg, err, "resnet_out_scale_factor",
+        return unet_cfg_inconsistent(cfg, err, "resnet_out_scale_factor",
                             "scale factors must be finite "
                             "and non-zero");
     CFG_TRY(cascade_config_bool(cfg, "resnet_skip_time_act", false, &u->skip_time_act, err));
@@ -378,13 +378,13 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     else {
         char v[96];
         snprintf(v, sizeof v, "\"%s\"", s);
-        return unsupported(cfg, err, "resnet_time_scale_shift", v);
+        return unet_cfg_unsupported(cfg, err, "resnet_time_scale_shift", v);
     }
     CFG_TRY(cascade_config_int(cfg, "conv_in_kernel", 3, &u->conv_in_kernel, err));
     CFG_TRY(cascade_config_int(cfg, "conv_out_kernel", 3, &u->conv_out_kernel, err));
     if (u->conv_in_kernel < 1 || u->conv_out_kernel < 1 || u->conv_in_kernel > 15 ||
         u->conv_out_kernel > 15)
-        return inconsistent(cfg, err, "conv_in_kernel", "kernel sizes must be 1..15");
+        return unet_cfg_inconsistent(cfg, err, "conv_in_kernel", "kernel sizes must be 1..15");
 
     if (cascade_config_has(cfg, "mid_block_type") &&
         cascade_config_is_null(cfg, "mid_block_type")) {
@@ -401,7 +401,7 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
         else {
             char v[96];
             snprintf(v, sizeof v, "\"%s\"", s);
-            return unsupported(cfg, err, "mid_block_type", v);
+            return unet_cfg_unsupported(cfg, err, "mid_block_type", v);
         }
     }
     CFG_TRY(parse_embeddings(cfg, u, err));
@@ -411,14 +411,14 @@ static cascade_status parse(cascade_config *cfg, cascade_unet *u, cascade_error 
     for (int32_t i = 0; i < n; i++)
         any_transformer |= u->down[i] == UNET_BLOCK_CROSS_DOWN || u->up[i] == UNET_BLOCK_CROSS_UP;
     if (any_transformer && u->heads[0] == 0)
-        return inconsistent(cfg, err, "attention_head_dim",
+        return unet_cfg_inconsistent(cfg, err, "attention_head_dim",
                             "null, but CrossAttn blocks need a head count");
     CFG_TRY(check_heads(cfg, u, err));
     /* encoder_hid_proj projects to the (scalar) cross_attention_dim */
     if (u->encoder_hid_dim > 0)
         for (int32_t i = 1; i < n; i++)
             if (u->cross_dim[i] != u->cross_dim[0])
-                return unsupported(cfg, err, "cross_attention_dim",
+                return unet_cfg_unsupported(cfg, err, "cross_attention_dim",
                                    "(a list together with encoder_hid_dim)");
     return cascade_config_check_all_used(cfg, err);
 }

@@ -127,6 +127,13 @@ cascade_value_id unet_group_norm(unet_ctx *c, cascade_value_id x, const char *mo
 cascade_value_id unet_downsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch, int32_t pad);
 /* Upsample2D(use_conv=True) at c->prefix: nearest x2 then 3x3 conv. */
 cascade_value_id unet_upsample_conv(unet_ctx *c, cascade_value_id x, int64_t ch);
+/* Config errors: UNSUPPORTED "<file>: field 'f': value V is not supported by this engine"
+ * (value as it should print, quoted by the caller for strings) and FORMAT "<file>: field
+ * 'f': what". */
+cascade_status unet_cfg_unsupported(cascade_config *cfg, cascade_error *err, const char *field,
+                                   const char *value);
+cascade_status unet_cfg_inconsistent(cascade_config *cfg, cascade_error *err, const char *field,
+                                    const char *what);
 /* Parses an act_fn name of diffusers' get_activation ("silu", "swish", "gelu", "relu"; null
  * when null_ok); others are UNSUPPORTED naming field and value. */
 cascade_status unet_parse_act(cascade_config *cfg, cascade_error *err, const char *field,

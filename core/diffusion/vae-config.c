@@ -11,17 +11,12 @@
         if ((expr) != CASCADE_STATUS_OK) return err->status;                                       \
     } while (0)
 
-static cascade_status bad(cascade_config *cfg, cascade_error *err, const char *field,
-                          const char *what) {
-    return cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: field '%s': %s",
-                             cascade_config_path(cfg), field, what);
-}
-
+/* UNSUPPORTED naming the field and the (string) value, quoted. */
 static cascade_status unsupported(cascade_config *cfg, cascade_error *err, const char *field,
                                   const char *value) {
-    return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                             "%s: field '%s': value \"%s\" is not supported by this engine",
-                             cascade_config_path(cfg), field, value);
+    char v[160];
+    snprintf(v, sizeof v, "\"%s\"", value);
+    return unet_cfg_unsupported(cfg, err, field, v);
 }
 
 /* down_block_types / up_block_types: every entry must be `want`; returns the count. */
@@ -34,7 +29,7 @@ static cascade_status block_types(cascade_config *cfg, cascade_error *err, const
         return CASCADE_STATUS_OK;
     }
     CFG_TRY(cascade_config_string_array(cfg, field, types, UNET_MAX_BLOCKS, n, err));
-    if (*n == 0) return bad(cfg, err, field, "empty");
+    if (*n == 0) return unet_cfg_inconsistent(cfg, err, field, "empty");
     for (size_t i = 0; i < *n; i++)
         if (strcmp(types[i], want)) /* e.g. AttnDownEncoderBlock2D */
             return unsupported(cfg, err, field, types[i]);
@@ -49,7 +44,7 @@ static cascade_status null_only(cascade_config *cfg, cascade_error *err, const c
         cascade_config_ignore(cfg, one);
         return CASCADE_STATUS_OK;
     }
-    return unsupported(cfg, err, field, "non-null");
+    return unet_cfg_unsupported(cfg, err, field, "non-null");
 }
 
 cascade_status vae_cfg_parse(cascade_config *cfg, vae_cfg *c, cascade_error *err) {
@@ -71,7 +66,7 @@ cascade_status vae_cfg_parse(cascade_config *cfg, vae_cfg *c, cascade_error *err
         nb = 1;
     }
     if (nd != nb || nu != nb)
-        return bad(cfg, err, "block_out_channels",
+        return unet_cfg_inconsistent(cfg, err, "block_out_channels",
                    "down_block_types, up_block_types and block_out_channels differ in length");
     c->n_blocks = (int32_t)nb;
 
@@ -98,17 +93,17 @@ cascade_status vae_cfg_parse(cascade_config *cfg, vae_cfg *c, cascade_error *err
 
     if (c->in_channels < 1 || c->out_channels < 1 || c->latent_channels < 1 ||
         c->in_channels > 4096 || c->out_channels > 4096 || c->latent_channels > 4096)
-        return bad(cfg, err, "latent_channels", "channel counts must be in 1..4096");
+        return unet_cfg_inconsistent(cfg, err, "latent_channels", "channel counts must be in 1..4096");
     if (c->layers < 1 || c->layers > UNET_MAX_LAYERS)
-        return bad(cfg, err, "layers_per_block", "outside 1..64");
-    if (c->groups < 1) return bad(cfg, err, "norm_num_groups", "must be >= 1");
+        return unet_cfg_inconsistent(cfg, err, "layers_per_block", "outside 1..64");
+    if (c->groups < 1) return unet_cfg_inconsistent(cfg, err, "norm_num_groups", "must be >= 1");
     for (int32_t i = 0; i < c->n_blocks; i++) {
         if (c->block_out[i] < 1 || c->block_out[i] > 65536)
-            return bad(cfg, err, "block_out_channels", "entries must be in 1..65536");
+            return unet_cfg_inconsistent(cfg, err, "block_out_channels", "entries must be in 1..65536");
         if (c->block_out[i] % c->groups)
-            return bad(cfg, err, "norm_num_groups", "does not divide every block_out_channels");
+            return unet_cfg_inconsistent(cfg, err, "norm_num_groups", "does not divide every block_out_channels");
     }
     if (!(c->scaling_factor > 0) || c->sample_size < 1)
-        return bad(cfg, err, "scaling_factor", "scaling_factor and sample_size must be > 0");
+        return unet_cfg_inconsistent(cfg, err, "scaling_factor", "scaling_factor and sample_size must be > 0");
     return cascade_config_check_all_used(cfg, err);
 }

@@ -55,6 +55,7 @@ struct cascade_vae {
     cascade_vae_options  opt;
     vae_plan             plans[2]; /* by vae_dir */
     cascade_vae_run_info last;
+    uint64_t             budget; /* the current call's budget (0: none) */
     char                 dir[256]; /* for messages */
 };
 

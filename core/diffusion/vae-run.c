@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cascade/tiler.h"
 #include "vae-internal.h"
@@ -130,13 +131,16 @@ static cascade_status choose(cascade_vae *v, const vae_job *j, vae_choice *out,
         *out = best;
         return CASCADE_STATUS_OK;
     }
-refuse:
+refuse:;
+    char untiled_text[64] = "";
+    if (untiled.bytes)
+        snprintf(untiled_text, sizeof untiled_text, "untiled %.1f MiB, ", mib(untiled.bytes));
     return cascade_error_set(
         err, CASCADE_STATUS_OUT_OF_MEMORY,
-        "vae %s: %s: [%lld, %lld, %lld, %lld] does not fit: untiled %.1f MiB, the smallest tiles "
-        "(%lld latent px, batch %lld) %.1f MiB; budget %.1f MiB%s",
+        "vae %s: %s: [%lld, %lld, %lld, %lld] does not fit: %sthe smallest tiles (%lld latent "
+        "px, batch %lld) %.1f MiB; budget %.1f MiB%s",
         dir_name(j->dir), v->dir, (long long)j->b, (long long)j->cin, (long long)(j->h * j->s_in),
-        (long long)(j->w * j->s_in), mib(untiled.bytes), (long long)smallest.tile,
+        (long long)(j->w * j->s_in), untiled_text, (long long)smallest.tile,
         (long long)smallest.batch, mib(smallest.bytes), mib(j->budget),
         j->budget ? "" : " (none: a value exceeds what the device can bind)");
 }
@@ -237,6 +241,12 @@ cascade_status vae_run(cascade_vae *v, vae_dir dir, const float *src, const int6
     cascade_memory_stats ms = {0};
     cascade_backend_memory_stats(v->be, &ms);
     j.budget = v->opt.max_bytes ? v->opt.max_bytes : ms.device_budget_bytes;
+    if (!j.budget) { /* nothing said: half the machine's memory, not an untiled plan that cannot
+                        be allocated */
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        if (pages > 0 && page > 0) j.budget = (uint64_t)pages * (uint64_t)page / 2;
+    }
+    v->budget = j.budget;
     vae_choice c = {0};
     CASCADE_TRY(choose(v, &j, &c, err));
     if (c.tiled) return run_tiled(v, &j, &c, src, dst, err);

@@ -119,7 +119,7 @@ cascade_status vae_plan_get(cascade_vae *v, vae_dir dir, int64_t b, int64_t h, i
     plan_drop(p);
     cascade_plan_estimate est;
     CASCADE_TRY(vae_plan_bytes(v, dir, b, h, w, &est, err));
-    if (other->p && v->opt.max_bytes && other->bytes + est.total_bytes > v->opt.max_bytes)
+    if (other->p && v->budget && other->bytes + est.total_bytes > v->budget)
         plan_drop(other); /* both would not fit: the idle direction goes */
     cascade_status st = cascade_graph_new(&p->g, err);
     if (st == CASCADE_STATUS_OK) st = vae_build(&v->cfg, v->w, dir, b, h, w, p->g, err);

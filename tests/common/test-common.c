@@ -151,6 +151,53 @@ bool test_copy_weights(const char *src, const char *dst, const char *drop, const
     return ok;
 }
 
+bool test_edit_weights(const char *src, const char *dst, const test_weight_edit *e) {
+    cascade_safetensors *st = NULL;
+    if (cascade_safetensors_open(src, &st, NULL)) return false;
+    size_t           n = cascade_safetensors_count(st), k = 0;
+    const char     **names = calloc(n + 1, sizeof *names);
+    char           **owned = calloc(n + 1, sizeof *owned);
+    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
+    bool             ok = names && owned && ts;
+    for (size_t i = 0; i < n && ok; i++) {
+        const cascade_st_entry *en = cascade_safetensors_entry(st, i);
+        if (e->drop && !strcmp(en->name, e->drop)) continue;
+        ok = !cascade_safetensors_load(st, en->name, CASCADE_DTYPE_F32, &ts[k], NULL);
+        if (ok && e->grow && !strcmp(en->name, e->grow)) {
+            int64_t shape[CASCADE_MAX_DIMS];
+            memcpy(shape, ts[k]->shape, sizeof shape);
+            shape[0] += 1;
+            cascade_tensor *t = NULL;
+            ok = !cascade_tensor_new(CASCADE_DTYPE_F32, ts[k]->ndim, shape, &t, NULL);
+            cascade_tensor_free(ts[k]);
+            ts[k] = t;
+        }
+        char buf[512];
+        owned[k] = strdup(e->rename ? e->rename(en->name, buf, sizeof buf) : en->name);
+        names[k] = owned[k];
+        ok = ok && owned[k];
+        k++;
+    }
+    if (ok && e->extra) {
+        int64_t one = 1;
+        ok = !cascade_tensor_new(CASCADE_DTYPE_F32, 1, &one, &ts[k], NULL);
+        owned[k] = strdup(e->extra);
+        names[k] = owned[k];
+        k++;
+    }
+    ok = ok && !cascade_safetensors_write(dst, k, names, (const cascade_tensor *const *)ts, NULL,
+                                          NULL);
+    for (size_t i = 0; i < k; i++) {
+        cascade_tensor_free(ts[i]);
+        free(owned[i]);
+    }
+    free(ts);
+    free(owned);
+    free(names);
+    cascade_safetensors_close(st);
+    return ok;
+}
+
 test_component_fixture *test_component_fixture_new(const char *case_name) {
     char *rel = g_build_filename(case_name, "config.json", NULL);
     test_component_fixture *f = NULL;

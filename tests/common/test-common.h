@@ -80,4 +80,16 @@ bool test_copy_weights(const char *src, const char *dst, const char *drop, const
  * recursive parser at depth 80,000 (issue 14); generated, never committed. */
 bool test_write_nested_json(const char *path, size_t depth);
 
+/* How test_edit_weights changes a safetensors file (every field may be NULL). */
+typedef struct test_weight_edit {
+    const char *drop;  /* a tensor left out */
+    const char *grow;  /* a tensor whose first dim gets one more row (zero data) */
+    const char *extra; /* a (1) tensor added under this name */
+    /* new name of a tensor (into buf, or name itself when unchanged) */
+    const char *(*rename)(const char *name, char *buf, size_t n);
+} test_weight_edit;
+
+/* Writes the tensors of safetensors file src, as F32 and edited by e, to dst. */
+bool test_edit_weights(const char *src, const char *dst, const test_weight_edit *e);
+
 #endif

@@ -244,3 +244,23 @@ GList *golden_output_names(const golden_case *c) {
     if (!JSON_NODE_HOLDS_OBJECT(n)) return NULL;
     return json_object_get_members(json_node_get_object(n));
 }
+
+cascade_status golden_replay_noise(void *user, const char *what, float *out, size_t n,
+                                   cascade_error *err) {
+    golden_replay  *rp = user;
+    char            name[96];
+    cascade_tensor *t = NULL;
+    snprintf(name, sizeof name, "%snoise/%s", rp->prefix, what);
+    if (!cascade_safetensors_find(rp->io, name))
+        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
+                                 "the engine drew '%s', the reference did not", name);
+    CASCADE_TRY(golden_load(rp->io, name, CASCADE_DTYPE_F32, &t, err));
+    cascade_status st = CASCADE_STATUS_OK;
+    if ((size_t)cascade_tensor_numel(t) != n)
+        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %lld values, the engine drew %zu",
+                               name, (long long)cascade_tensor_numel(t), n);
+    else
+        memcpy(out, t->data, n * sizeof *out);
+    cascade_tensor_free(t);
+    return st;
+}

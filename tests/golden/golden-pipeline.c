@@ -44,17 +44,13 @@ static bool pipe_matches(const golden_case *c) {
     return find_if_class(c->class_name) != NULL;
 }
 
-typedef struct replay {
-    const cascade_safetensors *io;
-    const golden_case         *c;
-} replay;
 
 /* With -v, compares the loop's intermediate values with the reference's loop<i>/ debug
  * tensors where the case stored them: informational (the verdict is on out_image), to show
  * where a mismatch starts. */
 static void debug_tap(void *user, size_t step, const char *name, const float *data,
                       const int64_t shape[4]) {
-    replay *rp = user;
+    golden_replay *rp = user;
     char    key[96];
     snprintf(key, sizeof key, "loop%zu/%s", step, name);
     if (!rp->c->verbose || !cascade_safetensors_find(rp->io, key)) return;
@@ -70,26 +66,6 @@ static void debug_tap(void *user, size_t step, const char *name, const float *da
                 (long long)cascade_tensor_numel(want));
     }
     cascade_tensor_free(want);
-}
-
-static cascade_status replay_noise(void *user, const char *what, float *out, size_t n,
-                                   cascade_error *err) {
-    replay         *rp = user;
-    char            name[64];
-    cascade_tensor *t = NULL;
-    snprintf(name, sizeof name, "noise/%s", what);
-    if (!cascade_safetensors_find(rp->io, name))
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "the engine drew '%s', the reference did not", name);
-    CASCADE_TRY(golden_load(rp->io, name, CASCADE_DTYPE_F32, &t, err));
-    cascade_status st = CASCADE_STATUS_OK;
-    if ((size_t)cascade_tensor_numel(t) != n)
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %lld values, the engine drew %zu",
-                               name, (long long)cascade_tensor_numel(t), n);
-    else
-        memcpy(out, t->data, n * sizeof *out);
-    cascade_tensor_free(t);
-    return st;
 }
 
 static double call_number(const golden_case *c, const char *key, double def) {
@@ -203,8 +179,8 @@ static cascade_status pipe_run(const golden_case *c, golden_result *r, cascade_e
         a.mask = mask->data;
         a.mask_batch = mask->ndim == 4 ? mask->shape[0] : 1;
     }
-    replay rp = {io, c};
-    a.noise_fn = replay_noise;
+    golden_replay rp = {io, "", c};
+    a.noise_fn = golden_replay_noise;
     a.noise_user = &rp;
     a.tap = debug_tap;
     a.tap_user = &rp;

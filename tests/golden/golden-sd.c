@@ -36,32 +36,6 @@ static const sd_class *find_class(const char *name) {
 
 static bool sd_matches(const golden_case *c) { return find_class(c->class_name) != NULL; }
 
-typedef struct replay {
-    const cascade_safetensors *io;
-    const char                *prefix; /* "" or "<run>/" */
-    const golden_case         *c;
-} replay;
-
-static cascade_status replay_noise(void *user, const char *what, float *out, size_t n,
-                                   cascade_error *err) {
-    replay         *rp = user;
-    char            name[96];
-    cascade_tensor *t = NULL;
-    snprintf(name, sizeof name, "%snoise/%s", rp->prefix, what);
-    if (!cascade_safetensors_find(rp->io, name))
-        return cascade_error_set(err, CASCADE_STATUS_FORMAT,
-                                 "the engine drew '%s', the reference did not", name);
-    CASCADE_TRY(golden_load(rp->io, name, CASCADE_DTYPE_F32, &t, err));
-    cascade_status st = CASCADE_STATUS_OK;
-    if ((size_t)cascade_tensor_numel(t) != n)
-        st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: %lld values, the engine drew %zu",
-                               name, (long long)cascade_tensor_numel(t), n);
-    else
-        memcpy(out, t->data, n * sizeof *out);
-    cascade_tensor_free(t);
-    return st;
-}
-
 /* The call object of a run: call, or call.<run>. */
 static JsonObject *run_call(const golden_case *c, const char *run) {
     if (!json_object_has_member(c->json, "call")) return NULL;
@@ -148,8 +122,8 @@ static cascade_status run_one(const golden_case *c, const sd_class *k,
         a.mask = mask->data;
         a.mask_batch = mask->shape[0];
     }
-    replay rp = {io, prefix, c};
-    a.noise_fn = replay_noise;
+    golden_replay rp = {io, prefix, c};
+    a.noise_fn = golden_replay_noise;
     a.noise_user = &rp;
     size_t n_lat = (size_t)cascade_tensor_numel(lat_want);
     size_t n_img = (size_t)(a.batch * 3 * a.height * a.width);

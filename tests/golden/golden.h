@@ -80,6 +80,16 @@ void golden_check_values(const golden_case *c, const char *name, const float *go
 bool golden_is_fp16(const golden_case *c);
 void golden_fp16_bounds(const golden_case *c, double *max_nmse, double *max_norm);
 
+/* Replays the reference's draws by name: "<prefix>noise/<what>" of io, which must hold
+ * exactly n values (a cascade_noise_fn; user is a golden_replay). */
+typedef struct golden_replay {
+    const cascade_safetensors *io;
+    const char                *prefix; /* "" or "<run>/" */
+    const golden_case         *c;
+} golden_replay;
+cascade_status golden_replay_noise(void *user, const char *what, float *out, size_t n,
+                                   cascade_error *err);
+
 void golden_skip(golden_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void golden_fail(golden_result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

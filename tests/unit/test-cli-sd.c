@@ -1,6 +1,6 @@
 /* The `cascade` command on Stable Diffusion folders and the x4 diffusion upscaler, end to end:
  * generate / img2img / inpaint on the golden SD pipeline folder, upscale with an x4 folder
- * assembled from the golden parts, and the IF cascade through stage III. */
+ * assembled from the golden parts, the IF cascade through stage III and at other sizes. */
 #include <glib.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -191,12 +191,39 @@ static void test_cli_if_cascade_stage3(void **state) {
     g_free(x4), g_free(out);
 }
 
+/* generate --width/--height: the IF cascade at a non-square size (the U-Nets are
+ * convolutional); a size off the multiple is refused with the multiple named. */
+static void test_cli_if_generate_size(void **state) {
+    fixture *f = *state;
+    char    *root = tiny_cascade_make();
+    if (!root) skip();
+    char  *out = tmp_path(f, "wide.png");
+    result r = run_cli((const char *[]){"generate", "-m", root, "a red fox", "--steps", "2",
+                                        "--sr-steps", "2", "--width", "48", "--height", "32",
+                                        "-q", "-o", out, NULL});
+    if (r.status) fail_msg("generate --width: %s", r.err);
+    result_clear(&r);
+    cascade_image *o = read_png(out);
+    assert_int_equal(o->width, 48);
+    assert_int_equal(o->height, 32);
+    cascade_image_free(o);
+    r = run_cli((const char *[]){"generate", "-m", root, "x", "--steps", "2", "--sr-steps", "2",
+                                 "--width", "50", "-q", "-o", out, NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "multiples of"));
+    result_clear(&r);
+    tiny_cascade_rm_tree(root);
+    free(root);
+    g_free(out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_sd_generate),
         cmocka_unit_test(test_cli_sd_img2img_and_inpaint),
         cmocka_unit_test(test_cli_sd_upscale),
         cmocka_unit_test(test_cli_if_cascade_stage3),
+        cmocka_unit_test(test_cli_if_generate_size),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

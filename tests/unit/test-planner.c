@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "cascade/backend.h"
 #include "cascade/graph.h"
 #include "runtime/planner.h"
 
@@ -98,12 +99,51 @@ static void test_planner_rejects_bad_alignment(void **state) {
     cascade_graph_free(g);
 }
 
+/* The CPU backend's estimate is what its plan then holds: the arena it allocates (as the
+ * backend's stats report), the input and output buffers, no copied F32 weights, and the
+ * attention scores of one head as scratch. */
+static void test_planner_cpu_estimate_matches_plan(void **state) {
+    (void)state;
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, NULL), CASCADE_STATUS_OK);
+    const int64_t    shape[4] = {1, 2, 40, 8};
+    cascade_value_id q = cascade_graph_input(g, "q", CASCADE_DTYPE_F32, 4, shape);
+    float            wdata[8 * 8] = {0};
+    cascade_value_id w = cascade_graph_constant_copy(g, "w", CASCADE_DTYPE_F32, 2,
+                                                     (int64_t[]){8, 8}, wdata);
+    cascade_value_id h = cascade_graph_linear(g, cascade_graph_unary(g, CASCADE_UNARY_SILU, q), w,
+                                              CASCADE_NO_VALUE);
+    h = cascade_graph_attention(g, h, h, h, CASCADE_NO_VALUE, 0.5f);
+    cascade_graph_mark_output(g, cascade_graph_add(g, h, q), "y");
+    cascade_backend    *be = NULL;
+    cascade_cpu_options o;
+    cascade_cpu_options_init(&o);
+    assert_int_equal(cascade_backend_cpu_new(&o, &be, NULL), CASCADE_STATUS_OK);
+    cascade_plan_estimate est;
+    assert_int_equal(cascade_plan_estimate_graph(be, g, &est, NULL), CASCADE_STATUS_OK);
+    cascade_plan *p = NULL;
+    assert_int_equal(cascade_plan_new(be, g, &p, NULL), CASCADE_STATUS_OK);
+    cascade_memory_stats ms;
+    cascade_backend_memory_stats(be, &ms);
+    assert_int_equal(est.activation_bytes, ms.planned_peak_bytes);
+    assert_int_equal(est.io_bytes, 2 * 640 * 4);      /* q and y */
+    assert_int_equal(est.weights_bytes, 0);           /* F32: used in place */
+    assert_int_equal(est.scratch_bytes, 40 * 40 * 4); /* one head's scores */
+    assert_int_equal(est.largest_value_bytes, 640 * 4);
+    assert_int_equal(est.value_limit_bytes, 0);
+    assert_int_equal(est.total_bytes, est.activation_bytes + est.io_bytes + est.scratch_bytes);
+    cascade_plan_free(p);
+    cascade_backend_free(be);
+    cascade_graph_free(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_planner_chain_reuses),
         cmocka_unit_test(test_planner_reshape_alias),
         cmocka_unit_test(test_planner_skip_connections),
         cmocka_unit_test(test_planner_rejects_bad_alignment),
+        cmocka_unit_test(test_planner_cpu_estimate_matches_plan),
     };
     return cmocka_run_group_tests_name("planner", tests, NULL, NULL);
 }

@@ -247,43 +247,12 @@ typedef enum { EDIT_DROP, EDIT_RESHAPE, EDIT_EXTRA } weight_edit;
 static char *edited_weights(const char *case_name, weight_edit edit, const char *name, char **dir) {
     char rel[128];
     snprintf(rel, sizeof rel, "%s/weights.safetensors", case_name);
-    cascade_safetensors *st = NULL;
-    assert_int_equal(cascade_safetensors_open(test_golden_path(rel), &st, NULL), 0);
-    size_t           n = cascade_safetensors_count(st), k = 0;
-    const char     **names = calloc(n + 1, sizeof *names);
-    cascade_tensor **ts = calloc(n + 1, sizeof *ts);
-    for (size_t i = 0; i < n; i++) {
-        const cascade_st_entry *e = cascade_safetensors_entry(st, i);
-        if (edit == EDIT_DROP && !strcmp(e->name, name)) continue;
-        assert_int_equal(cascade_safetensors_load(st, e->name, CASCADE_DTYPE_F32, &ts[k], NULL), 0);
-        if (edit == EDIT_RESHAPE && !strcmp(e->name, name)) {
-            /* same data, one more row than the model expects */
-            int64_t shape[CASCADE_MAX_DIMS];
-            memcpy(shape, ts[k]->shape, sizeof shape);
-            shape[0] += 1;
-            cascade_tensor *t = NULL;
-            assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, ts[k]->ndim, shape, &t, NULL),
-                             0);
-            cascade_tensor_free(ts[k]);
-            ts[k] = t;
-        }
-        names[k++] = e->name;
-    }
-    if (edit == EDIT_EXTRA) {
-        int64_t one = 1;
-        assert_int_equal(cascade_tensor_new(CASCADE_DTYPE_F32, 1, &one, &ts[k], NULL), 0);
-        names[k++] = name;
-    }
+    test_weight_edit e = {.drop = edit == EDIT_DROP ? name : NULL,
+                          .grow = edit == EDIT_RESHAPE ? name : NULL,
+                          .extra = edit == EDIT_EXTRA ? name : NULL};
     *dir = test_make_tmpdir();
     char *path = g_build_filename(*dir, "weights.safetensors", NULL);
-    assert_int_equal(
-        cascade_safetensors_write(path, k, names, (const cascade_tensor *const *)ts, NULL, NULL),
-        0);
-    for (size_t i = 0; i < k; i++)
-        cascade_tensor_free(ts[i]);
-    free(ts);
-    free(names);
-    cascade_safetensors_close(st);
+    assert_true(test_edit_weights(test_golden_path(rel), path, &e));
     return path;
 }
 

@@ -199,6 +199,9 @@ bool           cascade_pipeline_has_stage2(const cascade_pipeline *p);
  * loaded, else stage I's. Also the size cascade_pipeline_inpaint works at. */
 void cascade_pipeline_image_size(const cascade_pipeline *p, bool stage2, int64_t *height,
                                  int64_t *width);
+/* generate's height and width must be multiples of this: stage II's factor (when run) times
+ * stage I's U-Net downsampling. */
+int64_t cascade_pipeline_size_multiple(const cascade_pipeline *p, bool stage2);
 
 typedef struct cascade_generate_params {
     const char *prompt;          /* required */
@@ -211,6 +214,10 @@ typedef struct cascade_generate_params {
     int64_t     noise_level;          /* stage II augmentation (default 250) */
     double      strength;             /* inpainting (default 1.0) */
     int64_t     max_length;           /* tokens (default 77) */
+    /* generate: the image's size (that of the last stage run), 0 for the model's square;
+     * the U-Nets are convolutional, so any multiple of cascade_pipeline_size_multiple()
+     * works (stage I runs at this size divided by stage II's factor) */
+    int64_t height, width;
     /* NULL: one generator seeded with seed for the whole call. Otherwise every draw of
      * stage I ("initial", "step<i>"), then of stage II ("initial", "augmentation",
      * "step<i>"), in that order. */

@@ -56,8 +56,8 @@ cascade_status cascade_vae_decode(cascade_vae *v, const float *latents, const in
 typedef struct cascade_vae_options {
     size_t max_bytes;       /* budget for one call's plan (activations, inputs/outputs,
                                converted weights, op scratch) plus the tile buffers the VAE
-                               holds; 0: no budget of ours (the backend's own device budget,
-                               when it reports one, still applies) */
+                               holds; 0: the device budget the backend reports, else half
+                               the machine's physical memory */
     int64_t tile_latent;    /* tile edge in latent px (the network's window, as diffusers'
                                tile_latent_min_size); 0: untiled when it fits, else the
                                largest tile that fits */
