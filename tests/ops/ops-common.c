@@ -57,21 +57,33 @@ int ops_group_setup(void **state) {
         fprintf(stderr, "cpu backend: %s\n", err.message);
         return -1;
     }
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 4; p++) {
         cascade_vulkan_options vo;
         cascade_vulkan_options_init(&vo);
-        vo.precision = p == 1 ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
+        vo.precision = p == 1 || p == OPS_COOPMAT ? CASCADE_VULKAN_PRECISION_FP16
+                                                  : CASCADE_VULKAN_PRECISION_FP32;
         vo.weights_int8 = p == 2;
+        vo.no_coopmat = p != OPS_COOPMAT; /* the plain GEMM stays the reference */
         vo.guards = true;
         cascade_error_init(&err);
         if (cascade_backend_vulkan_new(&vo, &fx.vk[p], &err) && p == 0)
             snprintf(fx.why, sizeof fx.why, "%s", err.message);
+    }
+    cascade_vulkan_device_info info;
+    fx.why_coopmat = "no Vulkan device";
+    if (fx.vk[OPS_COOPMAT] && cascade_vulkan_backend_device(fx.vk[OPS_COOPMAT], &info))
+        cascade_vulkan_coopmat_pick(&info, true, false, getenv("CASCADE_VK_COOPMAT"),
+                                    &fx.why_coopmat);
+    if (!cascade_vulkan_backend_uses_coopmat(fx.vk[OPS_COOPMAT])) {
+        cascade_backend_free(fx.vk[OPS_COOPMAT]);
+        fx.vk[OPS_COOPMAT] = NULL;
     }
     return 0;
 }
 
 int ops_group_teardown(void **state) {
     (void)state;
+    cascade_backend_free(fx.vk[OPS_COOPMAT]);
     cascade_backend_free(fx.vk[2]);
     cascade_backend_free(fx.vk[1]);
     cascade_backend_free(fx.vk[0]);
@@ -83,6 +95,10 @@ int ops_group_teardown(void **state) {
 cascade_backend *need_vulkan(int precision) {
     if (!fx.vk[0]) {
         if (require_vulkan()) fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan: %s", fx.why);
+        skip();
+    }
+    if (precision == OPS_COOPMAT && !fx.vk[precision]) {
+        fprintf(stderr, "# tensor-core GEMM NOT RUN: %s\n", fx.why_coopmat);
         skip();
     }
     if (precision > 0 && !fx.vk[precision]) {

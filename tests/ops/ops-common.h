@@ -12,10 +12,15 @@
 
 #define NMSE_F32 1e-9
 
+/* fx.vk[] index: fp32, fp16 (plain GEMM), fp32 + int8 weights, fp16 on the tensor-core GEMM
+ * (NULL unless the device has VK_NV_cooperative_matrix with the kernel's shape) */
+#define OPS_COOPMAT 3
+
 typedef struct fixture {
     cascade_backend *cpu;
-    cascade_backend *vk[3]; /* fp32, fp16 (NULL without 16-bit storage), fp32 + int8 weights */
+    cascade_backend *vk[4];
     char             why[512];
+    const char      *why_coopmat; /* why vk[OPS_COOPMAT] is NULL */
 } fixture;
 
 extern fixture fx;
@@ -24,7 +29,8 @@ int ops_group_setup(void **state); /* cmocka group setup: makes fx's backends */
 int ops_group_teardown(void **state);
 
 bool require_vulkan(void); /* CASCADE_REQUIRE_VULKAN=1 */
-/* fx.vk[precision]: skips without it, fails when CASCADE_REQUIRE_VULKAN=1. */
+/* fx.vk[precision]: skips without it, fails when CASCADE_REQUIRE_VULKAN=1 (except for
+ * OPS_COOPMAT, which only the devices with tensor cores have: it prints why and skips). */
 cascade_backend *need_vulkan(int precision);
 
 cascade_value_id in4(cascade_graph *g, const char *name, int32_t nd, int64_t a, int64_t b,
