@@ -69,11 +69,6 @@ int ops_group_setup(void **state) {
         if (cascade_backend_vulkan_new(&vo, &fx.vk[p], &err) && p == 0)
             snprintf(fx.why, sizeof fx.why, "%s", err.message);
     }
-    cascade_vulkan_device_info info;
-    fx.why_coopmat = "no Vulkan device";
-    if (fx.vk[OPS_COOPMAT] && cascade_vulkan_backend_device(fx.vk[OPS_COOPMAT], &info))
-        cascade_vulkan_coopmat_pick(&info, true, false, getenv("CASCADE_VK_COOPMAT"),
-                                    &fx.why_coopmat);
     if (!cascade_vulkan_backend_uses_coopmat(fx.vk[OPS_COOPMAT])) {
         cascade_backend_free(fx.vk[OPS_COOPMAT]);
         fx.vk[OPS_COOPMAT] = NULL;
@@ -97,16 +92,29 @@ cascade_backend *need_vulkan(int precision) {
         if (require_vulkan()) fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan: %s", fx.why);
         skip();
     }
-    if (precision == OPS_COOPMAT && !fx.vk[precision]) {
-        fprintf(stderr, "# tensor-core GEMM NOT RUN: %s\n", fx.why_coopmat);
-        skip();
-    }
     if (precision > 0 && !fx.vk[precision]) {
         if (require_vulkan())
             fail_msg("CASCADE_REQUIRE_VULKAN=1 but no Vulkan backend %d", precision);
         skip();
     }
     return fx.vk[precision];
+}
+
+bool ops_coopmat_probe(const char **why) {
+    cascade_error err;
+    cascade_error_init(&err);
+    cascade_vulkan_options vo;
+    cascade_vulkan_options_init(&vo);
+    vo.precision = CASCADE_VULKAN_PRECISION_FP16;
+    cascade_backend           *be = NULL;
+    cascade_vulkan_device_info info;
+    *why = "no Vulkan device with 16-bit storage";
+    if (cascade_backend_vulkan_new(&vo, &be, &err)) return false;
+    if (cascade_vulkan_backend_device(be, &info))
+        cascade_vulkan_coopmat_pick(&info, true, false, getenv("CASCADE_VK_COOPMAT"), why);
+    bool on = cascade_vulkan_backend_uses_coopmat(be);
+    cascade_backend_free(be);
+    return on;
 }
 
 /* ---- running a graph ---- */

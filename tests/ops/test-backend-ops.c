@@ -379,11 +379,14 @@ int main(void) {
     static const char *const prec[] = {"fp32", "fp16", "int8", "coopmat"};
     void (*const fns[])(void **) = {test_ops_fp32, test_ops_fp16, test_ops_int8,
                                     test_ops_coopmat};
+    const char *why = NULL;
+    bool        coopmat = ops_coopmat_probe(&why);
+    printf("# tensor-core GEMM cases %s: %s\n", coopmat ? "run" : "NOT RUN", why);
     size_t k = 0;
     for (size_t i = 0; i < N_CASES; i++)
         for (int p = 0; p < 4; p++) {
             if (p == 2 && !has_weights(&cases[i])) continue;
-            if (p == OPS_COOPMAT && !has_gemm(&cases[i])) continue;
+            if (p == OPS_COOPMAT && (!coopmat || !has_gemm(&cases[i]))) continue;
             snprintf(names[k], sizeof names[k], "test_ops_%s_%s", cases[i].name, prec[p]);
             tests[k] = (struct CMUnitTest){names[k], fns[p], NULL, NULL, (void *)&cases[i]};
             k++;
