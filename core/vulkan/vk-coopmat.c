@@ -45,6 +45,8 @@ bool cascade_vulkan_coopmat_pick(const cascade_vulkan_device_info *info, bool fp
         r = "the device lists no 16x16x16 f16 x f16 + f32 subgroup shape";
     else if (!info->fp16_arith)
         r = "the device has no shaderFloat16";
+    else if (!info->vulkan_memory_model)
+        r = "the device has no vulkanMemoryModel";
     else if (info->subgroup_size != 32)
         r = "the kernel is written for subgroups of 32";
     else if (!fp16_plan)
@@ -56,6 +58,7 @@ bool cascade_vulkan_coopmat_pick(const cascade_vulkan_device_info *info, bool fp
 void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
                               cascade_vulkan_device_info *info) {
     info->coopmat_nv = false;
+    info->vulkan_memory_model = false;
     info->n_coopmat = 0;
     uint32_t n_ext = 0;
     bool     ext = false;
@@ -69,12 +72,17 @@ void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
         (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
             inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
     if (!ext || !get_props) return;
+    if (VK_API_VERSION_MAJOR(info->api_version) == 1 && VK_API_VERSION_MINOR(info->api_version) < 2)
+        return; /* the Vulkan 1.2 feature struct below is not defined there */
     VkPhysicalDeviceCooperativeMatrixFeaturesNV cf = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceVulkan12Features f12 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, .pNext = &cf};
     VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                   .pNext = &cf};
+                                   .pNext = &f12};
     vkGetPhysicalDeviceFeatures2(pd, &f);
     info->coopmat_nv = cf.cooperativeMatrix;
+    info->vulkan_memory_model = f12.vulkanMemoryModel;
     VkCooperativeMatrixPropertiesNV p[CASCADE_VULKAN_MAX_COOPMAT];
     uint32_t                        n = CASCADE_VULKAN_MAX_COOPMAT;
     for (uint32_t i = 0; i < n; i++)

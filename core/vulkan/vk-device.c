@@ -437,15 +437,16 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
                                    .queueFamilyIndex = vk->qfam,
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
-    /* the tensor-core variant needs the extension, its feature and fp16 arithmetic (its
-     * shared tiles are float16_t) */
+    /* the tensor-core variant needs the extension, its feature, fp16 arithmetic (its shared
+     * tiles are float16_t) and the Vulkan memory model (its SPIR-V declares it) */
     VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
         .cooperativeMatrix = VK_TRUE};
     VkPhysicalDeviceVulkan12Features f12 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
         .pNext = vk->coopmat ? &fcm : NULL,
-        .shaderFloat16 = vk->coopmat ? VK_TRUE : VK_FALSE};
+        .shaderFloat16 = vk->coopmat ? VK_TRUE : VK_FALSE,
+        .vulkanMemoryModel = vk->coopmat ? VK_TRUE : VK_FALSE};
     VkPhysicalDeviceVulkan11Features f11 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
         .pNext = &f12,

@@ -239,6 +239,7 @@ static void test_vulkan_coopmat_pick(void **state) {
     memset(&ok, 0, sizeof ok);
     ok.coopmat_nv = true;
     ok.fp16_arith = true;
+    ok.vulkan_memory_model = true;
     ok.subgroup_size = 32;
     ok.n_coopmat = 2;
     /* VkComponentTypeNV: 0 fp16, 1 fp32; VkScopeNV 3: subgroup */
@@ -253,7 +254,7 @@ static void test_vulkan_coopmat_pick(void **state) {
     assert_false(cascade_vulkan_coopmat_pick(&ok, true, true, NULL, NULL));
     assert_false(cascade_vulkan_coopmat_pick(&ok, false, false, NULL, &why));
     assert_non_null(strstr(why, "fp32"));
-    for (int lack = 0; lack < 7; lack++) {
+    for (int lack = 0; lack < 8; lack++) {
         cascade_vulkan_device_info d = ok;
         switch (lack) {
         case 0: d.coopmat_nv = false; break;
@@ -262,6 +263,7 @@ static void test_vulkan_coopmat_pick(void **state) {
         case 3: d.n_coopmat = 1; break;                /* only the 16x8x16 shape */
         case 4: d.coopmat[1].c_type = 0; break;        /* fp16 accumulation */
         case 5: d.coopmat[1].scope = 2; break;         /* workgroup scope */
+        case 6: d.vulkan_memory_model = false; break;
         default: d.coopmat[1].k = 8; break;
         }
         assert_false(cascade_vulkan_coopmat_pick(&d, true, false, NULL, &why));

@@ -86,8 +86,10 @@ typedef struct cascade_vulkan_device_info {
     uint32_t                   subgroup_size;
     bool                       cooperative_matrix; /* VK_KHR_cooperative_matrix */
     bool                       memory_budget;      /* VK_EXT_memory_budget */
-    /* VK_NV_cooperative_matrix with its cooperativeMatrix feature, and the shapes it lists */
+    /* VK_NV_cooperative_matrix with its cooperativeMatrix feature, the shapes it lists, and
+     * the vulkanMemoryModel feature its SPIR-V needs */
     bool                         coopmat_nv;
+    bool                         vulkan_memory_model;
     uint32_t                     n_coopmat;
     cascade_vulkan_coopmat_shape coopmat[CASCADE_VULKAN_MAX_COOPMAT];
 } cascade_vulkan_device_info;
@@ -98,7 +100,8 @@ const char *cascade_vulkan_device_type_name(cascade_vulkan_device_type t);
 const char *cascade_vulkan_component_name(uint32_t type);
 /* Whether a plan would use the tensor-core GEMM (vulkan_shaders/gemm.comp, COOPMAT) on a
  * device described by info: fp16 storage plans only, VK_NV_cooperative_matrix with a
- * 16x16x16 fp16 x fp16 + fp32 -> fp32 subgroup shape, shaderFloat16, subgroups of 32, and
+ * 16x16x16 fp16 x fp16 + fp32 -> fp32 subgroup shape, shaderFloat16, vulkanMemoryModel,
+ * subgroups of 32, and
  * neither the option nor env_coopmat ($CASCADE_VK_COOPMAT; NULL when unset) equal to "0".
  * *why (may be NULL) gets a short reason either way. */
 bool cascade_vulkan_coopmat_pick(const cascade_vulkan_device_info *info, bool fp16_plan,
