@@ -115,6 +115,10 @@ if [ -f "$icd" ] && ! ls /usr/share/vulkan/icd.d/nvidia* /etc/vulkan/icd.d/nvidi
   echo "NVIDIA ICD: $icd"
 fi
 
+# the programs' own libraries (Debian 12's, unpacked under a private root) are put on the
+# search path of the programs alone (run), never of python3 or the system's tools
+LIBS=""
+run() { LD_LIBRARY_PATH="$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 if [ -n "$build" ]; then
   mkdir -p "$work/bin"
   for p in $PROGRAMS; do
@@ -129,11 +133,10 @@ elif [ -x "$GPU/bin/cascade" ]; then
     libroot=$work/root
     mkdir -p "$libroot"
     for f in "$GPU"/debs/lib/*.deb; do dpkg -x "$f" "$libroot"; done
-    for d in "$libroot"/usr/lib/x86_64-linux-gnu "$libroot"/usr/lib/x86_64-linux-gnu/openblas-pthread \
+    for d in "$libroot"/usr/lib/x86_64-linux-gnu/openblas-pthread "$libroot"/usr/lib/x86_64-linux-gnu \
              "$libroot"/lib/x86_64-linux-gnu; do
-      [ -d "$d" ] && LD_LIBRARY_PATH=$d${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+      if [ -d "$d" ]; then LIBS=$LIBS${LIBS:+:}$d; fi
     done
-    export LD_LIBRARY_PATH
   fi
   echo "programs: $BIN (prepared)"
 else
@@ -156,8 +159,8 @@ and carry .gpu"
   BIN=$work/bin
   echo "programs: built in build-gpu"
 fi
-if ldd "$BIN/cascade" | grep -q "not found"; then
-  ldd "$BIN/cascade" | grep "not found" >&2
+if run ldd "$BIN/cascade" | grep -q "not found"; then
+  run ldd "$BIN/cascade" | grep "not found" >&2
   die "libraries missing for $BIN/cascade (see above)"
 fi
 golden=../shared/golden
@@ -165,8 +168,8 @@ golden=../shared/golden
 
 # ---- 2. the device ----
 say "Devices"
-"$BIN/cascade" devices | tee "$work/devices.txt"
-"$BIN/cascade" devices --json >"$work/devices.json"
+run "$BIN/cascade" devices | tee "$work/devices.txt"
+run "$BIN/cascade" devices --json >"$work/devices.json"
 if [ $any = 0 ]; then
   grep -qi nvidia "$work/devices.txt" || die "no NVIDIA Vulkan device (--allow-any-device runs anyway)"
   export CASCADE_VK_DEVICE=NVIDIA
@@ -193,7 +196,7 @@ report "tensor-core GEMM:${coopmat_line#*:}"
 failed=0
 check() { # name, command...
   local name=$1; shift
-  if "$@" >"$work/$name.log" 2>&1; then report "PASS $name"; else
+  if run "$@" >"$work/$name.log" 2>&1; then report "PASS $name"; else
     report "FAIL $name (log: $work/$name.log)"; tail -20 "$work/$name.log"; failed=1; fi
 }
 say "Correctness"
@@ -230,7 +233,7 @@ for m in $models; do
   name=${m%%:*} cfg=${m#*:}
   [ -f "$cfg" ] || die "no config $cfg"
   dir=$work/unet-$name
-  "$BIN/unet-random" "$cfg" "$dir" $size_arg | tee "$work/$name-gen.json"
+  run "$BIN/unet-random" "$cfg" "$dir" $size_arg | tee "$work/$name-gen.json"
   torch_ms=""
   if command -v python3 >/dev/null && python3 -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
     python3 tools/bench/torch_unet_gpu.py --config "$cfg" --batch 2 --size $size --seq $seq \
@@ -244,7 +247,7 @@ for m in $models; do
     fi
     env_val=0; [ $kernel = tensor-core ] && env_val=1
     res=$work/$name-$kernel.json
-    CASCADE_VK_COOPMAT=$env_val "$BIN/cascade" bench -c "$dir" -i "$dir/inputs.safetensors" \
+    CASCADE_VK_COOPMAT=$env_val run "$BIN/cascade" bench -c "$dir" -i "$dir/inputs.safetensors" \
       -b vulkan-fp16 -n "$iters" -w 2 >"$res"
     ms=$(json_num "$res" median) tf=$(json_num "$res" tflops)
     awk -v n="$name" -v k="$kernel" -v ms="$ms" -v tf="$tf" -v pk="$peak" -v tms="$torch_ms" 'BEGIN {
