@@ -7,10 +7,10 @@
  *   from x (N, C, H, W) on the fly, C written to (N, O, OH, OW).
  * Q8 (int8 weight-only, LINEAR's b and CONV2D's w): binding 1 holds R fp32 scales, one per
  *   output channel, then the int8 weights row-major, four to a word; dequantized here.
- * COOPMAT (tensor cores, GL_NV_cooperative_matrix): the same tiles and loaders, but the
- *   shared tiles hold fp16 and each of the 8 subgroups of 32 multiplies a 16 x 32 strip of
- *   the 64 x 64 tile with 16 x 16 x 16 fp16 matrices into fp32 accumulators. Selected at plan
- *   time only on devices reporting that shape (core/vulkan/vk-coopmat.c).
+ * COOPMAT (tensor cores, GL_NV_cooperative_matrix): the same loaders on a 128 x 128 tile
+ *   held in fp16; the 8 subgroups of 32 form a 4 x 2 grid, each multiplying a 32 x 64 part
+ *   of the tile as 2 x 4 blocks of 16 x 16 x 16 fp16 matrices into fp32 accumulators.
+ *   Selected at plan time only on devices reporting that shape (core/vulkan/vk-coopmat.c).
  * Bindings: matmul: 0 a, 1 b, 2 bias, 3 out.  conv: 0 x, 1 w, 2 bias, 3 out. */
 #include "types.glsl"
 #ifdef COOPMAT
@@ -18,8 +18,13 @@
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_KHR_shader_subgroup_basic : require
 #endif
-#define BM 64
+#ifdef COOPMAT
+#define BM 128 /* GEMM_TILE_COOPMAT in core/vulkan/vk-ops-matmul.c */
+#define BN 128
+#else
+#define BM 64 /* GEMM_TILE */
 #define BN 64
+#endif
 #define BK 32
 layout(local_size_x = 256) in;
 layout(binding = 0) readonly buffer In0 { T in0[]; };
@@ -63,7 +68,10 @@ uint fdiv(uint a, uint d, float r) {
 #ifdef COOPMAT
 /* fp16 tiles, k-major as in the plain kernel: A (m, k) at k BM + m is column-major with
  * stride BM, B (k, n) at k BN + n row-major with stride BN; one 16 x 16 fp32 staging block
- * per subgroup for the bounds-checked write-out */
+ * per subgroup for the bounds-checked write-out. 8 + 8 + 8 KiB. Every matrix offset and
+ * stride is a multiple of 16 bytes. */
+#define FM 2 /* 16-row blocks per subgroup: BM / 4 / 16 */
+#define FN 4 /* 16-column blocks per subgroup: BN / 2 / 16 */
 shared float16_t As[BK * BM];
 shared float16_t Bs[BK * BN];
 shared float     Cs[8 * 256];
@@ -114,19 +122,18 @@ void main() {
     uint abase = zb0 * p.sa_b0 + zb1 * p.sa_b1, bbase = zb0 * p.sb_b0 + zb1 * p.sb_b1;
 #endif
 #ifdef COOPMAT
-    /* subgroup sg: rows 16 (sg % 4), columns 32 (sg / 4) + 16 j of the tile */
-    uint sg = gl_SubgroupID, sm = 16u * (sg % 4u), sn = 32u * (sg / 4u);
-    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[2];
-    acc[0] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
-    acc[1] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
+    /* subgroup sg: rows sm + 16 i (i < FM), columns sn + 16 j (j < FN) of the tile */
+    uint sg = gl_SubgroupID, sm = 16u * FM * (sg % 4u), sn = 16u * FN * (sg / 4u);
+    fcoopmatNV<32, gl_ScopeSubgroup, 16, 16> acc[FM * FN];
+    for (uint i = 0u; i < FM * FN; i++) acc[i] = fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>(0.0);
 #else
     float acc[4][4];
     for (uint i = 0u; i < 4u; i++)
         for (uint j = 0u; j < 4u; j++) acc[i][j] = 0.0;
 #endif
 #ifdef CONV
-    /* 256 invocations over BN = 64 columns: each one loads the same B-tile column at every
-     * K step, so its output pixel's coordinates are worked out once, here */
+    /* 256 invocations over BN (64 or 128) columns: each one loads the same B-tile column at
+     * every K step, so its output pixel's coordinates are worked out once, here */
     uint nn_t = t % BN, n_t = n0 + nn_t;
     bool n_ok = n_t < Ncol;
     int  ih0 = 0, iw0 = 0;
@@ -185,12 +192,14 @@ void main() {
         barrier();
 #ifdef COOPMAT
         for (uint kk = 0u; kk < BK; kk += 16u) {
-            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a, b0, b1;
-            coopMatLoadNV(a, As, kk * BM + sm, BM, true);
-            coopMatLoadNV(b0, Bs, kk * BN + sn, BN, false);
-            coopMatLoadNV(b1, Bs, kk * BN + sn + 16u, BN, false);
-            acc[0] = coopMatMulAddNV(a, b0, acc[0]);
-            acc[1] = coopMatMulAddNV(a, b1, acc[1]);
+            fcoopmatNV<16, gl_ScopeSubgroup, 16, 16> a[FM], b[FN];
+            for (uint i = 0u; i < FM; i++)
+                coopMatLoadNV(a[i], As, kk * BM + sm + 16u * i, BM, true);
+            for (uint j = 0u; j < FN; j++)
+                coopMatLoadNV(b[j], Bs, kk * BN + sn + 16u * j, BN, false);
+            for (uint i = 0u; i < FM; i++)
+                for (uint j = 0u; j < FN; j++)
+                    acc[i * FN + j] = coopMatMulAddNV(a[i], b[j], acc[i * FN + j]);
         }
 #else
         for (uint kk = 0u; kk < BK; kk++) {
@@ -206,12 +215,13 @@ void main() {
 
 #ifdef COOPMAT
     uint lane = gl_SubgroupInvocationID;
-    for (uint j = 0u; j < 2u; j++) {
-        coopMatStoreNV(acc[j], Cs, 256u * sg, 16u, false);
+    for (uint f = 0u; f < FM * FN; f++) {
+        uint r0 = m0 + sm + 16u * (f / FN), c0 = n0 + sn + 16u * (f % FN);
+        coopMatStoreNV(acc[f], Cs, 256u * sg, 16u, false);
         subgroupMemoryBarrierShared();
         subgroupBarrier();
         for (uint e = lane; e < 256u; e += 32u)
-            store_out(m0 + sm + e / 16u, n0 + sn + 16u * j + e % 16u, Cs[256u * sg + e]);
+            store_out(r0 + e / 16u, c0 + e % 16u, Cs[256u * sg + e]);
         subgroupBarrier();
     }
 #else

@@ -26,8 +26,7 @@ const char *cascade_vulkan_component_name(uint32_t type) {
 /* The one shape gemm.comp (COOPMAT) is written for. */
 static bool is_gemm_shape(const cascade_vulkan_coopmat_shape *s) {
     return s->m == 16 && s->n == 16 && s->k == 16 && s->a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
-           s->b_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
-           s->c_type == VK_COMPONENT_TYPE_FLOAT32_NV &&
+           s->b_type == VK_COMPONENT_TYPE_FLOAT16_NV && s->c_type == VK_COMPONENT_TYPE_FLOAT32_NV &&
            s->d_type == VK_COMPONENT_TYPE_FLOAT32_NV && s->scope == VK_SCOPE_SUBGROUP_NV;
 }
 

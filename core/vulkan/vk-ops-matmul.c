@@ -4,7 +4,16 @@
 
 #include "vk-internal.h"
 
-#define TILE 64u
+#define GEMM_TILE         64u  /* gemm.comp's BM = BN */
+#define GEMM_TILE_COOPMAT 128u /* the same with COOPMAT */
+
+/* The output tile of a GEMM variant (one workgroup each). */
+static uint32_t gemm_tile(cascade_vk_shader s) {
+    return s == CASCADE_VK_SHADER_matmul_f16_f16_coopmat ||
+                   s == CASCADE_VK_SHADER_conv2d_f16_f16_coopmat
+               ? GEMM_TILE_COOPMAT
+               : GEMM_TILE;
+}
 
 static uint32_t ceil_div(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 
@@ -100,8 +109,8 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
                                         CASCADE_VK_SHADER_matmul_f32_f32,
                                         CASCADE_VK_SHADER_matmul_f16_f16,
                                         CASCADE_VK_SHADER_matmul_f16_f16_coopmat);
-        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, TILE),
-                                   ceil_div(pc.M, TILE), nb, err);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, gemm_tile(s)),
+                                   ceil_div(pc.M, gemm_tile(s)), nb, err);
     }
     case CASCADE_OP_LINEAR: {
         const cascade_node *x = cascade_graph_node(p->g, n->inputs[0]);
@@ -122,8 +131,8 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
                                         CASCADE_VK_SHADER_matmul_f32_f32_q8,
                                         CASCADE_VK_SHADER_matmul_f16_f16_q8,
                                         CASCADE_VK_SHADER_matmul_f16_f16_coopmat);
-        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, TILE),
-                                   ceil_div(pc.M, TILE), 1, err);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, gemm_tile(s)),
+                                   ceil_div(pc.M, gemm_tile(s)), 1, err);
     }
     case CASCADE_OP_CONV2D: {
         const cascade_node *x = cascade_graph_node(p->g, n->inputs[0]);
@@ -160,8 +169,8 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
                                         CASCADE_VK_SHADER_conv2d_f32_f32_q8,
                                         CASCADE_VK_SHADER_conv2d_f16_f16_q8,
                                         CASCADE_VK_SHADER_conv2d_f16_f16_coopmat);
-        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(cols, TILE),
-                                   ceil_div(pc.O / pc.groups, TILE), pc.groups, err);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(cols, gemm_tile(s)),
+                                   ceil_div(pc.O / pc.groups, gemm_tile(s)), pc.groups, err);
     }
     case CASCADE_OP_ATTENTION: {
         const cascade_node *q = cascade_graph_node(p->g, n->inputs[0]);

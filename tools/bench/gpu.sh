@@ -14,9 +14,10 @@
 #
 # The run: (1) the Vulkan loader and NVIDIA's ICD, (2) `cascade devices` with the
 # cooperative-matrix shapes, (3) correctness first: the op-equivalence test and the Vulkan
-# golden suites (fp32, fp16, fp16 on the plain GEMM), stopping on a failure, (4) `cascade
-# bench` on an IF-I-M-shaped and an SD-1.5-shaped U-Net (tools/bench/configs, random weights
-# made there by unet-random) with the plain and the tensor-core GEMM: per-step time (one
+# golden suites (fp32, fp16, fp16 on the plain GEMM), stopping on a failure, (4) a large
+# matrix product and two large 3x3 convolutions alone (gemm-bench), then `cascade bench` on
+# an IF-I-M-shaped and an SD-1.5-shaped U-Net (tools/bench/configs, random weights made
+# there by unet-random) with the plain and the tensor-core GEMM: per-step time (one
 # forward at batch 2 = one guidance step), TFLOP/s of its products and the fraction of the
 # device's fp16 dense peak, (5) the same U-Nets in PyTorch eager when torch sees CUDA, and
 # a summary table (also written to $OUT/gpu-bench.txt when OUT is set).
@@ -53,7 +54,8 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-PROGRAMS="cli/cascade tests/golden/golden-runner tests/ops/test-backend-ops tools/bench/unet-random"
+PROGRAMS="cli/cascade tests/golden/golden-runner tests/ops/test-backend-ops tools/bench/unet-random
+  tools/bench/gemm-bench"
 
 # ---- --prepare: on the development machine ----
 if [ $prepare = 1 ]; then
@@ -215,8 +217,19 @@ if [ $failed = 1 ] && [ $keep_going = 0 ]; then
   die "correctness failed: no benchmark (--keep-going benchmarks anyway)"
 fi
 
-# ---- 4. cascade bench ----
-say "Benchmark"
+# ---- 4. large single products, then cascade bench ----
+say "Large products (fp16 storage)"
+tiny_arg=""; [ $tiny = 1 ] && tiny_arg=--tiny
+printf '%-30s %-12s %10s %9s %8s\n' op kernel ms TFLOP/s %peak | tee -a "$summary"
+run "$BIN/gemm-bench" $tiny_arg --iterations "$([ $tiny = 1 ] && echo 2 || echo "$iters")" \
+  2>"$work/gemm-bench.err" | tee "$work/gemm-bench.json" |
+  sed 's/^{"op": "\([^"]*\)", "kernel": "\([^"]*\)", "median_ms": \([0-9.e+-]*\), "tflops": \([0-9.e+-]*\)}$/\1|\2|\3|\4/' |
+  awk -F'|' -v pk="$peak" '{
+    frac = pk > 0 ? sprintf("%.1f", 100 * $4 / pk) : "n/a"
+    printf "%-30s %-12s %10.3f %9.4g %8s\n", $1, $2, $3, $4, frac }' | tee -a "$summary"
+cat "$work/gemm-bench.err" | tee -a "$summary"
+
+say "U-Nets"
 if [ $tiny = 1 ]; then
   models="if:$golden/unet_if_stage1/config.json sd:$golden/unet_sd/config.json"
   size_arg="--size 16 --seq 8"; seq=8; size=16; iters=2

@@ -22,10 +22,9 @@
 #include "cascade/unet.h"
 
 static bool is_input_name(const char *n) {
-    static const char *const in[] = {CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP,
-                                     CASCADE_UNET_ENCODER_HIDDEN_STATES,
-                                     CASCADE_UNET_ENCODER_ATTENTION_MASK,
-                                     CASCADE_UNET_CLASS_LABELS};
+    static const char *const in[] = {
+        CASCADE_UNET_SAMPLE, CASCADE_UNET_TIMESTEP, CASCADE_UNET_ENCODER_HIDDEN_STATES,
+        CASCADE_UNET_ENCODER_ATTENTION_MASK, CASCADE_UNET_CLASS_LABELS};
     for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
         if (!strcmp(n, in[i])) return true;
     return false;
@@ -46,29 +45,32 @@ static cascade_status make_tensor(const cascade_node *n, cascade_dtype dt, casca
     if (!f) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s", n->name);
     bool input = is_input_name(n->name);
     if (!input && n->ndim == 1 && ends_with(n->name, ".weight")) {
-        for (int64_t i = 0; i < numel; i++) f[i] = 1.0f;
+        for (int64_t i = 0; i < numel; i++)
+            f[i] = 1.0f;
     } else if (!strcmp(n->name, CASCADE_UNET_TIMESTEP)) {
-        for (int64_t i = 0; i < numel; i++) f[i] = 500.0f;
+        for (int64_t i = 0; i < numel; i++)
+            f[i] = 500.0f;
     } else if (!strcmp(n->name, CASCADE_UNET_CLASS_LABELS) ||
-               !strcmp(n->name, CASCADE_UNET_ENCODER_ATTENTION_MASK) ||
-               (!input && n->ndim == 1)) {
-        for (int64_t i = 0; i < numel; i++) f[i] = 0.0f;
+               !strcmp(n->name, CASCADE_UNET_ENCODER_ATTENTION_MASK) || (!input && n->ndim == 1)) {
+        for (int64_t i = 0; i < numel; i++)
+            f[i] = 0.0f;
     } else {
         cascade_rng_normal(rng, f, (size_t)numel);
         double fan_in = n->ndim > 1 && n->shape[0] > 0 ? (double)numel / (double)n->shape[0] : 1;
         float  s = input ? 1.0f : (float)(1.0 / sqrt(fan_in));
-        for (int64_t i = 0; i < numel; i++) f[i] *= s;
+        for (int64_t i = 0; i < numel; i++)
+            f[i] *= s;
     }
-    cascade_status st = cascade_tensor_new(input ? CASCADE_DTYPE_F32 : dt, n->ndim, n->shape, out,
-                                           err);
-    if (!st) st = cascade_convert(CASCADE_DTYPE_F32, f, (*out)->dtype, (*out)->data, (size_t)numel,
-                                  err);
+    cascade_status st =
+        cascade_tensor_new(input ? CASCADE_DTYPE_F32 : dt, n->ndim, n->shape, out, err);
+    if (!st)
+        st = cascade_convert(CASCADE_DTYPE_F32, f, (*out)->dtype, (*out)->data, (size_t)numel, err);
     free(f);
     return st;
 }
 
 static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *v) {
-    char *end = NULL;
+    char     *end = NULL;
     long long x = strtoll(s, &end, 10);
     *v = x;
     return *s && end && !*end && x >= lo && x <= hi;
@@ -77,14 +79,14 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *v) {
 int main(int argc, char **argv) {
     if (argc < 3 || argv[1][0] == '-') {
         fprintf(stderr, "usage: unet-random CONFIG.json OUTDIR [--batch B] [--size H] "
-                        "[--seq N] [--seed S] [--f32]\n");
+                        "[--seq N] [--seed S] [--f32] [--dry-run]\n");
         return 2;
     }
     int64_t       batch = 2, size = 0, seq = 77, seed = 0;
     cascade_dtype dt = CASCADE_DTYPE_F16;
     bool          dry = false;
     for (int i = 3; i < argc; i++) {
-        int64_t *v = !strcmp(argv[i], "--batch") ? &batch
+        int64_t *v = !strcmp(argv[i], "--batch")  ? &batch
                      : !strcmp(argv[i], "--size") ? &size
                      : !strcmp(argv[i], "--seq")  ? &seq
                      : !strcmp(argv[i], "--seed") ? &seed
@@ -98,15 +100,15 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    cascade_error   err;
-    cascade_unet   *u = NULL;
-    cascade_graph  *g = NULL;
+    cascade_error    err;
+    cascade_unet    *u = NULL;
+    cascade_graph   *g = NULL;
     cascade_tensor **w = NULL, **in = NULL;
-    const char    **wn = NULL, **inn = NULL;
-    size_t          nw = 0, nin = 0;
-    char           *json = NULL, *cfg_out = NULL, *w_out = NULL, *in_out = NULL;
-    gsize           json_len = 0;
-    int             rc = 1;
+    const char     **wn = NULL, **inn = NULL;
+    size_t           nw = 0, nin = 0;
+    char            *json = NULL, *cfg_out = NULL, *w_out = NULL, *in_out = NULL;
+    gsize            json_len = 0;
+    int              rc = 1;
     cascade_error_init(&err);
     if (!dry && g_mkdir_with_parents(argv[2], 0755) != 0) {
         fprintf(stderr, "unet-random: cannot create %s\n", argv[2]);
@@ -162,7 +164,8 @@ int main(int argc, char **argv) {
     }
     if (!dry &&
         (cascade_safetensors_write(w_out, nw, wn, (const cascade_tensor *const *)w, NULL, &err) ||
-         cascade_safetensors_write(in_out, nin, inn, (const cascade_tensor *const *)in, NULL, &err)))
+         cascade_safetensors_write(in_out, nin, inn, (const cascade_tensor *const *)in, NULL,
+                                   &err)))
         goto fail;
     printf("{\"dir\": \"%s\", \"tensors\": %zu, \"params\": %lld, \"batch\": %lld, "
            "\"size\": %lld, \"seq\": %lld}\n",
@@ -173,8 +176,10 @@ int main(int argc, char **argv) {
 fail:
     fprintf(stderr, "unet-random: %s\n", err.message);
 done:
-    for (size_t i = 0; i < nw; i++) cascade_tensor_free(w[i]);
-    for (size_t i = 0; i < nin; i++) cascade_tensor_free(in[i]);
+    for (size_t i = 0; i < nw; i++)
+        cascade_tensor_free(w[i]);
+    for (size_t i = 0; i < nin; i++)
+        cascade_tensor_free(in[i]);
     free(w);
     free(in);
     free(wn);
