@@ -226,8 +226,9 @@ run "$BIN/gemm-bench" $tiny_arg --iterations "$([ $tiny = 1 ] && echo 2 || echo 
   sed 's/^{"op": "\([^"]*\)", "kernel": "\([^"]*\)", "median_ms": \([0-9.e+-]*\), "tflops": \([0-9.e+-]*\)}$/\1|\2|\3|\4/' |
   awk -F'|' -v pk="$peak" '{
     frac = pk > 0 ? sprintf("%.1f", 100 * $4 / pk) : "n/a"
-    printf "%-30s %-12s %10.3f %9.4g %8s\n", $1, $2, $3, $4, frac }' | tee -a "$summary"
-cat "$work/gemm-bench.err" | tee -a "$summary"
+    printf "%-30s %-12s %10.3f %9.4g %8s\n", $1, $2, $3, $4, frac }' | tee -a "$summary" ||
+  { report "FAIL gemm-bench"; failed=1; }
+tee -a "$summary" <"$work/gemm-bench.err"
 
 say "U-Nets"
 if [ $tiny = 1 ]; then
@@ -260,8 +261,12 @@ for m in $models; do
     fi
     env_val=0; [ $kernel = tensor-core ] && env_val=1
     res=$work/$name-$kernel.json
-    CASCADE_VK_COOPMAT=$env_val run "$BIN/cascade" bench -c "$dir" -i "$dir/inputs.safetensors" \
-      -b vulkan-fp16 -n "$iters" -w 2 >"$res"
+    if ! CASCADE_VK_COOPMAT=$env_val run "$BIN/cascade" bench -c "$dir" \
+         -i "$dir/inputs.safetensors" -b vulkan-fp16 -n "$iters" -w 2 >"$res"; then
+      printf '%-8s %-12s %s\n' "$name" "$kernel" "FAILED (see above)" | tee -a "$summary"
+      failed=1
+      continue
+    fi
     ms=$(json_num "$res" median) tf=$(json_num "$res" tflops)
     awk -v n="$name" -v k="$kernel" -v ms="$ms" -v tf="$tf" -v pk="$peak" -v tms="$torch_ms" 'BEGIN {
       frac = pk > 0 ? sprintf("%.1f", 100 * tf / pk) : "n/a"
@@ -274,4 +279,4 @@ done
 report "step = one U-Net forward at batch 2 (one guidance step), fp16 storage; TFLOP/s counts"
 report "matrix products, convolutions and attention (gemm_flops of cascade bench); ratio ="
 report "cascade / PyTorch eager (fp16, CUDA), n/a where PyTorch did not run."
-[ $failed = 0 ] || die "correctness failed (benchmarked anyway with --keep-going)"
+[ $failed = 0 ] || die "something failed (see FAIL above)"
