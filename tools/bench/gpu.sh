@@ -60,8 +60,6 @@ PROGRAMS="cli/cascade tests/golden/golden-runner tests/ops/test-backend-ops tool
 # ---- --prepare: on the development machine ----
 if [ $prepare = 1 ]; then
   [ -f /etc/debian_version ] || die "--prepare runs on the Debian 12 development machine"
-  exclude=$(git rev-parse --git-path info/exclude)
-  grep -qx '/.gpu/' "$exclude" 2>/dev/null || echo /.gpu/ >>"$exclude"
   rm -rf "$GPU/bin" "$GPU/debs" "$GPU/golden"
   mkdir -p "$GPU/bin" "$GPU/debs/loader" "$GPU/debs/lib" "$GPU/golden"
   [ -d "$GPU/build" ] || meson setup "$GPU/build" --buildtype=release -Dplugin=disabled >/dev/null
