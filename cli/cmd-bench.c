@@ -24,8 +24,10 @@ static void usage(FILE *f) {
                "JSON with the load time, per-step latency of each stage, the total, and peak\n"
                "host memory. With --component: runs one component (as `cascade forward` does)\n"
                "repeatedly and prints JSON:\n"
-               "load and plan time, per-run latency (min, median, mean), peak host memory and\n"
-               "the backend's planned vs naive activation memory and its peak device memory.\n"
+               "load and plan time, per-run latency (min, median, mean), peak host memory, the\n"
+               "backend's planned vs naive activation memory and its peak device memory, and the\n"
+               "FLOPs of its matrix products, convolutions and attention (gemm_flops) with the\n"
+               "rate at the median latency (tflops).\n"
                "With --vae: one AutoencoderKL decode (or --encode) of a WxH image from seeded\n"
                "latents; prints JSON with the time, how it was tiled, the bytes the VAE planned\n"
                "and the host memory the run added (VmHWM after it minus VmRSS before it).\n\n"
@@ -55,6 +57,36 @@ static double now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double numel(const cascade_node *n) {
+    double v = 1;
+    for (int32_t d = 0; d < n->ndim; d++) v *= (double)n->shape[d];
+    return v;
+}
+
+/* Floating-point operations of one run: 2 per multiply-add of every MATMUL, LINEAR, CONV2D
+ * and ATTENTION node (the work tensor cores can do; the rest is bandwidth). */
+static double gemm_flops(const cascade_graph *g) {
+    double f = 0;
+    for (int32_t i = 0; g && i < cascade_graph_n_nodes(g); i++) {
+        const cascade_node *n = cascade_graph_node(g, i);
+        const cascade_node *a = n->n_inputs > 0 ? cascade_graph_node(g, n->inputs[0]) : NULL;
+        const cascade_node *b = n->n_inputs > 1 ? cascade_graph_node(g, n->inputs[1]) : NULL;
+        switch (n->op) {
+        case CASCADE_OP_MATMUL:
+        case CASCADE_OP_LINEAR: f += 2 * numel(n) * (double)a->shape[a->ndim - 1]; break;
+        case CASCADE_OP_CONV2D: f += 2 * numel(n) * numel(b) / (double)b->shape[0]; break;
+        case CASCADE_OP_ATTENTION: {
+            const cascade_node *v = cascade_graph_node(g, n->inputs[2]);
+            f += 2 * numel(a) / (double)a->shape[3] * (double)b->shape[2] *
+                 (double)(a->shape[3] + v->shape[3]);
+            break;
+        }
+        default: break;
+        }
+    }
+    return f;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -185,6 +217,7 @@ int cmd_bench(int argc, char **argv) {
     for (long i = 0; i < iters; i++) mean += lat[i] / (double)iters;
     qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
     double median = iters % 2 ? lat[iters / 2] : 0.5 * (lat[iters / 2 - 1] + lat[iters / 2]);
+    double flops = gemm_flops(sess.graph);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     cascade_memory_stats ms;
@@ -192,11 +225,13 @@ int cmd_bench(int argc, char **argv) {
     printf("{\"component\": \"%s\", \"backend\": \"%s\", \"threads\": %ld, \"load_and_plan_ms\": %.3f, "
            "\"iterations\": %ld, \"latency_ms\": {\"min\": %.3f, \"median\": %.3f, \"mean\": %.3f}, "
            "\"peak_host_bytes\": %lld, \"activations\": {\"planned_bytes\": %llu, "
-           "\"naive_bytes\": %llu}, \"weights_bytes\": %llu, \"peak_device_bytes\": %llu}\n",
+           "\"naive_bytes\": %llu}, \"weights_bytes\": %llu, \"peak_device_bytes\": %llu, "
+           "\"gemm_flops\": %.6g, \"tflops\": %.4g}\n",
            fc->class_name, cascade_backend_name(be), threads, t_load, iters, lat[0], median, mean,
            (long long)ru.ru_maxrss * 1024, (unsigned long long)ms.planned_peak_bytes,
            (unsigned long long)ms.naive_bytes, (unsigned long long)ms.weights_bytes,
-           (unsigned long long)ms.device_peak_bytes);
+           (unsigned long long)ms.device_peak_bytes, flops,
+           median > 0 ? flops / (median * 1e-3) / 1e12 : 0.0);
 done:
     forward_session_clear(&sess);
     cascade_backend_free(be);

@@ -10,7 +10,7 @@ packages=(
   build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
   libglib2.0-dev libjson-glib-dev libopenblas-dev libsentencepiece-dev libpng-dev
   libcmocka-dev
-  glslc libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+  glslc spirv-tools libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   librsvg2-bin ca-certificates
   libgtk-3-dev adwaita-icon-theme xvfb xauth gettext
   libgimp2.0-dev gimp

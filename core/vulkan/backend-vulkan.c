@@ -540,6 +540,10 @@ bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be) {
     return is_vulkan(be) && ctx_of(be)->fp16;
 }
 
+bool cascade_vulkan_backend_uses_coopmat(const cascade_backend *be) {
+    return is_vulkan(be) && ctx_of(be)->coopmat;
+}
+
 bool cascade_vulkan_backend_uses_int8(const cascade_backend *be) {
     return is_vulkan(be) && ctx_of(be)->opt.weights_int8;
 }

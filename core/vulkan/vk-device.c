@@ -236,7 +236,10 @@ cascade_status cascade_vulkan_list_devices(cascade_vulkan_device_info **out, int
         if (!*out) {
             st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "vulkan: device list");
         } else {
-            for (uint32_t i = 0; i < np; i++) probe(pds[i], (int)i, &(*out)[i]);
+            for (uint32_t i = 0; i < np; i++) {
+                probe(pds[i], (int)i, &(*out)[i]);
+                cascade_vk_coopmat_probe(inst, pds[i], &(*out)[i]);
+            }
             *n = (int)np;
         }
     }
@@ -379,7 +382,10 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "vulkan: device list");
         goto fail;
     }
-    for (uint32_t i = 0; i < np; i++) probe(pds[i], (int)i, &infos[i]);
+    for (uint32_t i = 0; i < np; i++) {
+        probe(pds[i], (int)i, &infos[i]);
+        cascade_vk_coopmat_probe(vk->instance, pds[i], &infos[i]);
+    }
     uint32_t pick = 0;
     if ((st = choose(&vk->opt, infos, np, &pick, err)) != CASCADE_STATUS_OK) goto fail;
     vk->phys = pds[pick];
@@ -407,6 +413,8 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
         break;
     default: vk->fp16 = vk->info.fp16_storage; break;
     }
+    vk->coopmat = cascade_vulkan_coopmat_pick(&vk->info, vk->fp16, vk->opt.no_coopmat,
+                                              getenv("CASCADE_VK_COOPMAT"), NULL);
 
     uint32_t nq = 0;
     vkGetPhysicalDeviceQueueFamilyProperties(vk->phys, &nq, NULL);
@@ -429,13 +437,25 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
                                    .queueFamilyIndex = vk->qfam,
                                    .queueCount = 1,
                                    .pQueuePriorities = &prio};
+    /* the tensor-core variant needs the extension, its feature, fp16 arithmetic (its shared
+     * tiles are float16_t) and the Vulkan memory model (its SPIR-V declares it) */
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV fcm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+        .cooperativeMatrix = VK_TRUE};
+    VkPhysicalDeviceVulkan12Features f12 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+        .pNext = vk->coopmat ? &fcm : NULL,
+        .shaderFloat16 = vk->coopmat ? VK_TRUE : VK_FALSE,
+        .vulkanMemoryModel = vk->coopmat ? VK_TRUE : VK_FALSE};
     VkPhysicalDeviceVulkan11Features f11 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+        .pNext = &f12,
         .storageBuffer16BitAccess = vk->fp16 ? VK_TRUE : VK_FALSE};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                     .pNext = &f11};
-    const char *exts[1];
+    const char *exts[2];
     uint32_t    n_exts = 0;
+    if (vk->coopmat) exts[n_exts++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
     if (vk->info.memory_budget) {
         exts[n_exts++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
         vk->has_budget = true;

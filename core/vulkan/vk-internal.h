@@ -60,6 +60,7 @@ typedef struct cascade_vk_ctx {
     uint32_t                   qfam;
     bool                       fp16;          /* plans store values as float16 */
     bool                       has_budget;    /* VK_EXT_memory_budget enabled */
+    bool                       coopmat;       /* GEMMs on the tensor-core variant (vk-coopmat.c) */
     VkCommandPool              cmd_pool;
     VkCommandBuffer            xfer_cmd;      /* staging copies */
     VkFence                    fence;
@@ -75,6 +76,11 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
 void           cascade_vk_ctx_free(cascade_vk_ctx *vk); /* NULL-safe */
 /* Device-local bytes still available (budget - usage, or the heap size); 0 if unknown. */
 uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk);
+
+/* ---- vk-coopmat.c ---- */
+/* Fills info's coopmat_nv, n_coopmat and coopmat[] (cleared when the device has none). */
+void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
+                              cascade_vulkan_device_info *info);
 
 /* ---- vk-memory.c ---- */
 /* host_visible: mappable staging memory; else device-local (host-visible where that is

@@ -4,17 +4,30 @@
 
 #include "vk-internal.h"
 
-#define TILE 64u
+#define GEMM_TILE         64u  /* gemm.comp's BM = BN */
+#define GEMM_TILE_COOPMAT 128u /* the same with COOPMAT */
+
+/* The output tile of a GEMM variant (one workgroup each). */
+static uint32_t gemm_tile(cascade_vk_shader s) {
+    return s == CASCADE_VK_SHADER_matmul_f16_f16_coopmat ||
+                   s == CASCADE_VK_SHADER_conv2d_f16_f16_coopmat
+               ? GEMM_TILE_COOPMAT
+               : GEMM_TILE;
+}
 
 static uint32_t ceil_div(uint64_t a, uint64_t b) { return (uint32_t)((a + b - 1) / b); }
 
 /* The GEMM variant for a weight: the int8 one when the weight was quantized at upload, then
- * fp32 or fp16 storage as the plan's precision picks. */
+ * the tensor-core one where the context chose it (fp16 plans only), then fp32 or fp16
+ * storage as the plan's precision picks. weight CASCADE_NO_VALUE: an activation product. */
 static cascade_vk_shader pick_gemm(const cascade_vk_plan *p, cascade_value_id weight,
                                    cascade_vk_shader f32, cascade_vk_shader f16,
-                                   cascade_vk_shader q8_f32, cascade_vk_shader q8_f16) {
-    return p->q8 && p->q8[weight] ? cascade_vk_pick(p, q8_f32, q8_f16)
-                                  : cascade_vk_pick(p, f32, f16);
+                                   cascade_vk_shader q8_f32, cascade_vk_shader q8_f16,
+                                   cascade_vk_shader coopmat) {
+    if (weight != CASCADE_NO_VALUE && p->q8 && p->q8[weight])
+        return cascade_vk_pick(p, q8_f32, q8_f16);
+    if (p->vk->coopmat && p->vk->fp16) return coopmat;
+    return cascade_vk_pick(p, f32, f16);
 }
 
 /* Batch dims of a matmul: out batch shape (nd dims), each operand's batch strides (0 where
@@ -91,9 +104,13 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
             return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                      "vulkan: node '%s': %u batches (max 65535)", n->name, nb);
         cascade_value_id bind[4] = {n->inputs[0], n->inputs[1], CASCADE_NO_VALUE, id};
-        return cascade_vk_dispatch(
-            p, cascade_vk_pick(p, CASCADE_VK_SHADER_matmul_f32_f32, CASCADE_VK_SHADER_matmul_f16_f16),
-            bind, 4, &pc, sizeof pc, ceil_div(pc.N, TILE), ceil_div(pc.M, TILE), nb, err);
+        cascade_vk_shader s = pick_gemm(p, CASCADE_NO_VALUE, CASCADE_VK_SHADER_matmul_f32_f32,
+                                        CASCADE_VK_SHADER_matmul_f16_f16,
+                                        CASCADE_VK_SHADER_matmul_f32_f32,
+                                        CASCADE_VK_SHADER_matmul_f16_f16,
+                                        CASCADE_VK_SHADER_matmul_f16_f16_coopmat);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, gemm_tile(s)),
+                                   ceil_div(pc.M, gemm_tile(s)), nb, err);
     }
     case CASCADE_OP_LINEAR: {
         const cascade_node *x = cascade_graph_node(p->g, n->inputs[0]);
@@ -112,9 +129,10 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
         cascade_vk_shader s = pick_gemm(p, n->inputs[1], CASCADE_VK_SHADER_matmul_f32_f32,
                                         CASCADE_VK_SHADER_matmul_f16_f16,
                                         CASCADE_VK_SHADER_matmul_f32_f32_q8,
-                                        CASCADE_VK_SHADER_matmul_f16_f16_q8);
-        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, TILE),
-                                   ceil_div(pc.M, TILE), 1, err);
+                                        CASCADE_VK_SHADER_matmul_f16_f16_q8,
+                                        CASCADE_VK_SHADER_matmul_f16_f16_coopmat);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(pc.N, gemm_tile(s)),
+                                   ceil_div(pc.M, gemm_tile(s)), 1, err);
     }
     case CASCADE_OP_CONV2D: {
         const cascade_node *x = cascade_graph_node(p->g, n->inputs[0]);
@@ -149,9 +167,10 @@ cascade_status cascade_vk_record_matmul(cascade_vk_plan *p, cascade_value_id id,
         cascade_vk_shader s = pick_gemm(p, n->inputs[1], CASCADE_VK_SHADER_conv2d_f32_f32,
                                         CASCADE_VK_SHADER_conv2d_f16_f16,
                                         CASCADE_VK_SHADER_conv2d_f32_f32_q8,
-                                        CASCADE_VK_SHADER_conv2d_f16_f16_q8);
-        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(cols, TILE),
-                                   ceil_div(pc.O / pc.groups, TILE), pc.groups, err);
+                                        CASCADE_VK_SHADER_conv2d_f16_f16_q8,
+                                        CASCADE_VK_SHADER_conv2d_f16_f16_coopmat);
+        return cascade_vk_dispatch(p, s, bind, 4, &pc, sizeof pc, ceil_div(cols, gemm_tile(s)),
+                                   ceil_div(pc.O / pc.groups, gemm_tile(s)), pc.groups, err);
     }
     case CASCADE_OP_ATTENTION: {
         const cascade_node *q = cascade_graph_node(p->g, n->inputs[0]);

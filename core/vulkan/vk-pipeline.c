@@ -21,6 +21,8 @@ static const shader_shape shapes[CASCADE_VK_SHADER_COUNT] = {
     BOTH(norm, 4, 128),    BOTH(matmul, 4, 256),  BOTH(conv2d, 4, 256),
     BOTH(attention, 5, 64),  BOTH_Q8(matmul, 4, 256), BOTH_Q8(conv2d, 4, 256),
     [CASCADE_VK_SHADER_binary_f32_f16_sincos] = {3, 256},
+    [CASCADE_VK_SHADER_matmul_f16_f16_coopmat] = {4, 256},
+    [CASCADE_VK_SHADER_conv2d_f16_f16_coopmat] = {4, 256},
 };
 
 uint32_t cascade_vk_shader_bindings(cascade_vk_shader s) { return shapes[s].bindings; }

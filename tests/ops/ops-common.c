@@ -57,21 +57,28 @@ int ops_group_setup(void **state) {
         fprintf(stderr, "cpu backend: %s\n", err.message);
         return -1;
     }
-    for (int p = 0; p < 3; p++) {
+    for (int p = 0; p < 4; p++) {
         cascade_vulkan_options vo;
         cascade_vulkan_options_init(&vo);
-        vo.precision = p == 1 ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
+        vo.precision = p == 1 || p == OPS_COOPMAT ? CASCADE_VULKAN_PRECISION_FP16
+                                                  : CASCADE_VULKAN_PRECISION_FP32;
         vo.weights_int8 = p == 2;
+        vo.no_coopmat = p != OPS_COOPMAT; /* the plain GEMM stays the reference */
         vo.guards = true;
         cascade_error_init(&err);
         if (cascade_backend_vulkan_new(&vo, &fx.vk[p], &err) && p == 0)
             snprintf(fx.why, sizeof fx.why, "%s", err.message);
+    }
+    if (!cascade_vulkan_backend_uses_coopmat(fx.vk[OPS_COOPMAT])) {
+        cascade_backend_free(fx.vk[OPS_COOPMAT]);
+        fx.vk[OPS_COOPMAT] = NULL;
     }
     return 0;
 }
 
 int ops_group_teardown(void **state) {
     (void)state;
+    cascade_backend_free(fx.vk[OPS_COOPMAT]);
     cascade_backend_free(fx.vk[2]);
     cascade_backend_free(fx.vk[1]);
     cascade_backend_free(fx.vk[0]);
@@ -91,6 +98,23 @@ cascade_backend *need_vulkan(int precision) {
         skip();
     }
     return fx.vk[precision];
+}
+
+bool ops_coopmat_probe(const char **why) {
+    cascade_error err;
+    cascade_error_init(&err);
+    cascade_vulkan_options vo;
+    cascade_vulkan_options_init(&vo);
+    vo.precision = CASCADE_VULKAN_PRECISION_FP16;
+    cascade_backend           *be = NULL;
+    cascade_vulkan_device_info info;
+    *why = "no Vulkan device with 16-bit storage";
+    if (cascade_backend_vulkan_new(&vo, &be, &err)) return false;
+    if (cascade_vulkan_backend_device(be, &info))
+        cascade_vulkan_coopmat_pick(&info, true, false, getenv("CASCADE_VK_COOPMAT"), why);
+    bool on = cascade_vulkan_backend_uses_coopmat(be);
+    cascade_backend_free(be);
+    return on;
 }
 
 /* ---- running a graph ---- */

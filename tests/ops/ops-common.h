@@ -12,9 +12,13 @@
 
 #define NMSE_F32 1e-9
 
+/* fx.vk[] index: fp32, fp16 (plain GEMM), fp32 + int8 weights, fp16 on the tensor-core GEMM
+ * (NULL unless the device has VK_NV_cooperative_matrix with the kernel's shape) */
+#define OPS_COOPMAT 3
+
 typedef struct fixture {
     cascade_backend *cpu;
-    cascade_backend *vk[3]; /* fp32, fp16 (NULL without 16-bit storage), fp32 + int8 weights */
+    cascade_backend *vk[4];
     char             why[512];
 } fixture;
 
@@ -26,6 +30,10 @@ int ops_group_teardown(void **state);
 bool require_vulkan(void); /* CASCADE_REQUIRE_VULKAN=1 */
 /* fx.vk[precision]: skips without it, fails when CASCADE_REQUIRE_VULKAN=1. */
 cascade_backend *need_vulkan(int precision);
+/* Whether the device the backend picks runs the tensor-core GEMM; *why says why (not). Made
+ * before the group (meson reads cmocka's skips as failures, so the cases that need it are
+ * registered only where it runs, and the output says so either way). */
+bool ops_coopmat_probe(const char **why);
 
 cascade_value_id in4(cascade_graph *g, const char *name, int32_t nd, int64_t a, int64_t b,
                      int64_t c, int64_t d);

@@ -280,6 +280,8 @@ static const op_case cases[] = {
     {"matmul_batch_bcast", b_matmul, {2, 3, 17, 33, 1, 1, 5}, 0, 0, 1e-4},
     {"matmul_bt", b_matmul, {1, 3, 65, 33, 1, 3, 17}, 1, 0, 1e-4},
     {"matmul_bt_bcast_a", b_matmul, {1, 1, 1, 67, 2, 3, 129}, 1, 0, 1e-4},
+    /* several 64 x 64 tiles and K steps, ragged on every edge */
+    {"matmul_multi_tile", b_matmul, {1, 1, 130, 150, 1, 1, 200}, 0, 0, 1e-4},
     {"linear_bias", b_linear, {2, 17, 63, 65, CASCADE_DTYPE_F32}, 1, 0, 1e-4},
     {"linear_f16_weight", b_linear, {1, 3, 65, 17, CASCADE_DTYPE_F16}, 0, 0, 1e-4},
     {"linear_bf16_weight", b_linear, {1, 1, 17, 3, CASCADE_DTYPE_BF16}, 1, 0, 1e-4},
@@ -323,6 +325,8 @@ static const op_case cases[] = {
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
+/* precision: 0 fp32, 1 fp16, 2 int8 weights, OPS_COOPMAT fp16 on the tensor-core GEMM (its
+ * products are fp16 x fp16 into fp32, so it keeps the fp16 bounds) */
 static void run_case(const op_case *c, int precision) {
     cascade_backend *vk = need_vulkan(precision);
     cascade_error    err;
@@ -342,7 +346,7 @@ static void run_case(const op_case *c, int precision) {
     double max = precision == 2 ? NMSE_Q8
                  : precision  ? (c->max_nmse_f16 > 0 ? c->max_nmse_f16 : NMSE_F16)
                               : (c->max_nmse > 0 ? c->max_nmse : NMSE_F32);
-    static const char *const prec_name[] = {"fp32", "fp16", "int8"};
+    static const char *const prec_name[] = {"fp32", "fp16", "int8", "coopmat"};
     char label[128];
     snprintf(label, sizeof label, "%s %s", c->name, prec_name[precision]);
     fprintf(stderr, "# %-28s nmse %.3g (max %.1g)\n", label, d.nmse, max);
@@ -359,21 +363,30 @@ static void run_case(const op_case *c, int precision) {
 static void test_ops_fp32(void **state) { run_case(*state, 0); }
 static void test_ops_fp16(void **state) { run_case(*state, 1); }
 static void test_ops_int8(void **state) { run_case(*state, 2); }
+static void test_ops_coopmat(void **state) { run_case(*state, OPS_COOPMAT); }
 
 /* Cases with a LINEAR or CONV2D weight, which the int8 option quantizes. */
 static bool has_weights(const op_case *c) {
     return c->build == b_linear || c->build == b_conv || c->build == b_block;
 }
 
+/* Cases the tensor-core GEMM runs: every LINEAR, CONV2D and MATMUL. */
+static bool has_gemm(const op_case *c) { return has_weights(c) || c->build == b_matmul; }
+
 int main(void) {
-    struct CMUnitTest tests[3 * N_CASES];
-    static char       names[3 * N_CASES][96];
-    static const char *const prec[] = {"fp32", "fp16", "int8"};
-    void (*const fns[])(void **) = {test_ops_fp32, test_ops_fp16, test_ops_int8};
+    struct CMUnitTest tests[4 * N_CASES];
+    static char       names[4 * N_CASES][96];
+    static const char *const prec[] = {"fp32", "fp16", "int8", "coopmat"};
+    void (*const fns[])(void **) = {test_ops_fp32, test_ops_fp16, test_ops_int8,
+                                    test_ops_coopmat};
+    const char *why = NULL;
+    bool        coopmat = ops_coopmat_probe(&why);
+    printf("# tensor-core GEMM cases %s: %s\n", coopmat ? "run" : "NOT RUN", why);
     size_t k = 0;
     for (size_t i = 0; i < N_CASES; i++)
-        for (int p = 0; p < 3; p++) {
+        for (int p = 0; p < 4; p++) {
             if (p == 2 && !has_weights(&cases[i])) continue;
+            if (p == OPS_COOPMAT && (!coopmat || !has_gemm(&cases[i]))) continue;
             snprintf(names[k], sizeof names[k], "test_ops_%s_%s", cases[i].name, prec[p]);
             tests[k] = (struct CMUnitTest){names[k], fns[p], NULL, NULL, (void *)&cases[i]};
             k++;

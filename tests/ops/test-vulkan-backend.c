@@ -229,8 +229,56 @@ static void test_vulkan_backend_validation_silent(void **state) {
         if (fx.vk[p]) assert_int_equal(cascade_vulkan_validation_messages(fx.vk[p]), 0);
 }
 
+/* The tensor-core GEMM is picked only for fp16 plans on a device reporting everything the
+ * kernel needs; a made-up device lacking one thing at a time is refused, and
+ * CASCADE_VK_COOPMAT=0 or the option switches it off. On the real device the fixture's plain
+ * backends never use it. */
+static void test_vulkan_coopmat_pick(void **state) {
+    (void)state;
+    cascade_vulkan_device_info ok;
+    memset(&ok, 0, sizeof ok);
+    ok.coopmat_nv = true;
+    ok.fp16_arith = true;
+    ok.vulkan_memory_model = true;
+    ok.subgroup_size = 32;
+    ok.n_coopmat = 2;
+    /* VkComponentTypeNV: 0 fp16, 1 fp32; VkScopeNV 3: subgroup */
+    ok.coopmat[0] = (cascade_vulkan_coopmat_shape){16, 8, 16, 0, 0, 0, 0, 3};
+    ok.coopmat[1] = (cascade_vulkan_coopmat_shape){16, 16, 16, 0, 0, 1, 1, 3};
+    const char *why = NULL;
+    assert_true(cascade_vulkan_coopmat_pick(&ok, true, false, "1", &why));
+    assert_non_null(strstr(why, "used"));
+    /* opt-in: unset or anything but 1 keeps the plain GEMM */
+    assert_false(cascade_vulkan_coopmat_pick(&ok, true, false, NULL, &why));
+    assert_non_null(strstr(why, "CASCADE_VK_COOPMAT=1"));
+    assert_false(cascade_vulkan_coopmat_pick(&ok, true, false, "0", &why));
+    assert_false(cascade_vulkan_coopmat_pick(&ok, true, true, "1", NULL));
+    assert_false(cascade_vulkan_coopmat_pick(&ok, false, false, "1", &why));
+    assert_non_null(strstr(why, "fp32"));
+    for (int lack = 0; lack < 8; lack++) {
+        cascade_vulkan_device_info d = ok;
+        switch (lack) {
+        case 0: d.coopmat_nv = false; break;
+        case 1: d.fp16_arith = false; break;
+        case 2: d.subgroup_size = 64; break;
+        case 3: d.n_coopmat = 1; break;                /* only the 16x8x16 shape */
+        case 4: d.coopmat[1].c_type = 0; break;        /* fp16 accumulation */
+        case 5: d.coopmat[1].scope = 2; break;         /* workgroup scope */
+        case 6: d.vulkan_memory_model = false; break;
+        default: d.coopmat[1].k = 8; break;
+        }
+        assert_false(cascade_vulkan_coopmat_pick(&d, true, false, "1", &why));
+        assert_null(strstr(why, "CASCADE_VK_COOPMAT"));
+        fprintf(stderr, "# lacking %d: %s\n", lack, why);
+    }
+    for (int p = 0; p < 3; p++)
+        assert_false(cascade_vulkan_backend_uses_coopmat(fx.vk[p]));
+    assert_false(cascade_vulkan_backend_uses_coopmat(fx.cpu));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vulkan_coopmat_pick),
         cmocka_unit_test(test_vulkan_int8_exact_on_grid),
         cmocka_unit_test(test_vulkan_int8_weights_smaller),
         cmocka_unit_test(test_vulkan_memory_plan_reuses),

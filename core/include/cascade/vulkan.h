@@ -43,6 +43,10 @@ typedef struct cascade_vulkan_options {
      * with OUT_OF_MEMORY before anything is allocated, so the caller can retry smaller or
      * on the CPU backend. */
     uint64_t                 max_device_bytes;
+    /* Keeps the plain GEMM even where the tensor-core one would be picked (fp16 plans on a
+     * device reporting VK_NV_cooperative_matrix with a 16x16x16 fp16 x fp16 + fp32 shape);
+     * $CASCADE_VK_COOPMAT=0 does the same. */
+    bool                     no_coopmat;
 } cascade_vulkan_options;
 
 void           cascade_vulkan_options_init(cascade_vulkan_options *opt);
@@ -58,6 +62,15 @@ typedef enum cascade_vulkan_device_type {
 } cascade_vulkan_device_type;
 
 #define CASCADE_VULKAN_MAX_HEAPS 16
+#define CASCADE_VULKAN_MAX_COOPMAT 32
+
+/* One VkCooperativeMatrixPropertiesNV: D (M x N) = A (M x K) B (K x N) + C, component types
+ * as VkComponentTypeNV (0 fp16, 1 fp32, ...), scope as VkScopeNV (3 subgroup). */
+typedef struct cascade_vulkan_coopmat_shape {
+    uint32_t m, n, k;
+    uint32_t a_type, b_type, c_type, d_type;
+    uint32_t scope;
+} cascade_vulkan_coopmat_shape;
 
 typedef struct cascade_vulkan_device_info {
     int                        index;
@@ -73,9 +86,26 @@ typedef struct cascade_vulkan_device_info {
     uint32_t                   subgroup_size;
     bool                       cooperative_matrix; /* VK_KHR_cooperative_matrix */
     bool                       memory_budget;      /* VK_EXT_memory_budget */
+    /* VK_NV_cooperative_matrix with its cooperativeMatrix feature, the shapes it lists, and
+     * the vulkanMemoryModel feature its SPIR-V needs */
+    bool                         coopmat_nv;
+    bool                         vulkan_memory_model;
+    uint32_t                     n_coopmat;
+    cascade_vulkan_coopmat_shape coopmat[CASCADE_VULKAN_MAX_COOPMAT];
 } cascade_vulkan_device_info;
 
 const char *cascade_vulkan_device_type_name(cascade_vulkan_device_type t);
+
+/* "f16", "f32", ... for a VkComponentTypeNV value. */
+const char *cascade_vulkan_component_name(uint32_t type);
+/* Whether a plan would use the tensor-core GEMM (vulkan_shaders/gemm.comp, COOPMAT) on a
+ * device described by info: fp16 storage plans only, VK_NV_cooperative_matrix with a
+ * 16x16x16 fp16 x fp16 + fp32 -> fp32 subgroup shape, shaderFloat16, vulkanMemoryModel,
+ * subgroups of 32, and
+ * neither the option nor env_coopmat ($CASCADE_VK_COOPMAT; NULL when unset) equal to "0".
+ * *why (may be NULL) gets a short reason either way. */
+bool cascade_vulkan_coopmat_pick(const cascade_vulkan_device_info *info, bool fp16_plan,
+                                 bool no_coopmat, const char *env_coopmat, const char **why);
 
 /* Lists the Vulkan devices (for `cascade devices`). *out is malloc'd (free() it) and
  * stays NULL on failure; no devices (or no loader) is OK with *n = 0. */
@@ -86,6 +116,8 @@ cascade_status cascade_vulkan_list_devices(cascade_vulkan_device_info **out, int
 bool cascade_vulkan_backend_device(const cascade_backend *be, cascade_vulkan_device_info *out);
 /* Whether plans of this backend store values as fp16. */
 bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be);
+/* Whether plans of this backend run GEMMs and convolutions on the tensor-core variant. */
+bool cascade_vulkan_backend_uses_coopmat(const cascade_backend *be);
 /* Whether plans of this backend store GEMM weights as int8 (weights_int8). */
 bool cascade_vulkan_backend_uses_int8(const cascade_backend *be);
 /* Validation-layer warnings and errors seen since the backend was made (0 without
