@@ -68,20 +68,26 @@ static void usage(FILE *f, const char *cmd) {
                   : "      --width N, --height N  image size (default: the model's)\n");
 }
 
-/* An 8-bit PNG as planar floats in [-1, 1] (alpha dropped). */
-static cascade_status read_rgb(const char *path, float **out, int64_t *h, int64_t *w,
-                               cascade_error *err) {
+/* An 8-bit PNG as planar floats in [-1, 1]; its alpha (h * w bytes) into *alpha when it
+ * has one, else NULL. */
+static cascade_status read_rgb(const char *path, float **out, uint8_t **alpha, int64_t *h,
+                               int64_t *w, cascade_error *err) {
     cascade_image *im = NULL;
     CASCADE_TRY(cascade_image_read_png(path, &im, err));
-    int64_t HW = im->width * im->height;
-    float  *x = malloc(sizeof *x * (size_t)(3 * HW));
-    if (!x) {
+    int64_t  HW = im->width * im->height;
+    float   *x = malloc(sizeof *x * (size_t)(3 * HW));
+    uint8_t *a = im->channels == 4 ? malloc((size_t)HW) : NULL;
+    if (!x || (im->channels == 4 && !a)) {
+        free(x);
         cascade_image_free(im);
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
     }
-    for (int64_t i = 0; i < HW; i++)
+    for (int64_t i = 0; i < HW; i++) {
         for (int c = 0; c < 3; c++)
             x[c * HW + i] = im->pixels[i * im->channels + c] / 127.5f - 1.0f;
+        if (a) a[i] = im->pixels[i * 4 + 3];
+    }
+    *alpha = a;
     *h = im->height;
     *w = im->width;
     *out = x;
@@ -126,14 +132,32 @@ static cascade_status read_mask(const char *path, int64_t h, int64_t w, float **
  * multiple for the run and the result back to the input's size (x4 for the upscaler). */
 static cascade_status run_image_task(cascade_sd_pipeline *p, const char *cmd, const sd_opts *o,
                                      const cascade_sd_params *g, float **res, int64_t shape[4],
-                                     cascade_error *err) {
+                                     uint8_t **alpha_out, cascade_error *err) {
     float         *x = NULL, *m = NULL, *xs = NULL, *ms = NULL, *r = NULL;
     int64_t        h = 0, w = 0;
-    cascade_status st = read_rgb(o->image, &x, &h, &w, err);
+    uint8_t       *alpha = NULL;
+    cascade_status st = read_rgb(o->image, &x, &alpha, &h, &w, err);
     if (!st && o->mask) st = read_mask(o->mask, h, w, &m, err);
     if (st) goto done;
     if (!strcmp(cmd, "upscale")) {
         st = cascade_sd_pipeline_upscale(p, g, x, h, w, res, shape, err);
+        if (!st && alpha) { /* alpha enlarged bilinearly, as the GAN upscaler does */
+            float *af = malloc(sizeof *af * (size_t)(h * w)), *big = NULL;
+            uint8_t *a2 = malloc((size_t)(shape[2] * shape[3]));
+            for (int64_t i = 0; af && i < h * w; i++)
+                af[i] = alpha[i];
+            if (af) big = cli_resize_planes(af, 1, h, w, shape[2], shape[3]);
+            if (!big || !a2) {
+                free(a2);
+                st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+            } else {
+                for (int64_t i = 0; i < shape[2] * shape[3]; i++)
+                    a2[i] = (uint8_t)(big[i] < 0 ? 0 : big[i] > 255 ? 255 : big[i] + 0.5f);
+                *alpha_out = a2;
+            }
+            free(af);
+            free(big);
+        }
         goto done;
     }
     int64_t k = cascade_sd_pipeline_size_multiple(p);
@@ -155,6 +179,9 @@ static cascade_status run_image_task(cascade_sd_pipeline *p, const char *cmd, co
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
+    if (m && alpha) /* alpha kept outside the mask, opaque where repainted */
+        for (int64_t i = 0; i < h * w; i++)
+            alpha[i] = m[i] >= 0.5f ? 255 : alpha[i];
     if (m) /* outside the mask the input exactly, whatever the resampling did */
         for (int64_t b = 0; b < s[0]; b++)
             for (int64_t c = 0; c < 3; c++)
@@ -164,7 +191,10 @@ static cascade_status run_image_task(cascade_sd_pipeline *p, const char *cmd, co
                 }
     shape[0] = s[0], shape[1] = 3, shape[2] = h, shape[3] = w;
     *res = back;
+    *alpha_out = alpha; /* an RGBA input stays RGBA */
+    alpha = NULL;
 done:
+    free(alpha);
     free(x), free(m), free(xs), free(ms), free(r);
     return st;
 }
@@ -267,9 +297,11 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old);
     int64_t        shape[4];
-    cascade_status st = needs_image ? run_image_task(p, cmd, &o, &g, &img, shape, &err)
+    uint8_t       *alpha = NULL;
+    cascade_status st = needs_image ? run_image_task(p, cmd, &o, &g, &img, shape, &alpha, &err)
                                     : cascade_sd_pipeline_generate(p, &g, &img, shape, &err);
-    if (!st) st = cli_write_images(o.output, o.seed, img, shape, NULL, &g_cancel, &err);
+    if (!st) st = cli_write_images(o.output, o.seed, img, shape, alpha, &g_cancel, &err);
+    free(alpha);
     sigaction(SIGINT, &old, NULL);
     if (st == CASCADE_STATUS_CANCELLED) {
         fprintf(stderr, "\ncascade %s: cancelled; nothing written\n", cmd);

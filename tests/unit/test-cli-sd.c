@@ -43,19 +43,23 @@ static char *tmp_path(const fixture *f, const char *name) {
     return g_build_filename(f->tmp, name, NULL);
 }
 
-/* A w x h RGB PNG of a seeded pattern. */
-static void write_pattern(const char *path, int64_t w, int64_t h, uint64_t seed) {
+/* A w x h PNG (3 or 4 channels) of a seeded pattern. */
+static void write_pattern_c(const char *path, int64_t w, int64_t h, int32_t ch, uint64_t seed) {
     cascade_image *im = NULL;
     cascade_error  err;
     cascade_error_init(&err);
-    assert_int_equal(cascade_image_new(w, h, 3, &im, &err), CASCADE_STATUS_OK);
-    float *v = malloc(sizeof *v * (size_t)(w * h * 3));
-    test_fill_uniform(v, (size_t)(w * h * 3), seed, 0, 255);
-    for (int64_t i = 0; i < w * h * 3; i++)
+    assert_int_equal(cascade_image_new(w, h, ch, &im, &err), CASCADE_STATUS_OK);
+    float *v = malloc(sizeof *v * (size_t)(w * h * ch));
+    test_fill_uniform(v, (size_t)(w * h * ch), seed, 0, 255);
+    for (int64_t i = 0; i < w * h * ch; i++)
         im->pixels[i] = (uint8_t)v[i];
     assert_int_equal(cascade_image_write_png(path, im, &err), CASCADE_STATUS_OK);
     free(v);
     cascade_image_free(im);
+}
+
+static void write_pattern(const char *path, int64_t w, int64_t h, uint64_t seed) {
+    write_pattern_c(path, w, h, 3, seed);
 }
 
 /* generate --model SD-DIR: the model's size (16 px), the same seed gives the same bytes, and a
@@ -130,6 +134,24 @@ static void test_cli_sd_img2img_and_inpaint(void **state) {
             }
         }
     assert_true(changed > 0);
+    cascade_image_free(src);
+    cascade_image_free(res);
+
+    /* an RGBA input stays RGBA: alpha untouched outside the mask, opaque inside */
+    write_pattern_c(in, 18, 14, 4, 9);
+    r = run_cli((const char *[]){"inpaint", "--model", f->sd, "--image", in, "--mask", mask, "a fox",
+                                 "--steps", "2", "-q", "-o", out2, NULL});
+    if (r.status) fail_msg("inpaint RGBA: %s", r.err);
+    result_clear(&r);
+    src = read_png(in);
+    res = read_png(out2);
+    assert_int_equal(res->channels, 4);
+    for (int y = 0; y < 14; y++)
+        for (int x = 0; x < 18; x++) {
+            bool    inside = y >= 4 && y < 10 && x >= 5 && x < 13;
+            uint8_t a = res->pixels[(y * 18 + x) * 4 + 3];
+            assert_int_equal(a, inside ? 255 : src->pixels[(y * 18 + x) * 4 + 3]);
+        }
     cascade_image_free(src);
     cascade_image_free(res);
     g_free(in), g_free(mask), g_free(out), g_free(out2);
