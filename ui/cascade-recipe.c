@@ -48,10 +48,11 @@ static const field fields[] = {
     {"context-margin", F_INT, OFF(context_margin), 0, 4096, TRUE},
     {"upscale-factor", F_INT, OFF(upscale_factor), 2, 8, TRUE},
     {"tile", F_INT, OFF(tile), 0, 8192, TRUE},
+    {"strength", F_DOUBLE, OFF(strength), 0, 1, TRUE},
 };
 #undef OFF
 
-static const char *const mode_names[] = {"generate", "inpaint", "upscale"};
+static const char *const mode_names[] = {"generate", "inpaint", "upscale", "variations"};
 
 #define FIELD_PTR(r, f, type) ((type *)((char *)(r) + (f)->offset))
 
@@ -83,6 +84,7 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->context_margin = 32;
     r->upscale_factor = 4;
     r->tile = 0;
+    r->strength = 0.6;
 }
 
 void cascade_recipe_clear(CascadeRecipe *r) {
@@ -136,6 +138,11 @@ gboolean cascade_recipe_validate(const CascadeRecipe *r, GError **error) {
         r->upscale_factor != 4 && r->upscale_factor != 8) {
         g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
                     _("“upscale-factor” is %d; it must be 2, 3, 4 or 8"), r->upscale_factor);
+        return FALSE;
+    }
+    if (r->mode == CASCADE_MODE_VARIATIONS && !(r->strength > 0)) {
+        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
+                    _("“strength” is 0: a variation must change the layer (0 < strength ≤ 1)"));
         return FALSE;
     }
     if (r->candidate >= r->batch) {
