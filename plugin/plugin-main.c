@@ -1,4 +1,4 @@
-/* The plug-in's entry points: query() registers the three procedures, run() dispatches a
+/* The plug-in's entry points: query() registers the procedures, run() dispatches a
  * call by run mode (interactive: the dialog; non-interactive: the arguments; with last
  * values: the stored recipe with a new seed) and turns errors into a PDB status plus
  * message. Every libgimp call happens on this (the main) thread. */
@@ -21,8 +21,20 @@ static void query(void) {
     cascade_procedures_install();
 }
 
-static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *r,
-                            CascadeInserted *out, GError **error) {
+static gboolean run_upscale(gint32 image, gint32 drawable, CascadeRecipe *r, CascadeInserted *out,
+                            GError **error) {
+    /* the diffusion upscaler without a prompt: the one the layer was made from, if any */
+    const gchar *p = r->prompt ? r->prompt : "";
+    while (g_ascii_isspace(*p)) p++;
+    CascadeRecipe made;
+    cascade_recipe_init(&made);
+    if (!*p && cascade_job_upscaler_is_diffusion(r) &&
+        cascade_parasite_read(drawable, &made)) {
+        g_free(r->prompt), g_free(r->style);
+        r->prompt = g_strdup(made.prompt);
+        r->style = g_strdup(made.style);
+    }
+    cascade_recipe_clear(&made);
     gint32 layer = cascade_worker_upscale(drawable, r, error);
     if (layer < 0) return FALSE;
     gchar *name = g_strdup_printf(_("%s ×%d"), gimp_item_get_name(drawable), r->upscale_factor);
@@ -49,8 +61,15 @@ static CascadeImage *read_crop(gint32 drawable, const CascadeSelectionCrop *crop
                                  3);
 }
 
+/* The whole drawable, with its alpha when it has one. */
+static CascadeImage *read_layer(gint32 drawable) {
+    return cascade_drawable_read(drawable, 0, 0, gimp_drawable_width(drawable),
+                                 gimp_drawable_height(drawable),
+                                 gimp_drawable_has_alpha(drawable) ? 4 : 3);
+}
+
 /* Runs r on image/drawable; the image is changed only when everything succeeded. */
-static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, gboolean interactive,
+static gboolean execute(gint32 image, gint32 drawable, CascadeRecipe *r, gboolean interactive,
                         CascadeInserted *out, GError **error) {
     if (!cascade_recipe_validate(r, error)) return FALSE;
     if (r->mode == CASCADE_MODE_UPSCALE) return run_upscale(image, drawable, r, out, error);
@@ -60,12 +79,16 @@ static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, g
     if (r->mode == CASCADE_MODE_INPAINT) {
         if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
         source = read_crop(drawable, &crop);
+    } else if (r->mode == CASCADE_MODE_VARIATIONS) {
+        source = read_layer(drawable);
     }
     GPtrArray *results = NULL;
     guint64   *seeds = NULL;
     gboolean   ok = cascade_worker_run(r, source, crop.mask, &results, &seeds, error);
     if (ok && r->mode == CASCADE_MODE_GENERATE)
         ok = cascade_layers_insert_generated(image, r, results, seeds, interactive, out, error);
+    else if (ok && r->mode == CASCADE_MODE_VARIATIONS)
+        ok = cascade_layers_insert_variations(image, drawable, r, results, seeds, out, error);
     else if (ok)
         ok = cascade_layers_insert_inpainted(image, r, &crop, results, seeds, out, error);
     if (results) g_ptr_array_unref(results);
@@ -106,6 +129,12 @@ static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
                             gimp_drawable_height(drawable), file);
     else if (mode == CASCADE_MODE_INPAINT)
         s = g_strdup_printf(_("Inpainting the selection of %s"), file);
+    else if (mode == CASCADE_MODE_VARIATIONS && gimp_item_is_valid(drawable)) {
+        gchar *layer = gimp_item_get_name(drawable);
+        /* TRANSLATORS: the layer's name, then the image's */
+        s = g_strdup_printf(_("Variations of “%s” in %s"), layer, file);
+        g_free(layer);
+    }
     else
         s = g_strdup_printf(_("New layer in %s"), file);
     g_free(file);
@@ -152,6 +181,8 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
         if (mode == CASCADE_MODE_INPAINT) {
             if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
             source = read_crop(drawable, &crop);
+        } else if (mode == CASCADE_MODE_VARIATIONS) {
+            source = read_layer(drawable);
         }
         gchar *target = describe_target(mode, image, drawable);
 #ifdef CASCADE_PLUGIN_HAVE_DIALOG

@@ -85,7 +85,9 @@ gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
                             const CascadeImage *mask, GPtrArray **results, guint64 **seeds,
                             GError **error) {
     RunState s = {.base = 0.0, .span = 1.0};
-    gimp_progress_init(r->mode == CASCADE_MODE_INPAINT ? _("Inpainting…") : _("Generating…"));
+    gimp_progress_init(r->mode == CASCADE_MODE_INPAINT       ? _("Inpainting…")
+                       : r->mode == CASCADE_MODE_VARIATIONS ? _("Making variations…")
+                                                            : _("Generating…"));
     gboolean ok = run_job(r, image, mask, &s, error);
     gimp_progress_end();
     *results = s.results;
@@ -118,7 +120,11 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
         cascade_layers_new(gimp_item_get_image(drawable), "upscaled", w * f, h * f, error);
     if (layer < 0) return -1;
 
-    gint     chunk = r->tile > 0 ? r->tile : MAX(CHUNK_OUT_EDGE / f, 32);
+    /* the diffusion upscaler tiles (and blends) inside a chunk itself: chunks as large as
+     * the default tile of the GAN ones' output, so most layers are one */
+    gint     chunk = r->tile > 0                               ? r->tile
+                     : cascade_job_upscaler_is_diffusion(r) ? CHUNK_OUT_EDGE
+                                                            : MAX(CHUNK_OUT_EDGE / f, 32);
     gint     nx = (w + chunk - 1) / chunk, ny = (h + chunk - 1) / chunk, done = 0;
     gboolean ok = TRUE;
     gimp_progress_init(_("Upscaling…"));

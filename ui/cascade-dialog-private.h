@@ -21,10 +21,10 @@ struct _CascadeDialog {
     GHashTable    *style_texts; /* style preset id -> the style text it sets */
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
-    GtkWidget     *margin, *factor, *tile, *backend;
+    GtkWidget     *margin, *factor, *tile, *backend, *strength;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
-        *candidates_section, *output_column;
+        *variations_section, *candidates_section, *output_column;
     GtkSizeGroup *label_group; /* one width for the labels of every section */
 };
 

@@ -165,6 +165,7 @@ static const gchar *mode_title(CascadeMode mode) {
     switch (mode) {
     case CASCADE_MODE_INPAINT: return _("Inpaint Selection");
     case CASCADE_MODE_UPSCALE: return _("Upscale Layer");
+    case CASCADE_MODE_VARIATIONS: return _("Variations of Layer");
     default: return _("Generate from Text");
     }
 }
@@ -276,6 +277,20 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
     d->inpaint_section = section(_("Inpainting"), g);
     gtk_box_pack_start(GTK_BOX(left), d->inpaint_section, FALSE, FALSE, 0);
+
+    g = form(d);
+    d->strength = gtk_scale_new_with_range(GTK_ORIENTATION_HORIZONTAL, 0.01, 1.0, 0.05);
+    gtk_scale_set_digits(GTK_SCALE(d->strength), 2);
+    gtk_scale_set_value_pos(GTK_SCALE(d->strength), GTK_POS_RIGHT);
+    gtk_widget_set_hexpand(d->strength, TRUE);
+    gtk_widget_set_name(d->strength, "strength");
+    gtk_widget_set_tooltip_text(d->strength,
+                                _("How far the variations may move from the layer: near 0 keeps "
+                                  "it, 1 repaints it from the prompt alone"));
+    g_signal_connect_swapped(d->strength, "value-changed", G_CALLBACK(dialog_on_params_changed), d);
+    row(g, 0, _("Strength (ho_w far):"), d->strength, NULL);
+    d->variations_section = section(_("Variations"), g);
+    gtk_box_pack_start(GTK_BOX(left), d->variations_section, FALSE, FALSE, 0);
 
     g = form(d);
     d->factor = gtk_combo_box_text_new();
@@ -485,6 +500,7 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->batch), r->batch);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->margin), r->context_margin);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->tile), r->tile);
+    gtk_range_set_value(GTK_RANGE(d->strength), r->strength);
     gchar factor[16];
     g_snprintf(factor, sizeof factor, "%d", r->upscale_factor);
     gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->factor), factor);
@@ -522,6 +538,7 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->batch = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->batch));
     dst->context_margin = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->margin));
     dst->tile = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->tile));
+    dst->strength = gtk_range_get_value(GTK_RANGE(d->strength));
     const gchar *f = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->factor));
     dst->upscale_factor = f ? atoi(f) : dst->upscale_factor;
     const gchar *be = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->backend));
@@ -542,6 +559,7 @@ void dialog_update_sensitivity(CascadeDialog *d) {
     gtk_widget_set_visible(d->generate_button, diffusion);
     gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT);
     gtk_widget_set_visible(d->upscale_section, mode == CASCADE_MODE_UPSCALE);
+    gtk_widget_set_visible(d->variations_section, mode == CASCADE_MODE_VARIATIONS);
     /* the diffusion-only settings */
     GtkWidget *const diff_only[] = {
         d->preset,    d->save_preset, d->model,  d->seed,      d->random_seed, d->reroll, d->steps1,

@@ -585,6 +585,40 @@ static void test_dialog_upscale_mode(void **state) {
     cascade_recipe_clear(&out);
 }
 
+/* Variations mode: the prompt and a strength slider (the recipe's value), no inpainting or
+ * upscaling settings; OK hands back the strength chosen. */
+static void test_dialog_variations_mode(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.mode = CASCADE_MODE_VARIATIONS;
+    r.strength = 0.6;
+    g_free(r.prompt);
+    r.prompt = g_strdup("a red fox");
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    GtkWidget *strength = must_find(dialog, "strength");
+    assert_true(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    assert_true(gtk_widget_is_visible(strength));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "context-margin")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "upscale-factor")));
+    assert_true(ABS(gtk_range_get_value(GTK_RANGE(strength)) - 0.6) < 1e-9);
+    assert_string_equal(gtk_window_get_title(GTK_WINDOW(dialog)), "Variations of Layer");
+    gtk_range_set_value(GTK_RANGE(strength), 0.35);
+    g_timeout_add(50, press_ok, dialog);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
+    assert_int_equal(out.mode, CASCADE_MODE_VARIATIONS);
+    assert_true(ABS(out.strength - 0.35) < 1e-9);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+}
+
 static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
     if (!gtk_widget_get_mapped(w)) return;
     if (GTK_IS_LABEL(w) && gtk_label_get_use_underline(GTK_LABEL(w))) {
@@ -610,7 +644,7 @@ static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
 /* Every visible mnemonic of the dialog is a different key, in each mode. */
 static void test_dialog_mnemonics_unique(void **state) {
     (void)state;
-    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_UPSCALE; mode++) {
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_VARIATIONS; mode++) {
         test_host h;
         host_init(&h, FALSE);
         CascadeRecipe r = tiny_recipe();
@@ -636,12 +670,12 @@ static void test_dialog_mnemonics_unique(void **state) {
  * title bar (GNOME: 27 + 37 px; Xfce and KDE take less). */
 #define SMALL_SCREEN_BUDGET 700
 
-/* Each of the three dialogs fits a 768 px tall screen at its natural size, so its buttons
+/* Each of the four dialogs fits a 768 px tall screen at its natural size, so its buttons
  * are on screen; a screenshot of each is saved. */
 static void test_dialog_fits_small_screen(void **state) {
     (void)state;
-    static const char *const names[] = {"generate", "inpaint", "upscale"};
-    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_UPSCALE; mode++) {
+    static const char *const names[] = {"generate", "inpaint", "upscale", "variations"};
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_VARIATIONS; mode++) {
         test_host h;
         host_init(&h, FALSE);
         CascadeRecipe r = tiny_recipe();
@@ -734,6 +768,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_style_presets_apart),
         cmocka_unit_test(test_dialog_seed_random_shows_no_number),
         cmocka_unit_test(test_dialog_upscale_mode),
+        cmocka_unit_test(test_dialog_variations_mode),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
         cmocka_unit_test(test_dialog_rgba_candidate),
