@@ -180,8 +180,12 @@ gchar *cascade_recipe_to_string(const CascadeRecipe *r) {
         }
         case F_INT: g_key_file_set_integer(kf, GROUP, f->key, *FIELD_PTR(r, f, const gint)); break;
         case F_DOUBLE: {
-            char buf[G_ASCII_DTOSTR_BUF_SIZE];
-            g_ascii_dtostr(buf, sizeof buf, *FIELD_PTR(r, f, const gdouble));
+            /* the shortest of 15 digits or the exact 17 that reads back the same double: 0.6,
+             * not 0.59999999999999998 */
+            char          buf[G_ASCII_DTOSTR_BUF_SIZE];
+            const gdouble v = *FIELD_PTR(r, f, const gdouble);
+            g_ascii_formatd(buf, sizeof buf, "%.15g", v);
+            if (g_ascii_strtod(buf, NULL) != v) g_ascii_dtostr(buf, sizeof buf, v);
             g_key_file_set_value(kf, GROUP, f->key, buf);
             break;
         }
