@@ -39,10 +39,15 @@ static void on_sd_progress(void *ud, int stage, int step, int total, const float
     job_on_progress(ud, stage, step, total, NULL, NULL);
 }
 
-static gboolean cannot(const gchar *dir, const gchar *what, GError **error) {
-    /* TRANSLATORS: the folder, then what it cannot do ("inpaint", ...) */
-    g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_UNSUPPORTED,
-                _("The Stable Diffusion model in %s cannot %s"), dir, what);
+static gboolean cannot(const gchar *dir, cascade_sd_task task, GError **error) {
+    const gchar *fmt = task == CASCADE_SD_TASK_TEXT2IMG
+                           ? _("The Stable Diffusion model in %s cannot generate from text")
+                       : task == CASCADE_SD_TASK_INPAINT
+                           ? _("The Stable Diffusion model in %s cannot inpaint")
+                       : task == CASCADE_SD_TASK_IMG2IMG
+                           ? _("The Stable Diffusion model in %s cannot make variations")
+                           : _("The model in %s is no x4 upscaler: it cannot enlarge a layer");
+    g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_UNSUPPORTED, fmt, dir);
     return FALSE;
 }
 
@@ -76,12 +81,10 @@ static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const g
     const CascadeImage  *im = run->image, *mk = run->mask;
     const gboolean       inpaint = r->mode == CASCADE_MODE_INPAINT;
     const gboolean       vary = r->mode == CASCADE_MODE_VARIATIONS;
-    if (r->mode == CASCADE_MODE_GENERATE && !cascade_sd_pipeline_can(p, CASCADE_SD_TASK_TEXT2IMG))
-        return cannot(dir, _("generate from text"), error);
-    if (inpaint && !cascade_sd_pipeline_can(p, CASCADE_SD_TASK_INPAINT))
-        return cannot(dir, _("inpaint"), error);
-    if (vary && !cascade_sd_pipeline_can(p, CASCADE_SD_TASK_IMG2IMG))
-        return cannot(dir, _("make variations"), error);
+    const cascade_sd_task task = inpaint ? CASCADE_SD_TASK_INPAINT
+                                 : vary  ? CASCADE_SD_TASK_IMG2IMG
+                                         : CASCADE_SD_TASK_TEXT2IMG;
+    if (!cascade_sd_pipeline_can(p, task)) return cannot(dir, task, error);
     if (inpaint && !job_check_mask(mk, error)) return FALSE;
 
     g_autofree gchar *prompt = cascade_recipe_full_prompt(r);
@@ -136,7 +139,7 @@ static gboolean sd_upscale(CascadeJobRun *run, cascade_sd_pipeline *p, const gch
     const CascadeRecipe *r = &run->recipe;
     const CascadeImage  *im = run->image;
     if (!cascade_sd_pipeline_can(p, CASCADE_SD_TASK_UPSCALE))
-        return cannot(dir, _("upscale (it is no x4 upscaler)"), error);
+        return cannot(dir, CASCADE_SD_TASK_UPSCALE, error);
     if (r->upscale_factor != 4) {
         g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
                     _("The diffusion upscaler in %s enlarges ×4, but ×%d was asked for"), dir,
