@@ -202,8 +202,8 @@ gboolean job_check_mask(const CascadeImage *mask, GError **error) {
     return FALSE;
 }
 
-static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray *results,
-                              guint64 *seeds, GError **error) {
+static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_pipeline *p,
+                              GPtrArray *results, guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     cascade_error        err;
     cascade_error_init(&err);
@@ -247,6 +247,8 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray
         if (vary) g.strength = r->strength;
     }
 
+    /* stage III (an x4 diffusion upscaler) after a full generate run */
+    g_autofree gchar *s3 = r->mode == CASCADE_MODE_GENERATE && g.stage2 ? job_stage3_dir(r) : NULL;
     gint     first = r->candidate >= 0 ? r->candidate : 0;
     gint     last = r->candidate >= 0 ? r->candidate + 1 : r->batch;
     gboolean ok = TRUE;
@@ -259,6 +261,11 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray
                                 : cascade_pipeline_generate(p, &g, &img, shape, &err);
         if (st) {
             ok = job_fail_core(&err, error);
+            break;
+        }
+        if (s3 && !job_stage3(run, be, s3, g.seed, &img, shape, error)) {
+            free(img);
+            ok = FALSE;
             break;
         }
         CascadeImage *rgb = job_to_rgb(img, shape[2], shape[3]);
@@ -401,7 +408,7 @@ gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds
         ok = job_run_sd(run, be, sd, *results, *seeds, error);
     else if (ok)
         ok = r->mode == CASCADE_MODE_UPSCALE ? run_upscale(run, be, *results, *seeds, error)
-                                             : run_diffusion(run, p, *results, *seeds, error);
+                                             : run_diffusion(run, be, p, *results, *seeds, error);
     if (owned) {
         cascade_pipeline_free(p);
         cascade_backend_free(be);

@@ -5,7 +5,9 @@
  * aspect, and, for an upscaler folder given as the upscaler, the x4 diffusion upscaler
  * conditioned on the prompt. Steps and guidance are the recipe's stage I values; the
  * upscaler runs at its folder's defaults (diffusers': 75 steps, guidance 9, noise level 20).
- * Batch items run one at a time with seed + i, as the IF cascade's do. */
+ * Batch items run one at a time with seed + i, as the IF cascade's do. Also the IF cascade's
+ * stage III: an x4 upscaler folder after stage II, at noise level 100 as `cascade generate
+ * --stage3` runs it. */
 #include <glib/gi18n-lib.h>
 #include <math.h>
 #include <stdlib.h>
@@ -192,27 +194,88 @@ static gboolean sd_upscale(CascadeJobRun *run, cascade_sd_pipeline *p, const gch
     return TRUE;
 }
 
+/* The SD folder dir on be: the one in the cache slot when it is that folder, else loaded
+ * (into the slot when there is a cache: then the cache owns it, else the caller). */
+static cascade_sd_pipeline *sd_get(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
+                                   cascade_sd_pipeline **slot, gchar **slot_dir, GError **error) {
+    CascadeJobCache *c = run->cache; /* its lock is held by job_run_engine */
+    if (c && *slot && !g_strcmp0(*slot_dir, dir)) return *slot;
+    cascade_sd_pipeline *p = NULL;
+    cascade_error        err;
+    cascade_error_init(&err);
+    cascade_dtype dt =
+        !g_strcmp0(run->recipe.backend, "vulkan-fp16") ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32;
+    if (cascade_sd_pipeline_load(dir, be, dt, &p, &err)) {
+        job_fail_core(&err, error);
+        return NULL;
+    }
+    if (c) {
+        g_clear_pointer(slot, cascade_sd_pipeline_free);
+        g_free(*slot_dir);
+        *slot = p;
+        *slot_dir = g_strdup(dir);
+        c->loads++;
+    }
+    return p;
+}
+
+gchar *job_stage3_dir(const CascadeRecipe *r) {
+    if (r->stage3_dir && *r->stage3_dir) return g_strdup(r->stage3_dir);
+    if (!r->model_dir || !*r->model_dir) return NULL;
+    g_autofree gchar *dir = g_build_filename(r->model_dir, "stage3", NULL);
+    return cascade_sd_pipeline_is_dir(dir) ? g_steal_pointer(&dir) : NULL;
+}
+
+gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, guint64 seed,
+                    float **img, int64_t shape[4], GError **error) {
+    const CascadeRecipe *r = &run->recipe;
+    CascadeJobCache     *c = run->cache;
+    cascade_sd_pipeline *scratch = NULL, *p;
+    p = c ? sd_get(run, be, dir, &c->s3, &c->s3_dir, error)
+          : (scratch = sd_get(run, be, dir, &scratch, NULL, error));
+    if (!p) return FALSE;
+    gboolean ok = FALSE;
+    if (!cascade_sd_pipeline_can(p, CASCADE_SD_TASK_UPSCALE)) {
+        cannot(dir, CASCADE_SD_TASK_UPSCALE, error);
+    } else {
+        g_autofree gchar *prompt = cascade_recipe_full_prompt(r);
+        job_progress      pc = {run, 0, 1, 0};
+        cascade_sd_params g;
+        cascade_sd_params_init(&g);
+        g.prompt = prompt;
+        g.negative_prompt = r->negative_prompt;
+        g.seed = seed;
+        g.noise_level = 100;
+        g.progress = on_sd_progress;
+        g.user_data = &pc;
+        g.cancel = &run->cancel;
+        float        *big = NULL;
+        int64_t       s[4];
+        cascade_error err;
+        cascade_error_init(&err);
+        if (cascade_sd_pipeline_upscale(p, &g, *img, shape[2], shape[3], &big, s, &err)) {
+            job_fail_core(&err, error);
+        } else {
+            free(*img);
+            *img = big;
+            memcpy(shape, s, sizeof s);
+            ok = TRUE;
+        }
+    }
+    cascade_sd_pipeline_free(scratch);
+    return ok;
+}
+
 gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
                     GPtrArray *results, guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
-    CascadeJobCache     *c = run->cache; /* its lock is held by job_run_engine */
-    cascade_sd_pipeline *p = c && c->sd && !g_strcmp0(c->sd_dir, dir) ? c->sd : NULL;
-    if (!p) {
-        cascade_error err;
-        cascade_error_init(&err);
-        cascade_dtype dt =
-            !g_strcmp0(r->backend, "vulkan-fp16") ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32;
-        if (cascade_sd_pipeline_load(dir, be, dt, &p, &err)) return job_fail_core(&err, error);
-        if (c) {
-            g_clear_pointer(&c->sd, cascade_sd_pipeline_free);
-            g_free(c->sd_dir);
-            c->sd = p;
-            c->sd_dir = g_strdup(dir);
-            c->loads++;
-        }
-    }
+    CascadeJobCache     *c = run->cache;
+    cascade_sd_pipeline *scratch = NULL, *p;
+    p = c ? sd_get(run, be, dir, &c->sd, &c->sd_dir, error)
+          : (scratch = sd_get(run, be, dir, &scratch, NULL, error));
+    if (!p) return FALSE;
     gboolean ok = r->mode == CASCADE_MODE_UPSCALE ? sd_upscale(run, p, dir, results, seeds, error)
                                                   : sd_diffusion(run, p, dir, results, seeds, error);
-    if (!c) cascade_sd_pipeline_free(p);
+    cascade_sd_pipeline_free(scratch);
     return ok;
 }

@@ -233,6 +233,8 @@ void job_cache_drop(CascadeJobCache *c) {
     g_clear_pointer(&c->pipeline, cascade_pipeline_free); /* before the backend it runs on */
     g_clear_pointer(&c->sd, cascade_sd_pipeline_free);
     g_clear_pointer(&c->sd_dir, g_free);
+    g_clear_pointer(&c->s3, cascade_sd_pipeline_free);
+    g_clear_pointer(&c->s3_dir, g_free);
     g_clear_pointer(&c->backend, cascade_backend_free);
     g_clear_pointer(&c->backend_name, g_free);
     g_clear_pointer(&c->s1, g_free);

@@ -32,6 +32,7 @@ static const field fields[] = {
     {"style", F_STRING, OFF(style), 0, 0, TRUE},
     {"model", F_STRING, OFF(model_dir), 0, 0, TRUE},
     {"sr-model", F_STRING, OFF(sr_model_dir), 0, 0, TRUE},
+    {"stage3-model", F_STRING, OFF(stage3_dir), 0, 0, TRUE},
     {"upscaler", F_STRING, OFF(upscaler_dir), 0, 0, TRUE},
     {"preset", F_STRING, OFF(preset), 0, 0, TRUE},
     {"backend", F_STRING, OFF(backend), 0, 0, TRUE},
@@ -68,6 +69,7 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->style = g_strdup("");
     r->model_dir = g_strdup("");
     r->sr_model_dir = g_strdup("");
+    r->stage3_dir = g_strdup("");
     r->upscaler_dir = g_strdup("");
     r->preset = g_strdup("balanced");
     r->backend = g_strdup("auto");

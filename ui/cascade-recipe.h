@@ -26,6 +26,8 @@ typedef struct {
     gchar      *negative_prompt; /* "" = none */
     gchar      *model_dir;       /* stage I directory; NULL/"" = the shipped default model */
     gchar      *sr_model_dir;    /* stage II directory; NULL/"" = the default's stage2 */
+    gchar      *stage3_dir;      /* generate: an x4 diffusion upscaler run after stage II (IF's
+                                    stage III); NULL/"" = the model's stage3/ when it has one */
     gchar      *upscaler_dir;    /* GAN upscaler directory (cascade convert output), or an x4
                                     diffusion upscaler folder (StableDiffusionUpscalePipeline) */
     gchar      *preset;          /* name of the preset the values came from ("" = custom) */
@@ -73,8 +75,8 @@ gboolean cascade_recipe_from_string(CascadeRecipe *r, const gchar *text, GError 
  * presets). Applies a preset file's values onto r (only the keys it names). */
 gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, GError **error);
 /* Key-file spellings of the fields, for messages and PDB argument docs: "prompt",
- * "negative-prompt", "model", "sr-model", "upscaler", "preset", "backend", "style", "mode",
- * "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
+ * "negative-prompt", "model", "sr-model", "stage3-model", "upscaler", "preset", "backend",
+ * "style", "mode", "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
  * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile",
  * "strength"; the text
  * also carries "version" (the plug-in's version that wrote it; read back and ignored).

@@ -1,7 +1,7 @@
 /* CascadeJob on Stable Diffusion folders and IF variations: the golden pipeline_sd folder
  * (16 px) as the model for generate, inpaint and variations, an x4 diffusion upscaler folder
  * assembled as tiny_cascade_make_x4 does as the upscaler, and the tiny IF cascade for
- * variations. Each job result is byte-identical to the `cascade` command run with the same
+ * variations and stage III. Each job result is byte-identical to the `cascade` command run with the same
  * folder, seed and settings (the command is checked against the golden vectors in
  * tests/golden); unmasked pixels and alpha are kept; the cache loads a folder once. */
 #include <gio/gio.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h> /* after the headers it needs */
 
@@ -291,6 +292,60 @@ static void test_sd_upscale(void **state) {
     cascade_job_image_free(im);
 }
 
+/* The IF cascade through stage III: stage II's 32 px, then x4 by the upscaler folder named
+ * as the recipe's stage3-model (or found as the model's stage3/), what `cascade generate
+ * --stage3` makes; progress reaches stage 3. A stage-I-only run (the dialog's candidates) skips stage III. */
+static void test_if_stage3(void **state) {
+    (void)state;
+    if (!g_if || !g_x4) skip();
+    CascadeRecipe r = recipe(CASCADE_MODE_GENERATE, g_if);
+    r.stage2 = TRUE;
+    r.steps2 = 2;
+    g_free(r.stage3_dir);
+    r.stage3_dir = g_strdup(g_x4);
+    run_state s = job_runner_run(&r, NULL, NULL, FALSE, NULL);
+    expect_ok(&s);
+    CascadeImage *out = s.results->pdata[0];
+    assert_int_equal(out->width, 128);
+    assert_int_equal(out->height, 128);
+    assert_int_equal(s.max_stage, 3);
+    const char *args[] = {"generate", "-b", "cpu", "-m", g_if, "--seed", "7", "--steps", "3",
+                          "--guidance", "7", "--sr-steps", "2", "--sr-guidance", "4",
+                          "--noise-level", "250", "--stage3", g_x4, "a red fox", NULL};
+    guint8 *want = cli_rgb(args, 128, 128);
+    if (want) assert_rgb_equal(out, want);
+    g_free(want);
+    r.stage2 = FALSE;
+    run_state one = job_runner_run(&r, NULL, NULL, FALSE, NULL);
+    expect_ok(&one);
+    assert_int_equal(((CascadeImage *)one.results->pdata[0])->width, 16);
+    assert_int_equal(one.max_stage, 1);
+    run_state_clear(&one);
+    /* a cascade root with a stage3/ upscaler folder runs it without being told */
+    char *link = g_build_filename(g_if, "stage3", NULL);
+    assert_int_equal(symlink(g_x4, link), 0);
+    g_free(r.stage3_dir);
+    r.stage3_dir = g_strdup("");
+    r.stage2 = TRUE;
+    run_state own = job_runner_run(&r, NULL, NULL, FALSE, NULL);
+    expect_ok(&own);
+    assert_memory_equal(((CascadeImage *)own.results->pdata[0])->pixels, out->pixels,
+                        128 * 128 * 3);
+    run_state_clear(&own);
+    g_unlink(link);
+    g_free(link);
+    /* a stage3-model that is no x4 upscaler fails naming it */
+    r.stage2 = TRUE;
+    g_free(r.stage3_dir);
+    r.stage3_dir = g_strdup(g_sd ? g_sd : "/nonexistent");
+    run_state bad = job_runner_run(&r, NULL, NULL, FALSE, NULL);
+    assert_non_null(bad.error);
+    assert_non_null(strstr(bad.error->message, r.stage3_dir));
+    run_state_clear(&bad);
+    run_state_clear(&s);
+    cascade_recipe_clear(&r);
+}
+
 /* A GAN upscaler folder or the IF cascade is not an SD folder; an SD text-to-image folder
  * given as the upscaler fails naming what it cannot do. */
 static void test_sd_wrong_task(void **state) {
@@ -317,6 +372,7 @@ int main(void) {
         cmocka_unit_test(test_sd_generate),   cmocka_unit_test(test_sd_inpaint),
         cmocka_unit_test(test_sd_variations), cmocka_unit_test(test_if_variations),
         cmocka_unit_test(test_sd_upscale),    cmocka_unit_test(test_sd_wrong_task),
+        cmocka_unit_test(test_if_stage3),
     };
     return cmocka_run_group_tests_name("job-sd", tests, setup, teardown);
 }
