@@ -17,6 +17,7 @@ typedef struct {
     guint64   *seeds;
     GError    *error;
     gint       n_stages;   /* diffusion stages this run has (for the overall fraction) */
+    gboolean   upscaling;  /* stage 3 is upscaler tiles, not a diffusion stage */
     gdouble    base, span; /* this job's share of the progress bar (upscale chunks) */
     gint       last_stage;
 } RunState;
@@ -25,13 +26,13 @@ static void run_progress(gint stage, gint step, gint total, gpointer user_data) 
     RunState *s = user_data;
     if (stage != s->last_stage) {
         s->last_stage = stage;
-        if (stage == 3)
+        if (s->upscaling)
             gimp_progress_set_text(_("Upscaling…"));
         else
             gimp_progress_set_text_printf(_("Stage %d of %d…"), stage, s->n_stages);
     }
     gdouble within = total > 0 ? (gdouble)step / total : 0.0;
-    gdouble frac = stage == 3 ? within : ((stage - 1) + within) / MAX(s->n_stages, 1);
+    gdouble frac = s->upscaling ? within : ((stage - 1) + within) / MAX(s->n_stages, 1);
     gimp_progress_update(s->base + s->span * CLAMP(frac, 0.0, 1.0));
 }
 
@@ -52,7 +53,8 @@ static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image, const
                         RunState *s, GError **error) {
     CascadeJobCallbacks cb = {run_progress, NULL, run_done, s};
     s->loop = g_main_loop_new(NULL, FALSE);
-    s->n_stages = r->stage2 ? 2 : 1;
+    s->n_stages = cascade_job_stages(r);
+    s->upscaling = r->mode == CASCADE_MODE_UPSCALE;
     s->last_stage = 0;
     CascadeJob *job = cascade_job_start_cached(r, image, mask, &cb, cascade_worker_cache(), error);
     if (job) g_main_loop_run(s->loop);

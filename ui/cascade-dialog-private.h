@@ -21,7 +21,7 @@ struct _CascadeDialog {
     GHashTable    *style_texts; /* style preset id -> the style text it sets */
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
-    GtkWidget     *margin, *factor, *tile, *backend, *strength;
+    GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
         *variations_section, *candidates_section, *output_column;

@@ -263,6 +263,15 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     fill_backends(d);
     g_signal_connect_swapped(d->backend, "changed", G_CALLBACK(dialog_on_params_changed), d);
     row(more, 4, _("De_vice:"), d->backend, NULL);
+    d->stage3 = entry(d, "stage3-model", _("The model's stage3/ folder, if any"));
+    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->stage3), GTK_ENTRY_ICON_SECONDARY,
+                                      "folder-open");
+    gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->stage3), GTK_ENTRY_ICON_SECONDARY,
+                                    _("Choose an x4 upscaler folder"));
+    gtk_widget_set_tooltip_text(d->stage3,
+                                _("An x4 diffusion upscaler (IF's stage III) run after stage II: "
+                                  "the image grows four times, with the same prompt"));
+    row(more, 5, _("Stage III _folder:"), d->stage3, NULL);
     gtk_widget_set_margin_top(more, 6);
     d->advanced = gtk_expander_new_with_mnemonic(_("Ot_her settings"));
     gtk_widget_set_name(d->advanced, "advanced");
@@ -317,6 +326,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     g_signal_connect(d->save_preset, "clicked", G_CALLBACK(dialog_on_save_preset), d);
     g_signal_connect(d->reroll, "clicked", G_CALLBACK(dialog_on_reroll), d);
     g_signal_connect(d->model, "icon-press", G_CALLBACK(dialog_on_browse_model), d);
+    g_signal_connect(d->stage3, "icon-press", G_CALLBACK(dialog_on_browse_model), d);
     return left;
 }
 
@@ -489,6 +499,7 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     set_text(d->negative, r->negative_prompt);
     gtk_entry_set_text(GTK_ENTRY(d->style), r->style ? r->style : "");
     gtk_entry_set_text(GTK_ENTRY(d->model), r->model_dir ? r->model_dir : "");
+    gtk_entry_set_text(GTK_ENTRY(d->stage3), r->stage3_dir ? r->stage3_dir : "");
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->seed), (double)MIN(r->seed, G_MAXUINT32));
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->random_seed), r->random_seed);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->steps1), r->steps1);
@@ -527,6 +538,8 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->style = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->style)));
     g_free(dst->model_dir);
     dst->model_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->model)));
+    g_free(dst->stage3_dir);
+    dst->stage3_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->stage3)));
     dst->seed = (guint64)gtk_spin_button_get_value(GTK_SPIN_BUTTON(d->seed));
     dst->random_seed = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed));
     dst->steps1 = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->steps1));
@@ -574,6 +587,13 @@ void dialog_update_sensitivity(CascadeDialog *d) {
         if (lbl) gtk_widget_set_visible(lbl, diffusion);
     }
     gboolean s2 = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->stage2));
+    /* stage III follows a generated image's stage II */
+    GList *s3_labels = gtk_widget_list_mnemonic_labels(d->stage3);
+    for (GList *l = s3_labels; l; l = l->next)
+        gtk_widget_set_visible(l->data, mode == CASCADE_MODE_GENERATE);
+    g_list_free(s3_labels);
+    gtk_widget_set_visible(d->stage3, mode == CASCADE_MODE_GENERATE);
+    gtk_widget_set_sensitive(d->stage3, s2);
     gtk_widget_set_sensitive(d->steps2, s2);
     gtk_widget_set_sensitive(d->guidance2, s2);
     gtk_widget_set_sensitive(d->noise_level, s2);

@@ -34,6 +34,14 @@ gboolean cascade_job_upscaler_is_diffusion(const CascadeRecipe *r) {
     return dir != NULL;
 }
 
+gint cascade_job_stages(const CascadeRecipe *r) {
+    if (r->mode == CASCADE_MODE_UPSCALE) return 1;
+    g_autofree gchar *sd = job_sd_dir(r);
+    if (sd || !r->stage2) return 1;
+    g_autofree gchar *s3 = r->mode == CASCADE_MODE_GENERATE ? job_stage3_dir(r) : NULL;
+    return s3 ? 3 : 2;
+}
+
 /* The latents' x0 is no picture: progress only, no preview. */
 static void on_sd_progress(void *ud, int stage, int step, int total, const float *x0,
                            const int64_t shape[4]) {

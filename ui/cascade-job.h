@@ -31,7 +31,8 @@ void          cascade_job_image_free(CascadeImage *image);                   /* 
 typedef struct _CascadeJob CascadeJob;
 
 typedef struct {
-    /* stage 1, 2 (diffusion) or 3 (upscaler tiles); step of total within that stage. */
+    /* stage 1, 2, 3 (diffusion; upscaling reports its tiles as stage 3); step of total
+     * within that stage. */
     void (*progress)(gint stage, gint step, gint total, gpointer user_data);
     /* The current x0 estimate of image `index` of the batch (RGB, model resolution). May be
      * NULL: then no preview is read back. The image is borrowed for the call. */
@@ -86,6 +87,9 @@ void        cascade_job_free(CascadeJob *job); /* NULL-safe */
 gchar *cascade_job_default_model_dir(void);
 gchar *cascade_job_default_sr_model_dir(void);
 gchar *cascade_job_default_upscaler_dir(void);
+/* How many diffusion stages r runs, as progress numbers them (1 for an SD folder; IF: stage
+ * I, II when on, III when an x4 upscaler follows stage II); 1 for upscaling. */
+gint cascade_job_stages(const CascadeRecipe *r);
 /* TRUE when r's upscaler is an x4 diffusion upscaler folder (a Stable Diffusion folder). */
 gboolean cascade_job_upscaler_is_diffusion(const CascadeRecipe *r);
 

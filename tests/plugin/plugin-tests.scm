@@ -2,7 +2,8 @@
 ; run-gimp-tests.sh defines *tap* (output file), *model* / *sr-model* (a tiny cascade:
 ; stage I 16 px, stage II 32 px), *upscaler* ("" when no converted upscaler exists) and
 ; *sd-model* (the golden Stable Diffusion folder, 16 px; "" when missing), *x4* (an x4
-; diffusion upscaler folder assembled from the golden cases; "" when missing),
+; diffusion upscaler folder assembled from the golden cases; "" when missing), *cascade3*
+; (a cascade root: the tiny cascade's stage1/ and stage2/ plus *x4* as stage3/),
 ; *tmp*, *section* (which groups to run: "generate", "inpaint", "other", "upscale",
 ; "variations", "sd", or
 ; "remember" then "recall", two GIMP starts on one profile; one GIMP start per section keeps
@@ -747,6 +748,24 @@
                  (and (= (car (gimp-drawable-width big)) 64)
                       (contains? (recipe-of big) "prompt=a tiny lighthouse")))
           (gimp-image-delete img)))))
+
+(if (and (string=? *section* "sd") (string=? *cascade3* ""))
+    (skip "the IF cascade through stage III" "golden case pipeline_sd_x4_upscaler is missing")
+    (group "sd" "sd/stage3"
+      (lambda ()
+        (let* ((r (plug-in-cascade-generate RUN-NONINTERACTIVE -1 -1 "a red fox" "" "" 7 3 2 -1
+                                            -1 1 -1 1 *cascade3* "" "" "cpu"))
+               (img (car r)) (layer (cadr r)))
+          (check "a cascade root with stage3/ runs I -> II -> III: 4x stage II's 32 px"
+                 (and (= (car (gimp-drawable-width layer)) 128)
+                      (= (car (gimp-drawable-height layer)) 128)
+                      (> (value-std layer) 0.01)))
+          (gimp-image-delete img))
+        (let* ((r (plug-in-cascade-generate RUN-NONINTERACTIVE -1 -1 "a red fox" "" "" 7 3 2 -1
+                                            -1 0 -1 1 *cascade3* "" "" "cpu")))
+          (check "without stage II there is no stage III (stage I's 16 px)"
+                 (= (car (gimp-drawable-width (cadr r))) 16))
+          (gimp-image-delete (car r))))))
 
 ; ---- what outlives a GIMP restart: last values (bug: forgotten on restart) ----
 (group "remember" "restart/remember"

@@ -82,6 +82,11 @@ idx["text_encoder"] = ["transformers", "CLIPTextModel"]
 idx["tokenizer"] = ["transformers", "CLIPTokenizer"]
 json.dump(idx, open(sys.argv[2], "w"), indent=2)
 EOF2
+  # a second cascade root whose stage3/ is that upscaler: IF through stage III
+  mkdir -p "$tmp/cascade3"
+  ln -s "$model/stage1" "$tmp/cascade3/stage1"
+  ln -s "$model/stage2" "$tmp/cascade3/stage2"
+  ln -s "$x4" "$tmp/cascade3/stage3"
 fi
 
 # the converted upscalers (tools/upscalers/fetch.sh); $CASCADE_TEST_UPSCALERS overrides
@@ -126,6 +131,7 @@ for part in $parts; do
 (define *upscaler* $(scheme_str "$upscaler"))
 (define *sd-model* $(scheme_str "$sd_model"))
 (define *x4* $(scheme_str "$x4"))
+(define *cascade3* $(scheme_str "${x4:+$tmp/cascade3}"))
 (define *tmp* $(scheme_str "$tmp"))
 (define *section* $(scheme_str "$part"))
 (define *readme-generate* (quote ${readme_generate:-()}))

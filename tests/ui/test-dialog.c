@@ -619,6 +619,44 @@ static void test_dialog_variations_mode(void **state) {
     cascade_recipe_clear(&out);
 }
 
+/* The Stage III folder (Other settings): shown for Generate only, the recipe's stage3-model
+ * in and out, insensitive without stage II. */
+static void test_dialog_stage3_folder(void **state) {
+    (void)state;
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_INPAINT; mode++) {
+        test_host h;
+        host_init(&h, FALSE);
+        CascadeRecipe r = tiny_recipe();
+        r.mode = (CascadeMode)mode;
+        g_free(r.prompt);
+        r.prompt = g_strdup("a red fox");
+        g_free(r.stage3_dir);
+        r.stage3_dir = g_strdup("/models/x4");
+        GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+        gtk_widget_show(dialog);
+        gtk_expander_set_expanded(GTK_EXPANDER(must_find(dialog, "advanced")), TRUE);
+        pump(50);
+        GtkWidget *s3 = must_find(dialog, "stage3-model");
+        assert_int_equal(gtk_widget_is_visible(s3), mode == CASCADE_MODE_GENERATE);
+        assert_string_equal(gtk_entry_get_text(GTK_ENTRY(s3)), "/models/x4");
+        if (mode == CASCADE_MODE_GENERATE) {
+            gtk_entry_set_text(GTK_ENTRY(s3), "/models/other-x4");
+            gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(must_find(dialog, "stage2")), FALSE);
+            assert_false(gtk_widget_is_sensitive(s3));
+            g_timeout_add(50, press_ok, dialog);
+            CascadeRecipe out;
+            cascade_recipe_init(&out);
+            assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out),
+                             GTK_RESPONSE_OK);
+            assert_string_equal(out.stage3_dir, "/models/other-x4");
+            cascade_recipe_clear(&out);
+        }
+        gtk_widget_destroy(dialog);
+        host_clear(&h);
+        cascade_recipe_clear(&r);
+    }
+}
+
 static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
     if (!gtk_widget_get_mapped(w)) return;
     if (GTK_IS_LABEL(w) && gtk_label_get_use_underline(GTK_LABEL(w))) {
@@ -769,6 +807,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_seed_random_shows_no_number),
         cmocka_unit_test(test_dialog_upscale_mode),
         cmocka_unit_test(test_dialog_variations_mode),
+        cmocka_unit_test(test_dialog_stage3_folder),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
         cmocka_unit_test(test_dialog_rgba_candidate),

@@ -131,6 +131,8 @@ static void test_sd_generate(void **state) {
     if (!g_sd) skip();
     CascadeRecipe r = recipe(CASCADE_MODE_GENERATE, g_sd);
     r.batch = 2;
+    r.stage2 = TRUE; /* no stage II in an SD folder: one stage whatever the recipe says */
+    assert_int_equal(cascade_job_stages(&r), 1);
     run_state s = job_runner_run(&r, NULL, NULL, FALSE, NULL);
     expect_ok(&s);
     assert_int_equal(s.results->len, 2);
@@ -303,6 +305,7 @@ static void test_if_stage3(void **state) {
     r.steps2 = 2;
     g_free(r.stage3_dir);
     r.stage3_dir = g_strdup(g_x4);
+    assert_int_equal(cascade_job_stages(&r), 3);
     run_state s = job_runner_run(&r, NULL, NULL, FALSE, NULL);
     expect_ok(&s);
     CascadeImage *out = s.results->pdata[0];
@@ -316,6 +319,7 @@ static void test_if_stage3(void **state) {
     if (want) assert_rgb_equal(out, want);
     g_free(want);
     r.stage2 = FALSE;
+    assert_int_equal(cascade_job_stages(&r), 1);
     run_state one = job_runner_run(&r, NULL, NULL, FALSE, NULL);
     expect_ok(&one);
     assert_int_equal(((CascadeImage *)one.results->pdata[0])->width, 16);
