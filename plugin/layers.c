@@ -183,34 +183,45 @@ gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, G
     return TRUE;
 }
 
-gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
-                                         const CascadeSelectionCrop *crop, GPtrArray *results,
-                                         const guint64 *seeds, CascadeInserted *out,
-                                         GError **error) {
+/* Builds every result (each w x h, else an error naming `what`) as a layer at (x, y),
+ * named with prefix; NULL (nothing left behind) on failure. */
+static GArray *build_at(gint32 image, const CascadeRecipe *r, GPtrArray *results,
+                        const guint64 *seeds, const gchar *prefix, const gchar *what, gint x,
+                        gint y, gint w, gint h, GError **error) {
     if (!results || results->len == 0) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
                     _("The model returned no image."));
-        return FALSE;
+        return NULL;
     }
     GArray *built = g_array_new(FALSE, FALSE, sizeof(gint32));
     for (guint i = 0; i < results->len; i++) {
         const CascadeImage *px = g_ptr_array_index(results, i);
         gint32              layer = -1;
-        if (px->width != crop->width || px->height != crop->height)
+        if (px->width != w || px->height != h)
+            /* TRANSLATORS: what the result should fit ("the selection's crop", "the layer") */
             g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
-                        _("The inpainted image is %d × %d, the selection's crop %d × %d."),
-                        px->width, px->height, crop->width, crop->height);
+                        _("The model returned %d × %d, but %s is %d × %d."), px->width,
+                        px->height, what, w, h);
         else
-            layer = build_result(image, _("Inpaint"), r, px, seeds[i], error);
+            layer = build_result(image, prefix, r, px, seeds[i], error);
         if (layer < 0) {
             discard(built);
             g_array_unref(built);
-            return FALSE;
+            return NULL;
         }
-        gimp_layer_set_offsets(layer, crop->x, crop->y);
+        gimp_layer_set_offsets(layer, x, y);
         g_array_append_val(built, layer);
     }
+    return built;
+}
 
+gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
+                                         const CascadeSelectionCrop *crop, GPtrArray *results,
+                                         const guint64 *seeds, CascadeInserted *out,
+                                         GError **error) {
+    GArray *built = build_at(image, r, results, seeds, _("Inpaint"), _("the selection's crop"),
+                             crop->x, crop->y, crop->width, crop->height, error);
+    if (!built) return FALSE;
     gimp_image_undo_group_start(image);
     gint32 top = insert_batch(image, built, _("Inpaint"), r->prompt, seeds, -1);
     /* each layer's mask is the selection itself (soft values kept), over the crop */
@@ -230,31 +241,11 @@ gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
 gboolean cascade_layers_insert_variations(gint32 image, gint32 source, const CascadeRecipe *r,
                                           GPtrArray *results, const guint64 *seeds,
                                           CascadeInserted *out, GError **error) {
-    gint x = 0, y = 0, w = gimp_drawable_width(source), h = gimp_drawable_height(source);
+    gint x = 0, y = 0;
     gimp_drawable_offsets(source, &x, &y);
-    if (!results || results->len == 0) {
-        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
-                    _("The model returned no image."));
-        return FALSE;
-    }
-    GArray *built = g_array_new(FALSE, FALSE, sizeof(gint32));
-    for (guint i = 0; i < results->len; i++) {
-        const CascadeImage *px = g_ptr_array_index(results, i);
-        gint32              layer = -1;
-        if (px->width != w || px->height != h)
-            g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
-                        _("The variation is %d × %d, the layer %d × %d."), px->width,
-                        px->height, w, h);
-        else
-            layer = build_result(image, _("Variation"), r, px, seeds[i], error);
-        if (layer < 0) {
-            discard(built);
-            g_array_unref(built);
-            return FALSE;
-        }
-        gimp_layer_set_offsets(layer, x, y);
-        g_array_append_val(built, layer);
-    }
+    GArray *built = build_at(image, r, results, seeds, _("Variation"), _("the layer"), x, y,
+                             gimp_drawable_width(source), gimp_drawable_height(source), error);
+    if (!built) return FALSE;
     gimp_image_undo_group_start(image);
     gint32 top = insert_batch(image, built, _("Variation"), r->prompt, seeds, source);
     gimp_image_undo_group_end(image);

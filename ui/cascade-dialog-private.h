@@ -21,7 +21,7 @@ struct _CascadeDialog {
     GHashTable    *style_texts; /* style preset id -> the style text it sets */
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
-    GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3;
+    GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3, *upscaler;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
         *variations_section, *candidates_section, *output_column;
@@ -35,6 +35,13 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst);
 void dialog_fill_presets(CascadeDialog *d, const gchar *select_id);
 void dialog_update_sensitivity(CascadeDialog *d);
 
+/* cascade-dialog-models.c */
+/* entry gets a folder chooser behind a folder icon (icon_tip its tooltip). */
+void     dialog_folder_entry(CascadeDialog *d, GtkWidget *entry, const gchar *icon_tip);
+/* Shows the prompt for a diffusion mode, or an upscale whose Upscaler entry names an x4
+ * diffusion upscaler (it is guided by one); the window grows to show it. */
+void     dialog_show_prompt(CascadeDialog *d, gboolean diffusion);
+
 /* cascade-dialog-run.c */
 void dialog_on_response(GtkDialog *dialog, gint response, gpointer ud);
 void dialog_on_params_changed(CascadeDialog *d); /* candidates are stale, preset is custom */
@@ -47,7 +54,6 @@ void dialog_sync_style_preset(CascadeDialog *d);
 void dialog_show_seed(CascadeDialog *d);
 void dialog_on_save_preset(GtkButton *b, CascadeDialog *d);
 void dialog_on_reroll(GtkButton *b, CascadeDialog *d);
-void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev, CascadeDialog *d);
 gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d);
 void     dialog_on_candidate_selected(GtkFlowBox *fb, CascadeDialog *d);
 void     dialog_on_close(GtkDialog *dialog, gpointer ud); /* Esc */

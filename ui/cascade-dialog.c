@@ -247,9 +247,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     /* the rarely changed settings, folded away so the dialog fits a 768 px screen */
     GtkWidget *more = form(d);
     d->model = entry(d, "model", _("Default model"));
-    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY, "folder-open");
-    gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
-                                    _("Choose a model folder"));
+    dialog_folder_entry(d, d->model, _("Choose a model folder"));
     row(more, 0, _("_Model:"), d->model, NULL);
     d->steps2 = spin(d, "steps2", 1, 1000, 1, 0, _("Denoising steps of the 256 px stage"));
     row(more, 1, _("Stage _II steps:"), d->steps2, NULL);
@@ -264,10 +262,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     g_signal_connect_swapped(d->backend, "changed", G_CALLBACK(dialog_on_params_changed), d);
     row(more, 4, _("De_vice:"), d->backend, NULL);
     d->stage3 = entry(d, "stage3-model", _("The model's stage3/ folder, if any"));
-    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->stage3), GTK_ENTRY_ICON_SECONDARY,
-                                      "folder-open");
-    gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->stage3), GTK_ENTRY_ICON_SECONDARY,
-                                    _("Choose an x4 upscaler folder"));
+    dialog_folder_entry(d, d->stage3, _("Choose an x4 upscaler folder"));
     gtk_widget_set_tooltip_text(d->stage3,
                                 _("An x4 diffusion upscaler (IF's stage III) run after stage II: "
                                   "the image grows four times, with the same prompt"));
@@ -316,6 +311,11 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->tile = spin(d, "tile", 0, 8192, 16, 0,
                    _("Tile edge in pixels; 0 chooses it from the available memory"));
     row(g, 1, _("T_ile size (0 = automatic):"), d->tile, NULL);
+    d->upscaler = entry(d, "upscaler", _("The installed GAN upscalers"));
+    gtk_widget_set_tooltip_text(d->upscaler, _("A GAN upscaler, or an x4 diffusion upscaler "
+                                               "folder (it enlarges ×4, guided by the prompt)"));
+    dialog_folder_entry(d, d->upscaler, _("Choose an upscaler folder"));
+    row(g, 2, _("Upscale_r:"), d->upscaler, NULL);
     d->upscale_section = section(_("Upscaling"), g);
     gtk_box_pack_start(GTK_BOX(left), d->upscale_section, FALSE, FALSE, 0);
 
@@ -325,8 +325,6 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     g_signal_connect(d->seed, "input", G_CALLBACK(on_seed_input), d);
     g_signal_connect(d->save_preset, "clicked", G_CALLBACK(dialog_on_save_preset), d);
     g_signal_connect(d->reroll, "clicked", G_CALLBACK(dialog_on_reroll), d);
-    g_signal_connect(d->model, "icon-press", G_CALLBACK(dialog_on_browse_model), d);
-    g_signal_connect(d->stage3, "icon-press", G_CALLBACK(dialog_on_browse_model), d);
     return left;
 }
 
@@ -500,6 +498,7 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     gtk_entry_set_text(GTK_ENTRY(d->style), r->style ? r->style : "");
     gtk_entry_set_text(GTK_ENTRY(d->model), r->model_dir ? r->model_dir : "");
     gtk_entry_set_text(GTK_ENTRY(d->stage3), r->stage3_dir ? r->stage3_dir : "");
+    gtk_entry_set_text(GTK_ENTRY(d->upscaler), r->upscaler_dir ? r->upscaler_dir : "");
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->seed), (double)MIN(r->seed, G_MAXUINT32));
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->random_seed), r->random_seed);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->steps1), r->steps1);
@@ -540,6 +539,8 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->model_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->model)));
     g_free(dst->stage3_dir);
     dst->stage3_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->stage3)));
+    g_free(dst->upscaler_dir);
+    dst->upscaler_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->upscaler)));
     dst->seed = (guint64)gtk_spin_button_get_value(GTK_SPIN_BUTTON(d->seed));
     dst->random_seed = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed));
     dst->steps1 = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->steps1));
@@ -566,7 +567,7 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
 void dialog_update_sensitivity(CascadeDialog *d) {
     CascadeMode mode = d->recipe.mode;
     gboolean    diffusion = mode != CASCADE_MODE_UPSCALE, idle = !d->running;
-    gtk_widget_set_visible(d->prompt_section, diffusion);
+    dialog_show_prompt(d, diffusion);
     gtk_widget_set_visible(d->candidates_section, diffusion);
     gtk_widget_set_visible(d->output_column, diffusion); /* the dialog runs no upscale */
     gtk_widget_set_visible(d->generate_button, diffusion);

@@ -50,6 +50,10 @@ CascadeImage *job_to_rgb(const float *img, int64_t h, int64_t w);
  * keeping orig's alpha. */
 CascadeImage *job_composite(const CascadeImage *orig, const CascadeImage *mask,
                             const CascadeImage *gen);
+/* Appends a pipeline's image (1, 3, h, w) to results (frees img): as it is when orig is
+ * NULL (generate), else through job_composite with mask. */
+void job_add_result(GPtrArray *results, float *img, const int64_t shape[4],
+                    const CascadeImage *orig, const CascadeImage *mask);
 /* FALSE with an error when mask selects nothing. */
 gboolean job_check_mask(const CascadeImage *mask, GError **error);
 /* The progress callback of a diffusion run; user data a job_progress. x0 may be NULL. */

@@ -194,6 +194,18 @@ CascadeImage *job_composite(const CascadeImage *orig, const CascadeImage *mask,
     return out;
 }
 
+void job_add_result(GPtrArray *results, float *img, const int64_t shape[4],
+                    const CascadeImage *orig, const CascadeImage *mask) {
+    CascadeImage *rgb = job_to_rgb(img, shape[2], shape[3]);
+    free(img);
+    if (!orig) {
+        g_ptr_array_add(results, rgb);
+        return;
+    }
+    g_ptr_array_add(results, job_composite(orig, mask, rgb));
+    cascade_job_image_free(rgb);
+}
+
 gboolean job_check_mask(const CascadeImage *mask, GError **error) {
     for (gsize i = 0; i < (gsize)mask->width * mask->height; i++)
         if (mask->pixels[i] > 0) return TRUE;
@@ -268,14 +280,7 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
             ok = FALSE;
             break;
         }
-        CascadeImage *rgb = job_to_rgb(img, shape[2], shape[3]);
-        free(img);
-        if (x) {
-            g_ptr_array_add(results, job_composite(im, vary ? NULL : mk, rgb));
-            cascade_job_image_free(rgb);
-        } else {
-            g_ptr_array_add(results, rgb);
-        }
+        job_add_result(results, img, shape, x ? im : NULL, vary ? NULL : mk);
         seeds[i - first] = g.seed;
     }
     return ok;

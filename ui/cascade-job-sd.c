@@ -131,14 +131,7 @@ static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const g
             : vary  ? cascade_sd_pipeline_img2img(p, &g, x, mh, mw, &img, shape, &err)
                     : cascade_sd_pipeline_generate(p, &g, &img, shape, &err);
         if (st) return job_fail_core(&err, error);
-        CascadeImage *rgb = job_to_rgb(img, shape[2], shape[3]);
-        free(img);
-        if (im) {
-            g_ptr_array_add(results, job_composite(im, inpaint ? mk : NULL, rgb));
-            cascade_job_image_free(rgb);
-        } else {
-            g_ptr_array_add(results, rgb);
-        }
+        job_add_result(results, img, shape, im, inpaint ? mk : NULL);
         seeds[i - first] = g.seed;
     }
     return TRUE;
@@ -234,13 +227,22 @@ gchar *job_stage3_dir(const CascadeRecipe *r) {
     return cascade_sd_pipeline_is_dir(dir) ? g_steal_pointer(&dir) : NULL;
 }
 
+/* sd_get on the cache's stage III slot (stage3) or its SD model slot; without a cache the
+ * pipeline is the caller's, in *scratch. */
+static cascade_sd_pipeline *sd_acquire(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
+                                       gboolean stage3, cascade_sd_pipeline **scratch,
+                                       GError **error) {
+    CascadeJobCache *c = run->cache;
+    *scratch = NULL;
+    if (!c) return *scratch = sd_get(run, be, dir, scratch, NULL, error);
+    return stage3 ? sd_get(run, be, dir, &c->s3, &c->s3_dir, error)
+                  : sd_get(run, be, dir, &c->sd, &c->sd_dir, error);
+}
+
 gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, guint64 seed,
                     float **img, int64_t shape[4], GError **error) {
     const CascadeRecipe *r = &run->recipe;
-    CascadeJobCache     *c = run->cache;
-    cascade_sd_pipeline *scratch = NULL, *p;
-    p = c ? sd_get(run, be, dir, &c->s3, &c->s3_dir, error)
-          : (scratch = sd_get(run, be, dir, &scratch, NULL, error));
+    cascade_sd_pipeline *scratch, *p = sd_acquire(run, be, dir, TRUE, &scratch, error);
     if (!p) return FALSE;
     gboolean ok = FALSE;
     if (!cascade_sd_pipeline_can(p, CASCADE_SD_TASK_UPSCALE)) {
@@ -277,10 +279,7 @@ gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, g
 gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
                     GPtrArray *results, guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
-    CascadeJobCache     *c = run->cache;
-    cascade_sd_pipeline *scratch = NULL, *p;
-    p = c ? sd_get(run, be, dir, &c->sd, &c->sd_dir, error)
-          : (scratch = sd_get(run, be, dir, &scratch, NULL, error));
+    cascade_sd_pipeline *scratch, *p = sd_acquire(run, be, dir, FALSE, &scratch, error);
     if (!p) return FALSE;
     gboolean ok = r->mode == CASCADE_MODE_UPSCALE ? sd_upscale(run, p, dir, results, seeds, error)
                                                   : sd_diffusion(run, p, dir, results, seeds, error);

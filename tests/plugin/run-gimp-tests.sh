@@ -53,13 +53,19 @@ ln -s "$golden/t5_encoder" "$model/stage1/text_encoder"
 ln -s "$golden/pipeline_if_stage1/unet" "$model/stage1/unet"
 ln -s "$golden/pipeline_if_stage1/scheduler" "$model/stage1/scheduler"
 ln -s "$golden/pipeline_if_stage2" "$model/stage2"
-python3 - "$golden/pipeline_if_stage1/model_index.json" "$model/stage1/model_index.json" <<'EOF'
+# with_text_encoder SRC-INDEX DST-INDEX ENCODER-CLASS TOKENIZER-CLASS: SRC's model_index.json
+# naming a text encoder and tokenizer of those transformers classes.
+with_text_encoder() {
+  python3 - "$@" <<'EOF'
 import json, sys
 idx = json.load(open(sys.argv[1]))
-idx["text_encoder"] = ["transformers", "T5EncoderModel"]
-idx["tokenizer"] = ["transformers", "T5Tokenizer"]
+idx["text_encoder"] = ["transformers", sys.argv[3]]
+idx["tokenizer"] = ["transformers", sys.argv[4]]
 json.dump(idx, open(sys.argv[2], "w"), indent=2)
 EOF
+}
+with_text_encoder "$golden/pipeline_if_stage1/model_index.json" "$model/stage1/model_index.json" \
+  T5EncoderModel T5Tokenizer
 
 # Stable Diffusion: the golden pipeline_sd folder as a model (16 px), and an x4 diffusion
 # upscaler assembled as tests/common/tiny-cascade.c does (the golden upscaler ran on
@@ -75,13 +81,8 @@ if [ -e "$golden/pipeline_sd_x4_upscaler/model_index.json" ] && [ -n "$sd_model"
   done
   ln -s "$golden/pipeline_sd/text_encoder" "$x4/text_encoder"
   ln -s "$golden/pipeline_sd/tokenizer" "$x4/tokenizer"
-  python3 - "$golden/pipeline_sd_x4_upscaler/model_index.json" "$x4/model_index.json" <<'EOF2'
-import json, sys
-idx = json.load(open(sys.argv[1]))
-idx["text_encoder"] = ["transformers", "CLIPTextModel"]
-idx["tokenizer"] = ["transformers", "CLIPTokenizer"]
-json.dump(idx, open(sys.argv[2], "w"), indent=2)
-EOF2
+  with_text_encoder "$golden/pipeline_sd_x4_upscaler/model_index.json" "$x4/model_index.json" \
+    CLIPTextModel CLIPTokenizer
   # a second cascade root whose stage3/ is that upscaler: IF through stage III
   mkdir -p "$tmp/cascade3"
   ln -s "$model/stage1" "$tmp/cascade3/stage1"

@@ -657,6 +657,36 @@ static void test_dialog_stage3_folder(void **state) {
     }
 }
 
+/* Upscale mode with the x4 diffusion upscaler as the Upscaler: the prompt it is guided by
+ * shows (a GAN upscaler's dialog has none), and OK hands back folder and prompt. */
+static void test_dialog_upscale_diffusion_prompt(void **state) {
+    (void)state;
+    char *x4 = g_root ? tiny_cascade_make_x4(g_root) : NULL;
+    if (!x4) skip();
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.mode = CASCADE_MODE_UPSCALE;
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    gtk_widget_show(dialog);
+    assert_false(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    gtk_entry_set_text(GTK_ENTRY(must_find(dialog, "upscaler")), x4);
+    assert_true(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    set_text(must_find(dialog, "prompt"), "a red fox");
+    screenshot(dialog, "upscale-diffusion");
+    g_timeout_add(50, press_ok, dialog);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
+    assert_string_equal(out.upscaler_dir, x4);
+    assert_string_equal(out.prompt, "a red fox");
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+    g_free(x4);
+}
+
 static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
     if (!gtk_widget_get_mapped(w)) return;
     if (GTK_IS_LABEL(w) && gtk_label_get_use_underline(GTK_LABEL(w))) {
@@ -808,6 +838,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_upscale_mode),
         cmocka_unit_test(test_dialog_variations_mode),
         cmocka_unit_test(test_dialog_stage3_folder),
+        cmocka_unit_test(test_dialog_upscale_diffusion_prompt),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
         cmocka_unit_test(test_dialog_rgba_candidate),
