@@ -200,8 +200,8 @@ static GArray *build_at(gint32 image, const CascadeRecipe *r, GPtrArray *results
         if (px->width != w || px->height != h)
             /* TRANSLATORS: what the result should fit ("the selection's crop", "the layer") */
             g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
-                        _("The model returned %d × %d, but %s is %d × %d."), px->width,
-                        px->height, what, w, h);
+                        _("The model returned %d × %d, but %s is %d × %d."), px->width, px->height,
+                        what, w, h);
         else
             layer = build_result(image, prefix, r, px, seeds[i], error);
         if (layer < 0) {

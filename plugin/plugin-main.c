@@ -21,33 +21,35 @@ static void query(void) {
     cascade_procedures_install();
 }
 
-static gboolean run_upscale(gint32 image, gint32 drawable, CascadeRecipe *r, CascadeInserted *out,
-                            GError **error) {
-    /* the diffusion upscaler without a prompt: the one the layer was made from, if any */
-    const gchar *p = r->prompt ? r->prompt : "";
-    while (g_ascii_isspace(*p)) p++;
-    CascadeRecipe made;
+static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *given,
+                            CascadeInserted *out, GError **error) {
+    /* the diffusion upscaler without a prompt: the one the layer was made from, if any (for
+     * this run and its layer's recipe; the last values keep the empty prompt) */
+    CascadeRecipe r, made;
+    cascade_recipe_copy(&r, given);
     cascade_recipe_init(&made);
-    if (!*p && cascade_job_upscaler_is_diffusion(r) &&
-        cascade_parasite_read(drawable, &made)) {
-        g_free(r->prompt), g_free(r->style);
-        r->prompt = g_strdup(made.prompt);
-        r->style = g_strdup(made.style);
+    const gchar *p = r.prompt ? r.prompt : "";
+    while (g_ascii_isspace(*p))
+        p++;
+    if (!*p && cascade_job_upscaler_is_diffusion(&r) && cascade_parasite_read(drawable, &made)) {
+        g_free(r.prompt), g_free(r.style);
+        r.prompt = g_strdup(made.prompt);
+        r.style = g_strdup(made.style);
     }
     cascade_recipe_clear(&made);
-    gint32 layer = cascade_worker_upscale(drawable, r, error);
-    if (layer < 0) return FALSE;
-    gchar *name = g_strdup_printf(_("%s ×%d"), gimp_item_get_name(drawable), r->upscale_factor);
-    gimp_item_set_name(layer, name);
-    g_free(name);
-    CascadeRecipe kept;
-    cascade_recipe_copy(&kept, r);
-    cascade_parasite_attach(layer, &kept);
-    cascade_recipe_clear(&kept);
-    if (!cascade_layers_insert_upscaled(image, layer, drawable, r->upscale_factor, error)) {
-        gimp_item_delete(layer);
-        return FALSE;
+    gint32 layer = cascade_worker_upscale(drawable, &r, error);
+    if (layer >= 0) {
+        gchar *name = g_strdup_printf(_("%s ×%d"), gimp_item_get_name(drawable), r.upscale_factor);
+        gimp_item_set_name(layer, name);
+        g_free(name);
+        cascade_parasite_attach(layer, &r);
+        if (!cascade_layers_insert_upscaled(image, layer, drawable, r.upscale_factor, error)) {
+            gimp_item_delete(layer);
+            layer = -1;
+        }
     }
+    cascade_recipe_clear(&r);
+    if (layer < 0) return FALSE;
     out->image = image;
     out->layer = layer;
     return TRUE;
@@ -69,7 +71,7 @@ static CascadeImage *read_layer(gint32 drawable) {
 }
 
 /* Runs r on image/drawable; the image is changed only when everything succeeded. */
-static gboolean execute(gint32 image, gint32 drawable, CascadeRecipe *r, gboolean interactive,
+static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, gboolean interactive,
                         CascadeInserted *out, GError **error) {
     if (!cascade_recipe_validate(r, error)) return FALSE;
     if (r->mode == CASCADE_MODE_UPSCALE) return run_upscale(image, drawable, r, out, error);
@@ -134,8 +136,7 @@ static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
         /* TRANSLATORS: the layer's name, then the image's */
         s = g_strdup_printf(_("Variations of “%s” in %s"), layer, file);
         g_free(layer);
-    }
-    else
+    } else
         s = g_strdup_printf(_("New layer in %s"), file);
     g_free(file);
     return s;

@@ -87,7 +87,7 @@ gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
                             const CascadeImage *mask, GPtrArray **results, guint64 **seeds,
                             GError **error) {
     RunState s = {.base = 0.0, .span = 1.0};
-    gimp_progress_init(r->mode == CASCADE_MODE_INPAINT       ? _("Inpainting…")
+    gimp_progress_init(r->mode == CASCADE_MODE_INPAINT      ? _("Inpainting…")
                        : r->mode == CASCADE_MODE_VARIATIONS ? _("Making variations…")
                                                             : _("Generating…"));
     gboolean ok = run_job(r, image, mask, &s, error);
@@ -124,7 +124,7 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
 
     /* the diffusion upscaler tiles (and blends) inside a chunk itself: chunks as large as
      * the default tile of the GAN ones' output, so most layers are one */
-    gint     chunk = r->tile > 0                               ? r->tile
+    gint     chunk = r->tile > 0                            ? r->tile
                      : cascade_job_upscaler_is_diffusion(r) ? CHUNK_OUT_EDGE
                                                             : MAX(CHUNK_OUT_EDGE / f, 32);
     gint     nx = (w + chunk - 1) / chunk, ny = (h + chunk - 1) / chunk, done = 0;

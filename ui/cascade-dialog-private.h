@@ -37,10 +37,10 @@ void dialog_update_sensitivity(CascadeDialog *d);
 
 /* cascade-dialog-models.c */
 /* entry gets a folder chooser behind a folder icon (icon_tip its tooltip). */
-void     dialog_folder_entry(CascadeDialog *d, GtkWidget *entry, const gchar *icon_tip);
+void dialog_folder_entry(CascadeDialog *d, GtkWidget *entry, const gchar *icon_tip);
 /* Shows the prompt for a diffusion mode, or an upscale whose Upscaler entry names an x4
  * diffusion upscaler (it is guided by one); the window grows to show it. */
-void     dialog_show_prompt(CascadeDialog *d, gboolean diffusion);
+void dialog_show_prompt(CascadeDialog *d, gboolean diffusion);
 
 /* cascade-dialog-run.c */
 void dialog_on_response(GtkDialog *dialog, gint response, gpointer ud);
@@ -53,7 +53,7 @@ void dialog_sync_style_preset(CascadeDialog *d);
 /* While Random is on, the seed field says so instead of showing a seed no run will use. */
 void dialog_show_seed(CascadeDialog *d);
 void dialog_on_save_preset(GtkButton *b, CascadeDialog *d);
-void dialog_on_reroll(GtkButton *b, CascadeDialog *d);
+void     dialog_on_reroll(GtkButton *b, CascadeDialog *d);
 gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d);
 void     dialog_on_candidate_selected(GtkFlowBox *fb, CascadeDialog *d);
 void     dialog_on_close(GtkDialog *dialog, gpointer ud); /* Esc */

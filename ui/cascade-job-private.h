@@ -67,17 +67,17 @@ void job_on_progress(void *ud, int stage, int step, int total, const float *x0,
 
 /* cascade-job-sd.c: the Stable Diffusion folder r names (its model, or for upscale its
  * upscaler), g_free; NULL when r runs the IF cascade or a GAN upscaler. */
-gchar   *job_sd_dir(const CascadeRecipe *r);
+gchar *job_sd_dir(const CascadeRecipe *r);
 /* The x4 diffusion upscaler a generate run ends with (IF's stage III): r's stage3-model, else
  * the model root's stage3/ when that is an SD folder; NULL when none (g_free). */
-gchar   *job_stage3_dir(const CascadeRecipe *r);
+gchar *job_stage3_dir(const CascadeRecipe *r);
 /* Stage III on *img (1, 3, H, W) with r's prompt and seed: *img and shape replaced by the
  * x4 image. */
 gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, guint64 seed,
                     float **img, int64_t shape[4], GError **error);
 /* Runs r on the SD folder dir, loaded on be (kept in the run's cache when it has one). */
-gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
-                    GPtrArray *results, guint64 *seeds, GError **error);
+gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir, GPtrArray *results,
+                    guint64 *seeds, GError **error);
 
 /* Worker thread -> main context. preview takes ownership of image. */
 void     job_post_progress(CascadeJobRun *run, gint stage, gint step, gint total);

@@ -270,7 +270,7 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
         pc.item = i - first;
         g.seed = r->seed + (guint64)i;
         cascade_status st = x ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
-                                : cascade_pipeline_generate(p, &g, &img, shape, &err);
+                              : cascade_pipeline_generate(p, &g, &img, shape, &err);
         if (st) {
             ok = job_fail_core(&err, error);
             break;
@@ -401,7 +401,7 @@ static gboolean get_engine(CascadeJobRun *run, gboolean backend_only, cascade_ba
 gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     gint n = r->mode == CASCADE_MODE_UPSCALE ? 1 : (r->candidate >= 0 ? 1 : r->batch);
-    g_autofree gchar *sd = job_sd_dir(r);
+    g_autofree gchar    *sd = job_sd_dir(r);
     *results = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_job_image_free);
     *seeds = g_new0(guint64, n);
     cascade_backend  *be = NULL;

@@ -87,10 +87,10 @@ static void image_floats(const CascadeImage *im, const CascadeImage *mk, int64_t
 
 static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const gchar *dir,
                              GPtrArray *results, guint64 *seeds, GError **error) {
-    const CascadeRecipe *r = &run->recipe;
-    const CascadeImage  *im = run->image, *mk = run->mask;
-    const gboolean       inpaint = r->mode == CASCADE_MODE_INPAINT;
-    const gboolean       vary = r->mode == CASCADE_MODE_VARIATIONS;
+    const CascadeRecipe  *r = &run->recipe;
+    const CascadeImage   *im = run->image, *mk = run->mask;
+    const gboolean        inpaint = r->mode == CASCADE_MODE_INPAINT;
+    const gboolean        vary = r->mode == CASCADE_MODE_VARIATIONS;
     const cascade_sd_task task = inpaint ? CASCADE_SD_TASK_INPAINT
                                  : vary  ? CASCADE_SD_TASK_IMG2IMG
                                          : CASCADE_SD_TASK_TEXT2IMG;
@@ -137,6 +137,19 @@ static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const g
     return TRUE;
 }
 
+/* The upscaler's parameters for run: prompt (borrowed), r's negative prompt, seed; the
+ * folder's defaults for the rest. */
+static void upscale_params(CascadeJobRun *run, const gchar *prompt, job_progress *pc, guint64 seed,
+                           cascade_sd_params *g) {
+    cascade_sd_params_init(g);
+    g->prompt = prompt;
+    g->negative_prompt = run->recipe.negative_prompt;
+    g->seed = seed;
+    g->progress = on_sd_progress;
+    g->user_data = pc;
+    g->cancel = &run->cancel;
+}
+
 static gboolean sd_upscale(CascadeJobRun *run, cascade_sd_pipeline *p, const gchar *dir,
                            GPtrArray *results, guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
@@ -157,13 +170,7 @@ static gboolean sd_upscale(CascadeJobRun *run, cascade_sd_pipeline *p, const gch
     g_autofree gchar *prompt = cascade_recipe_full_prompt(r);
     job_progress      pc = {run, 0, 1, 0};
     cascade_sd_params g;
-    cascade_sd_params_init(&g);
-    g.prompt = prompt;
-    g.negative_prompt = r->negative_prompt;
-    g.seed = r->seed;
-    g.progress = on_sd_progress;
-    g.user_data = &pc;
-    g.cancel = &run->cancel;
+    upscale_params(run, prompt, &pc, r->seed, &g);
     g_autofree float *x = NULL, *m = NULL;
     image_floats(im, NULL, im->height, im->width, &x, &m);
     float        *big = NULL;
@@ -182,7 +189,8 @@ static gboolean sd_upscale(CascadeJobRun *run, cascade_sd_pipeline *p, const gch
     if (C == 4) {
         a = g_malloc((gsize)im->width * im->height);
         A = g_malloc((gsize)W * H);
-        for (gsize i = 0; i < (gsize)im->width * im->height; i++) a[i] = im->pixels[i * 4 + 3];
+        for (gsize i = 0; i < (gsize)im->width * im->height; i++)
+            a[i] = im->pixels[i * 4 + 3];
         job_resample(a, im->width, im->height, 1, A, W, H);
     }
     for (gsize i = 0; i < (gsize)W * H; i++) {
@@ -251,14 +259,8 @@ gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, g
         g_autofree gchar *prompt = cascade_recipe_full_prompt(r);
         job_progress      pc = {run, 0, 1, 0};
         cascade_sd_params g;
-        cascade_sd_params_init(&g);
-        g.prompt = prompt;
-        g.negative_prompt = r->negative_prompt;
-        g.seed = seed;
+        upscale_params(run, prompt, &pc, seed, &g);
         g.noise_level = 100;
-        g.progress = on_sd_progress;
-        g.user_data = &pc;
-        g.cancel = &run->cancel;
         float        *big = NULL;
         int64_t       s[4];
         cascade_error err;
@@ -276,13 +278,14 @@ gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, g
     return ok;
 }
 
-gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
-                    GPtrArray *results, guint64 *seeds, GError **error) {
+gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir, GPtrArray *results,
+                    guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     cascade_sd_pipeline *scratch, *p = sd_acquire(run, be, dir, FALSE, &scratch, error);
     if (!p) return FALSE;
-    gboolean ok = r->mode == CASCADE_MODE_UPSCALE ? sd_upscale(run, p, dir, results, seeds, error)
-                                                  : sd_diffusion(run, p, dir, results, seeds, error);
+    gboolean ok = r->mode == CASCADE_MODE_UPSCALE
+                      ? sd_upscale(run, p, dir, results, seeds, error)
+                      : sd_diffusion(run, p, dir, results, seeds, error);
     cascade_sd_pipeline_free(scratch);
     return ok;
 }

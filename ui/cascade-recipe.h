@@ -13,10 +13,10 @@
 G_BEGIN_DECLS
 
 typedef enum {
-    CASCADE_MODE_GENERATE, /* a prompt -> new layer(s) */
-    CASCADE_MODE_INPAINT,  /* repaint the selection -> new layer with the selection as mask */
-    CASCADE_MODE_UPSCALE,  /* the active layer, enlarged by the GAN upscaler (or the x4
-                              diffusion upscaler, with the prompt) -> new layer */
+    CASCADE_MODE_GENERATE,   /* a prompt -> new layer(s) */
+    CASCADE_MODE_INPAINT,    /* repaint the selection -> new layer with the selection as mask */
+    CASCADE_MODE_UPSCALE,    /* the active layer, enlarged by the GAN upscaler (or the x4
+                                diffusion upscaler, with the prompt) -> new layer */
     CASCADE_MODE_VARIATIONS, /* image-to-image on the active layer -> new layer(s) above it */
 } CascadeMode;
 
@@ -28,7 +28,7 @@ typedef struct {
     gchar      *sr_model_dir;    /* stage II directory; NULL/"" = the default's stage2 */
     gchar      *stage3_dir;      /* generate: an x4 diffusion upscaler run after stage II (IF's
                                     stage III); NULL/"" = the model's stage3/ when it has one */
-    gchar      *upscaler_dir;    /* GAN upscaler directory (cascade convert output), or an x4
+    gchar *upscaler_dir;         /* GAN upscaler directory (cascade convert output), or an x4
                                     diffusion upscaler folder (StableDiffusionUpscalePipeline) */
     gchar      *preset;          /* name of the preset the values came from ("" = custom) */
     gchar      *backend;         /* "auto", "cpu", "vulkan", "vulkan-fp16", "vulkan:<device>" */

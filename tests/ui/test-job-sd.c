@@ -1,8 +1,8 @@
 /* CascadeJob on Stable Diffusion folders and IF variations: the golden pipeline_sd folder
  * (16 px) as the model for generate, inpaint and variations, an x4 diffusion upscaler folder
  * assembled as tiny_cascade_make_x4 does as the upscaler, and the tiny IF cascade for
- * variations and stage III. Each job result is byte-identical to the `cascade` command run with the same
- * folder, seed and settings (the command is checked against the golden vectors in
+ * variations and stage III. Each job result is byte-identical to the `cascade` command run with the
+ * same folder, seed and settings (the command is checked against the golden vectors in
  * tests/golden); unmasked pixels and alpha are kept; the cache loads a folder once. */
 #include <gio/gio.h>
 #include <glib.h>
@@ -79,10 +79,12 @@ static CascadeImage *picture(gint w, gint h, gint channels) {
 
 static char *write_png(const char *name, const CascadeImage *im) {
     char     *path = g_build_filename(g_tmp, name, NULL);
-    png_image png = {.version = PNG_IMAGE_VERSION, .width = (png_uint_32)im->width,
+    png_image png = {.version = PNG_IMAGE_VERSION,
+                     .width = (png_uint_32)im->width,
                      .height = (png_uint_32)im->height};
-    png.format = im->channels == 4 ? PNG_FORMAT_RGBA : im->channels == 3 ? PNG_FORMAT_RGB
-                                                                         : PNG_FORMAT_GRAY;
+    png.format = im->channels == 4   ? PNG_FORMAT_RGBA
+                 : im->channels == 3 ? PNG_FORMAT_RGB
+                                     : PNG_FORMAT_GRAY;
     assert_true(png_image_write_to_file(&png, path, 0, im->pixels, 0, NULL));
     return path;
 }
@@ -94,7 +96,8 @@ static guint8 *cli_rgb(const char *const *args, gint w, gint h) {
     char      *out = g_build_filename(g_tmp, "cli.png", NULL);
     GPtrArray *argv = g_ptr_array_new();
     g_ptr_array_add(argv, (char *)cli);
-    for (; *args; args++) g_ptr_array_add(argv, (char *)*args);
+    for (; *args; args++)
+        g_ptr_array_add(argv, (char *)*args);
     g_ptr_array_add(argv, "-q");
     g_ptr_array_add(argv, "-o");
     g_ptr_array_add(argv, out);
@@ -145,9 +148,9 @@ static void test_sd_generate(void **state) {
     assert_int_equal(s.max_stage, 1);
     assert_int_equal(s.last_step, s.last_total);
     assert_int_equal(s.previews, 0);
-    const char *args[] = {"generate", "-b", "cpu", "-m", g_sd, "--seed", "7", "--steps", "3",
-                          "--guidance", "7", "a red fox", NULL};
-    guint8 *want = cli_rgb(args, 16, 16);
+    const char *args[] = {"generate", "-b", "cpu",        "-m", g_sd,        "--seed", "7",
+                          "--steps",  "3",  "--guidance", "7",  "a red fox", NULL};
+    guint8     *want = cli_rgb(args, 16, 16);
     if (want) assert_rgb_equal(a, want);
     g_free(want);
     run_state_clear(&s);
@@ -176,9 +179,10 @@ static void test_sd_inpaint(void **state) {
             changed += memcmp(out->pixels + i * 4, im->pixels + i * 4, 3) != 0;
     assert_true(changed > 8 * 10 / 2);
     char       *in = write_png("in.png", im), *mask = write_png("mask.png", mk);
-    const char *args[] = {"inpaint", "-b", "cpu", "-m", g_sd, "--seed", "7", "--steps", "3",
-                          "--guidance", "7", "--image", in, "--mask", mask, "a red fox", NULL};
-    guint8 *want = cli_rgb(args, 16, 16);
+    const char *args[] = {"inpaint", "-b",      "cpu", "-m",         g_sd, "--seed",
+                          "7",       "--steps", "3",   "--guidance", "7",  "--image",
+                          in,        "--mask",  mask,  "a red fox",  NULL};
+    guint8     *want = cli_rgb(args, 16, 16);
     if (want) assert_rgb_equal(out, want);
     g_free(want), g_free(in), g_free(mask);
     run_state_clear(&s);
@@ -200,12 +204,13 @@ static void test_sd_variations(void **state) {
     CascadeImage *out = s.results->pdata[0];
     assert_int_equal(out->width, 16);
     assert_int_equal(out->channels, 4);
-    for (gint i = 0; i < 16 * 16; i++) assert_int_equal(out->pixels[i * 4 + 3], im->pixels[i * 4 + 3]);
+    for (gint i = 0; i < 16 * 16; i++)
+        assert_int_equal(out->pixels[i * 4 + 3], im->pixels[i * 4 + 3]);
     char       *in = write_png("vary.png", im);
-    const char *args[] = {"img2img", "-b", "cpu", "-m", g_sd, "--seed", "7", "--steps", "3",
-                          "--guidance", "7", "--strength", "0.6", "--image", in, "a red fox",
-                          NULL};
-    guint8 *want = cli_rgb(args, 16, 16);
+    const char *args[] = {"img2img", "-b",      "cpu", "-m",         g_sd, "--seed",
+                          "7",       "--steps", "3",   "--guidance", "7",  "--strength",
+                          "0.6",     "--image", in,    "a red fox",  NULL};
+    guint8     *want = cli_rgb(args, 16, 16);
     if (want) assert_rgb_equal(out, want);
     r.strength = 1.0;
     run_state t = job_runner_run(&r, im, NULL, FALSE, NULL);
@@ -238,13 +243,14 @@ static void test_if_variations(void **state) {
     expect_ok(&s);
     CascadeImage *out = s.results->pdata[0];
     assert_int_equal(out->width, 16);
-    for (gint i = 0; i < 16 * 16; i++) assert_int_equal(out->pixels[i * 4 + 3], im->pixels[i * 4 + 3]);
+    for (gint i = 0; i < 16 * 16; i++)
+        assert_int_equal(out->pixels[i * 4 + 3], im->pixels[i * 4 + 3]);
     assert_memory_not_equal(out->pixels, im->pixels, 16 * 16 * 4);
     char       *in = write_png("vary-if.png", im);
-    const char *args[] = {"img2img", "-b", "cpu", "-m", g_if, "--no-sr", "--seed", "7",
-                          "--steps", "3", "--guidance", "7", "--strength", "0.5", "--image", in,
-                          "a red fox", NULL};
-    guint8 *want = cli_rgb(args, 16, 16);
+    const char *args[] = {"img2img",    "-b",  "cpu",     "-m", g_if,         "--no-sr",
+                          "--seed",     "7",   "--steps", "3",  "--guidance", "7",
+                          "--strength", "0.5", "--image", in,   "a red fox",  NULL};
+    guint8     *want = cli_rgb(args, 16, 16);
     if (want) assert_rgb_equal(out, want);
     g_free(want), g_free(in);
     run_state_clear(&s);
@@ -258,7 +264,8 @@ static void test_sd_upscale(void **state) {
     (void)state;
     if (!g_x4) skip();
     CascadeImage *im = picture(8, 6, 4);
-    for (gint i = 0; i < 8 * 6; i++) im->pixels[i * 4 + 3] = 77;
+    for (gint i = 0; i < 8 * 6; i++)
+        im->pixels[i * 4 + 3] = 77;
     CascadeRecipe r = recipe(CASCADE_MODE_UPSCALE, "");
     g_free(r.upscaler_dir);
     r.upscaler_dir = g_strdup(g_x4);
@@ -270,11 +277,12 @@ static void test_sd_upscale(void **state) {
     assert_int_equal(out->width, 32);
     assert_int_equal(out->height, 24);
     assert_int_equal(out->channels, 4);
-    for (gint i = 0; i < 32 * 24; i++) assert_int_equal(out->pixels[i * 4 + 3], 77);
+    for (gint i = 0; i < 32 * 24; i++)
+        assert_int_equal(out->pixels[i * 4 + 3], 77);
     char       *in = write_png("up.png", im);
-    const char *args[] = {"upscale", "-b", "cpu", "--model", g_x4, "--seed", "7", "--prompt",
-                          "a red fox", in, NULL};
-    guint8 *want = cli_rgb(args, 32, 24);
+    const char *args[] = {"upscale", "-b",       "cpu",       "--model", g_x4, "--seed",
+                          "7",       "--prompt", "a red fox", in,        NULL};
+    guint8     *want = cli_rgb(args, 32, 24);
     if (want) assert_rgb_equal(out, want);
     run_state again = job_runner_run(&r, im, NULL, FALSE, cache);
     expect_ok(&again);
@@ -296,7 +304,8 @@ static void test_sd_upscale(void **state) {
 
 /* The IF cascade through stage III: stage II's 32 px, then x4 by the upscaler folder named
  * as the recipe's stage3-model (or found as the model's stage3/), what `cascade generate
- * --stage3` makes; progress reaches stage 3. A stage-I-only run (the dialog's candidates) skips stage III. */
+ * --stage3` makes; progress reaches stage 3. A stage-I-only run (the dialog's candidates) skips
+ * stage III. */
 static void test_if_stage3(void **state) {
     (void)state;
     if (!g_if || !g_x4) skip();
@@ -312,9 +321,10 @@ static void test_if_stage3(void **state) {
     assert_int_equal(out->width, 128);
     assert_int_equal(out->height, 128);
     assert_int_equal(s.max_stage, 3);
-    const char *args[] = {"generate", "-b", "cpu", "-m", g_if, "--seed", "7", "--steps", "3",
-                          "--guidance", "7", "--sr-steps", "2", "--sr-guidance", "4",
-                          "--noise-level", "250", "--stage3", g_x4, "a red fox", NULL};
+    const char *args[] = {
+        "generate", "-b",         "cpu", "-m",         g_if, "--seed",        "7", "--steps",
+        "3",        "--guidance", "7",   "--sr-steps", "2",  "--sr-guidance", "4", "--noise-level",
+        "250",      "--stage3",   g_x4,  "a red fox",  NULL};
     guint8 *want = cli_rgb(args, 128, 128);
     if (want) assert_rgb_equal(out, want);
     g_free(want);
