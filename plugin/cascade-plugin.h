@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 #define CASCADE_PROC_GENERATE_NEW "plug-in-cascade-generate-new-image"
 #define CASCADE_PROC_INPAINT      "plug-in-cascade-inpaint"
 #define CASCADE_PROC_UPSCALE      "plug-in-cascade-upscale"
+#define CASCADE_PROC_VARIATIONS   "plug-in-cascade-variations"
 #define CASCADE_PARASITE_NAME     "gimp-cascade-recipe"
 
 #define CASCADE_PLUGIN_ERROR (cascade_plugin_error_quark())
@@ -80,6 +81,11 @@ gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
                                          const CascadeSelectionCrop *crop, GPtrArray *results,
                                          const guint64 *seeds, CascadeInserted *out,
                                          GError **error);
+/* Variations: each result (the source's size) at source's offsets, directly above it (in
+ * its layer group); several in one layer group there. */
+gboolean cascade_layers_insert_variations(gint32 image, gint32 source, const CascadeRecipe *r,
+                                          GPtrArray *results, const guint64 *seeds,
+                                          CascadeInserted *out, GError **error);
 /* A new, not yet inserted layer of image (RGBA or the image's base type with alpha). */
 gint32 cascade_layers_new(gint32 image, const gchar *name, gint width, gint height, GError **error);
 /* Upscale: inserts the built layer (source enlarged factor times) at the top of image at

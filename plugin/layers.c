@@ -87,12 +87,15 @@ static gint32 build_result(gint32 image, const gchar *prefix, const CascadeRecip
     return layer;
 }
 
-/* Inserts built layers (batch order) at the top of image, the caller holding an undo group:
- * one layer as it is, several in a new layer group named from the prompt and their seeds,
- * the first variation on top. Returns the layer or the group. */
+/* Inserts built layers (batch order) at the top of image, or directly above the layer
+ * `above` (> 0) in its group, the caller holding an undo group: one layer as it is, several
+ * in a new layer group named from the prompt and their seeds, the first variation on top.
+ * Returns the layer or the group. */
 static gint32 insert_batch(gint32 image, GArray *built, const gchar *prefix, const gchar *prompt,
-                           const guint64 *seeds) {
+                           const guint64 *seeds, gint32 above) {
     gint32 parent = 0, top = g_array_index(built, gint32, 0);
+    gint32 at_parent = above > 0 ? MAX(gimp_item_get_parent(above), 0) : 0;
+    gint   at = above > 0 ? gimp_image_get_item_position(image, above) : -1;
     if (built->len > 1) {
         gchar *p = short_prompt(prompt), first[24], last[24];
         g_snprintf(first, sizeof first, "%" G_GUINT64_FORMAT, seeds[0]);
@@ -102,11 +105,12 @@ static gint32 insert_batch(gint32 image, GArray *built, const gchar *prefix, con
         gchar *name = prefix ? g_strdup_printf("%s: %s", prefix, named) : g_strdup(named);
         parent = top = gimp_layer_group_new(image);
         gimp_item_set_name(parent, name);
-        gimp_image_insert_layer(image, parent, 0, -1);
+        gimp_image_insert_layer(image, parent, at_parent, at);
         g_free(name), g_free(named), g_free(p);
     }
     for (gint i = (gint)built->len - 1; i >= 0; i--)
-        gimp_image_insert_layer(image, g_array_index(built, gint32, i), parent, parent ? 0 : -1);
+        gimp_image_insert_layer(image, g_array_index(built, gint32, i), parent ? parent : at_parent,
+                                parent ? 0 : at);
     return top;
 }
 
@@ -164,7 +168,7 @@ gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, G
     }
 
     gimp_image_undo_group_start(image);
-    gint32 top = insert_batch(image, built, NULL, r->prompt, seeds);
+    gint32 top = insert_batch(image, built, NULL, r->prompt, seeds, -1);
     for (guint i = 0; !new_image && i < built->len; i++)
         place_generated(image, g_array_index(built, gint32, i));
     gimp_image_undo_group_end(image);
@@ -179,36 +183,47 @@ gboolean cascade_layers_insert_generated(gint32 image, const CascadeRecipe *r, G
     return TRUE;
 }
 
-gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
-                                         const CascadeSelectionCrop *crop, GPtrArray *results,
-                                         const guint64 *seeds, CascadeInserted *out,
-                                         GError **error) {
+/* Builds every result (each w x h, else an error naming `what`) as a layer at (x, y),
+ * named with prefix; NULL (nothing left behind) on failure. */
+static GArray *build_at(gint32 image, const CascadeRecipe *r, GPtrArray *results,
+                        const guint64 *seeds, const gchar *prefix, const gchar *what, gint x,
+                        gint y, gint w, gint h, GError **error) {
     if (!results || results->len == 0) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
                     _("The model returned no image."));
-        return FALSE;
+        return NULL;
     }
     GArray *built = g_array_new(FALSE, FALSE, sizeof(gint32));
     for (guint i = 0; i < results->len; i++) {
         const CascadeImage *px = g_ptr_array_index(results, i);
         gint32              layer = -1;
-        if (px->width != crop->width || px->height != crop->height)
+        if (px->width != w || px->height != h)
+            /* TRANSLATORS: what the result should fit ("the selection's crop", "the layer") */
             g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
-                        _("The inpainted image is %d × %d, the selection's crop %d × %d."),
-                        px->width, px->height, crop->width, crop->height);
+                        _("The model returned %d × %d, but %s is %d × %d."), px->width, px->height,
+                        what, w, h);
         else
-            layer = build_result(image, _("Inpaint"), r, px, seeds[i], error);
+            layer = build_result(image, prefix, r, px, seeds[i], error);
         if (layer < 0) {
             discard(built);
             g_array_unref(built);
-            return FALSE;
+            return NULL;
         }
-        gimp_layer_set_offsets(layer, crop->x, crop->y);
+        gimp_layer_set_offsets(layer, x, y);
         g_array_append_val(built, layer);
     }
+    return built;
+}
 
+gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
+                                         const CascadeSelectionCrop *crop, GPtrArray *results,
+                                         const guint64 *seeds, CascadeInserted *out,
+                                         GError **error) {
+    GArray *built = build_at(image, r, results, seeds, _("Inpaint"), _("the selection's crop"),
+                             crop->x, crop->y, crop->width, crop->height, error);
+    if (!built) return FALSE;
     gimp_image_undo_group_start(image);
-    gint32 top = insert_batch(image, built, _("Inpaint"), r->prompt, seeds);
+    gint32 top = insert_batch(image, built, _("Inpaint"), r->prompt, seeds, -1);
     /* each layer's mask is the selection itself (soft values kept), over the crop */
     for (guint i = 0; i < built->len; i++) {
         gint32 layer = g_array_index(built, gint32, i);
@@ -216,6 +231,23 @@ gboolean cascade_layers_insert_inpainted(gint32 image, const CascadeRecipe *r,
         gimp_layer_add_mask(layer, mask);
         cascade_channel_write(mask, 0, 0, crop->mask);
     }
+    gimp_image_undo_group_end(image);
+    g_array_unref(built);
+    out->image = image;
+    out->layer = top;
+    return TRUE;
+}
+
+gboolean cascade_layers_insert_variations(gint32 image, gint32 source, const CascadeRecipe *r,
+                                          GPtrArray *results, const guint64 *seeds,
+                                          CascadeInserted *out, GError **error) {
+    gint x = 0, y = 0;
+    gimp_drawable_offsets(source, &x, &y);
+    GArray *built = build_at(image, r, results, seeds, _("Variation"), _("the layer"), x, y,
+                             gimp_drawable_width(source), gimp_drawable_height(source), error);
+    if (!built) return FALSE;
+    gimp_image_undo_group_start(image);
+    gint32 top = insert_batch(image, built, _("Variation"), r->prompt, seeds, source);
     gimp_image_undo_group_end(image);
     g_array_unref(built);
     out->image = image;

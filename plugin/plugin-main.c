@@ -1,4 +1,4 @@
-/* The plug-in's entry points: query() registers the three procedures, run() dispatches a
+/* The plug-in's entry points: query() registers the procedures, run() dispatches a
  * call by run mode (interactive: the dialog; non-interactive: the arguments; with last
  * values: the stored recipe with a new seed) and turns errors into a PDB status plus
  * message. Every libgimp call happens on this (the main) thread. */
@@ -21,21 +21,35 @@ static void query(void) {
     cascade_procedures_install();
 }
 
-static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *r,
+static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *given,
                             CascadeInserted *out, GError **error) {
-    gint32 layer = cascade_worker_upscale(drawable, r, error);
-    if (layer < 0) return FALSE;
-    gchar *name = g_strdup_printf(_("%s ×%d"), gimp_item_get_name(drawable), r->upscale_factor);
-    gimp_item_set_name(layer, name);
-    g_free(name);
-    CascadeRecipe kept;
-    cascade_recipe_copy(&kept, r);
-    cascade_parasite_attach(layer, &kept);
-    cascade_recipe_clear(&kept);
-    if (!cascade_layers_insert_upscaled(image, layer, drawable, r->upscale_factor, error)) {
-        gimp_item_delete(layer);
-        return FALSE;
+    /* the diffusion upscaler without a prompt: the one the layer was made from, if any (for
+     * this run and its layer's recipe; the last values keep the empty prompt) */
+    CascadeRecipe r, made;
+    cascade_recipe_copy(&r, given);
+    cascade_recipe_init(&made);
+    const gchar *p = r.prompt ? r.prompt : "";
+    while (g_ascii_isspace(*p))
+        p++;
+    if (!*p && cascade_job_upscaler_is_diffusion(&r) && cascade_parasite_read(drawable, &made)) {
+        g_free(r.prompt), g_free(r.style);
+        r.prompt = g_strdup(made.prompt);
+        r.style = g_strdup(made.style);
     }
+    cascade_recipe_clear(&made);
+    gint32 layer = cascade_worker_upscale(drawable, &r, error);
+    if (layer >= 0) {
+        gchar *name = g_strdup_printf(_("%s ×%d"), gimp_item_get_name(drawable), r.upscale_factor);
+        gimp_item_set_name(layer, name);
+        g_free(name);
+        cascade_parasite_attach(layer, &r);
+        if (!cascade_layers_insert_upscaled(image, layer, drawable, r.upscale_factor, error)) {
+            gimp_item_delete(layer);
+            layer = -1;
+        }
+    }
+    cascade_recipe_clear(&r);
+    if (layer < 0) return FALSE;
     out->image = image;
     out->layer = layer;
     return TRUE;
@@ -49,6 +63,13 @@ static CascadeImage *read_crop(gint32 drawable, const CascadeSelectionCrop *crop
                                  3);
 }
 
+/* The whole drawable, with its alpha when it has one. */
+static CascadeImage *read_layer(gint32 drawable) {
+    return cascade_drawable_read(drawable, 0, 0, gimp_drawable_width(drawable),
+                                 gimp_drawable_height(drawable),
+                                 gimp_drawable_has_alpha(drawable) ? 4 : 3);
+}
+
 /* Runs r on image/drawable; the image is changed only when everything succeeded. */
 static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, gboolean interactive,
                         CascadeInserted *out, GError **error) {
@@ -60,12 +81,16 @@ static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, g
     if (r->mode == CASCADE_MODE_INPAINT) {
         if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
         source = read_crop(drawable, &crop);
+    } else if (r->mode == CASCADE_MODE_VARIATIONS) {
+        source = read_layer(drawable);
     }
     GPtrArray *results = NULL;
     guint64   *seeds = NULL;
     gboolean   ok = cascade_worker_run(r, source, crop.mask, &results, &seeds, error);
     if (ok && r->mode == CASCADE_MODE_GENERATE)
         ok = cascade_layers_insert_generated(image, r, results, seeds, interactive, out, error);
+    else if (ok && r->mode == CASCADE_MODE_VARIATIONS)
+        ok = cascade_layers_insert_variations(image, drawable, r, results, seeds, out, error);
     else if (ok)
         ok = cascade_layers_insert_inpainted(image, r, &crop, results, seeds, out, error);
     if (results) g_ptr_array_unref(results);
@@ -106,7 +131,12 @@ static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
                             gimp_drawable_height(drawable), file);
     else if (mode == CASCADE_MODE_INPAINT)
         s = g_strdup_printf(_("Inpainting the selection of %s"), file);
-    else
+    else if (mode == CASCADE_MODE_VARIATIONS && gimp_item_is_valid(drawable)) {
+        gchar *layer = gimp_item_get_name(drawable);
+        /* TRANSLATORS: the layer's name, then the image's */
+        s = g_strdup_printf(_("Variations of “%s” in %s"), layer, file);
+        g_free(layer);
+    } else
         s = g_strdup_printf(_("New layer in %s"), file);
     g_free(file);
     return s;
@@ -152,6 +182,8 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
         if (mode == CASCADE_MODE_INPAINT) {
             if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
             source = read_crop(drawable, &crop);
+        } else if (mode == CASCADE_MODE_VARIATIONS) {
+            source = read_layer(drawable);
         }
         gchar *target = describe_target(mode, image, drawable);
 #ifdef CASCADE_PLUGIN_HAVE_DIALOG

@@ -1,4 +1,4 @@
-/* The three PDB procedures: their arguments (one per recipe field, so Script-Fu and batch
+/* The PDB procedures: their arguments (one per recipe field, so Script-Fu and batch
  * mode reach everything the dialog does), arguments -> CascadeRecipe, and last values.
  *
  * Numeric arguments have a "default" value (0 or -1, documented per argument) that keeps
@@ -17,7 +17,9 @@ enum {
     P_GEN = 1 << CASCADE_MODE_GENERATE,
     P_INP = 1 << CASCADE_MODE_INPAINT,
     P_UPS = 1 << CASCADE_MODE_UPSCALE,
-    P_ALL = P_GEN | P_INP | P_UPS
+    P_VAR = 1 << CASCADE_MODE_VARIATIONS,
+    P_DIF = P_GEN | P_INP | P_VAR, /* the diffusion procedures */
+    P_ALL = P_DIF | P_UPS
 };
 
 typedef enum {
@@ -35,11 +37,13 @@ typedef enum {
     A_MARGIN,
     A_FACTOR,
     A_TILE,
+    A_STRENGTH,
     A_MODEL,
     A_SR_MODEL,
     A_UPSCALER,
     A_PRESET,
     A_BACKEND,
+    A_UPSCALE_PROMPT,
 } ArgId;
 
 typedef struct {
@@ -53,39 +57,41 @@ typedef struct {
 /* Argument order after run-mode, image, drawable (the order Script-Fu passes them). The
  * blurbs are not marked for translation: GIMP shows argument blurbs untranslated. */
 static const ArgSpec args[] = {
-    {A_PROMPT, P_GEN | P_INP, GIMP_PDB_STRING, "prompt", "What to paint"},
-    {A_NEGATIVE, P_GEN | P_INP, GIMP_PDB_STRING, "negative-prompt", "What to avoid (\"\" = none)"},
-    {A_STYLE, P_GEN | P_INP, GIMP_PDB_STRING, "style",
+    {A_PROMPT, P_DIF, GIMP_PDB_STRING, "prompt", "What to paint"},
+    {A_NEGATIVE, P_DIF, GIMP_PDB_STRING, "negative-prompt", "What to avoid (\"\" = none)"},
+    {A_STYLE, P_DIF, GIMP_PDB_STRING, "style",
      "Text appended to the prompt as \", <style>\" (\"\" = the preset's)"},
-    {A_SEED, P_GEN | P_INP, GIMP_PDB_INT32, "seed",
-     "Seed of the first variation, 0..2^31-1 (-1 = random)"},
-    {A_STEPS1, P_GEN | P_INP, GIMP_PDB_INT32, "steps1", "Stage I steps (0 = preset)"},
-    {A_STEPS2, P_GEN | P_INP, GIMP_PDB_INT32, "steps2", "Stage II steps (0 = preset)"},
-    {A_GUIDANCE1, P_GEN | P_INP, GIMP_PDB_FLOAT, "guidance1",
-     "Stage I guidance scale (-1 = preset)"},
-    {A_GUIDANCE2, P_GEN | P_INP, GIMP_PDB_FLOAT, "guidance2",
-     "Stage II guidance scale (-1 = preset)"},
-    {A_STAGE2, P_GEN | P_INP, GIMP_PDB_INT32, "stage2",
+    {A_SEED, P_DIF, GIMP_PDB_INT32, "seed", "Seed of the first variation, 0..2^31-1 (-1 = random)"},
+    {A_STEPS1, P_DIF, GIMP_PDB_INT32, "steps1", "Stage I steps (0 = preset)"},
+    {A_STEPS2, P_DIF, GIMP_PDB_INT32, "steps2", "Stage II steps (0 = preset)"},
+    {A_GUIDANCE1, P_DIF, GIMP_PDB_FLOAT, "guidance1", "Stage I guidance scale (-1 = preset)"},
+    {A_GUIDANCE2, P_DIF, GIMP_PDB_FLOAT, "guidance2", "Stage II guidance scale (-1 = preset)"},
+    {A_STAGE2, P_DIF, GIMP_PDB_INT32, "stage2",
      "Run the super-resolution stage: 0 no, 1 yes, -1 preset"},
-    {A_NOISE, P_GEN | P_INP, GIMP_PDB_INT32, "noise-level",
+    {A_NOISE, P_DIF, GIMP_PDB_INT32, "noise-level",
      "Stage II noise augmentation 0..999 (-1 = preset)"},
-    {A_BATCH, P_GEN, GIMP_PDB_INT32, "batch", "Variations, 1..16 (0 = preset)"},
+    {A_BATCH, P_GEN | P_VAR, GIMP_PDB_INT32, "batch", "Variations, 1..16 (0 = preset)"},
     {A_MARGIN, P_INP, GIMP_PDB_INT32, "context-margin",
      "Pixels of context around the selection (-1 = preset)"},
     {A_FACTOR, P_UPS, GIMP_PDB_INT32, "upscale-factor", "2, 3, 4 or 8 (0 = preset)"},
     {A_TILE, P_UPS, GIMP_PDB_INT32, "tile",
      "Edge in source pixels of the chunks the layer is streamed in (0 = automatic, "
      "-1 = preset)"},
-    {A_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "model",
+    {A_STRENGTH, P_VAR, GIMP_PDB_FLOAT, "strength",
+     "How far a variation may move from the layer, 0 < strength <= 1 (-1 = preset)"},
+    {A_MODEL, P_DIF, GIMP_PDB_STRING, "model",
      "Stage I model directory (\"\" = the default model)"},
-    {A_SR_MODEL, P_GEN | P_INP, GIMP_PDB_STRING, "sr-model",
+    {A_SR_MODEL, P_DIF, GIMP_PDB_STRING, "sr-model",
      "Stage II model directory (\"\" = the default's stage II)"},
     {A_UPSCALER, P_UPS, GIMP_PDB_STRING, "upscaler",
-     "Upscaler model directory (\"\" = the default upscaler)"},
+     "Upscaler model directory: a GAN upscaler, or an x4 diffusion upscaler folder "
+     "(StableDiffusionUpscalePipeline) (\"\" = the default upscaler)"},
     {A_PRESET, P_ALL, GIMP_PDB_STRING, "preset",
      "Preset whose values fill the defaults (\"\" = built-in defaults)"},
     {A_BACKEND, P_ALL, GIMP_PDB_STRING, "backend",
      "\"cpu\", \"vulkan\", \"vulkan-fp16\", \"vulkan:<device>\" (\"\" = preset)"},
+    {A_UPSCALE_PROMPT, P_UPS, GIMP_PDB_STRING, "prompt",
+     "What the image shows, for the diffusion upscaler (\"\" = the layer's own recipe's)"},
 };
 
 /* The Filters entries carry image types: GIMP greys Filters → Repeat Last / Re-Show Last
@@ -115,9 +121,16 @@ static const struct {
         "group of such layers for several variations)."),
      IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_INPAINT},
     {CASCADE_PROC_UPSCALE, N_("_Upscale Layer…"), N_("Enlarge a layer with the upscaler"),
-     N_("Enlarges the active layer with a GAN upscaler, tile by tile, into a new layer at the "
-        "layer's offsets (the canvas grows to hold it); its layer mask is enlarged with it."),
+     N_("Enlarges the active layer with a GAN upscaler, or ×4 with a diffusion upscaler "
+        "conditioned on the prompt, tile by tile, into a new layer at the layer's offsets "
+        "(the canvas grows to hold it); its layer mask is enlarged with it."),
      IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_UPSCALE},
+    {CASCADE_PROC_VARIATIONS, N_("_Variations of Layer…"),
+     N_("Paint variations of the active layer from a prompt"),
+     N_("Runs image-to-image on the active layer: new layers (a layer group for several) "
+        "directly above it, as far from it as the strength says; the layer itself is not "
+        "changed. Each layer carries its recipe as the parasite 'gimp-cascade-recipe'."),
+     IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_VARIATIONS},
 };
 
 gboolean cascade_procedures_mode(const gchar *name, CascadeMode *mode) {
@@ -201,7 +214,8 @@ static gboolean apply_arg(CascadeRecipe *r, const ArgSpec *a, const GimpParam *p
     if (a->type == GIMP_PDB_STRING && s && !g_utf8_validate(s, -1, NULL))
         return calling_error(error, a->name, _("not UTF-8 text"));
     switch (a->id) {
-    case A_PROMPT: set_string(&r->prompt, s); break;
+    case A_PROMPT:
+    case A_UPSCALE_PROMPT: set_string(&r->prompt, s); break;
     case A_NEGATIVE: set_string(&r->negative_prompt, s); break;
     case A_STYLE:
         if (s && *s) set_string(&r->style, s);
@@ -254,6 +268,9 @@ static gboolean apply_arg(CascadeRecipe *r, const ArgSpec *a, const GimpParam *p
         break;
     case A_TILE:
         if (i != -1) r->tile = i;
+        break;
+    case A_STRENGTH:
+        if (f != -1.0) r->strength = f;
         break;
     }
     return TRUE;

@@ -17,6 +17,7 @@ typedef struct {
     guint64   *seeds;
     GError    *error;
     gint       n_stages;   /* diffusion stages this run has (for the overall fraction) */
+    gboolean   upscaling;  /* stage 3 is upscaler tiles, not a diffusion stage */
     gdouble    base, span; /* this job's share of the progress bar (upscale chunks) */
     gint       last_stage;
 } RunState;
@@ -25,13 +26,13 @@ static void run_progress(gint stage, gint step, gint total, gpointer user_data) 
     RunState *s = user_data;
     if (stage != s->last_stage) {
         s->last_stage = stage;
-        if (stage == 3)
+        if (s->upscaling)
             gimp_progress_set_text(_("Upscaling…"));
         else
             gimp_progress_set_text_printf(_("Stage %d of %d…"), stage, s->n_stages);
     }
     gdouble within = total > 0 ? (gdouble)step / total : 0.0;
-    gdouble frac = stage == 3 ? within : ((stage - 1) + within) / MAX(s->n_stages, 1);
+    gdouble frac = s->upscaling ? within : ((stage - 1) + within) / MAX(s->n_stages, 1);
     gimp_progress_update(s->base + s->span * CLAMP(frac, 0.0, 1.0));
 }
 
@@ -52,7 +53,8 @@ static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image, const
                         RunState *s, GError **error) {
     CascadeJobCallbacks cb = {run_progress, NULL, run_done, s};
     s->loop = g_main_loop_new(NULL, FALSE);
-    s->n_stages = r->stage2 ? 2 : 1;
+    s->n_stages = cascade_job_stages(r);
+    s->upscaling = r->mode == CASCADE_MODE_UPSCALE;
     s->last_stage = 0;
     CascadeJob *job = cascade_job_start_cached(r, image, mask, &cb, cascade_worker_cache(), error);
     if (job) g_main_loop_run(s->loop);
@@ -85,7 +87,9 @@ gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
                             const CascadeImage *mask, GPtrArray **results, guint64 **seeds,
                             GError **error) {
     RunState s = {.base = 0.0, .span = 1.0};
-    gimp_progress_init(r->mode == CASCADE_MODE_INPAINT ? _("Inpainting…") : _("Generating…"));
+    gimp_progress_init(r->mode == CASCADE_MODE_INPAINT      ? _("Inpainting…")
+                       : r->mode == CASCADE_MODE_VARIATIONS ? _("Making variations…")
+                                                            : _("Generating…"));
     gboolean ok = run_job(r, image, mask, &s, error);
     gimp_progress_end();
     *results = s.results;
@@ -118,7 +122,11 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
         cascade_layers_new(gimp_item_get_image(drawable), "upscaled", w * f, h * f, error);
     if (layer < 0) return -1;
 
-    gint     chunk = r->tile > 0 ? r->tile : MAX(CHUNK_OUT_EDGE / f, 32);
+    /* the diffusion upscaler tiles (and blends) inside a chunk itself: chunks as large as
+     * the default tile of the GAN ones' output, so most layers are one */
+    gint     chunk = r->tile > 0                            ? r->tile
+                     : cascade_job_upscaler_is_diffusion(r) ? CHUNK_OUT_EDGE
+                                                            : MAX(CHUNK_OUT_EDGE / f, 32);
     gint     nx = (w + chunk - 1) / chunk, ny = (h + chunk - 1) / chunk, done = 0;
     gboolean ok = TRUE;
     gimp_progress_init(_("Upscaling…"));

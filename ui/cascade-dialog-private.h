@@ -21,10 +21,10 @@ struct _CascadeDialog {
     GHashTable    *style_texts; /* style preset id -> the style text it sets */
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
-    GtkWidget     *margin, *factor, *tile, *backend;
+    GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3, *upscaler;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
-        *candidates_section, *output_column;
+        *variations_section, *candidates_section, *output_column;
     GtkSizeGroup *label_group; /* one width for the labels of every section */
 };
 
@@ -34,6 +34,13 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r);
 void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst);
 void dialog_fill_presets(CascadeDialog *d, const gchar *select_id);
 void dialog_update_sensitivity(CascadeDialog *d);
+
+/* cascade-dialog-models.c */
+/* entry gets a folder chooser behind a folder icon (icon_tip its tooltip). */
+void dialog_folder_entry(CascadeDialog *d, GtkWidget *entry, const gchar *icon_tip);
+/* Shows the prompt for a diffusion mode, or an upscale whose Upscaler entry names an x4
+ * diffusion upscaler (it is guided by one); the window grows to show it. */
+void dialog_show_prompt(CascadeDialog *d, gboolean diffusion);
 
 /* cascade-dialog-run.c */
 void dialog_on_response(GtkDialog *dialog, gint response, gpointer ud);
@@ -46,8 +53,7 @@ void dialog_sync_style_preset(CascadeDialog *d);
 /* While Random is on, the seed field says so instead of showing a seed no run will use. */
 void dialog_show_seed(CascadeDialog *d);
 void dialog_on_save_preset(GtkButton *b, CascadeDialog *d);
-void dialog_on_reroll(GtkButton *b, CascadeDialog *d);
-void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev, CascadeDialog *d);
+void     dialog_on_reroll(GtkButton *b, CascadeDialog *d);
 gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d);
 void     dialog_on_candidate_selected(GtkFlowBox *fb, CascadeDialog *d);
 void     dialog_on_close(GtkDialog *dialog, gpointer ud); /* Esc */

@@ -299,21 +299,6 @@ void dialog_on_reroll(GtkButton *b, CascadeDialog *d) {
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->seed), g_random_int_range(0, G_MAXINT32));
 }
 
-void dialog_on_browse_model(GtkEntry *e, GtkEntryIconPosition pos, GdkEvent *ev, CascadeDialog *d) {
-    (void)pos, (void)ev;
-    GtkFileChooserNative *fc = gtk_file_chooser_native_new(
-        _("Choose a Model Folder"), GTK_WINDOW(d), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-        _("_Open"), _("_Cancel"));
-    const gchar *cur = gtk_entry_get_text(e);
-    if (*cur) gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(fc), cur);
-    if (gtk_native_dialog_run(GTK_NATIVE_DIALOG(fc)) == GTK_RESPONSE_ACCEPT) {
-        gchar *dir = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(fc));
-        if (dir) gtk_entry_set_text(e, dir);
-        g_free(dir);
-    }
-    g_object_unref(fc);
-}
-
 gboolean dialog_on_text_key(GtkWidget *w, GdkEventKey *ev, CascadeDialog *d) {
     (void)w;
     if (ev->keyval != GDK_KEY_Return && ev->keyval != GDK_KEY_KP_Enter) return FALSE;

@@ -165,6 +165,7 @@ static const gchar *mode_title(CascadeMode mode) {
     switch (mode) {
     case CASCADE_MODE_INPAINT: return _("Inpaint Selection");
     case CASCADE_MODE_UPSCALE: return _("Upscale Layer");
+    case CASCADE_MODE_VARIATIONS: return _("Variations of Layer");
     default: return _("Generate from Text");
     }
 }
@@ -246,9 +247,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     /* the rarely changed settings, folded away so the dialog fits a 768 px screen */
     GtkWidget *more = form(d);
     d->model = entry(d, "model", _("Default model"));
-    gtk_entry_set_icon_from_icon_name(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY, "folder-open");
-    gtk_entry_set_icon_tooltip_text(GTK_ENTRY(d->model), GTK_ENTRY_ICON_SECONDARY,
-                                    _("Choose a model folder"));
+    dialog_folder_entry(d, d->model, _("Choose a model folder"));
     row(more, 0, _("_Model:"), d->model, NULL);
     d->steps2 = spin(d, "steps2", 1, 1000, 1, 0, _("Denoising steps of the 256 px stage"));
     row(more, 1, _("Stage _II steps:"), d->steps2, NULL);
@@ -262,6 +261,12 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     fill_backends(d);
     g_signal_connect_swapped(d->backend, "changed", G_CALLBACK(dialog_on_params_changed), d);
     row(more, 4, _("De_vice:"), d->backend, NULL);
+    d->stage3 = entry(d, "stage3-model", _("The model's stage3/ folder, if any"));
+    dialog_folder_entry(d, d->stage3, _("Choose an x4 upscaler folder"));
+    gtk_widget_set_tooltip_text(d->stage3,
+                                _("An x4 diffusion upscaler (IF's stage III) run after stage II: "
+                                  "the image grows four times, with the same prompt"));
+    row(more, 5, _("Stage III _folder:"), d->stage3, NULL);
     gtk_widget_set_margin_top(more, 6);
     d->advanced = gtk_expander_new_with_mnemonic(_("Ot_her settings"));
     gtk_widget_set_name(d->advanced, "advanced");
@@ -278,6 +283,20 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(left), d->inpaint_section, FALSE, FALSE, 0);
 
     g = form(d);
+    d->strength = gtk_scale_new_with_range(GTK_ORIENTATION_HORIZONTAL, 0.01, 1.0, 0.05);
+    gtk_scale_set_digits(GTK_SCALE(d->strength), 2);
+    gtk_scale_set_value_pos(GTK_SCALE(d->strength), GTK_POS_RIGHT);
+    gtk_widget_set_hexpand(d->strength, TRUE);
+    gtk_widget_set_name(d->strength, "strength");
+    gtk_widget_set_tooltip_text(d->strength,
+                                _("How far the variations may move from the layer: near 0 keeps "
+                                  "it, 1 repaints it from the prompt alone"));
+    g_signal_connect_swapped(d->strength, "value-changed", G_CALLBACK(dialog_on_params_changed), d);
+    row(g, 0, _("Strength (ho_w far):"), d->strength, NULL);
+    d->variations_section = section(_("Variations"), g);
+    gtk_box_pack_start(GTK_BOX(left), d->variations_section, FALSE, FALSE, 0);
+
+    g = form(d);
     d->factor = gtk_combo_box_text_new();
     gtk_widget_set_name(d->factor, "upscale-factor");
     for (int f = 2; f <= 8; f *= 2) {
@@ -292,6 +311,11 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->tile = spin(d, "tile", 0, 8192, 16, 0,
                    _("Tile edge in pixels; 0 chooses it from the available memory"));
     row(g, 1, _("T_ile size (0 = automatic):"), d->tile, NULL);
+    d->upscaler = entry(d, "upscaler", _("The installed GAN upscalers"));
+    gtk_widget_set_tooltip_text(d->upscaler, _("A GAN upscaler, or an x4 diffusion upscaler "
+                                               "folder (it enlarges ×4, guided by the prompt)"));
+    dialog_folder_entry(d, d->upscaler, _("Choose an upscaler folder"));
+    row(g, 2, _("Upscale_r:"), d->upscaler, NULL);
     d->upscale_section = section(_("Upscaling"), g);
     gtk_box_pack_start(GTK_BOX(left), d->upscale_section, FALSE, FALSE, 0);
 
@@ -301,7 +325,6 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     g_signal_connect(d->seed, "input", G_CALLBACK(on_seed_input), d);
     g_signal_connect(d->save_preset, "clicked", G_CALLBACK(dialog_on_save_preset), d);
     g_signal_connect(d->reroll, "clicked", G_CALLBACK(dialog_on_reroll), d);
-    g_signal_connect(d->model, "icon-press", G_CALLBACK(dialog_on_browse_model), d);
     return left;
 }
 
@@ -474,6 +497,8 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     set_text(d->negative, r->negative_prompt);
     gtk_entry_set_text(GTK_ENTRY(d->style), r->style ? r->style : "");
     gtk_entry_set_text(GTK_ENTRY(d->model), r->model_dir ? r->model_dir : "");
+    gtk_entry_set_text(GTK_ENTRY(d->stage3), r->stage3_dir ? r->stage3_dir : "");
+    gtk_entry_set_text(GTK_ENTRY(d->upscaler), r->upscaler_dir ? r->upscaler_dir : "");
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->seed), (double)MIN(r->seed, G_MAXUINT32));
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->random_seed), r->random_seed);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->steps1), r->steps1);
@@ -485,6 +510,7 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->batch), r->batch);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->margin), r->context_margin);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->tile), r->tile);
+    gtk_range_set_value(GTK_RANGE(d->strength), r->strength);
     gchar factor[16];
     g_snprintf(factor, sizeof factor, "%d", r->upscale_factor);
     gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->factor), factor);
@@ -511,6 +537,10 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->style = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->style)));
     g_free(dst->model_dir);
     dst->model_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->model)));
+    g_free(dst->stage3_dir);
+    dst->stage3_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->stage3)));
+    g_free(dst->upscaler_dir);
+    dst->upscaler_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->upscaler)));
     dst->seed = (guint64)gtk_spin_button_get_value(GTK_SPIN_BUTTON(d->seed));
     dst->random_seed = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed));
     dst->steps1 = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->steps1));
@@ -522,6 +552,7 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->batch = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->batch));
     dst->context_margin = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->margin));
     dst->tile = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->tile));
+    dst->strength = gtk_range_get_value(GTK_RANGE(d->strength));
     const gchar *f = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->factor));
     dst->upscale_factor = f ? atoi(f) : dst->upscale_factor;
     const gchar *be = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->backend));
@@ -536,12 +567,13 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
 void dialog_update_sensitivity(CascadeDialog *d) {
     CascadeMode mode = d->recipe.mode;
     gboolean    diffusion = mode != CASCADE_MODE_UPSCALE, idle = !d->running;
-    gtk_widget_set_visible(d->prompt_section, diffusion);
+    dialog_show_prompt(d, diffusion);
     gtk_widget_set_visible(d->candidates_section, diffusion);
     gtk_widget_set_visible(d->output_column, diffusion); /* the dialog runs no upscale */
     gtk_widget_set_visible(d->generate_button, diffusion);
     gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT);
     gtk_widget_set_visible(d->upscale_section, mode == CASCADE_MODE_UPSCALE);
+    gtk_widget_set_visible(d->variations_section, mode == CASCADE_MODE_VARIATIONS);
     /* the diffusion-only settings */
     GtkWidget *const diff_only[] = {
         d->preset,    d->save_preset, d->model,  d->seed,      d->random_seed, d->reroll, d->steps1,
@@ -556,6 +588,13 @@ void dialog_update_sensitivity(CascadeDialog *d) {
         if (lbl) gtk_widget_set_visible(lbl, diffusion);
     }
     gboolean s2 = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->stage2));
+    /* stage III follows a generated image's stage II */
+    GList *s3_labels = gtk_widget_list_mnemonic_labels(d->stage3);
+    for (GList *l = s3_labels; l; l = l->next)
+        gtk_widget_set_visible(l->data, mode == CASCADE_MODE_GENERATE);
+    g_list_free(s3_labels);
+    gtk_widget_set_visible(d->stage3, mode == CASCADE_MODE_GENERATE);
+    gtk_widget_set_sensitive(d->stage3, s2);
     gtk_widget_set_sensitive(d->steps2, s2);
     gtk_widget_set_sensitive(d->guidance2, s2);
     gtk_widget_set_sensitive(d->noise_level, s2);

@@ -7,6 +7,7 @@
 #include "cascade/backend.h"
 #include "cascade/cancel.h"
 #include "cascade/pipeline.h"
+#include "cascade/sd-pipeline.h"
 #include "cascade/upscaler.h"
 
 G_BEGIN_DECLS
@@ -28,6 +29,10 @@ struct _CascadeJobCache {
     cascade_pipeline *pipeline; /* loaded on backend from s1 (+ sr) */
     gchar            *upscaler_dir;
     cascade_upscaler *upscaler; /* loaded from upscaler_dir (backend-independent) */
+    gchar               *sd_dir;
+    cascade_sd_pipeline *sd; /* a Stable Diffusion folder loaded on backend from sd_dir */
+    gchar               *s3_dir;
+    cascade_sd_pipeline *s3; /* the IF cascade's stage III (an x4 upscaler) from s3_dir */
     guint             loads;
 };
 /* Frees what the cache holds (lock held or no run alive). */
@@ -36,6 +41,43 @@ void job_cache_drop(CascadeJobCache *c);
 /* Worker thread. Runs the recipe; TRUE with *results (CascadeImage per item) and *seeds,
  * else FALSE with error (G_IO_ERROR_CANCELLED on cancel). */
 gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error);
+
+/* cascade-job-run.c, shared with the Stable Diffusion runner (worker thread). */
+gboolean      job_fail_core(const cascade_error *err, GError **error); /* FALSE */
+CascadeImage *job_to_rgb(const float *img, int64_t h, int64_t w);
+/* An RGB item at the model's size back at orig's size: inpainting composites it through
+ * mask (pixels outside it exactly the original's); variations (mask NULL) take it whole,
+ * keeping orig's alpha. */
+CascadeImage *job_composite(const CascadeImage *orig, const CascadeImage *mask,
+                            const CascadeImage *gen);
+/* Appends a pipeline's image (1, 3, h, w) to results (frees img): as it is when orig is
+ * NULL (generate), else through job_composite with mask. */
+void job_add_result(GPtrArray *results, float *img, const int64_t shape[4],
+                    const CascadeImage *orig, const CascadeImage *mask);
+/* FALSE with an error when mask selects nothing. */
+gboolean job_check_mask(const CascadeImage *mask, GError **error);
+/* The progress callback of a diffusion run; user data a job_progress. x0 may be NULL. */
+typedef struct {
+    CascadeJobRun *run;
+    gint           item, n_items; /* progress runs over the whole batch */
+    gint64         last_preview;  /* monotonic µs */
+} job_progress;
+void job_on_progress(void *ud, int stage, int step, int total, const float *x0,
+                     const int64_t shape[4]);
+
+/* cascade-job-sd.c: the Stable Diffusion folder r names (its model, or for upscale its
+ * upscaler), g_free; NULL when r runs the IF cascade or a GAN upscaler. */
+gchar *job_sd_dir(const CascadeRecipe *r);
+/* The x4 diffusion upscaler a generate run ends with (IF's stage III): r's stage3-model, else
+ * the model root's stage3/ when that is an SD folder; NULL when none (g_free). */
+gchar *job_stage3_dir(const CascadeRecipe *r);
+/* Stage III on *img (1, 3, H, W) with r's prompt and seed: *img and shape replaced by the
+ * x4 image. */
+gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, guint64 seed,
+                    float **img, int64_t shape[4], GError **error);
+/* Runs r on the SD folder dir, loaded on be (kept in the run's cache when it has one). */
+gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir, GPtrArray *results,
+                    guint64 *seeds, GError **error);
 
 /* Worker thread -> main context. preview takes ownership of image. */
 void     job_post_progress(CascadeJobRun *run, gint stage, gint step, gint total);

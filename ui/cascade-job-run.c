@@ -1,5 +1,6 @@
 /* The engine side of a CascadeJob, on the worker thread: backend choice, model lookup, and
- * generate / inpaint / upscale through libcascade's public API (pipeline.h, upscaler.h).
+ * generate / inpaint / variations / upscale through libcascade's public API (pipeline.h,
+ * upscaler.h); Stable Diffusion folders go to cascade-job-sd.c.
  *
  * Batch items run one at a time with seed + i, so every item is reproducible alone (a
  * candidate picked from a stage-I-only batch reruns through stage II with its own seed). */
@@ -19,7 +20,7 @@
 
 /* ---- errors ----------------------------------------------------------------------------- */
 
-static gboolean fail_core(const cascade_error *err, GError **error) {
+gboolean job_fail_core(const cascade_error *err, GError **error) {
     if (err->status == CASCADE_STATUS_CANCELLED)
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));
     else
@@ -152,28 +153,22 @@ static cascade_status backend_new(const gchar *name, cascade_backend **out, casc
 
 /* ---- progress from the pipeline --------------------------------------------------------- */
 
-typedef struct {
-    CascadeJobRun *run;
-    gint           item, n_items; /* progress runs over the whole batch */
-    gint64         last_preview;  /* monotonic µs */
-} progress_ctx;
-
-static CascadeImage *to_rgb(const float *img, int64_t h, int64_t w) {
+CascadeImage *job_to_rgb(const float *img, int64_t h, int64_t w) {
     CascadeImage *im = cascade_job_image_new((gint)w, (gint)h, 3);
     cascade_image_to_rgb8(img, h, w, im->pixels);
     return im;
 }
 
-static void on_progress(void *ud, int stage, int step, int total, const float *x0,
-                        const int64_t shape[4]) {
-    progress_ctx *p = ud;
+void job_on_progress(void *ud, int stage, int step, int total, const float *x0,
+                     const int64_t shape[4]) {
+    job_progress *p = ud;
     job_post_progress(p->run, stage, p->item * total + step, p->n_items * total);
     /* previews at most ~6 a second, and always the first and the last of each stage */
     gint64 now = g_get_monotonic_time();
     if (!x0 || !job_wants_preview(p->run)) return;
     if (step != 1 && step != total && now - p->last_preview < 150000) return;
     p->last_preview = now;
-    job_post_preview(p->run, p->item, to_rgb(x0, shape[2], shape[3]));
+    job_post_preview(p->run, p->item, job_to_rgb(x0, shape[2], shape[3]));
 }
 
 static void on_tiles(int32_t done, int32_t total, void *ud) {
@@ -182,31 +177,50 @@ static void on_tiles(int32_t done, int32_t total, void *ud) {
 
 /* ---- the three modes ---------------------------------------------------------------------- */
 
-/* Inpainting item at the model's size back at the crop's: m * generated + (1 - m) * original
- * per channel, so pixels outside the mask are exactly the original's. */
-static CascadeImage *composite(const CascadeImage *orig, const CascadeImage *mask,
-                               const guint8 *gen_rgb, gint gw, gint gh) {
+CascadeImage *job_composite(const CascadeImage *orig, const CascadeImage *mask,
+                            const CascadeImage *gen) {
     gint               W = orig->width, H = orig->height, C = orig->channels;
     CascadeImage      *out = cascade_job_image_new(W, H, C);
     g_autofree guint8 *up = g_malloc((gsize)W * H * 3);
-    job_resample(gen_rgb, gw, gh, 3, up, W, H);
+    job_resample(gen->pixels, gen->width, gen->height, 3, up, W, H);
     for (gsize i = 0; i < (gsize)W * H; i++) {
-        guint m = mask->pixels[i];
+        guint m = mask ? mask->pixels[i] : 255;
         for (gint c = 0; c < C; c++) {
             guint o = orig->pixels[i * C + c], g = c < 3 ? up[i * 3 + c] : 255;
+            if (c == 3 && !mask) g = o; /* a variation keeps the layer's alpha */
             out->pixels[i * C + c] = (guint8)((g * m + o * (255 - m) + 127) / 255);
         }
     }
     return out;
 }
 
-static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray *results,
-                              guint64 *seeds, GError **error) {
+void job_add_result(GPtrArray *results, float *img, const int64_t shape[4],
+                    const CascadeImage *orig, const CascadeImage *mask) {
+    CascadeImage *rgb = job_to_rgb(img, shape[2], shape[3]);
+    free(img);
+    if (!orig) {
+        g_ptr_array_add(results, rgb);
+        return;
+    }
+    g_ptr_array_add(results, job_composite(orig, mask, rgb));
+    cascade_job_image_free(rgb);
+}
+
+gboolean job_check_mask(const CascadeImage *mask, GError **error) {
+    for (gsize i = 0; i < (gsize)mask->width * mask->height; i++)
+        if (mask->pixels[i] > 0) return TRUE;
+    g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
+                _("The selection is empty: there is nothing to inpaint"));
+    return FALSE;
+}
+
+static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_pipeline *p,
+                              GPtrArray *results, guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     cascade_error        err;
     cascade_error_init(&err);
     g_autofree gchar       *prompt = cascade_recipe_full_prompt(r);
-    progress_ctx            pc = {run, 0, r->candidate >= 0 ? 1 : r->batch, 0};
+    job_progress            pc = {run, 0, r->candidate >= 0 ? 1 : r->batch, 0};
     cascade_generate_params g;
     cascade_generate_params_init(&g);
     g.prompt = prompt;
@@ -218,34 +232,35 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray
     g.guidance2 = r->guidance2;
     g.stage2 = r->stage2 && cascade_pipeline_has_stage2(p);
     g.noise_level = r->noise_level;
-    g.progress = on_progress;
+    g.progress = job_on_progress;
     g.user_data = &pc;
     g.cancel = &run->cancel;
 
-    /* inpainting: the crop and its mask at the model's size */
+    /* inpainting: the crop and its mask at the model's size; variations: inpainting with a
+     * full mask from strength (IF's img2img) */
     int64_t             mh = 0, mw = 0;
     g_autofree float   *x = NULL, *m = NULL;
     const CascadeImage *im = run->image, *mk = run->mask;
-    if (r->mode == CASCADE_MODE_INPAINT) {
-        gboolean any = FALSE;
-        for (gsize i = 0; i < (gsize)mk->width * mk->height && !any; i++)
-            any = mk->pixels[i] > 0;
-        if (!any) {
-            g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
-                        _("The selection is empty: there is nothing to inpaint"));
-            return FALSE;
-        }
+    const gboolean      vary = r->mode == CASCADE_MODE_VARIATIONS;
+    if (r->mode == CASCADE_MODE_INPAINT || vary) {
+        if (!vary && !job_check_mask(mk, error)) return FALSE;
         cascade_pipeline_image_size(p, g.stage2, &mh, &mw);
         g_autofree guint8 *xs = g_malloc((gsize)(mh * mw) * im->channels);
         g_autofree guint8 *ms = g_malloc((gsize)(mh * mw));
         job_resample(im->pixels, im->width, im->height, im->channels, xs, (gint)mw, (gint)mh);
-        job_resample(mk->pixels, mk->width, mk->height, 1, ms, (gint)mw, (gint)mh);
+        if (vary)
+            memset(ms, 255, (gsize)(mh * mw));
+        else
+            job_resample(mk->pixels, mk->width, mk->height, 1, ms, (gint)mw, (gint)mh);
         x = g_new(float, (gsize)(3 * mh * mw));
         m = g_new(float, (gsize)(mh * mw));
         cascade_image_from_rgb8(xs, mh, mw, im->channels, x);
         cascade_mask_from_grey8(ms, mh, mw, m);
+        if (vary) g.strength = r->strength;
     }
 
+    /* stage III (an x4 diffusion upscaler) after a full generate run */
+    g_autofree gchar *s3 = r->mode == CASCADE_MODE_GENERATE && g.stage2 ? job_stage3_dir(r) : NULL;
     gint     first = r->candidate >= 0 ? r->candidate : 0;
     gint     last = r->candidate >= 0 ? r->candidate + 1 : r->batch;
     gboolean ok = TRUE;
@@ -254,21 +269,18 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray
         int64_t shape[4];
         pc.item = i - first;
         g.seed = r->seed + (guint64)i;
-        cascade_status st = r->mode == CASCADE_MODE_INPAINT
-                                ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
-                                : cascade_pipeline_generate(p, &g, &img, shape, &err);
+        cascade_status st = x ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
+                              : cascade_pipeline_generate(p, &g, &img, shape, &err);
         if (st) {
-            ok = fail_core(&err, error);
+            ok = job_fail_core(&err, error);
             break;
         }
-        CascadeImage *rgb = to_rgb(img, shape[2], shape[3]);
-        free(img);
-        if (r->mode == CASCADE_MODE_INPAINT) {
-            g_ptr_array_add(results, composite(im, mk, rgb->pixels, rgb->width, rgb->height));
-            cascade_job_image_free(rgb);
-        } else {
-            g_ptr_array_add(results, rgb);
+        if (s3 && !job_stage3(run, be, s3, g.seed, &img, shape, error)) {
+            free(img);
+            ok = FALSE;
+            break;
         }
+        job_add_result(results, img, shape, x ? im : NULL, vary ? NULL : mk);
         seeds[i - first] = g.seed;
     }
     return ok;
@@ -290,7 +302,7 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     cascade_upscaler *u = c && c->upscaler && !g_strcmp0(c->upscaler_dir, dir) ? c->upscaler : NULL;
     const gboolean    owned = c == NULL;
     if (!u) {
-        if (cascade_upscaler_load(dir, &u, &err)) return fail_core(&err, error);
+        if (cascade_upscaler_load(dir, &u, &err)) return job_fail_core(&err, error);
         if (c) {
             g_clear_pointer(&c->upscaler, cascade_upscaler_free);
             g_free(c->upscaler_dir);
@@ -327,7 +339,7 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     if (owned) cascade_upscaler_free(u);
     if (st) {
         cascade_job_image_free(out);
-        return fail_core(&err, error);
+        return job_fail_core(&err, error);
     }
     g_ptr_array_add(results, out);
     seeds[0] = r->seed;
@@ -338,11 +350,11 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
  * the cache (whose lock the caller holds) from an earlier run with the same backend and
  * models. A cached pipeline always loads stage II when there is one, so a stage-I-only run
  * (the dialog's candidates) and the full run after it share one load. */
-static gboolean get_engine(CascadeJobRun *run, cascade_backend **be, cascade_pipeline **p,
-                           gboolean *owned, GError **error) {
+static gboolean get_engine(CascadeJobRun *run, gboolean backend_only, cascade_backend **be,
+                           cascade_pipeline **p, gboolean *owned, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     CascadeJobCache     *c = run->cache;
-    const gboolean       diffusion = r->mode != CASCADE_MODE_UPSCALE;
+    const gboolean       diffusion = r->mode != CASCADE_MODE_UPSCALE && !backend_only;
     const gchar         *be_name = r->backend && *r->backend ? r->backend : "auto";
     g_autofree gchar    *s1 = NULL, *sr = NULL;
     cascade_error        err;
@@ -350,11 +362,11 @@ static gboolean get_engine(CascadeJobRun *run, cascade_backend **be, cascade_pip
     *be = NULL, *p = NULL, *owned = c == NULL;
     if (diffusion && !resolve_models(r, c ? TRUE : r->stage2, &s1, &sr, error)) return FALSE;
     if (!c) {
-        if (backend_new(be_name, be, &err)) return fail_core(&err, error);
+        if (backend_new(be_name, be, &err)) return job_fail_core(&err, error);
     } else {
         if (!c->backend || g_strcmp0(c->backend_name, be_name)) {
             job_cache_drop(c);
-            if (backend_new(be_name, &c->backend, &err)) return fail_core(&err, error);
+            if (backend_new(be_name, &c->backend, &err)) return job_fail_core(&err, error);
             c->backend_name = g_strdup(be_name);
         }
         *be = c->backend;
@@ -375,7 +387,7 @@ static gboolean get_engine(CascadeJobRun *run, cascade_backend **be, cascade_pip
     po.backend = *be;
     if (cascade_pipeline_load(&po, p, &err)) {
         if (!c) g_clear_pointer(be, cascade_backend_free);
-        return fail_core(&err, error);
+        return job_fail_core(&err, error);
     }
     if (c) {
         c->pipeline = *p;
@@ -389,16 +401,19 @@ static gboolean get_engine(CascadeJobRun *run, cascade_backend **be, cascade_pip
 gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     gint n = r->mode == CASCADE_MODE_UPSCALE ? 1 : (r->candidate >= 0 ? 1 : r->batch);
+    g_autofree gchar    *sd = job_sd_dir(r);
     *results = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_job_image_free);
     *seeds = g_new0(guint64, n);
     cascade_backend  *be = NULL;
     cascade_pipeline *p = NULL;
     gboolean          owned = FALSE;
     if (run->cache) g_mutex_lock(&run->cache->lock); /* one run at a time uses the cache */
-    gboolean ok = get_engine(run, &be, &p, &owned, error);
-    if (ok)
+    gboolean ok = get_engine(run, sd != NULL, &be, &p, &owned, error);
+    if (ok && sd)
+        ok = job_run_sd(run, be, sd, *results, *seeds, error);
+    else if (ok)
         ok = r->mode == CASCADE_MODE_UPSCALE ? run_upscale(run, be, *results, *seeds, error)
-                                             : run_diffusion(run, p, *results, *seeds, error);
+                                             : run_diffusion(run, be, p, *results, *seeds, error);
     if (owned) {
         cascade_pipeline_free(p);
         cascade_backend_free(be);

@@ -160,6 +160,8 @@ static gboolean check_inputs(const CascadeRecipe *r, const CascadeImage *image,
         what = _("inpainting needs a one-channel mask of the image's size");
     } else if (r->mode == CASCADE_MODE_UPSCALE && mask) {
         what = _("upscaling takes no mask");
+    } else if (r->mode == CASCADE_MODE_VARIATIONS && mask) {
+        what = _("variations take no mask");
     }
     if (!what) return TRUE;
     g_set_error(error, CASCADE_JOB_ERROR, 1 /* CASCADE_STATUS_INVALID_ARG */, "%s", what);
@@ -229,6 +231,10 @@ CascadeJobCache *cascade_job_cache_new(void) {
 
 void job_cache_drop(CascadeJobCache *c) {
     g_clear_pointer(&c->pipeline, cascade_pipeline_free); /* before the backend it runs on */
+    g_clear_pointer(&c->sd, cascade_sd_pipeline_free);
+    g_clear_pointer(&c->sd_dir, g_free);
+    g_clear_pointer(&c->s3, cascade_sd_pipeline_free);
+    g_clear_pointer(&c->s3_dir, g_free);
     g_clear_pointer(&c->backend, cascade_backend_free);
     g_clear_pointer(&c->backend_name, g_free);
     g_clear_pointer(&c->s1, g_free);

@@ -1,4 +1,6 @@
-/* CascadeJob: one run of the engine (generate, inpaint or upscale) on a worker thread.
+/* CascadeJob: one run of the engine (generate, inpaint, upscale or variations) on a worker
+ * thread. The model is the IF cascade, or a Stable Diffusion folder (diffusers layout, told
+ * apart by cascade_sd_pipeline_is_dir); the upscaler a GAN one or the x4 diffusion upscaler.
  *
  * The job owns a copy of the recipe and of the input pixels, runs libcascade on its own
  * GThread, and reports back on the GMainContext that was current when it was started
@@ -29,7 +31,8 @@ void          cascade_job_image_free(CascadeImage *image);                   /* 
 typedef struct _CascadeJob CascadeJob;
 
 typedef struct {
-    /* stage 1, 2 (diffusion) or 3 (upscaler tiles); step of total within that stage. */
+    /* stage 1, 2, 3 (diffusion; upscaling reports its tiles as stage 3); step of total
+     * within that stage. */
     void (*progress)(gint stage, gint step, gint total, gpointer user_data);
     /* The current x0 estimate of image `index` of the batch (RGB, model resolution). May be
      * NULL: then no preview is read back. The image is borrowed for the call. */
@@ -46,7 +49,10 @@ typedef struct {
  *   generate: none (image and mask NULL);
  *   inpaint:  image (RGB/RGBA crop) and mask (1 channel, 255 = repaint, soft values allowed),
  *             same size; the result has the image's size, unmasked pixels unchanged;
- *   upscale:  image; the result is image * upscale_factor, alpha enlarged too.
+ *   upscale:  image; the result is image * upscale_factor, alpha enlarged too (the x4
+ *             diffusion upscaler: factor 4, conditioned on the prompt);
+ *   variations: image; each result has its size (img2img at the model's size with
+ *             recipe->strength, resampled back), its alpha kept.
  * Batch items use seeds recipe->seed + i, each item reproducible alone (so a candidate
  * picked from a stage-I-only batch can be rerun through stage II with its own seed).
  * recipe->random_seed draws a new base seed (0 .. G_MAXINT32-1, reported through `done`)
@@ -81,6 +87,11 @@ void        cascade_job_free(CascadeJob *job); /* NULL-safe */
 gchar *cascade_job_default_model_dir(void);
 gchar *cascade_job_default_sr_model_dir(void);
 gchar *cascade_job_default_upscaler_dir(void);
+/* How many diffusion stages r runs, as progress numbers them (1 for an SD folder; IF: stage
+ * I, II when on, III when an x4 upscaler follows stage II); 1 for upscaling. */
+gint cascade_job_stages(const CascadeRecipe *r);
+/* TRUE when r's upscaler is an x4 diffusion upscaler folder (a Stable Diffusion folder). */
+gboolean cascade_job_upscaler_is_diffusion(const CascadeRecipe *r);
 
 #define CASCADE_JOB_ERROR (cascade_job_error_quark())
 GQuark cascade_job_error_quark(void);

@@ -34,6 +34,7 @@ static const field fields[] = {
     {"style", F_STRING, OFF(style), 0, 0, TRUE},
     {"model", F_STRING, OFF(model_dir), 0, 0, TRUE},
     {"sr-model", F_STRING, OFF(sr_model_dir), 0, 0, TRUE},
+    {"stage3-model", F_STRING, OFF(stage3_dir), 0, 0, TRUE},
     {"upscaler", F_STRING, OFF(upscaler_dir), 0, 0, TRUE},
     {"preset", F_STRING, OFF(preset), 0, 0, TRUE},
     {"backend", F_STRING, OFF(backend), 0, 0, TRUE},
@@ -50,10 +51,11 @@ static const field fields[] = {
     {"context-margin", F_INT, OFF(context_margin), 0, 4096, TRUE},
     {"upscale-factor", F_INT, OFF(upscale_factor), 2, 8, TRUE},
     {"tile", F_INT, OFF(tile), 0, 8192, TRUE},
+    {"strength", F_DOUBLE, OFF(strength), 0, 1, TRUE},
 };
 #undef OFF
 
-static const char *const mode_names[] = {"generate", "inpaint", "upscale"};
+static const char *const mode_names[] = {"generate", "inpaint", "upscale", "variations"};
 
 #define FIELD_PTR(r, f, type) ((type *)((char *)(r) + (f)->offset))
 
@@ -69,6 +71,7 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->style = g_strdup("");
     r->model_dir = g_strdup("");
     r->sr_model_dir = g_strdup("");
+    r->stage3_dir = g_strdup("");
     r->upscaler_dir = g_strdup("");
     r->preset = g_strdup("balanced");
     r->backend = g_strdup("auto");
@@ -85,6 +88,7 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->context_margin = 32;
     r->upscale_factor = 4;
     r->tile = 0;
+    r->strength = 0.6;
 }
 
 void cascade_recipe_clear(CascadeRecipe *r) {
@@ -140,6 +144,11 @@ gboolean cascade_recipe_validate(const CascadeRecipe *r, GError **error) {
                     _("“upscale-factor” is %d; it must be 2, 3, 4 or 8"), r->upscale_factor);
         return FALSE;
     }
+    if (r->mode == CASCADE_MODE_VARIATIONS && !(r->strength > 0)) {
+        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
+                    _("“strength” is 0: a variation must change the layer (0 < strength ≤ 1)"));
+        return FALSE;
+    }
     if (r->candidate >= r->batch) {
         g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
                     _("“candidate” is %d but the batch has only %d images"), r->candidate,
@@ -175,8 +184,12 @@ gchar *cascade_recipe_to_string(const CascadeRecipe *r) {
         }
         case F_INT: g_key_file_set_integer(kf, GROUP, f->key, *FIELD_PTR(r, f, const gint)); break;
         case F_DOUBLE: {
-            char buf[G_ASCII_DTOSTR_BUF_SIZE];
-            g_ascii_dtostr(buf, sizeof buf, *FIELD_PTR(r, f, const gdouble));
+            /* the shortest of 15 digits or the exact 17 that reads back the same double: 0.6,
+             * not 0.59999999999999998 */
+            char          buf[G_ASCII_DTOSTR_BUF_SIZE];
+            const gdouble v = *FIELD_PTR(r, f, const gdouble);
+            g_ascii_formatd(buf, sizeof buf, "%.15g", v);
+            if (g_ascii_strtod(buf, NULL) != v) g_ascii_dtostr(buf, sizeof buf, v);
             g_key_file_set_value(kf, GROUP, f->key, buf);
             break;
         }

@@ -13,9 +13,11 @@
 G_BEGIN_DECLS
 
 typedef enum {
-    CASCADE_MODE_GENERATE, /* a prompt -> new layer(s) */
-    CASCADE_MODE_INPAINT,  /* repaint the selection -> new layer with the selection as mask */
-    CASCADE_MODE_UPSCALE,  /* the active layer, enlarged by the GAN upscaler -> new layer */
+    CASCADE_MODE_GENERATE,   /* a prompt -> new layer(s) */
+    CASCADE_MODE_INPAINT,    /* repaint the selection -> new layer with the selection as mask */
+    CASCADE_MODE_UPSCALE,    /* the active layer, enlarged by the GAN upscaler (or the x4
+                                diffusion upscaler, with the prompt) -> new layer */
+    CASCADE_MODE_VARIATIONS, /* image-to-image on the active layer -> new layer(s) above it */
 } CascadeMode;
 
 typedef struct {
@@ -24,7 +26,10 @@ typedef struct {
     gchar      *negative_prompt; /* "" = none */
     gchar      *model_dir;       /* stage I directory; NULL/"" = the shipped default model */
     gchar      *sr_model_dir;    /* stage II directory; NULL/"" = the default's stage2 */
-    gchar      *upscaler_dir;    /* GAN upscaler directory (cascade convert output) */
+    gchar      *stage3_dir;      /* generate: an x4 diffusion upscaler run after stage II (IF's
+                                    stage III); NULL/"" = the model's stage3/ when it has one */
+    gchar *upscaler_dir;         /* GAN upscaler directory (cascade convert output), or an x4
+                                    diffusion upscaler folder (StableDiffusionUpscalePipeline) */
     gchar      *preset;          /* name of the preset the values came from ("" = custom) */
     gchar      *backend;         /* "auto", "cpu", "vulkan", "vulkan-fp16", "vulkan:<device>" */
     guint64     seed;
@@ -38,6 +43,7 @@ typedef struct {
     gint        context_margin;          /* inpaint: pixels of context around the selection */
     gint        upscale_factor;          /* upscale: 2, 3, 4 or 8 */
     gint        tile;                    /* upscale: tile edge in pixels, 0 = from memory */
+    gdouble     strength;                /* variations: how far from the layer, (0, 1] */
     gchar      *style;           /* text a style preset appends to the prompt ("" = none):
                                     the model sees "<prompt>, <style>" */
 } CascadeRecipe;
@@ -58,7 +64,7 @@ gchar *cascade_recipe_to_string(const CascadeRecipe *r);
 /* The text the model is conditioned on: the prompt, plus ", <style>" when a style is set
  * (g_free). */
 gchar *cascade_recipe_full_prompt(const CascadeRecipe *r);
-/* "generate", "inpaint", "upscale" (the key-file spelling of a mode). */
+/* "generate", "inpaint", "upscale", "variations" (the key-file spelling of a mode). */
 const gchar *cascade_mode_to_string(CascadeMode mode);
 /* Parses text into r (already init'ed: keys present overwrite its values). Unknown keys,
  * bad values: FALSE with an error naming the key; r is left unchanged on failure. */
@@ -69,9 +75,10 @@ gboolean cascade_recipe_from_string(CascadeRecipe *r, const gchar *text, GError 
  * presets). Applies a preset file's values onto r (only the keys it names). */
 gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, GError **error);
 /* Key-file spellings of the fields, for messages and PDB argument docs: "prompt",
- * "negative-prompt", "model", "sr-model", "upscaler", "preset", "backend", "style", "mode",
- * "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
- * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile"; the text
+ * "negative-prompt", "model", "sr-model", "stage3-model", "upscaler", "preset", "backend",
+ * "style", "mode", "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
+ * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile",
+ * "strength"; the text
  * also carries "version" (the plug-in's version that wrote it; read back and ignored).
  * A preset may name any of them but mode, prompt, candidate and version. */
 

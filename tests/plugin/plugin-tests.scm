@@ -1,7 +1,11 @@
 ; The plug-in's procedures through Script-Fu in gimp-console-2.10 batch mode.
 ; run-gimp-tests.sh defines *tap* (output file), *model* / *sr-model* (a tiny cascade:
 ; stage I 16 px, stage II 32 px), *upscaler* ("" when no converted upscaler exists) and
-; *tmp*, *section* (which groups to run: "generate", "inpaint", "other", "upscale", or
+; *sd-model* (the golden Stable Diffusion folder, 16 px; "" when missing), *x4* (an x4
+; diffusion upscaler folder assembled from the golden cases; "" when missing), *cascade3*
+; (a cascade root: the tiny cascade's stage1/ and stage2/ plus *x4* as stage3/),
+; *tmp*, *section* (which groups to run: "generate", "inpaint", "other", "upscale",
+; "variations", "sd", or
 ; "remember" then "recall", two GIMP starts on one profile; one GIMP start per section keeps
 ; each test short) and *readme-generate* (the README's first Script-Fu example, a form),
 ; then loads this file. Each check writes one TAP line; a Scheme error inside a
@@ -526,7 +530,7 @@
           (gimp-layer-set-offsets small 3 2)
           (gimp-drawable-edit-gradient-fill small GRADIENT-LINEAR 0 FALSE 1 0 FALSE 0 0 10 8)
           (let* ((ref (snapshot img))
-                 (r (plug-in-cascade-upscale RUN-NONINTERACTIVE img small 4 0 *upscaler* "" "cpu"))
+                 (r (plug-in-cascade-upscale RUN-NONINTERACTIVE img small 4 0 *upscaler* "" "cpu" ""))
                  (big (cadr r)))
             (check "upscale x4 makes a 40 x 32 layer at the layer's offsets"
                    (and (= (car (gimp-drawable-width big)) 40)
@@ -557,7 +561,7 @@
             (gimp-drawable-edit-fill m FILL-FOREGROUND)
             (gimp-selection-none img))
           (let* ((big (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img lay 2 0 *upscaler* ""
-                                                     "cpu")))
+                                                     "cpu" "")))
                  (bm (car (gimp-layer-get-mask big))))
             (check "an upscaled masked layer keeps a layer mask, of the enlarged size"
                    (and (> bm 0) (= (car (gimp-drawable-width bm)) 20)
@@ -568,8 +572,8 @@
           (gimp-image-delete img))
         ; streamed in 16 px chunks (3 x 2 of them) it matches the one-chunk result
         (let* ((t (make-image 40 30)) (img (car t)) (bg (cadr t))
-               (one (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 2 0 *upscaler* "" "cpu")))
-               (many (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 2 16 *upscaler* "" "cpu")))
+               (one (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 2 0 *upscaler* "" "cpu" "")))
+               (many (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 2 16 *upscaler* "" "cpu" "")))
                (diff (let* ((w 80) (h 60) (dimg (car (gimp-image-new w h RGB)))
                             (la (car (gimp-layer-new-from-drawable one dimg)))
                             (lb (car (gimp-layer-new-from-drawable many dimg))))
@@ -588,6 +592,180 @@
           (check "streamed in chunks it matches the whole-layer result (mean |diff| < 1 %)"
                  (< (car diff) 0.01))
           (gimp-image-delete img)))))
+
+; variations: run-mode image drawable prompt negative style seed steps1 steps2 guidance1
+;             guidance2 stage2 noise-level batch strength model sr-model preset backend
+(define (variations img drw prompt seed batch strength model)
+  (plug-in-cascade-variations RUN-NONINTERACTIVE img drw prompt "" "" seed 4 2 -1 -1 0 -1
+                              batch strength model *sr-model* "" "cpu"))
+
+; A 20 x 14 layer at (6, 5) under a top layer: variations must land directly above it.
+(define (layer-under-top img)
+  (let ((lay (car (gimp-layer-new img 20 14 RGBA-IMAGE "Subject" 100 LAYER-MODE-NORMAL)))
+        (top (car (gimp-layer-new img 8 8 RGBA-IMAGE "Top" 100 LAYER-MODE-NORMAL))))
+    (gimp-image-insert-layer img lay 0 0)
+    (gimp-layer-set-offsets lay 6 5)
+    (gimp-context-set-foreground '(30 160 90))
+    (gimp-drawable-edit-fill lay FILL-FOREGROUND)
+    (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 8 7 6 6)
+    (gimp-context-set-foreground '(240 220 20))
+    (gimp-drawable-edit-fill lay FILL-FOREGROUND)
+    (gimp-selection-none img)
+    (gimp-image-insert-layer img top 0 0)
+    (list lay top)))
+
+; ---- 5. Variations of Layer: IF (inpainting with a full mask) and SD (img2img) ----
+(group "variations" "variations/if"
+  (lambda ()
+    (let* ((t (make-image 40 32)) (img (car t)) (bg (cadr t))
+           (lt (layer-under-top img)) (lay (car lt)) (top (cadr lt))
+           (ref (snapshot img))
+           (r (variations img lay "a green frog" 9 1 0.5 *model*)) (v (cadr r)))
+      (check "a variation lands directly above its layer (under the layer that was on top)"
+             (equal? (layers img) (list top v lay bg)))
+      (check "the variation has the layer's size and offsets (20 x 14 at 6,5)"
+             (and (= (car (gimp-drawable-width v)) 20) (= (car (gimp-drawable-height v)) 14)
+                  (equal? (gimp-drawable-offsets v) '(6 5))))
+      (check "the variation is named from the prompt and seed"
+             (string=? (car (gimp-item-get-name v)) "Variation: a green frog (seed 9)"))
+      (let ((s (recipe-of v)))
+        (note "recipe" s)
+        (check "the variation carries a variations recipe with its strength"
+               (and (contains? s "mode=variations") (contains? s "strength=0.5")
+                    (contains? s "prompt=a green frog") (contains? s "seed=9"))))
+      (check "the variation differs from the layer" (not (same-pixels? v lay)))
+      (check "the user's layer is untouched" (same-pixels? lay (list-ref (layers ref) 1)))
+      (let* ((r2 (variations img lay "a green frog" 9 1 1.0 *model*)))
+        (check "another strength gives another variation" (not (same-pixels? (cadr r2) v))))
+      (let ((bad (try (lambda () (variations img lay "a green frog" 9 1 0.0 *model*)))))
+        (note "strength 0" (error-text bad))
+        (check "strength 0 is refused, naming strength"
+               (and (failed? bad) (contains? (error-text bad) "strength"))))
+      (gimp-image-delete ref)
+      (gimp-image-delete img))))
+
+(if (and (string=? *section* "sd") (string=? *sd-model* ""))
+    (skip "Stable Diffusion folders as models" "golden case pipeline_sd is missing")
+    (group "sd" "sd/models"
+      (lambda ()
+        ; generate: a Stable Diffusion folder as the model, into a new image
+        (let* ((r (plug-in-cascade-generate RUN-NONINTERACTIVE -1 -1 "a red fox" "" "" 7 3 0 -1
+                                            -1 0 -1 1 *sd-model* "" "" "cpu"))
+               (img (car r)) (layer (cadr r)) (s (recipe-of layer)))
+          (check "an SD folder generates: one 16 x 16 layer (the folder's size)"
+                 (and (equal? (layers img) (list layer))
+                      (= (car (gimp-drawable-width layer)) 16)
+                      (= (car (gimp-drawable-height layer)) 16)
+                      (> (value-std layer) 0.01)))
+          (check "the SD layer's recipe names the SD folder as its model"
+                 (and (contains? s "mode=generate") (contains? s *sd-model*)
+                      (contains? s "seed=7")))
+          (let ((again (plug-in-cascade-generate RUN-NONINTERACTIVE -1 -1 "a red fox" "" "" 7 3
+                                                 0 -1 -1 0 -1 1 *sd-model* "" "" "cpu")))
+            (check "the same SD recipe and seed give the same pixels"
+                   (same-pixels? (cadr again) layer))
+            (gimp-image-delete (car again)))
+          (gimp-image-delete img))
+        ; inpaint: the selection repainted by the SD folder, outside it the original
+        (let* ((t (make-image 48 40)) (img (car t)) (bg (cadr t)) (ref (snapshot img)))
+          (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 14 10 16 12)
+          (let* ((layer (cadr (plug-in-cascade-inpaint RUN-NONINTERACTIVE img bg "a blue door"
+                                                       "" "" 5 3 0 -1 -1 0 -1 4 *sd-model* ""
+                                                       "" "cpu")))
+                 (mask (car (gimp-layer-get-mask layer))))
+            (check "an SD folder inpaints: the crop (24 x 20 at 10,6) masked by the selection"
+                   (and (equal? (layers img) (list layer bg))
+                        (equal? (gimp-drawable-offsets layer) '(10 6))
+                        (= (car (gimp-drawable-width layer)) 24)
+                        (> mask 0) (= (car (pixel mask 0 0)) 0) (= (car (pixel mask 4 4)) 255)))
+            (check "outside the selection the SD inpainted layer is the original"
+                   (and (equal? (pixel layer 0 0) (append (pixel bg 10 6) '(255)))
+                        (equal? (pixel layer 23 19) (append (pixel bg 33 25) '(255)))))
+            (check "inside the selection the SD folder repainted"
+                   (not (equal? (pixel layer 10 9) (append (pixel bg 20 15) '(255)))))
+            (check "the SD inpaint recipe names the folder" (contains? (recipe-of layer) *sd-model*)))
+          (check "the user's layer is untouched by SD inpainting" (same-pixels? bg (bottom-layer ref)))
+          (gimp-image-delete ref)
+          (gimp-image-delete img))
+        ; variations: img2img with the SD folder, a batch of two as a group above the layer
+        (let* ((t (make-image 40 32)) (img (car t)) (bg (cadr t))
+               (lt (layer-under-top img)) (lay (car lt)) (top (cadr lt)) (ref (snapshot img))
+               (grp (cadr (variations img lay "a green frog" 3 2 0.6 *sd-model*)))
+               (kids (children grp)))
+          (check "SD variations of a layer: a group of two directly above it"
+                 (and (equal? (layers img) (list top grp lay bg))
+                      (= (length kids) 2)
+                      (string=? (car (gimp-item-get-name (cadr kids))) "Variation: a green frog (seed 4)")))
+          (check "each SD variation has the layer's size and offsets"
+                 (and (= (car (gimp-drawable-width (car kids))) 20)
+                      (= (car (gimp-drawable-height (cadr kids))) 14)
+                      (equal? (gimp-drawable-offsets (car kids)) '(6 5))))
+          (check "the SD variations differ from each other and from the layer"
+                 (and (not (same-pixels? (car kids) (cadr kids)))
+                      (not (same-pixels? (car kids) lay))))
+          (check "the user's layer is untouched by SD variations"
+                 (same-pixels? lay (list-ref (layers ref) 1)))
+          (check "an SD variation's recipe: mode, strength, folder"
+                 (let ((s (recipe-of (car kids))))
+                   (note "recipe" s)
+                   (and (contains? s "mode=variations") (contains? s "strength=0.6")
+                        (contains? s *sd-model*))))
+          (gimp-image-delete ref)
+          (gimp-image-delete img)))))
+
+; ---- 6. Upscale Layer with the x4 diffusion upscaler ----
+(if (and (string=? *section* "sd") (string=? *x4* ""))
+    (skip "the x4 diffusion upscaler" "golden case pipeline_sd_x4_upscaler is missing")
+    (group "sd" "sd/x4-upscaler"
+      (lambda ()
+        (let* ((t (make-image 12 10)) (img (car t)) (bg (cadr t)) (ref (snapshot img))
+               ; upscale: run-mode image drawable factor tile upscaler preset backend prompt
+               (big (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 4 0 *x4* "" "cpu"
+                                                   "a red fox"))))
+          (check "the diffusion upscaler enlarges the layer x4 into a new layer"
+                 (and (equal? (layers img) (list big bg))
+                      (= (car (gimp-drawable-width big)) 48)
+                      (= (car (gimp-drawable-height big)) 40)
+                      (= (car (gimp-image-width img)) 48)
+                      (> (value-std big) 0.01)))
+          (check "its recipe keeps the upscaler folder and the prompt"
+                 (let ((s (recipe-of big)))
+                   (and (contains? s "mode=upscale") (contains? s *x4*)
+                        (contains? s "prompt=a red fox"))))
+          (check "the user's layer is untouched by upscaling" (same-pixels? bg (bottom-layer ref)))
+          (let ((bad (try (lambda () (plug-in-cascade-upscale RUN-NONINTERACTIVE img bg 2 0 *x4*
+                                                              "" "cpu" "a red fox")))))
+            (note "x2 with the x4 upscaler" (error-text bad))
+            (check "x2 with the diffusion upscaler fails, saying it enlarges x4"
+                   (and (failed? bad) (contains? (error-text bad) "×4"))))
+          (gimp-image-delete ref)
+          (gimp-image-delete img))
+        ; no prompt: the one the layer was generated from (its recipe parasite)
+        (let* ((r (generate -1 -1 "a tiny lighthouse" 5 1 0)) (img (car r)) (gen (cadr r))
+               (big (cadr (plug-in-cascade-upscale RUN-NONINTERACTIVE img gen 4 0 *x4* "" "cpu"
+                                                   ""))))
+          (check "without a prompt, the diffusion upscaler takes the layer's own recipe's"
+                 (and (= (car (gimp-drawable-width big)) 64)
+                      (contains? (recipe-of big) "prompt=a tiny lighthouse")))
+          (gimp-image-delete img)))))
+
+(if (and (string=? *section* "sd") (string=? *cascade3* ""))
+    (skip "the IF cascade through stage III" "golden case pipeline_sd_x4_upscaler is missing")
+    (group "sd" "sd/stage3"
+      (lambda ()
+        (let* ((r (plug-in-cascade-generate RUN-NONINTERACTIVE -1 -1 "a red fox" "" "" 7 3 2 -1
+                                            -1 1 -1 1 *cascade3* "" "" "cpu"))
+               (img (car r)) (layer (cadr r)))
+          (check "a cascade root with stage3/ runs I -> II -> III: 4x stage II's 32 px"
+                 (and (= (car (gimp-drawable-width layer)) 128)
+                      (= (car (gimp-drawable-height layer)) 128)
+                      (> (value-std layer) 0.01)))
+          (gimp-image-delete img))
+        (let* ((r (plug-in-cascade-generate RUN-NONINTERACTIVE -1 -1 "a red fox" "" "" 7 3 2 -1
+                                            -1 0 -1 1 *cascade3* "" "" "cpu")))
+          (check "without stage II there is no stage III (stage I's 16 px)"
+                 (= (car (gimp-drawable-width (cadr r))) 16))
+          (gimp-image-delete (car r))))))
 
 ; ---- what outlives a GIMP restart: last values (bug: forgotten on restart) ----
 (group "remember" "restart/remember"

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The plug-in end to end in real GIMP: installs the built plug-in into a throw-away GIMP
 # profile, assembles a tiny two-stage cascade from the golden cases (T5 tokenizer and
-# encoder, IF stage I at 16 px, IF stage II at 32 px), and runs gimp-console-2.10 in batch
+# encoder, IF stage I at 16 px, IF stage II at 32 px) and an x4 diffusion upscaler, and runs gimp-console-2.10 in batch
 # mode on tests/plugin/plugin-tests.scm, which calls the three procedures through
 # Script-Fu and checks layers, offsets, pixels, masks and parasites. Prints TAP.
 #
-# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other | upscale | restart:
+# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other | upscale |
+#        variations | sd (Stable Diffusion folders, the x4 diffusion upscaler) | restart:
 #        two GIMP starts on one profile, parts "remember" then "recall"; env:
 #        CASCADE_GOLDEN_DIR, CASCADE_SOURCE_DIR; CASCADE_KEEP_TMP=1 keeps the temp folder)
 set -uo pipefail
@@ -52,13 +53,42 @@ ln -s "$golden/t5_encoder" "$model/stage1/text_encoder"
 ln -s "$golden/pipeline_if_stage1/unet" "$model/stage1/unet"
 ln -s "$golden/pipeline_if_stage1/scheduler" "$model/stage1/scheduler"
 ln -s "$golden/pipeline_if_stage2" "$model/stage2"
-python3 - "$golden/pipeline_if_stage1/model_index.json" "$model/stage1/model_index.json" <<'EOF'
+# with_text_encoder SRC-INDEX DST-INDEX ENCODER-CLASS TOKENIZER-CLASS: SRC's model_index.json
+# naming a text encoder and tokenizer of those transformers classes.
+with_text_encoder() {
+  python3 - "$@" <<'EOF'
 import json, sys
 idx = json.load(open(sys.argv[1]))
-idx["text_encoder"] = ["transformers", "T5EncoderModel"]
-idx["tokenizer"] = ["transformers", "T5Tokenizer"]
+idx["text_encoder"] = ["transformers", sys.argv[3]]
+idx["tokenizer"] = ["transformers", sys.argv[4]]
 json.dump(idx, open(sys.argv[2], "w"), indent=2)
 EOF
+}
+with_text_encoder "$golden/pipeline_if_stage1/model_index.json" "$model/stage1/model_index.json" \
+  T5EncoderModel T5Tokenizer
+
+# Stable Diffusion: the golden pipeline_sd folder as a model (16 px), and an x4 diffusion
+# upscaler assembled as tests/common/tiny-cascade.c does (the golden upscaler ran on
+# embeddings, so its index is given the SD case's CLIP tokenizer and text encoder).
+sd_model=""
+[ -e "$golden/pipeline_sd/model_index.json" ] && sd_model=$golden/pipeline_sd
+x4=""
+if [ -e "$golden/pipeline_sd_x4_upscaler/model_index.json" ] && [ -n "$sd_model" ]; then
+  x4=$tmp/x4
+  mkdir -p "$x4"
+  for c in unet vae scheduler low_res_scheduler; do
+    ln -s "$golden/pipeline_sd_x4_upscaler/$c" "$x4/$c"
+  done
+  ln -s "$golden/pipeline_sd/text_encoder" "$x4/text_encoder"
+  ln -s "$golden/pipeline_sd/tokenizer" "$x4/tokenizer"
+  with_text_encoder "$golden/pipeline_sd_x4_upscaler/model_index.json" "$x4/model_index.json" \
+    CLIPTextModel CLIPTokenizer
+  # a second cascade root whose stage3/ is that upscaler: IF through stage III
+  mkdir -p "$tmp/cascade3"
+  ln -s "$model/stage1" "$tmp/cascade3/stage1"
+  ln -s "$model/stage2" "$tmp/cascade3/stage2"
+  ln -s "$x4" "$tmp/cascade3/stage3"
+fi
 
 # the converted upscalers (tools/upscalers/fetch.sh); $CASCADE_TEST_UPSCALERS overrides
 upscaler=${CASCADE_TEST_UPSCALERS:-}
@@ -100,6 +130,9 @@ for part in $parts; do
 (define *model* $(scheme_str "$model/stage1"))
 (define *sr-model* $(scheme_str "$model/stage2"))
 (define *upscaler* $(scheme_str "$upscaler"))
+(define *sd-model* $(scheme_str "$sd_model"))
+(define *x4* $(scheme_str "$x4"))
+(define *cascade3* $(scheme_str "${x4:+$tmp/cascade3}"))
 (define *tmp* $(scheme_str "$tmp"))
 (define *section* $(scheme_str "$part"))
 (define *readme-generate* (quote ${readme_generate:-()}))

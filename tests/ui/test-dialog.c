@@ -585,6 +585,108 @@ static void test_dialog_upscale_mode(void **state) {
     cascade_recipe_clear(&out);
 }
 
+/* Variations mode: the prompt and a strength slider (the recipe's value), no inpainting or
+ * upscaling settings; OK hands back the strength chosen. */
+static void test_dialog_variations_mode(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.mode = CASCADE_MODE_VARIATIONS;
+    r.strength = 0.6;
+    g_free(r.prompt);
+    r.prompt = g_strdup("a red fox");
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    GtkWidget *strength = must_find(dialog, "strength");
+    assert_true(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    assert_true(gtk_widget_is_visible(strength));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "context-margin")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "upscale-factor")));
+    assert_true(ABS(gtk_range_get_value(GTK_RANGE(strength)) - 0.6) < 1e-9);
+    assert_string_equal(gtk_window_get_title(GTK_WINDOW(dialog)), "Variations of Layer");
+    gtk_range_set_value(GTK_RANGE(strength), 0.35);
+    g_timeout_add(50, press_ok, dialog);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
+    assert_int_equal(out.mode, CASCADE_MODE_VARIATIONS);
+    assert_true(ABS(out.strength - 0.35) < 1e-9);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+}
+
+/* The Stage III folder (Other settings): shown for Generate only, the recipe's stage3-model
+ * in and out, insensitive without stage II. */
+static void test_dialog_stage3_folder(void **state) {
+    (void)state;
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_INPAINT; mode++) {
+        test_host h;
+        host_init(&h, FALSE);
+        CascadeRecipe r = tiny_recipe();
+        r.mode = (CascadeMode)mode;
+        g_free(r.prompt);
+        r.prompt = g_strdup("a red fox");
+        g_free(r.stage3_dir);
+        r.stage3_dir = g_strdup("/models/x4");
+        GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+        gtk_widget_show(dialog);
+        gtk_expander_set_expanded(GTK_EXPANDER(must_find(dialog, "advanced")), TRUE);
+        pump(50);
+        GtkWidget *s3 = must_find(dialog, "stage3-model");
+        assert_int_equal(gtk_widget_is_visible(s3), mode == CASCADE_MODE_GENERATE);
+        assert_string_equal(gtk_entry_get_text(GTK_ENTRY(s3)), "/models/x4");
+        if (mode == CASCADE_MODE_GENERATE) {
+            gtk_entry_set_text(GTK_ENTRY(s3), "/models/other-x4");
+            gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(must_find(dialog, "stage2")), FALSE);
+            assert_false(gtk_widget_is_sensitive(s3));
+            g_timeout_add(50, press_ok, dialog);
+            CascadeRecipe out;
+            cascade_recipe_init(&out);
+            assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out),
+                             GTK_RESPONSE_OK);
+            assert_string_equal(out.stage3_dir, "/models/other-x4");
+            cascade_recipe_clear(&out);
+        }
+        gtk_widget_destroy(dialog);
+        host_clear(&h);
+        cascade_recipe_clear(&r);
+    }
+}
+
+/* Upscale mode with the x4 diffusion upscaler as the Upscaler: the prompt it is guided by
+ * shows (a GAN upscaler's dialog has none), and OK hands back folder and prompt. */
+static void test_dialog_upscale_diffusion_prompt(void **state) {
+    (void)state;
+    char *x4 = g_root ? tiny_cascade_make_x4(g_root) : NULL;
+    if (!x4) skip();
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.mode = CASCADE_MODE_UPSCALE;
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    gtk_widget_show(dialog);
+    assert_false(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    gtk_entry_set_text(GTK_ENTRY(must_find(dialog, "upscaler")), x4);
+    assert_true(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    set_text(must_find(dialog, "prompt"), "a red fox");
+    screenshot(dialog, "upscale-diffusion");
+    g_timeout_add(50, press_ok, dialog);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
+    assert_string_equal(out.upscaler_dir, x4);
+    assert_string_equal(out.prompt, "a red fox");
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+    g_free(x4);
+}
+
 static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
     if (!gtk_widget_get_mapped(w)) return;
     if (GTK_IS_LABEL(w) && gtk_label_get_use_underline(GTK_LABEL(w))) {
@@ -610,7 +712,7 @@ static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
 /* Every visible mnemonic of the dialog is a different key, in each mode. */
 static void test_dialog_mnemonics_unique(void **state) {
     (void)state;
-    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_UPSCALE; mode++) {
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_VARIATIONS; mode++) {
         test_host h;
         host_init(&h, FALSE);
         CascadeRecipe r = tiny_recipe();
@@ -636,12 +738,12 @@ static void test_dialog_mnemonics_unique(void **state) {
  * title bar (GNOME: 27 + 37 px; Xfce and KDE take less). */
 #define SMALL_SCREEN_BUDGET 700
 
-/* Each of the three dialogs fits a 768 px tall screen at its natural size, so its buttons
+/* Each of the four dialogs fits a 768 px tall screen at its natural size, so its buttons
  * are on screen; a screenshot of each is saved. */
 static void test_dialog_fits_small_screen(void **state) {
     (void)state;
-    static const char *const names[] = {"generate", "inpaint", "upscale"};
-    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_UPSCALE; mode++) {
+    static const char *const names[] = {"generate", "inpaint", "upscale", "variations"};
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_VARIATIONS; mode++) {
         test_host h;
         host_init(&h, FALSE);
         CascadeRecipe r = tiny_recipe();
@@ -734,6 +836,9 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_style_presets_apart),
         cmocka_unit_test(test_dialog_seed_random_shows_no_number),
         cmocka_unit_test(test_dialog_upscale_mode),
+        cmocka_unit_test(test_dialog_variations_mode),
+        cmocka_unit_test(test_dialog_stage3_folder),
+        cmocka_unit_test(test_dialog_upscale_diffusion_prompt),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
         cmocka_unit_test(test_dialog_rgba_candidate),
