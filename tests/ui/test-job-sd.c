@@ -112,9 +112,13 @@ static guint8 *cli_rgb(const char *const *args, gint w, gint h) {
     assert_true(png_image_begin_read_from_file(&png, out));
     assert_int_equal(png.width, w);
     assert_int_equal(png.height, h);
-    png.format = PNG_FORMAT_RGB;
-    guint8 *px = g_malloc(PNG_IMAGE_SIZE(png));
-    assert_true(png_image_finish_read(&png, NULL, px, 0, NULL));
+    /* read as RGBA (an RGBA result would otherwise be composited onto a background) */
+    png.format = PNG_FORMAT_RGBA;
+    guint8 *rgba = g_malloc(PNG_IMAGE_SIZE(png)), *px = g_malloc((gsize)(w * h * 3));
+    assert_true(png_image_finish_read(&png, NULL, rgba, 0, NULL));
+    for (gint i = 0; i < w * h; i++)
+        memcpy(px + i * 3, rgba + i * 4, 3);
+    g_free(rgba);
     g_unlink(out);
     g_free(out);
     g_ptr_array_unref(argv);
