@@ -128,3 +128,55 @@ float *cli_resize_planes(const float *x, int64_t n, int64_t h, int64_t w, int64_
     return y;
 }
 
+/* An 8-bit PNG as planar floats in [-1, 1]; its alpha (h * w bytes) into *alpha when it
+ * has one, else NULL. */
+cascade_status cli_read_rgb(const char *path, float **out, uint8_t **alpha, int64_t *h,
+                            int64_t *w, cascade_error *err) {
+    cascade_image *im = NULL;
+    CASCADE_TRY(cascade_image_read_png(path, &im, err));
+    int64_t  HW = im->width * im->height;
+    float   *x = malloc(sizeof *x * (size_t)(3 * HW));
+    uint8_t *a = im->channels == 4 ? malloc((size_t)HW) : NULL;
+    if (!x || (im->channels == 4 && !a)) {
+        free(x);
+        cascade_image_free(im);
+        return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
+    }
+    for (int64_t i = 0; i < HW; i++) {
+        for (int c = 0; c < 3; c++)
+            x[c * HW + i] = im->pixels[i * im->channels + c] / 127.5f - 1.0f;
+        if (a) a[i] = im->pixels[i * 4 + 3];
+    }
+    *alpha = a;
+    *h = im->height;
+    *w = im->width;
+    *out = x;
+    cascade_image_free(im);
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cli_read_mask(const char *path, int64_t h, int64_t w, float **out,
+                             cascade_error *err) {
+    cascade_image *mk = NULL;
+    CASCADE_TRY(cascade_image_read_png(path, &mk, err));
+    cascade_status st = CASCADE_STATUS_OK;
+    float         *m = NULL;
+    if (mk->width != w || mk->height != h) {
+        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                               "%s is %lldx%lld but the image is %lldx%lld: they must match", path,
+                               (long long)mk->width, (long long)mk->height, (long long)w,
+                               (long long)h);
+    } else if (!(m = malloc(sizeof *m * (size_t)(h * w)))) {
+        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
+    } else {
+        for (int64_t i = 0; i < h * w; i++) { /* luminance, times alpha when it has one */
+            const uint8_t *q = mk->pixels + i * mk->channels;
+            float          v = (0.299f * q[0] + 0.587f * q[1] + 0.114f * q[2]) / 255.0f;
+            if (mk->channels == 4) v *= q[3] / 255.0f;
+            m[i] = v;
+        }
+        *out = m;
+    }
+    cascade_image_free(mk);
+    return st;
+}

@@ -37,4 +37,13 @@ cascade_status cli_check_outputs(const char *output, long batch, cascade_error *
  * when out of memory. */
 float *cli_resize_planes(const float *x, int64_t n, int64_t h, int64_t w, int64_t oh, int64_t ow);
 
+/* An 8-bit PNG as planar floats (3, h, w) in [-1, 1] (malloc'd); *alpha gets its alpha
+ * plane (h * w bytes, malloc'd) when it has one, else NULL. */
+cascade_status cli_read_rgb(const char *path, float **out, uint8_t **alpha, int64_t *h,
+                            int64_t *w, cascade_error *err);
+/* A mask PNG as its luminance times its alpha, in [0, 1] (h * w floats, malloc'd); it must be
+ * h x w (INVALID_ARG naming both sizes otherwise). */
+cascade_status cli_read_mask(const char *path, int64_t h, int64_t w, float **out,
+                             cascade_error *err);
+
 #endif

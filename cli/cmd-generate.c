@@ -88,45 +88,27 @@ static void usage(FILE *f, const char *cmd) {
  * so unmasked pixels are exactly the input's. */
 static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
                                   cascade_generate_params *g, cascade_error *err) {
-    cascade_image *im = NULL, *mk = NULL;
     float *x = NULL, *m = NULL, *xs = NULL, *ms = NULL, *res = NULL, *up = NULL, *comp = NULL;
     uint8_t       *alpha = NULL;
-    cascade_status st;
-    if ((st = cascade_image_read_png(o->image, &im, err)) ||
-        (o->mask && (st = cascade_image_read_png(o->mask, &mk, err)) != CASCADE_STATUS_OK))
-        goto done;
-    if (mk && (im->width != mk->width || im->height != mk->height)) {
-        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                               "%s is %lldx%lld but %s is %lldx%lld: they must match", o->mask,
-                               (long long)mk->width, (long long)mk->height, o->image,
-                               (long long)im->width, (long long)im->height);
-        goto done;
-    }
-    int64_t H = im->height, W = im->width, HW = H * W, mh = 0, mw = 0;
-    cascade_pipeline_image_size(p, g->stage2, &mh, &mw);
-    x = malloc(sizeof *x * (size_t)(3 * HW));
-    m = malloc(sizeof *m * (size_t)HW);
-    if (!x || !m) goto oom;
-    bool any = false;
-    for (int64_t i = 0; i < HW; i++) {
-        for (int c = 0; c < 3; c++) x[c * HW + i] = im->pixels[i * im->channels + c] / 127.5f - 1.0f;
-        /* the mask's luminance, times its alpha when it has one; img2img: everywhere */
-        if (!mk) {
+    int64_t        H = 0, W = 0, mh = 0, mw = 0;
+    cascade_status st = cli_read_rgb(o->image, &x, &alpha, &H, &W, err);
+    if (!st && o->mask) st = cli_read_mask(o->mask, H, W, &m, err);
+    if (st) goto done;
+    int64_t HW = H * W;
+    if (!m) { /* img2img: everywhere */
+        if (!(m = malloc(sizeof *m * (size_t)HW))) goto oom;
+        for (int64_t i = 0; i < HW; i++)
             m[i] = 1.0f;
-            any = true;
-            continue;
-        }
-        const uint8_t *q = mk->pixels + i * mk->channels;
-        float v = (0.299f * q[0] + 0.587f * q[1] + 0.114f * q[2]) / 255.0f;
-        if (mk->channels == 4) v *= q[3] / 255.0f;
-        m[i] = v;
-        any |= v > 0;
     }
+    bool any = false;
+    for (int64_t i = 0; i < HW; i++)
+        any |= m[i] > 0;
     if (!any) {
         st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                "%s is black everywhere: nothing to inpaint", o->mask);
         goto done;
     }
+    cascade_pipeline_image_size(p, g->stage2, &mh, &mw);
     xs = cli_resize_planes(x, 3, H, W, mh, mw);
     ms = cli_resize_planes(m, 1, H, W, mh, mw);
     if (!xs || !ms) goto oom;
@@ -143,12 +125,8 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
             }
     /* an RGBA input stays RGBA: alpha blended like the colours, so it is untouched where the
      * mask is 0 and the generated pixels are opaque where it is 1 */
-    if (im->channels == 4) {
-        alpha = malloc((size_t)HW);
-        if (!alpha) goto oom;
-        for (int64_t i = 0; i < HW; i++)
-            alpha[i] = (uint8_t)lrintf(m[i] * 255.0f + (1 - m[i]) * im->pixels[i * 4 + 3]);
-    }
+    for (int64_t i = 0; alpha && i < HW; i++)
+        alpha[i] = (uint8_t)lrintf(m[i] * 255.0f + (1 - m[i]) * alpha[i]);
     int64_t out_shape[4] = {shape[0], 3, H, W};
     st = cli_write_images(o->output, o->seed, comp, out_shape, alpha, &g_cancel, err);
     goto done;
@@ -156,8 +134,6 @@ oom:
     st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
 done:
     free(x), free(m), free(xs), free(ms), free(res), free(up), free(comp), free(alpha);
-    cascade_image_free(im);
-    cascade_image_free(mk);
     return st;
 }
 

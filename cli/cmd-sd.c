@@ -68,66 +68,6 @@ static void usage(FILE *f, const char *cmd) {
                   : "      --width N, --height N  image size (default: the model's)\n");
 }
 
-/* An 8-bit PNG as planar floats in [-1, 1]; its alpha (h * w bytes) into *alpha when it
- * has one, else NULL. */
-static cascade_status read_rgb(const char *path, float **out, uint8_t **alpha, int64_t *h,
-                               int64_t *w, cascade_error *err) {
-    cascade_image *im = NULL;
-    CASCADE_TRY(cascade_image_read_png(path, &im, err));
-    int64_t  HW = im->width * im->height;
-    float   *x = malloc(sizeof *x * (size_t)(3 * HW));
-    uint8_t *a = im->channels == 4 ? malloc((size_t)HW) : NULL;
-    if (!x || (im->channels == 4 && !a)) {
-        free(x);
-        cascade_image_free(im);
-        return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
-    }
-    for (int64_t i = 0; i < HW; i++) {
-        for (int c = 0; c < 3; c++)
-            x[c * HW + i] = im->pixels[i * im->channels + c] / 127.5f - 1.0f;
-        if (a) a[i] = im->pixels[i * 4 + 3];
-    }
-    *alpha = a;
-    *h = im->height;
-    *w = im->width;
-    *out = x;
-    cascade_image_free(im);
-    return CASCADE_STATUS_OK;
-}
-
-/* A PNG mask's luminance (times alpha) in [0, 1], which must match (h, w). */
-static cascade_status read_mask(const char *path, int64_t h, int64_t w, float **out,
-                                cascade_error *err) {
-    cascade_image *mk = NULL;
-    CASCADE_TRY(cascade_image_read_png(path, &mk, err));
-    cascade_status st = CASCADE_STATUS_OK;
-    float         *m = NULL;
-    bool           any = false;
-    if (mk->width != w || mk->height != h) {
-        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                               "%s is %lldx%lld but the image is %lldx%lld: they must match", path,
-                               (long long)mk->width, (long long)mk->height, (long long)w,
-                               (long long)h);
-    } else if (!(m = malloc(sizeof *m * (size_t)(h * w)))) {
-        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "%s: out of memory", path);
-    } else {
-        for (int64_t i = 0; i < h * w; i++) {
-            const uint8_t *q = mk->pixels + i * mk->channels;
-            float v = (0.299f * q[0] + 0.587f * q[1] + 0.114f * q[2]) / 255.0f;
-            if (mk->channels == 4) v *= q[3] / 255.0f;
-            m[i] = v;
-            any |= v >= 0.5f;
-        }
-        if (!any)
-            st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                   "%s has no white pixel: nothing to repaint", path);
-    }
-    cascade_image_free(mk);
-    if (st) free(m);
-    else *out = m;
-    return st;
-}
-
 /* Runs an image task at the model's size multiple: the input is resized to the nearest
  * multiple for the run and the result back to the input's size (x4 for the upscaler). */
 static cascade_status run_image_task(cascade_sd_pipeline *p, const char *cmd, const sd_opts *o,
@@ -136,8 +76,14 @@ static cascade_status run_image_task(cascade_sd_pipeline *p, const char *cmd, co
     float         *x = NULL, *m = NULL, *xs = NULL, *ms = NULL, *r = NULL;
     int64_t        h = 0, w = 0;
     uint8_t       *alpha = NULL;
-    cascade_status st = read_rgb(o->image, &x, &alpha, &h, &w, err);
-    if (!st && o->mask) st = read_mask(o->mask, h, w, &m, err);
+    cascade_status st = cli_read_rgb(o->image, &x, &alpha, &h, &w, err);
+    if (!st && o->mask) st = cli_read_mask(o->mask, h, w, &m, err);
+    bool any = !m;
+    for (int64_t i = 0; m && i < h * w; i++)
+        any |= m[i] >= 0.5f; /* the pipelines repaint where the mask is at least 0.5 */
+    if (!st && !any)
+        st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                               "%s has no white pixel: nothing to repaint", o->mask);
     if (st) goto done;
     if (!strcmp(cmd, "upscale")) {
         st = cascade_sd_pipeline_upscale(p, g, x, h, w, res, shape, err);
