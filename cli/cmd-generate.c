@@ -14,6 +14,7 @@
 #include "backend-choice.h"
 #include "cascade.h"
 #include "cascade/image-io.h"
+#include "cascade/model-prompts.h"
 #include "cascade/pipeline.h"
 #include "cascade/sd-pipeline.h"
 #include "cli-images.h"
@@ -31,7 +32,7 @@ typedef struct gen_opts {
     const char *model, *sr_model, *prompt, *negative, *output, *backend, *image, *mask, *stage3;
     long        seed, steps1, steps2, batch, noise_level, threads, steps3, noise3, width, height;
     double      guidance1, guidance2, strength;
-    bool        no_sr, quiet, have_seed;
+    bool        no_sr, quiet, have_seed, list_prompts;
     bool        have_steps1, have_steps2, have_guidance1, have_guidance2, have_noise;
 } gen_opts;
 
@@ -64,6 +65,8 @@ static void usage(FILE *f, const char *cmd) {
             "  -b, --backend NAME     cpu (default), vulkan, vulkan-fp16\n"
             "  -t, --threads N        CPU threads (default: all cores)\n"
             "  -q, --quiet            no progress bar\n"
+            "      --list-prompts     print what the model was trained to draw (its prompts.json:\n"
+            "                         styles, subjects, prompts) and exit\n"
             "  -o, --output FILE      the PNG to write (required)\n"
             "  -h, --help             this help\n\n"
             "Ctrl-C cancels within one denoising step and writes nothing.\n",
@@ -82,6 +85,35 @@ static void usage(FILE *f, const char *cmd) {
             : img2img ? "      --image FILE       the PNG to vary\n"
                         "      --strength X       0..1 (default 0.7)\n"
                       : "");
+}
+
+/* --list-prompts: the model's prompts.json as text, one entry a line under a heading. */
+static int list_prompts(const char *cmd, const char *model) {
+    cascade_model_prompts *mp = NULL;
+    cascade_error          err;
+    cascade_error_init(&err);
+    if (cascade_model_prompts_load(model, &mp, &err)) return cli_fail(cmd, &err);
+    if (!mp) {
+        printf("%s lists no prompts (it has no prompts.json): it was not trained on a known\n"
+               "set of captions, so any prompt may be tried.\n",
+               model);
+        return 0;
+    }
+    const struct {
+        const char *title;
+        char      **list;
+        size_t      n;
+    } parts[] = {{"styles", mp->styles, mp->n_styles},
+                 {"subjects", mp->subjects, mp->n_subjects},
+                 {"prompts", mp->prompts, mp->n_prompts}};
+    for (size_t k = 0; k < sizeof parts / sizeof *parts; k++) {
+        if (!parts[k].n) continue;
+        printf("%s (%zu):\n", parts[k].title, parts[k].n);
+        for (size_t i = 0; i < parts[k].n; i++)
+            printf("  %s\n", parts[k].list[i]);
+    }
+    cascade_model_prompts_free(mp);
+    return 0;
 }
 
 /* Inpaints at the model's size, then composites at the input's size through the input's mask,
@@ -183,7 +215,7 @@ static int run(int argc, char **argv, gen_mode mode) {
     if (cli_args_name_sd_model(argc, argv)) return cli_sd_main(cmd, argc, argv);
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_SR_STEPS, O_SR_GUIDANCE, O_NOISE, O_BATCH,
            O_NO_SR, O_IMAGE, O_MASK, O_STRENGTH, O_STAGE3, O_STEPS3, O_NOISE3, O_WIDTH,
-           O_HEIGHT };
+           O_HEIGHT, O_LIST_PROMPTS };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},       {"sr-model", required_argument, NULL, 's'},
         {"prompt", required_argument, NULL, 'p'},      {"negative", required_argument, NULL, 'n'},
@@ -201,6 +233,7 @@ static int run(int argc, char **argv, gen_mode mode) {
         {"width", required_argument, NULL, O_WIDTH},   {"height", required_argument, NULL, O_HEIGHT},
         {"stage3-steps", required_argument, NULL, O_STEPS3},
         {"stage3-noise-level", required_argument, NULL, O_NOISE3},
+        {"list-prompts", no_argument, NULL, O_LIST_PROMPTS},
         {"help", no_argument, NULL, 'h'},              {0}};
     gen_opts o = {.backend = "cpu", .steps1 = 50, .steps2 = 25, .batch = 1, .noise_level = 250,
                   .guidance1 = 7.0, .guidance2 = 4.0, .strength = 0.7, .steps3 = 75,
@@ -240,6 +273,7 @@ static int run(int argc, char **argv, gen_mode mode) {
         case O_HEIGHT: ok = cli_parse_long(optarg, 1, 16384, &o.height); break;
         case O_STEPS3: ok = cli_parse_long(optarg, 1, 1000, &o.steps3); break;
         case O_NOISE3: ok = cli_parse_long(optarg, 0, 999, &o.noise3); break;
+        case O_LIST_PROMPTS: o.list_prompts = true; break;
         case 'h': usage(stdout, cmd); return 0;
         default: usage(stderr, cmd); return 2;
         }
@@ -250,6 +284,13 @@ static int run(int argc, char **argv, gen_mode mode) {
             return cli_failf(cmd, "--%s: value '%s' is out of range or not a number (see --help)",
                              name, optarg);
         }
+    }
+    if (o.list_prompts) {
+        char *dir = cli_model_dir(o.model);
+        int   rc = dir ? list_prompts(cmd, dir)
+                       : cli_failf(cmd, "no --model given and no default model is installed");
+        free(dir);
+        return rc;
     }
     if (!o.prompt && optind == argc - 1) o.prompt = argv[optind++];
     if (!o.prompt || !o.output || optind != argc || (inpaint && !o.image) ||

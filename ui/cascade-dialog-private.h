@@ -42,6 +42,11 @@ void dialog_folder_entry(CascadeDialog *d, GtkWidget *entry, const gchar *icon_t
  * diffusion upscaler (it is guided by one); the window grows to show it. */
 void dialog_show_prompt(CascadeDialog *d, gboolean diffusion);
 
+/* cascade-dialog-prompts.c */
+/* A menu button listing what the model in the Model field (or the default model) was
+ * trained to draw (its prompts.json); choosing an entry sets the prompt. */
+GtkWidget *dialog_prompt_menu_button(CascadeDialog *d);
+
 /* cascade-dialog-run.c */
 void dialog_on_response(GtkDialog *dialog, gint response, gpointer ud);
 void dialog_on_params_changed(CascadeDialog *d); /* candidates are stale, preset is custom */

@@ -198,7 +198,10 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     GtkWidget *left = gtk_box_new(GTK_ORIENTATION_VERTICAL, 12);
 
     GtkWidget *g = form(d);
-    row(g, 0, _("_Prompt:"), text_view(d, "prompt", 3, &d->prompt), d->prompt);
+    GtkWidget *prompt_box = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
+    gtk_box_pack_start(GTK_BOX(prompt_box), text_view(d, "prompt", 3, &d->prompt), TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(prompt_box), dialog_prompt_menu_button(d), FALSE, FALSE, 0);
+    row(g, 0, _("_Prompt:"), prompt_box, d->prompt);
     row(g, 1, _("_Negative:"), text_view(d, "negative", 2, &d->negative), d->negative);
     /* the style presets have a picker of their own, so that a quality preset chosen after
      * a style visibly keeps it (one list mixing both hid which style was still on) */

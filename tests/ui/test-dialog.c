@@ -408,6 +408,76 @@ static void test_dialog_presets_and_seed(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* The menu item of menu labelled label (NULL when there is none). */
+static GtkWidget *menu_item(GtkWidget *menu, const char *label) {
+    GtkWidget *hit = NULL;
+    GList     *kids = gtk_container_get_children(GTK_CONTAINER(menu));
+    for (GList *l = kids; l && !hit; l = l->next)
+        if (!g_strcmp0(gtk_menu_item_get_label(GTK_MENU_ITEM(l->data)), label)) hit = l->data;
+    g_list_free(kids);
+    return hit;
+}
+
+/* The prompt's menu lists what the model in the Model field says it draws (prompts.json):
+ * a submenu per style, prompts in no style at the top level; choosing one sets the prompt.
+ * A model without the file, and a malformed file, say so in the menu instead. */
+static void test_dialog_prompt_menu(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    GtkWidget    *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    g_autofree char *json = g_build_filename(g_root, "stage1", "prompts.json", NULL);
+    assert_true(g_file_set_contents(json,
+                                    "{\"styles\": [\"flat style\", \"noto style\"], \"prompts\": "
+                                    "[\"red apple, flat style\", \"cat face, noto style\", "
+                                    "\"a rose\"]}",
+                                    -1, NULL));
+    GtkWidget *button = must_find(dialog, "prompt-ideas");
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), TRUE);
+    GtkWidget *menu = GTK_WIDGET(gtk_menu_button_get_popup(GTK_MENU_BUTTON(button)));
+    GtkWidget *flat = menu_item(menu, "flat style");
+    assert_non_null(flat);
+    assert_non_null(menu_item(menu, "noto style"));
+    assert_null(menu_item(menu, "red apple, flat style")); /* inside its style's submenu */
+    GtkWidget *apple = menu_item(gtk_menu_item_get_submenu(GTK_MENU_ITEM(flat)), "red apple");
+    assert_non_null(apple);
+    gtk_menu_item_activate(GTK_MENU_ITEM(apple));
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), FALSE);
+    GtkTextBuffer *buf = gtk_text_view_get_buffer(GTK_TEXT_VIEW(must_find(dialog, "prompt")));
+    GtkTextIter    a, b;
+    gtk_text_buffer_get_bounds(buf, &a, &b);
+    g_autofree char *text = gtk_text_buffer_get_text(buf, &a, &b, FALSE);
+    assert_string_equal(text, "red apple, flat style");
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), TRUE);
+    assert_non_null(menu_item(GTK_WIDGET(gtk_menu_button_get_popup(GTK_MENU_BUTTON(button))),
+                              "a rose"));
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), FALSE);
+
+    assert_true(g_file_set_contents(json, "{\"prompts\": [\"x\", 3]}", -1, NULL));
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), TRUE);
+    menu = GTK_WIDGET(gtk_menu_button_get_popup(GTK_MENU_BUTTON(button)));
+    GList *kids = gtk_container_get_children(GTK_CONTAINER(menu));
+    assert_int_equal(g_list_length(kids), 1);
+    assert_false(gtk_widget_get_sensitive(kids->data));
+    assert_non_null(strstr(gtk_menu_item_get_label(kids->data), "prompts.json"));
+    g_list_free(kids);
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), FALSE);
+
+    assert_int_equal(g_remove(json), 0);
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), TRUE);
+    menu = GTK_WIDGET(gtk_menu_button_get_popup(GTK_MENU_BUTTON(button)));
+    kids = gtk_container_get_children(GTK_CONTAINER(menu));
+    assert_int_equal(g_list_length(kids), 1);
+    assert_false(gtk_widget_get_sensitive(kids->data));
+    g_list_free(kids);
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(button), FALSE);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+}
+
 /* Quality and style presets are two pickers: a style stays visible, and applied, when a
  * quality preset is chosen after it (one list used to hide that the style was still on);
  * "None" removes the style; a typed style shows as Custom. */
@@ -844,6 +914,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_rgba_candidate),
         cmocka_unit_test(test_dialog_fits_small_screen),
         cmocka_unit_test(test_dialog_cpu_vulkan_named),
+        cmocka_unit_test(test_dialog_prompt_menu),
     };
     int rc = cmocka_run_group_tests_name("dialog", tests, setup, teardown);
     g_rmdir(user);

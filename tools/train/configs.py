@@ -43,23 +43,29 @@ _UNET_COMMON = {
 }
 
 
-def unet1_config(enc_dim):
+def unet1_config(enc_dim, widths=(16, 32, 64), layers=1, attn_levels=None):
     """Stage I: like IF-I (ResnetDownsample + SimpleCrossAttn blocks, 6 output channels),
-    64 px; self+cross attention only at the 16 px level to stay cheap on a CPU."""
+    64 px. widths: block_out_channels; attn_levels: indices of the levels with self+cross
+    attention (default: the lowest-resolution level only, to stay cheap on a CPU)."""
+    widths = list(widths)
+    if attn_levels is None:
+        attn_levels = [len(widths) - 1]
+    down = ["SimpleCrossAttnDownBlock2D" if i in attn_levels else "ResnetDownsampleBlock2D"
+            for i in range(len(widths))]
+    up = ["SimpleCrossAttnUpBlock2D" if i in attn_levels else "ResnetUpsampleBlock2D"
+          for i in reversed(range(len(widths)))]
     c = dict(_UNET_COMMON)
     c.update({
         "addition_embed_type_num_heads": 4, "attention_head_dim": 32,
-        "block_out_channels": [16, 32, 64], "class_embed_type": None,
+        "block_out_channels": widths, "class_embed_type": None,
         "cross_attention_dim": 64,
-        "down_block_types": ["ResnetDownsampleBlock2D", "ResnetDownsampleBlock2D",
-                             "SimpleCrossAttnDownBlock2D"],
-        "encoder_hid_dim": enc_dim, "in_channels": 3, "layers_per_block": 1,
+        "down_block_types": down,
+        "encoder_hid_dim": enc_dim, "in_channels": 3, "layers_per_block": layers,
         "mid_block_scale_factor": 1, "norm_num_groups": 8,
         "only_cross_attention": False, "out_channels": 6, "resnet_out_scale_factor": 1.0,
         "resnet_skip_time_act": False, "sample_size": 64, "time_embedding_act_fn": None,
         "time_embedding_dim": None,
-        "up_block_types": ["SimpleCrossAttnUpBlock2D", "ResnetUpsampleBlock2D",
-                           "ResnetUpsampleBlock2D"],
+        "up_block_types": up,
     })
     return dict(sorted(c.items()))
 

@@ -28,15 +28,27 @@ class Schedule:
         return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
 
-def hybrid_loss(sched, model_out, x0, xt, noise, t, vlb_weight=1.0):
+def min_snr_weights(sched, t, gamma):
+    """Min-SNR-gamma loss weights for epsilon prediction (Hang et al. 2023): min(SNR, gamma)
+    / SNR, so the nearly clean timesteps, which only refine detail, stop dominating the
+    gradient and the noisy ones, where the picture's content is decided, train faster."""
+    a = sched.alphas_cumprod.to(t.device)[t]
+    snr = a / (1 - a)
+    return torch.clamp(snr, max=gamma) / snr
+
+
+def hybrid_loss(sched, model_out, x0, xt, noise, t, vlb_weight=1.0, weights=None):
     """MSE on epsilon + (optionally) the variational bound term for the learned-range
     variance channels with a stopped-gradient mean (improved DDPM's L_hybrid).
-    model_out: (B, 2C, H, W); returns (total, mse, vlb)."""
+    model_out: (B, 2C, H, W); weights: optional (B,) weights of the MSE term per sample;
+    returns (total, mse, vlb), mse unweighted (comparable between runs)."""
     C = x0.shape[1]
     eps, v = model_out[:, :C], model_out[:, C:]
-    mse = F.mse_loss(eps, noise)
+    per = ((eps - noise) ** 2).mean(dim=(1, 2, 3))
+    mse = per.mean()
+    wmse = mse if weights is None else (weights * per).mean()
     if vlb_weight <= 0:
-        return mse, mse, torch.zeros(())
+        return wmse, mse, torch.zeros(())
     ac = sched.alphas_cumprod.to(x0.device)
     a_t = ac[t].view(-1, 1, 1, 1)
     a_prev = torch.where(t > 0, ac[(t - 1).clamp(min=0)], torch.ones_like(t, dtype=ac.dtype))
@@ -58,7 +70,7 @@ def hybrid_loss(sched, model_out, x0, xt, noise, t, vlb_weight=1.0):
                 + (mu_q - mu_p) ** 2 * torch.exp(-logvar_p))
     kl = kl.mean(dim=(1, 2, 3)) / math.log(2.0)
     kl = torch.where(t > 0, kl, torch.zeros_like(kl)).mean()
-    return mse + vlb_weight * kl, mse, kl
+    return wmse + vlb_weight * kl, mse, kl
 
 
 def leading_timesteps(n):

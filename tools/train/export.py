@@ -12,7 +12,9 @@ The EMA weights are exported (--weights ema) unless --weights raw is given.
 
 Each stage directory also gets generation_defaults.json: the sampling settings this model
 is meant to be run with (steps, guidance, and stage II's noise level). `cascade generate`
-takes its defaults from it; diffusers ignores the file.
+takes its defaults from it; diffusers ignores the file. stage1/prompts.json lists what the
+model was trained to draw (styles, subjects and every training caption), from the dataset's
+captions.json; `cascade generate --list-prompts` and the GIMP dialog show it.
 """
 import argparse
 import os
@@ -49,6 +51,16 @@ def write_weights(path, tensors):
     return size
 
 
+def prompts_list(captions_json):
+    """prompts.json: what the model can draw, from the training captions."""
+    import json
+    items = json.load(open(captions_json))["items"]
+    return {"styles": sorted({it["style"] for it in items}),
+            "subjects": sorted({c.rsplit(", ", 1)[0] for it in items
+                                for c in it["captions"]}),
+            "prompts": sorted({c for it in items for c in it["captions"]})}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default=os.path.join(HERE, "runs", "emoji"))
@@ -59,11 +71,16 @@ def main():
     ap.add_argument("--steps2", type=int, default=15, help="recommended stage II steps")
     ap.add_argument("--guidance2", type=float, default=1.0)
     ap.add_argument("--noise-level", type=int, default=250, help="stage II augmentation")
+    ap.add_argument("--data", default=os.path.join(ROOT, "tools", "dataset", "cache"),
+                    help="the dataset trained on (its captions.json gives prompts.json)")
     args = ap.parse_args()
     key = "ema" if args.weights == "ema" else "model"
     s1 = torch.load(os.path.join(args.run, "stage1.pt"), map_location="cpu")
     s2 = torch.load(os.path.join(args.run, "stage2.pt"), map_location="cpu")
-    t5_sd, u1_sd = s1[key]
+    if "t5" in s1:  # trained with the text encoder frozen
+        t5_sd, (u1_sd,) = s1["t5"], s1[key]
+    else:
+        t5_sd, u1_sd = s1[key]
     (u2_sd,) = s2[key]
     total = 0
     d1, d2 = os.path.join(args.out, "stage1"), os.path.join(args.out, "stage2")
@@ -84,6 +101,8 @@ def main():
     configs.write_json(os.path.join(d1, "unet", "config.json"), s1["unet_config"])
     total += write_weights(os.path.join(d1, "unet", "diffusion_pytorch_model.safetensors"),
                            fp16(u1_sd, "stage1 unet"))
+    configs.write_json(os.path.join(d1, "prompts.json"),
+                       prompts_list(os.path.join(args.data, "captions.json")))
     configs.write_json(os.path.join(d1, "generation_defaults.json"),
                        {"steps": args.steps1, "guidance": args.guidance1})
     configs.write_json(os.path.join(d2, "generation_defaults.json"),

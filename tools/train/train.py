@@ -8,6 +8,12 @@
            text encoder frozen from the stage 1 checkpoint, noise-conditioning augmentation
            of the upscaled 64 px image at a random level s (the U-Net's class label).
 
+A new run can start from an exported model (--init-from models/emoji-cascade, the shipped
+fp16 EMA weights; a fresh optimizer warms up again), so each sitting adds to the last.
+--freeze-text keeps stage I's text encoder as it is (stage II can then train beside it on
+the very encoder that ships). --eval-minutes writes a learning curve (<run>/curve1.jsonl:
+prompt fidelity of the EMA weights against training samples seen).
+
 Checkpoints (<run>/stage{1,2}.pt, pickles for our own use only; the shipped model is
 written by export.py as safetensors) hold model, EMA, optimizer and step; a new run with
 the same --run resumes. --smoke runs a few steps on a tiny subset (< 1 minute) for CI.
@@ -25,7 +31,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import configs  # noqa: E402
-from diffusion import Schedule, hybrid_loss  # noqa: E402
+from diffusion import Schedule, hybrid_loss, min_snr_weights  # noqa: E402
+import quick_eval  # noqa: E402
+import safetensors_np as st  # noqa: E402
 from models import T5Encoder, UNet  # noqa: E402
 from tokenizer import Tokenizer, train_spiece  # noqa: E402
 
@@ -89,6 +97,12 @@ class EMA:
                     sh[k].copy_(v)
 
 
+def load_exported(module, path):
+    """Weights of an exported (fp16 safetensors) component into a module, as fp32."""
+    w = {k: torch.from_numpy(v).float() for k, v in st.load(path).items()}
+    module.load_state_dict(w, strict=True)
+
+
 def save_ckpt(path, obj):
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -114,6 +128,20 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init-from", default="",
+                    help="exported model folder to start from when the run has no checkpoint")
+    ap.add_argument("--freeze-text", action="store_true",
+                    help="stage 1: train the U-Net only, keep the text encoder")
+    ap.add_argument("--loss-weight", choices=("uniform", "min-snr"), default="uniform")
+    ap.add_argument("--snr-gamma", type=float, default=5.0)
+    ap.add_argument("--widths", default="16,32,64", help="stage 1 U-Net block widths (new run)")
+    ap.add_argument("--layers", type=int, default=1, help="stage 1 resnets per level (new run)")
+    ap.add_argument("--attn-levels", default="",
+                    help="stage 1 levels with attention, e.g. 2,3 (default: the lowest)")
+    ap.add_argument("--eval-minutes", type=float, default=0.0,
+                    help="stage 1: measure prompt fidelity of the EMA every this many minutes")
+    ap.add_argument("--eval-n", type=int, default=32)
+    ap.add_argument("--eval-steps", type=int, default=20)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--smoke", action="store_true", help="a few steps on 8 images, for CI")
     args = ap.parse_args()
@@ -130,6 +158,10 @@ def main():
 
     items, im64 = load_dataset(args.data, args.smoke)
     sp_path = os.path.join(args.run, "spiece.model")
+    init = args.init_from
+    if init and not os.path.exists(sp_path):
+        import shutil
+        shutil.copy(os.path.join(init, "stage1", "tokenizer", "spiece.model"), sp_path)
     if not os.path.exists(sp_path):
         if args.stage != 1:
             raise SystemExit(f"{sp_path} missing: train stage 1 first")
@@ -152,21 +184,57 @@ def main():
     ck1 = os.path.join(args.run, "stage1.pt")
     ck_path = os.path.join(args.run, f"stage{args.stage}.pt")
 
+    resuming = os.path.exists(ck_path) and not args.smoke
     if args.stage == 1:
-        ucfg = configs.unet1_config(t5_cfg["d_model"])
+        if resuming:
+            ucfg = torch.load(ck_path, map_location="cpu")["unet_config"]
+        else:
+            attn = [int(a) for a in args.attn_levels.split(",") if a] or None
+            ucfg = configs.unet1_config(t5_cfg["d_model"],
+                                        [int(w) for w in args.widths.split(",")],
+                                        args.layers, attn)
         unet = UNet(ucfg).to(dev)
         t5_init_(t5, t5_cfg)
         unet_init_(unet)
-        train_mods = [t5, unet]
+        if resuming:
+            ck0 = torch.load(ck_path, map_location="cpu")
+            if "t5" in ck0:  # a frozen-text run stays one
+                t5.load_state_dict(ck0["t5"])
+                args.freeze_text = True
+        if init and not resuming:
+            load_exported(t5, os.path.join(init, "stage1", "text_encoder", "model.safetensors"))
+            shipped = json.load(open(os.path.join(init, "stage1", "unet", "config.json")))
+            if shipped == ucfg:
+                load_exported(unet, os.path.join(init, "stage1", "unet",
+                                                 "diffusion_pytorch_model.safetensors"))
+                print(f"initialised from {init}", flush=True)
+            else:
+                print(f"text encoder from {init}; new U-Net shape, trained from scratch",
+                      flush=True)
+        if args.freeze_text:
+            t5.eval().requires_grad_(False)
+            train_mods = [unet]
+            with torch.no_grad():
+                emb_all = torch.cat([t5(ids[i:i + 64], mask[i:i + 64])
+                                     for i in range(0, ids.shape[0], 64)])
+        else:
+            train_mods = [t5, unet]
         x_all = to_float(im64)
     else:
         ucfg = configs.unet2_config(t5_cfg["d_model"])
         unet = UNet(ucfg).to(dev)
         unet_init_(unet)
-        if not os.path.exists(ck1):
+        if init and not resuming:
+            load_exported(unet, os.path.join(init, "stage2", "unet",
+                                             "diffusion_pytorch_model.safetensors"))
+        if os.path.exists(ck1):
+            s1 = torch.load(ck1, map_location="cpu")
+            t5.load_state_dict(s1["t5"] if "t5" in s1 else s1["ema"][0])
+        elif init:
+            load_exported(t5, os.path.join(init, "stage1", "text_encoder", "model.safetensors"))
+        else:
             raise SystemExit(f"{ck1} missing: train stage 1 first")
-        s1 = torch.load(ck1, map_location="cpu")
-        t5.load_state_dict(s1["ema"][0])  # frozen: the text encoder that ships
+        # frozen: the text encoder that ships
         t5.eval().requires_grad_(False)
         train_mods = [unet]
         im256 = np.load(os.path.join(args.data, "emoji256.npz"))["images"]
@@ -181,7 +249,7 @@ def main():
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
     ema = EMA(train_mods, args.ema)
     step, seconds = 0, 0.0
-    if os.path.exists(ck_path) and not args.smoke:
+    if resuming:
         ck = torch.load(ck_path, map_location="cpu")
         for m, sd in zip(train_mods, ck["model"]):
             m.load_state_dict(sd)
@@ -194,13 +262,15 @@ def main():
           f"{n_params / 1e6:.2f}M trained params, vocab {len(tok)}", flush=True)
 
     def checkpoint():
-        save_ckpt(ck_path, {"model": [m.state_dict() for m in train_mods], "ema": ema.shadow,
+        extra = {"t5": t5.state_dict()} if args.stage == 1 and args.freeze_text else {}
+        save_ckpt(ck_path, {**extra, "model": [m.state_dict() for m in train_mods],
+                            "ema": ema.shadow,
                             "opt": opt.state_dict(), "step": step,
                             "seconds": seconds + time.time() - t_run, "t5_config": t5_cfg,
                             "unet_config": ucfg, "args": vars(args)})
 
     t_run = time.time()
-    last_ck = time.time()
+    last_ck = last_eval = time.time()
     acc, acc_mse, acc_vlb, acc_n, t_log = 0.0, 0.0, 0.0, 0, time.time()
     log = open(os.path.join(args.run, f"stage{args.stage}.log"), "a")
     N = len(items)
@@ -218,7 +288,7 @@ def main():
         t = torch.randint(0, 1000, (args.batch,), device=dev)
         if args.stage == 1:
             x0 = x_all[idx].to(dev)
-            emb = t5(ids[cap_t], mask[cap_t])
+            emb = emb_all[cap_t] if args.freeze_text else t5(ids[cap_t], mask[cap_t])
             noise = torch.randn_like(x0)
             xt = sched.add_noise(x0, noise, t)
             out = unet(xt, t, emb)
@@ -238,7 +308,8 @@ def main():
             noise = torch.randn_like(x0)
             xt = sched.add_noise(x0, noise, t)
             out = unet(torch.cat([xt, upc], dim=1), t, emb, class_labels=s)
-        loss, mse, vlb = hybrid_loss(sched, out, x0, xt, noise, t, args.vlb_weight)
+        w = min_snr_weights(sched, t, args.snr_gamma) if args.loss_weight == "min-snr" else None
+        loss, mse, vlb = hybrid_loss(sched, out, x0, xt, noise, t, args.vlb_weight, w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -256,6 +327,22 @@ def main():
             log.write(msg + "\n")
             log.flush()
             acc, acc_mse, acc_vlb, acc_n, t_log = 0.0, 0.0, 0.0, 0, time.time()
+        if (args.eval_minutes and args.stage == 1
+                and time.time() - last_eval > args.eval_minutes * 60):
+            t_eval = time.time()
+            ema_t5, ema_unet = quick_eval.ema_modules(t5, unet, ema.shadow, args.freeze_text)
+            r = quick_eval.fidelity(ema_t5, ema_unet, tok, items, im64, args.eval_n,
+                                    args.eval_steps)
+            trained = seconds + t_eval - t_run
+            rec = {"step": step, "samples": step * args.batch, "minutes": trained / 60, **r,
+                   "shape": ucfg["block_out_channels"], "lr": args.lr, "batch": args.batch,
+                   "loss_weight": args.loss_weight}
+            with open(os.path.join(args.run, f"curve{args.stage}.jsonl"), "a") as f:
+                f.write(json.dumps(rec) + "\n")
+            print(f"eval: {rec}", flush=True)
+            t_run += time.time() - t_eval  # evaluation time is not training time
+            t_start += time.time() - t_eval
+            last_eval = last_ck = time.time()
         if time.time() - last_ck > args.ckpt_minutes * 60:
             checkpoint()
             last_ck = time.time()
