@@ -237,7 +237,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(box), d->random_seed, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(box), d->reroll, FALSE, FALSE, 0);
     row(g, 1, _("S_eed:"), box, d->seed);
-    d->steps1 = spin(d, "steps1", 1, 1000, 1, 0, _("Denoising steps of the 64 px stage"));
+    d->steps1 = spin(d, "steps1", 1, 1000, 1, 0, _("Denoising steps of the first, small stage"));
     row(g, 2, _("S_teps:"), d->steps1, NULL);
     d->guidance1 = spin(d, "guidance1", 0, 100, 0.5, 1,
                         _("How closely the image follows the prompt (classifier-free guidance)"));
@@ -257,7 +257,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->guidance2 = spin(d, "guidance2", 0, 100, 0.5, 1, _("Guidance of the 256 px stage"));
     row(more, 2, _("Stage II gui_dance:"), d->guidance2, NULL);
     d->noise_level = spin(d, "noise-level", 0, 999, 10, 0,
-                          _("Noise added to the 64 px image before super-resolution"));
+                          _("Noise added to the first stage's small image before super-resolution"));
     row(more, 3, _("Noise _level:"), d->noise_level, NULL);
     d->backend = gtk_combo_box_text_new();
     gtk_widget_set_name(d->backend, "backend");
@@ -353,7 +353,7 @@ static GtkWidget *build_output(CascadeDialog *d) {
     gtk_container_add(GTK_CONTAINER(sw), d->grid);
     d->candidates_section = section(_("Candidates"), sw);
     gtk_widget_set_tooltip_text(d->candidates_section,
-                                _("Generate makes quick 64 px candidates; pick one, then OK "
+                                _("Generate makes quick small candidates; pick one, then OK "
                                   "finishes it at full quality"));
     gtk_box_pack_start(GTK_BOX(right), d->candidates_section, TRUE, TRUE, 0);
     d->status_label = gtk_label_new(NULL);
@@ -393,7 +393,7 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, 
         gtk_dialog_add_button(GTK_DIALOG(d), _("_Generate"), CASCADE_RESPONSE_GENERATE);
     gtk_widget_set_name(d->generate_button, "generate");
     gtk_widget_set_tooltip_text(d->generate_button,
-                                _("Make quick 64 px candidates to choose from (Enter)"));
+                                _("Make quick small candidates to choose from (Enter)"));
     d->ok_button = gtk_dialog_add_button(
         GTK_DIALOG(d), recipe->mode == CASCADE_MODE_UPSCALE ? _("_Upscale") : _("_OK"),
         GTK_RESPONSE_OK);

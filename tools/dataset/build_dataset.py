@@ -28,10 +28,12 @@ import tarfile
 import numpy as np
 
 PACKAGES = {
-    # style key: (npm package, caption suffix)
+    # style key: (npm package, caption suffix); versions pinned so the defaults rebuild
+    # exactly the images the shipped model was trained on
     "fluent-emoji-flat": ("@iconify-json/fluent-emoji-flat", "flat style"),
     "noto": ("@iconify-json/noto", "noto style"),
 }
+VERSIONS = {"@iconify-json/fluent-emoji-flat": "1.2.6", "@iconify-json/noto": "1.2.9"}
 KEEP_CATEGORIES = ["Smileys & Emotion", "Animals & Nature", "Food & Drink", "Travel & Places",
                    "Activities", "Objects"]
 # Always kept (well-known emoji the README and the tests prompt for); the rest of
@@ -50,8 +52,10 @@ def npm_pack(pkg, cache):
     """Download the package tarball into cache (once) and return its parsed JSON files."""
     tgz = [f for f in os.listdir(cache) if f.startswith(pkg.replace("@", "").replace("/", "-"))
            and f.endswith(".tgz")]
+    tgz = [f for f in tgz if f.endswith(f"-{VERSIONS[pkg]}.tgz")]
     if not tgz:
-        out = subprocess.run(["npm", "pack", pkg], cwd=cache, check=True, capture_output=True,
+        out = subprocess.run(["npm", "pack", f"{pkg}@{VERSIONS[pkg]}"], cwd=cache, check=True,
+                             capture_output=True,
                              text=True).stdout.strip().splitlines()[-1]
         tgz = [out]
     path = os.path.join(cache, sorted(tgz)[-1])
@@ -83,6 +87,17 @@ def rasterize(svg, size):
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.uint8)
 
 
+def fingerprint(im64, im256, items):
+    """SHA-256 of the pixels and captions: the same numbers mean the same training set."""
+    import hashlib
+    caps = json.dumps([[j["name"], j["style"], j["captions"]] for j in items]).encode()
+    return {"images": len(items),
+            "emoji64_sha256": hashlib.sha256(np.ascontiguousarray(im64).tobytes()).hexdigest(),
+            "emoji256_sha256": hashlib.sha256(np.ascontiguousarray(im256).tobytes()).hexdigest(),
+            "captions_sha256": hashlib.sha256(caps).hexdigest(),
+            "packages": VERSIONS}
+
+
 def words(name):
     return name.replace("-", " ")
 
@@ -95,6 +110,9 @@ def main():
                     help="emoji per style (0 = all); 64 suits a short CPU training run")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--verify", metavar="MODEL_DIR",
+                    help="then check the build against MODEL_DIR/dataset.json (exit 1 if not "
+                         "the set that model was trained on)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -155,7 +173,17 @@ def main():
         for j in jobs:
             for c in j["captions"]:
                 f.write(c + "\n")
+    fp = fingerprint(im64, im256, jobs)
+    with open(os.path.join(args.out, "fingerprint.json"), "w") as f:
+        json.dump(fp, f, indent=1, sort_keys=True)
     print("wrote", im64.shape, im256.shape, "to", args.out)
+    if args.verify:
+        want = json.load(open(os.path.join(args.verify, "dataset.json")))
+        if want != fp:
+            print(f"differs from {args.verify}/dataset.json: {want} != {fp}", file=sys.stderr)
+            return 1
+        print(f"identical to the set {args.verify} was trained on")
+    return 0
 
 
 if __name__ == "__main__":

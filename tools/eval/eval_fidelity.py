@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Prompt fidelity and diversity of an exported cascade's stage I (64 px), in PyTorch.
+"""Prompt fidelity and diversity of an exported cascade (stage I, or through stage II), in PyTorch.
 
 Fidelity: for --n captions of the dataset (evenly spaced over the image list, primary
 caption of each), generate one 64 px image per caption with seed = --seed + i, downsample
@@ -10,6 +10,10 @@ it and every dataset image to 32 px (area average) and find its nearest dataset 
 Diversity: for each of --div-prompts prompts, --div-seeds images with different seeds;
 mean pairwise RMS distance at 32 px. For scale, the same measure over random pairs of
 distinct dataset images is reported too.
+
+--stage2 N: the first N of those images also go through stage II (to 256 px, the model's
+recommended steps and noise level), and fidelity is measured on them too: the finished
+picture must still be the prompted emoji.
 
 Writes a JSON report (--out) with the settings, so the numbers can be reproduced.
 """
@@ -26,7 +30,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools", "train"))
-from diffusion import sample_stage1  # noqa: E402
+from diffusion import sample_stage1, sample_stage2  # noqa: E402
 from pipeline import Cascade  # noqa: E402
 
 
@@ -40,6 +44,17 @@ def mean_pairwise_rms(v):
     d = torch.cdist(v, v) / v.shape[1] ** 0.5
     n = v.shape[0]
     return (d.sum() / (n * (n - 1))).item()
+
+
+def save_grid(x, path, cols=10):
+    from PIL import Image
+    x = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    n, s = len(x), x.shape[1]
+    rows = (n + cols - 1) // cols
+    grid = np.full((rows * s, cols * s, 3), 255, np.uint8)
+    for k, im in enumerate(x):
+        grid[(k // cols) * s:(k // cols + 1) * s, (k % cols) * s:(k % cols + 1) * s] = im
+    Image.fromarray(grid).save(path)
 
 
 def main():
@@ -57,6 +72,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=os.path.join(HERE, "results.json"))
     ap.add_argument("--save-grid", default="", help="PNG of the generated images")
+    ap.add_argument("--stage2", type=int, default=0, metavar="N",
+                    help="also measure the first N images after stage II")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     t0 = time.time()
@@ -67,7 +84,8 @@ def main():
     pick = np.linspace(0, len(meta) - 1, args.n).round().astype(int)
     prompts = [meta[i]["captions"][0] for i in pick]
 
-    cas = Cascade(args.model, stage2=False)
+    cas = Cascade(args.model, stage2=args.stage2 > 0)
+    size1 = cas.unet1.cfg["sample_size"]
     _, _, neg = cas.encode([""])
     gens = []
     for b in range(0, args.n, args.batch):
@@ -75,7 +93,7 @@ def main():
         _, _, emb = cas.encode(ps)
         # one generator per image so that a result depends only on its own seed
         gens.append(sample_stage1(cas.unet1, emb, neg, args.steps, args.guidance,
-                                  seed=[args.seed + b + i for i in range(len(ps))]))
+                                  seed=[args.seed + b + i for i in range(len(ps))], size=size1))
         print(f"{b + len(ps)}/{args.n} generated ({time.time() - t0:.0f} s)", flush=True)
     gens = torch.cat(gens)
     nn_idx = torch.cdist(to32(gens), ds).argmin(dim=1).numpy()
@@ -87,12 +105,31 @@ def main():
     for p in args.div_prompts:
         _, _, emb = cas.encode([p])
         xs = sample_stage1(cas.unet1, emb.expand(args.div_seeds, -1, -1), neg, args.steps,
-                           args.guidance, seed=[10_000 + s for s in range(args.div_seeds)])
+                           args.guidance, seed=[10_000 + s for s in range(args.div_seeds)],
+                           size=size1)
         div[p] = mean_pairwise_rms(to32(xs))
     g = torch.Generator().manual_seed(0)
     ridx = torch.randperm(ds.shape[0], generator=g)[:64]
     ref = mean_pairwise_rms(ds[ridx])
 
+    stage2 = {}
+    if args.stage2:
+        d2 = json.load(open(os.path.join(args.model, "stage2", "generation_defaults.json")))
+        size2 = cas.unet2.cfg["sample_size"]
+        ups = []
+        for k in range(min(args.stage2, args.n)):
+            _, _, emb = cas.encode([prompts[k]])
+            ups.append(sample_stage2(cas.unet2, gens[k:k + 1], emb, neg, d2["steps"],
+                                     d2["guidance"], d2["noise_level"], seed=args.seed + k,
+                                     size=size2))
+            print(f"stage II {k + 1}/{args.stage2} ({time.time() - t0:.0f} s)", flush=True)
+        ups = torch.cat(ups)
+        nn2 = torch.cdist(to32(ups), ds).argmin(dim=1).numpy()
+        k = len(ups)
+        stage2 = {"stage2_images": k, "stage2_size": size2, "stage2_settings": d2,
+                  "stage2_fidelity_emoji": float(np.mean(
+                      [meta[j]["name"] == meta[i]["name"] for i, j in zip(pick[:k], nn2)])),
+                  "stage1_fidelity_emoji_same_images": float(np.mean(same_name[:k]))}
     report = {
         "model": os.path.relpath(args.model, ROOT),
         "settings": {"n_captions": args.n, "caption_pick": "np.linspace(0, N-1, n).round() "
@@ -109,20 +146,16 @@ def main():
         "dataset_images": len(meta),
         "per_caption": [{"prompt": p, "nearest": meta[j]["captions"][0]}
                         for p, j in zip(prompts, nn_idx)],
+        **stage2,
         "seconds": round(time.time() - t0, 1),
     }
     with open(args.out, "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
     if args.save_grid:
-        from PIL import Image
-        x = ((gens.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-        cols = 10
-        rows = (len(x) + cols - 1) // cols
-        grid = np.full((rows * 64, cols * 64, 3), 255, np.uint8)
-        for k, im in enumerate(x):
-            grid[(k // cols) * 64:(k // cols + 1) * 64, (k % cols) * 64:(k % cols + 1) * 64] = im
-        Image.fromarray(grid).save(args.save_grid)
+        save_grid(gens, args.save_grid)
+        if args.stage2:
+            save_grid(ups, os.path.splitext(args.save_grid)[0] + "-stage2.png")
     print(f"fidelity: emoji {report['fidelity_emoji']:.0%}, style {report['fidelity_style']:.0%}"
           f" (exact image {report['fidelity_exact_image']:.0%}); diversity {div} "
           f"(dataset pairs {ref:.3f}); {report['seconds']} s")

@@ -37,6 +37,18 @@ def min_snr_weights(sched, t, gamma):
     return torch.clamp(snr, max=gamma) / snr
 
 
+def trunc_snr_weights(sched, t, gamma, max_weight):
+    """Min-SNR-gamma for the nearly clean timesteps and, for the noisy ones (SNR < 1), the
+    x0-space weight of truncated-SNR weighting (Salimans & Ho 2022: max(SNR, 1)), i.e. 1/SNR
+    on the epsilon loss, capped at max_weight. Epsilon MSE alone gives the noisy timesteps,
+    where the prompt decides what is drawn, almost no weight: there the epsilon error is the
+    x0 error times sqrt(SNR), so a model that ignores the prompt loses almost nothing."""
+    a = sched.alphas_cumprod.to(t.device)[t]
+    snr = a / (1 - a)
+    return torch.where(snr < 1, torch.clamp(1 / snr, max=max_weight),
+                       torch.clamp(snr, max=gamma) / snr)
+
+
 def hybrid_loss(sched, model_out, x0, xt, noise, t, vlb_weight=1.0, weights=None):
     """MSE on epsilon + (optionally) the variational bound term for the learned-range
     variance channels with a stopped-gradient mean (improved DDPM's L_hybrid).

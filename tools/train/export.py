@@ -101,6 +101,8 @@ def main():
     configs.write_json(os.path.join(d1, "unet", "config.json"), s1["unet_config"])
     total += write_weights(os.path.join(d1, "unet", "diffusion_pytorch_model.safetensors"),
                            fp16(u1_sd, "stage1 unet"))
+    # the training set's fingerprint (build_dataset.py --verify checks a rebuild against it)
+    shutil.copy(os.path.join(args.data, "fingerprint.json"), os.path.join(args.out, "dataset.json"))
     configs.write_json(os.path.join(d1, "prompts.json"),
                        prompts_list(os.path.join(args.data, "captions.json")))
     configs.write_json(os.path.join(d1, "generation_defaults.json"),

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import configs  # noqa: E402
-from diffusion import Schedule, hybrid_loss, min_snr_weights  # noqa: E402
+from diffusion import Schedule, hybrid_loss, min_snr_weights, trunc_snr_weights  # noqa: E402
 import quick_eval  # noqa: E402
 import safetensors_np as st  # noqa: E402
 from models import T5Encoder, UNet  # noqa: E402
@@ -132,12 +132,19 @@ def main():
                     help="exported model folder to start from when the run has no checkpoint")
     ap.add_argument("--freeze-text", action="store_true",
                     help="stage 1: train the U-Net only, keep the text encoder")
-    ap.add_argument("--loss-weight", choices=("uniform", "min-snr"), default="uniform")
+    ap.add_argument("--loss-weight", choices=("uniform", "min-snr", "trunc-snr"),
+                    default="uniform", help="epsilon-loss weighting over timesteps")
     ap.add_argument("--snr-gamma", type=float, default=5.0)
+    ap.add_argument("--max-weight", type=float, default=20.0,
+                    help="trunc-snr: cap of the noisy timesteps' weight")
     ap.add_argument("--widths", default="16,32,64", help="stage 1 U-Net block widths (new run)")
     ap.add_argument("--layers", type=int, default=1, help="stage 1 resnets per level (new run)")
     ap.add_argument("--attn-levels", default="",
                     help="stage 1 levels with attention, e.g. 2,3 (default: the lowest)")
+    ap.add_argument("--res", type=int, default=64, choices=(16, 32, 64),
+                    help="stage 1 resolution (new run): the 64 px images area-averaged down")
+    ap.add_argument("--lo-res", type=int, default=64, choices=(16, 32, 64),
+                    help="stage 2: the size of stage I's images it enlarges to 256 px")
     ap.add_argument("--eval-minutes", type=float, default=0.0,
                     help="stage 1: measure prompt fidelity of the EMA every this many minutes")
     ap.add_argument("--eval-n", type=int, default=32)
@@ -193,6 +200,7 @@ def main():
             ucfg = configs.unet1_config(t5_cfg["d_model"],
                                         [int(w) for w in args.widths.split(",")],
                                         args.layers, attn)
+            ucfg["sample_size"] = args.res
         unet = UNet(ucfg).to(dev)
         t5_init_(t5, t5_cfg)
         unet_init_(unet)
@@ -201,6 +209,8 @@ def main():
             if "t5" in ck0:  # a frozen-text run stays one
                 t5.load_state_dict(ck0["t5"])
                 args.freeze_text = True
+            elif args.freeze_text:  # a joint run goes on with its (EMA) text encoder frozen
+                t5.load_state_dict(ck0["ema"][0])
         if init and not resuming:
             load_exported(t5, os.path.join(init, "stage1", "text_encoder", "model.safetensors"))
             shipped = json.load(open(os.path.join(init, "stage1", "unet", "config.json")))
@@ -220,6 +230,8 @@ def main():
         else:
             train_mods = [t5, unet]
         x_all = to_float(im64)
+        if ucfg["sample_size"] < x_all.shape[-1]:
+            x_all = F.avg_pool2d(x_all, x_all.shape[-1] // ucfg["sample_size"])
     else:
         ucfg = configs.unet2_config(t5_cfg["d_model"])
         unet = UNet(ucfg).to(dev)
@@ -241,6 +253,8 @@ def main():
         if args.smoke:
             im256 = im256[:8]
         lo_all = to_float(im64)
+        if args.lo_res < lo_all.shape[-1]:  # stage I's size: the 64 px images area-averaged
+            lo_all = F.avg_pool2d(lo_all, lo_all.shape[-1] // args.lo_res)
         with torch.no_grad():  # T5 states of every caption, once (the encoder is frozen)
             emb_all = torch.cat([t5(ids[i:i + 64], mask[i:i + 64])
                                  for i in range(0, ids.shape[0], 64)])
@@ -249,13 +263,19 @@ def main():
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.99))
     ema = EMA(train_mods, args.ema)
     step, seconds = 0, 0.0
+    warm_from = 0  # a fresh optimizer warms up from here
     if resuming:
         ck = torch.load(ck_path, map_location="cpu")
-        for m, sd in zip(train_mods, ck["model"]):
+        drop = len(ck["model"]) - len(train_mods)  # 1 when a joint run's text is now frozen
+        for m, sd in zip(train_mods, ck["model"][drop:]):
             m.load_state_dict(sd)
-        ema.shadow = ck["ema"]
-        opt.load_state_dict(ck["opt"])
+        ema.shadow = ck["ema"][drop:]
         step, seconds = ck["step"], ck.get("seconds", 0.0)
+        if drop:
+            print("text encoder frozen from here on; new optimizer state", flush=True)
+            warm_from = step
+        else:
+            opt.load_state_dict(ck["opt"])
         print(f"resumed {ck_path} at step {step} ({seconds / 60:.1f} min trained)", flush=True)
     n_params = sum(p.numel() for m in train_mods for p in m.parameters())
     print(f"stage {args.stage}: {len(items)} images, {len(captions)} captions, "
@@ -280,7 +300,7 @@ def main():
         if args.max_steps and step >= args.max_steps:
             break
         for g in opt.param_groups:
-            g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
+            g["lr"] = args.lr * min(1.0, (step - warm_from + 1) / args.warmup)
         idx = rng.integers(0, N, args.batch)
         cap = np.array([rng.choice(cap_index[i]) for i in idx])
         cap[rng.random(args.batch) < args.cfg_drop] = empty
@@ -308,7 +328,9 @@ def main():
             noise = torch.randn_like(x0)
             xt = sched.add_noise(x0, noise, t)
             out = unet(torch.cat([xt, upc], dim=1), t, emb, class_labels=s)
-        w = min_snr_weights(sched, t, args.snr_gamma) if args.loss_weight == "min-snr" else None
+        w = (min_snr_weights(sched, t, args.snr_gamma) if args.loss_weight == "min-snr" else
+             trunc_snr_weights(sched, t, args.snr_gamma, args.max_weight)
+             if args.loss_weight == "trunc-snr" else None)
         loss, mse, vlb = hybrid_loss(sched, out, x0, xt, noise, t, args.vlb_weight, w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -332,7 +354,7 @@ def main():
             t_eval = time.time()
             ema_t5, ema_unet = quick_eval.ema_modules(t5, unet, ema.shadow, args.freeze_text)
             r = quick_eval.fidelity(ema_t5, ema_unet, tok, items, im64, args.eval_n,
-                                    args.eval_steps)
+                                    args.eval_steps, size=ucfg["sample_size"])
             trained = seconds + t_eval - t_run
             rec = {"step": step, "samples": step * args.batch, "minutes": trained / 60, **r,
                    "shape": ucfg["block_out_channels"], "lr": args.lr, "batch": args.batch,
