@@ -13,6 +13,7 @@
 
 #include "backend-choice.h"
 #include "cascade.h"
+#include "cascade/aspect.h"
 #include "cascade/image-io.h"
 #include "cascade/model-prompts.h"
 #include "cascade/pipeline.h"
@@ -29,7 +30,8 @@ static void on_sigint(int sig) {
 }
 
 typedef struct gen_opts {
-    const char *model, *sr_model, *prompt, *negative, *output, *backend, *image, *mask, *stage3;
+    const char *model, *sr_model, *prompt, *negative, *output, *backend, *image, *mask, *stage3,
+        *aspect;
     long        seed, steps1, steps2, batch, noise_level, threads, steps3, noise3, width, height;
     double      guidance1, guidance2, strength;
     bool        no_sr, quiet, have_seed, list_prompts;
@@ -58,6 +60,8 @@ static void usage(FILE *f, const char *cmd) {
             "      --batch N          images per prompt (default 1); OUT-1.png, OUT-2.png, ...\n"
             "      --width N, --height N  generate: the image's size (default: the model's\n"
             "                         square; multiples of stage II's factor x 2^levels)\n"
+            "      --aspect W:H       generate: or this shape (e.g. 16:9) at about the model's\n"
+            "                         pixel count (same time and memory as its square)\n"
             "      --stage3 DIR       then enlarge 4x with this x4 diffusion upscaler\n"
             "                         (StableDiffusionUpscalePipeline: IF's stage III)\n"
             "      --stage3-steps N   its steps (default 75); --stage3-noise-level N (default 100)\n"
@@ -215,7 +219,7 @@ static int run(int argc, char **argv, gen_mode mode) {
     if (cli_args_name_sd_model(argc, argv)) return cli_sd_main(cmd, argc, argv);
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_SR_STEPS, O_SR_GUIDANCE, O_NOISE, O_BATCH,
            O_NO_SR, O_IMAGE, O_MASK, O_STRENGTH, O_STAGE3, O_STEPS3, O_NOISE3, O_WIDTH,
-           O_HEIGHT, O_LIST_PROMPTS };
+           O_HEIGHT, O_LIST_PROMPTS, O_ASPECT };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},       {"sr-model", required_argument, NULL, 's'},
         {"prompt", required_argument, NULL, 'p'},      {"negative", required_argument, NULL, 'n'},
@@ -234,6 +238,7 @@ static int run(int argc, char **argv, gen_mode mode) {
         {"stage3-steps", required_argument, NULL, O_STEPS3},
         {"stage3-noise-level", required_argument, NULL, O_NOISE3},
         {"list-prompts", no_argument, NULL, O_LIST_PROMPTS},
+        {"aspect", required_argument, NULL, O_ASPECT},
         {"help", no_argument, NULL, 'h'},              {0}};
     gen_opts o = {.backend = "cpu", .steps1 = 50, .steps2 = 25, .batch = 1, .noise_level = 250,
                   .guidance1 = 7.0, .guidance2 = 4.0, .strength = 0.7, .steps3 = 75,
@@ -274,6 +279,7 @@ static int run(int argc, char **argv, gen_mode mode) {
         case O_STEPS3: ok = cli_parse_long(optarg, 1, 1000, &o.steps3); break;
         case O_NOISE3: ok = cli_parse_long(optarg, 0, 999, &o.noise3); break;
         case O_LIST_PROMPTS: o.list_prompts = true; break;
+        case O_ASPECT: o.aspect = optarg; break;
         case 'h': usage(stdout, cmd); return 0;
         default: usage(stderr, cmd); return 2;
         }
@@ -298,6 +304,9 @@ static int run(int argc, char **argv, gen_mode mode) {
         usage(stderr, cmd);
         return 2;
     }
+    if (o.aspect && (o.width || o.height || mode != MODE_GENERATE))
+        return cli_failf(cmd, "--aspect sets the size of a new image: not with --width/--height "
+                              "or an input image");
     if (!o.have_seed) o.seed = (long)(time(NULL) % 1000000);
 
     char *model = cli_model_dir(o.model);
@@ -337,6 +346,19 @@ static int run(int argc, char **argv, gen_mode mode) {
         (o.stage3 && cascade_sd_pipeline_load(o.stage3, be, CASCADE_DTYPE_F32, &up, &err))) {
         rc = cli_fail(cmd, &err);
         goto done;
+    }
+    if (o.aspect) { /* the model's pixel count in that shape */
+        double  ratio;
+        int64_t bh, bw, h, w;
+        bool    two = sr != NULL && cascade_pipeline_has_stage2(p);
+        if (cascade_aspect_parse(o.aspect, &ratio, &err)) {
+            rc = cli_fail(cmd, &err);
+            goto done;
+        }
+        cascade_pipeline_image_size(p, two, &bh, &bw);
+        cascade_aspect_size(bh, bw, cascade_pipeline_size_multiple(p, two), ratio, &h, &w);
+        o.height = (long)h;
+        o.width = (long)w;
     }
     if (up && !cascade_sd_pipeline_can(up, CASCADE_SD_TASK_UPSCALE)) {
         rc = cli_failf(cmd, "--stage3 %s is not an x4 upscaler (StableDiffusionUpscalePipeline)",

@@ -12,6 +12,7 @@
 
 #include "backend-choice.h"
 #include "cascade.h"
+#include "cascade/aspect.h"
 #include "cascade/sd-pipeline.h"
 #include "cli-images.h"
 #include "cmd-sd.h"
@@ -24,7 +25,7 @@ static void on_sigint(int sig) {
 }
 
 typedef struct sd_opts {
-    const char *model, *prompt, *negative, *output, *backend, *image, *mask;
+    const char *model, *prompt, *negative, *output, *backend, *image, *mask, *aspect;
     long        seed, steps, batch, width, height, noise_level, clip_skip, tile, threads;
     double      guidance, strength, eta;
     bool        quiet, have_seed;
@@ -65,7 +66,8 @@ static void usage(FILE *f, const char *cmd) {
                     "      --strength X       0..1 (default 1)\n"
             : i2i ? "      --image FILE       the PNG to vary\n"
                     "      --strength X       0..1 (default 0.8)\n"
-                  : "      --width N, --height N  image size (default: the model's)\n");
+                  : "      --width N, --height N  image size (default: the model's)\n"
+                    "      --aspect W:H       or this shape (e.g. 16:9) at about the model's pixel count\n");
 }
 
 /* Runs an image task at the model's size multiple: the input is resized to the nearest
@@ -145,9 +147,22 @@ done:
     return st;
 }
 
+/* --aspect: the model's default pixel count in that shape, in its size multiples. */
+static cascade_status cli_aspect_size_sd(const cascade_sd_pipeline *p, const char *aspect,
+                                         long *height, long *width, cascade_error *err) {
+    double  ratio;
+    int64_t bh, bw, h, w;
+    CASCADE_TRY(cascade_aspect_parse(aspect, &ratio, err));
+    cascade_sd_pipeline_default_size(p, &bh, &bw);
+    cascade_aspect_size(bh, bw, cascade_sd_pipeline_size_multiple(p), ratio, &h, &w);
+    *height = (long)h;
+    *width = (long)w;
+    return CASCADE_STATUS_OK;
+}
+
 int cli_sd_main(const char *cmd, int argc, char **argv) {
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_BATCH, O_WIDTH, O_HEIGHT, O_STRENGTH, O_IMAGE,
-           O_MASK, O_NOISE, O_CLIP_SKIP, O_TILE, O_ETA };
+           O_MASK, O_NOISE, O_CLIP_SKIP, O_TILE, O_ETA, O_ASPECT };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},     {"prompt", required_argument, NULL, 'p'},
         {"negative", required_argument, NULL, 'n'},  {"output", required_argument, NULL, 'o'},
@@ -161,6 +176,7 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
         {"noise-level", required_argument, NULL, O_NOISE},
         {"clip-skip", required_argument, NULL, O_CLIP_SKIP},
         {"tile", required_argument, NULL, O_TILE},   {"eta", required_argument, NULL, O_ETA},
+        {"aspect", required_argument, NULL, O_ASPECT},
         {"help", no_argument, NULL, 'h'},            {0}};
     sd_opts o = {.backend = "cpu", .batch = 1, .guidance = -1, .strength = -1,
                  .noise_level = -1};
@@ -189,6 +205,7 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
         case O_CLIP_SKIP: ok = cli_parse_long(optarg, 0, 64, &o.clip_skip); break;
         case O_TILE: ok = cli_parse_long(optarg, 16, 4096, &o.tile); break;
         case O_ETA: ok = cli_parse_double(optarg, 0, 1, &o.eta); break;
+        case O_ASPECT: o.aspect = optarg; break;
         case 'h': usage(stdout, cmd); return 0;
         default: usage(stderr, cmd); return 2;
         }
@@ -205,6 +222,9 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
         usage(stderr, cmd);
         return 2;
     }
+    if (o.aspect && (o.width || o.height || needs_image))
+        return cli_failf(cmd, "--aspect sets the size of a new image: not with --width/--height "
+                              "or an input image");
     if (!o.have_seed) o.seed = (long)(time(NULL) % 1000000);
 
     cascade_error        err;
@@ -216,7 +236,8 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
     cascade_cancel_init(&g_cancel);
     if (cli_check_outputs(o.output, o.batch, &err) ||
         cli_backend_new(o.backend, (int)o.threads, &be, &err) ||
-        cascade_sd_pipeline_load(o.model, be, CASCADE_DTYPE_F32, &p, &err)) {
+        cascade_sd_pipeline_load(o.model, be, CASCADE_DTYPE_F32, &p, &err) ||
+        (o.aspect && cli_aspect_size_sd(p, o.aspect, &o.height, &o.width, &err))) {
         rc = cli_fail(cmd, &err);
         goto done;
     }

@@ -234,6 +234,21 @@ static void test_cli_if_generate_size(void **state) {
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "multiples of"));
     result_clear(&r);
+    /* --aspect: a wide image at about the square's pixel count; refused with a size */
+    r = run_cli((const char *[]){"generate", "-m", root, "a red fox", "--steps", "2",
+                                 "--sr-steps", "2", "--aspect", "3:1", "-q", "-o", out, NULL});
+    if (r.status) fail_msg("generate --aspect: %s", r.err);
+    result_clear(&r);
+    o = read_png(out);
+    assert_true(o->width >= 2 * o->height);
+    assert_int_equal(o->width % 8, 0);
+    assert_int_equal(o->height % 8, 0);
+    cascade_image_free(o);
+    r = run_cli((const char *[]){"generate", "-m", root, "x", "--aspect", "3:1", "--width", "48",
+                                 "-o", out, NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "--aspect"));
+    result_clear(&r);
     tiny_cascade_rm_tree(root);
     free(root);
     g_free(out);

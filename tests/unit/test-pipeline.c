@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "cascade/aspect.h"
+
 #include "cascade/backend.h"
 #include "cascade/pipeline.h"
 #include "cascade/scheduler.h"
@@ -615,6 +617,41 @@ static void test_pipeline_load_errors(void **state) {
     cascade_backend_free(be);
 }
 
+/* --aspect / the dialog's aspect: the model's pixel count in the asked shape, each side on
+ * the size multiple. Expected sizes worked out by hand: 256x256 at 16:9 is sqrt(65536 * 16/9)
+ * = 341.3 -> 352 (11 x 32) wide and sqrt(65536 * 9/16) = 192 (6 x 32) high. */
+static void test_aspect_sizes(void **state) {
+    (void)state;
+    cascade_error err;
+    double        r = 0;
+    int64_t       h = 0, w = 0;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_aspect_parse("16:9", &r, &err), CASCADE_STATUS_OK);
+    assert_true(fabs(r - 16.0 / 9.0) < 1e-12);
+    cascade_aspect_size(256, 256, 32, r, &h, &w);
+    assert_int_equal(w, 352);
+    assert_int_equal(h, 192);
+    assert_int_equal(cascade_aspect_parse("", &r, &err), CASCADE_STATUS_OK); /* 1:1 */
+    cascade_aspect_size(256, 256, 32, r, &h, &w);
+    assert_int_equal(w, 256);
+    assert_int_equal(h, 256);
+    assert_int_equal(cascade_aspect_parse("2:3", &r, &err), CASCADE_STATUS_OK);
+    cascade_aspect_size(512, 512, 64, r, &h, &w); /* 418.0 -> 448, 627.1 -> 640 */
+    assert_int_equal(w, 448);
+    assert_int_equal(h, 640);
+    assert_int_equal(cascade_aspect_parse("8:1", &r, &err), CASCADE_STATUS_OK);
+    cascade_aspect_size(32, 32, 16, r, &h, &w); /* 90.5 -> 96; 11.3 -> never below one multiple */
+    assert_int_equal(w, 96);
+    assert_int_equal(h, 16);
+    const char *bad[] = {"9:1", "1:9", "16x9", "16:", ":9", "0:1", "1:0", "-1:2", "1:2:3",
+                         "1.5:1", " 1:1", "99999999999:1"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cascade_error_init(&err);
+        assert_int_equal(cascade_aspect_parse(bad[i], &r, &err), CASCADE_STATUS_INVALID_ARG);
+        assert_non_null(strstr(err.message, bad[i]));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_guidance_combine),
@@ -628,6 +665,7 @@ int main(void) {
         cmocka_unit_test(test_pipeline_bad_args),
         cmocka_unit_test(test_pipeline_pixel_conversions),
         cmocka_unit_test(test_pipeline_load_errors),
+        cmocka_unit_test(test_aspect_sizes),
         cmocka_unit_test_setup_teardown(test_pipeline_generate_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_inpaint_tiny, tiny_setup, tiny_teardown),
     };
