@@ -21,6 +21,7 @@ struct _CascadeDialog {
     GHashTable    *style_texts; /* style preset id -> the style text it sets */
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
+    GtkWidget     *aspect; /* generate: the image's shape */
     GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3, *upscaler;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,

@@ -246,6 +246,20 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 4, 2, 1);
     d->batch = spin(d, "batch", 1, 16, 1, 0, _("How many variations to make at once"));
     row(g, 5, _("Num_ber of variations:"), d->batch, NULL);
+    d->aspect = gtk_combo_box_text_new();
+    gtk_widget_set_name(d->aspect, "aspect");
+    gtk_widget_set_tooltip_text(d->aspect, _("The new image's shape, at about the model's pixel "
+                                             "count (the same time as a square)"));
+    static const struct {
+        const char *id, *label;
+    } shapes[] = {{"1:1", N_("Square (1:1)")},          {"4:3", N_("Landscape (4:3)")},
+                  {"3:2", N_("Landscape (3:2)")},       {"16:9", N_("Wide (16:9)")},
+                  {"3:4", N_("Portrait (3:4)")},        {"2:3", N_("Portrait (2:3)")},
+                  {"9:16", N_("Tall (9:16)")}};
+    for (gsize i = 0; i < G_N_ELEMENTS(shapes); i++)
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->aspect), shapes[i].id, _(shapes[i].label));
+    g_signal_connect_swapped(d->aspect, "changed", G_CALLBACK(dialog_on_params_changed), d);
+    row(g, 6, _("Si_ze:"), d->aspect, NULL);
 
     /* the rarely changed settings, folded away so the dialog fits a 768 px screen */
     GtkWidget *more = form(d);
@@ -274,7 +288,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->advanced = gtk_expander_new_with_mnemonic(_("Ot_her settings"));
     gtk_widget_set_name(d->advanced, "advanced");
     gtk_container_add(GTK_CONTAINER(d->advanced), more);
-    gtk_grid_attach(GTK_GRID(g), d->advanced, 0, 6, 2, 1);
+    gtk_grid_attach(GTK_GRID(g), d->advanced, 0, 7, 2, 1);
     d->quality_section = section(_("Settings"), g);
     gtk_box_pack_start(GTK_BOX(left), d->quality_section, FALSE, FALSE, 0);
 
@@ -522,6 +536,11 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
         gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->backend), be, be);
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->backend), be);
     }
+    const gchar *aspect = r->aspect && *r->aspect ? r->aspect : "1:1";
+    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->aspect), aspect)) { /* a preset's own */
+        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->aspect), aspect, aspect);
+        gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->aspect), aspect);
+    }
     if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), r->preset ? r->preset : ""))
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), "");
     d->updating = was;
@@ -561,6 +580,9 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     const gchar *be = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->backend));
     g_free(dst->backend);
     dst->backend = g_strdup(be ? be : "auto");
+    const gchar *aspect = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->aspect));
+    g_free(dst->aspect);
+    dst->aspect = g_strdup(aspect ? aspect : "1:1");
     const gchar *preset = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->preset));
     g_free(dst->preset);
     dst->preset = g_strdup(preset ? preset : "");
@@ -597,6 +619,12 @@ void dialog_update_sensitivity(CascadeDialog *d) {
         gtk_widget_set_visible(l->data, mode == CASCADE_MODE_GENERATE);
     g_list_free(s3_labels);
     gtk_widget_set_visible(d->stage3, mode == CASCADE_MODE_GENERATE);
+    /* the shape of a new image: inpainting and variations keep their source's */
+    GList *aspect_labels = gtk_widget_list_mnemonic_labels(d->aspect);
+    for (GList *l = aspect_labels; l; l = l->next)
+        gtk_widget_set_visible(l->data, mode == CASCADE_MODE_GENERATE);
+    g_list_free(aspect_labels);
+    gtk_widget_set_visible(d->aspect, mode == CASCADE_MODE_GENERATE);
     gtk_widget_set_sensitive(d->stage3, s2);
     gtk_widget_set_sensitive(d->steps2, s2);
     gtk_widget_set_sensitive(d->guidance2, s2);

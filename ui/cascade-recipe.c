@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cascade/aspect.h"
 #include "io-json.h"
 
 #define GROUP "cascade-recipe"
@@ -52,6 +53,7 @@ static const field fields[] = {
     {"upscale-factor", F_INT, OFF(upscale_factor), 2, 8, TRUE},
     {"tile", F_INT, OFF(tile), 0, 8192, TRUE},
     {"strength", F_DOUBLE, OFF(strength), 0, 1, TRUE},
+    {"aspect", F_STRING, OFF(aspect), 0, 0, TRUE},
 };
 #undef OFF
 
@@ -69,6 +71,7 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->prompt = g_strdup("");
     r->negative_prompt = g_strdup("");
     r->style = g_strdup("");
+    r->aspect = g_strdup("1:1");
     r->model_dir = g_strdup("");
     r->sr_model_dir = g_strdup("");
     r->stage3_dir = g_strdup("");
@@ -153,6 +156,15 @@ gboolean cascade_recipe_validate(const CascadeRecipe *r, GError **error) {
         g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
                     _("“candidate” is %d but the batch has only %d images"), r->candidate,
                     r->batch);
+        return FALSE;
+    }
+    double        ratio;
+    cascade_error aerr;
+    cascade_error_init(&aerr);
+    if (cascade_aspect_parse(r->aspect, &ratio, &aerr)) {
+        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
+                    _("“aspect” is “%s”; it must be a shape such as 16:9, at most 8:1"),
+                    r->aspect);
         return FALSE;
     }
     if (r->tile != 0 && r->tile < 16) {

@@ -46,6 +46,8 @@ typedef struct {
     gdouble     strength;                /* variations: how far from the layer, (0, 1] */
     gchar      *style;           /* text a style preset appends to the prompt ("" = none):
                                     the model sees "<prompt>, <style>" */
+    gchar      *aspect;          /* generate: the image's shape "W:H" ("1:1", "16:9", ...), at
+                                    about the model's pixel count (cascade/aspect.h) */
 } CascadeRecipe;
 
 /* Fills r with the defaults (the "balanced" preset's values); r must be uninitialised or
@@ -78,7 +80,7 @@ gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, G
  * "negative-prompt", "model", "sr-model", "stage3-model", "upscaler", "preset", "backend",
  * "style", "mode", "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
  * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile",
- * "strength"; the text
+ * "strength", "aspect"; the text
  * also carries "version" (the plug-in's version that wrote it; read back and ignored).
  * A preset may name any of them but mode, prompt, candidate and version. */
 

@@ -398,6 +398,14 @@ static void test_dialog_presets_and_seed(void **state) {
     assert_false(gtk_widget_get_sensitive(must_find(dialog, "steps2")));
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(steps1), 33);
     assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(preset)), "");
+    /* the shape of a new image reaches the recipe */
+    GtkWidget *aspect = must_find(dialog, "aspect");
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(aspect)), "1:1");
+    assert_true(gtk_combo_box_set_active_id(GTK_COMBO_BOX(aspect), "16:9"));
+    set_text(must_find(dialog, "prompt"), "a cat");
+    gtk_button_clicked(GTK_BUTTON(must_find(dialog, "generate")));
+    assert_int_equal(h.starts, 1);
+    assert_string_equal(h.last.aspect, "16:9");
     GtkWidget *random = must_find(dialog, "random-seed");
     assert_true(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(random)));
     gtk_button_clicked(GTK_BUTTON(must_find(dialog, "reroll")));

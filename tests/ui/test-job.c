@@ -137,6 +137,47 @@ static void test_job_matches_cli_and_candidate(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* The recipe's aspect: a wide image at about the square's pixel count, the same pixels as
+ * `cascade generate --aspect` with that seed (one size rule for both). */
+static void test_job_aspect(void **state) {
+    (void)state;
+    if (!g_root) skip();
+    const char   *cli = getenv("CASCADE_CLI");
+    CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
+    g_free(r.aspect);
+    r.aspect = g_strdup("2:1");
+    run_state s = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&s);
+    const CascadeImage *im = s.results->pdata[0];
+    assert_true(im->width > im->height);
+    assert_int_equal(im->width % 8, 0);
+    assert_int_equal(im->height % 8, 0);
+    if (cli && g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) {
+        char *out = g_build_filename(g_root, "cli-aspect.png", NULL);
+        char *argv[] = {(char *)cli, "generate", "-q",  "-b",       "cpu",       "-m",
+                        g_root,      "--seed",   "7",   "--steps",  "6",         "--sr-steps",
+                        "3",         "--aspect", "2:1", "-o",       out,         "a red fox",
+                        NULL};
+        gint  wait = 0;
+        assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                                 NULL, &wait, NULL));
+        assert_int_equal(WEXITSTATUS(wait), 0);
+        png_image png = {.version = PNG_IMAGE_VERSION};
+        assert_true(png_image_begin_read_from_file(&png, out));
+        assert_int_equal(png.width, im->width);
+        assert_int_equal(png.height, im->height);
+        png.format = PNG_FORMAT_RGB;
+        guint8 *px = g_malloc(PNG_IMAGE_SIZE(png));
+        assert_true(png_image_finish_read(&png, NULL, px, 0, NULL));
+        assert_memory_equal(px, im->pixels, (size_t)im->width * im->height * 3);
+        g_free(px);
+        g_unlink(out);
+        g_free(out);
+    }
+    run_state_clear(&s);
+    cascade_recipe_clear(&r);
+}
+
 /* Stage I only (the dialog's candidates): 16 px images, progress of stage 1 only. */
 static void test_job_stage1_only(void **state) {
     (void)state;
@@ -326,6 +367,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_generate_batch),
         cmocka_unit_test(test_job_matches_cli_and_candidate),
+        cmocka_unit_test(test_job_aspect),
         cmocka_unit_test(test_job_stage1_only),
         cmocka_unit_test(test_job_cancel_mid_run),
         cmocka_unit_test(test_job_inpaint_keeps_unmasked),

@@ -38,6 +38,8 @@ static CascadeRecipe sample_recipe(void) {
     r.candidate = 15;
     r.context_margin = 4096;
     r.upscale_factor = 8;
+    g_free(r.aspect);
+    r.aspect = g_strdup("16:9");
     r.tile = 128;
     return r;
 }
@@ -65,6 +67,7 @@ static void assert_recipes_equal(const CascadeRecipe *a, const CascadeRecipe *b)
     assert_int_equal(a->context_margin, b->context_margin);
     assert_int_equal(a->upscale_factor, b->upscale_factor);
     assert_int_equal(a->tile, b->tile);
+    assert_string_equal(a->aspect, b->aspect);
 }
 
 /* to_string then from_string gives back every field exactly, awkward strings included. */
@@ -197,6 +200,19 @@ static void test_recipe_validate(void **state) {
     assert_false(cascade_recipe_validate(&r, &e));
     assert_non_null(strstr(e->message, "steps2"));
     g_clear_error(&e);
+    r.steps2 = 10;
+    const char *bad_aspects[] = {"16x9", "0:1", "9:1", "wide"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_aspects); i++) {
+        g_free(r.aspect);
+        r.aspect = g_strdup(bad_aspects[i]);
+        assert_false(cascade_recipe_validate(&r, &e));
+        assert_non_null(strstr(e->message, "aspect"));
+        assert_non_null(strstr(e->message, bad_aspects[i]));
+        g_clear_error(&e);
+    }
+    g_free(r.aspect);
+    r.aspect = g_strdup("2:3");
+    assert_true(cascade_recipe_validate(&r, NULL));
     cascade_recipe_clear(&r);
 }
 
