@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 
+from build_dataset import fingerprint
+
 COLOURS = {"red": (220, 40, 40), "green": (40, 170, 60), "blue": (40, 80, 220),
            "yellow": (240, 200, 30)}
 
@@ -44,6 +46,8 @@ def main():
         json.dump({"sources": {}, "items": items}, f, indent=1)
     with open(os.path.join(args.out, "corpus.txt"), "w") as f:
         f.write("\n".join(c for it in items for c in it["captions"]) + "\n")
+    with open(os.path.join(args.out, "fingerprint.json"), "w") as f:
+        json.dump(fingerprint(np.stack(i64), np.stack(i256), items), f, indent=1, sort_keys=True)
 
 
 if __name__ == "__main__":

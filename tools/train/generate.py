@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Prompt -> 64 px (stage I) -> 256 px (stage II) PNG with an exported cascade, in PyTorch
+"""Prompt -> stage I (its sample_size) -> stage II (256 px) PNG with an exported cascade, in PyTorch
 (the reference the C engine's pipeline can be compared with; timings per stage printed).
 
   /usr/bin/python3 tools/train/generate.py "red apple, flat style" -o apple.png
@@ -44,12 +44,13 @@ def main():
     _, _, emb = cas.encode([args.prompt])
     _, _, neg = cas.encode([""])
     t1 = time.time()
-    x64 = sample_stage1(cas.unet1, emb, neg, args.steps1, args.guidance1, seed=args.seed)
+    x64 = sample_stage1(cas.unet1, emb, neg, args.steps1, args.guidance1, seed=args.seed,
+                        size=cas.unet1.cfg["sample_size"])
     t2 = time.time()
     x256 = sample_stage2(cas.unet2, x64, emb, neg, args.steps2, args.guidance2,
-                         args.noise_level, seed=args.seed)
+                         args.noise_level, seed=args.seed, size=cas.unet2.cfg["sample_size"])
     t3 = time.time()
-    save(x64, os.path.splitext(args.output)[0] + "-64.png")
+    save(x64, os.path.splitext(args.output)[0] + "-stage1.png")
     save(x256, args.output)
     print(f"load+text {t1 - t0:.1f} s, stage I {args.steps1} steps {t2 - t1:.1f} s, "
           f"stage II {args.steps2} steps {t3 - t2:.1f} s ({args.threads} thread(s)) "

@@ -8,9 +8,10 @@ runner runs it as it is (`golden-runner models/parity/emoji-cascade`, the `parit
 
   <out>/text_encoder/io.safetensors  input_ids (2,77) I64, attention_mask (2,77) I64
                                      -> last_hidden_state (2,77,d_model) F32
-  <out>/unet_stage1/io.safetensors   sample (2,3,64,64) F32, timestep (2,) I64,
+  <out>/unet_stage1/io.safetensors   sample (2,3,S,S) F32, timestep (2,) I64,
                                      encoder_hidden_states (2,77,d_model) F32
-                                     -> out_sample (2,6,64,64) F32 (+ hook/* debug tensors)
+                                     -> out_sample (2,6,S,S) F32 (+ hook/* debug tensors),
+                                     S = the stage I U-Net's sample_size
   <out>/unet_stage2/io.safetensors   sample (1,6,64,64) F32, timestep (1,) I64,
                                      encoder_hidden_states (1,77,d_model) F32,
                                      class_labels (1,) I64 -> out_sample (1,6,64,64) F32
@@ -130,7 +131,8 @@ def main():
 
     g = torch.Generator().manual_seed(1234)
     # stage I U-Net: batch = (prompt, unconditional) as in a guided step
-    x = torch.randn((2, 3, 64, 64), generator=g)
+    s1px = c32.unet1.cfg["sample_size"]  # the stage's own size
+    x = torch.randn((2, 3, s1px, s1px), generator=g)
     t = torch.tensor([999, 437], dtype=torch.long)
     hooks = {}
     o32 = c32.unet1(x, t, h32, hooks=hooks)
@@ -142,12 +144,12 @@ def main():
     write_case(os.path.join(args.out, "unet_stage1"), "emoji_unet_stage1",
                {"sample": x, "timestep": t, "encoder_hidden_states": h32},
                {"out_sample": o32}, debug,
-               {"sample": "noisy input (batch, 3, 64, 64), N(0,1)",
+               {"sample": f"noisy input (batch, 3, {s1px}, {s1px}), N(0,1)",
                 "timestep": "per-batch diffusion timestep (int64)",
                 "encoder_hidden_states": "the text_encoder case's last_hidden_state, "
                                          "no encoder_attention_mask (as IFPipeline)",
-                "out_sample": "(batch, 6, 64, 64): eps (0-2) and learned-range variance "
-                              "values (3-5)",
+                "out_sample": f"(batch, 6, {s1px}, {s1px}): eps (0-2) and learned-range "
+                              "variance values (3-5)",
                 "hook/*": "intermediate values (names as in ../shared/golden unet cases)"},
                {"python": "UNet2DConditionModel.from_pretrained(stage1/unet)(sample, timestep, "
                           "encoder_hidden_states).sample"},
@@ -169,7 +171,7 @@ def main():
                {"sample": x2, "timestep": t2, "encoder_hidden_states": h32[:1],
                 "class_labels": cl},
                {"out_sample": o32}, debug,
-               {"sample": "(1, 6, 64, 64): noisy image ++ noised upscaled 64 px image, N(0,1)",
+               {"sample": "(1, 6, 64, 64): noisy image ++ noised upscaled stage I image, N(0,1)",
                 "timestep": "diffusion timestep (int64)",
                 "encoder_hidden_states": "first row of the text_encoder case's output",
                 "class_labels": "noise-augmentation level of the upscaled image (int64)",

@@ -12,7 +12,7 @@ trap 'rm -rf "$TMP"' EXIT
 "$PY" "$ROOT/tools/dataset/fake_dataset.py" --out "$TMP/data"
 "$PY" "$HERE/train.py" --stage 1 --smoke --data "$TMP/data" --run "$TMP/run"
 "$PY" "$HERE/train.py" --stage 2 --smoke --data "$TMP/data" --run "$TMP/run"
-"$PY" "$HERE/export.py" --run "$TMP/run" --out "$TMP/model"
+"$PY" "$HERE/export.py" --run "$TMP/run" --out "$TMP/model" --data "$TMP/data"
 "$PY" "$HERE/reference_forward.py" --model "$TMP/model" --out "$TMP/parity"
 # the C engine on the reference outputs (meson passes the runner; optional by hand)
 if [ -n "${CASCADE_GOLDEN_RUNNER:-}" ]; then
