@@ -94,8 +94,9 @@ cascade_status cli_write_images(const char *output, long seed, const float *img,
         char          *path = numbered(output, (long)b, (long)shape[0]);
         /* whole or not at all, and Ctrl-C still cancels while it is written */
         cascade_status st = cascade_image_write_png_cancel(path, im, cancel, err);
-        if (!st) fprintf(stderr, "wrote %s (%lldx%lld, seed %ld)\n", path, (long long)shape[3],
-                         (long long)shape[2], seed);
+        if (!st)
+            fprintf(stderr, "wrote %s (%lldx%lld, seed %llu)\n", path, (long long)shape[3],
+                    (long long)shape[2], (unsigned long long)seed + (unsigned long long)b);
         g_free(path);
         cascade_image_free(im);
         if (st) return st;

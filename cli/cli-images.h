@@ -25,7 +25,8 @@ void cli_on_progress(void *ud, int stage, int step, int total, const float *x0,
                      const int64_t shape[4]);
 
 /* Writes each image of (B, 3, H, W) in [-1, 1] to output (OUT-1.png, OUT-2.png, ... when
- * B > 1) and says so on stderr; RGBA with alpha (H * W bytes, shared by the batch) when not
+ * B > 1) and says so on stderr with the item's seed, seed + b (the CLI runs its pipelines
+ * with per-item seeds, so `--seed` with that number and `--batch 1` makes that image); RGBA with alpha (H * W bytes, shared by the batch) when not
  * NULL. Each file is written whole or not at all; cancel (may be NULL) stops it. */
 cascade_status cli_write_images(const char *output, long seed, const float *img,
                                 const int64_t shape[4], const uint8_t *alpha,

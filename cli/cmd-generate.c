@@ -371,6 +371,7 @@ static int run(int argc, char **argv, gen_mode mode) {
     g.prompt = o.prompt;
     g.negative_prompt = o.negative;
     g.seed = (uint64_t)o.seed;
+    g.seed_per_item = true; /* each file reproducible from the seed printed for it */
     g.batch = o.batch;
     g.steps1 = o.steps1;
     g.steps2 = o.steps2;

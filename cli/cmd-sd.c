@@ -247,6 +247,7 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
     g.prompt = o.prompt;
     g.negative_prompt = o.negative;
     g.seed = (uint64_t)o.seed;
+    g.seed_per_item = true; /* each file reproducible from the seed printed for it */
     g.batch = o.batch;
     g.steps = o.steps;
     g.guidance = o.guidance;

@@ -184,13 +184,17 @@ static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_pa
 typedef struct call_noise {
     const cascade_generate_params *g;
     cascade_rng                    rng;
+    cascade_item_rngs              items; /* seed_per_item */
 } call_noise;
 
 static cascade_status call_draw(void *user, const char *what, float *out, size_t n,
                                 cascade_error *err) {
     call_noise *cn = user;
     if (cn->g->noise_fn) return cn->g->noise_fn(cn->g->noise_user, what, out, n, err);
-    cascade_rng_normal(&cn->rng, out, n);
+    if (cn->items.n)
+        cascade_item_rngs_normal(&cn->items, out, n);
+    else
+        cascade_rng_normal(&cn->rng, out, n);
     return CASCADE_STATUS_OK;
 }
 
@@ -269,6 +273,7 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
     cascade_status st = encode_text(p, g, &emb, &seq, &dim, err);
     call_noise     cn = {.g = g};
     cascade_rng_init(&cn.rng, g->seed);
+    if (!st && g->seed_per_item) st = cascade_item_rngs_init(&cn.items, g->seed, g->batch, err);
     if (!st && !(x1 = malloc(n1 * sizeof *x1)))
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "stage I image");
     if (!st && image) { /* the original (and mask) at stage I's size, repeated per item */
@@ -325,6 +330,7 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
         shape[2] = two ? h2 : h1;
         shape[3] = two ? w2 : w1;
     }
+    cascade_item_rngs_clear(&cn.items);
     free(emb);
     free(x1);
     free(x2);

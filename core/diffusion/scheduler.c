@@ -46,6 +46,34 @@ void cascade_rng_normal(cascade_rng *rng, float *out, size_t n) {
     }
 }
 
+cascade_status cascade_item_rngs_init(cascade_item_rngs *r, uint64_t seed, int64_t n,
+                                      cascade_error *err) {
+    r->n = 0;
+    r->rows = n > 0 ? calloc((size_t)n, sizeof *r->rows) : NULL;
+    if (!r->rows)
+        return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "per-item generators");
+    for (int64_t b = 0; b < n; b++)
+        cascade_rng_init(&r->rows[b], seed + (uint64_t)b);
+    r->n = n;
+    return CASCADE_STATUS_OK;
+}
+
+void cascade_item_rngs_clear(cascade_item_rngs *r) {
+    free(r->rows);
+    r->rows = NULL;
+    r->n = 0;
+}
+
+void cascade_item_rngs_normal(cascade_item_rngs *r, float *out, size_t n) {
+    if (n % (size_t)r->n) {
+        cascade_rng_normal(&r->rows[0], out, n);
+        return;
+    }
+    size_t per = n / (size_t)r->n;
+    for (int64_t b = 0; b < r->n; b++)
+        cascade_rng_normal(&r->rows[b], out + (size_t)b * per, per);
+}
+
 /* ---- config helpers ---- */
 
 cascade_status sched_config_enum(cascade_config *cfg, const char *key, const char *def,

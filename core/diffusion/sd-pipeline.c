@@ -252,6 +252,7 @@ cascade_status sd_prepare(cascade_sd_pipeline *p, const cascade_sd_params *g,
     a->noise_fn = g->noise_fn;
     a->noise_user = g->noise_user;
     a->seed = g->seed;
+    a->seed_per_item = g->seed_per_item;
     a->progress = g->progress;
     a->user_data = g->user_data;
     a->cancel = g->cancel;

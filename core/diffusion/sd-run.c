@@ -18,16 +18,20 @@ void cascade_sd_args_init(cascade_sd_args *a) {
 /* One noise source for the whole run, handed to the loop too, so a seeded run never draws
  * the same values twice. */
 typedef struct sd_noise {
-    cascade_noise_fn fn;
-    void            *user;
-    cascade_rng      rng;
+    cascade_noise_fn  fn;
+    void             *user;
+    cascade_rng       rng;
+    cascade_item_rngs items; /* seed_per_item */
 } sd_noise;
 
 static cascade_status sd_draw(void *user, const char *what, float *out, size_t n,
                               cascade_error *err) {
     sd_noise *ns = user;
     if (ns->fn) return ns->fn(ns->user, what, out, n, err);
-    cascade_rng_normal(&ns->rng, out, n);
+    if (ns->items.n)
+        cascade_item_rngs_normal(&ns->items, out, n);
+    else
+        cascade_rng_normal(&ns->rng, out, n);
     return CASCADE_STATUS_OK;
 }
 
@@ -39,10 +43,20 @@ static void repeat_batch(const float *src, int64_t nb, int64_t batch, size_t per
 }
 
 /* scaling_factor * vae.encode(image).sample(noise drawn as what), at the image's own batch
- * nb, repeated to B (diffusers encodes first, then repeats the latents). */
+ * nb, repeated to B (diffusers encodes first, then repeats the latents). With per-item seeds
+ * every item encodes its own copy (its own posterior sample, as a batch of one would). */
 static cascade_status encode_latents(const cascade_sd_args *a, sd_noise *ns, const char *what,
                                      const float *image, int64_t nb, int64_t H, int64_t W,
                                      size_t per_lat, float *out, cascade_error *err) {
+    float *copies = NULL;
+    if (ns->items.n && nb != a->batch) {
+        size_t per_img = (size_t)(3 * H * W);
+        if (!(copies = malloc((size_t)a->batch * per_img * sizeof *copies)))
+            return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "SD: image copies");
+        repeat_batch(image, nb, a->batch, per_img, copies);
+        image = copies;
+        nb = a->batch;
+    }
     size_t         n = (size_t)nb * per_lat;
     float         *noise = malloc(n * sizeof *noise), *lat = malloc(n * sizeof *lat);
     cascade_status st = CASCADE_STATUS_OK;
@@ -58,6 +72,7 @@ static cascade_status encode_latents(const cascade_sd_args *a, sd_noise *ns, con
         lat[i] *= sf;
     repeat_batch(lat, nb, a->batch, per_lat, out);
 done:
+    free(copies);
     free(noise);
     free(lat);
     return st;
@@ -119,7 +134,9 @@ cascade_status cascade_sd_run(const cascade_sd_args *a, float *latents, float *i
     cascade_rng_init(&ns.rng, a->seed);
     float *out = malloc(n_lat * sizeof *out), *start = NULL, *mask_lat = NULL, *extra = NULL;
     float *tmp = NULL;
-    cascade_status st = CASCADE_STATUS_OK;
+    cascade_status st = a->seed_per_item ? cascade_item_rngs_init(&ns.items, a->seed, B, err)
+                                         : CASCADE_STATUS_OK;
+    if (st) goto done;
     if (!out) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "SD: latents");
         goto done;
@@ -254,6 +271,7 @@ cascade_status cascade_sd_run(const cascade_sd_args *a, float *latents, float *i
         st = cascade_vae_decode(a->vae, out, shape, image, err);
     }
 done:
+    cascade_item_rngs_clear(&ns.items);
     free(out);
     free(start);
     free(mask_lat);

@@ -208,6 +208,10 @@ typedef struct cascade_generate_params {
     const char *negative_prompt; /* NULL: "" */
     uint64_t    seed;
     int64_t     batch;                /* images per call (default 1) */
+    /* true: item b draws from its own generator seeded with seed + b, so any item of a
+     * batch is reproduced by a batch of one with that seed (what front ends print); false
+     * (the default, as diffusers with one generator): one generator for the whole batch */
+    bool seed_per_item;
     int64_t     steps1, steps2;       /* defaults 100 and 50 (IF's) */
     double      guidance1, guidance2; /* defaults 7.0 and 4.0 */
     bool        stage2;               /* run stage II when loaded (default true) */

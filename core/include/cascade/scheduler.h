@@ -50,6 +50,20 @@ uint64_t cascade_rng_next_u64(cascade_rng *rng);
 /* n standard normal floats into out. */
 void cascade_rng_normal(cascade_rng *rng, float *out, size_t n);
 
+/* Per-item generators: draws into a batch of items whose row b comes from rows[b] (seeded
+ * with seed + b), so item b of a batch is exactly what a batch of one seeded with seed + b
+ * draws. A draw that is not split evenly over the rows (none in the pipelines) comes
+ * from rows[0]. */
+typedef struct cascade_item_rngs {
+    int64_t      n;    /* items; 0 = not in use */
+    cascade_rng *rows; /* n generators */
+} cascade_item_rngs;
+/* OUT_OF_MEMORY when the generators cannot be allocated; clear with _clear. */
+cascade_status cascade_item_rngs_init(cascade_item_rngs *r, uint64_t seed, int64_t n,
+                                      cascade_error *err);
+void           cascade_item_rngs_clear(cascade_item_rngs *r);
+void           cascade_item_rngs_normal(cascade_item_rngs *r, float *out, size_t n);
+
 /* ---- Scheduler ------------------------------------------------------------------------- */
 
 typedef struct cascade_scheduler cascade_scheduler;

@@ -47,6 +47,7 @@ typedef struct cascade_sd_params {
     const char *negative_prompt; /* NULL: "" */
     uint64_t    seed;
     int64_t     batch;         /* default 1 */
+    bool        seed_per_item; /* as cascade_generate_params.seed_per_item */
     int64_t     steps;         /* 0: 50 (75 for the upscaler), diffusers' defaults */
     double      guidance;      /* < 0: 7.5 (9 for the upscaler) */
     double      eta;           /* DDIM (default 0) */

@@ -70,6 +70,7 @@ typedef struct cascade_sd_args {
     cascade_noise_fn         noise_fn; /* NULL: a generator seeded with seed */
     void                    *noise_user;
     uint64_t                 seed;
+    bool                     seed_per_item; /* item b from seed + b (cascade/scheduler.h) */
     cascade_progress_fn      progress; /* x0 is the latent estimate (B, 4, h, w) */
     void                    *user_data;
     const cascade_cancel    *cancel;
