@@ -45,7 +45,9 @@ void cascade_generate_params_init(cascade_generate_params *p) {
 static cascade_status load_stage(const cascade_model_dir *md, cascade_backend *be, cascade_dtype dt,
                                  cascade_unet_denoiser **unet, cascade_scheduler **sched,
                                  int64_t def_size, int64_t *size, cascade_error *err) {
-    const char *dir = NULL;
+    static const char *const unets[] = {"UNet2DConditionModel", NULL};
+    const char              *dir = NULL;
+    CASCADE_TRY(pipe_expect_class(md, "unet", unets, err));
     CASCADE_TRY(pipe_component(md, "unet", &dir, err));
     CASCADE_TRY(cascade_unet_denoiser_new(dir, be, dt, unet, err));
     CASCADE_TRY(pipe_load_scheduler(md, "scheduler", sched, err));
@@ -59,8 +61,12 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
     cascade_model_dir *md = NULL, *md2 = NULL;
     const char        *dir = NULL;
     cascade_status     st = cascade_model_dir_open(o->model_dir, &md, err);
+    static const char *const toks[] = {"T5Tokenizer", "T5TokenizerFast", NULL};
+    static const char *const texts[] = {"T5EncoderModel", NULL};
+    if (!st) st = pipe_expect_class(md, "tokenizer", toks, err);
     if (!st) st = pipe_component(md, "tokenizer", &dir, err);
     if (!st) st = cascade_tokenizer_load(dir, &p->tok, err);
+    if (!st) st = pipe_expect_class(md, "text_encoder", texts, err);
     if (!st) st = pipe_component(md, "text_encoder", &dir, err);
     if (!st) st = cascade_t5_load(dir, o->weight_dtype, &p->t5, err);
     if (!st) st = load_stage(md, p->be, o->weight_dtype, &p->unet1, &p->sched1, 64, &p->size1, err);

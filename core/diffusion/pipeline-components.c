@@ -1,5 +1,6 @@
 /* Components of a diffusers pipeline folder, shared by the IF and SD model sets. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cascade/model-dir.h"
 #include "pipeline-internal.h"
@@ -12,6 +13,16 @@ cascade_status pipe_component(const cascade_model_dir *md, const char *name, con
                                  cascade_model_dir_path(md), name);
     *path = c->path;
     return CASCADE_STATUS_OK;
+}
+
+cascade_status pipe_expect_class(const cascade_model_dir *md, const char *name,
+                                 const char *const *classes, cascade_error *err) {
+    const cascade_model_component *c = cascade_model_dir_find(md, name);
+    for (size_t i = 0; c && classes[i]; i++)
+        if (c->class_name && !strcmp(c->class_name, classes[i])) return CASCADE_STATUS_OK;
+    return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                             "%s: component '%s' is %s, expected %s", cascade_model_dir_path(md),
+                             name, c && c->class_name ? c->class_name : "missing", classes[0]);
 }
 
 cascade_status pipe_load_scheduler(const cascade_model_dir *md, const char *name,

@@ -26,6 +26,10 @@ void pipe_downscale_area(const float *x, int64_t n_planes, int64_t h, int64_t w,
 cascade_status pipe_component(const cascade_model_dir *md, const char *name, const char **path,
                               cascade_error *err);
 /* The scheduler of component name (its scheduler_config.json). */
+/* The component must be one of classes (NULL-terminated; model_index.json's class name):
+ * UNSUPPORTED naming the folder, the component and the class found otherwise. */
+cascade_status pipe_expect_class(const cascade_model_dir *md, const char *name,
+                                 const char *const *classes, cascade_error *err);
 cascade_status pipe_load_scheduler(const cascade_model_dir *md, const char *name,
                                    cascade_scheduler **out, cascade_error *err);
 

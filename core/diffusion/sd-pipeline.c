@@ -36,17 +36,6 @@ bool cascade_sd_pipeline_is_dir(const char *dir) {
     return ok;
 }
 
-/* The component must be of the named class (library/class as model_index.json gives). */
-static cascade_status expect_class(const cascade_model_dir *md, const char *name,
-                                   const char *const *classes, cascade_error *err) {
-    const cascade_model_component *c = cascade_model_dir_find(md, name);
-    for (size_t i = 0; c && classes[i]; i++)
-        if (c->class_name && !strcmp(c->class_name, classes[i])) return CASCADE_STATUS_OK;
-    return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "%s: component '%s' is %s, expected %s",
-                             cascade_model_dir_path(md), name,
-                             c && c->class_name ? c->class_name : "missing", classes[0]);
-}
-
 /* model_index.json's max_noise_level (the upscaler's; 350 in the published model). */
 static cascade_status read_max_noise_level(const char *dir, int64_t *out, cascade_error *err) {
     char           *path = g_build_filename(dir, "model_index.json", NULL);
@@ -84,7 +73,7 @@ cascade_status cascade_sd_pipeline_load(const char *dir, cascade_backend *be,
         goto fail;
     }
     p->upscaler = !strcmp(cls, "StableDiffusionUpscalePipeline");
-    if ((st = expect_class(md, "unet", unets, err)) || (st = expect_class(md, "vae", vaes, err)) ||
+    if ((st = pipe_expect_class(md, "unet", unets, err)) || (st = pipe_expect_class(md, "vae", vaes, err)) ||
         (st = pipe_component(md, "unet", &path, err)) ||
         (st = cascade_unet_denoiser_new(path, be, weight_dtype, &p->unet, err)) ||
         (st = pipe_component(md, "vae", &path, err)) ||
@@ -97,8 +86,8 @@ cascade_status cascade_sd_pipeline_load(const char *dir, cascade_backend *be,
     /* the text encoder is optional (prompt embeddings can be given instead) but comes with
      * its tokenizer */
     if (cascade_model_dir_find(md, "text_encoder")) {
-        if ((st = expect_class(md, "text_encoder", texts, err)) ||
-            (st = expect_class(md, "tokenizer", toks, err)) ||
+        if ((st = pipe_expect_class(md, "text_encoder", texts, err)) ||
+            (st = pipe_expect_class(md, "tokenizer", toks, err)) ||
             (st = pipe_component(md, "text_encoder", &path, err)) ||
             (st = cascade_clip_text_load(path, weight_dtype, &p->clip, err)) ||
             (st = pipe_component(md, "tokenizer", &path, err)) ||

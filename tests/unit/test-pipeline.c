@@ -617,6 +617,40 @@ static void test_pipeline_load_errors(void **state) {
     cascade_backend_free(be);
 }
 
+/* model_index.json's class names are checked: an IF folder whose U-Net, text encoder or
+ * tokenizer is of another class is refused, naming the component and the class. */
+static void test_pipeline_class_names(void **state) {
+    tiny *t = *state;
+    if (!t->p) skip();
+    const char *swaps[][2] = {{"UNet2DConditionModel", "FooModel"},
+                              {"T5EncoderModel", "BertModel"},
+                              {"T5Tokenizer\"", "GPT2Tokenizer\""}};
+    char        path[512];
+    snprintf(path, sizeof path, "%s/model_index.json", t->dir);
+    gchar *orig = NULL;
+    assert_true(g_file_get_contents(path, &orig, NULL, NULL));
+    for (size_t i = 0; i < 3; i++) {
+        GString *s = g_string_new(orig);
+        assert_true(g_string_replace(s, swaps[i][0], swaps[i][1], 1) == 1);
+        assert_true(test_write_file(path, s->str, s->len));
+        g_string_free(s, TRUE);
+        cascade_pipeline        *p = NULL;
+        cascade_pipeline_options o;
+        cascade_error            err;
+        cascade_pipeline_options_init(&o);
+        cascade_error_init(&err);
+        o.model_dir = t->dir;
+        o.backend = t->be;
+        assert_int_equal(cascade_pipeline_load(&o, &p, &err), CASCADE_STATUS_UNSUPPORTED);
+        assert_null(p);
+        char want[64];
+        snprintf(want, sizeof want, "%.*s", (int)strcspn(swaps[i][1], "\""), swaps[i][1]);
+        assert_non_null(strstr(err.message, want));
+    }
+    assert_true(test_write_file(path, orig, strlen(orig)));
+    g_free(orig);
+}
+
 /* --aspect / the dialog's aspect: the model's pixel count in the asked shape, each side on
  * the size multiple. Expected sizes worked out by hand: 256x256 at 16:9 is sqrt(65536 * 16/9)
  * = 341.3 -> 352 (11 x 32) wide and sqrt(65536 * 9/16) = 192 (6 x 32) high. */
@@ -668,6 +702,7 @@ int main(void) {
         cmocka_unit_test(test_aspect_sizes),
         cmocka_unit_test_setup_teardown(test_pipeline_generate_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_inpaint_tiny, tiny_setup, tiny_teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_class_names, tiny_setup, tiny_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
