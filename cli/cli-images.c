@@ -85,6 +85,14 @@ cascade_status cli_check_outputs(const char *output, long batch, cascade_error *
     return CASCADE_STATUS_OK;
 }
 
+void cli_warn_prompt_cut(const char *cmd, int64_t n_tokens, int64_t max_tokens) {
+    if (max_tokens > 0 && n_tokens > max_tokens)
+        fprintf(stderr,
+                "cascade %s: warning: the prompt is %lld tokens; the model reads the first %lld, "
+                "the rest has no effect\n",
+                cmd, (long long)n_tokens, (long long)max_tokens);
+}
+
 cascade_status cli_write_images(const char *output, long seed, const float *img,
                                 const int64_t shape[4], const uint8_t *alpha,
                                 const cascade_cancel *cancel, cascade_error *err) {

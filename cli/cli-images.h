@@ -24,6 +24,10 @@ double cli_now_s(void); /* monotonic seconds */
 void cli_on_progress(void *ud, int stage, int step, int total, const float *x0,
                      const int64_t shape[4]);
 
+/* Says on stderr that a prompt of n_tokens is cut to the max_tokens the model reads (nothing
+ * when it fits). */
+void cli_warn_prompt_cut(const char *cmd, int64_t n_tokens, int64_t max_tokens);
+
 /* Writes each image of (B, 3, H, W) in [-1, 1] to output (OUT-1.png, OUT-2.png, ... when
  * B > 1) and says so on stderr with the item's seed, seed + b (the CLI runs its pipelines
  * with per-item seeds, so `--seed` with that number and `--batch 1` makes that image); RGBA with alpha (H * W bytes, shared by the batch) when not

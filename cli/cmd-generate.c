@@ -368,6 +368,12 @@ static int run(int argc, char **argv, gen_mode mode) {
     cli_progress_state ps = {o.quiet, isatty(STDERR_FILENO) != 0, cli_now_s()};
     cascade_generate_params g;
     cascade_generate_params_init(&g);
+    int64_t n_tokens = 0;
+    if (cascade_pipeline_prompt_tokens(p, o.prompt, &n_tokens, &err)) {
+        rc = cli_fail(cmd, &err);
+        goto done;
+    }
+    cli_warn_prompt_cut(cmd, n_tokens, g.max_length);
     g.prompt = o.prompt;
     g.negative_prompt = o.negative;
     g.seed = (uint64_t)o.seed;

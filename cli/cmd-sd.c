@@ -241,6 +241,12 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
+    int64_t n_tokens = 0, max_tokens = 0;
+    if (cascade_sd_pipeline_prompt_tokens(p, o.prompt, &n_tokens, &max_tokens, &err)) {
+        rc = cli_fail(cmd, &err);
+        goto done;
+    }
+    cli_warn_prompt_cut(cmd, n_tokens, max_tokens);
     cli_progress_state ps = {o.quiet, isatty(STDERR_FILENO) != 0, cli_now_s()};
     cascade_sd_params  g;
     cascade_sd_params_init(&g);

@@ -145,6 +145,18 @@ static char *preprocess_text(const char *text) {
     return low;
 }
 
+cascade_status cascade_pipeline_prompt_tokens(const cascade_pipeline *p, const char *prompt,
+                                              int64_t *n_tokens, cascade_error *err) {
+    char          *text = preprocess_text(prompt);
+    int32_t       *ids = NULL;
+    size_t         n = 0;
+    cascade_status st = cascade_tokenizer_encode(p->tok, text, &ids, &n, err);
+    g_free(text);
+    free(ids);
+    *n_tokens = st ? 0 : (int64_t)n;
+    return st;
+}
+
 /* [negative; prompt] embeddings, each repeated batch times: *emb (2 B, L, D) malloc'd. */
 static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_params *g,
                                   float **emb, int64_t *seq, int64_t *dim, cascade_error *err) {

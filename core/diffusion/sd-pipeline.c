@@ -323,3 +323,18 @@ cascade_status cascade_sd_pipeline_inpaint(cascade_sd_pipeline *p, const cascade
     return run_task(p, g, CASCADE_SD_TASK_INPAINT, image, mask, height, width, out, shape, err);
 }
 
+
+cascade_status cascade_sd_pipeline_prompt_tokens(const cascade_sd_pipeline *p, const char *prompt,
+                                                 int64_t *n_tokens, int64_t *max_tokens,
+                                                 cascade_error *err) {
+    *n_tokens = *max_tokens = 0;
+    if (!p->tok) return CASCADE_STATUS_OK;
+    int32_t       *ids = NULL;
+    size_t         n = 0;
+    cascade_status st = cascade_clip_tokenizer_encode(p->tok, prompt ? prompt : "", &ids, &n, err);
+    free(ids);
+    if (st) return st;
+    *n_tokens = (int64_t)n;
+    *max_tokens = cascade_clip_tokenizer_model_max_length(p->tok);
+    return CASCADE_STATUS_OK;
+}

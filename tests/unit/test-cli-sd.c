@@ -302,6 +302,37 @@ static void test_cli_batch_items_reproducible(void **state) {
     free(root);
 }
 
+/* A prompt longer than the model reads is cut, and the CLI says so (IF and SD); one that fits
+ * gets no warning. */
+static void test_cli_long_prompt_warned(void **state) {
+    fixture *f = *state;
+    char    *root = tiny_cascade_make();
+    if (!root) skip();
+    GString *lng = g_string_new("");
+    for (int i = 0; i < 120; i++)
+        g_string_append(lng, "red apple ");
+    const char *models[] = {root, test_golden_exists("pipeline_sd/model_index.json") ? f->sd : NULL};
+    for (size_t k = 0; k < 2 && models[k]; k++) {
+        char       *out = tmp_path(f, "long.png");
+        const char *sr = k == 0 ? "--sr-steps" : NULL;
+        result      r = run_cli((const char *[]){"generate", "-m", models[k], lng->str, "-q", "-o",
+                                                 out, "--steps", "1", sr, "1", NULL});
+        if (r.status) fail_msg("generate (long prompt): %s", r.err);
+        assert_non_null(strstr(r.err, "warning: the prompt is"));
+        assert_non_null(strstr(r.err, "the rest has no effect"));
+        result_clear(&r);
+        r = run_cli((const char *[]){"generate", "-m", models[k], "red apple", "-q", "-o", out,
+                                     "--steps", "1", sr, "1", NULL});
+        assert_int_equal(r.status, 0);
+        assert_null(strstr(r.err, "warning"));
+        result_clear(&r);
+        g_free(out);
+    }
+    g_string_free(lng, TRUE);
+    tiny_cascade_rm_tree(root);
+    free(root);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_sd_generate),
@@ -310,6 +341,7 @@ int main(void) {
         cmocka_unit_test(test_cli_if_cascade_stage3),
         cmocka_unit_test(test_cli_if_generate_size),
         cmocka_unit_test(test_cli_batch_items_reproducible),
+        cmocka_unit_test(test_cli_long_prompt_warned),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

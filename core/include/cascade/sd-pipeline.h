@@ -41,6 +41,12 @@ void cascade_sd_pipeline_default_size(const cascade_sd_pipeline *p, int64_t *hei
                                       int64_t *width);
 /* The factor sizes must be multiples of (the VAE's, times the U-Net's downsampling). */
 int64_t cascade_sd_pipeline_size_multiple(const cascade_sd_pipeline *p);
+/* How many tokens prompt takes (bos and eos included) and how many the text encoder reads
+ * (*max_tokens, the tokenizer's model_max_length); longer prompts are cut, as diffusers
+ * does. Both 0 when the folder has no text encoder. */
+cascade_status cascade_sd_pipeline_prompt_tokens(const cascade_sd_pipeline *p, const char *prompt,
+                                                 int64_t *n_tokens, int64_t *max_tokens,
+                                                 cascade_error *err);
 
 typedef struct cascade_sd_params {
     const char *prompt;          /* required unless the folder has no text encoder */
