@@ -15,6 +15,7 @@
 #include "cascade.h"
 #include "cascade/aspect.h"
 #include "cascade/image-io.h"
+#include "cascade/inpaint-blend.h"
 #include "cascade/model-prompts.h"
 #include "cascade/pipeline.h"
 #include "cascade/sd-pipeline.h"
@@ -33,8 +34,9 @@ typedef struct gen_opts {
     const char *model, *sr_model, *prompt, *negative, *output, *backend, *image, *mask, *stage3,
         *aspect;
     long        seed, steps1, steps2, batch, noise_level, threads, steps3, noise3, width, height;
+    long        feather; /* inpaint: -1 automatic */
     double      guidance1, guidance2, strength;
-    bool        no_sr, quiet, have_seed, list_prompts;
+    bool        no_sr, quiet, have_seed, list_prompts, no_colour_match;
     bool        have_steps1, have_steps2, have_guidance1, have_guidance2, have_noise;
 } gen_opts;
 
@@ -86,6 +88,10 @@ static void usage(FILE *f, const char *cmd) {
                         "('cascade generate --model SD-DIR --help' lists its options).",
             inpaint ? "      --image FILE       the PNG to repaint\n"
                       "      --mask FILE        PNG, white (or opaque) = repaint, black = keep\n"
+                      "      --feather N        fade the repainted area in over N pixels inside\n"
+                      "                         the mask's edge (default: 2 % of the image)\n"
+                      "      --no-colour-match  keep the model's colours (by default its drift,\n"
+                      "                         measured just outside the mask, is removed)\n"
             : img2img ? "      --image FILE       the PNG to vary\n"
                         "      --strength X       0..1 (default 0.7)\n"
                       : "");
@@ -153,16 +159,22 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
     up = cli_resize_planes(res, shape[0] * 3, shape[2], shape[3], H, W);
     comp = malloc(sizeof *comp * (size_t)(shape[0] * 3 * HW));
     if (!up || !comp) goto oom;
-    for (int64_t b = 0; b < shape[0]; b++)
-        for (int64_t c = 0; c < 3; c++)
-            for (int64_t i = 0; i < HW; i++) {
-                float a = m[i];
-                comp[(b * 3 + c) * HW + i] = a * up[(b * 3 + c) * HW + i] + (1 - a) * x[c * HW + i];
-            }
+    cascade_blend_options bo;
+    cascade_blend_options_init(&bo);
+    bo.feather = o->mask ? o->feather : 0; /* img2img repaints everything: no edge */
+    bo.match_colour = o->mask && !o->no_colour_match;
+    for (int64_t b = 0; b < shape[0] && !st; b++) {
+        cascade_blend_report rep;
+        st = cascade_inpaint_blend(x, up + b * 3 * HW, m, H, W, &bo, comp + b * 3 * HW, &rep, err);
+        if (!st && o->mask && !o->quiet && isfinite(rep.edge_before))
+            fprintf(stderr, "blended into the surroundings: colour step at the mask's edge %.1f "
+                            "-> %.1f (RGB 0-255)\n", rep.edge_before, rep.edge_after);
+    }
+    if (st) goto done;
     /* an RGBA input stays RGBA: alpha blended like the colours, so it is untouched where the
      * mask is 0 and the generated pixels are opaque where it is 1 */
     for (int64_t i = 0; alpha && i < HW; i++)
-        alpha[i] = (uint8_t)lrintf(m[i] * 255.0f + (1 - m[i]) * alpha[i]);
+        alpha[i] = (uint8_t)lrintf(m[i] > 0 ? 255.0f * m[i] + (1 - m[i]) * alpha[i] : alpha[i]);
     int64_t out_shape[4] = {shape[0], 3, H, W};
     st = cli_write_images(o->output, o->seed, comp, out_shape, alpha, &g_cancel, err);
     goto done;
@@ -219,7 +231,7 @@ static int run(int argc, char **argv, gen_mode mode) {
     if (cli_args_name_sd_model(argc, argv)) return cli_sd_main(cmd, argc, argv);
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_SR_STEPS, O_SR_GUIDANCE, O_NOISE, O_BATCH,
            O_NO_SR, O_IMAGE, O_MASK, O_STRENGTH, O_STAGE3, O_STEPS3, O_NOISE3, O_WIDTH,
-           O_HEIGHT, O_LIST_PROMPTS, O_ASPECT };
+           O_HEIGHT, O_LIST_PROMPTS, O_ASPECT, O_FEATHER, O_NO_COLOUR };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},       {"sr-model", required_argument, NULL, 's'},
         {"prompt", required_argument, NULL, 'p'},      {"negative", required_argument, NULL, 'n'},
@@ -239,10 +251,12 @@ static int run(int argc, char **argv, gen_mode mode) {
         {"stage3-noise-level", required_argument, NULL, O_NOISE3},
         {"list-prompts", no_argument, NULL, O_LIST_PROMPTS},
         {"aspect", required_argument, NULL, O_ASPECT},
+        {"feather", required_argument, NULL, O_FEATHER},
+        {"no-colour-match", no_argument, NULL, O_NO_COLOUR},
         {"help", no_argument, NULL, 'h'},              {0}};
     gen_opts o = {.backend = "cpu", .steps1 = 50, .steps2 = 25, .batch = 1, .noise_level = 250,
                   .guidance1 = 7.0, .guidance2 = 4.0, .strength = 0.7, .steps3 = 75,
-                  .noise3 = 100};
+                  .noise3 = 100, .feather = -1};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:s:p:n:o:b:t:qh", opts, NULL)) != -1) {
@@ -280,6 +294,8 @@ static int run(int argc, char **argv, gen_mode mode) {
         case O_NOISE3: ok = cli_parse_long(optarg, 0, 999, &o.noise3); break;
         case O_LIST_PROMPTS: o.list_prompts = true; break;
         case O_ASPECT: o.aspect = optarg; break;
+        case O_FEATHER: ok = cli_parse_long(optarg, 0, 4096, &o.feather); break;
+        case O_NO_COLOUR: o.no_colour_match = true; break;
         case 'h': usage(stdout, cmd); return 0;
         default: usage(stderr, cmd); return 2;
         }

@@ -22,6 +22,7 @@ struct _CascadeDialog {
     GtkWidget     *seed, *random_seed, *reroll;
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
     GtkWidget     *aspect; /* generate: the image's shape */
+    GtkWidget     *feather, *colour_match, *inpaint_strength; /* inpaint: the blend */
     GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3, *upscaler;
     GtkWidget     *generate_button, *ok_button;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,

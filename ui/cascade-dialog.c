@@ -296,6 +296,25 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->margin = spin(d, "context-margin", 0, 4096, 8, 0,
                      _("Pixels around the selection the model sees as context"));
     row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
+    d->feather = spin(d, "feather", -1, 512, 1, 0,
+                      _("Pixels over which the new content fades in inside the selection's edge "
+                        "(−1: automatic, 2 % of the area)"));
+    row(g, 1, _("Mas_k feather (px):"), d->feather, NULL);
+    d->colour_match = check(d, "colour-match", _("Match colours to the surroundings"));
+    gtk_widget_set_tooltip_text(d->colour_match,
+                                _("Remove the model's colour drift, measured just outside the "
+                                  "selection, from what it repaints"));
+    gtk_grid_attach(GTK_GRID(g), d->colour_match, 1, 2, 1, 1);
+    d->inpaint_strength = gtk_scale_new_with_range(GTK_ORIENTATION_HORIZONTAL, 0.05, 1.0, 0.05);
+    gtk_scale_set_digits(GTK_SCALE(d->inpaint_strength), 2);
+    gtk_scale_set_value_pos(GTK_SCALE(d->inpaint_strength), GTK_POS_RIGHT);
+    gtk_widget_set_name(d->inpaint_strength, "inpaint-strength");
+    gtk_widget_set_tooltip_text(d->inpaint_strength,
+                                _("1 repaints the selection from the prompt; lower values keep "
+                                  "more of what is there"));
+    g_signal_connect_swapped(d->inpaint_strength, "value-changed",
+                             G_CALLBACK(dialog_on_params_changed), d);
+    row(g, 3, _("Repaint strength (ho_w far):"), d->inpaint_strength, NULL);
     d->inpaint_section = section(_("Inpainting"), g);
     gtk_box_pack_start(GTK_BOX(left), d->inpaint_section, FALSE, FALSE, 0);
 
@@ -526,6 +545,9 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->noise_level), r->noise_level);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->batch), r->batch);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->margin), r->context_margin);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->feather), r->feather);
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->colour_match), r->colour_match);
+    gtk_range_set_value(GTK_RANGE(d->inpaint_strength), r->inpaint_strength);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->tile), r->tile);
     gtk_range_set_value(GTK_RANGE(d->strength), r->strength);
     gchar factor[16];
@@ -573,6 +595,9 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->noise_level = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->noise_level));
     dst->batch = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->batch));
     dst->context_margin = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->margin));
+    dst->feather = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->feather));
+    dst->colour_match = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->colour_match));
+    dst->inpaint_strength = gtk_range_get_value(GTK_RANGE(d->inpaint_strength));
     dst->tile = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->tile));
     dst->strength = gtk_range_get_value(GTK_RANGE(d->strength));
     const gchar *f = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->factor));

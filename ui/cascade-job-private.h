@@ -6,6 +6,7 @@
 #include "cascade-job.h"
 #include "cascade/backend.h"
 #include "cascade/cancel.h"
+#include "cascade/inpaint-blend.h"
 #include "cascade/pipeline.h"
 #include "cascade/sd-pipeline.h"
 #include "cascade/upscaler.h"
@@ -45,15 +46,18 @@ gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds
 /* cascade-job-run.c, shared with the Stable Diffusion runner (worker thread). */
 gboolean      job_fail_core(const cascade_error *err, GError **error); /* FALSE */
 CascadeImage *job_to_rgb(const float *img, int64_t h, int64_t w);
-/* An RGB item at the model's size back at orig's size: inpainting composites it through
- * mask (pixels outside it exactly the original's); variations (mask NULL) take it whole,
- * keeping orig's alpha. */
+/* An RGB item at the model's size back at orig's size: inpainting blends it in through mask
+ * by core's rule (cascade/inpaint-blend.h with bo; pixels outside the mask exactly the
+ * original's); variations (mask NULL) take it whole, keeping orig's alpha. */
 CascadeImage *job_composite(const CascadeImage *orig, const CascadeImage *mask,
-                            const CascadeImage *gen);
+                            const CascadeImage *gen, const cascade_blend_options *bo);
 /* Appends a pipeline's image (1, 3, h, w) to results (frees img): as it is when orig is
  * NULL (generate), else through job_composite with mask. */
 void job_add_result(GPtrArray *results, float *img, const int64_t shape[4],
-                    const CascadeImage *orig, const CascadeImage *mask);
+                    const CascadeImage *orig, const CascadeImage *mask,
+                    const cascade_blend_options *bo);
+/* The recipe's inpainting blend (feather, colour match). */
+void job_blend_options(const CascadeRecipe *r, cascade_blend_options *bo);
 /* FALSE with an error when mask selects nothing. */
 gboolean job_check_mask(const CascadeImage *mask, GError **error);
 /* The progress callback of a diffusion run; user data a job_progress. x0 may be NULL. */

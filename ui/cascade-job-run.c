@@ -12,6 +12,7 @@
 #include "cascade-job-private.h"
 #include "cascade/aspect.h"
 #include "cascade/backend.h"
+#include "cascade/inpaint-blend.h"
 #include "cascade/model-search.h"
 #include "cascade/pipeline.h"
 #include "cascade/upscaler.h"
@@ -178,12 +179,44 @@ static void on_tiles(int32_t done, int32_t total, void *ud) {
 
 /* ---- the three modes ---------------------------------------------------------------------- */
 
+/* Inpainting: the result blended into the original by core's rule (colour drift removed,
+ * edge feathered inward); alpha opaque where repainted. FALSE when it cannot be (memory). */
+static gboolean blend_into(const CascadeImage *orig, const CascadeImage *mask, const guint8 *up,
+                           const cascade_blend_options *bo, CascadeImage *out) {
+    gint              W = orig->width, H = orig->height, C = orig->channels;
+    gsize             hw = (gsize)W * H;
+    g_autofree float *xo = g_try_malloc(3 * hw * sizeof(float));
+    g_autofree float *xg = g_try_malloc(3 * hw * sizeof(float));
+    g_autofree float *res = g_try_malloc(3 * hw * sizeof(float));
+    g_autofree float *m = g_try_malloc(hw * sizeof(float));
+    g_autofree guint8 *rgb = g_try_malloc(3 * hw);
+    cascade_error      err;
+    cascade_error_init(&err);
+    if (!xo || !xg || !res || !m || !rgb) return FALSE;
+    cascade_image_from_rgb8(orig->pixels, H, W, C, xo);
+    cascade_image_from_rgb8(up, H, W, 3, xg);
+    cascade_mask_from_grey8(mask->pixels, H, W, m);
+    if (cascade_inpaint_blend(xo, xg, m, H, W, bo, res, NULL, &err)) return FALSE;
+    cascade_image_to_rgb8(res, H, W, rgb);
+    for (gsize i = 0; i < hw; i++) {
+        guint8 *px = out->pixels + i * C;
+        for (gint c = 0; c < 3; c++)
+            px[c] = m[i] > 0.0f ? rgb[i * 3 + c] : orig->pixels[i * C + c];
+        if (C == 4) {
+            guint a = orig->pixels[i * C + 3], mk = mask->pixels[i];
+            px[3] = (guint8)((255 * mk + a * (255 - mk) + 127) / 255);
+        }
+    }
+    return TRUE;
+}
+
 CascadeImage *job_composite(const CascadeImage *orig, const CascadeImage *mask,
-                            const CascadeImage *gen) {
+                            const CascadeImage *gen, const cascade_blend_options *bo) {
     gint               W = orig->width, H = orig->height, C = orig->channels;
     CascadeImage      *out = cascade_job_image_new(W, H, C);
     g_autofree guint8 *up = g_malloc((gsize)W * H * 3);
     job_resample(gen->pixels, gen->width, gen->height, 3, up, W, H);
+    if (mask && bo && blend_into(orig, mask, up, bo, out)) return out;
     for (gsize i = 0; i < (gsize)W * H; i++) {
         guint m = mask ? mask->pixels[i] : 255;
         for (gint c = 0; c < C; c++) {
@@ -196,15 +229,22 @@ CascadeImage *job_composite(const CascadeImage *orig, const CascadeImage *mask,
 }
 
 void job_add_result(GPtrArray *results, float *img, const int64_t shape[4],
-                    const CascadeImage *orig, const CascadeImage *mask) {
+                    const CascadeImage *orig, const CascadeImage *mask,
+                    const cascade_blend_options *bo) {
     CascadeImage *rgb = job_to_rgb(img, shape[2], shape[3]);
     free(img);
     if (!orig) {
         g_ptr_array_add(results, rgb);
         return;
     }
-    g_ptr_array_add(results, job_composite(orig, mask, rgb));
+    g_ptr_array_add(results, job_composite(orig, mask, rgb, bo));
     cascade_job_image_free(rgb);
+}
+
+void job_blend_options(const CascadeRecipe *r, cascade_blend_options *bo) {
+    cascade_blend_options_init(bo);
+    bo->feather = r->feather;
+    bo->match_colour = r->colour_match;
 }
 
 gboolean job_check_mask(const CascadeImage *mask, GError **error) {
@@ -265,8 +305,11 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
         m = g_new(float, (gsize)(mh * mw));
         cascade_image_from_rgb8(xs, mh, mw, im->channels, x);
         cascade_mask_from_grey8(ms, mh, mw, m);
-        if (vary) g.strength = r->strength;
+        g.strength = vary ? r->strength : r->inpaint_strength;
     }
+
+    cascade_blend_options blend;
+    job_blend_options(r, &blend);
 
     /* stage III (an x4 diffusion upscaler) after a full generate run */
     g_autofree gchar *s3 = r->mode == CASCADE_MODE_GENERATE && g.stage2 ? job_stage3_dir(r) : NULL;
@@ -289,7 +332,7 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
             ok = FALSE;
             break;
         }
-        job_add_result(results, img, shape, x ? im : NULL, vary ? NULL : mk);
+        job_add_result(results, img, shape, x ? im : NULL, vary ? NULL : mk, &blend);
         seeds[i - first] = g.seed;
     }
     return ok;

@@ -107,7 +107,7 @@ static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const g
     g.batch = 1;
     g.steps = r->steps1;
     g.guidance = r->guidance1;
-    g.strength = vary ? r->strength : -1.0;
+    g.strength = vary ? r->strength : inpaint ? r->inpaint_strength : -1.0;
     if (!im) { /* text to image: the chosen shape at the model's pixel count */
         double        ratio = 1.0;
         int64_t       bh, bw;
@@ -130,6 +130,8 @@ static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const g
 
     cascade_error err;
     cascade_error_init(&err);
+    cascade_blend_options blend;
+    job_blend_options(r, &blend);
     gint first = r->candidate >= 0 ? r->candidate : 0;
     gint last = r->candidate >= 0 ? r->candidate + 1 : r->batch;
     for (gint i = first; i < last; i++) {
@@ -142,7 +144,7 @@ static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const g
             : vary  ? cascade_sd_pipeline_img2img(p, &g, x, mh, mw, &img, shape, &err)
                     : cascade_sd_pipeline_generate(p, &g, &img, shape, &err);
         if (st) return job_fail_core(&err, error);
-        job_add_result(results, img, shape, im, inpaint ? mk : NULL);
+        job_add_result(results, img, shape, im, inpaint ? mk : NULL, &blend);
         seeds[i - first] = g.seed;
     }
     return TRUE;

@@ -54,6 +54,9 @@ static const field fields[] = {
     {"tile", F_INT, OFF(tile), 0, 8192, TRUE},
     {"strength", F_DOUBLE, OFF(strength), 0, 1, TRUE},
     {"aspect", F_STRING, OFF(aspect), 0, 0, TRUE},
+    {"feather", F_INT, OFF(feather), -1, 4096, TRUE},
+    {"colour-match", F_BOOL, OFF(colour_match), 0, 0, TRUE},
+    {"inpaint-strength", F_DOUBLE, OFF(inpaint_strength), 0.01, 1, TRUE},
 };
 #undef OFF
 
@@ -72,6 +75,9 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->negative_prompt = g_strdup("");
     r->style = g_strdup("");
     r->aspect = g_strdup("1:1");
+    r->feather = -1;
+    r->colour_match = TRUE;
+    r->inpaint_strength = 1.0;
     r->model_dir = g_strdup("");
     r->sr_model_dir = g_strdup("");
     r->stage3_dir = g_strdup("");

@@ -46,6 +46,10 @@ typedef struct {
     gdouble     strength;                /* variations: how far from the layer, (0, 1] */
     gchar      *style;           /* text a style preset appends to the prompt ("" = none):
                                     the model sees "<prompt>, <style>" */
+    gint        feather;                 /* inpaint: px the edge fades in over, -1 = automatic */
+    gboolean    colour_match;            /* inpaint: remove the model's colour drift */
+    gdouble     inpaint_strength;        /* inpaint: 1 repaints, lower keeps the original's
+                                            shapes (img2img-style partial noising), (0, 1] */
     gchar      *aspect;          /* generate: the image's shape "W:H" ("1:1", "16:9", ...), at
                                     about the model's pixel count (cascade/aspect.h) */
 } CascadeRecipe;
@@ -80,7 +84,7 @@ gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, G
  * "negative-prompt", "model", "sr-model", "stage3-model", "upscaler", "preset", "backend",
  * "style", "mode", "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
  * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile",
- * "strength", "aspect"; the text
+ * "strength", "aspect", "feather", "colour-match", "inpaint-strength"; the text
  * also carries "version" (the plug-in's version that wrote it; read back and ignored).
  * A preset may name any of them but mode, prompt, candidate and version. */
 

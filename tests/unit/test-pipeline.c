@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cascade/aspect.h"
+#include "cascade/inpaint-blend.h"
 
 #include "cascade/backend.h"
 #include "cascade/pipeline.h"
@@ -651,6 +652,66 @@ static void test_pipeline_class_names(void **state) {
     g_free(orig);
 }
 
+/* The inpainting blend on flat colours, where the answers are closed-form: the model's
+ * drift (a uniform gain in linear light, here a dull cast over an orange original) is
+ * measured on the ring outside the mask and removed, so the repainted flat area comes back
+ * as the original's orange; outside the mask nothing changes; the edge fades in over
+ * `feather` pixels (the pixel just inside is mostly the original's, the centre the
+ * result's). */
+static void test_inpaint_blend_flat(void **state) {
+    (void)state;
+    const int64_t H = 40, W = 40;
+    const size_t  hw = (size_t)(H * W);
+    float        *orig = malloc(3 * hw * sizeof *orig), *gen = malloc(3 * hw * sizeof *gen);
+    float        *mask = calloc(hw, sizeof *mask), *out = malloc(3 * hw * sizeof *out);
+    const double  o_rgb[3] = {0.8, 0.5, 0.3}, g_rgb[3] = {0.7, 0.55, 0.4}; /* sRGB 0..1 */
+    for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < hw; i++) {
+            orig[c * hw + i] = (float)(o_rgb[c] * 2 - 1);
+            gen[c * hw + i] = (float)(g_rgb[c] * 2 - 1);
+        }
+    for (int64_t y = 10; y < 30; y++)
+        for (int64_t x = 10; x < 30; x++)
+            mask[y * W + x] = 1.0f;
+    cascade_blend_options o;
+    cascade_blend_options_init(&o);
+    o.feather = 4;
+    o.ring = 3;
+    cascade_blend_report rep;
+    cascade_error        err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_inpaint_blend(orig, gen, mask, H, W, &o, out, &rep, &err),
+                     CASCADE_STATUS_OK);
+    for (int c = 0; c < 3; c++) {
+        /* the gain that maps the result's linear colour onto the original's */
+        double lo = pow((o_rgb[c] + 0.055) / 1.055, 2.4), lg = pow((g_rgb[c] + 0.055) / 1.055, 2.4);
+        double want = fmin(fmax(lo / lg, 0.5), 2.0);
+        assert_true(fabs(rep.gain[c] - want) < 1e-5); /* the images are float */
+        for (size_t i = 0; i < hw; i++)
+            if (mask[i] == 0.0f) assert_true(out[c * hw + i] == orig[c * hw + i]);
+        assert_true(fabsf(out[c * hw + 20 * W + 20] - orig[c * hw + 20 * W + 20]) < 0.01f);
+    }
+    assert_true(rep.edge_before > 30.0); /* orange against the duller cast */
+    assert_true(rep.edge_after < 2.0);
+    /* without colour matching the centre keeps the model's colour; the feather still holds */
+    o.match_colour = false;
+    assert_int_equal(cascade_inpaint_blend(orig, gen, mask, H, W, &o, out, &rep, &err),
+                     CASCADE_STATUS_OK);
+    assert_true(fabsf(out[20 * W + 20] - gen[20 * W + 20]) < 1e-6f);
+    float step = orig[0] - gen[0]; /* the red channel's difference */
+    assert_true(fabsf(out[10 * W + 20] - orig[0]) < 0.25f * step); /* the edge: mostly orig */
+    float mid = out[12 * W + 20]; /* 2 px in: part way */
+    assert_true(mid > gen[0] + 0.1f * step && mid < orig[0] - 0.1f * step);
+    /* feather 0: a hard paste */
+    o.feather = 0;
+    assert_int_equal(cascade_inpaint_blend(orig, gen, mask, H, W, &o, out, &rep, &err),
+                     CASCADE_STATUS_OK);
+    assert_true(out[10 * W + 20] == gen[10 * W + 20]);
+    assert_int_equal(cascade_inpaint_blend(orig, gen, mask, 0, W, &o, out, NULL, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    free(orig), free(gen), free(mask), free(out);
+}
+
 /* --aspect / the dialog's aspect: the model's pixel count in the asked shape, each side on
  * the size multiple. Expected sizes worked out by hand: 256x256 at 16:9 is sqrt(65536 * 16/9)
  * = 341.3 -> 352 (11 x 32) wide and sqrt(65536 * 9/16) = 192 (6 x 32) high. */
@@ -700,6 +761,7 @@ int main(void) {
         cmocka_unit_test(test_pipeline_pixel_conversions),
         cmocka_unit_test(test_pipeline_load_errors),
         cmocka_unit_test(test_aspect_sizes),
+        cmocka_unit_test(test_inpaint_blend_flat),
         cmocka_unit_test_setup_teardown(test_pipeline_generate_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_inpaint_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_class_names, tiny_setup, tiny_teardown),
