@@ -298,7 +298,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
     d->feather = spin(d, "feather", -1, 512, 1, 0,
                       _("Pixels over which the new content fades in inside the selection's edge "
-                        "(−1: automatic, 2 % of the area)"));
+                        "(−1: automatic, from the area's size)"));
     row(g, 1, _("Mas_k feather (px):"), d->feather, NULL);
     d->colour_match = check(d, "colour-match", _("Match colours to the surroundings"));
     gtk_widget_set_tooltip_text(d->colour_match,
