@@ -14,6 +14,7 @@
 #include "backend-choice.h"
 #include "cascade.h"
 #include "cascade/aspect.h"
+#include "cascade/generation-defaults.h"
 #include "cascade/image-io.h"
 #include "cascade/inpaint-blend.h"
 #include "cascade/model-prompts.h"
@@ -341,9 +342,10 @@ static int run(int argc, char **argv, gen_mode mode) {
     po.model_dir = model;
     po.sr_model_dir = sr;
     /* options not given take the model's recommendations (generation_defaults.json) */
-    cli_stage_defaults d1 = {o.steps1, o.guidance1, o.noise_level};
-    cli_stage_defaults d2 = {o.steps2, o.guidance2, o.noise_level};
-    if (cli_stage_defaults_load(model, &d1, &err) || (sr && cli_stage_defaults_load(sr, &d2, &err))) {
+    cascade_generation_defaults d1 = {o.steps1, o.guidance1, o.noise_level, 1.0};
+    cascade_generation_defaults d2 = {o.steps2, o.guidance2, o.noise_level, 1.0};
+    if (cascade_generation_defaults_load(model, &d1, &err) ||
+        (sr && cascade_generation_defaults_load(sr, &d2, &err))) {
         rc = cli_fail(cmd, &err);
         goto done;
     }

@@ -16,18 +16,4 @@ char *cli_sr_model_dir(const char *given_sr, const char *given_model);
  * directly). malloc'd. */
 char *cli_component_dir(const char *model, const char *component);
 
-/* The sampling settings a model recommends for one stage. */
-typedef struct cli_stage_defaults {
-    long   steps;       /* denoising steps, 1..1000 */
-    double guidance;    /* classifier-free guidance scale, 0..100 */
-    long   noise_level; /* stage II noise augmentation, 0..999 */
-} cli_stage_defaults;
-
-/* Reads <dir>/generation_defaults.json ({"steps", "guidance", "noise_level"}, each optional;
- * tools/train/export.py writes it beside model_index.json) over *d. A directory without
- * the file leaves *d as it is; a malformed file or a value out of range is FORMAT naming
- * the file and the field. */
-cascade_status cli_stage_defaults_load(const char *dir, cli_stage_defaults *d,
-                                       cascade_error *err);
-
 #endif

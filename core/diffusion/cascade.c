@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "cascade/generation-defaults.h"
 #include "cascade/model-dir.h"
 #include "cascade/t5.h"
 #include "cascade/tokenizer.h"
@@ -22,6 +23,7 @@ struct cascade_pipeline {
     cascade_unet_denoiser *unet1, *unet2;
     cascade_scheduler     *sched1, *sched2, *noising;
     int64_t                size1, size2;
+    double                 strength2; /* stage II's start, from its generation_defaults.json */
 };
 
 void cascade_pipeline_options_init(cascade_pipeline_options *o) {
@@ -76,6 +78,9 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
             st =
                 load_stage(md2, p->be, o->weight_dtype, &p->unet2, &p->sched2, 256, &p->size2, err);
         if (!st) st = pipe_load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
+        cascade_generation_defaults d2 = {1, 0, 0, 1.0};
+        if (!st) st = cascade_generation_defaults_load(o->sr_model_dir, &d2, err);
+        p->strength2 = d2.strength;
         if (!st && p->size2 % p->size1)
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                    "%s: stage II size %lld is not a multiple of stage I's %lld",
@@ -324,8 +329,18 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
                 for (int64_t b = 0; b < g->batch; b++)
                     memcpy(img2 + (size_t)b * 3 * hw2, image, 3 * hw2 * sizeof *img2);
         }
+        /* generate: stage II may start from stage I's image, enlarged and re-noised
+         * (IFImg2ImgSuperResolutionPipeline), instead of pure noise */
+        double s2 = g->strength2 > 0 ? g->strength2 : p->strength2 > 0 ? p->strength2 : 1.0;
+        if (!st && !image && s2 < 1.0) {
+            if (!(img2 = malloc(n2 * sizeof *img2)))
+                st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "stage II start");
+            else
+                cascade_resize_bilinear_ac(x1, g->batch * 3, h1, w1, h2, w2, img2);
+        }
         if (!st) {
             stage_args(p, g, &cn, emb, seq, dim, 2, h2, w2, &a);
+            if (!image) a.strength = s2;
             a.low_res = x1;
             a.low_h = h1;
             a.low_w = w1;

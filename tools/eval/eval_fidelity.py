@@ -121,7 +121,7 @@ def main():
             _, _, emb = cas.encode([prompts[k]])
             ups.append(sample_stage2(cas.unet2, gens[k:k + 1], emb, neg, d2["steps"],
                                      d2["guidance"], d2["noise_level"], seed=args.seed + k,
-                                     size=size2))
+                                     size=size2, strength=d2.get("strength", 1.0)))
             print(f"stage II {k + 1}/{args.stage2} ({time.time() - t0:.0f} s)", flush=True)
         ups = torch.cat(ups)
         nn2 = torch.cdist(to32(ups), ds).argmin(dim=1).numpy()

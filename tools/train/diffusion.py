@@ -159,16 +159,21 @@ def sample_stage1(unet, emb, neg_emb, steps=30, guidance=7.0, seed=0, size=64, n
 
 @torch.no_grad()
 def sample_stage2(unet, low, emb, neg_emb, steps=15, guidance=1.0, noise_level=250, seed=0,
-                  size=256):
-    """IFSuperResolutionPipeline loop. low: (B,3,h,w) in [-1,1] -> (B,3,size,size)."""
+                  size=256, strength=1.0):
+    """IFSuperResolutionPipeline loop. low: (B,3,h,w) in [-1,1] -> (B,3,size,size).
+    strength < 1: IFImg2ImgSuperResolutionPipeline with low enlarged as the original image:
+    the loop starts from it re-noised to the first of the last steps*strength timesteps."""
     sched = Schedule()
     g = torch.Generator().manual_seed(seed)
     B = low.shape[0]
     x = torch.randn((B, 3, size, size), generator=g)
     up = F.interpolate(low, (size, size), mode="bilinear", align_corners=True)
+    ts = leading_timesteps(steps)
+    if strength < 1:
+        ts = ts[steps - min(int(steps * strength), steps):]
+        x = sched.add_noise(up, x, torch.full((B,), ts[0], dtype=torch.long))
     aug_noise = torch.randn(up.shape, generator=g)
     up = sched.add_noise(up, aug_noise, torch.full((B,), noise_level, dtype=torch.long))
-    ts = leading_timesteps(steps)
     cfg = guidance > 1
     ctx = torch.cat([neg_emb, emb]) if cfg else emb
     lvl = torch.full((ctx.shape[0],), noise_level, dtype=torch.long)

@@ -71,6 +71,9 @@ def main():
     ap.add_argument("--steps2", type=int, default=15, help="recommended stage II steps")
     ap.add_argument("--guidance2", type=float, default=1.0)
     ap.add_argument("--noise-level", type=int, default=250, help="stage II augmentation")
+    ap.add_argument("--strength2", type=float, default=1.0,
+                    help="stage II start: < 1 starts from stage I's image enlarged and "
+                         "re-noised (IFImg2ImgSuperResolutionPipeline), 1 from pure noise")
     ap.add_argument("--data", default=os.path.join(ROOT, "tools", "dataset", "cache"),
                     help="the dataset trained on (its captions.json gives prompts.json)")
     args = ap.parse_args()
@@ -109,7 +112,7 @@ def main():
                        {"steps": args.steps1, "guidance": args.guidance1})
     configs.write_json(os.path.join(d2, "generation_defaults.json"),
                        {"steps": args.steps2, "guidance": args.guidance2,
-                        "noise_level": args.noise_level})
+                        "noise_level": args.noise_level, "strength": args.strength2})
     configs.write_json(os.path.join(d2, "model_index.json"), configs.model_index(2))
     configs.write_json(os.path.join(d2, "scheduler", "scheduler_config.json"),
                        configs.scheduler_config(2))

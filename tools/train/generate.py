@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--guidance1", type=float, default=7.0)
     ap.add_argument("--guidance2", type=float, default=1.0)
     ap.add_argument("--noise-level", type=int, default=250)
+    ap.add_argument("--strength2", type=float, default=1.0, help="stage II start (see export)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -48,7 +49,8 @@ def main():
                         size=cas.unet1.cfg["sample_size"])
     t2 = time.time()
     x256 = sample_stage2(cas.unet2, x64, emb, neg, args.steps2, args.guidance2,
-                         args.noise_level, seed=args.seed, size=cas.unet2.cfg["sample_size"])
+                         args.noise_level, seed=args.seed, size=cas.unet2.cfg["sample_size"],
+                         strength=args.strength2)
     t3 = time.time()
     save(x64, os.path.splitext(args.output)[0] + "-stage1.png")
     save(x256, args.output)

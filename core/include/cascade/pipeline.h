@@ -222,6 +222,11 @@ typedef struct cascade_generate_params {
     bool        stage2;               /* run stage II when loaded (default true) */
     int64_t     noise_level;          /* stage II augmentation (default 250) */
     double      strength;             /* inpainting (default 1.0) */
+    /* generate: stage II starts from stage I's image enlarged and re-noised to this strength
+     * (IFImg2ImgSuperResolutionPipeline with that image), 1 from pure noise (IF's
+     * super-resolution pipeline); 0 (the default): the stage II folder's
+     * generation_defaults.json "strength", else 1 */
+    double strength2;
     int64_t     max_length;           /* tokens (default 77) */
     /* generate: the image's size (that of the last stage run), 0 for the model's square;
      * the U-Nets are convolutional, so any multiple of cascade_pipeline_size_multiple()
