@@ -349,6 +349,12 @@ static void test_cli_generate_model_defaults(void **state) {
     assert_non_null(strstr(r.err, "generation_defaults.json"));
     assert_non_null(strstr(r.err, "steps"));
     result_clear(&r);
+    static const char bad_strength[] = "{\"strength\": 1.5}\n";
+    assert_true(test_write_file(defaults, bad_strength, strlen(bad_strength)));
+    r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "x", "-o", out, NULL});
+    assert_int_not_equal(r.status, 0);
+    assert_non_null(strstr(r.err, "strength"));
+    result_clear(&r);
     static const char unknown[] = "{\"stepz\": 4}\n";
     assert_true(test_write_file(defaults, unknown, strlen(unknown)));
     r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "x", "-o", out, NULL});

@@ -618,6 +618,40 @@ static void test_pipeline_load_errors(void **state) {
     cascade_backend_free(be);
 }
 
+/* Stage II from stage I's image (strength2 < 1, IFImg2ImgSuperResolutionPipeline): it runs
+ * the last steps2 * strength2 steps only, stage I is the same, and the result differs from a
+ * start from pure noise; strength2 0 takes the folder's generation_defaults.json. */
+static void test_pipeline_stage2_strength(void **state) {
+    tiny *t = *state;
+    if (!t->p) skip();
+    cascade_generate_params g;
+    cascade_generate_params_init(&g);
+    g.prompt = "A red fox";
+    g.steps1 = 2;
+    g.steps2 = 4;
+    g.max_length = 12;
+    g.seed = 9;
+    g.progress = count_stages;
+    float        *full = NULL, *half = NULL;
+    int64_t       shape[4];
+    cascade_error err;
+    cascade_error_init(&err);
+    memset(stage_seen, 0, sizeof stage_seen);
+    assert_int_equal(cascade_pipeline_generate(t->p, &g, &full, shape, &err), CASCADE_STATUS_OK);
+    assert_int_equal(stage_seen[2], 4);
+    g.strength2 = 0.5;
+    memset(stage_seen, 0, sizeof stage_seen);
+    assert_int_equal(cascade_pipeline_generate(t->p, &g, &half, shape, &err), CASCADE_STATUS_OK);
+    assert_int_equal(stage_seen[1], 2);
+    assert_int_equal(stage_seen[2], 2);
+    size_t n = (size_t)(shape[1] * shape[2] * shape[3]);
+    double diff = 0;
+    for (size_t i = 0; i < n; i++)
+        diff += fabs((double)full[i] - half[i]);
+    assert_true(diff / (double)n > 1e-3);
+    free(full), free(half);
+}
+
 /* model_index.json's class names are checked: an IF folder whose U-Net, text encoder or
  * tokenizer is of another class is refused, naming the component and the class. */
 static void test_pipeline_class_names(void **state) {
@@ -765,6 +799,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_pipeline_generate_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_inpaint_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_class_names, tiny_setup, tiny_teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_stage2_strength, tiny_setup,
+                                        tiny_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
