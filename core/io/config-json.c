@@ -61,6 +61,21 @@ cascade_status cascade_config_load(const char *path, cascade_config **out, casca
     return st;
 }
 
+cascade_status cascade_config_load_optional(const char *dir, const char *name,
+                                            cascade_config **out, cascade_error *err) {
+    *out = NULL;
+    char *path = g_build_filename(dir, name, NULL);
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        g_free(path);
+        return CASCADE_STATUS_OK;
+    }
+    cascade_status st = cascade_config_load(path, out, err);
+    g_free(path);
+    static const char *const notes[] = {"_comment", NULL};
+    if (!st) cascade_config_ignore(*out, notes);
+    return st;
+}
+
 void cascade_config_free(cascade_config *cfg) {
     if (!cfg) return;
     if (cfg->index) g_hash_table_destroy(cfg->index);

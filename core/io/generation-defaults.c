@@ -14,19 +14,11 @@ static cascade_status range_error(cascade_config *cfg, const char *key, const ch
 
 cascade_status cascade_generation_defaults_load(const char *dir, cascade_generation_defaults *d,
                                                 cascade_error *err) {
-    char *path = g_build_filename(dir, "generation_defaults.json", NULL);
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_free(path);
-        return CASCADE_STATUS_OK;
-    }
     cascade_config *cfg = NULL;
-    cascade_status  st = cascade_config_load(path, &cfg, err);
-    g_free(path);
-    if (st) return st;
+    cascade_status  st = cascade_config_load_optional(dir, "generation_defaults.json", &cfg, err);
+    if (st || !cfg) return st;
     int64_t steps = 0, noise = 0;
     double  guidance = 0, strength = 0;
-    static const char *const notes[] = {"_comment", NULL};
-    cascade_config_ignore(cfg, notes);
     if (!(st = cascade_config_int(cfg, "steps", d->steps, &steps, err)) &&
         !(st = cascade_config_float(cfg, "guidance", d->guidance, &guidance, err)) &&
         !(st = cascade_config_int(cfg, "noise_level", d->noise_level, &noise, err)) &&

@@ -53,17 +53,9 @@ static cascade_status read_list(cascade_config *cfg, const char *key, char ***ou
 cascade_status cascade_model_prompts_load(const char *dir, cascade_model_prompts **out,
                                           cascade_error *err) {
     *out = NULL;
-    char *path = g_build_filename(dir, "prompts.json", NULL);
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        g_free(path);
-        return CASCADE_STATUS_OK;
-    }
     cascade_config *cfg = NULL;
-    cascade_status  st = cascade_config_load(path, &cfg, err);
-    g_free(path);
-    if (st) return st;
-    static const char *const notes[] = {"_comment", NULL};
-    cascade_config_ignore(cfg, notes);
+    cascade_status  st = cascade_config_load_optional(dir, "prompts.json", &cfg, err);
+    if (st || !cfg) return st;
     cascade_model_prompts *p = calloc(1, sizeof *p);
     if (!p) st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
     if (!st) st = read_list(cfg, "styles", &p->styles, &p->n_styles, err);

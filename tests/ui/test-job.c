@@ -66,6 +66,30 @@ static run_state run_job(const CascadeRecipe *r, const CascadeImage *image,
     return job_runner_run(r, image, mask, cancel_on_progress, g_cache);
 }
 
+/* `cascade generate` with tiny_recipe's prompt, seed and steps (and --aspect when given):
+ * the PNG's RGB pixels (g_free) and size. libpng directly: core's image-io.h shares the
+ * names cascade_job_image_new/free. */
+static guint8 *cli_generate_rgb(const char *cli, const char *aspect, gint *w, gint *h) {
+    char *out = g_build_filename(g_root, "cli.png", NULL);
+    char *argv[] = {(char *)cli, "generate", "-q", "-b", "cpu", "-m", g_root, "--seed", "7",
+                    "--steps", "6", "--sr-steps", "3", "-o", out, "a red fox",
+                    aspect ? "--aspect" : NULL, (char *)aspect, NULL};
+    gint  wait = 0;
+    assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                             NULL, &wait, NULL));
+    assert_int_equal(WEXITSTATUS(wait), 0);
+    png_image png = {.version = PNG_IMAGE_VERSION};
+    assert_true(png_image_begin_read_from_file(&png, out));
+    png.format = PNG_FORMAT_RGB;
+    guint8 *px = g_malloc(PNG_IMAGE_SIZE(png));
+    assert_true(png_image_finish_read(&png, NULL, px, 0, NULL));
+    *w = (gint)png.width;
+    *h = (gint)png.height;
+    g_unlink(out);
+    g_free(out);
+    return px;
+}
+
 /* ---- tests --------------------------------------------------------------------------------- */
 
 /* A batch of two through both stages: 32 px images (stage II's size), seeds 7 and 8,
@@ -112,25 +136,11 @@ static void test_job_matches_cli_and_candidate(void **state) {
     assert_memory_equal(((CascadeImage *)one.results->pdata[0])->pixels,
                         ((CascadeImage *)all.results->pdata[1])->pixels, 32 * 32 * 3);
     if (cli && g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) {
-        char *out = g_build_filename(g_root, "cli.png", NULL);
-        char *argv[] = {(char *)cli, "generate", "-q", "-b",        "cpu", "-m",
-                        g_root,      "--seed",   "7",  "--steps",   "6",   "--sr-steps",
-                        "3",         "-o",       out,  "a red fox", NULL};
-        gint  wait = 0;
-        assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                                 NULL, &wait, NULL));
-        assert_int_equal(WEXITSTATUS(wait), 0);
-        /* libpng directly: core's image-io.h shares the names cascade_job_image_new/free */
-        png_image png = {.version = PNG_IMAGE_VERSION};
-        assert_true(png_image_begin_read_from_file(&png, out));
-        assert_int_equal(png.width, 32);
-        png.format = PNG_FORMAT_RGB;
-        guint8 *px = g_malloc(PNG_IMAGE_SIZE(png));
-        assert_true(png_image_finish_read(&png, NULL, px, 0, NULL));
+        gint    w = 0, h = 0;
+        guint8 *px = cli_generate_rgb(cli, NULL, &w, &h);
+        assert_int_equal(w, 32);
         assert_memory_equal(px, ((CascadeImage *)all.results->pdata[0])->pixels, 32 * 32 * 3);
         g_free(px);
-        g_unlink(out);
-        g_free(out);
     }
     run_state_clear(&all);
     run_state_clear(&one);
@@ -153,26 +163,12 @@ static void test_job_aspect(void **state) {
     assert_int_equal(im->width % 8, 0);
     assert_int_equal(im->height % 8, 0);
     if (cli && g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) {
-        char *out = g_build_filename(g_root, "cli-aspect.png", NULL);
-        char *argv[] = {(char *)cli, "generate", "-q",  "-b",       "cpu",       "-m",
-                        g_root,      "--seed",   "7",   "--steps",  "6",         "--sr-steps",
-                        "3",         "--aspect", "2:1", "-o",       out,         "a red fox",
-                        NULL};
-        gint  wait = 0;
-        assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
-                                 NULL, &wait, NULL));
-        assert_int_equal(WEXITSTATUS(wait), 0);
-        png_image png = {.version = PNG_IMAGE_VERSION};
-        assert_true(png_image_begin_read_from_file(&png, out));
-        assert_int_equal(png.width, im->width);
-        assert_int_equal(png.height, im->height);
-        png.format = PNG_FORMAT_RGB;
-        guint8 *px = g_malloc(PNG_IMAGE_SIZE(png));
-        assert_true(png_image_finish_read(&png, NULL, px, 0, NULL));
+        gint    w = 0, h = 0;
+        guint8 *px = cli_generate_rgb(cli, "2:1", &w, &h);
+        assert_int_equal(w, im->width);
+        assert_int_equal(h, im->height);
         assert_memory_equal(px, im->pixels, (size_t)im->width * im->height * 3);
         g_free(px);
-        g_unlink(out);
-        g_free(out);
     }
     run_state_clear(&s);
     cascade_recipe_clear(&r);

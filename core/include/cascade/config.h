@@ -18,6 +18,10 @@ extern "C" {
 typedef struct cascade_config cascade_config;
 
 cascade_status cascade_config_load(const char *path, cascade_config **out, cascade_error *err);
+/* <dir>/<name> when the file exists (*out NULL and OK when it does not: an optional file such
+ * as generation_defaults.json), its "_comment" field marked as used. */
+cascade_status cascade_config_load_optional(const char *dir, const char *name,
+                                            cascade_config **out, cascade_error *err);
 /* Parses a JSON object from memory; label is used in messages in place of a path. */
 cascade_status cascade_config_parse(const char *json, size_t len, const char *label,
                                     cascade_config **out, cascade_error *err);
