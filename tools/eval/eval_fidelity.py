@@ -117,19 +117,29 @@ def main():
         d2 = json.load(open(os.path.join(args.model, "stage2", "generation_defaults.json")))
         size2 = cas.unet2.cfg["sample_size"]
         ups = []
-        for k in range(min(args.stage2, args.n)):
-            _, _, emb = cas.encode([prompts[k]])
-            ups.append(sample_stage2(cas.unet2, gens[k:k + 1], emb, neg, d2["steps"],
-                                     d2["guidance"], d2["noise_level"], seed=args.seed + k,
+        # evenly over the generated images, so both styles are in
+        sub = np.linspace(0, args.n - 1, min(args.stage2, args.n)).round().astype(int)
+        for c, q in enumerate(sub):
+            _, _, emb = cas.encode([prompts[q]])
+            ups.append(sample_stage2(cas.unet2, gens[q:q + 1], emb, neg, d2["steps"],
+                                     d2["guidance"], d2["noise_level"], seed=args.seed + int(q),
                                      size=size2, strength=d2.get("strength", 1.0)))
-            print(f"stage II {k + 1}/{args.stage2} ({time.time() - t0:.0f} s)", flush=True)
+            print(f"stage II {c + 1}/{len(sub)} ({time.time() - t0:.0f} s)", flush=True)
         ups = torch.cat(ups)
         nn2 = torch.cdist(to32(ups), ds).argmin(dim=1).numpy()
         k = len(ups)
+        p2 = pick[sub]
         stage2 = {"stage2_images": k, "stage2_size": size2, "stage2_settings": d2,
                   "stage2_fidelity_emoji": float(np.mean(
-                      [meta[j]["name"] == meta[i]["name"] for i, j in zip(pick[:k], nn2)])),
-                  "stage1_fidelity_emoji_same_images": float(np.mean(same_name[:k]))}
+                      [meta[j]["name"] == meta[i]["name"] for i, j in zip(p2, nn2)])),
+                  "stage2_fidelity_style": float(np.mean(
+                      [meta[j]["style"] == meta[i]["style"] for i, j in zip(p2, nn2)])),
+                  "stage2_fidelity_exact_image": float(np.mean(
+                      [j == i for i, j in zip(p2, nn2)])),
+                  "stage1_fidelity_emoji_same_images": float(np.mean(
+                      [same_name[q] for q in sub])),
+                  "stage2_per_caption": [{"prompt": prompts[q], "nearest": meta[j]["captions"][0]}
+                                         for q, j in zip(sub, nn2)]}
     report = {
         "model": os.path.relpath(args.model, ROOT),
         "settings": {"n_captions": args.n, "caption_pick": "np.linspace(0, N-1, n).round() "
@@ -159,6 +169,10 @@ def main():
     print(f"fidelity: emoji {report['fidelity_emoji']:.0%}, style {report['fidelity_style']:.0%}"
           f" (exact image {report['fidelity_exact_image']:.0%}); diversity {div} "
           f"(dataset pairs {ref:.3f}); {report['seconds']} s")
+    if stage2:
+        print(f"after stage II ({stage2['stage2_images']} images): emoji "
+              f"{stage2['stage2_fidelity_emoji']:.0%}, style {stage2['stage2_fidelity_style']:.0%}, "
+              f"exact image {stage2['stage2_fidelity_exact_image']:.0%}")
 
 
 if __name__ == "__main__":
