@@ -9,6 +9,8 @@
 
 #include "cli-images.h"
 
+#include "cascade/inpaint-blend.h"
+
 bool cli_parse_long(const char *s, long lo, long hi, long *out) {
     char *end;
     errno = 0; /* strtol saturates out-of-range input at LONG_MAX: refused, not clamped */
@@ -83,6 +85,32 @@ cascade_status cli_check_outputs(const char *output, long batch, cascade_error *
         if (st) return st;
     }
     return CASCADE_STATUS_OK;
+}
+
+cascade_status cli_blend_inpainted(const float *x, const float *mask, int64_t batch, int64_t h,
+                                   int64_t w, long feather, bool colour_match, bool quiet,
+                                   float *results, cascade_error *err) {
+    size_t n = (size_t)(3 * h * w);
+    float *one = malloc(n * sizeof *one);
+    if (!one) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+    cascade_blend_options bo;
+    cascade_blend_options_init(&bo);
+    bo.feather = feather;
+    bo.match_colour = colour_match;
+    cascade_status st = CASCADE_STATUS_OK;
+    for (int64_t b = 0; b < batch && !st; b++) {
+        cascade_blend_report rep;
+        float               *res = results + (size_t)b * n;
+        st = cascade_inpaint_blend(x, res, mask, h, w, &bo, one, &rep, err);
+        if (st) break;
+        memcpy(res, one, n * sizeof *one);
+        if (!quiet && isfinite(rep.edge_before))
+            fprintf(stderr, "blended into the surroundings: colour step at the mask's edge %.1f "
+                            "-> %.1f (RGB 0-255)\n",
+                    rep.edge_before, rep.edge_after);
+    }
+    free(one);
+    return st;
 }
 
 void cli_warn_prompt_cut(const char *cmd, int64_t n_tokens, int64_t max_tokens) {

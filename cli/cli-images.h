@@ -24,6 +24,14 @@ double cli_now_s(void); /* monotonic seconds */
 void cli_on_progress(void *ud, int stage, int step, int total, const float *x0,
                      const int64_t shape[4]);
 
+/* Inpainting's results (B, 3, h, w) blended into the input x (3, h, w) through mask (h, w)
+ * by core's rule (cascade/inpaint-blend.h: feather px, -1 automatic; colour matching), in
+ * place; unless quiet, says on stderr how large the colour step at the mask's edge was
+ * before and after. */
+cascade_status cli_blend_inpainted(const float *x, const float *mask, int64_t batch, int64_t h,
+                                   int64_t w, long feather, bool colour_match, bool quiet,
+                                   float *results, cascade_error *err);
+
 /* Says on stderr that a prompt of n_tokens is cut to the max_tokens the model reads (nothing
  * when it fits). */
 void cli_warn_prompt_cut(const char *cmd, int64_t n_tokens, int64_t max_tokens);

@@ -16,7 +16,6 @@
 #include "cascade/aspect.h"
 #include "cascade/generation-defaults.h"
 #include "cascade/image-io.h"
-#include "cascade/inpaint-blend.h"
 #include "cascade/model-prompts.h"
 #include "cascade/pipeline.h"
 #include "cascade/sd-pipeline.h"
@@ -160,18 +159,11 @@ static cascade_status run_inpaint(cascade_pipeline *p, const gen_opts *o,
     up = cli_resize_planes(res, shape[0] * 3, shape[2], shape[3], H, W);
     comp = malloc(sizeof *comp * (size_t)(shape[0] * 3 * HW));
     if (!up || !comp) goto oom;
-    cascade_blend_options bo;
-    cascade_blend_options_init(&bo);
-    bo.feather = o->mask ? o->feather : 0; /* img2img repaints everything: no edge */
-    bo.match_colour = o->mask && !o->no_colour_match;
-    for (int64_t b = 0; b < shape[0] && !st; b++) {
-        cascade_blend_report rep;
-        st = cascade_inpaint_blend(x, up + b * 3 * HW, m, H, W, &bo, comp + b * 3 * HW, &rep, err);
-        if (!st && o->mask && !o->quiet && isfinite(rep.edge_before))
-            fprintf(stderr, "blended into the surroundings: colour step at the mask's edge %.1f "
-                            "-> %.1f (RGB 0-255)\n", rep.edge_before, rep.edge_after);
-    }
-    if (st) goto done;
+    memcpy(comp, up, sizeof *comp * (size_t)(shape[0] * 3 * HW));
+    /* img2img repaints everything: no edge to blend */
+    if (o->mask && (st = cli_blend_inpainted(x, m, shape[0], H, W, o->feather,
+                                             !o->no_colour_match, o->quiet, comp, err)))
+        goto done;
     /* an RGBA input stays RGBA: alpha blended like the colours, so it is untouched where the
      * mask is 0 and the generated pixels are opaque where it is 1 */
     for (int64_t i = 0; alpha && i < HW; i++)

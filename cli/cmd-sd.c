@@ -3,6 +3,7 @@
  * The commands hand over here when --model names such a folder. */
 #include <getopt.h>
 #include <glib.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,9 @@ static void on_sigint(int sig) {
 typedef struct sd_opts {
     const char *model, *prompt, *negative, *output, *backend, *image, *mask, *aspect;
     long        seed, steps, batch, width, height, noise_level, clip_skip, tile, threads;
+    long        feather; /* inpaint: -1 automatic */
     double      guidance, strength, eta;
-    bool        quiet, have_seed;
+    bool        quiet, have_seed, no_colour_match;
 } sd_opts;
 
 static void usage(FILE *f, const char *cmd) {
@@ -63,6 +65,10 @@ static void usage(FILE *f, const char *cmd) {
                  "      --tile N           low-res tile edge in pixels (default 128)\n"
             : inp ? "      --image FILE       the PNG to repaint\n"
                     "      --mask FILE        PNG, white = repaint, black = keep\n"
+                    "      --feather N        fade the repainted area in over N pixels inside\n"
+                    "                         the mask's edge (default: 2 % of the image)\n"
+                    "      --no-colour-match  keep the model's colours (by default its drift,\n"
+                    "                         measured just outside the mask, is removed)\n"
                     "      --strength X       0..1 (default 1)\n"
             : i2i ? "      --image FILE       the PNG to vary\n"
                     "      --strength X       0..1 (default 0.8)\n"
@@ -129,14 +135,13 @@ static cascade_status run_image_task(cascade_sd_pipeline *p, const char *cmd, co
     }
     if (m && alpha) /* alpha kept outside the mask, opaque where repainted */
         for (int64_t i = 0; i < h * w; i++)
-            alpha[i] = m[i] >= 0.5f ? 255 : alpha[i];
-    if (m) /* outside the mask the input exactly, whatever the resampling did */
-        for (int64_t b = 0; b < s[0]; b++)
-            for (int64_t c = 0; c < 3; c++)
-                for (int64_t i = 0; i < h * w; i++) {
-                    float *v = &back[(b * 3 + c) * h * w + i];
-                    *v = m[i] >= 0.5f ? *v : x[c * h * w + i];
-                }
+            alpha[i] = (uint8_t)lrintf(m[i] > 0 ? 255.0f * m[i] + (1 - m[i]) * alpha[i] : alpha[i]);
+    /* blended in as every front end does; outside the mask the input exactly */
+    if (m && (st = cli_blend_inpainted(x, m, s[0], h, w, o->feather, !o->no_colour_match,
+                                       o->quiet, back, err))) {
+        free(back);
+        goto done;
+    }
     shape[0] = s[0], shape[1] = 3, shape[2] = h, shape[3] = w;
     *res = back;
     *alpha_out = alpha; /* an RGBA input stays RGBA */
@@ -162,7 +167,7 @@ static cascade_status cli_aspect_size_sd(const cascade_sd_pipeline *p, const cha
 
 int cli_sd_main(const char *cmd, int argc, char **argv) {
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_BATCH, O_WIDTH, O_HEIGHT, O_STRENGTH, O_IMAGE,
-           O_MASK, O_NOISE, O_CLIP_SKIP, O_TILE, O_ETA, O_ASPECT };
+           O_MASK, O_NOISE, O_CLIP_SKIP, O_TILE, O_ETA, O_ASPECT, O_FEATHER, O_NO_COLOUR };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},     {"prompt", required_argument, NULL, 'p'},
         {"negative", required_argument, NULL, 'n'},  {"output", required_argument, NULL, 'o'},
@@ -177,9 +182,11 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
         {"clip-skip", required_argument, NULL, O_CLIP_SKIP},
         {"tile", required_argument, NULL, O_TILE},   {"eta", required_argument, NULL, O_ETA},
         {"aspect", required_argument, NULL, O_ASPECT},
+        {"feather", required_argument, NULL, O_FEATHER},
+        {"no-colour-match", no_argument, NULL, O_NO_COLOUR},
         {"help", no_argument, NULL, 'h'},            {0}};
     sd_opts o = {.backend = "cpu", .batch = 1, .guidance = -1, .strength = -1,
-                 .noise_level = -1};
+                 .noise_level = -1, .feather = -1};
     int     c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:p:n:o:b:t:qh", opts, NULL)) != -1) {
@@ -206,6 +213,8 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
         case O_TILE: ok = cli_parse_long(optarg, 16, 4096, &o.tile); break;
         case O_ETA: ok = cli_parse_double(optarg, 0, 1, &o.eta); break;
         case O_ASPECT: o.aspect = optarg; break;
+        case O_FEATHER: ok = cli_parse_long(optarg, 0, 4096, &o.feather); break;
+        case O_NO_COLOUR: o.no_colour_match = true; break;
         case 'h': usage(stdout, cmd); return 0;
         default: usage(stderr, cmd); return 2;
         }

@@ -131,6 +131,16 @@ static void assert_rgb_equal(const CascadeImage *im, const guint8 *want) {
         assert_memory_equal(im->pixels + i * im->channels, want + i * 3, 3);
 }
 
+/* The same within tol levels (the job blends an inpainting result in after rounding it to
+ * 8 bits, the CLI before). */
+static void assert_rgb_close(const CascadeImage *im, const guint8 *want, gint tol) {
+    for (gint i = 0; i < im->width * im->height; i++)
+        for (gint c = 0; c < 3; c++)
+            if (abs((gint)im->pixels[i * im->channels + c] - (gint)want[i * 3 + c]) > tol)
+                fail_msg("pixel %d channel %d: %d, want %d", i, c,
+                         im->pixels[i * im->channels + c], want[i * 3 + c]);
+}
+
 /* Text to image with an SD folder: the model's 16 px, seeds 7 and 8 distinct, item 0 what
  * `cascade generate --model SD-DIR` makes, progress of one stage, no latent previews. */
 static void test_sd_generate(void **state) {
@@ -187,7 +197,7 @@ static void test_sd_inpaint(void **state) {
                           "7",       "--steps", "3",   "--guidance", "7",  "--image",
                           in,        "--mask",  mask,  "a red fox",  NULL};
     guint8     *want = cli_rgb(args, 16, 16);
-    if (want) assert_rgb_equal(out, want);
+    if (want) assert_rgb_close(out, want, 1);
     g_free(want), g_free(in), g_free(mask);
     run_state_clear(&s);
     cascade_recipe_clear(&r);
