@@ -329,18 +329,30 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
                 for (int64_t b = 0; b < g->batch; b++)
                     memcpy(img2 + (size_t)b * 3 * hw2, image, 3 * hw2 * sizeof *img2);
         }
-        /* generate: stage II may start from stage I's image, enlarged and re-noised
-         * (IFImg2ImgSuperResolutionPipeline), instead of pure noise */
+        /* stage II may start from stage I's image, enlarged and re-noised
+         * (IFImg2ImgSuperResolutionPipeline), instead of pure noise; inpainting: that image
+         * inside the mask, the original outside it */
         double s2 = g->strength2 > 0 ? g->strength2 : p->strength2 > 0 ? p->strength2 : 1.0;
-        if (!st && !image && s2 < 1.0) {
-            if (!(img2 = malloc(n2 * sizeof *img2)))
+        float *up1 = NULL;
+        if (!st && s2 < 1.0) {
+            if (!img2) img2 = malloc(n2 * sizeof *img2);
+            up1 = image ? malloc(n2 * sizeof *up1) : img2;
+            if (!img2 || !up1)
                 st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "stage II start");
             else
-                cascade_resize_bilinear_ac(x1, g->batch * 3, h1, w1, h2, w2, img2);
+                cascade_resize_bilinear_ac(x1, g->batch * 3, h1, w1, h2, w2, up1);
+            for (int64_t b = 0; !st && image && b < g->batch; b++)
+                for (size_t i = 0; i < 3 * hw2; i++) {
+                    float m = mask[i % hw2];
+                    size_t k = (size_t)b * 3 * hw2 + i;
+                    img2[k] = m * up1[k] + (1.0f - m) * image[i];
+                }
+            if (image) free(up1);
         }
         if (!st) {
             stage_args(p, g, &cn, emb, seq, dim, 2, h2, w2, &a);
             if (!image) a.strength = s2;
+            else if (s2 < a.strength) a.strength = s2;
             a.low_res = x1;
             a.low_h = h1;
             a.low_w = w1;
