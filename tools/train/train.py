@@ -137,14 +137,18 @@ def main():
     ap.add_argument("--snr-gamma", type=float, default=5.0)
     ap.add_argument("--max-weight", type=float, default=20.0,
                     help="trunc-snr: cap of the noisy timesteps' weight")
-    ap.add_argument("--widths", default="16,32,64", help="stage 1 U-Net block widths (new run)")
-    ap.add_argument("--layers", type=int, default=1, help="stage 1 resnets per level (new run)")
+    ap.add_argument("--widths", default=None,
+                    help="stage 1 U-Net block widths of a new U-Net (default: the --init-from "
+                         "model's shape, else 16,32,64)")
+    ap.add_argument("--layers", type=int, default=None,
+                    help="stage 1 resnets per level of a new U-Net (default 1)")
     ap.add_argument("--attn-levels", default="",
                     help="stage 1 levels with attention, e.g. 2,3 (default: the lowest)")
-    ap.add_argument("--res", type=int, default=64, choices=(16, 32, 64),
+    ap.add_argument("--res", type=int, default=None, choices=(16, 32, 64),
                     help="stage 1 resolution (new run): the 64 px images area-averaged down")
-    ap.add_argument("--lo-res", type=int, default=64, choices=(16, 32, 64),
-                    help="stage 2: the size of stage I's images it enlarges to 256 px")
+    ap.add_argument("--lo-res", type=int, default=None, choices=(16, 32, 64),
+                    help="stage 2: the size of stage I's images it enlarges to 256 px "
+                         "(default: stage I's sample_size)")
     ap.add_argument("--eval-minutes", type=float, default=0.0,
                     help="stage 1: measure prompt fidelity of the EMA every this many minutes")
     ap.add_argument("--eval-n", type=int, default=32)
@@ -195,12 +199,15 @@ def main():
     if args.stage == 1:
         if resuming:
             ucfg = torch.load(ck_path, map_location="cpu")["unet_config"]
+        elif init and args.widths is None and args.layers is None and args.res is None and \
+                not args.attn_levels:  # the model it starts from, shape and all
+            ucfg = json.load(open(os.path.join(init, "stage1", "unet", "config.json")))
         else:
             attn = [int(a) for a in args.attn_levels.split(",") if a] or None
             ucfg = configs.unet1_config(t5_cfg["d_model"],
-                                        [int(w) for w in args.widths.split(",")],
-                                        args.layers, attn)
-            ucfg["sample_size"] = args.res
+                                        [int(w) for w in (args.widths or "16,32,64").split(",")],
+                                        args.layers or 1, attn)
+            ucfg["sample_size"] = args.res or 64
         unet = UNet(ucfg).to(dev)
         t5_init_(t5, t5_cfg)
         unet_init_(unet)
@@ -253,8 +260,13 @@ def main():
         if args.smoke:
             im256 = im256[:8]
         lo_all = to_float(im64)
-        if args.lo_res < lo_all.shape[-1]:  # stage I's size: the 64 px images area-averaged
-            lo_all = F.avg_pool2d(lo_all, lo_all.shape[-1] // args.lo_res)
+        lo_res = args.lo_res
+        if lo_res is None:  # stage I's own size
+            s1cfg = s1["unet_config"] if os.path.exists(ck1) else json.load(
+                open(os.path.join(init, "stage1", "unet", "config.json")))
+            lo_res = s1cfg["sample_size"]
+        if lo_res < lo_all.shape[-1]:  # stage I's size: the 64 px images area-averaged
+            lo_all = F.avg_pool2d(lo_all, lo_all.shape[-1] // lo_res)
         with torch.no_grad():  # T5 states of every caption, once (the encoder is frozen)
             emb_all = torch.cat([t5(ids[i:i + 64], mask[i:i + 64])
                                  for i in range(0, ids.shape[0], 64)])
