@@ -13,7 +13,6 @@
 
 #include "backend-choice.h"
 #include "cascade.h"
-#include "cascade/aspect.h"
 #include "cascade/generation-defaults.h"
 #include "cascade/image-io.h"
 #include "cascade/model-prompts.h"
@@ -358,15 +357,12 @@ static int run(int argc, char **argv, gen_mode mode) {
         goto done;
     }
     if (o.aspect) { /* the model's pixel count in that shape */
-        double  ratio;
-        int64_t bh, bw, h, w;
-        bool    two = sr != NULL && cascade_pipeline_has_stage2(p);
-        if (cascade_aspect_parse(o.aspect, &ratio, &err)) {
+        int64_t h, w;
+        if (cascade_pipeline_aspect_size(p, sr != NULL && cascade_pipeline_has_stage2(p),
+                                         o.aspect, &h, &w, &err)) {
             rc = cli_fail(cmd, &err);
             goto done;
         }
-        cascade_pipeline_image_size(p, two, &bh, &bw);
-        cascade_aspect_size(bh, bw, cascade_pipeline_size_multiple(p, two), ratio, &h, &w);
         o.height = (long)h;
         o.width = (long)w;
     }

@@ -13,7 +13,6 @@
 
 #include "backend-choice.h"
 #include "cascade.h"
-#include "cascade/aspect.h"
 #include "cascade/sd-pipeline.h"
 #include "cli-images.h"
 #include "cmd-sd.h"
@@ -152,19 +151,6 @@ done:
     return st;
 }
 
-/* --aspect: the model's default pixel count in that shape, in its size multiples. */
-static cascade_status cli_aspect_size_sd(const cascade_sd_pipeline *p, const char *aspect,
-                                         long *height, long *width, cascade_error *err) {
-    double  ratio;
-    int64_t bh, bw, h, w;
-    CASCADE_TRY(cascade_aspect_parse(aspect, &ratio, err));
-    cascade_sd_pipeline_default_size(p, &bh, &bw);
-    cascade_aspect_size(bh, bw, cascade_sd_pipeline_size_multiple(p), ratio, &h, &w);
-    *height = (long)h;
-    *width = (long)w;
-    return CASCADE_STATUS_OK;
-}
-
 int cli_sd_main(const char *cmd, int argc, char **argv) {
     enum { O_SEED = 256, O_STEPS, O_GUIDANCE, O_BATCH, O_WIDTH, O_HEIGHT, O_STRENGTH, O_IMAGE,
            O_MASK, O_NOISE, O_CLIP_SKIP, O_TILE, O_ETA, O_ASPECT, O_FEATHER, O_NO_COLOUR };
@@ -243,13 +229,16 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
     int                  rc = 0;
     cascade_error_init(&err);
     cascade_cancel_init(&g_cancel);
+    int64_t ah = o.height, aw = o.width; /* --aspect: the model's pixel count in that shape */
     if (cli_check_outputs(o.output, o.batch, &err) ||
         cli_backend_new(o.backend, (int)o.threads, &be, &err) ||
         cascade_sd_pipeline_load(o.model, be, CASCADE_DTYPE_F32, &p, &err) ||
-        (o.aspect && cli_aspect_size_sd(p, o.aspect, &o.height, &o.width, &err))) {
+        (o.aspect && cascade_sd_pipeline_aspect_size(p, o.aspect, &ah, &aw, &err))) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
+    o.height = (long)ah;
+    o.width = (long)aw;
     int64_t n_tokens = 0, max_tokens = 0;
     if (cascade_sd_pipeline_prompt_tokens(p, o.prompt, &n_tokens, &max_tokens, &err)) {
         rc = cli_fail(cmd, &err);

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "cascade-job-private.h"
-#include "cascade/aspect.h"
 #include "cascade/backend.h"
 #include "cascade/inpaint-blend.h"
 #include "cascade/model-search.h"
@@ -273,14 +272,9 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
     g.guidance2 = r->guidance2;
     g.stage2 = r->stage2 && cascade_pipeline_has_stage2(p);
     g.noise_level = r->noise_level;
-    if (r->mode == CASCADE_MODE_GENERATE) { /* the chosen shape at the model's pixel count */
-        double  ratio = 1.0;
-        int64_t bh, bw;
-        if (cascade_aspect_parse(r->aspect, &ratio, &err)) return job_fail_core(&err, error);
-        cascade_pipeline_image_size(p, g.stage2, &bh, &bw);
-        cascade_aspect_size(bh, bw, cascade_pipeline_size_multiple(p, g.stage2), ratio,
-                            &g.height, &g.width);
-    }
+    if (r->mode == CASCADE_MODE_GENERATE && /* the chosen shape at the model's pixel count */
+        cascade_pipeline_aspect_size(p, g.stage2, r->aspect, &g.height, &g.width, &err))
+        return job_fail_core(&err, error);
     g.progress = job_on_progress;
     g.user_data = &pc;
     g.cancel = &run->cancel;

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include "cascade-job-private.h"
-#include "cascade/aspect.h"
 
 gchar *job_sd_dir(const CascadeRecipe *r) {
     g_autofree gchar *dir = NULL;
@@ -108,16 +107,10 @@ static gboolean sd_diffusion(CascadeJobRun *run, cascade_sd_pipeline *p, const g
     g.steps = r->steps1;
     g.guidance = r->guidance1;
     g.strength = vary ? r->strength : inpaint ? r->inpaint_strength : -1.0;
-    if (!im) { /* text to image: the chosen shape at the model's pixel count */
-        double        ratio = 1.0;
-        int64_t       bh, bw;
-        cascade_error aerr;
-        cascade_error_init(&aerr);
-        if (cascade_aspect_parse(r->aspect, &ratio, &aerr)) return job_fail_core(&aerr, error);
-        cascade_sd_pipeline_default_size(p, &bh, &bw);
-        cascade_aspect_size(bh, bw, cascade_sd_pipeline_size_multiple(p), ratio, &g.height,
-                            &g.width);
-    }
+    cascade_error aerr;
+    cascade_error_init(&aerr);
+    if (!im && cascade_sd_pipeline_aspect_size(p, r->aspect, &g.height, &g.width, &aerr))
+        return job_fail_core(&aerr, error); /* text to image: the chosen shape */
     g.progress = on_sd_progress;
     g.user_data = &pc;
     g.cancel = &run->cancel;

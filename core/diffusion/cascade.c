@@ -8,6 +8,7 @@
 
 #include <glib.h>
 
+#include "cascade/aspect.h"
 #include "cascade/generation-defaults.h"
 #include "cascade/model-dir.h"
 #include "cascade/t5.h"
@@ -148,6 +149,17 @@ static char *preprocess_text(const char *text) {
     char *low = g_utf8_strdown(g_strstrip(copy), -1);
     g_free(copy);
     return low;
+}
+
+cascade_status cascade_pipeline_aspect_size(const cascade_pipeline *p, bool stage2,
+                                            const char *aspect, int64_t *height, int64_t *width,
+                                            cascade_error *err) {
+    double  ratio;
+    int64_t bh, bw;
+    CASCADE_TRY(cascade_aspect_parse(aspect, &ratio, err));
+    cascade_pipeline_image_size(p, stage2, &bh, &bw);
+    cascade_aspect_size(bh, bw, cascade_pipeline_size_multiple(p, stage2), ratio, height, width);
+    return CASCADE_STATUS_OK;
 }
 
 cascade_status cascade_pipeline_prompt_tokens(const cascade_pipeline *p, const char *prompt,

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "cascade/aspect.h"
 #include "cascade/clip-text.h"
 #include "cascade/clip-tokenizer.h"
 #include "cascade/config.h"
@@ -336,5 +337,16 @@ cascade_status cascade_sd_pipeline_prompt_tokens(const cascade_sd_pipeline *p, c
     if (st) return st;
     *n_tokens = (int64_t)n;
     *max_tokens = cascade_clip_tokenizer_model_max_length(p->tok);
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cascade_sd_pipeline_aspect_size(const cascade_sd_pipeline *p, const char *aspect,
+                                               int64_t *height, int64_t *width,
+                                               cascade_error *err) {
+    double  ratio;
+    int64_t bh, bw;
+    CASCADE_TRY(cascade_aspect_parse(aspect, &ratio, err));
+    cascade_sd_pipeline_default_size(p, &bh, &bw);
+    cascade_aspect_size(bh, bw, cascade_sd_pipeline_size_multiple(p), ratio, height, width);
     return CASCADE_STATUS_OK;
 }

@@ -202,6 +202,11 @@ void cascade_pipeline_image_size(const cascade_pipeline *p, bool stage2, int64_t
 /* generate's height and width must be multiples of this: stage II's factor (when run) times
  * stage I's U-Net downsampling. */
 int64_t cascade_pipeline_size_multiple(const cascade_pipeline *p, bool stage2);
+/* The generate size for aspect "W:H" (cascade/aspect.h): the model's pixel count in that
+ * shape, on its size multiple; INVALID_ARG naming a bad aspect. */
+cascade_status cascade_pipeline_aspect_size(const cascade_pipeline *p, bool stage2,
+                                            const char *aspect, int64_t *height, int64_t *width,
+                                            cascade_error *err);
 /* How many tokens prompt takes as the pipeline tokenizes it (</s> included). A prompt longer
  * than cascade_generate_params.max_length is cut to it, as IF's pipelines do; front ends
  * say so, since the end of a long prompt then has no effect. */

@@ -41,6 +41,10 @@ void cascade_sd_pipeline_default_size(const cascade_sd_pipeline *p, int64_t *hei
                                       int64_t *width);
 /* The factor sizes must be multiples of (the VAE's, times the U-Net's downsampling). */
 int64_t cascade_sd_pipeline_size_multiple(const cascade_sd_pipeline *p);
+/* As cascade_pipeline_aspect_size, for text to image with this folder. */
+cascade_status cascade_sd_pipeline_aspect_size(const cascade_sd_pipeline *p, const char *aspect,
+                                               int64_t *height, int64_t *width,
+                                               cascade_error *err);
 /* How many tokens prompt takes (bos and eos included) and how many the text encoder reads
  * (*max_tokens, the tokenizer's model_max_length); longer prompts are cut, as diffusers
  * does. Both 0 when the folder has no text encoder. */
