@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include "io-reason.h"
 #include "out-file.h"
 
 #define MAX_EDGE (1 << 20)
@@ -64,7 +65,7 @@ cascade_status cascade_image_read_png_limit(const char *path, int64_t max_pixels
     FILE *f = fopen(path, "rb");
     if (!f)
         return cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot open: %s", path,
-                                 g_strerror(errno));
+                                 cascade_io_errno_reason(errno));
     png_ctx                 c = {.path = path};
     png_structp             png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, on_error,
                                                          on_warning);
@@ -133,7 +134,7 @@ cascade_status cascade_image_write_png_cancel(const char *path, const cascade_im
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: not an RGB/RGBA image",
                                  path);
     /* written beside path and renamed over it when complete (out-file.h) */
-    cascade_io_out out = {NULL, NULL};
+    cascade_io_out out = {0};
     CASCADE_TRY(cascade_io_out_open(path, &out, err));
     png_ctx     c = {.path = path};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
@@ -175,7 +176,7 @@ cascade_status cascade_image_check_output(const char *path, cascade_error *err) 
     if (g_file_test(path, G_FILE_TEST_IS_DIR))
         return cascade_error_set(err, CASCADE_STATUS_IO, "%s: is a folder, not a file", path);
     /* the exact step the writer will take: a temporary file in the same folder */
-    cascade_io_out out = {NULL, NULL};
+    cascade_io_out out = {0};
     CASCADE_TRY(cascade_io_out_open(path, &out, err));
     cascade_io_out_abort(&out);
     return CASCADE_STATUS_OK;

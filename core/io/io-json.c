@@ -1,4 +1,5 @@
 #include "io-json.h"
+#include "io-reason.h"
 
 #include <stdbool.h>
 #include <stdio.h>

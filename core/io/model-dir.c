@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "io-json.h"
+#include "io-reason.h"
 
 struct cascade_model_dir {
     char                    *path;
@@ -110,9 +111,11 @@ cascade_status cascade_model_dir_open(const char *path, cascade_model_dir **out,
 
     *out = NULL;
     if (!g_file_get_contents(index_path, &text, &len, &gerr)) {
-        st = cascade_error_set(err, CASCADE_STATUS_IO,
-                               "%s: cannot read: %s (is this a diffusers model directory?)",
-                               index_path, gerr ? gerr->message : "unknown error");
+        /* the hint only where the file is missing: a loop or a permission is its own reason */
+        gboolean missing = gerr && g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s%s", index_path,
+                               cascade_io_gerror_reason(gerr),
+                               missing ? " (is this a diffusers model directory?)" : "");
         goto fail;
     }
     st = cascade_io_json_parse(text, len, index_path, "model index", 0, &parser, &root, err);

@@ -10,13 +10,14 @@
 #include "cascade/status.h"
 
 typedef struct cascade_io_out {
-    char *tmp; /* "<path>.tmp-XXXXXX" */
+    char *target; /* path, or the file its symbolic links lead to */
+    char *tmp;    /* "<target>.tmp-XXXXXX" */
     FILE *f;
 } cascade_io_out;
 
 /* Creates the temporary file; o->f is ready for writing. IO naming path and the reason. */
 cascade_status cascade_io_out_open(const char *path, cascade_io_out *o, cascade_error *err);
-/* Closes (flushing) and renames over path; on failure the temporary file is removed. */
+/* Closes (flushing) and renames over the target (path names it in messages); on failure the temporary file is removed. */
 cascade_status cascade_io_out_commit(cascade_io_out *o, const char *path, cascade_error *err);
 /* Closes and removes the temporary file; NULL-safe on a never-opened (zeroed) o. */
 void cascade_io_out_abort(cascade_io_out *o);

@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "io-json.h"
+#include "io-reason.h"
 #include "out-file.h"
 #include "runtime/map-guard.h"
 
@@ -295,7 +296,7 @@ cascade_status cascade_safetensors_open(const char *path, cascade_safetensors **
     GMappedFile *mf = g_mapped_file_new(path, FALSE, &gerr);
     if (!mf) {
         cascade_status s = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot open: %s", path,
-                                             gerr ? gerr->message : "unknown error");
+                                             cascade_io_gerror_reason(gerr));
         g_clear_error(&gerr);
         return s;
     }
@@ -399,7 +400,7 @@ cascade_status cascade_safetensors_write(const char *path, size_t n, const char 
     cascade_status st = CASCADE_STATUS_OK;
     named         *order = NULL;
     GString       *hdr = NULL;
-    cascade_io_out out = {NULL, NULL};
+    cascade_io_out out = {0};
 
     if (n && (!names || !tensors))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: NULL names or tensors",
@@ -492,7 +493,7 @@ cascade_status cascade_safetensors_write(const char *path, size_t n, const char 
     }
     if (!ok) {
         st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: write failed: %s", path,
-                               g_strerror(errno));
+                               cascade_io_errno_reason(errno));
         goto fail;
     }
     st = cascade_io_out_commit(&out, path, err);

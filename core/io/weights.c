@@ -11,6 +11,7 @@
 
 #include "cascade/safetensors.h"
 #include "io-json.h"
+#include "io-reason.h"
 #include "runtime/map-guard.h"
 
 typedef struct weight {
@@ -112,7 +113,7 @@ static cascade_status open_index(cascade_weights *w, const char *index_path, cas
 
     if (!g_file_get_contents(index_path, &text, &len, &gerr)) {
         st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot read: %s", index_path,
-                               gerr ? gerr->message : "unknown error");
+                               cascade_io_gerror_reason(gerr));
         goto fail;
     }
     st = cascade_io_json_parse(text, len, index_path, "index", 0, &parser, &root, err);
@@ -249,7 +250,7 @@ cascade_status cascade_weights_open_dir(const char *dir, cascade_dtype dtype, ca
     GDir *d = g_dir_open(dir, 0, &gerr);
     if (!d) {
         st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: cannot open directory: %s", dir,
-                               gerr ? gerr->message : "unknown error");
+                               cascade_io_gerror_reason(gerr));
         goto done;
     }
     for (const char *name; (name = g_dir_read_name(d));) {

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "io/io-json.h"
+#include "io/io-reason.h"
 
 #include "cascade/safetensors.h"
 #include "cascade/tensor.h"
@@ -494,7 +495,7 @@ static cascade_status read_group(converter *c, JsonObject *g, guint gi, cascade_
         gsize   len = 0;
         GError *ge = NULL;
         if (!g_file_get_contents(path, &data, &len, &ge)) {
-            cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", path, ge->message);
+            cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", path, cascade_io_gerror_reason(ge));
             g_error_free(ge);
             g_free(path);
             return CASCADE_STATUS_IO;
@@ -758,7 +759,7 @@ static cascade_status write_outputs(converter *c, const char *out_dir, cascade_e
     char *st_tmp = g_strconcat(st_path, ".tmp", NULL);
     char *cfg_tmp = g_strconcat(cfg_path, ".tmp", NULL);
     if (st == CASCADE_STATUS_OK && g_mkdir_with_parents(out_dir, 0755) != 0)
-        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", out_dir, g_strerror(errno));
+        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", out_dir, cascade_io_errno_reason(errno));
     if (st == CASCADE_STATUS_OK) {
         const char *meta[] = {"format", "pt", "source", "tfjs layers-model", NULL};
         st = cascade_safetensors_write(st_tmp, names->len, (const char *const *)names->pdata,
@@ -766,12 +767,12 @@ static cascade_status write_outputs(converter *c, const char *out_dir, cascade_e
     }
     GError *ge = NULL;
     if (st == CASCADE_STATUS_OK && !g_file_set_contents(cfg_tmp, cfg_text, -1, &ge)) {
-        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s", ge->message);
+        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", cfg_tmp, cascade_io_gerror_reason(ge));
         g_error_free(ge);
     }
     if (st == CASCADE_STATUS_OK &&
         (g_rename(st_tmp, st_path) != 0 || g_rename(cfg_tmp, cfg_path) != 0))
-        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", out_dir, g_strerror(errno));
+        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", out_dir, cascade_io_errno_reason(errno));
     if (st != CASCADE_STATUS_OK) {
         g_remove(st_tmp);
         g_remove(cfg_tmp);
@@ -797,7 +798,7 @@ cascade_status cascade_tfjs_convert(const char *model_dir, const char *out_dir,
     GError   *ge = NULL;
     JsonNode *root_node = NULL;
     if (!g_file_get_contents(path, &c.json_text, &c.json_len, &ge)) {
-        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s", ge->message);
+        st = cascade_error_set(err, CASCADE_STATUS_IO, "%s: %s", path, cascade_io_gerror_reason(ge));
         g_clear_error(&ge);
     } else if (c.json_len > MAX_JSON_BYTES) {
         st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: larger than 64 MiB", path);

@@ -365,6 +365,67 @@ static void test_cli_generate_model_defaults(void **state) {
     g_free(root), g_free(defaults), g_free(out);
 }
 
+/* Symbolic links (issue 14 item 12): a loop is reported as a loop, for a model folder, an
+ * input image and an output; an output that is a link is written where the link points and
+ * the link stays; an empty config is a plain error without GLib's CRITICAL noise. */
+static void test_cli_symlinks_and_reasons(void **state) {
+    (void)state;
+    char *dir = test_make_tmpdir();
+    char *a = g_build_filename(dir, "a", NULL), *b = g_build_filename(dir, "b", NULL);
+    assert_int_equal(symlink(b, a), 0);
+    assert_int_equal(symlink(a, b), 0);
+    result r = run_cli((const char *[]){"generate", "-m", a, "x", "-o", "/tmp/never.png", NULL});
+    assert_int_not_equal(r.status, 0);
+    if (!strstr(r.err, "loop of symbolic links")) fail_msg("%s", r.err);
+    assert_null(strstr(r.err, "diffusers model directory"));
+    result_clear(&r);
+    r = run_cli((const char *[]){"img2img", "--image", a, "x", "-o", "/tmp/never.png", NULL});
+    assert_int_not_equal(r.status, 0);
+    if (!strstr(r.err, "loop of symbolic links")) fail_msg("%s", r.err);
+    result_clear(&r);
+    r = run_cli((const char *[]){"generate", "-m", "/nonexistent/model", "x", "-o", a, NULL});
+    assert_int_not_equal(r.status, 0);
+    if (!strstr(r.err, "loop of symbolic links")) fail_msg("%s", r.err);
+    assert_true(g_file_test(a, G_FILE_TEST_IS_SYMLINK)); /* the link itself is untouched */
+    result_clear(&r);
+    /* a missing model folder keeps its hint */
+    r = run_cli((const char *[]){"generate", "-m", dir, "x", "-o", "/tmp/never.png", NULL});
+    assert_int_not_equal(r.status, 0);
+    if (!strstr(r.err, "diffusers model directory")) fail_msg("%s", r.err);
+    result_clear(&r);
+
+    char *root = make_test_cascade();
+    if (root) {
+        char *target = g_build_filename(dir, "target.png", NULL);
+        char *link = g_build_filename(dir, "link.png", NULL);
+        assert_int_equal(symlink("target.png", link), 0);
+        r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "x", "--steps", "2",
+                                     "-o", link, NULL});
+        if (r.status) fail_msg("generate: %s", r.err);
+        result_clear(&r);
+        assert_true(g_file_test(link, G_FILE_TEST_IS_SYMLINK));
+        assert_true(g_file_test(target, G_FILE_TEST_IS_REGULAR));
+        /* stage1/unet links to the golden case: replace the link by a folder of our own, so
+         * the golden file is never written through it */
+        char *unet = g_build_filename(root, "stage1", "unet", NULL);
+        char *cfg = g_build_filename(unet, "config.json", NULL);
+        assert_true(g_file_test(unet, G_FILE_TEST_IS_SYMLINK));
+        assert_int_equal(g_unlink(unet), 0);
+        assert_int_equal(g_mkdir(unet, 0755), 0);
+        assert_true(test_write_file(cfg, "", 0));
+        r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "x", "-o", target, NULL});
+        assert_int_not_equal(r.status, 0);
+        assert_non_null(strstr(r.err, "config.json"));
+        assert_null(strstr(r.err, "CRITICAL"));
+        result_clear(&r);
+        g_unlink(link), g_unlink(target), g_unlink(cfg);
+        tiny_cascade_rm_tree(root);
+        g_free(target), g_free(link), g_free(cfg), g_free(unet), g_free(root);
+    }
+    g_unlink(a), g_unlink(b), g_rmdir(dir);
+    g_free(a), g_free(b), g_free(dir);
+}
+
 /* inpaint: pixels outside the mask are the input's exactly; inside they change. */
 static void test_cli_inpaint_keeps_unmasked(void **state) {
     (void)state;
@@ -671,6 +732,7 @@ int main(void) {
         cmocka_unit_test(test_cli_inpaint_keeps_unmasked),
         cmocka_unit_test(test_cli_inpaint_keeps_alpha),
         cmocka_unit_test(test_cli_generate_unwritable_output),
+        cmocka_unit_test(test_cli_symlinks_and_reasons),
         cmocka_unit_test(test_cli_generate_nan_weights),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
         cmocka_unit_test(test_cli_bench_cascade_json),
