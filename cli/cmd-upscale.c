@@ -16,6 +16,7 @@
 #include "cmd-sd.h"
 #include "cascade/backend.h"
 #include "cascade/image-io.h"
+#include "cascade/png-stream.h"
 #include "cascade/upscaler.h"
 
 static cascade_cancel g_cancel; /* raised by SIGINT: the one global the CLI needs */
@@ -39,8 +40,10 @@ static void usage(FILE *f) {
             "  --context N      input pixels of context around each tile (default: the\n"
             "                   network's receptive field, at most 32)\n"
             "  --feather N      cross-fade width between tiles, input pixels (default 8)\n"
-            "  --memory MIB     activation memory budget per tile (default: half the device\n"
-            "                   memory the backend reports, else 1024)\n"
+            "  --memory MIB     memory budget for one tile's activations and the bands of\n"
+            "                   image rows in flight (default: half the device memory the\n"
+            "                   backend reports, else 1024); the image itself is streamed\n"
+            "                   from IN.png and into OUT.png row by row, never held whole\n"
             "  --backend NAME   cpu (default), vulkan, vulkan-fp16\n"
             "  --threads N      CPU threads (default: all cores)\n"
             "  --bench N        time N runs after one warm-up; print JSON on stdout\n"
@@ -82,6 +85,22 @@ static double cpu_s(void) {
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
+}
+
+/* The streamed run's source and sink: the input PNG's rows, the output PNG's rows. */
+typedef struct png_io {
+    cascade_png_reader *in;
+    cascade_png_writer *out;
+} png_io;
+
+static cascade_status read_rows(void *io, uint8_t *rows, size_t stride, int64_t n,
+                                cascade_error *err) {
+    return cascade_png_reader_read_rows(((png_io *)io)->in, rows, stride, n, err);
+}
+
+static cascade_status write_rows(void *io, const uint8_t *rows, size_t stride, int64_t n,
+                                 cascade_error *err) {
+    return cascade_png_writer_write_rows(((png_io *)io)->out, rows, stride, n, &g_cancel, err);
 }
 
 typedef struct up_args {
@@ -147,74 +166,85 @@ static int parse_args(int argc, char **argv, up_args *a, bool *done) {
     return 0;
 }
 
-int cmd_upscale(int argc, char **argv) {
-    if (cli_args_name_sd_model(argc, argv)) return cli_sd_main("upscale", argc, argv);
-    up_args a;
-    bool    done;
-    int     rc = parse_args(argc, argv, &a, &done);
-    if (rc || done) return rc;
+static void set_options(const up_args *a, cascade_upscale_options *opt) {
+    cascade_upscale_options_init(opt);
+    opt->tile = (int32_t)a->tile;
+    opt->context = (int32_t)a->context;
+    opt->feather = (int32_t)a->feather;
+    opt->memory_budget = (uint64_t)a->memory << 20;
+    opt->cancel = &g_cancel;
+    if (!a->quiet && !a->bench) opt->progress = progress;
+}
 
-    cascade_error     err;
-    cascade_upscaler *u = NULL;
-    cascade_image    *src = NULL, *dst = NULL;
-    cascade_backend  *be = NULL;
-    double           *times = NULL, *cpu = NULL;
-    rc = 1;
-    cascade_error_init(&err);
-    if (cascade_upscaler_load(a.model, &u, &err)) goto fail;
-    if (a.scale && a.scale != cascade_upscaler_scale(u)) {
-        rc = cli_failf("upscale", "--scale %ld: the model in %s is x%d", a.scale, a.model,
-                       cascade_upscaler_scale(u));
-        goto done;
-    }
-    if (cascade_image_read_png(a.in, &src, &err)) goto fail;
-    /* before the compute, not after it: a bad output path fails at once, with its reason */
-    if (a.out && cascade_image_check_output(a.out, &err)) goto fail;
-    const int64_t s = cascade_upscaler_scale(u);
-    if (cascade_image_new(src->width * s, src->height * s, src->channels, &dst, &err)) goto fail;
-    if (cli_backend_new(a.backend, (int)a.threads, &be, &err)) goto fail;
-
+/* The run itself: IN.png's rows stream through the tiles into OUT.png, which replaces the
+ * previous file only when complete (Ctrl-C, a failure or a full disk keep it). */
+static cascade_status upscale_file(const up_args *a, const cascade_upscaler *u,
+                                   cascade_error *err) {
+    const int64_t    s = cascade_upscaler_scale(u);
+    png_io           io = {0};
+    cascade_backend *be = NULL;
+    CASCADE_TRY(cascade_png_reader_open(a->in, cascade_image_max_pixels(), &io.in, err));
+    const int64_t  w = cascade_png_reader_width(io.in), h = cascade_png_reader_height(io.in);
+    const int32_t  ch = cascade_png_reader_channels(io.in);
+    /* the output file is created before the compute: a bad path fails at once, with its reason */
+    cascade_status st = cascade_png_writer_open(a->out, w * s, h * s, ch, &io.out, err);
+    if (st == CASCADE_STATUS_OK) st = cli_backend_new(a->backend, (int)a->threads, &be, err);
     cascade_upscale_options opt;
-    cascade_upscale_options_init(&opt);
-    opt.tile = (int32_t)a.tile;
-    opt.context = (int32_t)a.context;
-    opt.feather = (int32_t)a.feather;
-    opt.memory_budget = (uint64_t)a.memory << 20;
-    opt.cancel = &g_cancel;
-    if (!a.quiet && !a.bench) opt.progress = progress;
-    const long runs = a.bench ? a.bench + 1 : 1;
-    times = calloc((size_t)runs, sizeof *times);
-    cpu = calloc((size_t)runs, sizeof *cpu);
-    if (!times || !cpu) {
-        rc = cli_failf("upscale", "out of memory");
-        goto done;
-    }
+    set_options(a, &opt);
+    double t0 = now_s();
     struct sigaction sa = {0}, old;
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old);
-    cascade_status st = CASCADE_STATUS_OK;
-    for (long r = 0; r < runs && !st; r++) {
+    if (st == CASCADE_STATUS_OK)
+        st = cascade_upscale_stream(u, be, w, h, ch, read_rows, write_rows, &io, &opt, err);
+    if (st == CASCADE_STATUS_OK && cascade_cancel_is_raised(&g_cancel))
+        st = cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
+    /* the handler stays through the commit: Ctrl-C there keeps the previous file */
+    if (st == CASCADE_STATUS_OK) {
+        st = cascade_png_writer_commit(io.out, err);
+    } else {
+        cascade_png_writer_abort(io.out);
+    }
+    sigaction(SIGINT, &old, NULL);
+    if (st == CASCADE_STATUS_OK && !a->quiet)
+        fprintf(stderr, "%s: %lldx%lld -> %lldx%lld in %.3f s (%s)\n", a->out, (long long)w,
+                (long long)h, (long long)(w * s), (long long)(h * s), now_s() - t0,
+                cascade_backend_name(be));
+    cascade_backend_free(be);
+    cascade_png_reader_free(io.in);
+    return st;
+}
+
+/* --bench N: the image in memory, N timed runs after a warm-up, JSON on stdout. */
+static cascade_status upscale_bench(const up_args *a, const cascade_upscaler *u,
+                                    cascade_error *err) {
+    cascade_image   *src = NULL, *dst = NULL;
+    cascade_backend *be = NULL;
+    const int64_t    s = cascade_upscaler_scale(u);
+    const long       runs = a->bench + 1;
+    double          *times = calloc((size_t)runs, sizeof *times);
+    double          *cpu = calloc((size_t)runs, sizeof *cpu);
+    cascade_status   st = times && cpu ? CASCADE_STATUS_OK
+                                       : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
+                                                           "out of memory");
+    if (st == CASCADE_STATUS_OK) st = cascade_image_read_png(a->in, &src, err);
+    if (st == CASCADE_STATUS_OK)
+        st = cascade_image_new(src->width * s, src->height * s, src->channels, &dst, err);
+    if (st == CASCADE_STATUS_OK) st = cli_backend_new(a->backend, (int)a->threads, &be, err);
+    cascade_upscale_options opt;
+    set_options(a, &opt);
+    for (long r = 0; r < runs && st == CASCADE_STATUS_OK; r++) {
         double t0 = now_s(), c0 = cpu_s();
         st = cascade_upscale_image(u, be, src->pixels, src->width, src->height, src->channels,
                                    (size_t)(src->width * src->channels), dst->pixels,
-                                   (size_t)(dst->width * dst->channels), &opt, &err);
+                                   (size_t)(dst->width * dst->channels), &opt, err);
         times[r] = now_s() - t0;
         cpu[r] = cpu_s() - c0;
     }
-    /* the handler stays through the write, which is whole or not at all: Ctrl-C there leaves
-     * the previous file (or none), never a truncated PNG */
-    if (!st && a.out) st = cascade_image_write_png_cancel(a.out, dst, &g_cancel, &err);
-    sigaction(SIGINT, &old, NULL);
-    if (st == CASCADE_STATUS_CANCELLED) {
-        fprintf(stderr, "\ncascade upscale: cancelled; nothing written\n");
-        rc = 130;
-        goto done;
-    }
-    if (st) goto fail;
-    if (a.bench) {
+    if (st == CASCADE_STATUS_OK) {
         /* times[0] is the warm-up (includes planning); median of the rest */
-        qsort(times + 1, (size_t)a.bench, sizeof *times, cmp_double);
-        qsort(cpu + 1, (size_t)a.bench, sizeof *cpu, cmp_double);
+        qsort(times + 1, (size_t)a->bench, sizeof *times, cmp_double);
+        qsort(cpu + 1, (size_t)a->bench, sizeof *cpu, cmp_double);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         cascade_memory_stats ms = {0};
@@ -224,26 +254,42 @@ int cmd_upscale(int argc, char **argv) {
             "\"input\": [%lld, %lld], \"output\": [%lld, %lld], \"runs\": %ld, "
             "\"first_s\": %.4f, \"min_s\": %.4f, \"median_s\": %.4f, \"median_cpu_s\": %.4f, "
             "\"peak_rss_mib\": %.1f, \"planned_peak_mib\": %.1f}\n",
-            a.model, cascade_upscaler_architecture(u), (long long)s, cascade_backend_name(be),
+            a->model, cascade_upscaler_architecture(u), (long long)s, cascade_backend_name(be),
             (long long)src->width, (long long)src->height, (long long)dst->width,
-            (long long)dst->height, a.bench, times[0], times[1], times[1 + a.bench / 2],
-            cpu[1 + a.bench / 2], (double)ru.ru_maxrss / 1024.0,
+            (long long)dst->height, a->bench, times[0], times[1], times[1 + a->bench / 2],
+            cpu[1 + a->bench / 2], (double)ru.ru_maxrss / 1024.0,
             (double)ms.planned_peak_bytes / 1048576.0);
-    } else if (!a.quiet) {
-        fprintf(stderr, "%s: %lldx%lld -> %lldx%lld in %.3f s (%s)\n", a.out, (long long)src->width,
-                (long long)src->height, (long long)dst->width, (long long)dst->height, times[0],
-                cascade_backend_name(be));
     }
-    rc = 0;
-    goto done;
-fail:
-    rc = cli_fail("upscale", &err);
-done:
     free(times);
     free(cpu);
     cascade_backend_free(be);
     cascade_image_free(dst);
     cascade_image_free(src);
+    return st;
+}
+
+int cmd_upscale(int argc, char **argv) {
+    if (cli_args_name_sd_model(argc, argv)) return cli_sd_main("upscale", argc, argv);
+    up_args a;
+    bool    done;
+    int     rc = parse_args(argc, argv, &a, &done);
+    if (rc || done) return rc;
+
+    cascade_error     err;
+    cascade_upscaler *u = NULL;
+    cascade_error_init(&err);
+    if (cascade_upscaler_load(a.model, &u, &err)) return cli_fail("upscale", &err);
+    if (a.scale && a.scale != cascade_upscaler_scale(u)) {
+        rc = cli_failf("upscale", "--scale %ld: the model in %s is x%d", a.scale, a.model,
+                       cascade_upscaler_scale(u));
+        cascade_upscaler_free(u);
+        return rc;
+    }
+    cascade_status st = a.bench ? upscale_bench(&a, u, &err) : upscale_file(&a, u, &err);
     cascade_upscaler_free(u);
-    return rc;
+    if (st == CASCADE_STATUS_CANCELLED) {
+        fprintf(stderr, "\ncascade upscale: cancelled; nothing written\n");
+        return 130;
+    }
+    return st == CASCADE_STATUS_OK ? 0 : cli_fail("upscale", &err);
 }

@@ -231,6 +231,85 @@ static void test_upscaler_alpha_enlarged(void **state) {
     teardown_model(&f);
 }
 
+/* Streamed rows (issue 14 item 7): cascade_upscale_stream reads the input in order and writes
+ * the output in order, holding only a band of rows: input rows are never read more than one
+ * window plus a tile row's worth ahead of the output written, and the bytes equal the
+ * whole-image run, for RGB and RGBA over several tile rows. */
+typedef struct stream_log {
+    const uint8_t *src;
+    uint8_t       *dst;
+    int64_t        w, s, read, written, max_ahead;
+    int32_t        ch;
+} stream_log;
+
+static cascade_status log_read(void *io, uint8_t *rows, size_t stride, int64_t n,
+                               cascade_error *err) {
+    (void)err;
+    stream_log *l = io;
+    for (int64_t y = 0; y < n; y++)
+        memcpy(rows + (size_t)y * stride, l->src + (size_t)((l->read + y) * l->w * l->ch),
+               (size_t)(l->w * l->ch));
+    l->read += n;
+    int64_t ahead = l->read - l->written / l->s;
+    if (ahead > l->max_ahead) l->max_ahead = ahead;
+    return CASCADE_STATUS_OK;
+}
+
+static cascade_status log_write(void *io, const uint8_t *rows, size_t stride, int64_t n,
+                                cascade_error *err) {
+    (void)err;
+    stream_log  *l = io;
+    const size_t row = (size_t)(l->w * l->s * l->ch);
+    for (int64_t y = 0; y < n; y++)
+        memcpy(l->dst + (size_t)(l->written + y) * row, rows + (size_t)y * stride, row);
+    l->written += n;
+    return CASCADE_STATUS_OK;
+}
+
+static void test_upscaler_stream_rows(void **state) {
+    (void)state;
+    fixture       f;
+    const int64_t w = 48, h = 120;
+    assert_true(setup_model(&f, "esrgan-slim_x2", 120, 60, w, h));
+    const int64_t s = cascade_upscaler_scale(f.u);
+    for (int32_t ch = 3; ch <= 4; ch++) {
+        uint8_t *src = malloc((size_t)(w * h * ch));
+        assert_non_null(src);
+        for (int64_t i = 0; i < w * h; i++) {
+            memcpy(src + i * ch, f.photo->pixels + i * 3, 3);
+            if (ch == 4) src[i * 4 + 3] = (uint8_t)((i / w) * 2); /* alpha ramps down the image */
+        }
+        cascade_upscale_options opt;
+        cascade_upscale_options_init(&opt);
+        opt.tile = 16;
+        uint8_t   *whole = run(&f, src, w, h, ch, &opt, CASCADE_STATUS_OK);
+        stream_log l = {.src = src, .w = w, .s = s, .ch = ch};
+        l.dst = calloc((size_t)(w * s * h * s * ch), 1);
+        assert_non_null(l.dst);
+        cascade_error err;
+        cascade_error_init(&err);
+        cascade_status st = cascade_upscale_stream(f.u, f.be, w, h, ch, log_read, log_write, &l,
+                                                   &opt, &err);
+        if (st) fail_msg("%s", err.message);
+        assert_int_equal(l.read, h);
+        assert_int_equal(l.written, h * s);
+        assert_memory_equal(l.dst, whole, (size_t)(w * s * h * s * ch));
+        cascade_tiler_params tp;
+        assert_int_equal(cascade_upscale_plan_tiles(f.u, f.be, w, h, &opt, &tp, NULL, &err),
+                         CASCADE_STATUS_OK);
+        /* a window (tile + context on both sides) and one tile row, never the image */
+        const int64_t bound = tp.tile + 2 * tp.context + 2 * tp.tile + 4;
+        fprintf(stderr, "# stream %d channels: %lld input rows ahead at most (bound %lld of %lld)\n",
+                ch, (long long)l.max_ahead, (long long)bound, (long long)h);
+        assert_true(l.max_ahead <= bound);
+        assert_true(bound < h);
+        free(l.dst);
+        free(whole);
+        free(src);
+    }
+    teardown_model(&f);
+}
+
 /* The plan for a 10000 x 10000 canvas at x4 under 256 MiB: several tiles, the peak (one
  * window's planned activations + the blended band of output rows) within the budget,
  * context = receptive field; 128 MiB gives smaller tiles, still within it. (The band is
@@ -442,7 +521,7 @@ int main(void) {
     static const char *const fast[] = {"esrgan-slim_x2", "esrgan-slim_x4", "esrgan-medium_x2",
                                        NULL};
     static const char *const thick[] = {"esrgan-thick_x2", NULL};
-    struct CMUnitTest        tests[12];
+    struct CMUnitTest        tests[16];
     size_t                   n = 0;
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_load_missing);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_hostile_config);
@@ -452,6 +531,7 @@ int main(void) {
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_tiled_equals_untiled_medium);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_cancel_between_tiles);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_alpha_enlarged);
+        tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_stream_rows);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_plan_huge_canvas);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_bad_args);
         tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_upscaler_cli_rgba);

@@ -30,7 +30,10 @@ cascade_status cascade_image_read_png(const char *path, cascade_image **out, cas
 /* Total pixels cascade_image_read_png accepts (the header is checked before any allocation,
  * so a small file declaring a huge canvas fails at once): 2^27, ~11,585 x 11,585. */
 #define CASCADE_IMAGE_MAX_PIXELS ((int64_t)1 << 27)
-/* The same with another limit (max_pixels <= 0: none). */
+/* The limit image readers apply: $CASCADE_MAX_PIXELS when set to a positive integer (for a
+ * machine with the memory for larger canvases), else CASCADE_IMAGE_MAX_PIXELS. */
+int64_t cascade_image_max_pixels(void);
+/* cascade_image_read_png with another limit (max_pixels <= 0: none). */
 cascade_status cascade_image_read_png_limit(const char *path, int64_t max_pixels,
                                             cascade_image **out, cascade_error *err);
 /* Writes an 8-bit RGB or RGBA PNG whole or not at all: into a temporary file beside path,

@@ -96,6 +96,24 @@ cascade_status cascade_upscale_image(const cascade_upscaler *u, cascade_backend 
                                      size_t dst_stride, const cascade_upscale_options *opt,
                                      cascade_error *err);
 
+/* Row source and sink for cascade_upscale_stream, each called in order from the top: read
+ * fills the next n input rows (width * channels bytes each, stride apart), write takes the
+ * next n finished output rows. A status other than OK stops the run and is returned. */
+typedef cascade_status (*cascade_upscale_read_fn)(void *io, uint8_t *rows, size_t stride,
+                                                  int64_t n, cascade_error *err);
+typedef cascade_status (*cascade_upscale_write_fn)(void *io, const uint8_t *rows, size_t stride,
+                                                   int64_t n, cascade_error *err);
+
+/* cascade_upscale_image with the image streamed: input rows are read as the tiles reach them
+ * and output rows written as soon as no later tile touches them, so memory holds one window's
+ * band of input rows and one tile row of output (the tile plan's peak), never the image.
+ * Every input row is read, even after the last tile needs it. */
+cascade_status cascade_upscale_stream(const cascade_upscaler *u, cascade_backend *be,
+                                      int64_t width, int64_t height, int32_t channels,
+                                      cascade_upscale_read_fn read, cascade_upscale_write_fn write,
+                                      void *io, const cascade_upscale_options *opt,
+                                      cascade_error *err);
+
 #ifdef __cplusplus
 }
 #endif
