@@ -46,6 +46,13 @@ static cascade_status dpm_configure(cascade_scheduler *s, cascade_config *cfg, c
     if (cascade_config_has(cfg, "variance_type") && !cascade_config_is_null(cfg, "variance_type")) {
         CASCADE_TRY(sched_config_enum(cfg, "variance_type", NULL, variances, &i, err));
         s->variance = i == 0 ? SCHED_VAR_LEARNED : SCHED_VAR_LEARNED_RANGE;
+        /* the reference drops the variance channels for epsilon only: with sample or
+         * v_prediction it mixes the 2C-channel output with the C-channel sample and fails */
+        if (s->prediction != SCHED_PRED_EPSILON)
+            return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
+                                     "%s: variance_type \"%s\" is not supported with "
+                                     "prediction_type other than \"epsilon\"",
+                                     cascade_config_path(cfg), variances[i]);
     } else {
         const char *ignored;
         CASCADE_TRY(cascade_config_string(cfg, "variance_type", NULL, &ignored, err));
@@ -97,6 +104,15 @@ static cascade_status dpm_set_timesteps(cascade_scheduler *s, int64_t n, cascade
     }
     case SCHED_SPACING_TRAILING: {
         double ratio = (double)T / (double)n;
+        /* np.arange(last, 0, -ratio) holds ceil(last / ratio) values: fewer than n when
+         * lambda_min_clipped cut the schedule, and the reference would shorten the run */
+        if (ceil((double)last / ratio) < (double)n) {
+            st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                   "DPMSolverMultistepScheduler: timestep_spacing \"trailing\" "
+                                   "with lambda_min_clipped %g leaves fewer than %lld steps",
+                                   s->lambda_min_clipped, (long long)n);
+            goto done;
+        }
         for (int64_t i = 0; i < n; i++)
             ts[i] = sched_round((double)last - (double)i * ratio) - 1;
         break;

@@ -1,5 +1,7 @@
 /* Schedulers: config errors, the seeded generator, timestep spacing, step/add_noise contracts.
- * The numerics against diffusers are the golden family's job (golden-scheduler.c). */
+ * The numerics against diffusers are the golden family's job (golden-scheduler.c); options
+ * no golden case covers are checked against closed forms in test-scheduler-options.c and
+ * test-scheduler-sigmas.c (with the inventory of which check covers which option). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -304,76 +306,6 @@ static void test_scheduler_add_noise(void **state) {
     cascade_scheduler_free(s);
 }
 
-/* Every option combination the engine accepts runs a whole schedule to finite values
- * (the golden cases pin the numbers of the common ones). */
-static void test_scheduler_variants_run(void **state) {
-    (void)state;
-    static const char *const configs[] = {
-        "{\"_class_name\": \"DDPMScheduler\"}",
-        "{\"_class_name\": \"DDPMScheduler\", \"variance_type\": \"fixed_small_log\","
-        " \"beta_schedule\": \"sigmoid\", \"timestep_spacing\": \"trailing\"}",
-        "{\"_class_name\": \"DDPMScheduler\", \"variance_type\": \"fixed_large\","
-        " \"prediction_type\": \"v_prediction\", \"rescale_betas_zero_snr\": true,"
-        " \"timestep_spacing\": \"trailing\"}",
-        "{\"_class_name\": \"DDPMScheduler\", \"variance_type\": \"learned\","
-        " \"prediction_type\": \"sample\", \"timestep_spacing\": \"linspace\"}",
-        "{\"_class_name\": \"DDIMScheduler\", \"prediction_type\": \"v_prediction\","
-        " \"thresholding\": true, \"set_alpha_to_one\": false}",
-        "{\"_class_name\": \"DDIMScheduler\", \"prediction_type\": \"sample\","
-        " \"timestep_spacing\": \"trailing\", \"rescale_betas_zero_snr\": true}",
-        "{\"_class_name\": \"DPMSolverMultistepScheduler\", \"solver_order\": 3}",
-        "{\"_class_name\": \"DPMSolverMultistepScheduler\", \"solver_type\": \"heun\","
-        " \"prediction_type\": \"v_prediction\", \"timestep_spacing\": \"leading\","
-        " \"steps_offset\": 1, \"euler_at_final\": true}",
-        "{\"_class_name\": \"DPMSolverMultistepScheduler\", \"solver_order\": 1,"
-        " \"prediction_type\": \"sample\", \"timestep_spacing\": \"trailing\","
-        " \"trained_betas\": null, \"lambda_min_clipped\": -5.1}",
-        "{\"_class_name\": \"EulerDiscreteScheduler\", \"prediction_type\": \"v_prediction\","
-        " \"timestep_spacing\": \"leading\", \"steps_offset\": 1}",
-        "{\"_class_name\": \"EulerDiscreteScheduler\", \"prediction_type\": \"sample\","
-        " \"timestep_spacing\": \"trailing\", \"rescale_betas_zero_snr\": true}",
-        "{\"_class_name\": \"EulerAncestralDiscreteScheduler\","
-        " \"prediction_type\": \"v_prediction\", \"timestep_spacing\": \"trailing\"}",
-    };
-    enum { NS = 2 * 3 * 4 * 4 };
-    int64_t     shape[4] = {2, 3, 4, 4};
-    float       x[NS], m[2 * NS], prev[NS], x0[NS], scaled[NS];
-    cascade_rng rng;
-    for (size_t k = 0; k < sizeof configs / sizeof configs[0]; k++) {
-        cascade_scheduler   *s = make_ok(configs[k]);
-        cascade_error        err;
-        cascade_step_options opt;
-        cascade_step_options_init(&opt);
-        cascade_rng_init(&rng, k);
-        opt.rng = &rng;
-        opt.eta = 0.5;
-        opt.s_churn = 1.0;
-        int64_t mc = cascade_scheduler_learned_variance(s) ? 6 : 3;
-        /* variance_type "learned" takes the model's variance itself: keep it positive */
-        bool learned_var = strstr(configs[k], "\"learned\"") != NULL;
-        cascade_rng_normal(&rng, x, NS);
-        for (int i = 0; i < NS; i++)
-            x[i] *= cascade_scheduler_init_noise_sigma(s);
-        cascade_error_init(&err);
-        assert_int_equal(cascade_scheduler_set_timesteps(s, 7, &err), CASCADE_STATUS_OK);
-        size_t        nt;
-        const double *ts = cascade_scheduler_timesteps(s, &nt);
-        for (size_t i = 0; i < nt; i++) {
-            cascade_status st = cascade_scheduler_scale_model_input(s, ts[i], x, NS, scaled, &err);
-            cascade_rng_normal(&rng, m, (size_t)(2 * NS));
-            for (int j = 0; j < 2 * NS; j++)
-                m[j] = learned_var ? fabsf(tanhf(m[j])) : tanhf(m[j]);
-            if (!st) st = cascade_scheduler_step(s, ts[i], m, mc, x, shape, &opt, prev, x0, &err);
-            if (st) fprintf(stderr, "%s: %s\n", configs[k], err.message);
-            assert_int_equal(st, CASCADE_STATUS_OK);
-            for (int j = 0; j < NS; j++)
-                if (!(isfinite(prev[j]) && isfinite(x0[j]))) fail_msg("config %zu step %zu", k, i);
-            memcpy(x, prev, sizeof x);
-        }
-        cascade_scheduler_free(s);
-    }
-}
-
 /* A file written by diffusers with lambda_min_clipped -Infinity loads (Python's JSON). */
 static void test_scheduler_load_python_infinity(void **state) {
     (void)state;
@@ -493,7 +425,6 @@ int main(void) {
         cmocka_unit_test(test_scheduler_set_timesteps_errors),
         cmocka_unit_test(test_scheduler_step_noise_contract),
         cmocka_unit_test(test_scheduler_add_noise),
-        cmocka_unit_test(test_scheduler_variants_run),
         cmocka_unit_test(test_scheduler_load_python_infinity),
         cmocka_unit_test(test_scheduler_golden_configs),
         cmocka_unit_test(test_scheduler_euler_karras_bounds),
