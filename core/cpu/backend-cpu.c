@@ -2,6 +2,7 @@
  * liveness planner. F32 constants are used in place; others are converted once per plan
  * (a per-backend cache keyed by tensor address could outlive the tensor). */
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -89,9 +90,22 @@ static void cpu_plan_free(cascade_backend *be, cascade_plan *p) {
     free(p);
 }
 
+static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade_graph *g,
+                                        cascade_plan_estimate *out, cascade_error *err);
+
 static cascade_status cpu_plan_new(cascade_backend *be, const cascade_graph *g, cascade_plan **out,
                                    cascade_error *err) {
-    cpu_backend   *cb = be->impl;
+    cpu_backend          *cb = be->impl;
+    cascade_plan_estimate est;
+    /* refused before the arena is allocated, with the numbers, when host memory cannot hold it */
+    CASCADE_TRY(cpu_plan_estimate(be, g, &est, err));
+    int32_t nn = cascade_graph_n_nodes(g);
+    char    what[96];
+    /* named by its last node (model code names nodes "<scope>/<op>") */
+    snprintf(what, sizeof what, "the plan ending in '%.60s'",
+             nn > 0 && cascade_graph_node(g, nn - 1)->name ? cascade_graph_node(g, nn - 1)->name
+                                                          : "?");
+    CASCADE_TRY(cascade_backend_check_fits(be, est.total_bytes, what, err));
     cascade_status st = CASCADE_STATUS_OUT_OF_MEMORY;
     cascade_plan  *p = calloc(1, sizeof *p);
     cpu_plan      *cp = calloc(1, sizeof *cp);

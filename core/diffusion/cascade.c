@@ -275,6 +275,33 @@ static cascade_status check_finite(const float *x, size_t n, const char *stage,
 
 /* Runs stage I (and stage II) for generate (image NULL) or inpaint (image, mask at the final
  * size h x w, one item each). */
+/* The whole run's U-Net plans (stage I's stays while stage II runs) against what the backend
+ * can still hold, before the first step: a batch that cannot fit fails at once, with the
+ * number, instead of after stage I or in the kernel's OOM killer. */
+static cascade_status check_memory(cascade_pipeline *p, const cascade_generate_params *g, bool two,
+                                   int64_t h1, int64_t w1, int64_t h2, int64_t w2, int64_t seq,
+                                   cascade_error *err) {
+    uint64_t b1 = 0, b2 = 0;
+    int64_t  n1 = g->batch * (g->guidance1 > 1.0 ? 2 : 1), n2 = g->batch * (g->guidance2 > 1.0 ? 2 : 1);
+    CASCADE_TRY(cascade_unet_denoiser_estimate(p->unet1, n1, h1, w1, seq, &b1, err));
+    if (two) CASCADE_TRY(cascade_unet_denoiser_estimate(p->unet2, n2, h2, w2, seq, &b2, err));
+    /* the denoising loop's own buffers (diffusion-loop.c: seven images of 3 channels, the
+     * model's input and output for the guidance batch, the guided output) at the last stage,
+     * and stage I's images kept for stage II */
+    const cascade_denoiser *d = cascade_unet_denoiser_get(two ? p->unet2 : p->unet1);
+    const uint64_t hw = (uint64_t)(two ? h2 * w2 : h1 * w1), B = (uint64_t)g->batch;
+    const uint64_t mult = (uint64_t)(two ? n2 : n1) / B;
+    uint64_t       loop = sizeof(float) * B * hw *
+                    (7 * 3 + mult * (uint64_t)(d->in_channels + d->out_channels) +
+                     (uint64_t)d->out_channels);
+    if (two) loop += sizeof(float) * B * 3 * (uint64_t)(h1 * w1);
+    char what[160];
+    snprintf(what, sizeof what, "%s (batch %lld, %lldx%lld)",
+             two ? "stage I and II together" : "stage I", (long long)g->batch,
+             (long long)(two ? w2 : w1), (long long)(two ? h2 : h1));
+    return cascade_backend_check_fits(p->be, b1 + b2 + loop, what, err);
+}
+
 static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_params *g,
                                   const float *image, const float *mask, int64_t h, int64_t w,
                                   float **out, int64_t shape[4], cascade_error *err) {
@@ -306,6 +333,7 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
     float         *emb = NULL, *x1 = NULL, *x2 = NULL, *img1 = NULL, *mask1 = NULL, *img2 = NULL;
     int64_t        seq = 0, dim = 0;
     cascade_status st = encode_text(p, g, &emb, &seq, &dim, err);
+    if (!st) st = check_memory(p, g, two, h1, w1, h2, w2, seq, err);
     call_noise     cn = {.g = g};
     cascade_rng_init(&cn.rng, g->seed);
     if (!st && g->seed_per_item) st = cascade_item_rngs_init(&cn.items, g->seed, g->batch, err);

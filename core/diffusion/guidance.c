@@ -90,18 +90,40 @@ static void unet_drop_plan(cascade_unet_denoiser *d) {
     d->batch = 0;
 }
 
-static cascade_status unet_replan(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
-                                  int64_t seq, cascade_error *err) {
-    unet_drop_plan(d);
+/* The U-Net's graph for one shape. */
+static cascade_status unet_graph(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
+                                 int64_t seq, cascade_graph **g, cascade_error *err) {
     cascade_unet_build_options o;
     cascade_unet_build_options_init(&o, d->unet);
     o.batch = batch;
     o.height = h;
     o.width = w;
     o.seq_len = seq;
-    cascade_status st = cascade_graph_new(&d->graph, err);
-    if (!st) st = cascade_unet_build(d->unet, d->weights, d->graph, &o, err);
+    cascade_status st = cascade_graph_new(g, err);
+    if (!st) st = cascade_unet_build(d->unet, d->weights, *g, &o, err);
     if (!st) st = cascade_weights_check_all_used(d->weights, err);
+    return st;
+}
+
+cascade_status cascade_unet_denoiser_estimate(cascade_unet_denoiser *d, int64_t batch, int64_t h,
+                                              int64_t w, int64_t seq, uint64_t *bytes,
+                                              cascade_error *err) {
+    *bytes = 0;
+    if (d->plan && d->batch == batch && d->height == h && d->width == w && d->seq == seq)
+        return CASCADE_STATUS_OK;
+    cascade_graph        *g = NULL;
+    cascade_plan_estimate est;
+    cascade_status        st = unet_graph(d, batch, h, w, seq, &g, err);
+    if (!st) st = cascade_plan_estimate_graph(d->be, g, &est, err);
+    if (!st) *bytes = est.total_bytes;
+    cascade_graph_free(g);
+    return st;
+}
+
+static cascade_status unet_replan(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
+                                  int64_t seq, cascade_error *err) {
+    unet_drop_plan(d);
+    cascade_status st = unet_graph(d, batch, h, w, seq, &d->graph, err);
     if (!st) st = cascade_plan_new(d->be, d->graph, &d->plan, err);
     if (!st && !(d->scratch = malloc((size_t)batch * sizeof(float))))
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "U-Net timesteps");

@@ -1,6 +1,7 @@
 /* A Stable Diffusion folder (cascade/sd-pipeline.h): components through model_index.json,
  * prompts through CLIP, each task through cascade_sd_run, the x4 upscaler over tiles. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,6 +264,26 @@ cascade_status sd_check_size(const cascade_sd_pipeline *p, int64_t h, int64_t w,
     return CASCADE_STATUS_OK;
 }
 
+/* The U-Net plan and the denoising loop's buffers against what the backend can still hold,
+ * before the first step (the VAE tiles itself within the budget). */
+static cascade_status sd_check_memory(cascade_sd_pipeline *p, const cascade_sd_args *a, int64_t h,
+                                      int64_t w, cascade_error *err) {
+    const int64_t mult = a->guidance_scale > 1.0 ? 2 : 1, lh = h / p->factor, lw = w / p->factor;
+    uint64_t      plan = 0;
+    CASCADE_TRY(cascade_unet_denoiser_estimate(p->unet, a->batch * mult, lh, lw, a->seq, &plan, err));
+    const cascade_denoiser *d = a->denoiser;
+    const uint64_t          B = (uint64_t)a->batch, hw = (uint64_t)(lh * lw);
+    uint64_t loop = sizeof(float) * B * hw *
+                    (7 * (uint64_t)p->latent_channels +
+                     (uint64_t)mult * (uint64_t)(d->in_channels + d->out_channels) +
+                     (uint64_t)d->out_channels);
+    loop += sizeof(float) * B * 3 * (uint64_t)(h * w); /* the decoded images */
+    char what[96];
+    snprintf(what, sizeof what, "the U-Net (batch %lld, %lldx%lld)", (long long)a->batch,
+             (long long)w, (long long)h);
+    return cascade_backend_check_fits(p->be, plan + loop, what, err);
+}
+
 /* One run of a task at size (h, w) into a malloc'd image. */
 static cascade_status run_task(cascade_sd_pipeline *p, const cascade_sd_params *g,
                                cascade_sd_task task, const float *image, const float *mask,
@@ -274,6 +295,7 @@ static cascade_status run_task(cascade_sd_pipeline *p, const cascade_sd_params *
     float          *cond = NULL, *uncond = NULL, *img = NULL;
     size_t          n;
     cascade_status  st = sd_prepare(p, g, task, &a, &cond, &uncond, err);
+    if (!st) st = sd_check_memory(p, &a, h, w, err);
     if (!st && !pipe_numel(g->batch, 3, h, w, &n))
         st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "SD: size overflows");
     if (!st && !(img = malloc(n * sizeof *img)))

@@ -118,9 +118,13 @@ cascade_status cascade_upscale_plan_tiles(const cascade_upscaler *u, cascade_bac
                                   .feather = opt.feather >= 0 ? opt.feather : DEFAULT_FEATHER};
     uint64_t budget = opt.memory_budget;
     if (!budget) {
+        /* half of what the device (or, capped at 1 GiB, the host) can still hold */
         cascade_memory_stats ms = {0};
         cascade_backend_memory_stats(be, &ms);
-        budget = ms.device_budget_bytes ? ms.device_budget_bytes / 2 : DEFAULT_BUDGET;
+        uint64_t half = cascade_backend_available_bytes(be) / 2;
+        budget = ms.device_budget_bytes ? half
+                 : half && half < DEFAULT_BUDGET ? half
+                                                 : DEFAULT_BUDGET;
     }
     const double bpp = bytes_per_pixel(u);
     if (out->tile <= 0)

@@ -87,6 +87,15 @@ static void test_cli_sd_generate(void **state) {
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "multiples"));
     result_clear(&r);
+    /* a batch that cannot fit is refused before its first step, with the numbers (issue 14) */
+    setenv("CASCADE_MEMORY_BUDGET_MIB", "1", 1);
+    r = run_cli((const char *[]){"generate", "--model", f->sd, "x", "--batch", "64", "--width",
+                                 "256", "--height", "256", "-o", a, NULL});
+    unsetenv("CASCADE_MEMORY_BUDGET_MIB");
+    assert_int_equal(r.status, 1);
+    if (!strstr(r.err, "MiB is available")) fail_msg("%s", r.err);
+    assert_null(strstr(r.err, "step 1/"));
+    result_clear(&r);
     g_free(a), g_free(b);
 }
 

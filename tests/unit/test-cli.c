@@ -426,6 +426,49 @@ static void test_cli_symlinks_and_reasons(void **state) {
     g_free(a), g_free(b), g_free(dir);
 }
 
+/* A run that cannot fit (issue 14 item 8) is refused before its first step, naming what it
+ * needs and what is available, with a suggestion; the estimate grows with the batch; with
+ * the budget lifted the same command runs. */
+static void test_cli_generate_refuses_what_cannot_fit(void **state) {
+    (void)state;
+    char *root = make_test_cascade();
+    if (!root) skip();
+    char *out = g_build_filename(root, "m.png", NULL);
+    setenv("CASCADE_MEMORY_BUDGET_MIB", "2", 1);
+    result r = run_cli((const char *[]){"generate", "-m", root, "x", "--batch", "64", "--steps",
+                                        "2", "--sr-steps", "2", "-o", out, NULL});
+    unsetenv("CASCADE_MEMORY_BUDGET_MIB");
+    assert_int_not_equal(r.status, 0);
+    if (!strstr(r.err, "stage I and II together (batch 64")) fail_msg("%s", r.err);
+    assert_non_null(strstr(r.err, "smaller batch"));
+    assert_null(strstr(r.err, "step 1/"));
+    double need64 = 0, avail = 0;
+    const char *n = strstr(r.err, "needs ");
+    assert_non_null(n);
+    assert_int_equal(sscanf(n, "needs %lf MiB of host memory but only %lf MiB", &need64, &avail),
+                     2);
+    assert_true(avail == 2.0 && need64 > avail);
+    assert_false(g_file_test(out, G_FILE_TEST_EXISTS));
+    result_clear(&r);
+    setenv("CASCADE_MEMORY_BUDGET_MIB", "1", 1);
+    r = run_cli((const char *[]){"generate", "-m", root, "x", "--batch", "2", "--steps", "2",
+                                 "--sr-steps", "2", "-o", out, NULL});
+    unsetenv("CASCADE_MEMORY_BUDGET_MIB");
+    double need2 = 0;
+    n = strstr(r.err, "needs ");
+    if (n && strstr(r.err, "batch 2")) { /* the text encoder's plan may be refused first */
+        assert_int_equal(sscanf(n, "needs %lf MiB", &need2), 1);
+        assert_true(need2 < need64 / 8);
+    }
+    result_clear(&r);
+    r = run_cli((const char *[]){"generate", "-m", root, "x", "--batch", "2", "--steps", "2",
+                                 "--sr-steps", "2", "-o", out, NULL});
+    if (r.status) fail_msg("%s", r.err);
+    result_clear(&r);
+    tiny_cascade_rm_tree(root);
+    g_free(out), g_free(root);
+}
+
 /* inpaint: pixels outside the mask are the input's exactly; inside they change. */
 static void test_cli_inpaint_keeps_unmasked(void **state) {
     (void)state;
@@ -733,6 +776,7 @@ int main(void) {
         cmocka_unit_test(test_cli_inpaint_keeps_alpha),
         cmocka_unit_test(test_cli_generate_unwritable_output),
         cmocka_unit_test(test_cli_symlinks_and_reasons),
+        cmocka_unit_test(test_cli_generate_refuses_what_cannot_fit),
         cmocka_unit_test(test_cli_generate_nan_weights),
         cmocka_unit_test(test_cli_generate_sigint_cancels),
         cmocka_unit_test(test_cli_bench_cascade_json),

@@ -107,6 +107,17 @@ void cascade_backend_memory_stats(const cascade_backend *be, cascade_memory_stat
 cascade_status cascade_plan_estimate_graph(cascade_backend *be, const cascade_graph *g,
                                            cascade_plan_estimate *out, cascade_error *err);
 
+/* What a run on be may still allocate: $CASCADE_MEMORY_BUDGET_MIB when set (MiB, a limit of
+ * the user's own), else the device's budget (Vulkan), else the host's available memory
+ * (MemAvailable). 0 when unknown. */
+uint64_t cascade_backend_available_bytes(const cascade_backend *be);
+/* OUT_OF_MEMORY naming what, the bytes it needs, what is available and what to change, when
+ * need_bytes exceeds cascade_backend_available_bytes(be); OK otherwise (or when unknown).
+ * Called before allocating: by the CPU backend for every plan, and by the pipelines for a
+ * whole run before its first step. */
+cascade_status cascade_backend_check_fits(const cascade_backend *be, uint64_t need_bytes,
+                                          const char *what, cascade_error *err);
+
 #ifdef __cplusplus
 }
 #endif

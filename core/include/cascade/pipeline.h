@@ -69,6 +69,12 @@ cascade_status cascade_unet_denoiser_new(const char *unet_dir, cascade_backend *
 void           cascade_unet_denoiser_free(cascade_unet_denoiser *d); /* NULL-safe */
 /* The seam (valid while d lives). */
 const cascade_denoiser *cascade_unet_denoiser_get(const cascade_unet_denoiser *d);
+/* The bytes a plan for batch x (h, w) samples and seq text tokens would take on the backend
+ * (cascade_plan_estimate's total; 0 when the current plan already has that shape). Builds
+ * the graph only: nothing is allocated or uploaded. */
+cascade_status cascade_unet_denoiser_estimate(cascade_unet_denoiser *d, int64_t batch, int64_t h,
+                                              int64_t w, int64_t seq, uint64_t *bytes,
+                                              cascade_error *err);
 /* sample_size of the U-Net config (0 when unset). */
 int64_t cascade_unet_denoiser_sample_size(const cascade_unet_denoiser *d);
 /* The sample's H and W must be multiples of this (2^downsamplers). */

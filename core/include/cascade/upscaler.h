@@ -64,7 +64,7 @@ typedef struct cascade_upscale_options {
     int32_t  max_context;   /* cap for context = -1 (default 32: RRDN's field is 154 px) */
     int32_t  feather;       /* width of the cross-fade between neighbours, input pixels (-1: 8) */
     uint64_t memory_budget; /* bytes for one tile's activations + the blended rows; 0: half
-                               the device budget the backend reports, else 1 GiB */
+                               of cascade_backend_available_bytes (on the CPU at most 1 GiB) */
     const cascade_cancel       *cancel;   /* checked between tiles (and inside plan runs) */
     cascade_upscale_progress_fn progress; /* may be NULL */
     void                       *user_data;
