@@ -165,11 +165,8 @@ static void *value_ptr(const cpu_plan *cp, cascade_value_id id) {
     }
 }
 
-static cascade_status run_node(const cpu_exec *ex, const cpu_plan *cp, const cascade_node *n,
-                               cascade_value_id id, cascade_error *err) {
-    void *out = value_ptr(cp, id);
-    void *in[CASCADE_NODE_MAX_INPUTS] = {0};
-    for (int k = 0; k < n->n_inputs; k++) in[k] = value_ptr(cp, n->inputs[k]);
+cascade_status cpu_run_node(const cpu_exec *ex, const cascade_node *n, void *out,
+                            void *const *in, cascade_error *err) {
     switch (n->op) {
     case CASCADE_OP_INPUT:
     case CASCADE_OP_CONSTANT:
@@ -201,6 +198,13 @@ static cascade_status run_node(const cpu_exec *ex, const cpu_plan *cp, const cas
     case CASCADE_OP_COUNT: break;
     }
     return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED, "cpu: op %d", n->op);
+}
+
+static cascade_status run_node(const cpu_exec *ex, const cpu_plan *cp, const cascade_node *n,
+                               cascade_value_id id, cascade_error *err) {
+    void *in[CASCADE_NODE_MAX_INPUTS] = {0};
+    for (int k = 0; k < n->n_inputs; k++) in[k] = value_ptr(cp, n->inputs[k]);
+    return cpu_run_node(ex, n, value_ptr(cp, id), in, err);
 }
 
 static cascade_status cpu_plan_run(cascade_backend *be, cascade_plan *p,

@@ -55,4 +55,10 @@ cascade_status cpu_cast(const cpu_exec *ex, const cascade_node *n, void *out, co
 
 int64_t cpu_numel(const cascade_node *n);
 
+/* Runs one node: out and in[0..n_inputs) as above (INPUT, CONSTANT and RESHAPE do nothing:
+ * the CPU plan aliases a reshape). The CPU backend's step, and CASCADE_VK_CHECK's reference
+ * (core/vulkan/vk-check.c). */
+cascade_status cpu_run_node(const cpu_exec *ex, const cascade_node *n, void *out,
+                            void *const *in, cascade_error *err);
+
 #endif

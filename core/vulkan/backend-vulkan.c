@@ -112,6 +112,7 @@ static void plan_destroy(cascade_vk_plan *vp) {
     cascade_vk_ctx *vk = vp->vk;
     if (vk->dev) vkQueueWaitIdle(vk->queue);
     cascade_vk_profile_report_free(vp);
+    cascade_vk_check_free(vp);
     if (vp->cmd) vkFreeCommandBuffers(vk->dev, vk->cmd_pool, 1, &vp->cmd);
     if (vp->dpool) vkDestroyDescriptorPool(vk->dev, vp->dpool, NULL);
     for (int32_t i = 0; i < vp->n_bufs; i++) cascade_vk_buffer_free(vk, &vp->bufs[i]);
@@ -174,68 +175,53 @@ static cascade_status upload_constant(cascade_vk_plan *vp, cascade_value_id id,
     return st;
 }
 
+cascade_status cascade_vk_record_node(cascade_vk_plan *vp, cascade_value_id i,
+                                      cascade_error *err) {
+    const cascade_node *n = cascade_graph_node(vp->g, i);
+    cascade_status      st = CASCADE_STATUS_OK;
+    switch (n->op) {
+    case CASCADE_OP_INPUT:
+    case CASCADE_OP_CONSTANT: break;
+    case CASCADE_OP_RESHAPE:
+        if (vp->mp->values[i].placement != CASCADE_PLACE_ALIAS)
+            st = cascade_vk_record_shape(vp, i, n, err);
+        break;
+    case CASCADE_OP_MUL:
+        /* a product only sin/cos read is formed inside their kernel (vk-fuse.c) */
+        if (!(vp->angle && vp->angle[i])) st = cascade_vk_record_elementwise(vp, i, n, err);
+        break;
+    case CASCADE_OP_ADD:
+    case CASCADE_OP_SUB:
+    case CASCADE_OP_DIV:
+    case CASCADE_OP_UNARY:
+    case CASCADE_OP_SCALE:
+    case CASCADE_OP_CLAMP:
+    case CASCADE_OP_CAST: st = cascade_vk_record_elementwise(vp, i, n, err); break;
+    case CASCADE_OP_MATMUL:
+    case CASCADE_OP_LINEAR:
+    case CASCADE_OP_CONV2D:
+    case CASCADE_OP_ATTENTION: st = cascade_vk_record_matmul(vp, i, n, err); break;
+    case CASCADE_OP_GROUP_NORM:
+    case CASCADE_OP_LAYER_NORM:
+    case CASCADE_OP_RMS_NORM:
+    case CASCADE_OP_SOFTMAX:
+    case CASCADE_OP_MEAN: st = cascade_vk_record_norm(vp, i, n, err); break;
+    default: st = cascade_vk_record_shape(vp, i, n, err); break;
+    }
+    if (st) cascade_error_prefix(err, "node '%s': ", n->name);
+    return st;
+}
+
 static cascade_status record(cascade_vk_plan *vp, cascade_error *err) {
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    CASCADE_VK_TRY(err, vkBeginCommandBuffer(vp->cmd, &bi));
-    /* the previous run's last readers against this run's first writers, and the staging
-     * writes of value_write against the first readers */
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
-    vkCmdPipelineBarrier(vp->cmd,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
-                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-    cascade_status pst = cascade_vk_profile_begin(vp, err);
-    if (pst) {
+    CASCADE_TRY(cascade_vk_record_begin(vp, err));
+    cascade_status st = cascade_vk_profile_begin(vp, err);
+    for (int32_t i = 0; !st && i < cascade_graph_n_nodes(vp->g); i++)
+        st = cascade_vk_record_node(vp, i, err);
+    if (st) {
         vkEndCommandBuffer(vp->cmd);
-        return pst;
+        return st;
     }
-    for (int32_t i = 0; i < cascade_graph_n_nodes(vp->g); i++) {
-        const cascade_node *n = cascade_graph_node(vp->g, i);
-        cascade_status      st = CASCADE_STATUS_OK;
-        switch (n->op) {
-        case CASCADE_OP_INPUT:
-        case CASCADE_OP_CONSTANT: break;
-        case CASCADE_OP_RESHAPE:
-            if (vp->mp->values[i].placement != CASCADE_PLACE_ALIAS)
-                st = cascade_vk_record_shape(vp, i, n, err);
-            break;
-        case CASCADE_OP_MUL:
-            /* a product only sin/cos read is formed inside their kernel (vk-fuse.c) */
-            if (!(vp->angle && vp->angle[i])) st = cascade_vk_record_elementwise(vp, i, n, err);
-            break;
-        case CASCADE_OP_ADD:
-        case CASCADE_OP_SUB:
-        case CASCADE_OP_DIV:
-        case CASCADE_OP_UNARY:
-        case CASCADE_OP_SCALE:
-        case CASCADE_OP_CLAMP:
-        case CASCADE_OP_CAST: st = cascade_vk_record_elementwise(vp, i, n, err); break;
-        case CASCADE_OP_MATMUL:
-        case CASCADE_OP_LINEAR:
-        case CASCADE_OP_CONV2D:
-        case CASCADE_OP_ATTENTION: st = cascade_vk_record_matmul(vp, i, n, err); break;
-        case CASCADE_OP_GROUP_NORM:
-        case CASCADE_OP_LAYER_NORM:
-        case CASCADE_OP_RMS_NORM:
-        case CASCADE_OP_SOFTMAX:
-        case CASCADE_OP_MEAN: st = cascade_vk_record_norm(vp, i, n, err); break;
-        default: st = cascade_vk_record_shape(vp, i, n, err); break;
-        }
-        if (st) {
-            cascade_error_prefix(err, "node '%s': ", n->name);
-            vkEndCommandBuffer(vp->cmd);
-            return st;
-        }
-    }
-    VkMemoryBarrier out = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                           .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
-                           .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_HOST_READ_BIT};
-    vkCmdPipelineBarrier(vp->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                         VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &out,
-                         0, NULL, 0, NULL);
-    CASCADE_VK_TRY(err, vkEndCommandBuffer(vp->cmd));
-    return CASCADE_STATUS_OK;
+    return cascade_vk_record_end(vp, err);
 }
 
 static cascade_status add_guard(cascade_vk_plan *vp, VkBuffer buf, uint64_t off) {
@@ -378,12 +364,18 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
                                       .pPoolSizes = &ps};
     CASCADE_VK_TRY_GOTO(err, st, vkCreateDescriptorPool(vk->dev, &dpi, NULL, &vp->dpool), fail);
     vp->dpool_sets = sets;
-    VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                       .commandPool = vk->cmd_pool,
-                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                       .commandBufferCount = 1};
-    CASCADE_VK_TRY_GOTO(err, st, vkAllocateCommandBuffers(vk->dev, &cai, &vp->cmd), fail);
-    if ((st = record(vp, err))) goto fail;
+    if (vk->opt.check) {
+        /* CASCADE_VK_CHECK: a command buffer per node instead (vk-check.c) */
+        if ((st = cascade_vk_check_record(vp, err))) goto fail;
+    } else {
+        VkCommandBufferAllocateInfo cai = {
+            .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+            .commandPool = vk->cmd_pool,
+            .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+            .commandBufferCount = 1};
+        CASCADE_VK_TRY_GOTO(err, st, vkAllocateCommandBuffers(vk->dev, &cai, &vp->cmd), fail);
+        if ((st = record(vp, err))) goto fail;
+    }
 
     if (mp->arena_bytes > vk->stats.planned_peak_bytes) {
         vk->stats.planned_peak_bytes = mp->arena_bytes;
@@ -427,6 +419,7 @@ static cascade_status vk_plan_run(cascade_backend *be, cascade_plan *p,
     /* the whole forward is one submission; cancel is honoured between runs (steps) */
     if (cascade_cancel_is_raised(cancel))
         return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
+    if (vp->check) return cascade_vk_check_run(vp, cancel, err);
     CASCADE_TRY(cascade_vk_submit_wait(vp->vk, vp->cmd, err));
     return cascade_vk_profile_collect(vp, err);
 }
@@ -546,6 +539,19 @@ bool cascade_vulkan_backend_uses_coopmat(const cascade_backend *be) {
 
 bool cascade_vulkan_backend_uses_int8(const cascade_backend *be) {
     return is_vulkan(be) && ctx_of(be)->opt.weights_int8;
+}
+
+bool cascade_vulkan_backend_checks(const cascade_backend *be) {
+    return is_vulkan(be) && ctx_of(be)->opt.check;
+}
+
+cascade_status cascade_vulkan_check_inject(cascade_plan *p, cascade_value_id id, int64_t index,
+                                           float delta, cascade_error *err) {
+    if (!p || !is_vulkan(p->backend) || !((cascade_vk_plan *)p->impl)->check)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "vulkan: a fault can be injected only into a plan made with "
+                                 "CASCADE_VK_CHECK");
+    return cascade_vk_check_set_fault(p->impl, id, index, delta, err);
 }
 
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be) {

@@ -358,6 +358,7 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
     if (env_on("CASCADE_VK_VALIDATION")) vk->opt.validation = true;
     if (env_on("CASCADE_VK_GUARDS")) vk->opt.guards = true;
     if (env_on("CASCADE_VK_INT8")) vk->opt.weights_int8 = true;
+    if (env_on("CASCADE_VK_CHECK")) vk->opt.check = true;
     if (vk->opt.validation && !has_layer("VK_LAYER_KHRONOS_validation")) {
         st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                "vulkan: validation asked for, but VK_LAYER_KHRONOS_validation is "

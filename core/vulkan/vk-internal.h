@@ -146,6 +146,8 @@ typedef struct cascade_vk_plan {
     uint16_t            *q_shader;
     double               prof_ms[CASCADE_VK_SHADER_COUNT];
     uint32_t             prof_calls[CASCADE_VK_SHADER_COUNT];
+    /* CASCADE_VK_CHECK (vk-check.c): per-node command buffers; NULL when off */
+    struct cascade_vk_check *check;
 } cascade_vk_plan;
 
 /* Which variant the plan's storage type needs (fp16 or fp32 of one family). */
@@ -172,6 +174,15 @@ cascade_status cascade_vk_dispatch_rows(cascade_vk_plan *p, cascade_vk_shader s,
                                         const cascade_value_id *bind, uint32_t n_bind,
                                         const void *push, uint32_t push_size, uint64_t rows,
                                         cascade_error *err);
+
+/* Recording p->cmd (begin/end in vk-recorder.c, nodes in backend-vulkan.c): begun with the
+ * barrier every recording starts with (hazard tracking cleared), then each node's
+ * dispatches, then ended with the barrier that makes results readable by transfers and the
+ * host. */
+cascade_status cascade_vk_record_begin(cascade_vk_plan *p, cascade_error *err);
+cascade_status cascade_vk_record_node(cascade_vk_plan *p, cascade_value_id id,
+                                      cascade_error *err);
+cascade_status cascade_vk_record_end(cascade_vk_plan *p, cascade_error *err);
 
 /* ---- per-op files: dispatch set-up only ---- */
 bool cascade_vk_supports_node(const cascade_vk_ctx *vk, const cascade_graph *g,
@@ -202,6 +213,19 @@ void           cascade_vk_profile_report_free(cascade_vk_plan *p); /* prints, re
 /* ---- vk-fuse.c: fp32 islands in fp16 plans ---- */
 /* Fills p->angle and p->f32s (fp16 plans only; both stay NULL otherwise). */
 cascade_status cascade_vk_fuse_mark(cascade_vk_plan *p, cascade_error *err);
+
+/* ---- vk-check.c: CASCADE_VK_CHECK=1, each node against the CPU ---- */
+/* Records one command buffer per node (instead of p->cmd) and makes the check's state. */
+cascade_status cascade_vk_check_record(cascade_vk_plan *p, cascade_error *err);
+/* Runs the plan node by node, comparing each with the CPU; FORMAT names the first node
+ * past the tolerance. */
+cascade_status cascade_vk_check_run(cascade_vk_plan *p, const cascade_cancel *cancel,
+                                    cascade_error *err);
+/* Test aid: adds delta to element index of value id on the device after it is computed
+ * (CASCADE_NO_VALUE clears it). */
+cascade_status cascade_vk_check_set_fault(cascade_vk_plan *p, cascade_value_id id,
+                                          int64_t index, float delta, cascade_error *err);
+void           cascade_vk_check_free(cascade_vk_plan *p); /* NULL-safe state */
 
 /* Element count of a node (shapes were checked by the graph builder). */
 int64_t cascade_vk_numel(const cascade_node *n);

@@ -6,6 +6,32 @@
 
 #include "vk-internal.h"
 
+cascade_status cascade_vk_record_begin(cascade_vk_plan *vp, cascade_error *err) {
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    CASCADE_VK_TRY(err, vkBeginCommandBuffer(vp->cmd, &bi));
+    /* the previous run's last readers against this run's first writers, and the staging
+     * writes of value_write against the first readers */
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                          .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                          .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT};
+    vkCmdPipelineBarrier(vp->cmd,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    vp->n_rd = vp->n_wr = 0;
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cascade_vk_record_end(cascade_vk_plan *vp, cascade_error *err) {
+    VkMemoryBarrier out = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                           .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT,
+                           .dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_HOST_READ_BIT};
+    vkCmdPipelineBarrier(vp->cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                         VK_PIPELINE_STAGE_TRANSFER_BIT | VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &out,
+                         0, NULL, 0, NULL);
+    CASCADE_VK_TRY(err, vkEndCommandBuffer(vp->cmd));
+    return CASCADE_STATUS_OK;
+}
+
 static bool overlaps(const cascade_vk_range *set, int32_t n, const cascade_vk_range *r) {
     for (int32_t i = 0; i < n; i++)
         if (set[i].buf == r->buf && set[i].lo < r->hi && r->lo < set[i].hi) return true;

@@ -47,6 +47,12 @@ typedef struct cascade_vulkan_options {
      * device reporting VK_NV_cooperative_matrix with a 16x16x16 fp16 x fp16 + fp32 shape);
      * $CASCADE_VK_COOPMAT=0 does the same. */
     bool                     no_coopmat;
+    /* Debug aid: every run goes node by node and compares each node's result with the CPU
+     * backend's kernel on the same inputs (read back from the device); the first node past
+     * the precision's tolerance fails the run with FORMAT naming it ("<scope>/<op>"), its
+     * op, the worst element's index and error. Slow (a submission and read-backs per node);
+     * $CASCADE_VK_CHECK=1 turns it on too. */
+    bool                     check;
 } cascade_vulkan_options;
 
 void           cascade_vulkan_options_init(cascade_vulkan_options *opt);
@@ -120,6 +126,14 @@ bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be);
 bool cascade_vulkan_backend_uses_coopmat(const cascade_backend *be);
 /* Whether plans of this backend store GEMM weights as int8 (weights_int8). */
 bool cascade_vulkan_backend_uses_int8(const cascade_backend *be);
+/* Whether plans of this backend are checked node by node against the CPU (check). */
+bool cascade_vulkan_backend_checks(const cascade_backend *be);
+/* Test aid for the check: in a checked plan, after value id is computed on the device,
+ * delta is added to its element index there (as a faulty kernel would write it), at every
+ * run until cleared with id CASCADE_NO_VALUE. INVALID_ARG unless p is a checked Vulkan plan
+ * and id a computed value with that element. */
+cascade_status cascade_vulkan_check_inject(cascade_plan *p, cascade_value_id id, int64_t index,
+                                           float delta, cascade_error *err);
 /* Validation-layer warnings and errors seen since the backend was made (0 without
  * validation). */
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be);
