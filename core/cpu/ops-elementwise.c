@@ -1,5 +1,6 @@
 /* Elementwise ops: broadcasting binary ops, unary activations, scale, clamp, cast, mean. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "cpu-ops.h"
@@ -128,12 +129,24 @@ cascade_status cpu_cast(const cpu_exec *ex, const cascade_node *n, void *out, co
     (void)err;
     const cascade_node *X = cpu_in(ex, n, 0);
     int64_t             cnt = cpu_numel(n);
-    if (X->dtype == n->dtype) {
-        memcpy(out, x, (size_t)cnt * 4);
-    } else if (n->dtype == CASCADE_DTYPE_I32) {
-        for (int64_t i = 0; i < cnt; i++) ((int32_t *)out)[i] = (int32_t)((const float *)x)[i];
+    /* every value is held in 4 bytes here: I32 as integers, the float types as fp32 */
+    const bool in_int = X->dtype == CASCADE_DTYPE_I32, out_int = n->dtype == CASCADE_DTYPE_I32;
+    const float *xf = x;
+    float       *of = out;
+    if (in_int && !out_int) {
+        for (int64_t i = 0; i < cnt; i++) of[i] = (float)((const int32_t *)x)[i];
+    } else if (out_int && !in_int) {
+        for (int64_t i = 0; i < cnt; i++) /* truncation, saturated (NaN: 0) rather than UB */
+            ((int32_t *)out)[i] = !(xf[i] == xf[i]) ? 0
+                                  : xf[i] >= 2147483647.0f ? INT32_MAX
+                                  : xf[i] <= -2147483648.0f ? INT32_MIN
+                                                            : (int32_t)xf[i];
+    } else if (n->dtype == CASCADE_DTYPE_F16 && X->dtype != CASCADE_DTYPE_F16) {
+        for (int64_t i = 0; i < cnt; i++) of[i] = cascade_fp16_to_fp32(cascade_fp32_to_fp16(xf[i]));
+    } else if (n->dtype == CASCADE_DTYPE_BF16 && X->dtype != CASCADE_DTYPE_BF16) {
+        for (int64_t i = 0; i < cnt; i++) of[i] = cascade_bf16_to_fp32(cascade_fp32_to_bf16(xf[i]));
     } else {
-        for (int64_t i = 0; i < cnt; i++) ((float *)out)[i] = (float)((const int32_t *)x)[i];
+        memcpy(out, x, (size_t)cnt * 4); /* the same type, or widening to fp32 */
     }
     return CASCADE_STATUS_OK;
 }

@@ -183,6 +183,33 @@ static void test_cpu_get_rows_out_of_range(void **state) {
     cascade_plan_free(p);
 }
 
+/* cast: an F16 constant cast to F32 keeps its values (the CPU holds it widened to fp32; it
+ * was read as integers before), and F32 -> I32 truncates, saturating instead of overflowing. */
+static void test_cpu_cast_values(void **state) {
+    fixture *f = *state;
+    uint16_t h[4] = {cascade_fp32_to_fp16(1.5f), cascade_fp32_to_fp16(-2.25f),
+                     cascade_fp32_to_fp16(0.0f), cascade_fp32_to_fp16(65504.0f)};
+    cascade_value_id c =
+        cascade_graph_constant_copy(f->g, "h", CASCADE_DTYPE_F16, 1, (int64_t[]){4}, h);
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){4});
+    cascade_value_id i = cascade_graph_cast(f->g, x, CASCADE_DTYPE_I32);
+    cascade_value_id back = cascade_graph_cast(f->g, i, CASCADE_DTYPE_F32);
+    cascade_value_id y = cascade_graph_concat(
+        f->g, 2, (cascade_value_id[]){cascade_graph_cast(f->g, c, CASCADE_DTYPE_F32), back}, 0);
+    cascade_graph_mark_output(f->g, y, "y");
+    const float  xv[4] = {2.9f, -2.9f, 3e9f, NAN};
+    float        out[8];
+    run(f, 1, (const char *const[]){"x"}, (const float *const[]){xv}, (const size_t[]){4}, out, 8);
+    assert_float_equal(out[0], 1.5f, 0);
+    assert_float_equal(out[1], -2.25f, 0);
+    assert_float_equal(out[2], 0.0f, 0);
+    assert_float_equal(out[3], 65504.0f, 0);
+    assert_float_equal(out[4], 2.0f, 0);
+    assert_float_equal(out[5], -2.0f, 0);
+    assert_float_equal(out[6], 2147483647.0f, 0);
+    assert_float_equal(out[7], 0.0f, 0);
+}
+
 /* A raised cancel flag stops a run before it starts. */
 static void test_cpu_cancel(void **state) {
     fixture         *f = *state;
@@ -232,6 +259,7 @@ int main(void) {
         T(test_cpu_group_norm_normalises),       T(test_cpu_attention_single_key),
         T(test_cpu_attention_masked_key),        T(test_cpu_resize_bilinear_half_pixel),
         T(test_cpu_permute_slice_concat),        T(test_cpu_get_rows_out_of_range),
+        T(test_cpu_cast_values),
         T(test_cpu_cancel),                      T(test_cpu_write_size_checked),
         T(test_cpu_unary_values),
     };
