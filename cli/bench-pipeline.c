@@ -4,7 +4,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "backend-choice.h"
+#include "cascade/backend-name.h"
 #include "bench.h"
 #include "cascade.h"
 #include "cascade/pipeline.h"
@@ -74,7 +74,7 @@ int bench_pipeline(const bench_pipeline_args *a) {
     po.model_dir = model;
     po.sr_model_dir = sr;
     double t0 = now_ms();
-    if (cli_backend_new(a->backend, a->threads, &be, &err)) {
+    if (cascade_backend_new_by_name(a->backend, a->threads, &be, &err)) {
         rc = cli_fail("bench", &err);
         goto done;
     }

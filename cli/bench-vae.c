@@ -7,7 +7,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "backend-choice.h"
+#include "cascade/backend-name.h"
 #include "bench.h"
 #include "cascade.h"
 #include "cascade/vae.h"
@@ -67,7 +67,7 @@ int bench_vae(const bench_vae_args *a) {
     double        t0 = now_ms();
     cascade_dtype wdt = a->backend && strstr(a->backend, "fp16") ? CASCADE_DTYPE_F16
                                                                  : CASCADE_DTYPE_F32;
-    if (cli_backend_new(a->backend, a->threads, &be, &err) ||
+    if (cascade_backend_new_by_name(a->backend, a->threads, &be, &err) ||
         cascade_vae_load(a->vae_dir, be, wdt, &v, &err)) {
         rc = cli_fail("bench", &err);
         goto done;

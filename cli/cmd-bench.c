@@ -8,7 +8,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "backend-choice.h"
+#include "cascade/backend-name.h"
 #include "bench.h"
 #include "cascade.h"
 #include "forward.h"
@@ -194,7 +194,7 @@ int cmd_bench(int argc, char **argv) {
     const forward_component *fc = forward_find_component(rq.component_dir, &err);
     double                   t0 = now_ms(), t_load = 0;
     if (!lat || !fc || cascade_safetensors_open(rq.inputs_path, &in, &err) ||
-        cli_backend_new(backend, (int)threads, &be, &err)) {
+        cascade_backend_new_by_name(backend, (int)threads, &be, &err)) {
         rc = lat ? cli_fail("bench", &err) : cli_failf("bench", "out of memory");
         goto done;
     }

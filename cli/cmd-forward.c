@@ -14,7 +14,7 @@
 #include "cascade/t5.h"
 #include "cascade/unet.h"
 #include "cascade/weights.h"
-#include "backend-choice.h"
+#include "cascade/backend-name.h"
 #include "forward.h"
 
 static void usage(FILE *f) {
@@ -332,7 +332,7 @@ int cmd_forward(int argc, char **argv) {
     forward_session          sess = {0};
     const forward_component *fc = forward_find_component(rq.component_dir, &err);
     if (!fc || cascade_safetensors_open(rq.inputs_path, &in, &err) ||
-        cli_backend_new(backend, (int)threads, &be, &err)) {
+        cascade_backend_new_by_name(backend, (int)threads, &be, &err)) {
         rc = cli_fail("forward", &err);
     } else {
         rq.inputs = in;

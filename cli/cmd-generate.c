@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend-choice.h"
+#include "cascade/backend-name.h"
 #include "cascade.h"
 #include "cascade/generation-defaults.h"
 #include "cascade/image-io.h"
@@ -346,7 +346,7 @@ static int run(int argc, char **argv, gen_mode mode) {
     if (!o.have_guidance2) o.guidance2 = d2.guidance;
     if (!o.have_noise) o.noise_level = d2.noise_level;
     if (cli_check_outputs(o.output, o.batch, &err) ||
-        cli_backend_new(o.backend, (int)o.threads, &be, &err)) {
+        cascade_backend_new_by_name(o.backend, (int)o.threads, &be, &err)) {
         rc = cli_fail(cmd, &err);
         goto done;
     }

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend-choice.h"
+#include "cascade/backend-name.h"
 #include "cascade.h"
 #include "cascade/sd-pipeline.h"
 #include "cli-images.h"
@@ -231,7 +231,7 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
     cascade_cancel_init(&g_cancel);
     int64_t ah = o.height, aw = o.width; /* --aspect: the model's pixel count in that shape */
     if (cli_check_outputs(o.output, o.batch, &err) ||
-        cli_backend_new(o.backend, (int)o.threads, &be, &err) ||
+        cascade_backend_new_by_name(o.backend, (int)o.threads, &be, &err) ||
         cascade_sd_pipeline_load(o.model, be, CASCADE_DTYPE_F32, &p, &err) ||
         (o.aspect && cascade_sd_pipeline_aspect_size(p, o.aspect, &ah, &aw, &err))) {
         rc = cli_fail(cmd, &err);

@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "backend-choice.h"
+#include "cascade/backend-name.h"
 #include "cascade.h"
 #include "cmd-sd.h"
 #include "cascade/backend.h"
@@ -44,7 +44,7 @@ static void usage(FILE *f) {
             "                   image rows in flight (default: half the device memory the\n"
             "                   backend reports, else 1024); the image itself is streamed\n"
             "                   from IN.png and into OUT.png row by row, never held whole\n"
-            "  --backend NAME   cpu (default), vulkan, vulkan-fp16\n"
+            "  --backend NAME   cpu (default), auto, vulkan, vulkan-fp16, vulkan-int8\n"
             "  --threads N      CPU threads (default: all cores)\n"
             "  --bench N        time N runs after one warm-up; print JSON on stdout\n"
             "  -q, --quiet      no progress on stderr\n\n"
@@ -188,7 +188,7 @@ static cascade_status upscale_file(const up_args *a, const cascade_upscaler *u,
     const int32_t  ch = cascade_png_reader_channels(io.in);
     /* the output file is created before the compute: a bad path fails at once, with its reason */
     cascade_status st = cascade_png_writer_open(a->out, w * s, h * s, ch, &io.out, err);
-    if (st == CASCADE_STATUS_OK) st = cli_backend_new(a->backend, (int)a->threads, &be, err);
+    if (st == CASCADE_STATUS_OK) st = cascade_backend_new_by_name(a->backend, (int)a->threads, &be, err);
     cascade_upscale_options opt;
     set_options(a, &opt);
     double t0 = now_s();
@@ -230,7 +230,7 @@ static cascade_status upscale_bench(const up_args *a, const cascade_upscaler *u,
     if (st == CASCADE_STATUS_OK) st = cascade_image_read_png(a->in, &src, err);
     if (st == CASCADE_STATUS_OK)
         st = cascade_image_new(src->width * s, src->height * s, src->channels, &dst, err);
-    if (st == CASCADE_STATUS_OK) st = cli_backend_new(a->backend, (int)a->threads, &be, err);
+    if (st == CASCADE_STATUS_OK) st = cascade_backend_new_by_name(a->backend, (int)a->threads, &be, err);
     cascade_upscale_options opt;
     set_options(a, &opt);
     for (long r = 0; r < runs && st == CASCADE_STATUS_OK; r++) {

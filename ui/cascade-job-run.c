@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cascade-job-private.h"
+#include "cascade/backend-name.h"
 #include "cascade/backend.h"
 #include "cascade/inpaint-blend.h"
 #include "cascade/model-search.h"
@@ -104,52 +105,6 @@ static gchar *resolve_upscaler(const CascadeRecipe *r) {
     if (g_file_test(cfg, G_FILE_TEST_IS_REGULAR)) return g_steal_pointer(&dir);
     g_autofree gchar *name = g_strdup_printf("esrgan-slim_x%d", r->upscale_factor);
     return g_build_filename(dir, name, NULL);
-}
-
-/* ---- backend: "auto", "cpu", "vulkan", "vulkan-fp16", "vulkan:<device name>" ------------- */
-
-static cascade_status backend_new(const gchar *name, cascade_backend **out, cascade_error *err) {
-    cascade_cpu_options cpu;
-    cascade_cpu_options_init(&cpu);
-    if (!name || !*name || !strcmp(name, "cpu")) return cascade_backend_cpu_new(&cpu, out, err);
-#ifdef CASCADE_HAVE_VULKAN
-    cascade_vulkan_options vk;
-    cascade_vulkan_options_init(&vk);
-    if (!strcmp(name, "auto")) {
-        /* a real GPU when there is one; a CPU Vulkan driver is slower than our CPU backend */
-        cascade_vulkan_device_info *devs = NULL;
-        int                         n = 0;
-        gboolean                    gpu = FALSE;
-        cascade_error               ignored;
-        cascade_error_init(&ignored);
-        if (!cascade_vulkan_list_devices(&devs, &n, &ignored))
-            for (int i = 0; i < n; i++)
-                gpu |= devs[i].type == CASCADE_VULKAN_DEVICE_DISCRETE ||
-                       devs[i].type == CASCADE_VULKAN_DEVICE_INTEGRATED;
-        free(devs);
-        if (gpu && !cascade_backend_vulkan_new(&vk, out, &ignored)) return CASCADE_STATUS_OK;
-        return cascade_backend_cpu_new(&cpu, out, err);
-    }
-    if (!strcmp(name, "vulkan") || !strcmp(name, "vulkan-fp16")) {
-        vk.precision =
-            strcmp(name, "vulkan") ? CASCADE_VULKAN_PRECISION_FP16 : CASCADE_VULKAN_PRECISION_FP32;
-        return cascade_backend_vulkan_new(&vk, out, err);
-    }
-    if (g_str_has_prefix(name, "vulkan:")) {
-        g_strlcpy(vk.name_contains, name + strlen("vulkan:"), sizeof vk.name_contains);
-        return cascade_backend_vulkan_new(&vk, out, err);
-    }
-#else
-    if (!strcmp(name, "auto")) return cascade_backend_cpu_new(&cpu, out, err);
-#endif
-    return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
-                             "backend '%s' is not available in this build (auto, cpu%s)", name,
-#ifdef CASCADE_HAVE_VULKAN
-                             ", vulkan, vulkan-fp16, vulkan:<device>"
-#else
-                             ""
-#endif
-    );
 }
 
 /* ---- progress from the pipeline --------------------------------------------------------- */
@@ -408,11 +363,11 @@ static gboolean get_engine(CascadeJobRun *run, gboolean backend_only, cascade_ba
     *be = NULL, *p = NULL, *owned = c == NULL;
     if (diffusion && !resolve_models(r, c ? TRUE : r->stage2, &s1, &sr, error)) return FALSE;
     if (!c) {
-        if (backend_new(be_name, be, &err)) return job_fail_core(&err, error);
+        if (cascade_backend_new_by_name(be_name, 0, be, &err)) return job_fail_core(&err, error);
     } else {
         if (!c->backend || g_strcmp0(c->backend_name, be_name)) {
             job_cache_drop(c);
-            if (backend_new(be_name, &c->backend, &err)) return job_fail_core(&err, error);
+            if (cascade_backend_new_by_name(be_name, 0, &c->backend, &err)) return job_fail_core(&err, error);
             c->backend_name = g_strdup(be_name);
         }
         *be = c->backend;
