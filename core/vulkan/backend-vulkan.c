@@ -247,6 +247,7 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
                                   cascade_error *err) {
     *out = NULL;
     cascade_vk_ctx  *vk = ctx_of(be);
+    CASCADE_TRY(cascade_vk_alive(vk, err));
     cascade_status   st = CASCADE_STATUS_OK;
     cascade_plan    *plan = calloc(1, sizeof *plan);
     cascade_vk_plan *vp = calloc(1, sizeof *vp);
@@ -376,13 +377,23 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
                                       .maxSets = sets,
                                       .poolSizeCount = 1,
                                       .pPoolSizes = &ps};
-    CASCADE_VK_TRY_GOTO(err, st, vkCreateDescriptorPool(vk->dev, &dpi, NULL, &vp->dpool), fail);
+    VkResult r = cascade_vk_fault_alloc(vk);
+    if (r == VK_SUCCESS) r = vkCreateDescriptorPool(vk->dev, &dpi, NULL, &vp->dpool);
+    if (r != VK_SUCCESS) {
+        st = cascade_vk_error(err, r, "vkCreateDescriptorPool");
+        goto fail;
+    }
     vp->dpool_sets = sets;
     VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
                                        .commandPool = vk->cmd_pool,
                                        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                        .commandBufferCount = 1};
-    CASCADE_VK_TRY_GOTO(err, st, vkAllocateCommandBuffers(vk->dev, &cai, &vp->cmd), fail);
+    r = cascade_vk_fault_alloc(vk);
+    if (r == VK_SUCCESS) r = vkAllocateCommandBuffers(vk->dev, &cai, &vp->cmd);
+    if (r != VK_SUCCESS) {
+        st = cascade_vk_error(err, r, "vkAllocateCommandBuffers");
+        goto fail;
+    }
     if ((st = record(vp, err))) goto fail;
 
     if (mp->arena_bytes > vk->stats.planned_peak_bytes) {
@@ -546,6 +557,17 @@ bool cascade_vulkan_backend_uses_coopmat(const cascade_backend *be) {
 
 bool cascade_vulkan_backend_uses_int8(const cascade_backend *be) {
     return is_vulkan(be) && ctx_of(be)->opt.weights_int8;
+}
+
+bool cascade_vulkan_inject_faults(cascade_backend *be, uint32_t alloc_nth, uint32_t submit_nth) {
+    if (!is_vulkan(be)) return false;
+    ctx_of(be)->fault_alloc = alloc_nth;
+    ctx_of(be)->fault_submit = submit_nth;
+    return true;
+}
+
+uint64_t cascade_vulkan_faults_injected(const cascade_backend *be) {
+    return is_vulkan(be) ? ctx_of(be)->n_faults : 0;
 }
 
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be) {

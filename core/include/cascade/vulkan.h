@@ -47,6 +47,11 @@ typedef struct cascade_vulkan_options {
      * device reporting VK_NV_cooperative_matrix with a 16x16x16 fp16 x fp16 + fp32 shape);
      * $CASCADE_VK_COOPMAT=0 does the same. */
     bool                     no_coopmat;
+    /* Fault injection, for tests: the fault_alloc-th device allocation (a buffer, its memory,
+     * a descriptor pool or set, a command buffer; counted from the backend's creation) fails
+     * with VK_ERROR_OUT_OF_DEVICE_MEMORY, and the fault_submit-th queue submission reports
+     * VK_ERROR_DEVICE_LOST (after its work is done, where a real loss is seen); 0: never. */
+    uint32_t                 fault_alloc, fault_submit;
 } cascade_vulkan_options;
 
 void           cascade_vulkan_options_init(cascade_vulkan_options *opt);
@@ -120,6 +125,13 @@ bool cascade_vulkan_backend_uses_fp16(const cascade_backend *be);
 bool cascade_vulkan_backend_uses_coopmat(const cascade_backend *be);
 /* Whether plans of this backend store GEMM weights as int8 (weights_int8). */
 bool cascade_vulkan_backend_uses_int8(const cascade_backend *be);
+/* Re-arms the backend's fault injection (see fault_alloc, fault_submit) counting from now:
+ * 1 makes the next allocation or submission fail, 0 turns that one off. After a device loss,
+ * real or injected, the backend refuses every call that would use the device with
+ * DEVICE_LOST; it can still be freed, with its plans. False if be is not a Vulkan backend. */
+bool     cascade_vulkan_inject_faults(cascade_backend *be, uint32_t alloc_nth, uint32_t submit_nth);
+/* Injected faults that have happened on this backend (0 if be is not a Vulkan backend). */
+uint64_t cascade_vulkan_faults_injected(const cascade_backend *be);
 /* Validation-layer warnings and errors seen since the backend was made (0 without
  * validation). */
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be);
