@@ -219,7 +219,17 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* The Ns to fail, sorted and unique, into ns (room for 2 * max_runs + 2). */
+static size_t sort_unique(uint64_t *ns, size_t k) {
+    qsort(ns, k, sizeof *ns, cmp_u64);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || ns[i] != ns[u - 1]) ns[u++] = ns[i];
+    return u;
+}
+
+/* The Ns to fail, sorted and unique, into ns (room for 2 * max_runs + 2): all of 1..total when
+ * they are at most max_runs; else about half dense after the start and each mark (and the
+ * last allocation), the rest spread evenly over the allocations not picked yet. */
 static size_t pick_runs(uint64_t total, uint64_t max_runs, uint64_t *ns) {
     size_t k = 0;
     if (total <= max_runs) {
@@ -227,7 +237,6 @@ static size_t pick_runs(uint64_t total, uint64_t max_runs, uint64_t *ns) {
             ns[k++] = i;
         return k;
     }
-    /* half dense after the start and each mark, half an even stride, and the last one */
     uint64_t dense = max_runs / 2 / (uint64_t)(n_marks + 1);
     if (dense == 0) dense = 1;
     for (int m = -1; m < n_marks; m++) {
@@ -235,15 +244,23 @@ static size_t pick_runs(uint64_t total, uint64_t max_runs, uint64_t *ns) {
         for (uint64_t i = 1; i <= dense && from + i <= total; i++)
             ns[k++] = from + i;
     }
-    uint64_t n_stride = max_runs - (uint64_t)k;
-    for (uint64_t i = 1; i <= n_stride; i++)
-        ns[k++] = 1 + (total - 1) * i / n_stride;
     ns[k++] = total;
-    qsort(ns, k, sizeof *ns, cmp_u64);
-    size_t u = 0;
-    for (size_t i = 0; i < k; i++)
-        if (u == 0 || ns[i] != ns[u - 1]) ns[u++] = ns[i];
-    return u;
+    size_t u = sort_unique(ns, k);
+    if (u >= max_runs) return u;
+    /* the j-th of the c allocations not picked, for j = i c / r, i < r */
+    uint64_t r = max_runs - u, c = total - u, j = 0, next = 0;
+    size_t   d = 0, n = u;
+    for (uint64_t a = 1; a <= total && j < r; a++) {
+        while (d < u && ns[d] < a)
+            d++;
+        if (d < u && ns[d] == a) continue; /* picked already */
+        if (next == j * c / r) {
+            ns[n++] = a;
+            j++;
+        }
+        next++;
+    }
+    return sort_unique(ns, n);
 }
 
 /* One run of op with allocation nth failing (0: none): its status, whether the failure
