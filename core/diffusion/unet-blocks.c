@@ -238,9 +238,12 @@ cascade_value_id unet_resnet(unet_ctx *c, const cascade_unet *u, const unet_cond
                          .out_scale = out_scale,
                          .resample = resample};
     cascade_value_id temb = skip_time_act ? k->temb : k->temb_act;
-    if (temb == CASCADE_NO_VALUE) { /* every U-Net resnet has a time_emb_proj */
-        cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT, "unet: %s: no time embedding",
-                          c->prefix);
+    if (temb == CASCADE_NO_VALUE) {
+        /* every U-Net resnet has a time_emb_proj; a builder that failed (out of memory, say)
+         * leaves none either, and then the graph's own error is the one to report */
+        if (cascade_graph_status(c->g, NULL) == CASCADE_STATUS_OK)
+            cascade_error_set(&c->werr, CASCADE_STATUS_FORMAT, "unet: %s: no time embedding",
+                              c->prefix);
         return CASCADE_NO_VALUE;
     }
     return unet_resnet_block(c, &r, x, temb, k->temb_ch, cin, cout);

@@ -14,6 +14,12 @@ cascade_status cascade_error_setv(cascade_error *err, cascade_status status, con
     if (err && err->status == CASCADE_STATUS_OK && status != CASCADE_STATUS_OK) {
         err->status = status;
         vsnprintf(err->message, sizeof err->message, fmt, ap);
+        /* out-of-memory sites name only what they could not allocate ("stage I image"):
+         * say what happened, so the message read alone (the CLI prints just it) is clear */
+        if (status == CASCADE_STATUS_OUT_OF_MEMORY && !strcasestr(err->message, "memory")) {
+            size_t n = strlen(err->message);
+            snprintf(err->message + n, sizeof err->message - n, "%sout of memory", n ? ": " : "");
+        }
     }
     return status;
 }

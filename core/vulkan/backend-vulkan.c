@@ -233,6 +233,7 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
                                   cascade_error *err) {
     *out = NULL;
     cascade_vk_ctx  *vk = ctx_of(be);
+    CASCADE_TRY(cascade_vk_alive(vk, err));
     cascade_status   st = CASCADE_STATUS_OK;
     cascade_plan    *plan = calloc(1, sizeof *plan);
     cascade_vk_plan *vp = calloc(1, sizeof *vp);
@@ -362,7 +363,12 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
                                       .maxSets = sets,
                                       .poolSizeCount = 1,
                                       .pPoolSizes = &ps};
-    CASCADE_VK_TRY_GOTO(err, st, vkCreateDescriptorPool(vk->dev, &dpi, NULL, &vp->dpool), fail);
+    VkResult r = cascade_vk_fault_alloc(vk);
+    if (r == VK_SUCCESS) r = vkCreateDescriptorPool(vk->dev, &dpi, NULL, &vp->dpool);
+    if (r != VK_SUCCESS) {
+        st = cascade_vk_error(err, r, "vkCreateDescriptorPool");
+        goto fail;
+    }
     vp->dpool_sets = sets;
     if (vk->opt.check) {
         /* CASCADE_VK_CHECK: a command buffer per node instead (vk-check.c) */
@@ -373,7 +379,12 @@ static cascade_status vk_plan_new(cascade_backend *be, const cascade_graph *g, c
             .commandPool = vk->cmd_pool,
             .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
             .commandBufferCount = 1};
-        CASCADE_VK_TRY_GOTO(err, st, vkAllocateCommandBuffers(vk->dev, &cai, &vp->cmd), fail);
+        r = cascade_vk_fault_alloc(vk);
+        if (r == VK_SUCCESS) r = vkAllocateCommandBuffers(vk->dev, &cai, &vp->cmd);
+        if (r != VK_SUCCESS) {
+            st = cascade_vk_error(err, r, "vkAllocateCommandBuffers");
+            goto fail;
+        }
         if ((st = record(vp, err))) goto fail;
     }
 
@@ -552,6 +563,17 @@ cascade_status cascade_vulkan_check_inject(cascade_plan *p, cascade_value_id id,
                                  "vulkan: a fault can be injected only into a plan made with "
                                  "CASCADE_VK_CHECK");
     return cascade_vk_check_set_fault(p->impl, id, index, delta, err);
+}
+
+bool cascade_vulkan_inject_faults(cascade_backend *be, uint32_t alloc_nth, uint32_t submit_nth) {
+    if (!is_vulkan(be)) return false;
+    ctx_of(be)->fault_alloc = alloc_nth;
+    ctx_of(be)->fault_submit = submit_nth;
+    return true;
+}
+
+uint64_t cascade_vulkan_faults_injected(const cascade_backend *be) {
+    return is_vulkan(be) ? ctx_of(be)->n_faults : 0;
 }
 
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be) {

@@ -55,7 +55,7 @@ bool cascade_vulkan_coopmat_pick(const cascade_vulkan_device_info *info, bool fp
     return r == NULL;
 }
 
-void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
+bool cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
                               cascade_vulkan_device_info *info) {
     info->coopmat_nv = false;
     info->vulkan_memory_model = false;
@@ -64,16 +64,17 @@ void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
     bool     ext = false;
     vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, NULL);
     VkExtensionProperties *e = calloc(n_ext ? n_ext : 1, sizeof *e);
-    if (e && vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, e) == VK_SUCCESS)
+    if (!e) return false;
+    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, e) == VK_SUCCESS)
         for (uint32_t i = 0; i < n_ext && !ext; i++)
             ext = strcmp(e[i].extensionName, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) == 0;
     free(e);
     PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV get_props =
         (PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)vkGetInstanceProcAddr(
             inst, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV");
-    if (!ext || !get_props) return;
+    if (!ext || !get_props) return true;
     if (VK_API_VERSION_MAJOR(info->api_version) == 1 && VK_API_VERSION_MINOR(info->api_version) < 2)
-        return; /* the Vulkan 1.2 feature struct below is not defined there */
+        return true; /* the Vulkan 1.2 feature struct below is not defined there */
     VkPhysicalDeviceCooperativeMatrixFeaturesNV cf = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
     VkPhysicalDeviceVulkan12Features f12 = {
@@ -89,7 +90,7 @@ void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
         p[i] = (VkCooperativeMatrixPropertiesNV){
             .sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV};
     VkResult r = get_props(pd, &n, p);
-    if (r != VK_SUCCESS && r != VK_INCOMPLETE) return;
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) return true; /* no shapes: plain GEMM */
     for (uint32_t i = 0; i < n && i < CASCADE_VULKAN_MAX_COOPMAT; i++)
         info->coopmat[i] = (cascade_vulkan_coopmat_shape){
             .m = p[i].MSize,
@@ -102,4 +103,5 @@ void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
             .scope = (uint32_t)p[i].scope,
         };
     info->n_coopmat = n < CASCADE_VULKAN_MAX_COOPMAT ? n : CASCADE_VULKAN_MAX_COOPMAT;
+    return true;
 }

@@ -43,6 +43,15 @@ cascade_status cascade_vk_error(cascade_error *err, VkResult r, const char *what
     case VK_ERROR_INITIALIZATION_FAILED: st = CASCADE_STATUS_UNSUPPORTED; break;
     default: st = CASCADE_STATUS_DEVICE_LOST; break;
     }
+    if (st == CASCADE_STATUS_OUT_OF_MEMORY)
+        return cascade_error_set(err, st, "vulkan: %s failed: out of %s memory (%s)", what,
+                                 r == VK_ERROR_OUT_OF_HOST_MEMORY ? "host" : "device",
+                                 cascade_vk_result_name(r));
+    if (st == CASCADE_STATUS_DEVICE_LOST)
+        return cascade_error_set(err, st,
+                                 "vulkan: %s failed: %s (%d): the device is lost; free this "
+                                 "backend and make a new one, or use the CPU backend",
+                                 what, cascade_vk_result_name(r), (int)r);
     return cascade_error_set(err, st, "vulkan: %s failed: %s (%d)", what,
                              cascade_vk_result_name(r), (int)r);
 }
@@ -74,12 +83,18 @@ static bool has_ext(const VkExtensionProperties *e, uint32_t n, const char *name
     return false;
 }
 
-static bool has_layer(const char *name) {
+/* Whether the layer is installed; false with OUT_OF_MEMORY in *st when the list could not
+ * be read for lack of memory (not "not installed"). */
+static bool has_layer(const char *name, cascade_status *st, cascade_error *err) {
     uint32_t n = 0;
     if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0) return false;
     VkLayerProperties *l = calloc(n, sizeof *l);
     bool               found = false;
-    if (l && vkEnumerateInstanceLayerProperties(&n, l) == VK_SUCCESS)
+    if (!l) {
+        *st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "vulkan: layer list");
+        return false;
+    }
+    if (vkEnumerateInstanceLayerProperties(&n, l) == VK_SUCCESS)
         for (uint32_t i = 0; i < n && !found; i++) found = strcmp(l[i].layerName, name) == 0;
     free(l);
     return found;
@@ -147,7 +162,8 @@ static VkResult instance_new(bool validation, uint64_t *count, VkInstance *out,
     return VK_SUCCESS;
 }
 
-static void probe(VkPhysicalDevice pd, int index, cascade_vulkan_device_info *info) {
+/* False when out of memory (the extension list could not be read). */
+static bool probe(VkPhysicalDevice pd, int index, cascade_vulkan_device_info *info) {
     memset(info, 0, sizeof *info);
     VkPhysicalDeviceProperties props;
     vkGetPhysicalDeviceProperties(pd, &props);
@@ -172,7 +188,8 @@ static void probe(VkPhysicalDevice pd, int index, cascade_vulkan_device_info *in
     uint32_t n_ext = 0;
     vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, NULL);
     VkExtensionProperties *ext = calloc(n_ext ? n_ext : 1, sizeof *ext);
-    if (ext && vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, ext) == VK_SUCCESS) {
+    if (!ext) return false;
+    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n_ext, ext) == VK_SUCCESS) {
         info->cooperative_matrix = has_ext(ext, n_ext, "VK_KHR_cooperative_matrix");
         info->memory_budget = has_ext(ext, n_ext, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
     }
@@ -203,6 +220,7 @@ static void probe(VkPhysicalDevice pd, int index, cascade_vulkan_device_info *in
             info->subgroup_size_control = sc.subgroupSizeControl;
         }
     }
+    return true;
 }
 
 static VkResult enumerate(VkInstance inst, VkPhysicalDevice **out, uint32_t *n) {
@@ -236,11 +254,17 @@ cascade_status cascade_vulkan_list_devices(cascade_vulkan_device_info **out, int
         if (!*out) {
             st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "vulkan: device list");
         } else {
-            for (uint32_t i = 0; i < np; i++) {
-                probe(pds[i], (int)i, &(*out)[i]);
-                cascade_vk_coopmat_probe(inst, pds[i], &(*out)[i]);
+            for (uint32_t i = 0; i < np && !st; i++)
+                if (!probe(pds[i], (int)i, &(*out)[i]) ||
+                    !cascade_vk_coopmat_probe(inst, pds[i], &(*out)[i]))
+                    st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
+                                           "vulkan: device properties");
+            if (st) {
+                free(*out);
+                *out = NULL;
+            } else {
+                *n = (int)np;
             }
-            *n = (int)np;
         }
     }
     free(pds);
@@ -355,11 +379,14 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
     cascade_vk_ctx             *vk = calloc(1, sizeof *vk);
     if (!vk) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "vulkan: context");
     vk->opt = *opt;
+    vk->fault_alloc = opt->fault_alloc;
+    vk->fault_submit = opt->fault_submit;
     if (env_on("CASCADE_VK_VALIDATION")) vk->opt.validation = true;
     if (env_on("CASCADE_VK_GUARDS")) vk->opt.guards = true;
     if (env_on("CASCADE_VK_INT8")) vk->opt.weights_int8 = true;
     if (env_on("CASCADE_VK_CHECK")) vk->opt.check = true;
-    if (vk->opt.validation && !has_layer("VK_LAYER_KHRONOS_validation")) {
+    if (vk->opt.validation && !has_layer("VK_LAYER_KHRONOS_validation", &st, err)) {
+        if (st) goto fail;
         st = cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                "vulkan: validation asked for, but VK_LAYER_KHRONOS_validation is "
                                "not installed (Debian: vulkan-validationlayers)");
@@ -383,10 +410,12 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "vulkan: device list");
         goto fail;
     }
-    for (uint32_t i = 0; i < np; i++) {
-        probe(pds[i], (int)i, &infos[i]);
-        cascade_vk_coopmat_probe(vk->instance, pds[i], &infos[i]);
-    }
+    for (uint32_t i = 0; i < np; i++)
+        if (!probe(pds[i], (int)i, &infos[i]) ||
+            !cascade_vk_coopmat_probe(vk->instance, pds[i], &infos[i])) {
+            st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "vulkan: device properties");
+            goto fail;
+        }
     uint32_t pick = 0;
     if ((st = choose(&vk->opt, infos, np, &pick, err)) != CASCADE_STATUS_OK) goto fail;
     vk->phys = pds[pick];
@@ -478,7 +507,12 @@ cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_
                                        .commandPool = vk->cmd_pool,
                                        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
                                        .commandBufferCount = 1};
-    CASCADE_VK_TRY_GOTO(err, st, vkAllocateCommandBuffers(vk->dev, &cai, &vk->xfer_cmd), fail);
+    r = cascade_vk_fault_alloc(vk);
+    if (r == VK_SUCCESS) r = vkAllocateCommandBuffers(vk->dev, &cai, &vk->xfer_cmd);
+    if (r != VK_SUCCESS) {
+        st = cascade_vk_error(err, r, "vkAllocateCommandBuffers");
+        goto fail;
+    }
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     CASCADE_VK_TRY_GOTO(err, st, vkCreateFence(vk->dev, &fci, NULL, &vk->fence), fail);
     if ((st = cascade_vk_buffer_new(vk, 8u << 20, true, &vk->staging, err))) goto fail;

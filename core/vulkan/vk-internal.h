@@ -68,7 +68,22 @@ typedef struct cascade_vk_ctx {
     cascade_vk_buffer          dummy;         /* bound where an optional input is absent */
     cascade_vk_pipeline        pipes[CASCADE_VK_SHADER_COUNT];
     cascade_memory_stats       stats;
+    /* Fault injection (cascade_vulkan_inject_faults): countdowns to the device allocation
+     * that fails and the submission that reports a lost device; 0: off. */
+    uint32_t                   fault_alloc, fault_submit;
+    uint64_t                   n_faults; /* injected faults that happened */
+    bool                       lost; /* a submission reported VK_ERROR_DEVICE_LOST */
 } cascade_vk_ctx;
+
+/* Counts one device allocation (buffer, memory, descriptor pool or set, command buffer):
+ * VK_ERROR_OUT_OF_DEVICE_MEMORY when it is the injected failure, else VK_SUCCESS. */
+static inline VkResult cascade_vk_fault_alloc(cascade_vk_ctx *vk) {
+    if (!vk->fault_alloc || --vk->fault_alloc > 0) return VK_SUCCESS;
+    vk->n_faults++;
+    return VK_ERROR_OUT_OF_DEVICE_MEMORY;
+}
+/* DEVICE_LOST once the device was lost: the backend then frees but runs nothing more. */
+cascade_status cascade_vk_alive(const cascade_vk_ctx *vk, cascade_error *err);
 
 /* ---- vk-device.c ---- */
 cascade_status cascade_vk_ctx_new(const cascade_vulkan_options *opt, cascade_vk_ctx **out,
@@ -78,8 +93,9 @@ void           cascade_vk_ctx_free(cascade_vk_ctx *vk); /* NULL-safe */
 uint64_t cascade_vk_available_bytes(const cascade_vk_ctx *vk);
 
 /* ---- vk-coopmat.c ---- */
-/* Fills info's coopmat_nv, n_coopmat and coopmat[] (cleared when the device has none). */
-void cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
+/* Fills info's coopmat_nv, n_coopmat and coopmat[] (cleared when the device has none); false
+ * when out of memory. */
+bool cascade_vk_coopmat_probe(VkInstance inst, VkPhysicalDevice pd,
                               cascade_vulkan_device_info *info);
 
 /* ---- vk-memory.c ---- */

@@ -20,7 +20,9 @@ cascade_status cascade_vk_buffer_new(cascade_vk_ctx *vk, VkDeviceSize size, bool
                                        VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
                                        VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    CASCADE_VK_TRY(err, vkCreateBuffer(vk->dev, &bci, NULL, &out->buf));
+    VkResult r = cascade_vk_fault_alloc(vk);
+    if (r == VK_SUCCESS) r = vkCreateBuffer(vk->dev, &bci, NULL, &out->buf);
+    if (r != VK_SUCCESS) return cascade_vk_error(err, r, "vkCreateBuffer");
     VkMemoryRequirements req;
     vkGetBufferMemoryRequirements(vk->dev, out->buf, &req);
     int type;
@@ -45,7 +47,8 @@ cascade_status cascade_vk_buffer_new(cascade_vk_ctx *vk, VkDeviceSize size, bool
     VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                 .allocationSize = req.size,
                                 .memoryTypeIndex = (uint32_t)type};
-    VkResult r = vkAllocateMemory(vk->dev, &mai, NULL, &out->mem);
+    r = cascade_vk_fault_alloc(vk);
+    if (r == VK_SUCCESS) r = vkAllocateMemory(vk->dev, &mai, NULL, &out->mem);
     if (r != VK_SUCCESS) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
                                "vulkan: out of device memory allocating %.1f MiB on '%s' (%s)",
@@ -75,15 +78,40 @@ void cascade_vk_buffer_free(cascade_vk_ctx *vk, cascade_vk_buffer *b) {
     memset(b, 0, sizeof *b);
 }
 
+cascade_status cascade_vk_alive(const cascade_vk_ctx *vk, cascade_error *err) {
+    if (!vk->lost) return CASCADE_STATUS_OK;
+    return cascade_error_set(err, CASCADE_STATUS_DEVICE_LOST,
+                             "vulkan: device '%s' was lost earlier; this backend runs nothing "
+                             "more (free it and make a new one, or use the CPU backend)",
+                             vk->info.name);
+}
+
+/* A lost device stays lost (Vulkan's rule): the first loss marks the context, so every later
+ * call is refused up front instead of touching dead objects. */
 cascade_status cascade_vk_submit_wait(cascade_vk_ctx *vk, VkCommandBuffer cmd,
                                       cascade_error *err) {
+    CASCADE_TRY(cascade_vk_alive(vk, err));
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
                        .commandBufferCount = 1,
                        .pCommandBuffers = &cmd};
-    CASCADE_VK_TRY(err, vkResetFences(vk->dev, 1, &vk->fence));
-    CASCADE_VK_TRY(err, vkQueueSubmit(vk->queue, 1, &si, vk->fence));
-    CASCADE_VK_TRY(err, vkWaitForFences(vk->dev, 1, &vk->fence, VK_TRUE, UINT64_MAX));
-    return CASCADE_STATUS_OK;
+    const char *what = "vkResetFences";
+    VkResult    r = vkResetFences(vk->dev, 1, &vk->fence);
+    if (r == VK_SUCCESS) {
+        what = "vkQueueSubmit";
+        r = vkQueueSubmit(vk->queue, 1, &si, vk->fence);
+    }
+    if (r == VK_SUCCESS) {
+        what = "vkWaitForFences";
+        r = vkWaitForFences(vk->dev, 1, &vk->fence, VK_TRUE, UINT64_MAX);
+        /* an injected loss happens after the work, as a real one is seen at the wait */
+        if (r == VK_SUCCESS && vk->fault_submit && --vk->fault_submit == 0) {
+            vk->n_faults++;
+            r = VK_ERROR_DEVICE_LOST;
+        }
+    }
+    if (r == VK_SUCCESS) return CASCADE_STATUS_OK;
+    if (r == VK_ERROR_DEVICE_LOST) vk->lost = true;
+    return cascade_vk_error(err, r, what);
 }
 
 /* Records a copy (or fill) on the transfer command buffer, with barriers on both sides so
@@ -91,6 +119,7 @@ cascade_status cascade_vk_submit_wait(cascade_vk_ctx *vk, VkCommandBuffer cmd,
 static cascade_status xfer(cascade_vk_ctx *vk, VkBuffer src, VkDeviceSize src_off, VkBuffer dst,
                            VkDeviceSize dst_off, VkDeviceSize n, const uint32_t *fill,
                            cascade_error *err) {
+    CASCADE_TRY(cascade_vk_alive(vk, err));
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
     CASCADE_VK_TRY(err, vkResetCommandBuffer(vk->xfer_cmd, 0));

@@ -71,7 +71,9 @@ cascade_status cascade_vk_dispatch(cascade_vk_plan *p, cascade_vk_shader s,
                                       .descriptorSetCount = 1,
                                       .pSetLayouts = &pl->dsl};
     VkDescriptorSet set;
-    CASCADE_VK_TRY(err, vkAllocateDescriptorSets(vk->dev, &ai, &set));
+    VkResult        r = cascade_vk_fault_alloc(vk);
+    if (r == VK_SUCCESS) r = vkAllocateDescriptorSets(vk->dev, &ai, &set);
+    if (r != VK_SUCCESS) return cascade_vk_error(err, r, "vkAllocateDescriptorSets");
     p->n_sets++;
 
     VkDescriptorBufferInfo bi[8];

@@ -28,7 +28,9 @@ typedef struct cascade_error {
 
 void cascade_error_init(cascade_error *err);
 
-/* Records the failure in err (may be NULL) unless one is already recorded; returns status. */
+/* Records the failure in err (may be NULL) unless one is already recorded; returns status.
+ * An OUT_OF_MEMORY message that does not mention memory gets ": out of memory" appended, so
+ * allocation sites may name just what they could not allocate. */
 cascade_status cascade_error_set(cascade_error *err, cascade_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 cascade_status cascade_error_setv(cascade_error *err, cascade_status status, const char *fmt,

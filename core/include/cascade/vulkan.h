@@ -53,6 +53,11 @@ typedef struct cascade_vulkan_options {
      * op, the worst element's index and error. Slow (a submission and read-backs per node);
      * $CASCADE_VK_CHECK=1 turns it on too. */
     bool                     check;
+    /* Fault injection, for tests: the fault_alloc-th device allocation (a buffer, its memory,
+     * a descriptor pool or set, a command buffer; counted from the backend's creation) fails
+     * with VK_ERROR_OUT_OF_DEVICE_MEMORY, and the fault_submit-th queue submission reports
+     * VK_ERROR_DEVICE_LOST (after its work is done, where a real loss is seen); 0: never. */
+    uint32_t                 fault_alloc, fault_submit;
 } cascade_vulkan_options;
 
 void           cascade_vulkan_options_init(cascade_vulkan_options *opt);
@@ -134,6 +139,13 @@ bool cascade_vulkan_backend_checks(const cascade_backend *be);
  * and id a computed value with that element. */
 cascade_status cascade_vulkan_check_inject(cascade_plan *p, cascade_value_id id, int64_t index,
                                            float delta, cascade_error *err);
+/* Re-arms the backend's fault injection (see fault_alloc, fault_submit) counting from now:
+ * 1 makes the next allocation or submission fail, 0 turns that one off. After a device loss,
+ * real or injected, the backend refuses every call that would use the device with
+ * DEVICE_LOST; it can still be freed, with its plans. False if be is not a Vulkan backend. */
+bool     cascade_vulkan_inject_faults(cascade_backend *be, uint32_t alloc_nth, uint32_t submit_nth);
+/* Injected faults that have happened on this backend (0 if be is not a Vulkan backend). */
+uint64_t cascade_vulkan_faults_injected(const cascade_backend *be);
 /* Validation-layer warnings and errors seen since the backend was made (0 without
  * validation). */
 uint64_t cascade_vulkan_validation_messages(const cascade_backend *be);
