@@ -246,9 +246,10 @@ static int run(int argc, char **argv, gen_mode mode) {
         {"feather", required_argument, NULL, O_FEATHER},
         {"no-colour-match", no_argument, NULL, O_NO_COLOUR},
         {"help", no_argument, NULL, 'h'},              {0}};
-    gen_opts o = {.backend = "cpu", .steps1 = 50, .steps2 = 25, .batch = 1, .noise_level = 250,
-                  .guidance1 = 7.0, .guidance2 = 4.0, .strength = 0.7, .steps3 = 75,
-                  .noise3 = 100, .feather = -1};
+    /* steps, guidance and noise level not given come from the model folders, over the
+     * engine's defaults (cascade_generation_defaults_resolve) */
+    gen_opts o = {.backend = "cpu", .batch = 1, .strength = 0.7, .steps3 = 75, .noise3 = 100,
+                  .feather = -1};
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "m:s:p:n:o:b:t:qh", opts, NULL)) != -1) {
@@ -333,10 +334,9 @@ static int run(int argc, char **argv, gen_mode mode) {
     po.model_dir = model;
     po.sr_model_dir = sr;
     /* options not given take the model's recommendations (generation_defaults.json) */
-    cascade_generation_defaults d1 = {o.steps1, o.guidance1, o.noise_level, 1.0};
-    cascade_generation_defaults d2 = {o.steps2, o.guidance2, o.noise_level, 1.0};
-    if (cascade_generation_defaults_load(model, &d1, &err) ||
-        (sr && cascade_generation_defaults_load(sr, &d2, &err))) {
+    cascade_generation_defaults d1, d2;
+    if (cascade_generation_defaults_resolve(model, 1, &d1, &err) ||
+        cascade_generation_defaults_resolve(sr, 2, &d2, &err)) {
         rc = cli_fail(cmd, &err);
         goto done;
     }

@@ -92,6 +92,32 @@ static GtkWidget *spin(CascadeDialog *d, const gchar *name, double lo, double hi
     return s;
 }
 
+/* A spin button whose lowest value stands for "the model's recommendation" shows it as
+ * "auto" (and reads "auto" back), rather than a 0 or -1 that looks like a real setting. */
+static gboolean on_auto_output(GtkSpinButton *s, gpointer data) {
+    (void)data;
+    GtkAdjustment *a = gtk_spin_button_get_adjustment(s);
+    if (gtk_adjustment_get_value(a) > gtk_adjustment_get_lower(a)) return FALSE;
+    gtk_entry_set_text(GTK_ENTRY(s), _("auto"));
+    return TRUE;
+}
+
+static gint on_auto_input(GtkSpinButton *s, gdouble *value, gpointer data) {
+    (void)data;
+    const gchar *t = gtk_entry_get_text(GTK_ENTRY(s));
+    if (g_strcmp0(t, _("auto")) && g_ascii_strcasecmp(t, "auto")) return FALSE;
+    *value = gtk_adjustment_get_lower(gtk_spin_button_get_adjustment(s));
+    return TRUE;
+}
+
+static GtkWidget *auto_spin(CascadeDialog *d, const gchar *name, double lo, double hi,
+                            double step, guint digits, const gchar *tip) {
+    GtkWidget *s = spin(d, name, lo, hi, step, digits, tip);
+    g_signal_connect(s, "output", G_CALLBACK(on_auto_output), NULL);
+    g_signal_connect(s, "input", G_CALLBACK(on_auto_input), NULL);
+    return s;
+}
+
 static GtkWidget *text_view(CascadeDialog *d, const gchar *name, gint lines, GtkWidget **view) {
     *view = gtk_text_view_new();
     gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(*view), GTK_WRAP_WORD_CHAR);
@@ -237,10 +263,13 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(box), d->random_seed, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(box), d->reroll, FALSE, FALSE, 0);
     row(g, 1, _("S_eed:"), box, d->seed);
-    d->steps1 = spin(d, "steps1", 1, 1000, 1, 0, _("Denoising steps of the first, small stage"));
+    d->steps1 = auto_spin(d, "steps1", 0, 1000, 1, 0,
+                          _("Denoising steps of the first, small stage (auto: what the model "
+                            "recommends)"));
     row(g, 2, _("S_teps:"), d->steps1, NULL);
-    d->guidance1 = spin(d, "guidance1", 0, 100, 0.5, 1,
-                        _("How closely the image follows the prompt (classifier-free guidance)"));
+    d->guidance1 = auto_spin(d, "guidance1", -1, 100, 0.5, 1,
+                             _("How closely the image follows the prompt (classifier-free "
+                               "guidance; auto: what the model recommends)"));
     row(g, 3, _("G_uidance:"), d->guidance1, NULL);
     d->stage2 = check(d, "stage2", _("Super-_resolution to 256 px (stage II)"));
     gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 4, 2, 1);
@@ -266,9 +295,12 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->model = entry(d, "model", _("Default model"));
     dialog_folder_entry(d, d->model, _("Choose a model folder"));
     row(more, 0, _("_Model:"), d->model, NULL);
-    d->steps2 = spin(d, "steps2", 1, 1000, 1, 0, _("Denoising steps of the 256 px stage"));
+    d->steps2 = auto_spin(d, "steps2", 0, 1000, 1, 0,
+                          _("Denoising steps of the 256 px stage (auto: what the model "
+                            "recommends)"));
     row(more, 1, _("Stage _II steps:"), d->steps2, NULL);
-    d->guidance2 = spin(d, "guidance2", 0, 100, 0.5, 1, _("Guidance of the 256 px stage"));
+    d->guidance2 = auto_spin(d, "guidance2", -1, 100, 0.5, 1,
+                             _("Guidance of the 256 px stage (auto: what the model recommends)"));
     row(more, 2, _("Stage II gui_dance:"), d->guidance2, NULL);
     d->noise_level = spin(d, "noise-level", 0, 999, 10, 0,
                           _("Noise added to the first stage's small image before super-resolution"));

@@ -221,10 +221,13 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
     g.prompt = prompt;
     g.negative_prompt = r->negative_prompt;
     g.batch = 1;
-    g.steps1 = r->steps1;
-    g.steps2 = r->steps2;
-    g.guidance1 = r->guidance1;
-    g.guidance2 = r->guidance2;
+    cascade_generation_defaults rec1, rec2; /* for settings left to the model */
+    cascade_pipeline_recommended(p, 1, &rec1);
+    cascade_pipeline_recommended(p, 2, &rec2);
+    g.steps1 = r->steps1 > 0 ? r->steps1 : (gint)rec1.steps;
+    g.steps2 = r->steps2 > 0 ? r->steps2 : (gint)rec2.steps;
+    g.guidance1 = r->guidance1 >= 0 ? r->guidance1 : rec1.guidance;
+    g.guidance2 = r->guidance2 >= 0 ? r->guidance2 : rec2.guidance;
     g.stage2 = r->stage2 && cascade_pipeline_has_stage2(p);
     g.noise_level = r->noise_level;
     if (r->mode == CASCADE_MODE_GENERATE && /* the chosen shape at the model's pixel count */

@@ -14,7 +14,7 @@
  * installed preset is listed here. */
 static const char *const shipped_strings[] G_GNUC_UNUSED = {
     N_("Draft"),      N_("Few steps, stage I only: a quick look at the composition"),
-    N_("Balanced"),   N_("The default: good quality in reasonable time"),
+    N_("Balanced"),   N_("The default: the steps and guidance the model recommends"),
     N_("Best"),       N_("Many steps in both stages: slow, for the final image"),
     N_("Flat emoji"), N_("Style: flat vector emoji with bold outlines and plain colours"),
     N_("Noto emoji"), N_("Style: glossy, rounded emoji in the Noto Color Emoji look"),

@@ -41,10 +41,10 @@ static const field fields[] = {
     {"backend", F_STRING, OFF(backend), 0, 0, TRUE},
     {"seed", F_UINT64, OFF(seed), 0, 0, TRUE},
     {"random-seed", F_BOOL, OFF(random_seed), 0, 0, TRUE},
-    {"steps1", F_INT, OFF(steps1), 1, 1000, TRUE},
-    {"steps2", F_INT, OFF(steps2), 1, 1000, TRUE},
-    {"guidance1", F_DOUBLE, OFF(guidance1), 0, 100, TRUE},
-    {"guidance2", F_DOUBLE, OFF(guidance2), 0, 100, TRUE},
+    {"steps1", F_INT, OFF(steps1), 0, 1000, TRUE}, /* 0: the model's */
+    {"steps2", F_INT, OFF(steps2), 0, 1000, TRUE},
+    {"guidance1", F_DOUBLE, OFF(guidance1), -1, 100, TRUE}, /* -1: the model's */
+    {"guidance2", F_DOUBLE, OFF(guidance2), -1, 100, TRUE},
     {"stage2", F_BOOL, OFF(stage2), 0, 0, TRUE},
     {"noise-level", F_INT, OFF(noise_level), 0, 999, TRUE},
     {"batch", F_INT, OFF(batch), 1, 16, TRUE},
@@ -86,10 +86,12 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->backend = g_strdup("auto");
     r->seed = 0;
     r->random_seed = TRUE;
-    r->steps1 = 50;
-    r->steps2 = 25;
-    r->guidance1 = 7.0;
-    r->guidance2 = 4.0;
+    /* the model's recommendation (its generation_defaults.json, else the engine's defaults:
+     * cascade_pipeline_recommended), so there is one source of default settings */
+    r->steps1 = CASCADE_RECIPE_MODEL_STEPS;
+    r->steps2 = CASCADE_RECIPE_MODEL_STEPS;
+    r->guidance1 = CASCADE_RECIPE_MODEL_GUIDANCE;
+    r->guidance2 = CASCADE_RECIPE_MODEL_GUIDANCE;
     r->stage2 = TRUE;
     r->noise_level = 250;
     r->batch = 1;

@@ -20,6 +20,11 @@ typedef enum {
     CASCADE_MODE_VARIATIONS, /* image-to-image on the active layer -> new layer(s) above it */
 } CascadeMode;
 
+/* Steps and guidance values that stand for "what the model recommends" (its folder's
+ * generation_defaults.json, else the engine's defaults). */
+#define CASCADE_RECIPE_MODEL_STEPS    0
+#define CASCADE_RECIPE_MODEL_GUIDANCE (-1.0)
+
 typedef struct {
     CascadeMode mode;
     gchar      *prompt;          /* required for generate/inpaint */
@@ -34,8 +39,10 @@ typedef struct {
     gchar      *backend;         /* "auto", "cpu", "vulkan", "vulkan-fp16", "vulkan:<device>" */
     guint64     seed;
     gboolean    random_seed;     /* draw a new seed at every run (and for Repeat Last) */
-    gint        steps1, steps2;          /* denoising steps of stage I / stage II */
-    gdouble     guidance1, guidance2;    /* classifier-free guidance of stage I / stage II */
+    gint        steps1, steps2;          /* denoising steps of stage I / stage II (or
+                                            CASCADE_RECIPE_MODEL_STEPS) */
+    gdouble     guidance1, guidance2;    /* classifier-free guidance of stage I / stage II (or
+                                            CASCADE_RECIPE_MODEL_GUIDANCE) */
     gboolean    stage2;                  /* run the 256 px super-resolution stage */
     gint        noise_level;             /* stage II noise augmentation, 0..999 */
     gint        batch;                   /* variations per run, 1..16 */

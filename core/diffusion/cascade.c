@@ -25,6 +25,7 @@ struct cascade_pipeline {
     cascade_scheduler     *sched1, *sched2, *noising;
     int64_t                size1, size2;
     double                 strength2; /* stage II's start, from its generation_defaults.json */
+    cascade_generation_defaults rec1, rec2; /* each stage's recommended settings */
 };
 
 void cascade_pipeline_options_init(cascade_pipeline_options *o) {
@@ -73,15 +74,16 @@ static cascade_status pipeline_load_into(cascade_pipeline *p, const cascade_pipe
     if (!st) st = pipe_component(md, "text_encoder", &dir, err);
     if (!st) st = cascade_t5_load(dir, o->weight_dtype, &p->t5, err);
     if (!st) st = load_stage(md, p->be, o->weight_dtype, &p->unet1, &p->sched1, 64, &p->size1, err);
+    if (!st) st = cascade_generation_defaults_resolve(o->model_dir, 1, &p->rec1, err);
+    cascade_generation_defaults_init(&p->rec2, 2);
     if (!st && o->sr_model_dir) {
         st = cascade_model_dir_open(o->sr_model_dir, &md2, err);
         if (!st)
             st =
                 load_stage(md2, p->be, o->weight_dtype, &p->unet2, &p->sched2, 256, &p->size2, err);
         if (!st) st = pipe_load_scheduler(md2, "image_noising_scheduler", &p->noising, err);
-        cascade_generation_defaults d2 = {1, 0, 0, 1.0};
-        if (!st) st = cascade_generation_defaults_load(o->sr_model_dir, &d2, err);
-        p->strength2 = d2.strength;
+        if (!st) st = cascade_generation_defaults_load(o->sr_model_dir, &p->rec2, err);
+        p->strength2 = p->rec2.strength;
         if (!st && p->size2 % p->size1)
             st = cascade_error_set(err, CASCADE_STATUS_FORMAT,
                                    "%s: stage II size %lld is not a multiple of stage I's %lld",
@@ -440,4 +442,9 @@ cascade_status cascade_pipeline_inpaint(cascade_pipeline *p, const cascade_gener
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "inpaint: image, mask and size are required");
     return run_cascade(p, g, image, mask, height, width, out, shape, err);
+}
+
+void cascade_pipeline_recommended(const cascade_pipeline *p, int stage,
+                                  cascade_generation_defaults *d) {
+    *d = stage == 1 ? p->rec1 : p->rec2;
 }

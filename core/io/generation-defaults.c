@@ -40,3 +40,16 @@ cascade_status cascade_generation_defaults_load(const char *dir, cascade_generat
     cascade_config_free(cfg);
     return st;
 }
+
+void cascade_generation_defaults_init(cascade_generation_defaults *d, int stage) {
+    *d = (cascade_generation_defaults){
+        .steps = stage == 1 ? 50 : 25, .guidance = stage == 1 ? 7.0 : 4.0, .noise_level = 250,
+        .strength = 1.0};
+}
+
+cascade_status cascade_generation_defaults_resolve(const char *dir, int stage,
+                                                   cascade_generation_defaults *d,
+                                                   cascade_error *err) {
+    cascade_generation_defaults_init(d, stage);
+    return dir ? cascade_generation_defaults_load(dir, d, err) : CASCADE_STATUS_OK;
+}

@@ -191,6 +191,36 @@ static void test_job_stage1_only(void **state) {
     cascade_recipe_clear(&r);
 }
 
+/* Steps left to the model (the Balanced preset's "auto"): stage I runs the steps its folder's
+ * generation_defaults.json recommends, stage II (no such file) the engine's default, 25: one
+ * source of defaults for the dialog and the CLI (issue 13). */
+static void test_job_model_recommended_steps(void **state) {
+    (void)state;
+    if (!g_root) skip();
+    char *defaults = g_build_filename(g_root, "stage1", "generation_defaults.json", NULL);
+    static const char rec[] = "{\"steps\": 4, \"guidance\": 2.0}\n";
+    assert_true(test_write_file(defaults, rec, strlen(rec)));
+    CascadeRecipe r = tiny_recipe(CASCADE_MODE_GENERATE);
+    r.steps1 = CASCADE_RECIPE_MODEL_STEPS;
+    r.steps2 = CASCADE_RECIPE_MODEL_STEPS;
+    r.guidance1 = CASCADE_RECIPE_MODEL_GUIDANCE;
+    r.guidance2 = CASCADE_RECIPE_MODEL_GUIDANCE;
+    r.stage2 = FALSE;
+    run_state s = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&s);
+    assert_int_equal(s.last_total, 4);
+    run_state_clear(&s);
+    r.stage2 = TRUE;
+    s = run_job(&r, NULL, NULL, FALSE);
+    expect_ok(&s);
+    assert_int_equal(s.max_stage, 2);
+    assert_int_equal(s.last_total, 25);
+    run_state_clear(&s);
+    cascade_recipe_clear(&r);
+    g_unlink(defaults);
+    g_free(defaults);
+}
+
 /* Cancel at the first progress report: done says G_IO_ERROR_CANCELLED, no results. */
 static void test_job_cancel_mid_run(void **state) {
     (void)state;
@@ -365,6 +395,7 @@ int main(void) {
         cmocka_unit_test(test_job_matches_cli_and_candidate),
         cmocka_unit_test(test_job_aspect),
         cmocka_unit_test(test_job_stage1_only),
+        cmocka_unit_test(test_job_model_recommended_steps),
         cmocka_unit_test(test_job_cancel_mid_run),
         cmocka_unit_test(test_job_inpaint_keeps_unmasked),
         cmocka_unit_test(test_job_bad_input),

@@ -135,10 +135,10 @@ static void test_recipe_unknown_key_rejected(void **state) {
 static void test_recipe_bad_values_rejected(void **state) {
     (void)state;
     static const char *const bad[][2] = {
-        {"steps1=0", "steps1"},
+        {"steps1=-1", "steps1"}, /* 0 is "the model's" */
         {"steps2=1001", "steps2"},
         {"guidance1=abc", "guidance1"},
-        {"guidance2=-1", "guidance2"},
+        {"guidance2=-1.5", "guidance2"}, /* -1 is "the model's" */
         {"guidance1=nan", "guidance1"},
         {"noise-level=1000", "noise-level"},
         {"batch=17", "batch"},
@@ -160,7 +160,7 @@ static void test_recipe_bad_values_rejected(void **state) {
         assert_false(cascade_recipe_from_string(&r, text, &e));
         assert_non_null(e);
         if (!strstr(e->message, bad[i][1])) fail_msg("'%s': message '%s'", bad[i][0], e->message);
-        assert_int_equal(r.steps1, 50);
+        assert_int_equal(r.steps1, CASCADE_RECIPE_MODEL_STEPS);
         g_error_free(e);
         g_free(text);
         cascade_recipe_clear(&r);
@@ -196,7 +196,7 @@ static void test_recipe_validate(void **state) {
     assert_non_null(strstr(e->message, "candidate"));
     g_clear_error(&e);
     r.candidate = 3;
-    r.steps2 = 0;
+    r.steps2 = -1;
     assert_false(cascade_recipe_validate(&r, &e));
     assert_non_null(strstr(e->message, "steps2"));
     g_clear_error(&e);
@@ -278,7 +278,7 @@ static void test_recipe_bad_preset_rejected(void **state) {
         {"{\"name\":\"x\",\"values\":{\"sampler\":\"euler\"}}", "sampler"},
         {"{\"name\":\"x\",\"values\":{\"prompt\":\"a cat\"}}", "prompt"},
         {"{\"name\":\"x\",\"values\":{\"steps1\":[1]}}", "steps1"},
-        {"{\"name\":\"x\",\"values\":{\"steps1\":0}}", "steps1"},
+        {"{\"name\":\"x\",\"values\":{\"steps1\":-1}}", "steps1"},
         {"{\"name\":\"x\",\"values\":{\"stage2\":\"yes\"}}", "stage2"},
         {"{\"name\":\"x\",\"valeus\":{}}", "values"},
         {"{\"name\":\"x\",\"extra\":1,\"values\":{}}", "extra"},
@@ -294,7 +294,7 @@ static void test_recipe_bad_preset_rejected(void **state) {
         assert_false(cascade_recipe_apply_preset_file(&r, path, &e));
         assert_non_null(e);
         if (!strstr(e->message, bad[i][1])) fail_msg("case %zu: message '%s'", i, e->message);
-        assert_int_equal(r.steps1, 50);
+        assert_int_equal(r.steps1, CASCADE_RECIPE_MODEL_STEPS);
         assert_string_equal(r.preset, "balanced");
         g_error_free(e);
         cascade_recipe_clear(&r);
@@ -325,7 +325,7 @@ static void test_presets_hostile_file(void **state) {
         assert_non_null(e);
         assert_non_null(strstr(e->message, paths[i]));
         assert_non_null(strstr(e->message, needles[i]));
-        assert_int_equal(r.steps1, 50);
+        assert_int_equal(r.steps1, CASCADE_RECIPE_MODEL_STEPS);
         g_error_free(e);
         cascade_recipe_clear(&r);
     }

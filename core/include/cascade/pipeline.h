@@ -35,6 +35,7 @@
 #include "cascade/backend.h"
 #include "cascade/cancel.h"
 #include "cascade/scheduler.h"
+#include "cascade/generation-defaults.h"
 #include "cascade/status.h"
 
 #ifdef __cplusplus
@@ -268,6 +269,12 @@ cascade_status cascade_pipeline_inpaint(cascade_pipeline *p, const cascade_gener
                                         const float *image, const float *mask, int64_t height,
                                         int64_t width, float **out, int64_t shape[4],
                                         cascade_error *err);
+
+/* The settings a stage (1 or 2) of the loaded cascade is best run with: its folder's
+ * generation_defaults.json over the engine's defaults (cascade_generation_defaults_resolve),
+ * for front ends whose user asked for "the model's" steps or guidance. */
+void cascade_pipeline_recommended(const cascade_pipeline *p, int stage,
+                                  cascade_generation_defaults *d);
 
 #ifdef __cplusplus
 }
