@@ -29,15 +29,14 @@ static gboolean in_old(const CascadeOutpaint *g, gint x, gint y) {
  * painted.
  * painted: the layer's RGBA under b. FALSE when earlier boxes painted all of b's part. */
 static gboolean box_inputs(const Canvas *c, const CascadeOutpaintBox *b,
-                           const CascadeImage *painted, CascadeImage **image,
-                           CascadeImage **mask) {
+                           const CascadeImage *painted, CascadeImage **image, CascadeImage **mask) {
     const CascadeOutpaint *g = c->g;
-    CascadeImage *old = cascade_drawable_read(c->drawable, b->x - g->left - c->dx,
-                                              b->y - g->top - c->dy, b->width, b->height, 3);
-    CascadeImage *im = cascade_job_image_new(b->width, b->height, 3);
-    CascadeImage *mk = cascade_job_image_new(b->width, b->height, 1);
-    guint64       sum[3] = {0, 0, 0}, known = 0;
-    gboolean      any = FALSE;
+    CascadeImage          *old = cascade_drawable_read(c->drawable, b->x - g->left - c->dx,
+                                                       b->y - g->top - c->dy, b->width, b->height, 3);
+    CascadeImage          *im = cascade_job_image_new(b->width, b->height, 3);
+    CascadeImage          *mk = cascade_job_image_new(b->width, b->height, 1);
+    guint64                sum[3] = {0, 0, 0}, known = 0;
+    gboolean               any = FALSE;
     for (gint j = 0; j < b->height; j++)
         for (gint i = 0; i < b->width; i++) {
             gsize         p = (gsize)j * b->width + i;
@@ -63,8 +62,8 @@ static gboolean box_inputs(const Canvas *c, const CascadeOutpaintBox *b,
             known++;
         }
     for (gsize p = 0; p < (gsize)b->width * b->height; p++)
-        if (painted->pixels[p * 4 + 3] == 0 && !in_old(g, b->x + (gint)(p % b->width),
-                                                       b->y + (gint)(p / b->width)))
+        if (painted->pixels[p * 4 + 3] == 0 &&
+            !in_old(g, b->x + (gint)(p % b->width), b->y + (gint)(p / b->width)))
             for (gint k = 0; k < 3; k++)
                 im->pixels[p * 3 + k] = known ? (guint8)(sum[k] / known) : 128;
     cascade_job_image_free(old);
@@ -101,15 +100,14 @@ static gboolean paint_boxes(const Canvas *c, const CascadeRecipe *r, GError **er
         }
         GPtrArray *results = NULL;
         guint64   *seeds = NULL;
-        ok = cascade_worker_run_part(&job, image, mask, (gdouble)k / boxes->len,
-                                     1.0 / boxes->len, &results, &seeds, error);
+        ok = cascade_worker_run_part(&job, image, mask, (gdouble)k / boxes->len, 1.0 / boxes->len,
+                                     &results, &seeds, error);
         const CascadeImage *res = ok && results->len ? g_ptr_array_index(results, 0) : NULL;
-        if (ok && (!res || res->width != b->width || res->height != b->height ||
-                   res->channels != 3)) {
+        if (ok &&
+            (!res || res->width != b->width || res->height != b->height || res->channels != 3)) {
             g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
-                        _("The model returned %d × %d, but %s is %d × %d."),
-                        res ? res->width : 0, res ? res->height : 0, _("the context box"),
-                        b->width, b->height);
+                        _("The model returned %d × %d, but %s is %d × %d."), res ? res->width : 0,
+                        res ? res->height : 0, _("the context box"), b->width, b->height);
             ok = FALSE;
         }
         if (ok) {
@@ -163,9 +161,9 @@ gboolean cascade_outpaint_run(gint32 image, gint32 drawable, const CascadeRecipe
     gint64 W = (gint64)g.width + g.left + g.right, H = (gint64)g.height + g.top + g.bottom;
     if (W > GIMP_MAX_EDGE || H > GIMP_MAX_EDGE) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
-                    _("The expanded canvas would be %" G_GINT64_FORMAT " × %" G_GINT64_FORMAT
-                      " px, larger than GIMP's largest image (%d px a side)."),
-                    W, H, GIMP_MAX_EDGE);
+                    _("The expanded canvas would be %d × %d px, larger than GIMP's largest "
+                      "image (%d px a side)."),
+                    (gint)W, (gint)H, GIMP_MAX_EDGE); /* at most 524288 + 2 x 8192 */
         return FALSE;
     }
     gchar *name = cascade_layers_name(_("Expanded"), r->prompt, r->seed);

@@ -298,10 +298,10 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     static const struct {
         const gchar *name, *label, *tip;
     } sides[4] = {
-        {"expand-left", N_("Le_ft edge (px):"), N_("Pixels added to the canvas on the left")},
-        {"expand-top", N_("Top ed_ge (px):"), N_("Pixels added to the canvas at the top")},
-        {"expand-right", N_("R_ight edge (px):"), N_("Pixels added to the canvas on the right")},
-        {"expand-bottom", N_("_Bottom edge (px):"), N_("Pixels added to the canvas at the bottom")},
+        {"expand-left", N_("Le_ft (px):"), N_("Pixels added to the canvas on the left")},
+        {"expand-top", N_("A_bove (px):"), N_("Pixels added to the canvas at the top")},
+        {"expand-right", N_("Ri_ght (px):"), N_("Pixels added to the canvas on the right")},
+        {"expand-bottom", N_("Belo_w (px):"), N_("Pixels added to the canvas at the bottom")},
     };
     for (gint i = 0; i < 4; i++) {
         d->expand[i] = spin(d, sides[i].name, 0, 8192, 16, 0, _(sides[i].tip));

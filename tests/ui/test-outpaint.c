@@ -48,7 +48,8 @@ static void test_outpaint_mask(void **state) {
         /* the overlap: strictly falling from the old edge inward, then 0 */
         assert_int_equal(cascade_outpaint_mask_at(&g, 99, y), 255 * 4 / 5);
         for (gint x = 96; x < 99; x++)
-            assert_true(cascade_outpaint_mask_at(&g, x, y) < cascade_outpaint_mask_at(&g, x + 1, y));
+            assert_true(cascade_outpaint_mask_at(&g, x, y) <
+                        cascade_outpaint_mask_at(&g, x + 1, y));
         assert_true(cascade_outpaint_mask_at(&g, 96, y) > 0);
         for (gint x = 0; x < 96; x++)
             assert_int_equal(cascade_outpaint_mask_at(&g, x, y), 0);
@@ -59,7 +60,7 @@ static void test_outpaint_mask(void **state) {
     assert_int_equal(cascade_outpaint_mask_at(&g, 69, 85), 255);
     assert_int_equal(cascade_outpaint_mask_at(&g, 59, 6 + 25), 0); /* the right: no margin */
     assert_int_equal(cascade_outpaint_mask_at(&g, 35, 30), 0);
-    assert_int_equal(g.overlap[0], 2); /* at least 2 */
+    assert_int_equal(g.overlap[0], 2);                          /* at least 2 */
     assert_int_equal(cascade_outpaint_overlap(1000, 4000), 64); /* at most 64 */
     assert_int_equal(cascade_outpaint_overlap(100, 20), 5);     /* a quarter of the old */
     assert_int_equal(cascade_outpaint_overlap(0, 100), 0);
