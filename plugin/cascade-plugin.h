@@ -16,6 +16,7 @@ G_BEGIN_DECLS
 #define CASCADE_PROC_INPAINT      "plug-in-cascade-inpaint"
 #define CASCADE_PROC_UPSCALE      "plug-in-cascade-upscale"
 #define CASCADE_PROC_VARIATIONS   "plug-in-cascade-variations"
+#define CASCADE_PROC_OUTPAINT     "plug-in-cascade-outpaint"
 #define CASCADE_PARASITE_NAME     "gimp-cascade-recipe"
 
 #define CASCADE_PLUGIN_ERROR (cascade_plugin_error_quark())
@@ -96,6 +97,15 @@ gboolean cascade_layers_insert_upscaled(gint32 image, gint32 layer, gint32 sourc
 /* "[<prefix>: ]<prompt, shortened> (seed <seed>)" (g_free). */
 gchar *cascade_layers_name(const gchar *prefix, const gchar *prompt, guint64 seed);
 
+/* outpaint.c: Expand Canvas and Fill. Grows image's canvas by r's expand-* margins and
+ * inpaints the new border from drawable's pixels, box by box (ui/cascade-outpaint.h), into
+ * one new layer over the whole grown canvas whose layer mask is the border (and a feathered
+ * overlap into the old content); the canvas resize and the insertion are one undo group,
+ * made only after every box succeeded. The user's layers keep their pixels and size (their
+ * offsets move with the canvas' origin when growing left or up, as Canvas Size does). */
+gboolean cascade_outpaint_run(gint32 image, gint32 drawable, const CascadeRecipe *r,
+                              CascadeInserted *out, GError **error);
+
 /* worker.c: runs CascadeJobs from the main loop, with gimp_progress and the dialog. */
 /* The job cache of this plug-in process (created on first use); freed by run() when no job
  * is alive any more. */
@@ -106,6 +116,11 @@ void             cascade_worker_cache_free(void);
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
                             const CascadeImage *mask, GPtrArray **results, guint64 **seeds,
                             GError **error);
+/* One of several jobs of a call: its progress fills [base, base + span) of a progress bar
+ * the caller started (gimp_progress_init) and ends. */
+gboolean cascade_worker_run_part(const CascadeRecipe *r, const CascadeImage *image,
+                                 const CascadeImage *mask, gdouble base, gdouble span,
+                                 GPtrArray **results, guint64 **seeds, GError **error);
 /* Upscale: streams drawable through the upscaler in chunks into a new layer (not yet
  * inserted) of drawable's image; returns its ID or -1 with an error. */
 gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **error);

@@ -75,6 +75,7 @@ static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, g
                         CascadeInserted *out, GError **error) {
     if (!cascade_recipe_validate(r, error)) return FALSE;
     if (r->mode == CASCADE_MODE_UPSCALE) return run_upscale(image, drawable, r, out, error);
+    if (r->mode == CASCADE_MODE_OUTPAINT) return cascade_outpaint_run(image, drawable, r, out, error);
 
     CascadeSelectionCrop crop = {0};
     CascadeImage        *source = NULL;
@@ -131,6 +132,9 @@ static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
                             gimp_drawable_height(drawable), file);
     else if (mode == CASCADE_MODE_INPAINT)
         s = g_strdup_printf(_("Inpainting the selection of %s"), file);
+    else if (mode == CASCADE_MODE_OUTPAINT)
+        s = g_strdup_printf(_("Expanding the canvas of %s (%d × %d px)"), file,
+                            gimp_image_width(image), gimp_image_height(image));
     else if (mode == CASCADE_MODE_VARIATIONS && gimp_item_is_valid(drawable)) {
         gchar *layer = gimp_item_get_name(drawable);
         /* TRANSLATORS: the layer's name, then the image's */

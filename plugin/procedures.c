@@ -18,7 +18,8 @@ enum {
     P_INP = 1 << CASCADE_MODE_INPAINT,
     P_UPS = 1 << CASCADE_MODE_UPSCALE,
     P_VAR = 1 << CASCADE_MODE_VARIATIONS,
-    P_DIF = P_GEN | P_INP | P_VAR, /* the diffusion procedures */
+    P_OUT = 1 << CASCADE_MODE_OUTPAINT,
+    P_DIF = P_GEN | P_INP | P_VAR | P_OUT, /* the diffusion procedures */
     P_ALL = P_DIF | P_UPS
 };
 
@@ -35,6 +36,10 @@ typedef enum {
     A_NOISE,
     A_BATCH,
     A_MARGIN,
+    A_EXPAND_LEFT,
+    A_EXPAND_TOP,
+    A_EXPAND_RIGHT,
+    A_EXPAND_BOTTOM,
     A_FACTOR,
     A_TILE,
     A_STRENGTH,
@@ -73,6 +78,12 @@ static const ArgSpec args[] = {
     {A_BATCH, P_GEN | P_VAR, GIMP_PDB_INT32, "batch", "Variations, 1..16 (0 = preset)"},
     {A_MARGIN, P_INP, GIMP_PDB_INT32, "context-margin",
      "Pixels of context around the selection (-1 = preset)"},
+    {A_EXPAND_LEFT, P_OUT, GIMP_PDB_INT32, "expand-left", "Pixels added on the left, 0..8192 (0 = none)"},
+    {A_EXPAND_TOP, P_OUT, GIMP_PDB_INT32, "expand-top", "Pixels added at the top, 0..8192 (0 = none)"},
+    {A_EXPAND_RIGHT, P_OUT, GIMP_PDB_INT32, "expand-right",
+     "Pixels added on the right, 0..8192 (0 = none)"},
+    {A_EXPAND_BOTTOM, P_OUT, GIMP_PDB_INT32, "expand-bottom",
+     "Pixels added at the bottom, 0..8192 (0 = none)"},
     {A_FACTOR, P_UPS, GIMP_PDB_INT32, "upscale-factor", "2, 3, 4 or 8 (0 = preset)"},
     {A_TILE, P_UPS, GIMP_PDB_INT32, "tile",
      "Edge in source pixels of the chunks the layer is streamed in (0 = automatic, "
@@ -120,6 +131,14 @@ static const struct {
         "the selection's bounds plus a context margin, masked by the selection (a layer "
         "group of such layers for several variations)."),
      IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_INPAINT},
+    {CASCADE_PROC_OUTPAINT, N_("_Expand Canvas and Fill…"),
+     N_("Grow the canvas and paint the new border from a prompt"),
+     N_("Adds the given pixels to the canvas on each side (left, top, right, bottom; at least "
+        "one above 0) and paints the new border from the prompt and the active layer's "
+        "pixels: one new layer over the whole canvas, on top, masked by the border and a "
+        "short fade into the old content. The canvas resize and the layer are one undo step; "
+        "the image's layers keep their pixels and size."),
+     IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_OUTPAINT},
     {CASCADE_PROC_UPSCALE, N_("_Upscale Layer…"), N_("Enlarge a layer with the upscaler"),
      N_("Enlarges the active layer with a GAN upscaler, or ×4 with a diffusion upscaler "
         "conditioned on the prompt, tile by tile, into a new layer at the layer's offsets "
@@ -263,6 +282,18 @@ static gboolean apply_arg(CascadeRecipe *r, const ArgSpec *a, const GimpParam *p
     case A_MARGIN:
         if (i != -1) r->context_margin = i;
         break;
+    case A_EXPAND_LEFT:
+    case A_EXPAND_TOP:
+    case A_EXPAND_RIGHT:
+    case A_EXPAND_BOTTOM: {
+        if (i < 0) return calling_error(error, a->name, _("must be 0 or more (pixels to add)"));
+        gint *side = a->id == A_EXPAND_LEFT    ? &r->expand_left
+                     : a->id == A_EXPAND_TOP   ? &r->expand_top
+                     : a->id == A_EXPAND_RIGHT ? &r->expand_right
+                                               : &r->expand_bottom;
+        *side = i;
+        break;
+    }
     case A_FACTOR:
         if (i) r->upscale_factor = i;
         break;

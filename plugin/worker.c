@@ -97,6 +97,16 @@ gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
     return ok;
 }
 
+gboolean cascade_worker_run_part(const CascadeRecipe *r, const CascadeImage *image,
+                                 const CascadeImage *mask, gdouble base, gdouble span,
+                                 GPtrArray **results, guint64 **seeds, GError **error) {
+    RunState s = {.base = base, .span = span};
+    gboolean ok = run_job(r, image, mask, &s, error);
+    *results = s.results;
+    *seeds = s.seeds;
+    return ok;
+}
+
 /* ---- upscale: the drawable streamed through the upscaler chunk by chunk ---- */
 
 /* The drawable is read, upscaled and written one chunk at a time: r->tile input pixels a

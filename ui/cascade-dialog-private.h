@@ -23,9 +23,11 @@ struct _CascadeDialog {
     GtkWidget     *steps1, *steps2, *guidance1, *guidance2, *stage2, *noise_level, *batch;
     GtkWidget     *aspect; /* generate: the image's shape */
     GtkWidget     *feather, *colour_match, *inpaint_strength; /* inpaint: the blend */
+    GtkWidget     *expand[4]; /* outpaint: pixels added left, top, right, bottom */
     GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3, *upscaler;
     GtkWidget     *generate_button, *ok_button;
-    GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,
+    GtkWidget     *prompt_section, *quality_section, *expand_section, *inpaint_section,
+        *upscale_section,
         *variations_section, *candidates_section, *output_column;
     GtkSizeGroup *label_group; /* one width for the labels of every section */
 };

@@ -23,7 +23,9 @@ static void set_status(CascadeDialog *d, const gchar *message, gboolean error) {
 
 static void set_default(CascadeDialog *d) {
     gboolean picked = cascade_candidate_grid_get_selected(d->grid) >= 0;
-    gtk_dialog_set_default_response(GTK_DIALOG(d), picked || d->recipe.mode == CASCADE_MODE_UPSCALE
+    gtk_dialog_set_default_response(GTK_DIALOG(d), picked ||
+                                                           d->recipe.mode == CASCADE_MODE_UPSCALE ||
+                                                           d->recipe.mode == CASCADE_MODE_OUTPAINT
                                                        ? GTK_RESPONSE_OK
                                                        : CASCADE_RESPONSE_GENERATE);
 }

@@ -192,6 +192,7 @@ static const gchar *mode_title(CascadeMode mode) {
     case CASCADE_MODE_INPAINT: return _("Inpaint Selection");
     case CASCADE_MODE_UPSCALE: return _("Upscale Layer");
     case CASCADE_MODE_VARIATIONS: return _("Variations of Layer");
+    case CASCADE_MODE_OUTPAINT: return _("Expand Canvas and Fill");
     default: return _("Generate from Text");
     }
 }
@@ -323,6 +324,23 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_grid_attach(GTK_GRID(g), d->advanced, 0, 7, 2, 1);
     d->quality_section = section(_("Settings"), g);
     gtk_box_pack_start(GTK_BOX(left), d->quality_section, FALSE, FALSE, 0);
+
+    /* outpaint: the four margins (mnemonics free in that mode: the rows it hides use them) */
+    g = form(d);
+    static const struct {
+        const gchar *name, *label, *tip;
+    } sides[4] = {
+        {"expand-left", N_("Le_ft (px):"), N_("Pixels added to the canvas on the left")},
+        {"expand-top", N_("A_bove (px):"), N_("Pixels added to the canvas at the top")},
+        {"expand-right", N_("Ri_ght (px):"), N_("Pixels added to the canvas on the right")},
+        {"expand-bottom", N_("Belo_w (px):"), N_("Pixels added to the canvas at the bottom")},
+    };
+    for (gint i = 0; i < 4; i++) {
+        d->expand[i] = spin(d, sides[i].name, 0, 8192, 16, 0, _(sides[i].tip));
+        row(g, i, _(sides[i].label), d->expand[i], NULL);
+    }
+    d->expand_section = section(_("Expand canvas"), g);
+    gtk_box_pack_start(GTK_BOX(left), d->expand_section, FALSE, FALSE, 0);
 
     g = form(d);
     d->margin = spin(d, "context-margin", 0, 4096, 8, 0,
@@ -499,7 +517,8 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, 
     g_signal_connect(d, "response", G_CALLBACK(dialog_on_response), NULL);
     g_signal_connect(d, "close", G_CALLBACK(dialog_on_close), NULL);
     g_signal_connect(d, "key-press-event", G_CALLBACK(on_key), NULL);
-    gtk_dialog_set_default_response(GTK_DIALOG(d), recipe->mode == CASCADE_MODE_UPSCALE
+    gtk_dialog_set_default_response(GTK_DIALOG(d), recipe->mode == CASCADE_MODE_UPSCALE ||
+                                                           recipe->mode == CASCADE_MODE_OUTPAINT
                                                        ? GTK_RESPONSE_OK
                                                        : CASCADE_RESPONSE_GENERATE);
     dialog_update_sensitivity(d);
@@ -577,6 +596,9 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->noise_level), r->noise_level);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->batch), r->batch);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->margin), r->context_margin);
+    const gint expand[4] = {r->expand_left, r->expand_top, r->expand_right, r->expand_bottom};
+    for (gint i = 0; i < 4; i++)
+        gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->expand[i]), expand[i]);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->feather), r->feather);
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->colour_match), r->colour_match);
     gtk_range_set_value(GTK_RANGE(d->inpaint_strength), r->inpaint_strength);
@@ -627,6 +649,9 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->noise_level = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->noise_level));
     dst->batch = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->batch));
     dst->context_margin = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->margin));
+    gint *expand[4] = {&dst->expand_left, &dst->expand_top, &dst->expand_right, &dst->expand_bottom};
+    for (gint i = 0; i < 4; i++)
+        *expand[i] = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->expand[i]));
     dst->feather = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->feather));
     dst->colour_match = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->colour_match));
     dst->inpaint_strength = gtk_range_get_value(GTK_RANGE(d->inpaint_strength));
@@ -646,20 +671,38 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->candidate = -1;
 }
 
+/* A form row: the widget and its mnemonic label. */
+static void show_row(GtkWidget *w, gboolean visible) {
+    GList *labels = gtk_widget_list_mnemonic_labels(w);
+    for (GList *l = labels; l; l = l->next)
+        gtk_widget_set_visible(l->data, visible);
+    g_list_free(labels);
+    gtk_widget_set_visible(w, visible);
+}
+
 void dialog_update_sensitivity(CascadeDialog *d) {
     CascadeMode mode = d->recipe.mode;
     gboolean    diffusion = mode != CASCADE_MODE_UPSCALE, idle = !d->running;
+    gboolean    outpaint = mode == CASCADE_MODE_OUTPAINT;
+    /* the dialog runs no upscale, and no outpainting: its boxes exist only once the canvas
+     * has grown, so there are no candidates to preview */
+    gboolean candidates = diffusion && !outpaint;
     dialog_show_prompt(d, diffusion);
-    gtk_widget_set_visible(d->candidates_section, diffusion);
-    gtk_widget_set_visible(d->output_column, diffusion); /* the dialog runs no upscale */
-    gtk_widget_set_visible(d->generate_button, diffusion);
-    gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT);
+    gtk_widget_set_visible(d->candidates_section, candidates);
+    gtk_widget_set_visible(d->output_column, candidates);
+    gtk_widget_set_visible(d->generate_button, candidates);
+    gtk_widget_set_visible(d->expand_section, outpaint);
+    /* outpainting blends as inpainting does; its context and strength are its own */
+    gtk_widget_set_visible(d->inpaint_section, mode == CASCADE_MODE_INPAINT || outpaint);
+    show_row(d->margin, !outpaint);
+    show_row(d->inpaint_strength, !outpaint);
     gtk_widget_set_visible(d->upscale_section, mode == CASCADE_MODE_UPSCALE);
     gtk_widget_set_visible(d->variations_section, mode == CASCADE_MODE_VARIATIONS);
     /* the diffusion-only settings */
     GtkWidget *const diff_only[] = {
         d->preset,    d->save_preset, d->model,  d->seed,      d->random_seed, d->reroll, d->steps1,
-        d->guidance1, d->stage2,      d->steps2, d->guidance2, d->noise_level, d->batch};
+        d->guidance1, d->stage2,      d->steps2, d->guidance2, d->noise_level};
+    show_row(d->batch, candidates); /* outpainting makes one layer */
     for (gsize i = 0; i < G_N_ELEMENTS(diff_only); i++) {
         GtkWidget *w = diff_only[i];
         GtkWidget *lbl = NULL;

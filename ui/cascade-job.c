@@ -149,7 +149,10 @@ static gpointer worker(gpointer data) {
 static gboolean check_inputs(const CascadeRecipe *r, const CascadeImage *image,
                              const CascadeImage *mask, GError **error) {
     const char *what = NULL;
-    if (r->mode == CASCADE_MODE_GENERATE) {
+    if (r->mode == CASCADE_MODE_OUTPAINT) {
+        /* the plug-in grows the canvas and runs inpainting jobs on context boxes */
+        what = _("outpainting runs as inpainting jobs on its context boxes");
+    } else if (r->mode == CASCADE_MODE_GENERATE) {
         if (image || mask) what = _("generating takes no input image");
     } else if (!image || !image->pixels || image->width < 1 || image->height < 1 ||
                (image->channels != 3 && image->channels != 4)) {

@@ -57,10 +57,15 @@ static const field fields[] = {
     {"feather", F_INT, OFF(feather), -1, 4096, TRUE},
     {"colour-match", F_BOOL, OFF(colour_match), 0, 0, TRUE},
     {"inpaint-strength", F_DOUBLE, OFF(inpaint_strength), 0.01, 1, TRUE},
+    {"expand-left", F_INT, OFF(expand_left), 0, 8192, TRUE},
+    {"expand-top", F_INT, OFF(expand_top), 0, 8192, TRUE},
+    {"expand-right", F_INT, OFF(expand_right), 0, 8192, TRUE},
+    {"expand-bottom", F_INT, OFF(expand_bottom), 0, 8192, TRUE},
 };
 #undef OFF
 
-static const char *const mode_names[] = {"generate", "inpaint", "upscale", "variations"};
+static const char *const mode_names[] = {"generate", "inpaint", "upscale", "variations",
+                                         "outpaint"};
 
 #define FIELD_PTR(r, f, type) ((type *)((char *)(r) + (f)->offset))
 
@@ -158,6 +163,13 @@ gboolean cascade_recipe_validate(const CascadeRecipe *r, GError **error) {
     if (r->mode == CASCADE_MODE_VARIATIONS && !(r->strength > 0)) {
         g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
                     _("“strength” is 0: a variation must change the layer (0 < strength ≤ 1)"));
+        return FALSE;
+    }
+    if (r->mode == CASCADE_MODE_OUTPAINT &&
+        r->expand_left + r->expand_top + r->expand_right + r->expand_bottom == 0) {
+        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
+                    _("Nothing to expand: “expand-left”, “expand-top”, “expand-right” and "
+                      "“expand-bottom” are all 0; give at least one side a margin in pixels"));
         return FALSE;
     }
     if (r->candidate >= r->batch) {

@@ -18,6 +18,8 @@ typedef enum {
     CASCADE_MODE_UPSCALE,    /* the active layer, enlarged by the GAN upscaler (or the x4
                                 diffusion upscaler, with the prompt) -> new layer */
     CASCADE_MODE_VARIATIONS, /* image-to-image on the active layer -> new layer(s) above it */
+    CASCADE_MODE_OUTPAINT,   /* grow the canvas by the expand-* margins, inpaint the new border
+                                -> one new layer (its mask: the border) */
 } CascadeMode;
 
 /* Steps and guidance values that stand for "what the model recommends" (its folder's
@@ -59,6 +61,8 @@ typedef struct {
                                             shapes (img2img-style partial noising), (0, 1] */
     gchar      *aspect;          /* generate: the image's shape "W:H" ("1:1", "16:9", ...), at
                                     about the model's pixel count (cascade/aspect.h) */
+    gint        expand_left, expand_top, expand_right, expand_bottom; /* outpaint: pixels
+                                            added to the canvas on each side, 0..8192 */
 } CascadeRecipe;
 
 /* Fills r with the defaults (the "balanced" preset's values); r must be uninitialised or
@@ -77,7 +81,8 @@ gchar *cascade_recipe_to_string(const CascadeRecipe *r);
 /* The text the model is conditioned on: the prompt, plus ", <style>" when a style is set
  * (g_free). */
 gchar *cascade_recipe_full_prompt(const CascadeRecipe *r);
-/* "generate", "inpaint", "upscale", "variations" (the key-file spelling of a mode). */
+/* "generate", "inpaint", "upscale", "variations", "outpaint" (the key-file spelling of a
+ * mode). */
 const gchar *cascade_mode_to_string(CascadeMode mode);
 /* Parses text into r (already init'ed: keys present overwrite its values). Unknown keys,
  * bad values: FALSE with an error naming the key; r is left unchanged on failure. */
@@ -91,7 +96,8 @@ gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, G
  * "negative-prompt", "model", "sr-model", "stage3-model", "upscaler", "preset", "backend",
  * "style", "mode", "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
  * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile",
- * "strength", "aspect", "feather", "colour-match", "inpaint-strength"; the text
+ * "strength", "aspect", "feather", "colour-match", "inpaint-strength", "expand-left",
+ * "expand-top", "expand-right", "expand-bottom"; the text
  * also carries "version" (the plug-in's version that wrote it; read back and ignored).
  * A preset may name any of them but mode, prompt, candidate and version. */
 

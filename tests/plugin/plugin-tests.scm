@@ -4,7 +4,7 @@
 ; *sd-model* (the golden Stable Diffusion folder, 16 px; "" when missing), *x4* (an x4
 ; diffusion upscaler folder assembled from the golden cases; "" when missing), *cascade3*
 ; (a cascade root: the tiny cascade's stage1/ and stage2/ plus *x4* as stage3/),
-; *tmp*, *section* (which groups to run: "generate", "inpaint", "other", "upscale",
+; *tmp*, *section* (which groups to run: "generate", "inpaint", "outpaint", "other", "upscale",
 ; "variations", "sd", or
 ; "remember" then "recall", two GIMP starts on one profile; one GIMP start per section keeps
 ; each test short) and *readme-generate* (the README's first Script-Fu example, a form),
@@ -414,6 +414,94 @@
         (check "inpainting with no selection fails and says the selection is empty"
                (and (failed? r) (contains? (error-text r) "selection is empty")))
         (check "... and leaves the image as it was" (equal? (layers img) (list bg))))
+      (gimp-image-delete img))))
+
+; outpaint: run-mode image drawable prompt negative style seed steps1 steps2 guidance1
+;           guidance2 stage2 noise-level expand-left expand-top expand-right expand-bottom
+;           model sr-model preset backend
+(define (outpaint img drw prompt seed left top right bottom)
+  (plug-in-cascade-outpaint RUN-NONINTERACTIVE img drw prompt "" "" seed 4 2 -1 -1 1 -1
+                            left top right bottom *model* *sr-model* "" "cpu"))
+(define (image-size img) (list (car (gimp-image-width img)) (car (gimp-image-height img))))
+(define (drawable-size d) (list (car (gimp-drawable-width d)) (car (gimp-drawable-height d))))
+
+; ---- 3b. Expand Canvas and Fill: the canvas grows, the border is painted into a new layer ----
+(group "outpaint" "outpaint/grow"
+  (lambda ()
+    (let* ((t (make-image 40 32)) (img (car t)) (bg (cadr t))
+           (ref (snapshot img)))
+      (let* ((r (outpaint img bg "a sandy beach" 9 8 4 12 0)) (layer (cadr r))
+             (mask (car (gimp-layer-get-mask layer))))
+        (check "outpaint returns the image and a new layer on top of the user's"
+               (and (= (car r) img) (equal? (layers img) (list layer bg))))
+        (check "the canvas grew by the margins (40 x 32 + 8/12 across, 4/0 down = 60 x 36)"
+               (equal? (image-size img) '(60 36)))
+        (check "the new layer covers the whole grown canvas"
+               (and (equal? (gimp-drawable-offsets layer) '(0 0))
+                    (equal? (drawable-size layer) '(60 36))))
+        (check "the user's layer keeps its size and moved with the old content (8,4)"
+               (and (equal? (drawable-size bg) '(40 32))
+                    (equal? (gimp-drawable-offsets bg) '(8 4))))
+        (check "the user's layer's pixels are unchanged" (same-pixels? bg (bottom-layer ref)))
+        (check "the layer mask is the new border: 255 there, 0 inside the old content"
+               (and (> mask 0)
+                    (= (car (pixel mask 0 0)) 255) (= (car (pixel mask 7 20)) 255)
+                    (= (car (pixel mask 59 35)) 255) (= (car (pixel mask 50 2)) 255)
+                    (= (car (pixel mask 30 1)) 255)
+                    (= (car (pixel mask 28 20)) 0) (= (car (pixel mask 20 30)) 0)))
+        (check "... fading over a short overlap into the old content"
+               (let ((a (car (pixel mask 8 20))) (b (car (pixel mask 47 20))))
+                 (and (> a 0) (< a 255) (> b 0) (< b 255))))
+        (check "the border is painted (opaque in the layer), not left empty"
+               (and (= (list-ref (pixel layer 0 0) 3) 255) (= (list-ref (pixel layer 59 20) 3) 255)
+                    (= (list-ref (pixel layer 30 1) 3) 255)))
+        (let* ((dup (car (gimp-image-duplicate img)))
+               (flat (car (gimp-image-flatten dup))))
+          (check "the composite inside the old content, away from the overlap, is the original"
+                 (and (equal? (pixel flat 20 15) (pixel bg 12 11))
+                      (equal? (pixel flat 40 30) (pixel bg 32 26))))
+          (note "border pixels" (pixel flat 0 0) (pixel flat 59 35))
+          (gimp-image-delete dup))
+        (check "the layer carries an outpaint recipe with its margins"
+               (let ((s (recipe-of layer)))
+                 (and (contains? s "mode=outpaint") (contains? s "expand-left=8")
+                      (contains? s "expand-top=4") (contains? s "expand-right=12")
+                      (contains? s "expand-bottom=0") (contains? s "seed=9")
+                      (contains? s "prompt=a sandy beach")))))
+      (gimp-image-delete ref)
+      (gimp-image-delete img))))
+
+(group "outpaint" "outpaint/bad-input"
+  (lambda ()
+    (let* ((t (make-image 24 20)) (img (car t)) (bg (cadr t)))
+      (let ((r (try (lambda () (outpaint img bg "sea" 1 0 0 0 0)))))
+        (note "all 0" (error-text r))
+        (check "all margins 0 is a calling error saying there is nothing to expand"
+               (and (contains? (error-text r) "invalid input arguments")
+                    (contains? (error-text r) "Nothing to expand"))))
+      (let ((r (try (lambda () (outpaint img bg "sea" 1 0 -8 16 0)))))
+        (note "negative" (error-text r))
+        (check "a negative margin is a calling error naming the argument"
+               (and (contains? (error-text r) "invalid input arguments")
+                    (contains? (error-text r) "expand-top"))))
+      (let ((r (try (lambda () (outpaint img bg "sea" 1 0 0 9000 0)))))
+        (note "too large" (error-text r))
+        (check "a margin over 8192 is a calling error naming the field and its range"
+               (and (contains? (error-text r) "invalid input arguments")
+                    (contains? (error-text r) "expand-right")
+                    (contains? (error-text r) "8192"))))
+      (let ((r (try (lambda ()
+                      (plug-in-cascade-outpaint RUN-NONINTERACTIVE img bg "sea" "" "" 1 4 2 -1 -1
+                                                1 -1 0 0 16 0 (string-append *tmp* "/no-model")
+                                                *sr-model* "" "cpu")))))
+        (note "missing model" (error-text r))
+        (check "a failing run (a missing model) is an execution error"
+               (and (failed? r) (not (contains? (error-text r) "invalid input arguments"))
+                    (contains? (error-text r) "no-model"))))
+      (check "after the failures the canvas is as it was (24 x 20)"
+             (equal? (image-size img) '(24 20)))
+      (check "... with only the user's layer, where it was"
+             (and (equal? (layers img) (list bg)) (equal? (gimp-drawable-offsets bg) '(0 0))))
       (gimp-image-delete img))))
 
 ; ---- 4. bad arguments and failing runs leave everything as it was ----

@@ -5,7 +5,7 @@
 # mode on tests/plugin/plugin-tests.scm, which calls the three procedures through
 # Script-Fu and checks layers, offsets, pixels, masks and parasites. Prints TAP.
 #
-# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | other | upscale |
+# Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | outpaint | other | upscale |
 #        variations | sd (Stable Diffusion folders, the x4 diffusion upscaler) | restart:
 #        two GIMP starts on one profile, parts "remember" then "recall"; env:
 #        CASCADE_GOLDEN_DIR, CASCADE_SOURCE_DIR; CASCADE_KEEP_TMP=1 keeps the temp folder)

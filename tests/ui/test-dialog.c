@@ -663,6 +663,54 @@ static void test_dialog_upscale_mode(void **state) {
     cascade_recipe_clear(&out);
 }
 
+/* Expand Canvas and Fill: the four margins (the recipe's values in, the edited ones out), the
+ * blend settings but not the selection's context margin or the repaint strength, and no
+ * candidates (OK runs it). */
+static void test_dialog_outpaint_mode(void **state) {
+    (void)state;
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.mode = CASCADE_MODE_OUTPAINT;
+    r.expand_left = 0, r.expand_top = 8, r.expand_right = 64, r.expand_bottom = 0;
+    g_free(r.prompt);
+    r.prompt = g_strdup("a beach");
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    gtk_widget_show(dialog);
+    pump(50);
+    static const char *const sides[] = {"expand-left", "expand-top", "expand-right",
+                                        "expand-bottom"};
+    const int                given[] = {0, 8, 64, 0};
+    for (int i = 0; i < 4; i++) {
+        GtkWidget *s = must_find(dialog, sides[i]);
+        assert_true(gtk_widget_is_visible(s));
+        assert_int_equal(gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(s)), given[i]);
+    }
+    assert_true(gtk_widget_is_visible(must_find(dialog, "prompt")));
+    assert_true(gtk_widget_is_visible(must_find(dialog, "feather")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "context-margin")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "inpaint-strength")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "batch")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "generate")));
+    assert_string_equal(gtk_window_get_title(GTK_WINDOW(dialog)), "Expand Canvas and Fill");
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(must_find(dialog, "expand-left")), 32);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(must_find(dialog, "expand-right")), 0);
+    g_timeout_add(50, press_ok, dialog);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
+    assert_int_equal(out.mode, CASCADE_MODE_OUTPAINT);
+    assert_int_equal(out.expand_left, 32);
+    assert_int_equal(out.expand_top, 8);
+    assert_int_equal(out.expand_right, 0);
+    assert_int_equal(out.expand_bottom, 0);
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+}
+
 /* Variations mode: the prompt and a strength slider (the recipe's value), no inpainting or
  * upscaling settings; OK hands back the strength chosen. */
 static void test_dialog_variations_mode(void **state) {
@@ -790,7 +838,7 @@ static void collect_mnemonics(GtkWidget *w, GHashTable *seen, GString *dups) {
 /* Every visible mnemonic of the dialog is a different key, in each mode. */
 static void test_dialog_mnemonics_unique(void **state) {
     (void)state;
-    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_VARIATIONS; mode++) {
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_OUTPAINT; mode++) {
         test_host h;
         host_init(&h, FALSE);
         CascadeRecipe r = tiny_recipe();
@@ -816,12 +864,13 @@ static void test_dialog_mnemonics_unique(void **state) {
  * title bar (GNOME: 27 + 37 px; Xfce and KDE take less). */
 #define SMALL_SCREEN_BUDGET 700
 
-/* Each of the four dialogs fits a 768 px tall screen at its natural size, so its buttons
+/* Each of the five dialogs fits a 768 px tall screen at its natural size, so its buttons
  * are on screen; a screenshot of each is saved. */
 static void test_dialog_fits_small_screen(void **state) {
     (void)state;
-    static const char *const names[] = {"generate", "inpaint", "upscale", "variations"};
-    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_VARIATIONS; mode++) {
+    static const char *const names[] = {"generate", "inpaint", "upscale", "variations",
+                                        "outpaint"};
+    for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_OUTPAINT; mode++) {
         test_host h;
         host_init(&h, FALSE);
         CascadeRecipe r = tiny_recipe();
@@ -915,6 +964,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_seed_random_shows_no_number),
         cmocka_unit_test(test_dialog_upscale_mode),
         cmocka_unit_test(test_dialog_variations_mode),
+        cmocka_unit_test(test_dialog_outpaint_mode),
         cmocka_unit_test(test_dialog_stage3_folder),
         cmocka_unit_test(test_dialog_upscale_diffusion_prompt),
         cmocka_unit_test(test_dialog_mnemonics_unique),

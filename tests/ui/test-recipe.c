@@ -41,6 +41,7 @@ static CascadeRecipe sample_recipe(void) {
     g_free(r.aspect);
     r.aspect = g_strdup("16:9");
     r.tile = 128;
+    r.expand_left = 1, r.expand_top = 8192, r.expand_right = 64, r.expand_bottom = 0;
     return r;
 }
 
@@ -68,6 +69,10 @@ static void assert_recipes_equal(const CascadeRecipe *a, const CascadeRecipe *b)
     assert_int_equal(a->upscale_factor, b->upscale_factor);
     assert_int_equal(a->tile, b->tile);
     assert_string_equal(a->aspect, b->aspect);
+    assert_int_equal(a->expand_left, b->expand_left);
+    assert_int_equal(a->expand_top, b->expand_top);
+    assert_int_equal(a->expand_right, b->expand_right);
+    assert_int_equal(a->expand_bottom, b->expand_bottom);
 }
 
 /* to_string then from_string gives back every field exactly, awkward strings included. */
@@ -213,6 +218,27 @@ static void test_recipe_validate(void **state) {
     g_free(r.aspect);
     r.aspect = g_strdup("2:3");
     assert_true(cascade_recipe_validate(&r, NULL));
+    /* outpaint: some side must grow, none by less than 0 or more than 8192 */
+    r.mode = CASCADE_MODE_OUTPAINT;
+    assert_false(cascade_recipe_validate(&r, &e));
+    assert_non_null(strstr(e->message, "expand-left"));
+    assert_non_null(strstr(e->message, "all 0"));
+    g_clear_error(&e);
+    r.expand_bottom = 16;
+    assert_true(cascade_recipe_validate(&r, NULL));
+    r.expand_top = -4;
+    assert_false(cascade_recipe_validate(&r, &e));
+    assert_non_null(strstr(e->message, "expand-top"));
+    g_clear_error(&e);
+    r.expand_top = 8193;
+    assert_false(cascade_recipe_validate(&r, &e));
+    assert_non_null(strstr(e->message, "expand-top"));
+    g_clear_error(&e);
+    r.expand_top = 0;
+    gchar *text = cascade_recipe_to_string(&r);
+    assert_non_null(strstr(text, "mode=outpaint"));
+    assert_non_null(strstr(text, "expand-bottom=16"));
+    g_free(text);
     cascade_recipe_clear(&r);
 }
 
