@@ -6,6 +6,7 @@
 #include "config-plugin.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "cascade-outpaint.h"
 #include "cascade-plugin.h"
@@ -23,10 +24,61 @@ static gboolean in_old(const CascadeOutpaint *g, gint x, gint y) {
     return x >= g->left && x < g->left + g->width && y >= g->top && y < g->top + g->height;
 }
 
+/* Fills the box's unknown pixels (neither old content nor painted by an earlier box) with
+ * the nearest known pixel's colour, found breadth-first, then softens the fill with a box
+ * blur: the model starts from the old image's edges carried outwards (its background, its
+ * colours), where a flat mean colour (the first version) made it draw a new object there. */
+static void extend_edges(CascadeImage *im, const CascadeImage *mk, const CascadeImage *painted,
+                         const CascadeOutpaint *g, const CascadeOutpaintBox *b) {
+    const gint W = b->width, H = b->height;
+    const gsize n = (gsize)W * H;
+    guint8 *known = g_new0(guint8, n);
+    gint   *queue = g_new(gint, n);
+    gsize   head = 0, tail = 0;
+    (void)mk;
+    for (gsize p = 0; p < n; p++)
+        if (painted->pixels[p * 4 + 3] > 0 ||
+            in_old(g, b->x + (gint)(p % W), b->y + (gint)(p / W))) {
+            known[p] = 1;
+            queue[tail++] = (gint)p;
+        }
+    while (head < tail) {
+        gint       p = queue[head++], x = p % W, y = p / W;
+        const gint nb[4][2] = {{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}};
+        for (gint k = 0; k < 4; k++) {
+            gint nx = nb[k][0], ny = nb[k][1];
+            if (nx < 0 || ny < 0 || nx >= W || ny >= H) continue;
+            gint q = ny * W + nx;
+            if (known[q]) continue;
+            known[q] = 2; /* filled */
+            memcpy(im->pixels + (gsize)q * 3, im->pixels + (gsize)p * 3, 3);
+            queue[tail++] = q;
+        }
+    }
+    /* a box blur of the filled part (radius an eighth of the box's shorter side): the
+     * nearest-pixel fill streaks along the rows and columns it was carried on */
+    gint    r = MAX(1, MIN(W, H) / 16);
+    guint8 *src = g_memdup2(im->pixels, n * 3);
+    for (gint y = 0; y < H; y++)
+        for (gint x = 0; x < W; x++) {
+            gsize p = (gsize)y * W + x;
+            if (known[p] != 2) continue;
+            guint32 sum[3] = {0, 0, 0}, cnt = 0;
+            for (gint j = MAX(0, y - r); j <= MIN(H - 1, y + r); j++)
+                for (gint i = MAX(0, x - r); i <= MIN(W - 1, x + r); i++, cnt++)
+                    for (gint k = 0; k < 3; k++)
+                        sum[k] += src[((gsize)j * W + i) * 3 + k];
+            for (gint k = 0; k < 3; k++)
+                im->pixels[p * 3 + k] = (guint8)((sum[k] + cnt / 2) / cnt);
+        }
+    g_free(src);
+    g_free(queue);
+    g_free(known);
+}
+
 /* What box b shows the model: the old content and what earlier boxes painted, composited
- * as the finished image will show them, the rest their mean colour (neutral, where black
- * would darken the model's first estimate); the mask: the border and overlap not yet
- * painted.
+ * as the finished image will show them, the rest carried out from their edges
+ * (extend_edges); the mask: the border and overlap not yet painted.
  * painted: the layer's RGBA under b. FALSE when earlier boxes painted all of b's part. */
 static gboolean box_inputs(const Canvas *c, const CascadeOutpaintBox *b,
                            const CascadeImage *painted, CascadeImage **image, CascadeImage **mask) {
@@ -61,11 +113,12 @@ static gboolean box_inputs(const Canvas *c, const CascadeOutpaintBox *b,
                 sum[k] += px[k];
             known++;
         }
-    for (gsize p = 0; p < (gsize)b->width * b->height; p++)
-        if (painted->pixels[p * 4 + 3] == 0 &&
-            !in_old(g, b->x + (gint)(p % b->width), b->y + (gint)(p / b->width)))
+    if (known)
+        extend_edges(im, mk, painted, g, b);
+    else /* a box with nothing known yet: neutral grey */
+        for (gsize p = 0; p < (gsize)b->width * b->height; p++)
             for (gint k = 0; k < 3; k++)
-                im->pixels[p * 3 + k] = known ? (guint8)(sum[k] / known) : 128;
+                im->pixels[p * 3 + k] = 128;
     cascade_job_image_free(old);
     if (!any) {
         cascade_job_image_free(im);
