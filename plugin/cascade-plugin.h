@@ -11,15 +11,15 @@
 
 G_BEGIN_DECLS
 
-#define CASCADE_PROC_GENERATE     "plug-in-cascade-generate"
-#define CASCADE_PROC_GENERATE_NEW "plug-in-cascade-generate-new-image"
-#define CASCADE_PROC_INPAINT      "plug-in-cascade-inpaint"
-#define CASCADE_PROC_UPSCALE      "plug-in-cascade-upscale"
+#define CASCADE_PROC_GENERATE      "plug-in-cascade-generate"
+#define CASCADE_PROC_GENERATE_NEW  "plug-in-cascade-generate-new-image"
+#define CASCADE_PROC_INPAINT       "plug-in-cascade-inpaint"
+#define CASCADE_PROC_UPSCALE       "plug-in-cascade-upscale"
 /* the same arguments; upscales the whole image as it shows into a new image (PDB only: the
  * Upscale Layer dialog offers both) */
 #define CASCADE_PROC_UPSCALE_IMAGE "plug-in-cascade-upscale-image"
-#define CASCADE_PROC_VARIATIONS   "plug-in-cascade-variations"
-#define CASCADE_PARASITE_NAME     "gimp-cascade-recipe"
+#define CASCADE_PROC_VARIATIONS    "plug-in-cascade-variations"
+#define CASCADE_PARASITE_NAME      "gimp-cascade-recipe"
 
 #define CASCADE_PLUGIN_ERROR (cascade_plugin_error_quark())
 GQuark cascade_plugin_error_quark(void);

@@ -28,8 +28,8 @@ struct _CascadeDialog {
     /* upscale: the source (active layer or the whole visible image), the installed upscalers
      * (d->upscalers, of CascadeUpscalerInfo, in the picker's order), the estimate line and
      * the warning about a very large job; the sizes the host gave (0: not known) */
-    GtkWidget *source_layer, *source_visible, *upscaler_model, *upscale_estimate,
-        *upscale_warning, *upscale_warning_label;
+    GtkWidget *source_layer, *source_visible, *upscaler_model, *upscale_estimate, *upscale_warning,
+        *upscale_warning_label;
     GPtrArray *upscalers;
     gint       layer_width, layer_height, image_width, image_height;
     GtkWidget     *prompt_section, *quality_section, *inpaint_section, *upscale_section,

@@ -35,15 +35,13 @@ void dialog_build_upscale(CascadeDialog *d, GtkWidget *g) {
                                   "into a new image; this image is not changed"));
     g_signal_connect_swapped(d->source_visible, "toggled",
                              G_CALLBACK(dialog_update_upscale_estimate), d);
-    g_signal_connect_swapped(d->source_visible, "toggled", G_CALLBACK(dialog_on_params_changed),
-                             d);
+    g_signal_connect_swapped(d->source_visible, "toggled", G_CALLBACK(dialog_on_params_changed), d);
     gtk_box_pack_start(GTK_BOX(box), d->source_layer, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(box), d->source_visible, FALSE, FALSE, 0);
     gtk_grid_attach(GTK_GRID(g), box, 0, 0, 2, 1);
     d->upscaler_model = gtk_combo_box_text_new();
     gtk_widget_set_name(d->upscaler_model, "upscaler-model");
-    g_signal_connect(d->upscaler_model, "changed", G_CALLBACK(dialog_on_upscaler_model_changed),
-                     d);
+    g_signal_connect(d->upscaler_model, "changed", G_CALLBACK(dialog_on_upscaler_model_changed), d);
     form_row(d, g, 1, _("Upscale_r:"), d->upscaler_model);
     d->tile = gtk_spin_button_new_with_range(0, 8192, 16);
     gtk_entry_set_activates_default(GTK_ENTRY(d->tile), TRUE);
@@ -141,12 +139,11 @@ static gboolean visible_source(CascadeDialog *d) {
 /* The estimate for the current settings; FALSE when there is none (no model, no size). */
 static gboolean estimate(CascadeDialog *d, CascadeUpscaleEstimate *e, GError **error) {
     const CascadeUpscalerInfo *u = chosen(d);
-    gint w = visible_source(d) ? d->image_width : d->layer_width;
-    gint h = visible_source(d) ? d->image_height : d->layer_height;
+    gint                       w = visible_source(d) ? d->image_width : d->layer_width;
+    gint                       h = visible_source(d) ? d->image_height : d->layer_height;
     if (!u || w <= 0 || h <= 0) return FALSE;
-    return cascade_upscale_estimate(u, w, h,
-                                    gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->tile)), e,
-                                    error);
+    return cascade_upscale_estimate(
+        u, w, h, gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->tile)), e, error);
 }
 
 void dialog_update_upscale_estimate(CascadeDialog *d) {
@@ -175,13 +172,13 @@ gboolean dialog_confirm_upscale(CascadeDialog *d) {
     g_autofree gchar *warning = cascade_upscale_estimate_warning(&e);
     if (!warning) return TRUE;
     g_autofree gchar *size = cascade_upscale_estimate_text(&e);
-    GtkWidget        *msg = gtk_message_dialog_new(GTK_WINDOW(d), GTK_DIALOG_MODAL,
-                                                   GTK_MESSAGE_WARNING, GTK_BUTTONS_NONE, "%s",
-                                                   _("This is a very large upscale"));
+    GtkWidget        *msg =
+        gtk_message_dialog_new(GTK_WINDOW(d), GTK_DIALOG_MODAL, GTK_MESSAGE_WARNING,
+                               GTK_BUTTONS_NONE, "%s", _("This is a very large upscale"));
     gtk_widget_set_name(msg, "upscale-confirm");
     gtk_message_dialog_format_secondary_text(GTK_MESSAGE_DIALOG(msg), "%s\n\n%s", size, warning);
-    gtk_dialog_add_buttons(GTK_DIALOG(msg), _("_Cancel"), GTK_RESPONSE_CANCEL,
-                           _("_Upscale Anyway"), GTK_RESPONSE_ACCEPT, NULL);
+    gtk_dialog_add_buttons(GTK_DIALOG(msg), _("_Cancel"), GTK_RESPONSE_CANCEL, _("_Upscale Anyway"),
+                           GTK_RESPONSE_ACCEPT, NULL);
     gtk_dialog_set_default_response(GTK_DIALOG(msg), GTK_RESPONSE_CANCEL);
     gint response = gtk_dialog_run(GTK_DIALOG(msg));
     gtk_widget_destroy(msg);

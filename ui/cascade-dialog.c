@@ -550,7 +550,8 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     d->recipe.upscale_factor = r->upscale_factor;
     if (d->recipe.mode == CASCADE_MODE_UPSCALE) { /* the other modes have no picker */
         GPtrArray *installed = cascade_upscalers_list(NULL);
-        gboolean listed = cascade_upscalers_find(installed, r->upscaler_dir, r->upscale_factor) >= 0;
+        gboolean   listed =
+            cascade_upscalers_find(installed, r->upscaler_dir, r->upscale_factor) >= 0;
         g_ptr_array_unref(installed);
         gtk_entry_set_text(GTK_ENTRY(d->upscaler),
                            listed || !r->upscaler_dir ? "" : r->upscaler_dir);

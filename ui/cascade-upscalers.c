@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cascade-job.h"
 #include "cascade/backend.h"
 #include "cascade/model-search.h"
 #include "cascade/upscaler.h"
@@ -33,20 +34,9 @@ static gboolean has_file(const gchar *dir, const gchar *name) {
     return g_file_test(p, G_FILE_TEST_IS_REGULAR);
 }
 
-/* The default folder of GAN models: $CASCADE_UPSCALER, else the installed one, else the
- * source tree's (cascade-job.h's cascade_job_default_upscaler_dir). */
-static gchar *default_folder(void) {
-    const gchar *env = g_getenv("CASCADE_UPSCALER");
-    if (env && *env) return g_strdup(env);
-    static const char *const candidates[] = {CASCADE_UPSCALERS_INSTALL_DIR,
-                                             CASCADE_UPSCALERS_SOURCE_DIR};
-    for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++)
-        if (g_file_test(candidates[i], G_FILE_TEST_IS_DIR)) return g_strdup(candidates[i]);
-    return NULL;
-}
-
 gchar *cascade_upscalers_resolve(const gchar *upscaler, gint factor) {
-    g_autofree gchar *dir = upscaler && *upscaler ? g_strdup(upscaler) : default_folder();
+    g_autofree gchar *dir =
+        upscaler && *upscaler ? g_strdup(upscaler) : cascade_job_default_upscaler_dir();
     if (!dir) return NULL;
     if (has_file(dir, "config.json") || has_file(dir, "model_index.json"))
         return g_steal_pointer(&dir);
@@ -65,8 +55,8 @@ static gboolean is_diffusion_upscaler(const gchar *dir) {
         cascade_io_json_load_file(index, "model index", CASCADE_IO_JSON_PY_INFINITY, &parser, &root,
                                   &e) != CASCADE_STATUS_OK)
         return FALSE;
-    const gchar *cls = json_object_get_string_member_with_default(json_node_get_object(root),
-                                                                  "_class_name", "");
+    const gchar *cls =
+        json_object_get_string_member_with_default(json_node_get_object(root), "_class_name", "");
     return strstr(cls, "UpscalePipeline") != NULL;
 }
 
@@ -77,8 +67,7 @@ static gint gan_factor(const gchar *dir) {
     JsonNode     *root = NULL;
     cascade_error e;
     cascade_error_init(&e);
-    if (!g_file_test(cfg, G_FILE_TEST_IS_REGULAR) ||
-        !has_file(dir, "model.safetensors") ||
+    if (!g_file_test(cfg, G_FILE_TEST_IS_REGULAR) || !has_file(dir, "model.safetensors") ||
         cascade_io_json_load_file(cfg, "config", CASCADE_IO_JSON_PY_INFINITY, &parser, &root, &e) !=
             CASCADE_STATUS_OK)
         return 0;
@@ -218,8 +207,8 @@ GPtrArray *cascade_upscalers_list(const gchar *chosen) {
     add_place(&l, CASCADE_UPSCALERS_SOURCE_DIR);
     /* the default model's stage III (cascade-job-run.c finds the root the same way) */
     static const char *const roots[] = {CASCADE_MODEL_INSTALL_DIR, CASCADE_MODEL_SOURCE_DIR};
-    char *root = cascade_model_default_root(roots, G_N_ELEMENTS(roots));
-    char *s3 = root ? cascade_model_stage_dir(root, "stage3") : NULL;
+    char                    *root = cascade_model_default_root(roots, G_N_ELEMENTS(roots));
+    char                    *s3 = root ? cascade_model_stage_dir(root, "stage3") : NULL;
     if (s3) add_diffusion(&l, s3, _("Diffusion ×4 (slow)"));
     free(s3);
     free(root);
@@ -263,10 +252,10 @@ static const struct {
     gint         factor;
     gdouble      ns;
 } CPU_NS_PER_PIXEL[] = {
-    {"esrgan-slim", 2, 13400},   {"esrgan-slim", 3, 13700},   {"esrgan-slim", 4, 29600},
-    {"esrgan-slim", 8, 65500},   {"esrgan-medium", 2, 53700}, {"esrgan-medium", 3, 70200},
+    {"esrgan-slim", 2, 13400},   {"esrgan-slim", 3, 13700},    {"esrgan-slim", 4, 29600},
+    {"esrgan-slim", 8, 65500},   {"esrgan-medium", 2, 53700},  {"esrgan-medium", 3, 70200},
     {"esrgan-medium", 4, 72600}, {"esrgan-medium", 8, 168700}, {"esrgan-thick", 2, 382200},
-    {"esrgan-thick", 3, 387600}, {"esrgan-thick", 4, 363900}, {"esrgan-thick", 8, 411900},
+    {"esrgan-thick", 3, 387600}, {"esrgan-thick", 4, 363900},  {"esrgan-thick", 8, 411900},
     {"default-model", 2, 11800},
 };
 
@@ -381,7 +370,8 @@ gchar *cascade_upscale_estimate_text(const CascadeUpscaleEstimate *e) {
     if (e->tiles > 0)
         /* TRANSLATORS: the diffusion upscaler's cost: so many tiles of 75 steps each */
         g_string_append_printf(s,
-                               g_dngettext(GETTEXT_PACKAGE, " · slow: %d tile of 75 denoising steps",
+                               g_dngettext(GETTEXT_PACKAGE,
+                                           " · slow: %d tile of 75 denoising steps",
                                            " · slow: %d tiles of 75 denoising steps", e->tiles),
                                e->tiles);
     return g_string_free(s, FALSE);
@@ -392,8 +382,9 @@ gchar *cascade_upscale_estimate_warning(const CascadeUpscaleEstimate *e) {
     gdouble  mp = (gdouble)e->out_width * e->out_height;
     if (mp > CASCADE_UPSCALE_WARN_PIXELS) {
         g_autofree gchar *m = g_format_size((guint64)(mp * 4));
-        g_string_append_printf(s, _("The result has %.0f megapixels: GIMP needs at least %s "
-                                    "to hold it."),
+        g_string_append_printf(s,
+                               _("The result has %.0f megapixels: GIMP needs at least %s "
+                                 "to hold it."),
                                mp / 1e6, m);
     }
     if (e->seconds > CASCADE_UPSCALE_WARN_SECONDS) {

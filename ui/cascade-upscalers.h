@@ -46,8 +46,8 @@ gint cascade_upscale_chunk_edge(gint factor, gint tile, gboolean diffusion);
 
 typedef struct {
     gint    out_width, out_height; /* the result's size in pixels */
-    gdouble seconds;   /* wall time on the CPU backend, < 0 when not known (diffusion) */
-    guint64 peak_bytes; /* the engine's peak for one chunk, 0 when not known (diffusion) */
+    gdouble seconds;         /* wall time on the CPU backend, < 0 when not known (diffusion) */
+    guint64 peak_bytes;      /* the engine's peak for one chunk, 0 when not known (diffusion) */
     guint64 available_bytes; /* what the host can still allocate, 0 when not known */
     gint    tiles;           /* diffusion: low-res tiles of 75 denoising steps each */
 } CascadeUpscaleEstimate;

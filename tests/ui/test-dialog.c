@@ -725,8 +725,8 @@ static GtkWidget *confirm_window(void) {
     GList     *tops = gtk_window_list_toplevels();
     GtkWidget *hit = NULL;
     for (GList *l = tops; l && !hit; l = l->next)
-        if (gtk_widget_get_visible(l->data) && !g_strcmp0(gtk_widget_get_name(l->data),
-                                                          "upscale-confirm"))
+        if (gtk_widget_get_visible(l->data) &&
+            !g_strcmp0(gtk_widget_get_name(l->data), "upscale-confirm"))
             hit = l->data;
     g_list_free(tops);
     return hit;
@@ -748,8 +748,8 @@ static gboolean confirm_step(gpointer ud) {
     case 3:
         if (!msg) return G_SOURCE_CONTINUE;
         s->confirms++;
-        gtk_dialog_response(GTK_DIALOG(msg), s->phase == 1 ? GTK_RESPONSE_CANCEL
-                                                          : GTK_RESPONSE_ACCEPT);
+        gtk_dialog_response(GTK_DIALOG(msg),
+                            s->phase == 1 ? GTK_RESPONSE_CANCEL : GTK_RESPONSE_ACCEPT);
         s->phase++;
         return s->phase == 4 ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
     }
@@ -772,10 +772,10 @@ static void test_dialog_upscale_warns_large(void **state) {
     h.dialog = CASCADE_DIALOG(dialog);
     cascade_dialog_set_upscale_sizes(h.dialog, 100, 100, 4000, 3000);
     gtk_widget_show(dialog);
-    assert_true(gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(must_find(dialog,
-                                                                         "source-visible"))));
-    assert_true(g_str_has_prefix(label_text(dialog, "upscale-estimate"),
-                                 "Output: 16000 × 12000 px"));
+    assert_true(
+        gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(must_find(dialog, "source-visible"))));
+    assert_true(
+        g_str_has_prefix(label_text(dialog, "upscale-estimate"), "Output: 16000 × 12000 px"));
     assert_true(gtk_widget_is_visible(must_find(dialog, "upscale-warning")));
     screenshot(dialog, "upscale-warning");
     confirm_script s = {dialog, 0, 0};
