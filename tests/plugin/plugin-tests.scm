@@ -608,8 +608,9 @@
           (gimp-image-clean-all img)
           (let* ((ref (snapshot img))
                  (before (layers img))
-                 ; upscale-image: run-mode image drawable factor tile upscaler preset backend prompt
-                 (r (plug-in-cascade-upscale-image RUN-NONINTERACTIVE img bg 2 0 *upscaler* ""
+                 ; upscale-image: run-mode image drawable (-1: ignored) factor tile upscaler
+                 ; preset backend prompt
+                 (r (plug-in-cascade-upscale-image RUN-NONINTERACTIVE img -1 2 0 *upscaler* ""
                                                    "cpu" ""))
                  (new (car r)) (big (cadr r)))
             (check "the whole visible image goes to a new image, 2x the canvas, of one layer"
