@@ -11,13 +11,16 @@
 
 G_BEGIN_DECLS
 
-#define CASCADE_PROC_GENERATE     "plug-in-cascade-generate"
-#define CASCADE_PROC_GENERATE_NEW "plug-in-cascade-generate-new-image"
-#define CASCADE_PROC_INPAINT      "plug-in-cascade-inpaint"
-#define CASCADE_PROC_UPSCALE      "plug-in-cascade-upscale"
-#define CASCADE_PROC_VARIATIONS   "plug-in-cascade-variations"
-#define CASCADE_PROC_OUTPAINT     "plug-in-cascade-outpaint"
-#define CASCADE_PARASITE_NAME     "gimp-cascade-recipe"
+#define CASCADE_PROC_GENERATE      "plug-in-cascade-generate"
+#define CASCADE_PROC_GENERATE_NEW  "plug-in-cascade-generate-new-image"
+#define CASCADE_PROC_INPAINT       "plug-in-cascade-inpaint"
+#define CASCADE_PROC_UPSCALE       "plug-in-cascade-upscale"
+/* the same arguments; upscales the whole image as it shows into a new image (PDB only: the
+ * Upscale Layer dialog offers both) */
+#define CASCADE_PROC_UPSCALE_IMAGE "plug-in-cascade-upscale-image"
+#define CASCADE_PROC_VARIATIONS    "plug-in-cascade-variations"
+#define CASCADE_PROC_OUTPAINT      "plug-in-cascade-outpaint"
+#define CASCADE_PARASITE_NAME      "gimp-cascade-recipe"
 
 #define CASCADE_PLUGIN_ERROR (cascade_plugin_error_quark())
 GQuark cascade_plugin_error_quark(void);
@@ -122,12 +125,15 @@ gboolean cascade_worker_run_part(const CascadeRecipe *r, const CascadeImage *ima
                                  const CascadeImage *mask, gdouble base, gdouble span,
                                  GPtrArray **results, guint64 **seeds, GError **error);
 /* Upscale: streams drawable through the upscaler in chunks into a new layer (not yet
- * inserted) of drawable's image; returns its ID or -1 with an error. */
+ * inserted) of drawable's image; returns its ID or -1 with an error. drawable may be a layer
+ * not inserted in its image (the merged visible image). */
 gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **error);
 /* Shows the GTK3 dialog for r (edited in place); TRUE when the user accepted. image and
- * mask (may be NULL) are what the dialog's preview runs inpaint. */
+ * mask (may be NULL) are what the dialog's preview runs inpaint; gimp_image and drawable
+ * (-1: none) give the upscale mode the sizes it estimates from. */
 gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const CascadeImage *image,
-                               const CascadeImage *mask, GError **error);
+                               const CascadeImage *mask, gint32 gimp_image, gint32 drawable,
+                               GError **error);
 
 G_END_DECLS
 

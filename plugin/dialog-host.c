@@ -77,7 +77,8 @@ static const gchar *host_describe(CascadeUiHost *host) {
 }
 
 gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const CascadeImage *image,
-                               const CascadeImage *mask, GError **error) {
+                               const CascadeImage *mask, gint32 gimp_image, gint32 drawable,
+                               GError **error) {
     if (!gtk_init_check(NULL, NULL)) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
                     _("Cannot open the dialog: no display."));
@@ -87,6 +88,13 @@ gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const Casc
     h.host = (CascadeUiHost){host_start, host_cancel, host_describe, &h};
     GtkWidget *dialog = cascade_dialog_new(r, &h.host, NULL);
     h.dialog = CASCADE_DIALOG(dialog);
+    if (r->mode == CASCADE_MODE_UPSCALE && gimp_image_is_valid(gimp_image)) {
+        gboolean layer = gimp_item_is_valid(drawable) && !gimp_item_is_group(drawable);
+        cascade_dialog_set_upscale_sizes(h.dialog, layer ? gimp_drawable_width(drawable) : 0,
+                                         layer ? gimp_drawable_height(drawable) : 0,
+                                         gimp_image_width(gimp_image),
+                                         gimp_image_height(gimp_image));
+    }
     /* above GIMP's image window (the X11 window of the display this call came from) */
     gint32 display = gimp_default_display();
     if (display > 0)

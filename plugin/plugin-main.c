@@ -55,6 +55,54 @@ static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *
     return TRUE;
 }
 
+/* The whole image as it shows (its visible layers merged, as Edit → Copy Visible takes it),
+ * enlarged into a new image of one layer. A new image rather than a layer of this one: the
+ * result is factor times the canvas, so holding it here would resize the user's canvas and
+ * move every layer's place in it, and the user's image stays exactly as it was (no layer, no
+ * canvas change, no undo step). The new image is built with undo off, so its history starts
+ * empty, as an opened file's does. */
+static gboolean run_upscale_visible(gint32 image, const CascadeRecipe *r, gboolean interactive,
+                                    CascadeInserted *out, GError **error) {
+    gint   w = gimp_image_width(image), h = gimp_image_height(image), f = r->upscale_factor;
+    gint32 dest = gimp_image_new(w, h, gimp_image_base_type(image));
+    if (dest < 0) {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
+                    _("Could not create a new image."));
+        return FALSE;
+    }
+    gimp_image_undo_disable(dest);
+    /* TRANSLATORS: the name of the layer holding the image as it shows, merged */
+    gint32 visible = gimp_layer_new_from_visible(image, dest, _("Visible"));
+    gint32 layer = -1;
+    if (visible >= 0) {
+        gimp_image_insert_layer(dest, visible, 0, 0);
+        layer = cascade_worker_upscale(visible, r, error);
+    } else {
+        g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
+                    _("Could not copy the visible image."));
+    }
+    if (layer < 0) {
+        gimp_image_delete(dest);
+        return FALSE;
+    }
+    /* TRANSLATORS: the layer of the whole image enlarged; %d is the factor */
+    gchar *name = g_strdup_printf(_("Visible ×%d"), f);
+    gimp_item_set_name(layer, name);
+    g_free(name);
+    cascade_parasite_attach(layer, r);
+    gimp_image_resize(dest, w * f, h * f, 0, 0);
+    gimp_image_insert_layer(dest, layer, 0, 0);
+    gimp_image_remove_layer(dest, visible);
+    gdouble xres = 72, yres = 72;
+    gimp_image_get_resolution(image, &xres, &yres);
+    gimp_image_set_resolution(dest, xres, yres);
+    gimp_image_undo_enable(dest);
+    if (interactive) gimp_display_new(dest);
+    out->image = dest;
+    out->layer = layer;
+    return TRUE;
+}
+
 /* The drawable's pixels under crop (image coordinates). */
 static CascadeImage *read_crop(gint32 drawable, const CascadeSelectionCrop *crop) {
     gint ox = 0, oy = 0;
@@ -74,6 +122,8 @@ static CascadeImage *read_layer(gint32 drawable) {
 static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, gboolean interactive,
                         CascadeInserted *out, GError **error) {
     if (!cascade_recipe_validate(r, error)) return FALSE;
+    if (r->mode == CASCADE_MODE_UPSCALE && !g_strcmp0(r->upscale_source, "visible"))
+        return run_upscale_visible(image, r, interactive, out, error);
     if (r->mode == CASCADE_MODE_UPSCALE) return run_upscale(image, drawable, r, out, error);
     if (r->mode == CASCADE_MODE_OUTPAINT) return cascade_outpaint_run(image, drawable, r, out, error);
 
@@ -101,7 +151,9 @@ static gboolean execute(gint32 image, gint32 drawable, const CascadeRecipe *r, g
     return ok;
 }
 
-static gboolean valid_target(CascadeMode mode, gint32 image, gint32 drawable, GError **error) {
+/* whole_image: the call upscales the image as it shows, whatever the drawable. */
+static gboolean valid_target(CascadeMode mode, gboolean whole_image, gint32 image, gint32 drawable,
+                             GError **error) {
     /* before any work: results could not be inserted into an indexed image */
     if (gimp_image_is_valid(image) && gimp_image_base_type(image) == GIMP_INDEXED) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
@@ -115,6 +167,7 @@ static gboolean valid_target(CascadeMode mode, gint32 image, gint32 drawable, GE
                     _("No image to work on: open an image first."));
         return FALSE;
     }
+    if (whole_image) return TRUE;
     if (!gimp_item_is_valid(drawable) || gimp_item_get_image(drawable) != image ||
         gimp_item_is_group(drawable)) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_CALLING,
@@ -127,9 +180,16 @@ static gboolean valid_target(CascadeMode mode, gint32 image, gint32 drawable, GE
 static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
     if (!gimp_image_is_valid(image)) return g_strdup(_("A new image"));
     gchar *file = gimp_image_get_name(image), *s;
-    if (mode == CASCADE_MODE_UPSCALE && gimp_item_is_valid(drawable))
-        s = g_strdup_printf(_("Upscaling %d × %d px of %s"), gimp_drawable_width(drawable),
-                            gimp_drawable_height(drawable), file);
+    if (mode == CASCADE_MODE_UPSCALE && gimp_item_is_valid(drawable) &&
+        !gimp_item_is_group(drawable))
+        /* TRANSLATORS: the image's name, the active layer's size, the image's size */
+        s = g_strdup_printf(_("Upscaling from %s: the active layer is %d × %d px, the image "
+                              "%d × %d px"),
+                            file, gimp_drawable_width(drawable), gimp_drawable_height(drawable),
+                            gimp_image_width(image), gimp_image_height(image));
+    else if (mode == CASCADE_MODE_UPSCALE)
+        s = g_strdup_printf(_("Upscaling from %s: the image is %d × %d px"), file,
+                            gimp_image_width(image), gimp_image_height(image));
     else if (mode == CASCADE_MODE_INPAINT)
         s = g_strdup_printf(_("Inpainting the selection of %s"), file);
     else if (mode == CASCADE_MODE_OUTPAINT)
@@ -146,6 +206,11 @@ static gchar *describe_target(CascadeMode mode, gint32 image, gint32 drawable) {
     return s;
 }
 
+static void set_source(CascadeRecipe *r, const gchar *source) {
+    g_free(r->upscale_source);
+    r->upscale_source = g_strdup(source);
+}
+
 /* The recipe of this call, by run mode; FALSE when there is nothing to run (an error, or
  * the dialog was cancelled: then *error stays NULL). */
 static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode run_mode,
@@ -154,10 +219,13 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
     r->mode = mode;
     switch (run_mode) {
     case GIMP_RUN_NONINTERACTIVE:
-        return cascade_procedures_read_args(mode, nparams, param, r, error);
+        if (!cascade_procedures_read_args(mode, nparams, param, r, error)) return FALSE;
+        if (!strcmp(name, CASCADE_PROC_UPSCALE_IMAGE)) set_source(r, "visible");
+        return TRUE;
     case GIMP_RUN_WITH_LAST_VALS:
         cascade_procedures_load_last(name, r);
         r->mode = mode;
+        if (!strcmp(name, CASCADE_PROC_UPSCALE_IMAGE)) set_source(r, "visible");
         cascade_procedures_reroll(r);
         return TRUE;
     case GIMP_RUN_INTERACTIVE:
@@ -179,6 +247,7 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
             cascade_recipe_clear(&given);
         }
         r->mode = mode;
+        if (!strcmp(name, CASCADE_PROC_UPSCALE_IMAGE)) set_source(r, "visible");
         cascade_procedures_reroll(r);
         /* the dialog's preview runs repaint the crop as it is now */
         CascadeSelectionCrop crop = {0};
@@ -191,7 +260,7 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
         }
         gchar *target = describe_target(mode, image, drawable);
 #ifdef CASCADE_PLUGIN_HAVE_DIALOG
-        gboolean ok = cascade_worker_dialog(r, target, source, crop.mask, error);
+        gboolean ok = cascade_worker_dialog(r, target, source, crop.mask, image, drawable, error);
 #else
         gboolean ok = FALSE;
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
@@ -238,7 +307,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     CascadeInserted out = {-1, -1};
     cascade_recipe_init(&r);
     gboolean ok =
-        valid_target(mode, image, drawable, &error) &&
+        valid_target(mode, !strcmp(name, CASCADE_PROC_UPSCALE_IMAGE), image, drawable, &error) &&
         recipe_for_call(name, mode, run_mode, nparams, param, image, drawable, &r, &error);
     if (ok) {
         ok = execute(image, drawable, &r, run_mode != GIMP_RUN_NONINTERACTIVE, &out, &error);

@@ -144,6 +144,12 @@ static const struct {
         "conditioned on the prompt, tile by tile, into a new layer at the layer's offsets "
         "(the canvas grows to hold it); its layer mask is enlarged with it."),
      IMAGE_TYPES, MENU_FILTERS, CASCADE_MODE_UPSCALE},
+    {CASCADE_PROC_UPSCALE_IMAGE, NULL, N_("Enlarge the whole image into a new image"),
+     N_("Enlarges the whole image as it shows (its visible layers merged) with a GAN upscaler, "
+        "or ×4 with a diffusion upscaler conditioned on the prompt, into a new image of one "
+        "layer; the image itself is not changed (the drawable argument is ignored). The same "
+        "arguments as plug-in-cascade-upscale."),
+     IMAGE_TYPES, NULL, CASCADE_MODE_UPSCALE},
     {CASCADE_PROC_VARIATIONS, N_("_Variations of Layer…"),
      N_("Paint variations of the active layer from a prompt"),
      N_("Runs image-to-image on the active layer: new layers (a layer group for several) "
@@ -177,7 +183,10 @@ void cascade_procedures_install(void) {
         else if (procs[p].mode == CASCADE_MODE_GENERATE)
             image_blurb = "Input image (-1: a new image)";
         defs[n++] = (GimpParamDef){GIMP_PDB_IMAGE, "image", (gchar *)image_blurb};
-        defs[n++] = (GimpParamDef){GIMP_PDB_DRAWABLE, "drawable", "Input drawable"};
+        defs[n++] = (GimpParamDef){GIMP_PDB_DRAWABLE, "drawable",
+                                   !strcmp(procs[p].name, CASCADE_PROC_UPSCALE_IMAGE)
+                                       ? "Ignored (the whole image is upscaled)"
+                                       : "Input drawable"};
         for (gsize a = 0; a < G_N_ELEMENTS(args); a++)
             if (args[a].procs & (1u << procs[p].mode))
                 defs[n++] =
@@ -186,7 +195,7 @@ void cascade_procedures_install(void) {
         gimp_install_procedure(procs[p].name, procs[p].blurb, procs[p].help, "gimp-cascade authors",
                                "MIT", "2026", procs[p].menu, procs[p].types, GIMP_PLUGIN, n,
                                G_N_ELEMENTS(ret), defs, ret);
-        gimp_plugin_menu_register(procs[p].name, procs[p].menu_path);
+        if (procs[p].menu_path) gimp_plugin_menu_register(procs[p].name, procs[p].menu_path);
     }
 }
 

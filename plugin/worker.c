@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cascade-plugin.h"
+#include "cascade-upscalers.h"
 
 /* ---- final runs: gimp_progress ---- */
 
@@ -110,13 +111,13 @@ gboolean cascade_worker_run_part(const CascadeRecipe *r, const CascadeImage *ima
 /* ---- upscale: the drawable streamed through the upscaler chunk by chunk ---- */
 
 /* The drawable is read, upscaled and written one chunk at a time: r->tile input pixels a
- * side (by default CHUNK_OUT_EDGE / factor, so an output chunk is about 1024 px a side),
- * plus a context margin on every side that the upscaler sees but whose output is dropped,
- * so seams match the whole-image result as far as the network's receptive field goes.
- * Memory stays that of one chunk whatever the canvas; GIMP's tile store holds the rest. */
-#define CHUNK_OUT_EDGE 1024
-#define CHUNK_MARGIN   16
-#define GIMP_MAX_EDGE  524288
+ * side (by default 1024 / factor, so an output chunk is about 1024 px a side; the rule is
+ * cascade_upscale_chunk_edge, which the dialog's estimate follows too), plus a context margin
+ * on every side that the upscaler sees but whose output is dropped, so seams match the
+ * whole-image result as far as the network's receptive field goes. Memory stays that of one
+ * chunk whatever the canvas; GIMP's tile store holds the rest. */
+#define CHUNK_MARGIN  CASCADE_UPSCALE_CHUNK_MARGIN
+#define GIMP_MAX_EDGE 524288
 
 gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **error) {
     gint w = gimp_drawable_width(drawable), h = gimp_drawable_height(drawable);
@@ -132,11 +133,7 @@ gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **
         cascade_layers_new(gimp_item_get_image(drawable), "upscaled", w * f, h * f, error);
     if (layer < 0) return -1;
 
-    /* the diffusion upscaler tiles (and blends) inside a chunk itself: chunks as large as
-     * the default tile of the GAN ones' output, so most layers are one */
-    gint     chunk = r->tile > 0                            ? r->tile
-                     : cascade_job_upscaler_is_diffusion(r) ? CHUNK_OUT_EDGE
-                                                            : MAX(CHUNK_OUT_EDGE / f, 32);
+    gint     chunk = cascade_upscale_chunk_edge(f, r->tile, cascade_job_upscaler_is_diffusion(r));
     gint     nx = (w + chunk - 1) / chunk, ny = (h + chunk - 1) / chunk, done = 0;
     gboolean ok = TRUE;
     gimp_progress_init(_("Upscaling…"));

@@ -33,7 +33,7 @@ static gboolean upscaler_is_diffusion(CascadeDialog *d) {
     CascadeRecipe r;
     cascade_recipe_copy(&r, &d->recipe);
     g_free(r.upscaler_dir);
-    r.upscaler_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->upscaler)));
+    r.upscaler_dir = g_strdup(d->recipe.upscaler_dir); /* the upscaler picker's */
     gboolean yes = cascade_job_upscaler_is_diffusion(&r);
     cascade_recipe_clear(&r);
     return yes;

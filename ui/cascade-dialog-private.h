@@ -24,8 +24,15 @@ struct _CascadeDialog {
     GtkWidget     *aspect; /* generate: the image's shape */
     GtkWidget     *feather, *colour_match, *inpaint_strength; /* inpaint: the blend */
     GtkWidget     *expand[4]; /* outpaint: pixels added left, top, right, bottom */
-    GtkWidget     *margin, *factor, *tile, *backend, *strength, *stage3, *upscaler;
+    GtkWidget     *margin, *tile, *backend, *strength, *stage3, *upscaler;
     GtkWidget     *generate_button, *ok_button;
+    /* upscale: the source (active layer or the whole visible image), the installed upscalers
+     * (d->upscalers, of CascadeUpscalerInfo, in the picker's order), the estimate line and
+     * the warning about a very large job; the sizes the host gave (0: not known) */
+    GtkWidget *source_layer, *source_visible, *upscaler_model, *upscale_estimate, *upscale_warning,
+        *upscale_warning_label;
+    GPtrArray *upscalers;
+    gint       layer_width, layer_height, image_width, image_height;
     GtkWidget     *prompt_section, *quality_section, *expand_section, *inpaint_section,
         *upscale_section,
         *variations_section, *candidates_section, *output_column;
@@ -45,6 +52,20 @@ void dialog_folder_entry(CascadeDialog *d, GtkWidget *entry, const gchar *icon_t
 /* Shows the prompt for a diffusion mode, or an upscale whose Upscaler entry names an x4
  * diffusion upscaler (it is guided by one); the window grows to show it. */
 void dialog_show_prompt(CascadeDialog *d, gboolean diffusion);
+
+/* cascade-dialog-upscale.c */
+/* The Upscaling section's rows into grid g: source, upscaler picker, tile, estimate, warning. */
+void dialog_build_upscale(CascadeDialog *d, GtkWidget *g);
+/* Lists the installed upscalers (and those of the Upscaler folder entry) in the picker and
+ * selects the one upscaler/factor resolve to; updates d->recipe's upscaler and factor. */
+void dialog_fill_upscalers(CascadeDialog *d, const gchar *upscaler, gint factor);
+void dialog_on_upscaler_model_changed(GtkComboBox *combo, CascadeDialog *d);
+void dialog_on_upscaler_folder_changed(GtkEntry *entry, CascadeDialog *d);
+/* Recomputes the estimate line and the warning for the chosen model, source and tile. */
+void dialog_update_upscale_estimate(CascadeDialog *d);
+/* Before a very large upscale runs: TRUE when there is nothing to warn about or the user
+ * confirmed. */
+gboolean dialog_confirm_upscale(CascadeDialog *d);
 
 /* cascade-dialog-prompts.c */
 /* A menu button listing what the model in the Model field (or the default model) was

@@ -370,6 +370,10 @@ gint cascade_dialog_run_recipe(CascadeDialog *d, CascadeRecipe *out) {
             cascade_recipe_clear(&r);
             continue;
         }
+        if (!dialog_confirm_upscale(d)) { /* a very large job, not confirmed */
+            cascade_recipe_clear(&r);
+            continue;
+        }
         cascade_recipe_clear(out);
         *out = r;
         return GTK_RESPONSE_OK;

@@ -12,6 +12,7 @@
 
 #include "cascade-dialog-private.h"
 #include "cascade-presets.h"
+#include "cascade-upscalers.h"
 #include "cascade-widgets.h"
 #ifdef CASCADE_HAVE_VULKAN
 #include "cascade/vulkan.h"
@@ -27,6 +28,7 @@ static void cascade_dialog_finalize(GObject *o) {
     CascadeDialog *d = CASCADE_DIALOG(o);
     g_clear_object(&d->label_group);
     g_clear_pointer(&d->style_texts, g_hash_table_unref);
+    g_clear_pointer(&d->upscalers, g_ptr_array_unref);
     cascade_recipe_clear(&d->recipe);
     G_OBJECT_CLASS(cascade_dialog_parent_class)->finalize(o);
 }
@@ -317,6 +319,13 @@ static GtkWidget *build_settings(CascadeDialog *d) {
                                 _("An x4 diffusion upscaler (IF's stage III) run after stage II: "
                                   "the image grows four times, with the same prompt"));
     row(more, 5, _("Stage III _folder:"), d->stage3, NULL);
+    d->upscaler = entry(d, "upscaler", _("The installed upscalers"));
+    gtk_widget_set_tooltip_text(d->upscaler, _("A GAN upscaler, a folder of them, or an x4 "
+                                               "diffusion upscaler folder (it enlarges ×4, "
+                                               "guided by the prompt): listed under Upscaler"));
+    dialog_folder_entry(d, d->upscaler, _("Choose an upscaler folder"));
+    g_signal_connect(d->upscaler, "changed", G_CALLBACK(dialog_on_upscaler_folder_changed), d);
+    row(more, 6, _("Upscaler _folder:"), d->upscaler, NULL);
     gtk_widget_set_margin_top(more, 6);
     d->advanced = gtk_expander_new_with_mnemonic(_("Ot_her settings"));
     gtk_widget_set_name(d->advanced, "advanced");
@@ -383,27 +392,12 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_box_pack_start(GTK_BOX(left), d->variations_section, FALSE, FALSE, 0);
 
     g = form(d);
-    d->factor = gtk_combo_box_text_new();
-    gtk_widget_set_name(d->factor, "upscale-factor");
-    for (int f = 2; f <= 8; f *= 2) {
-        gchar id[4], label[8];
-        g_snprintf(id, sizeof id, "%d", f);
-        g_snprintf(label, sizeof label, "× %d", f);
-        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->factor), id, label);
-        if (f == 2) gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->factor), "3", "× 3");
-    }
-    g_signal_connect_swapped(d->factor, "changed", G_CALLBACK(dialog_on_params_changed), d);
-    row(g, 0, _("_Factor:"), d->factor, NULL);
-    d->tile = spin(d, "tile", 0, 8192, 16, 0,
-                   _("Tile edge in pixels; 0 chooses it from the available memory"));
-    row(g, 1, _("T_ile size (0 = automatic):"), d->tile, NULL);
-    d->upscaler = entry(d, "upscaler", _("The installed GAN upscalers"));
-    gtk_widget_set_tooltip_text(d->upscaler, _("A GAN upscaler, or an x4 diffusion upscaler "
-                                               "folder (it enlarges ×4, guided by the prompt)"));
-    dialog_folder_entry(d, d->upscaler, _("Choose an upscaler folder"));
-    row(g, 2, _("Upscale_r:"), d->upscaler, NULL);
+    dialog_build_upscale(d, g);
     d->upscale_section = section(_("Upscaling"), g);
     gtk_box_pack_start(GTK_BOX(left), d->upscale_section, FALSE, FALSE, 0);
+    /* upscaling's own settings first, above the device (and the prompt: a GAN takes none) */
+    if (d->recipe.mode == CASCADE_MODE_UPSCALE)
+        gtk_box_reorder_child(GTK_BOX(left), d->upscale_section, 0);
 
     g_signal_connect(d->preset, "changed", G_CALLBACK(dialog_on_preset_changed), d);
     g_signal_connect(d->style_preset, "changed", G_CALLBACK(dialog_on_style_preset_changed), d);
@@ -522,7 +516,7 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, 
                                                        ? GTK_RESPONSE_OK
                                                        : CASCADE_RESPONSE_GENERATE);
     dialog_update_sensitivity(d);
-    gtk_widget_grab_focus(recipe->mode == CASCADE_MODE_UPSCALE ? d->factor : d->prompt);
+    gtk_widget_grab_focus(recipe->mode == CASCADE_MODE_UPSCALE ? d->upscaler_model : d->prompt);
     return GTK_WIDGET(d);
 }
 
@@ -585,7 +579,6 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     gtk_entry_set_text(GTK_ENTRY(d->style), r->style ? r->style : "");
     gtk_entry_set_text(GTK_ENTRY(d->model), r->model_dir ? r->model_dir : "");
     gtk_entry_set_text(GTK_ENTRY(d->stage3), r->stage3_dir ? r->stage3_dir : "");
-    gtk_entry_set_text(GTK_ENTRY(d->upscaler), r->upscaler_dir ? r->upscaler_dir : "");
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->seed), (double)MIN(r->seed, G_MAXUINT32));
     gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(d->random_seed), r->random_seed);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->steps1), r->steps1);
@@ -604,9 +597,23 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
     gtk_range_set_value(GTK_RANGE(d->inpaint_strength), r->inpaint_strength);
     gtk_spin_button_set_value(GTK_SPIN_BUTTON(d->tile), r->tile);
     gtk_range_set_value(GTK_RANGE(d->strength), r->strength);
-    gchar factor[16];
-    g_snprintf(factor, sizeof factor, "%d", r->upscale_factor);
-    gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->factor), factor);
+    /* the upscaler: the recipe's own folder shows in the folder entry unless it is one of
+     * the installed models; the picker selects what upscaler and factor resolve to */
+    g_free(d->recipe.upscaler_dir);
+    d->recipe.upscaler_dir = g_strdup(r->upscaler_dir ? r->upscaler_dir : "");
+    d->recipe.upscale_factor = r->upscale_factor;
+    if (d->recipe.mode == CASCADE_MODE_UPSCALE) { /* the other modes have no picker */
+        GPtrArray *installed = cascade_upscalers_list(NULL);
+        gboolean   listed =
+            cascade_upscalers_find(installed, r->upscaler_dir, r->upscale_factor) >= 0;
+        g_ptr_array_unref(installed);
+        gtk_entry_set_text(GTK_ENTRY(d->upscaler),
+                           listed || !r->upscaler_dir ? "" : r->upscaler_dir);
+        dialog_fill_upscalers(d, r->upscaler_dir, r->upscale_factor);
+    }
+    gboolean visible = !g_strcmp0(r->upscale_source, "visible");
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(visible ? d->source_visible : d->source_layer),
+                                 TRUE);
     const gchar *be = r->backend && *r->backend ? r->backend : "auto";
     if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->backend), be)) {
         gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->backend), be, be);
@@ -637,8 +644,7 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->model_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->model)));
     g_free(dst->stage3_dir);
     dst->stage3_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->stage3)));
-    g_free(dst->upscaler_dir);
-    dst->upscaler_dir = g_strdup(gtk_entry_get_text(GTK_ENTRY(d->upscaler)));
+    /* upscaler and upscale-factor: d->recipe's, which the upscaler picker keeps */
     dst->seed = (guint64)gtk_spin_button_get_value(GTK_SPIN_BUTTON(d->seed));
     dst->random_seed = gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->random_seed));
     dst->steps1 = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->steps1));
@@ -657,8 +663,9 @@ void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst) {
     dst->inpaint_strength = gtk_range_get_value(GTK_RANGE(d->inpaint_strength));
     dst->tile = gtk_spin_button_get_value_as_int(GTK_SPIN_BUTTON(d->tile));
     dst->strength = gtk_range_get_value(GTK_RANGE(d->strength));
-    const gchar *f = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->factor));
-    dst->upscale_factor = f ? atoi(f) : dst->upscale_factor;
+    g_free(dst->upscale_source);
+    dst->upscale_source = g_strdup(
+        gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(d->source_visible)) ? "visible" : "layer");
     const gchar *be = gtk_combo_box_get_active_id(GTK_COMBO_BOX(d->backend));
     g_free(dst->backend);
     dst->backend = g_strdup(be ? be : "auto");
@@ -719,6 +726,11 @@ void dialog_update_sensitivity(CascadeDialog *d) {
         gtk_widget_set_visible(l->data, mode == CASCADE_MODE_GENERATE);
     g_list_free(s3_labels);
     gtk_widget_set_visible(d->stage3, mode == CASCADE_MODE_GENERATE);
+    GList *up_labels = gtk_widget_list_mnemonic_labels(d->upscaler);
+    for (GList *l = up_labels; l; l = l->next)
+        gtk_widget_set_visible(l->data, mode == CASCADE_MODE_UPSCALE);
+    g_list_free(up_labels);
+    gtk_widget_set_visible(d->upscaler, mode == CASCADE_MODE_UPSCALE);
     /* the shape of a new image: inpainting and variations keep their source's */
     GList *aspect_labels = gtk_widget_list_mnemonic_labels(d->aspect);
     for (GList *l = aspect_labels; l; l = l->next)

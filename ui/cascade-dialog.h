@@ -29,6 +29,11 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host,
  * image window and centres on it. A no-op for 0 or when not running on X11. */
 void cascade_dialog_set_transient_for_handle(CascadeDialog *dialog, guint32 handle);
 
+/* Upscale mode: the sizes of what it may enlarge, the active layer and the whole image (0 x 0:
+ * none), for the result's size and the estimate of time and memory shown before running. */
+void cascade_dialog_set_upscale_sizes(CascadeDialog *dialog, gint layer_width, gint layer_height,
+                                      gint image_width, gint image_height);
+
 /* Runs the dialog modally. GTK_RESPONSE_OK: the user accepted; *out (init'ed by the
  * caller) receives the final recipe, with `candidate` set to the chosen batch item or -1.
  * With a candidate, `seed` is that batch's base seed (the item's own is seed + candidate)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cascade-job-private.h"
+#include "cascade-upscalers.h"
 #include "cascade/backend-name.h"
 #include "cascade/backend.h"
 #include "cascade/inpaint-blend.h"
@@ -95,16 +96,10 @@ static gboolean resolve_models(const CascadeRecipe *r, gboolean want_sr, gchar *
 }
 
 /* The upscaler directory: the recipe's (a converted model, or a folder of them), else the
- * default folder; inside a folder, esrgan-slim_x<factor>. */
+ * default folder; inside a folder, esrgan-slim_x<factor> (the dialog's picker resolves a
+ * recipe by the same rule). */
 static gchar *resolve_upscaler(const CascadeRecipe *r) {
-    g_autofree gchar *dir = r->upscaler_dir && *r->upscaler_dir
-                                ? g_strdup(r->upscaler_dir)
-                                : cascade_job_default_upscaler_dir();
-    if (!dir) return NULL;
-    g_autofree gchar *cfg = g_build_filename(dir, "config.json", NULL);
-    if (g_file_test(cfg, G_FILE_TEST_IS_REGULAR)) return g_steal_pointer(&dir);
-    g_autofree gchar *name = g_strdup_printf("esrgan-slim_x%d", r->upscale_factor);
-    return g_build_filename(dir, name, NULL);
+    return cascade_upscalers_resolve(r->upscaler_dir, r->upscale_factor);
 }
 
 /* ---- progress from the pipeline --------------------------------------------------------- */

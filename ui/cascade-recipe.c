@@ -52,6 +52,7 @@ static const field fields[] = {
     {"context-margin", F_INT, OFF(context_margin), 0, 4096, TRUE},
     {"upscale-factor", F_INT, OFF(upscale_factor), 2, 8, TRUE},
     {"tile", F_INT, OFF(tile), 0, 8192, TRUE},
+    {"upscale-source", F_STRING, OFF(upscale_source), 0, 0, FALSE},
     {"strength", F_DOUBLE, OFF(strength), 0, 1, TRUE},
     {"aspect", F_STRING, OFF(aspect), 0, 0, TRUE},
     {"feather", F_INT, OFF(feather), -1, 4096, TRUE},
@@ -104,6 +105,7 @@ void cascade_recipe_init(CascadeRecipe *r) {
     r->context_margin = 32;
     r->upscale_factor = 4;
     r->tile = 0;
+    r->upscale_source = g_strdup("layer");
     r->strength = 0.6;
 }
 
@@ -158,6 +160,12 @@ gboolean cascade_recipe_validate(const CascadeRecipe *r, GError **error) {
         r->upscale_factor != 4 && r->upscale_factor != 8) {
         g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
                     _("“upscale-factor” is %d; it must be 2, 3, 4 or 8"), r->upscale_factor);
+        return FALSE;
+    }
+    if (g_strcmp0(r->upscale_source, "layer") && g_strcmp0(r->upscale_source, "visible")) {
+        g_set_error(error, CASCADE_RECIPE_ERROR, CASCADE_RECIPE_ERROR_INVALID,
+                    _("“upscale-source” is “%s”; it must be layer or visible"),
+                    r->upscale_source ? r->upscale_source : "");
         return FALSE;
     }
     if (r->mode == CASCADE_MODE_VARIATIONS && !(r->strength > 0)) {

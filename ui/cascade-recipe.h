@@ -52,6 +52,8 @@ typedef struct {
     gint        context_margin;          /* inpaint: pixels of context around the selection */
     gint        upscale_factor;          /* upscale: 2, 3, 4 or 8 */
     gint        tile;                    /* upscale: tile edge in pixels, 0 = from memory */
+    gchar      *upscale_source;  /* upscale: "layer" (the active layer) or "visible" (the whole
+                                    image as it shows, into a new image) */
     gdouble     strength;                /* variations: how far from the layer, (0, 1] */
     gchar      *style;           /* text a style preset appends to the prompt ("" = none):
                                     the model sees "<prompt>, <style>" */
@@ -96,10 +98,11 @@ gboolean cascade_recipe_apply_preset_file(CascadeRecipe *r, const gchar *path, G
  * "negative-prompt", "model", "sr-model", "stage3-model", "upscaler", "preset", "backend",
  * "style", "mode", "seed", "random-seed", "steps1", "steps2", "guidance1", "guidance2", "stage2",
  * "noise-level", "batch", "candidate", "context-margin", "upscale-factor", "tile",
+ * "upscale-source",
  * "strength", "aspect", "feather", "colour-match", "inpaint-strength", "expand-left",
  * "expand-top", "expand-right", "expand-bottom"; the text
  * also carries "version" (the plug-in's version that wrote it; read back and ignored).
- * A preset may name any of them but mode, prompt, candidate and version. */
+ * A preset may name any of them but mode, prompt, candidate, upscale-source and version. */
 
 #define CASCADE_RECIPE_ERROR (cascade_recipe_error_quark())
 GQuark cascade_recipe_error_quark(void);

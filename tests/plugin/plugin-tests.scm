@@ -681,6 +681,66 @@
                  (< (car diff) 0.01))
           (gimp-image-delete img)))))
 
+;; the whole image as it shows (two layers merged) into a new image: plug-in-cascade-upscale-image
+;; takes upscale's arguments; the user's image keeps its layers, pixels, size and undo history
+(if (and (string=? *section* "upscale") (string=? *upscaler* ""))
+    (skip "upscale the whole visible image" "no converted upscaler in models/upscalers")
+    (group "upscale" "upscale/whole image"
+      (lambda ()
+        (let* ((t (make-image 20 16)) (img (car t)) (bg (cadr t))
+               (top (car (gimp-layer-new img 10 8 RGBA-IMAGE "top" 100 LAYER-MODE-NORMAL))))
+          (gimp-image-insert-layer img top 0 0)
+          (gimp-layer-set-offsets top 3 2)
+          (gimp-context-set-foreground '(250 240 20))
+          (gimp-drawable-edit-fill top FILL-FOREGROUND)
+          (gimp-image-clean-all img)
+          (let* ((ref (snapshot img))
+                 (before (layers img))
+                 ; upscale-image: run-mode image drawable (-1: ignored) factor tile upscaler
+                 ; preset backend prompt
+                 (r (plug-in-cascade-upscale-image RUN-NONINTERACTIVE img -1 2 0 *upscaler* ""
+                                                   "cpu" ""))
+                 (new (car r)) (big (cadr r)))
+            (check "the whole visible image goes to a new image, 2x the canvas, of one layer"
+                   (and (not (= new img))
+                        (= (car (gimp-image-width new)) 40) (= (car (gimp-image-height new)) 32)
+                        (= (n-layers new) 1) (equal? (layers new) (list big))
+                        (= (car (gimp-drawable-width big)) 40)
+                        (= (car (gimp-drawable-height big)) 32)
+                        (equal? (gimp-drawable-offsets big) '(0 0))))
+            (check "its layer is named for it and carries an upscale recipe of the visible image"
+                   (and (string=? (car (gimp-item-get-name big)) "Visible ×2")
+                        (contains? (recipe-of big) "upscale-source=visible")
+                        (contains? (recipe-of big) "upscale-factor=2")))
+            (note "merged: yellow, ramp, source ramp" (pixel big 16 12) (pixel big 33 27)
+                  (pixel bg 16 13))
+            (check "the result shows both layers merged (the top layer's yellow, the ramp beside)"
+                   (let ((y (pixel big 16 12)) (ramp (pixel big 33 27)) (b (pixel bg 16 13)))
+                     (and (> (car y) 200) (> (cadr y) 190) (< (caddr y) 80)
+                          (< (abs (- (car ramp) (car b))) 48)
+                          (< (abs (- (caddr ramp) (caddr b))) 48))))
+            (check "the user's image keeps its layers, size and pixels"
+                   (and (equal? (layers img) before)
+                        (= (car (gimp-image-width img)) 20) (= (car (gimp-image-height img)) 16)
+                        (equal? (gimp-drawable-offsets top) '(3 2))
+                        (same-pixels? top (car (layers ref)))
+                        (same-pixels? bg (cadr (layers ref)))))
+            (check "the user's image got no undo step (still clean)"
+                   (= (car (gimp-image-is-dirty img)) 0))
+            (note "new image dirty" (car (gimp-image-is-dirty new)))
+            (check "the new image's undo is on (its history starts empty, as an opened file's)"
+                   (= (car (gimp-image-undo-is-enabled new)) 1))
+            (gimp-image-delete ref)
+            (gimp-image-delete new))
+          ; the layer procedure's old argument list still runs (old scripts), on the layer
+          (let* ((n (n-images))
+                 (r (plug-in-cascade-upscale RUN-NONINTERACTIVE img top 2 0 *upscaler* "" "cpu" "")))
+            (check "plug-in-cascade-upscale with its old arguments still upscales the layer"
+                   (and (= (car r) img) (= (n-images) n)
+                        (= (car (gimp-drawable-width (cadr r))) 20)
+                        (contains? (recipe-of (cadr r)) "upscale-source=layer"))))
+          (gimp-image-delete img)))))
+
 ; variations: run-mode image drawable prompt negative style seed steps1 steps2 guidance1
 ;             guidance2 stage2 noise-level batch strength model sr-model preset backend
 (define (variations img drw prompt seed batch strength model)

@@ -635,27 +635,80 @@ static gboolean press_ok(gpointer ud) {
     return G_SOURCE_REMOVE;
 }
 
-/* Upscale mode: no prompt, no candidates, no Generate; OK hands back the factor chosen. */
+/* The converted upscalers (tools/upscalers/fetch.sh) as the default folder; NULL (the test
+ * skips) when they are not there. */
+static gchar *upscalers_dir(void) {
+    const char       *env = getenv("CASCADE_SR_MODELS");
+    g_autofree gchar *dir = g_canonicalize_filename(env && *env ? env : "models/upscalers", NULL);
+    g_autofree gchar *probe = g_build_filename(dir, "esrgan-slim_x2", "config.json", NULL);
+    if (!g_file_test(probe, G_FILE_TEST_IS_REGULAR)) return NULL;
+    g_setenv("CASCADE_UPSCALER", dir, TRUE);
+    return g_steal_pointer(&dir);
+}
+
+static gboolean combo_has(GtkWidget *combo, const char *label) {
+    GtkTreeModel *model = gtk_combo_box_get_model(GTK_COMBO_BOX(combo));
+    GtkTreeIter   it;
+    gboolean      found = FALSE;
+    for (gboolean ok = gtk_tree_model_get_iter_first(model, &it); ok && !found;
+         ok = gtk_tree_model_iter_next(model, &it)) {
+        gchar *text = NULL;
+        gtk_tree_model_get(model, &it, 0, &text, -1);
+        found = !g_strcmp0(text, label);
+        g_free(text);
+    }
+    return found;
+}
+
+static const char *label_text(GtkWidget *dialog, const char *name) {
+    return gtk_label_get_text(GTK_LABEL(must_find(dialog, name)));
+}
+
+/* Upscale mode: no prompt, no candidates, no Generate; the picker lists the fetched upscalers
+ * by name, the factor follows the model, the estimate line shows the result's size for the
+ * layer and for the whole image; OK hands back model, factor and source. */
 static void test_dialog_upscale_mode(void **state) {
     (void)state;
+    g_autofree gchar *models = upscalers_dir();
+    if (!models) skip();
     test_host h;
     host_init(&h, FALSE);
     CascadeRecipe r = tiny_recipe();
     r.mode = CASCADE_MODE_UPSCALE;
     GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
     h.dialog = CASCADE_DIALOG(dialog);
+    cascade_dialog_set_upscale_sizes(h.dialog, 300, 200, 640, 480);
     gtk_widget_show(dialog);
     assert_false(gtk_widget_get_visible(must_find(dialog, "generate")));
     assert_false(gtk_widget_is_visible(must_find(dialog, "prompt")));
-    assert_true(gtk_widget_is_visible(must_find(dialog, "upscale-factor")));
-    gtk_combo_box_set_active_id(GTK_COMBO_BOX(must_find(dialog, "upscale-factor")), "2");
-    screenshot(dialog, "upscale");
+    GtkWidget *picker = must_find(dialog, "upscaler-model");
+    assert_true(gtk_widget_is_visible(picker));
+    assert_true(combo_has(picker, "ESRGAN slim ×2 (fast)"));
+    assert_true(combo_has(picker, "ESRGAN slim ×4 (fast)"));
+    /* the recipe's factor 4 and default upscaler: esrgan-slim_x4 */
+    g_autofree gchar *slim4 = g_build_filename(models, "esrgan-slim_x4", NULL);
+    assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(picker)), slim4);
+    assert_true(gtk_widget_is_visible(must_find(dialog, "upscale-estimate")));
+    fprintf(stderr, "# %s\n", label_text(dialog, "upscale-estimate"));
+    assert_true(g_str_has_prefix(label_text(dialog, "upscale-estimate"), "Output: 1200 × 800 px"));
+    g_autofree gchar *slim2 = g_build_filename(models, "esrgan-slim_x2", NULL);
+    gtk_combo_box_set_active_id(GTK_COMBO_BOX(picker), slim2);
+    assert_true(g_str_has_prefix(label_text(dialog, "upscale-estimate"), "Output: 600 × 400 px"));
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(must_find(dialog, "source-visible")), TRUE);
+    const char *line = label_text(dialog, "upscale-estimate");
+    fprintf(stderr, "# %s\n", line);
+    assert_true(g_str_has_prefix(line, "Output: 1280 × 960 px · about "));
+    assert_non_null(strstr(line, " · peak memory "));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "upscale-warning")));
+    screenshot(dialog, "upscale-estimate");
     g_timeout_add(50, press_ok, dialog);
     CascadeRecipe out;
     cascade_recipe_init(&out);
     assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
     assert_int_equal(out.mode, CASCADE_MODE_UPSCALE);
     assert_int_equal(out.upscale_factor, 2);
+    assert_string_equal(out.upscaler_dir, ""); /* the default folder's slim x2: kept default */
+    assert_string_equal(out.upscale_source, "visible");
     assert_int_equal(h.starts, 0);
     gtk_widget_destroy(dialog);
     host_clear(&h);
@@ -711,6 +764,85 @@ static void test_dialog_outpaint_mode(void **state) {
     cascade_recipe_clear(&out);
 }
 
+typedef struct {
+    GtkWidget *dialog;
+    int        phase, confirms;
+} confirm_script;
+
+static GtkWidget *confirm_window(void) {
+    GList     *tops = gtk_window_list_toplevels();
+    GtkWidget *hit = NULL;
+    for (GList *l = tops; l && !hit; l = l->next)
+        if (gtk_widget_get_visible(l->data) &&
+            !g_strcmp0(gtk_widget_get_name(l->data), "upscale-confirm"))
+            hit = l->data;
+    g_list_free(tops);
+    return hit;
+}
+
+/* OK -> the confirmation -> Cancel (the dialog stays) -> OK -> the confirmation -> Upscale
+ * Anyway. */
+static gboolean confirm_step(gpointer ud) {
+    confirm_script *s = ud;
+    GtkWidget      *msg = confirm_window();
+    switch (s->phase) {
+    case 0:
+    case 2:
+        if (msg) return G_SOURCE_CONTINUE;
+        gtk_dialog_response(GTK_DIALOG(s->dialog), GTK_RESPONSE_OK);
+        s->phase++;
+        return G_SOURCE_CONTINUE;
+    case 1:
+    case 3:
+        if (!msg) return G_SOURCE_CONTINUE;
+        s->confirms++;
+        gtk_dialog_response(GTK_DIALOG(msg),
+                            s->phase == 1 ? GTK_RESPONSE_CANCEL : GTK_RESPONSE_ACCEPT);
+        s->phase++;
+        return s->phase == 4 ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* A very large job (a 4000 x 3000 image x4: 192 megapixels) is flagged in the dialog, and OK
+ * asks first: declined, the dialog stays; confirmed, it hands the recipe back. */
+static void test_dialog_upscale_warns_large(void **state) {
+    (void)state;
+    g_autofree gchar *models = upscalers_dir();
+    if (!models) skip();
+    test_host h;
+    host_init(&h, FALSE);
+    CascadeRecipe r = tiny_recipe();
+    r.mode = CASCADE_MODE_UPSCALE;
+    g_free(r.upscale_source);
+    r.upscale_source = g_strdup("visible");
+    GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+    h.dialog = CASCADE_DIALOG(dialog);
+    cascade_dialog_set_upscale_sizes(h.dialog, 100, 100, 4000, 3000);
+    gtk_widget_show(dialog);
+    assert_true(
+        gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(must_find(dialog, "source-visible"))));
+    assert_true(
+        g_str_has_prefix(label_text(dialog, "upscale-estimate"), "Output: 16000 × 12000 px"));
+    assert_true(gtk_widget_is_visible(must_find(dialog, "upscale-warning")));
+    screenshot(dialog, "upscale-warning");
+    confirm_script s = {dialog, 0, 0};
+    g_timeout_add(50, confirm_step, &s);
+    CascadeRecipe out;
+    cascade_recipe_init(&out);
+    assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out), GTK_RESPONSE_OK);
+    assert_int_equal(s.confirms, 2);
+    assert_int_equal(s.phase, 4);
+    assert_string_equal(out.upscale_source, "visible");
+    /* the layer alone is small: no warning */
+    gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(must_find(dialog, "source-layer")), TRUE);
+    assert_false(gtk_widget_is_visible(must_find(dialog, "upscale-warning")));
+    gtk_widget_destroy(dialog);
+    host_clear(&h);
+    cascade_recipe_clear(&r);
+    cascade_recipe_clear(&out);
+}
+
 /* Variations mode: the prompt and a strength slider (the recipe's value), no inpainting or
  * upscaling settings; OK hands back the strength chosen. */
 static void test_dialog_variations_mode(void **state) {
@@ -729,7 +861,7 @@ static void test_dialog_variations_mode(void **state) {
     assert_true(gtk_widget_is_visible(must_find(dialog, "prompt")));
     assert_true(gtk_widget_is_visible(strength));
     assert_false(gtk_widget_is_visible(must_find(dialog, "context-margin")));
-    assert_false(gtk_widget_is_visible(must_find(dialog, "upscale-factor")));
+    assert_false(gtk_widget_is_visible(must_find(dialog, "upscaler-model")));
     assert_true(ABS(gtk_range_get_value(GTK_RANGE(strength)) - 0.6) < 1e-9);
     assert_string_equal(gtk_window_get_title(GTK_WINDOW(dialog)), "Variations of Layer");
     gtk_range_set_value(GTK_RANGE(strength), 0.35);
@@ -963,6 +1095,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_style_presets_apart),
         cmocka_unit_test(test_dialog_seed_random_shows_no_number),
         cmocka_unit_test(test_dialog_upscale_mode),
+        cmocka_unit_test(test_dialog_upscale_warns_large),
         cmocka_unit_test(test_dialog_variations_mode),
         cmocka_unit_test(test_dialog_outpaint_mode),
         cmocka_unit_test(test_dialog_stage3_folder),
