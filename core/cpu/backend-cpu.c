@@ -302,7 +302,8 @@ cascade_status cascade_backend_cpu_new(const cascade_cpu_options *opt, cascade_b
         free(cb);
         return st;
     }
-    openblas_set_num_threads(n_threads);
+    /* one OpenBLAS thread: products are split over the pool instead (cpu-gemm.c) */
+    openblas_set_num_threads(1);
     be->vt = &cpu_vtable;
     be->impl = cb;
     *out = be;

@@ -17,6 +17,11 @@ static inline const cascade_node *cpu_in(const cpu_exec *ex, const cascade_node 
     return cascade_graph_node(ex->g, n->inputs[k]);
 }
 
+/* C = alpha op(A) op(B) + beta C, row-major (op: transpose when ta / tb), over the pool. */
+void cpu_sgemm(const cpu_exec *ex, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+               const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
+               int64_t ldc);
+
 cascade_status cpu_binary(const cpu_exec *ex, const cascade_node *n, float *out,
                           const float *a, const float *b, cascade_error *err);
 cascade_status cpu_unary(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,

@@ -62,12 +62,10 @@ cascade_status cpu_attention(const cpu_exec *ex, const cascade_node *n, float *o
         for (int64_t h = 0; h < H; h++) {
             int64_t      bh = b * H + h;
             const float *qp = q + bh * Nq * D, *kp = k + bh * Nk * D, *vp = v + bh * Nk * Dv;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Nq, (int)Nk, (int)D,
-                        n->fparams[0], qp, (int)D, kp, (int)D, 0.0f, s, (int)Nk);
+            cpu_sgemm(ex, false, true, Nq, Nk, D, n->fparams[0], qp, D, kp, D, 0.0f, s, Nk);
             softmax_job j = {s, Bn ? bias + b * bs[0] + h * bs[1] : NULL, Nk, bs[2], bs[3]};
             cascade_threadpool_parallel_for(ex->tp, Nq, 1 + 4096 / (Nk ? Nk : 1), softmax_rows, &j);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Nq, (int)Dv, (int)Nk,
-                        1.0f, s, (int)Nk, vp, (int)Dv, 0.0f, out + bh * Nq * Dv, (int)Dv);
+            cpu_sgemm(ex, false, false, Nq, Dv, Nk, 1.0f, s, Nk, vp, Dv, 0.0f, out + bh * Nq * Dv, Dv);
         }
     }
     free(s);

@@ -97,9 +97,8 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
             const float *wg = w + gi * Og * Kdim;
             float       *og = out + (b * O + gi * Og) * OH * OW;
             if (pointwise) {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)(OH * OW),
-                            (int)Cg, 1.0f, wg, (int)Cg, xg, (int)(OH * OW), 0.0f, og,
-                            (int)(OH * OW));
+                cpu_sgemm(ex, false, false, Og, OH * OW, Cg, 1.0f, wg, Cg, xg, OH * OW, 0.0f, og,
+                          OH * OW);
                 continue;
             }
             for (int64_t oh0 = 0; oh0 < OH; oh0 += band) {
@@ -108,9 +107,8 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
                                 n->iparams[0], n->iparams[1], n->iparams[2], n->iparams[3],
                                 n->iparams[6], n->iparams[7]};
                 cascade_threadpool_parallel_for(ex->tp, Kdim, 1, im2col_range, &j);
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Og, (int)(rows * OW),
-                            (int)Kdim, 1.0f, wg, (int)Kdim, col, (int)(rows * OW), 0.0f,
-                            og + oh0 * OW, (int)(OH * OW));
+                cpu_sgemm(ex, false, false, Og, rows * OW, Kdim, 1.0f, wg, Kdim, col, rows * OW,
+                          0.0f, og + oh0 * OW, OH * OW);
             }
         }
         if (bias) {

@@ -34,8 +34,7 @@ cascade_status cpu_matmul(const cpu_exec *ex, const cascade_node *n, float *out,
             memset(pc, 0, sizeof(float) * (size_t)(M * N));
             continue;
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans, (int)M, (int)N,
-                    (int)K, 1.0f, pa, (int)K, pb, bt ? (int)K : (int)N, 0.0f, pc, (int)N);
+        cpu_sgemm(ex, false, bt, M, N, K, 1.0f, pa, K, pb, bt ? K : N, 0.0f, pc, N);
     }
     return CASCADE_STATUS_OK;
 }
@@ -49,7 +48,6 @@ cascade_status cpu_linear(const cpu_exec *ex, const cascade_node *n, float *out,
     if (bias) {
         for (int64_t r = 0; r < R; r++) memcpy(out + r * N, bias, sizeof(float) * (size_t)N);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)R, (int)N, (int)K, 1.0f, x, (int)K,
-                w, (int)K, bias ? 1.0f : 0.0f, out, (int)N);
+    cpu_sgemm(ex, false, true, R, N, K, 1.0f, x, K, w, K, bias ? 1.0f : 0.0f, out, N);
     return CASCADE_STATUS_OK;
 }
