@@ -84,8 +84,8 @@ static CascadePresetInfo *read_info(const gchar *path, gboolean user) {
     }
     g_autoptr(JsonParser) p = NULL;
     JsonNode *root = NULL;
-    if (cascade_io_json_load_file(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &p, &root,
-                                  NULL) != CASCADE_STATUS_OK) {
+    if (cascade_io_json_load_file(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &p, &root, NULL) !=
+        CASCADE_STATUS_OK) {
         cascade_recipe_clear(&r);
         return NULL;
     }

@@ -23,7 +23,8 @@ static void exercise(const cascade_clip_tokenizer *tok) {
         size_t   n = 0;
         cascade_error_init(&err);
         if (cascade_clip_tokenizer_encode(tok, texts[i], &ids, &n, &err) == CASCADE_STATUS_OK) {
-            for (size_t k = 0; k < n; k++) FUZZ_ASSERT(ids[k] >= 0 && ids[k] < V);
+            for (size_t k = 0; k < n; k++)
+                FUZZ_ASSERT(ids[k] >= 0 && ids[k] < V);
             char *back = NULL;
             cascade_error_init(&err);
             if (cascade_clip_tokenizer_decode(tok, ids, n, &back, &err) == CASCADE_STATUS_OK)
@@ -36,9 +37,9 @@ static void exercise(const cascade_clip_tokenizer *tok) {
     }
     int32_t ids[2 * 8], mask[2 * 8];
     cascade_error_init(&err);
-    if (cascade_clip_tokenizer_encode_batch(tok, texts, 2, 8, ids, mask, &err) ==
-        CASCADE_STATUS_OK)
-        for (int k = 0; k < 16; k++) FUZZ_ASSERT(ids[k] >= 0 && ids[k] < V && mask[k] <= 1);
+    if (cascade_clip_tokenizer_encode_batch(tok, texts, 2, 8, ids, mask, &err) == CASCADE_STATUS_OK)
+        for (int k = 0; k < 16; k++)
+            FUZZ_ASSERT(ids[k] >= 0 && ids[k] < V && mask[k] <= 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

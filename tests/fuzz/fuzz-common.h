@@ -105,13 +105,15 @@ G_GNUC_UNUSED static void fuzz_copy_data(const char *name, const char *rel) {
 
 /* The error contract of a failed call: the status is recorded in err and returned, and the
  * message is non-empty and names `what` (the file or folder the loader was given). */
-G_GNUC_UNUSED static void fuzz_check_failure(cascade_status st, const cascade_error *err, const char *what) {
+G_GNUC_UNUSED static void fuzz_check_failure(cascade_status st, const cascade_error *err,
+                                             const char *what) {
     if (getenv("FUZZ_VERBOSE")) /* to see where the seeds get: FUZZ_VERBOSE=1 fuzz-x -runs=0 */
         fprintf(stderr, "fuzz: %s\n", st == CASCADE_STATUS_OK ? "accepted" : err->message);
     if (st == CASCADE_STATUS_OK) return;
     if (err->status != st || !err->message[0] || (what && !strstr(err->message, what))) {
-        fprintf(stderr, "fuzz: bad error contract: returned %d, recorded %d, message '%s' "
-                        "(should name '%s')\n",
+        fprintf(stderr,
+                "fuzz: bad error contract: returned %d, recorded %d, message '%s' "
+                "(should name '%s')\n",
                 (int)st, (int)err->status, err->message, what ? what : "");
         abort();
     }

@@ -55,8 +55,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_ASSERT(err.message[0]);
     if (s <= 8) {
         uint8_t src[5 * 6 * 4];
-        for (size_t i = 0; i < sizeof src; i++) src[i] = (uint8_t)(i * 37);
-        uint8_t *dst = g_malloc((size_t)(5 * s) * (size_t)(6 * s) * 4);
+        for (size_t i = 0; i < sizeof src; i++)
+            src[i] = (uint8_t)(i * 37);
+        uint8_t                *dst = g_malloc((size_t)(5 * s) * (size_t)(6 * s) * 4);
         cascade_upscale_options opt;
         cascade_upscale_options_init(&opt);
         cascade_error_init(&err);

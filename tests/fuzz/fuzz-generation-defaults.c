@@ -10,10 +10,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_init();
     g_free(fuzz_write("gd/generation_defaults.json", data, size));
-    char                       *dir = fuzz_path("gd");
+    char                             *dir = fuzz_path("gd");
     const cascade_generation_defaults def = {50, 7.0, 250, 1.0};
-    cascade_generation_defaults d = def;
-    cascade_error               err;
+    cascade_generation_defaults       d = def;
+    cascade_error                     err;
     cascade_error_init(&err);
     cascade_status st = cascade_generation_defaults_load(dir, &d, &err);
     fuzz_check_failure(st, &err, "generation_defaults.json");

@@ -21,8 +21,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_ASSERT((st == CASCADE_STATUS_OK) == (md != NULL));
     if (md) {
         FUZZ_ASSERT(!strcmp(cascade_model_dir_path(md), dir));
-        const char *cls = cascade_model_dir_pipeline_class(md);
-        const char *ver = cascade_model_dir_diffusers_version(md);
+        const char     *cls = cascade_model_dir_pipeline_class(md);
+        const char     *ver = cascade_model_dir_diffusers_version(md);
         volatile size_t sink = (cls ? strlen(cls) : 0) + (ver ? strlen(ver) : 0);
         for (size_t i = 0; i < cascade_model_dir_count(md); i++) {
             const cascade_model_component *c = cascade_model_dir_component(md, i);

@@ -9,7 +9,8 @@
 static void check_list(char **list, size_t n) {
     FUZZ_ASSERT(n <= CASCADE_MODEL_PROMPTS_MAX);
     FUZZ_ASSERT((n == 0) == (list == NULL));
-    for (size_t i = 0; i < n; i++) FUZZ_ASSERT(list[i] && list[i][0]);
+    for (size_t i = 0; i < n; i++)
+        FUZZ_ASSERT(list[i] && list[i][0]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

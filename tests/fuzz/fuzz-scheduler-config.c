@@ -20,7 +20,8 @@ static void run(cascade_scheduler *s, int64_t n) {
     size_t        nt = 0;
     const double *t = cascade_scheduler_timesteps(s, &nt);
     FUZZ_ASSERT(t && nt >= 1);
-    for (size_t i = 0; i < nt; i++) FUZZ_ASSERT(isfinite(t[i]));
+    for (size_t i = 0; i < nt; i++)
+        FUZZ_ASSERT(isfinite(t[i]));
     size_t ns = 0;
     (void)cascade_scheduler_sigmas(s, &ns);
 
@@ -36,7 +37,8 @@ static void run(cascade_scheduler *s, int64_t n) {
     for (size_t i = 0; i < nt && i < 8; i++) {
         cascade_error_init(&err);
         if (cascade_scheduler_scale_model_input(s, t[i], x, 4, in, &err)) break;
-        for (int k = 0; k < 8; k++) model[k] = 0.1f * (float)k - 0.3f;
+        for (int k = 0; k < 8; k++)
+            model[k] = 0.1f * (float)k - 0.3f;
         if (cascade_scheduler_step(s, t[i], model, mc, x, shape, &opt, prev, x0, &err)) {
             FUZZ_ASSERT(err.message[0]);
             break;

@@ -17,13 +17,15 @@ static void write_shard(const char *rel, size_t n, const char *const *names) {
     cascade_error_init(&err);
     for (size_t i = 0; i < n; i++) {
         FUZZ_ASSERT(cascade_tensor_new(CASCADE_DTYPE_F32, 2, shape, &t[i], &err) == 0);
-        for (int k = 0; k < 6; k++) ((float *)t[i]->data)[k] = (float)(k + 1) * 0.5f;
+        for (int k = 0; k < 6; k++)
+            ((float *)t[i]->data)[k] = (float)(k + 1) * 0.5f;
     }
     char *p = fuzz_path(rel);
     FUZZ_ASSERT(cascade_safetensors_write(p, n, names, (const cascade_tensor *const *)t, NULL,
                                           &err) == CASCADE_STATUS_OK);
     g_free(p);
-    for (size_t i = 0; i < n; i++) cascade_tensor_free(t[i]);
+    for (size_t i = 0; i < n; i++)
+        cascade_tensor_free(t[i]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         cascade_upscaler *u = NULL;
         cascade_error_init(&err);
         st = cascade_upscaler_load(out, &u, &err);
-        if (st != CASCADE_STATUS_OK) fprintf(stderr, "fuzz: converted model refused: %s\n", err.message);
+        if (st != CASCADE_STATUS_OK)
+            fprintf(stderr, "fuzz: converted model refused: %s\n", err.message);
         FUZZ_ASSERT(st == CASCADE_STATUS_OK && u);
         FUZZ_ASSERT(cascade_upscaler_scale(u) >= 1 && cascade_upscaler_scale(u) <= 64);
         cascade_upscaler_free(u);

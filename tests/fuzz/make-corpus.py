@@ -94,6 +94,9 @@ for p in sorted(glob.glob(os.path.join(ROOT, 'tests/data/*-configs/*/config.json
     unet[os.path.basename(os.path.dirname(p)) + '.json'] = read(p)
 for case in ['unet_sd', 'unet_if_stage1', 'unet_sd_x4_upscaler', 'unet_sweep_0', 'unet_sweep_5']:
     unet[case + '.json'] = read(GOLDEN, case, 'config.json')
+u = json.loads(unet['unet_sd.json'])
+u['up_block_types'] = [None] + u['up_block_types'][1:]
+unet['null-block.json'] = json.dumps(u).encode()
 json_seeds('unet-config', unet)
 with_types('unet-config', {'t.json': unet['unet_sd.json']})
 
@@ -109,6 +112,9 @@ enc = {'t5.json': read(GOLDEN, 't5_encoder', 'config.json'),
        'clip-text.json': read(GOLDEN, 'clip_text_model', 'config.json'),
        'vae.json': read(GOLDEN, 'vae', 'config.json'),
        'emoji-t5.json': read(ROOT, 'models/emoji-cascade/stage1/text_encoder/config.json')}
+v = json.loads(enc['vae.json'])
+v['down_block_types'] = [None] + v['down_block_types'][1:]
+enc['vae-null-block.json'] = json.dumps(v).encode()
 json_seeds('encoder-config', enc)
 with_types('encoder-config', {'t.json': enc['t5.json']})
 
@@ -132,6 +138,7 @@ json_seeds('generation-defaults', gd)
 pr = {'emoji.json': read(ROOT, 'models/emoji-cascade/stage1/prompts.json'),
       'small.json': b'{"styles": ["flat style"], "subjects": ["red apple"], "prompts": []}',
       'empty-entry.json': b'{"styles": [""], "extra": 1}'}
+pr['null-entry.json'] = b'{"styles": ["flat style", null]}'
 json_seeds('prompts', pr)
 
 shard = {'valid.json': json.dumps({"metadata": {"total_size": 72}, "weight_map": {
