@@ -61,37 +61,50 @@ gchar **cascade_presets_dirs(void) {
     return dirs;
 }
 
+/* A member that is a JSON string, else def: a preset may hold any JSON there (apply only
+ * checks the member names), and json-glib's *_with_default getters raise a critical (and
+ * give NULL) for a non-string value. */
+static const gchar *string_member(JsonObject *o, const gchar *key, const gchar *def) {
+    JsonNode *n = json_object_get_member(o, key);
+    return n && JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING
+               ? json_node_get_string(n)
+               : def;
+}
+
 /* Reads name and description of one preset file (checking it applies cleanly). */
 static CascadePresetInfo *read_info(const gchar *path, gboolean user) {
     CascadeRecipe r;
     GError       *e = NULL;
     cascade_recipe_init(&r);
-    gboolean ok = cascade_recipe_apply_preset_file(&r, path, &e);
-    cascade_recipe_clear(&r);
-    if (!ok) {
+    if (!cascade_recipe_apply_preset_file(&r, path, &e)) {
+        cascade_recipe_clear(&r);
         g_warning("%s", e->message);
         g_error_free(e);
         return NULL;
     }
     g_autoptr(JsonParser) p = NULL;
     JsonNode *root = NULL;
-    if (cascade_io_json_load_file(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &p, &root,
-                                  NULL) != CASCADE_STATUS_OK)
+    if (cascade_io_json_load_file(path, "preset", CASCADE_IO_JSON_PY_INFINITY, &p, &root, NULL) !=
+        CASCADE_STATUS_OK) {
+        cascade_recipe_clear(&r);
         return NULL;
+    }
     JsonObject        *o = json_node_get_object(root);
     CascadePresetInfo *info = g_new0(CascadePresetInfo, 1);
     g_autofree gchar  *base = g_path_get_basename(path);
     info->id = g_strndup(base, strlen(base) - strlen(".json"));
-    const gchar *name = json_object_get_string_member_with_default(o, "name", info->id);
-    const gchar *desc = json_object_get_string_member_with_default(o, "description", "");
+    const gchar *name = string_member(o, "name", info->id);
+    const gchar *desc = string_member(o, "description", "");
     /* the user's own presets are in the user's words: not looked up in the catalogue */
     info->name = g_strdup(user || !*name ? name : g_dgettext(GETTEXT_PACKAGE, name));
     info->description = g_strdup(user || !*desc ? desc : g_dgettext(GETTEXT_PACKAGE, desc));
     info->path = g_strdup(path);
     info->user = user;
+    /* the style as applying the preset set it (a number or boolean there is its text) */
     JsonObject *values = json_object_get_object_member(o, "values");
     if (!user && values && json_object_has_member(values, "style"))
-        info->style = g_strdup(json_object_get_string_member_with_default(values, "style", ""));
+        info->style = g_strdup(r.style ? r.style : "");
+    cascade_recipe_clear(&r);
     return info;
 }
 

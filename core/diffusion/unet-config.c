@@ -91,10 +91,15 @@ static cascade_status parse_blocks(cascade_config *cfg, cascade_unet *u, cascade
         if (u->block_out[i] < 1) return unet_cfg_inconsistent(cfg, err, "block_out_channels", "< 1");
         if (u->block_out[i] > UNET_MAX_DIM)
             return unet_cfg_inconsistent(cfg, err, "block_out_channels", "above 2^24");
+        char field[40], v[96];
+        /* string lists may hold null (cascade_config_string_array); no block type is null */
+        if (!down[i] || !up[i]) {
+            snprintf(field, sizeof field, "%s_block_types[%d]", down[i] ? "up" : "down", i);
+            return unet_cfg_unsupported(cfg, err, field, "null");
+        }
         /* get_down_block / get_up_block strip a "UNetRes" prefix */
         const char *d = strncmp(down[i], "UNetRes", 7) ? down[i] : down[i] + 7;
         const char *p = strncmp(up[i], "UNetRes", 7) ? up[i] : up[i] + 7;
-        char        field[40], v[96];
         if (!strcmp(d, "DownBlock2D"))
             u->down[i] = UNET_BLOCK_DOWN;
         else if (!strcmp(d, "ResnetDownsampleBlock2D"))

@@ -30,9 +30,12 @@ static cascade_status block_types(cascade_config *cfg, cascade_error *err, const
     }
     CFG_TRY(cascade_config_string_array(cfg, field, types, UNET_MAX_BLOCKS, n, err));
     if (*n == 0) return unet_cfg_inconsistent(cfg, err, field, "empty");
-    for (size_t i = 0; i < *n; i++)
+    for (size_t i = 0; i < *n; i++) {
+        if (!types[i]) /* string lists may hold null (cascade_config_string_array) */
+            return unet_cfg_unsupported(cfg, err, field, "null");
         if (strcmp(types[i], want)) /* e.g. AttnDownEncoderBlock2D */
             return unsupported(cfg, err, field, types[i]);
+    }
     return CASCADE_STATUS_OK;
 }
 

@@ -21,8 +21,9 @@ void cascade_model_prompts_free(cascade_model_prompts *p) {
     free(p);
 }
 
-/* Copies the string array cfg[key] into *out (owned); empty strings are refused, since a
- * list of what a model draws has no use for them. */
+/* Copies the string array cfg[key] into *out (owned); empty strings and nulls (which
+ * cascade_config_string_array lets through) are refused, since a list of what a model draws
+ * has no use for them. */
 static cascade_status read_list(cascade_config *cfg, const char *key, char ***out, size_t *n,
                                 cascade_error *err) {
     const char   **tmp = malloc(CASCADE_MODEL_PROMPTS_MAX * sizeof *tmp);
@@ -34,9 +35,9 @@ static cascade_status read_list(cascade_config *cfg, const char *key, char ***ou
         *out = calloc(*n, sizeof **out);
         if (!*out) st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
         for (size_t i = 0; !st && i < *n; i++) {
-            if (!tmp[i][0])
-                st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: \"%s\"[%zu] is empty",
-                                       cascade_config_path(cfg), key, i);
+            if (!tmp[i] || !tmp[i][0])
+                st = cascade_error_set(err, CASCADE_STATUS_FORMAT, "%s: \"%s\"[%zu] is %s",
+                                       cascade_config_path(cfg), key, i, tmp[i] ? "empty" : "null");
             else if (!((*out)[i] = strdup(tmp[i])))
                 st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
         }

@@ -349,12 +349,15 @@ cascade_status cascade_tokenizer_load(const char *path, cascade_tokenizer **out,
 
     /* Order as transformers' all_special_tokens: eos, unk, pad, then the additional ones. */
     tok->specials = g_new0(special_tok, 3 + conf.n_additional);
-    if ((st = add_special(tok, &conf.eos, conf.unk.content, &tok->eos_id, err)) ||
-        (st = add_special(tok, &conf.unk, conf.unk.content, NULL, err)) ||
-        (st = add_special(tok, &conf.pad, conf.unk.content, &tok->pad_id, err)))
+    st = add_special(tok, &conf.eos, conf.unk.content, &tok->eos_id, err);
+    if (!st) st = add_special(tok, &conf.unk, conf.unk.content, NULL, err);
+    if (!st) st = add_special(tok, &conf.pad, conf.unk.content, &tok->pad_id, err);
+    for (size_t i = 0; !st && i < conf.n_additional; i++)
+        st = add_special(tok, &conf.additional[i], conf.unk.content, NULL, err);
+    if (st) { /* the token came from one of the folder's files: name the folder */
+        cascade_error_prefix(err, "%s: ", path);
         goto fail;
-    for (size_t i = 0; i < conf.n_additional; i++)
-        if ((st = add_special(tok, &conf.additional[i], conf.unk.content, NULL, err))) goto fail;
+    }
     if (config && (st = cascade_text_check_added_decoder(conf.added_tokens_decoder, config,
                                                           id_of_content, tok, err)))
         goto fail;

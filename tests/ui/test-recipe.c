@@ -359,13 +359,47 @@ static void test_presets_hostile_file(void **state) {
     g_setenv("CASCADE_USER_PRESETS_DIR", user, TRUE);
     GPtrArray *list = cascade_presets_list();
     assert_true(list->len >= 5);
-    for (guint i = 0; i < list->len; i++) assert_false(((CascadePresetInfo *)list->pdata[i])->user);
+    for (guint i = 0; i < list->len; i++)
+        assert_false(((CascadePresetInfo *)list->pdata[i])->user);
     g_ptr_array_unref(list);
     g_unlink(deep);
     g_unlink(dup);
     g_rmdir(user);
     g_free(deep), g_free(dup), g_free(src);
     free(user);
+}
+
+/* A preset whose name or description is not a string (apply only checks the member names)
+ * is listed under its id with no description instead of crashing the picker on a NULL name;
+ * a style given as a number shows as the text it applies (found by fuzz-preset). */
+static void test_presets_non_string_fields(void **state) {
+    (void)state;
+    char *installed = test_make_tmpdir();
+    char *user = test_make_tmpdir();
+    char *sty = g_build_filename(installed, "sty.json", NULL);
+    char *mine = g_build_filename(user, "mine.json", NULL);
+    write_preset(sty, "{\"name\": \"S\", \"values\": {\"style\": 3}}");
+    write_preset(mine, "{\"name\": 5, \"description\": {\"x\": 1}, \"values\": {\"steps1\": 12}}");
+    g_setenv("CASCADE_PRESETS_DIR", installed, TRUE);
+    g_setenv("CASCADE_USER_PRESETS_DIR", user, TRUE);
+    GPtrArray *list = cascade_presets_list();
+    assert_int_equal(list->len, 2);
+    const CascadePresetInfo *a = list->pdata[0], *b = list->pdata[1];
+    assert_string_equal(a->id, "sty");
+    assert_string_equal(a->name, "S");
+    assert_string_equal(a->style, "3");
+    assert_string_equal(b->id, "mine");
+    assert_true(b->user);
+    assert_string_equal(b->name, "mine");
+    assert_string_equal(b->description, "");
+    assert_null(b->style);
+    g_ptr_array_unref(list);
+    g_unlink(sty);
+    g_unlink(mine);
+    g_rmdir(installed);
+    g_rmdir(user);
+    g_free(sty), g_free(mine);
+    free(installed), free(user);
 }
 
 /* The list holds the shipped presets, draft/balanced/best first; a saved user preset is
@@ -428,6 +462,7 @@ int main(void) {
         cmocka_unit_test(test_recipe_apply_shipped_presets),
         cmocka_unit_test(test_recipe_bad_preset_rejected),
         cmocka_unit_test(test_presets_hostile_file),
+        cmocka_unit_test(test_presets_non_string_fields),
         cmocka_unit_test(test_presets_list_and_save),
     };
     return cmocka_run_group_tests_name("recipe", tests, NULL, NULL);

@@ -555,6 +555,12 @@ static void test_tokenizer_bad_config(void **state) {
     const char *bad_type = "{\"extra_ids\": \"many\"}";
     write_in(dir, "tokenizer_config.json", bad_type, strlen(bad_type));
     expect_load_error(dir, CASCADE_STATUS_FORMAT, "extra_ids");
+    /* a token of the files that is no sentinel names the folder (found by fuzz-t5-tokenizer) */
+    const char *sentinel = "{\"additional_special_tokens\": [\"<extra_id_0*\"]}";
+    write_in(dir, "tokenizer_config.json", "{\"extra_ids\": 1}", 16);
+    write_in(dir, "special_tokens_map.json", sentinel, strlen(sentinel));
+    expect_load_error(dir, CASCADE_STATUS_FORMAT, "<extra_id_N>");
+    expect_load_error(dir, CASCADE_STATUS_FORMAT, dir);
     const char *array = "[1, 2]";
     write_in(dir, "special_tokens_map.json", array, strlen(array));
     write_in(dir, "tokenizer_config.json", "{}", 2);

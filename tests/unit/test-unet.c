@@ -114,6 +114,13 @@ static void test_unet_config_unsupported_values(void **state) {
     json_array_add_string_element(a, "AttnDownBlock2D");
     expect_config_error(o, CASCADE_STATUS_UNSUPPORTED, "down_block_types[2]", "AttnDownBlock2D");
     json_object_unref(o);
+    /* a null in the list (the config reader lets it through) is refused, not dereferenced */
+    o = golden_config(SD_CASE);
+    a = json_object_get_array_member(o, "up_block_types");
+    json_array_remove_element(a, 0);
+    json_array_add_null_element(a);
+    expect_config_error(o, CASCADE_STATUS_UNSUPPORTED, "up_block_types[", "null");
+    json_object_unref(o);
     /* booleans that switch on unimplemented paths */
     o = golden_config(SD_CASE);
     json_object_set_boolean_member(o, "dual_cross_attention", true);

@@ -148,6 +148,8 @@ static void test_vae_config_unsupported_values(void **state) {
     expect_config("\"UpDecoderBlock2D\"]", "\"AttnUpDecoderBlock2D\"]",
                   CASCADE_STATUS_UNSUPPORTED, "AttnUpDecoderBlock2D");
     expect_config("\"silu\"", "\"mish\"", CASCADE_STATUS_UNSUPPORTED, "mish");
+    expect_config("\"down_block_types\": [\"DownEncoderBlock2D\"", "\"down_block_types\": [null",
+                  CASCADE_STATUS_UNSUPPORTED, "down_block_types");
     expect_config("\"_class_name\": \"AutoencoderKL\"", "\"_class_name\": \"AutoencoderTiny\"",
                   CASCADE_STATUS_UNSUPPORTED, "AutoencoderTiny");
     expect_config("\"norm_num_groups\": 8", "\"norm_num_groups\": 5", CASCADE_STATUS_FORMAT,

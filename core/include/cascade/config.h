@@ -52,7 +52,8 @@ cascade_status cascade_config_float_array(cascade_config *cfg, const char *key, 
                                           cascade_error *err);
 cascade_status cascade_config_bool_array(cascade_config *cfg, const char *key, bool scalar_ok,
                                          bool *out, size_t max, size_t *n, cascade_error *err);
-/* Strings point into cfg. */
+/* Strings point into cfg; a null element comes back as NULL (diffusers writes such lists),
+ * which callers must check. */
 cascade_status cascade_config_string_array(cascade_config *cfg, const char *key,
                                            const char **out, size_t max, size_t *n,
                                            cascade_error *err);

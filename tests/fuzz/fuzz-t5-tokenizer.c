@@ -1,0 +1,77 @@
+/* libFuzzer harness: the T5 tokenizer folder (cascade_tokenizer_load): spiece.model (the
+ * SentencePiece ModelProto), tokenizer_config.json and special_tokens_map.json. The first
+ * byte picks the file the rest becomes; the other two are the valid ones of data/t5. A
+ * refusal names the folder; a tokenizer that loads must encode, pad, batch and decode. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cascade/tokenizer.h"
+#include "fuzz-common.h"
+
+static const char *const files[] = {"spiece.model", "tokenizer_config.json",
+                                    "special_tokens_map.json"};
+
+static void exercise(const cascade_tokenizer *tok) {
+    static const char *const texts[] = {"a red apple</s> on <extra_id_0> a plate", "",
+                                        "Zürich <pad><unk> 一个苹果 straße", "   x  "};
+    const int32_t            V = cascade_tokenizer_vocab_size(tok);
+    FUZZ_ASSERT(V > 0);
+    cascade_error err;
+    for (size_t i = 0; i < 4; i++) {
+        int32_t *ids = NULL;
+        size_t   n = 0;
+        cascade_error_init(&err);
+        if (cascade_tokenizer_encode(tok, texts[i], &ids, &n, &err) == CASCADE_STATUS_OK) {
+            for (size_t k = 0; k < n; k++)
+                FUZZ_ASSERT(ids[k] >= 0 && ids[k] < V);
+            char *back = NULL;
+            cascade_error_init(&err);
+            if (cascade_tokenizer_decode(tok, ids, n, &back, &err) == CASCADE_STATUS_OK)
+                FUZZ_ASSERT(back && g_utf8_validate(back, -1, NULL));
+            free(back);
+        } else {
+            FUZZ_ASSERT(err.message[0]);
+        }
+        free(ids);
+    }
+    int32_t ids[2 * 8], mask[2 * 8];
+    cascade_error_init(&err);
+    if (cascade_tokenizer_encode_batch(tok, texts, 2, 8, ids, mask, &err) == CASCADE_STATUS_OK)
+        for (int k = 0; k < 16; k++)
+            FUZZ_ASSERT(ids[k] >= 0 && ids[k] < V && mask[k] <= 1);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static char *dirs[3];
+    fuzz_init();
+    if (!dirs[0])
+        for (int s = 0; s < 3; s++) {
+            char rel[64];
+            for (int f = 0; f < 3; f++) {
+                snprintf(rel, sizeof rel, "t5-%d/%s", s, files[f]);
+                if (f == s) continue;
+                char src[64];
+                snprintf(src, sizeof src, "t5/%s", files[f]);
+                fuzz_copy_data(src, rel);
+            }
+            snprintf(rel, sizeof rel, "t5-%d", s);
+            dirs[s] = fuzz_path(rel);
+        }
+    if (size == 0) return 0;
+    const int s = data[0] % 3;
+    char      rel[64];
+    snprintf(rel, sizeof rel, "t5-%d/%s", s, files[s]);
+    g_free(fuzz_write(rel, data + 1, size - 1));
+
+    cascade_tokenizer *tok = NULL;
+    cascade_error      err;
+    cascade_error_init(&err);
+    cascade_status st = cascade_tokenizer_load(dirs[s], &tok, &err);
+    fuzz_check_failure(st, &err, dirs[s]);
+    FUZZ_ASSERT((st == CASCADE_STATUS_OK) == (tok != NULL));
+    if (tok) {
+        exercise(tok);
+        cascade_tokenizer_free(tok);
+    }
+    return 0;
+}
