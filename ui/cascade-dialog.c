@@ -115,6 +115,7 @@ static gint on_auto_input(GtkSpinButton *s, gdouble *value, gpointer data) {
 static GtkWidget *auto_spin(CascadeDialog *d, const gchar *name, double lo, double hi,
                             double step, guint digits, const gchar *tip) {
     GtkWidget *s = spin(d, name, lo, hi, step, digits, tip);
+    gtk_spin_button_set_numeric(GTK_SPIN_BUTTON(s), FALSE); /* a numeric one drops the word */
     g_signal_connect(s, "output", G_CALLBACK(on_auto_output), NULL);
     g_signal_connect(s, "input", G_CALLBACK(on_auto_input), NULL);
     return s;
@@ -398,6 +399,9 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     /* upscaling's own settings first, above the device (and the prompt: a GAN takes none) */
     if (d->recipe.mode == CASCADE_MODE_UPSCALE)
         gtk_box_reorder_child(GTK_BOX(left), d->upscale_section, 0);
+    /* the margins are what Expand Canvas is about: right under the prompt, not scrolled off */
+    if (d->recipe.mode == CASCADE_MODE_OUTPAINT)
+        gtk_box_reorder_child(GTK_BOX(left), d->expand_section, 1);
 
     g_signal_connect(d->preset, "changed", G_CALLBACK(dialog_on_preset_changed), d);
     g_signal_connect(d->style_preset, "changed", G_CALLBACK(dialog_on_style_preset_changed), d);

@@ -1017,6 +1017,9 @@ static void test_dialog_fits_small_screen(void **state) {
                 nat_h, min_w, min_h);
         gtk_window_resize(GTK_WINDOW(dialog), nat_w, nat_h);
         pump(200);
+        /* guidance left to the model reads "auto", not an empty field or a -1 */
+        assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "guidance1"))),
+                            "auto");
         screenshot(dialog, names[mode]);
         if (nat_h > SMALL_SCREEN_BUDGET || nat_w > 1366)
             fail_msg("the %s dialog is %d x %d px: it does not fit 1366 x 768", names[mode], nat_w,
