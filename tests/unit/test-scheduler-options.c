@@ -94,54 +94,10 @@
 #include <cmocka.h>
 
 #include "cascade/scheduler.h"
+#include "scheduler-check.h"
 #include "test-common.h"
 
 enum { T = 1000, B = 2, C = 3, HW = 16, N = B * C * HW };
-
-static cascade_status make(const char *json, cascade_scheduler **out, cascade_error *err) {
-    cascade_config *cfg = NULL;
-    cascade_error_init(err);
-    *out = NULL;
-    cascade_status st =
-        cascade_config_parse(json, strlen(json), "scheduler_config.json", &cfg, err);
-    if (st == CASCADE_STATUS_OK) st = cascade_scheduler_new(cfg, out, err);
-    cascade_config_free(cfg);
-    return st;
-}
-
-static cascade_scheduler *make_ok(const char *json) {
-    cascade_error      err;
-    cascade_scheduler *s = NULL;
-    cascade_status     st = make(json, &s, &err);
-    if (st != CASCADE_STATUS_OK) fprintf(stderr, "%s\n", err.message);
-    assert_int_equal(st, CASCADE_STATUS_OK);
-    return s;
-}
-
-/* got (float32, engine) against want (double, closed form): |d| <= atol + rtol |want| */
-static void expect_close(const char *what, const float *got, const double *want, size_t n,
-                         double atol, double rtol) {
-    float *w = malloc(n * sizeof *w);
-    assert_non_null(w);
-    for (size_t i = 0; i < n; i++)
-        w[i] = (float)want[i];
-    test_diff d;
-    bool      ok = test_compare(got, w, n, atol, rtol, &d);
-    if (!ok) test_diff_print(what, got, w, n, &d);
-    free(w);
-    assert_true(ok);
-}
-
-/* Two closed forms (the option's and the one it would be confused with) differ by more
- * than the tolerance somewhere, so the check above can tell them apart. */
-static void expect_distinct(const double *a, const double *b, size_t n, double atol, double rtol) {
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double ex = fabs(a[i] - b[i]) - (atol + rtol * fabs(b[i]));
-        worst = ex > worst ? ex : worst;
-    }
-    assert_true(worst > 0);
-}
 
 /* alphas_cumprod of diffusers' "linear" betas (torch.linspace(start, end, T)), in double,
  * rounded to float32 as torch stores them (1 - abar near t = 0 depends on that rounding) */
@@ -191,8 +147,8 @@ static void test_options_trained_betas(void **state) {
                  "{\"_class_name\": \"%s\", \"num_train_timesteps\": 5,"
                  " \"trained_betas\": [0.05, 0.1, 0.2, 0.3, 0.45]}",
                  classes[k]);
-        cascade_scheduler *s = make_ok(json);
-        expect_close(classes[k], cascade_scheduler_alphas_cumprod(s), abar, 5, 1e-7, 1e-6);
+        cascade_scheduler *s = test_scheduler_make_ok(json);
+        test_expect_close(classes[k], cascade_scheduler_alphas_cumprod(s), abar, 5, 1e-7, 1e-6);
         cascade_scheduler_free(s);
     }
 }
@@ -226,7 +182,7 @@ static void test_options_ddpm_variance(void **state) {
     for (int i = 0; i < N; i++)
         rx0[i] = (x[i] - sqrt(1 - abar[100]) * m[i]) / sqrt(abar[100]);
     for (int large = 0; large <= 1; large++) {
-        cascade_scheduler *s = make_ok(large ? "{\"_class_name\": \"DDPMScheduler\","
+        cascade_scheduler *s = test_scheduler_make_ok(large ? "{\"_class_name\": \"DDPMScheduler\","
                                                " \"variance_type\": \"fixed_large\","
                                                " \"clip_sample\": false}"
                                              : "{\"_class_name\": \"DDPMScheduler\","
@@ -235,9 +191,9 @@ static void test_options_ddpm_variance(void **state) {
         run_step(s, 100, m, x, noise, 0, prev, x0);
         ref_ddpm(abar, 100, 0, rx0, x, noise, large, want);
         ref_ddpm(abar, 100, 0, rx0, x, noise, !large, other);
-        expect_distinct(want, other, N, 1e-5, 1e-4);
-        expect_close("ddpm x0", x0, rx0, N, 1e-5, 1e-4);
-        expect_close(large ? "fixed_large" : "fixed_small", prev, want, N, 1e-5, 1e-4);
+        test_expect_distinct(want, other, N, 1e-5, 1e-4);
+        test_expect_close("ddpm x0", x0, rx0, N, 1e-5, 1e-4);
+        test_expect_close(large ? "fixed_large" : "fixed_small", prev, want, N, 1e-5, 1e-4);
         cascade_scheduler_free(s);
     }
 }
@@ -253,12 +209,12 @@ static void test_options_ddpm_v_prediction(void **state) {
         rx0[i] = sqrt(abar[500]) * x[i] - sqrt(1 - abar[500]) * m[i];
     ref_ddpm(abar, 500, 400, rx0, x, noise, false, want);
     cascade_scheduler *s =
-        make_ok("{\"_class_name\": \"DDPMScheduler\","
+        test_scheduler_make_ok("{\"_class_name\": \"DDPMScheduler\","
                 " \"prediction_type\": \"v_prediction\", \"clip_sample\": false}");
     run_set(s, 10);
     run_step(s, 500, m, x, noise, 0, prev, x0);
-    expect_close("ddpm v x0", x0, rx0, N, 1e-5, 1e-4);
-    expect_close("ddpm v prev", prev, want, N, 1e-5, 1e-4);
+    test_expect_close("ddpm v x0", x0, rx0, N, 1e-5, 1e-4);
+    test_expect_close("ddpm v prev", prev, want, N, 1e-5, 1e-4);
     cascade_scheduler_free(s);
 }
 
@@ -278,12 +234,12 @@ static void test_options_ddpm_clip_range(void **state) {
     }
     assert_true(clipped > 0 && inside > 0); /* both sides of the range are exercised */
     ref_ddpm(abar, 100, 0, rx0, x, noise, false, want);
-    cascade_scheduler *s = make_ok("{\"_class_name\": \"DDPMScheduler\","
+    cascade_scheduler *s = test_scheduler_make_ok("{\"_class_name\": \"DDPMScheduler\","
                                    " \"clip_sample\": true, \"clip_sample_range\": 2.5}");
     run_set(s, 10);
     run_step(s, 100, m, x, noise, 0, prev, x0);
-    expect_close("ddpm clip x0", x0, rx0, N, 1e-5, 1e-4);
-    expect_close("ddpm clip prev", prev, want, N, 1e-5, 1e-4);
+    test_expect_close("ddpm clip x0", x0, rx0, N, 1e-5, 1e-4);
+    test_expect_close("ddpm clip prev", prev, want, N, 1e-5, 1e-4);
     cascade_scheduler_free(s);
 }
 
@@ -299,7 +255,7 @@ static void test_options_integer_spacing(void **state) {
                      "{\"_class_name\": \"%s\", \"timestep_spacing\": \"%s\","
                      " \"steps_offset\": 1}",
                      classes[k], sp ? "linspace" : "trailing");
-            cascade_scheduler *s = make_ok(json);
+            cascade_scheduler *s = test_scheduler_make_ok(json);
             run_set(s, 7);
             size_t        nt;
             const double *t = cascade_scheduler_timesteps(s, &nt);
@@ -328,7 +284,7 @@ static void test_options_ddim_sample_and_clip(void **state) {
     /* set_alpha_to_one (default true) against false, last step t = 0 of 10 */
     for (int one = 0; one <= 1; one++) {
         cascade_scheduler *s =
-            make_ok(one ? "{\"_class_name\": \"DDIMScheduler\","
+            test_scheduler_make_ok(one ? "{\"_class_name\": \"DDIMScheduler\","
                           " \"clip_sample\": false}"
                         : "{\"_class_name\": \"DDIMScheduler\","
                           " \"clip_sample\": false, \"set_alpha_to_one\": false}");
@@ -339,15 +295,15 @@ static void test_options_ddim_sample_and_clip(void **state) {
             double ap2 = one ? abar[0] : 1.0;
             other[i] = sqrt(ap2) * rx0[i] + sqrt(1 - ap2) * m[i];
         }
-        expect_distinct(want, other, N, 1e-5, 1e-4);
+        test_expect_distinct(want, other, N, 1e-5, 1e-4);
         run_set(s, 10);
         run_step(s, 0, m, x, NULL, 0, prev, x0);
-        expect_close("ddim set_alpha_to_one", prev, want, N, 1e-5, 1e-4);
+        test_expect_close("ddim set_alpha_to_one", prev, want, N, 1e-5, 1e-4);
         cascade_scheduler_free(s);
     }
 
     /* prediction_type sample, t = 500 -> 400 */
-    cascade_scheduler *s = make_ok("{\"_class_name\": \"DDIMScheduler\","
+    cascade_scheduler *s = test_scheduler_make_ok("{\"_class_name\": \"DDIMScheduler\","
                                    " \"prediction_type\": \"sample\", \"clip_sample\": false}");
     for (int i = 0; i < N; i++) {
         double eps = (x[i] - sqrt(abar[500]) * m[i]) / sqrt(1 - abar[500]);
@@ -356,12 +312,12 @@ static void test_options_ddim_sample_and_clip(void **state) {
     }
     run_set(s, 10);
     run_step(s, 500, m, x, NULL, 0, prev, x0);
-    expect_close("ddim sample x0", x0, rx0, N, 1e-6, 1e-5);
-    expect_close("ddim sample prev", prev, want, N, 1e-5, 1e-4);
+    test_expect_close("ddim sample x0", x0, rx0, N, 1e-6, 1e-5);
+    test_expect_close("ddim sample prev", prev, want, N, 1e-5, 1e-4);
     cascade_scheduler_free(s);
 
     /* clip_sample_range 2.5, epsilon, t = 100 -> 0 */
-    s = make_ok("{\"_class_name\": \"DDIMScheduler\", \"clip_sample\": true,"
+    s = test_scheduler_make_ok("{\"_class_name\": \"DDIMScheduler\", \"clip_sample\": true,"
                 " \"clip_sample_range\": 2.5}");
     int clipped = 0;
     for (int i = 0; i < N; i++) {
@@ -373,8 +329,8 @@ static void test_options_ddim_sample_and_clip(void **state) {
     assert_true(clipped > 0);
     run_set(s, 10);
     run_step(s, 100, m, x, NULL, 0, prev, x0);
-    expect_close("ddim clip x0", x0, rx0, N, 1e-5, 1e-4);
-    expect_close("ddim clip prev", prev, want, N, 1e-5, 1e-4);
+    test_expect_close("ddim clip x0", x0, rx0, N, 1e-5, 1e-4);
+    test_expect_close("ddim clip prev", prev, want, N, 1e-5, 1e-4);
     cascade_scheduler_free(s);
 }
 
@@ -409,17 +365,17 @@ static void test_options_refused(void **state) {
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         cascade_error      err;
         cascade_scheduler *s = NULL;
-        cascade_status     st = make(cases[k].json, &s, &err);
+        cascade_status     st = test_scheduler_make(cases[k].json, &s, &err);
         if (!test_error_is(st, &err, CASCADE_STATUS_UNSUPPORTED, cases[k].field))
             fail_msg("%s", cases[k].json);
         if (!strstr(err.message, cases[k].value)) fail_msg("%s: %s", cases[k].json, err.message);
         assert_null(s);
     }
     /* the same fields with an accepted partner load */
-    cascade_scheduler *s = make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+    cascade_scheduler *s = test_scheduler_make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
                                    " \"variance_type\": \"learned_range\"}");
     cascade_scheduler_free(s);
-    s = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\", \"timestep_type\": \"continuous\"}");
+    s = test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\", \"timestep_type\": \"continuous\"}");
     cascade_scheduler_free(s);
 }
 

@@ -15,55 +15,13 @@
 #include <cmocka.h>
 
 #include "cascade/scheduler.h"
+#include "scheduler-check.h"
 #include "test-common.h"
 
 enum { T = 1000, B = 2, C = 3, HW = 16, N = B * C * HW };
 
 #define SD_BETAS                                                                                   \
     " \"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, \"beta_end\": 0.012"
-
-static cascade_status make(const char *json, cascade_scheduler **out, cascade_error *err) {
-    cascade_config *cfg = NULL;
-    cascade_error_init(err);
-    *out = NULL;
-    cascade_status st =
-        cascade_config_parse(json, strlen(json), "scheduler_config.json", &cfg, err);
-    if (st == CASCADE_STATUS_OK) st = cascade_scheduler_new(cfg, out, err);
-    cascade_config_free(cfg);
-    return st;
-}
-
-static cascade_scheduler *make_ok(const char *json) {
-    cascade_error      err;
-    cascade_scheduler *s = NULL;
-    cascade_status     st = make(json, &s, &err);
-    if (st != CASCADE_STATUS_OK) fprintf(stderr, "%s: %s\n", json, err.message);
-    assert_int_equal(st, CASCADE_STATUS_OK);
-    return s;
-}
-
-static void expect_close(const char *what, const float *got, const double *want, size_t n,
-                         double atol, double rtol) {
-    float *w = malloc(n * sizeof *w);
-    assert_non_null(w);
-    for (size_t i = 0; i < n; i++)
-        w[i] = (float)want[i];
-    test_diff d;
-    bool      ok = test_compare(got, w, n, atol, rtol, &d);
-    if (!ok) test_diff_print(what, got, w, n, &d);
-    free(w);
-    assert_true(ok);
-}
-
-/* a and b differ by more than the tolerance somewhere: the closed-form check separates them */
-static void expect_distinct(const double *a, const double *b, size_t n, double atol, double rtol) {
-    double worst = 0;
-    for (size_t i = 0; i < n; i++) {
-        double ex = fabs(a[i] - b[i]) - (atol + rtol * fabs(b[i]));
-        worst = ex > worst ? ex : worst;
-    }
-    assert_true(worst > 0);
-}
 
 /* Training sigmas sqrt((1 - abar) / abar) of the scaled_linear betas
  * (torch.linspace(sqrt(0.00085), sqrt(0.012), T) ** 2), or of the squaredcos_cap_v2 ones
@@ -139,7 +97,7 @@ static void test_sigmas_dpm_prediction(void **state) {
                      "{\"_class_name\": \"DPMSolverMultistepScheduler\", \"solver_order\": 1,"
                      " \"algorithm_type\": \"%s\", \"prediction_type\": \"%s\"," SD_BETAS "}",
                      algos[a], preds[p]);
-            cascade_scheduler *s = make_ok(json);
+            cascade_scheduler *s = test_scheduler_make_ok(json);
             run_set(s, 10);
             size_t        nt;
             const double *ts = cascade_scheduler_timesteps(s, &nt);
@@ -155,8 +113,8 @@ static void test_sigmas_dpm_prediction(void **state) {
                 }
             }
             run_step(s, 999, m, C, x, NULL, prev, conv);
-            expect_close(json, conv, want_conv, N, 1e-5, 1e-4);
-            expect_close(json, prev, want, N, 1e-5, 1e-4);
+            test_expect_close(json, conv, want_conv, N, 1e-5, 1e-4);
+            test_expect_close(json, prev, want, N, 1e-5, 1e-4);
             cascade_scheduler_free(s);
         }
     }
@@ -184,13 +142,13 @@ static void test_sigmas_dpm_heun(void **state) {
         want[i] = base + pt.a * ((exp(-h) - 1) / h + 1) * d1;
         mid[i] = base - 0.5 * pt.a * (exp(-h) - 1) * d1;
     }
-    expect_distinct(want, mid, N, 1e-5, 1e-4);
-    cascade_scheduler *s = make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+    test_expect_distinct(want, mid, N, 1e-5, 1e-4);
+    cascade_scheduler *s = test_scheduler_make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
                                    " \"solver_type\": \"heun\"," SD_BETAS "}");
     run_set(s, 10);
     run_step(s, 999, ma, C, xa, NULL, prev, NULL);
     run_step(s, 899, mb, C, xb, NULL, prev, NULL);
-    expect_close("dpm++ heun", prev, want, N, 1e-5, 1e-4);
+    test_expect_close("dpm++ heun", prev, want, N, 1e-5, 1e-4);
     cascade_scheduler_free(s);
 }
 
@@ -198,7 +156,7 @@ static void test_sigmas_dpm_heun(void **state) {
  * channel pair block taken from one fixed draw) and returns the last prev_sample. */
 static void dpm_chain(const char *json, int64_t mc, float *out) {
     static float       x[N], m[2 * N], prev[N];
-    cascade_scheduler *s = make_ok(json);
+    cascade_scheduler *s = test_scheduler_make_ok(json);
     run_set(s, 6);
     const double *ts = cascade_scheduler_timesteps(s, NULL);
     test_fill_uniform(x, N, 41, -14, 14);
@@ -252,7 +210,7 @@ static void test_sigmas_dpm_leading(void **state) {
     double        want_sig[10];
     ref_train_sigmas(false, sig, NULL);
     cascade_scheduler *s =
-        make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+        test_scheduler_make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
                 " \"timestep_spacing\": \"leading\", \"steps_offset\": 1," SD_BETAS "}");
     run_set(s, 9);
     size_t        nt, ns;
@@ -265,7 +223,7 @@ static void test_sigmas_dpm_leading(void **state) {
         want_sig[i] = sig[(9 - i) * (T / 10) + 1];
     }
     want_sig[9] = sig[0];
-    expect_close("dpm leading sigmas", sg, want_sig, 10, 1e-7, 1e-5);
+    test_expect_close("dpm leading sigmas", sg, want_sig, 10, 1e-7, 1e-5);
     cascade_scheduler_free(s);
 }
 
@@ -294,7 +252,7 @@ static void test_sigmas_dpm_lambda_min_clipped(void **state) {
                  " \"beta_schedule\": \"squaredcos_cap_v2\", \"lambda_min_clipped\": -5.1,"
                  " \"timestep_spacing\": \"%s\"}",
                  sp ? "trailing" : "linspace");
-        cascade_scheduler *s = make_ok(json);
+        cascade_scheduler *s = test_scheduler_make_ok(json);
         run_set(s, 10);
         size_t        nt, ns;
         const double *ts = cascade_scheduler_timesteps(s, &nt);
@@ -308,13 +266,13 @@ static void test_sigmas_dpm_lambda_min_clipped(void **state) {
             want_sig[i] = sig[(int)want];
         }
         want_sig[10] = sig[0];
-        expect_close(json, sg, want_sig, 11, 1e-7, 1e-5);
+        test_expect_close(json, sg, want_sig, 11, 1e-7, 1e-5);
         cascade_scheduler_free(s);
     }
     /* -1.5 clips enough that np.arange(last, 0, -100) has fewer than 10 values */
     assert_true(ceil((T - clipped_far) / (T / 10.0)) < 10);
     cascade_scheduler *s =
-        make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+        test_scheduler_make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
                 " \"beta_schedule\": \"squaredcos_cap_v2\","
                 " \"lambda_min_clipped\": -1.5, \"timestep_spacing\": \"trailing\"}");
     cascade_error err;
@@ -352,17 +310,17 @@ static void test_sigmas_euler_sample_and_churn(void **state) {
             "{\"_class_name\": \"EulerDiscreteScheduler\", \"prediction_type\": \"%s\"," SD_BETAS
             "}",
             sample_preds[p]);
-        cascade_scheduler *s = make_ok(json);
+        cascade_scheduler *s = test_scheduler_make_ok(json);
         run_set(s, 10);
         const double *ts = cascade_scheduler_timesteps(s, NULL);
         assert_float_equal(ts[1], 888, 0);
         run_step(s, 999, m, C, x, NULL, prev, x0);
-        expect_close(json, x0, want_x0, N, 0, 0);
-        expect_close(json, prev, want, N, 1e-5, 1e-4);
+        test_expect_close(json, x0, want_x0, N, 0, 0);
+        test_expect_close(json, prev, want, N, 1e-5, 1e-4);
         cascade_scheduler_free(s);
     }
 
-    cascade_scheduler   *s = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"," SD_BETAS "}");
+    cascade_scheduler   *s = test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"," SD_BETAS "}");
     cascade_step_options opt;
     cascade_step_options_init(&opt);
     opt.s_churn = 2.0;
@@ -374,20 +332,20 @@ static void test_sigmas_euler_sample_and_churn(void **state) {
         want[i] = xh + (xh - (xh - sh * m[i])) / sh * (s1 - sh);
         other[i] = x[i] + m[i] * (s1 - s0); /* gamma 0 */
     }
-    expect_distinct(want, other, N, 1e-5, 1e-4);
+    test_expect_distinct(want, other, N, 1e-5, 1e-4);
     run_set(s, 10);
     run_step(s, 999, m, C, x, &opt, prev, NULL);
-    expect_close("euler churn", prev, want, N, 1e-5, 1e-4);
+    test_expect_close("euler churn", prev, want, N, 1e-5, 1e-4);
     /* sigma outside [s_tmin, s_tmax]: no churn */
     for (int k = 0; k < 2; k++) {
         opt.s_tmin = k ? s0 * 1.01 : 0;
         opt.s_tmax = k ? INFINITY : s0 * 0.99;
         run_set(s, 10);
         run_step(s, 999, m, C, x, &opt, prev, NULL);
-        expect_close("euler s_tmin/s_tmax", prev, other, N, 1e-5, 1e-4);
+        test_expect_close("euler s_tmin/s_tmax", prev, other, N, 1e-5, 1e-4);
     }
     /* continuous timesteps: the same schedule and step as discrete */
-    cascade_scheduler *sc = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\","
+    cascade_scheduler *sc = test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\","
                                     " \"timestep_type\": \"continuous\"," SD_BETAS "}");
     run_set(s, 10);
     run_set(sc, 10);
@@ -427,7 +385,7 @@ static void test_sigmas_euler_schedules(void **state) {
     ref_train_sigmas(false, sig, NULL);
 
     cascade_scheduler *s =
-        make_ok("{\"_class_name\": \"EulerDiscreteScheduler\","
+        test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\","
                 " \"timestep_spacing\": \"leading\", \"steps_offset\": 1," SD_BETAS "}");
     run_set(s, 10);
     const double *ts = cascade_scheduler_timesteps(s, &nt);
@@ -439,13 +397,13 @@ static void test_sigmas_euler_schedules(void **state) {
         want[i] = sig[(9 - i) * 100 + 1];
     }
     want[10] = 0;
-    expect_close("euler leading sigmas", sg, want, 11, 1e-7, 1e-5);
+    test_expect_close("euler leading sigmas", sg, want, 11, 1e-7, 1e-5);
     double init = sqrt(sig[901] * sig[901] + 1);
     float  got_init = cascade_scheduler_init_noise_sigma(s);
-    expect_close("euler leading init_noise_sigma", &got_init, &init, 1, 1e-7, 1e-5);
+    test_expect_close("euler leading init_noise_sigma", &got_init, &init, 1, 1e-7, 1e-5);
     cascade_scheduler_free(s);
 
-    s = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\","
+    s = test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\","
                 " \"interpolation_type\": \"log_linear\"," SD_BETAS "}");
     run_set(s, 10);
     ts = cascade_scheduler_timesteps(s, &nt);
@@ -457,10 +415,10 @@ static void test_sigmas_euler_schedules(void **state) {
     for (int i = 0; i <= 10; i++)
         want[i] = exp(log(sig[999]) + i / 10.0 * (log(sig[0]) - log(sig[999])));
     want[11] = 0;
-    expect_close("euler log_linear sigmas", sg, want, 12, 1e-7, 1e-5);
+    test_expect_close("euler log_linear sigmas", sg, want, 12, 1e-7, 1e-5);
     cascade_scheduler_free(s);
 
-    s = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\", \"use_karras_sigmas\": true,"
+    s = test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\", \"use_karras_sigmas\": true,"
                 " \"sigma_min\": 0.1, \"sigma_max\": 10.0," SD_BETAS "}");
     run_set(s, 7);
     ts = cascade_scheduler_timesteps(s, &nt);
@@ -474,7 +432,7 @@ static void test_sigmas_euler_schedules(void **state) {
         if (fabs(ts[i] - t) > 2e-3) fail_msg("karras timestep %d: %g, want %g", i, ts[i], t);
     }
     want[7] = 0;
-    expect_close("euler karras sigmas", sg, want, 8, 1e-7, 1e-5);
+    test_expect_close("euler karras sigmas", sg, want, 8, 1e-7, 1e-5);
     cascade_scheduler_free(s);
 }
 

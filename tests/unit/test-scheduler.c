@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cascade/scheduler.h"
+#include "scheduler-check.h"
 #include "test-common.h"
 
 #define IF_DDPM                                                                                    \
@@ -25,31 +26,10 @@
     " \"timestep_spacing\": \"leading\", \"trained_betas\": null,"                                 \
     " \"variance_type\": \"learned_range\"" /* closed by the caller */
 
-static cascade_status make(const char *json, cascade_scheduler **out, cascade_error *err) {
-    cascade_config *cfg = NULL;
-    cascade_error_init(err);
-    *out = NULL;
-    cascade_status st =
-        cascade_config_parse(json, strlen(json), "scheduler_config.json", &cfg, err);
-    if (st == CASCADE_STATUS_OK) st = cascade_scheduler_new(cfg, out, err);
-    cascade_config_free(cfg);
-    return st;
-}
-
-static cascade_scheduler *make_ok(const char *json) {
-    cascade_error      err;
-    cascade_scheduler *s = NULL;
-    cascade_status     st = make(json, &s, &err);
-    if (st != CASCADE_STATUS_OK) fprintf(stderr, "%s\n", err.message);
-    assert_int_equal(st, CASCADE_STATUS_OK);
-    assert_non_null(s);
-    return s;
-}
-
 /* An IF stage-I config builds a DDPM scheduler that expects 2C model channels. */
 static void test_scheduler_if_config(void **state) {
     (void)state;
-    cascade_scheduler *s = make_ok(IF_DDPM "}");
+    cascade_scheduler *s = test_scheduler_make_ok(IF_DDPM "}");
     assert_int_equal(cascade_scheduler_get_kind(s), CASCADE_SCHEDULER_KIND_DDPM);
     assert_string_equal(cascade_scheduler_class_name(s), "DDPMScheduler");
     assert_true(cascade_scheduler_learned_variance(s));
@@ -65,7 +45,7 @@ static void test_scheduler_unknown_field(void **state) {
     (void)state;
     cascade_error      err;
     cascade_scheduler *s = NULL;
-    assert_int_equal(make(IF_DDPM ", \"karras_magic\": 3}", &s, &err), CASCADE_STATUS_UNSUPPORTED);
+    assert_int_equal(test_scheduler_make(IF_DDPM ", \"karras_magic\": 3}", &s, &err), CASCADE_STATUS_UNSUPPORTED);
     assert_null(s);
     assert_non_null(strstr(err.message, "karras_magic"));
 }
@@ -76,12 +56,12 @@ static void test_scheduler_bad_value(void **state) {
     cascade_error      err;
     cascade_scheduler *s = NULL;
     assert_int_equal(
-        make("{\"_class_name\": \"DDIMScheduler\", \"beta_schedule\": \"foo\"}", &s, &err),
+        test_scheduler_make("{\"_class_name\": \"DDIMScheduler\", \"beta_schedule\": \"foo\"}", &s, &err),
         CASCADE_STATUS_UNSUPPORTED);
     assert_null(s);
     assert_non_null(strstr(err.message, "beta_schedule"));
     assert_non_null(strstr(err.message, "foo"));
-    assert_int_equal(make("{\"_class_name\": \"EulerDiscreteScheduler\","
+    assert_int_equal(test_scheduler_make("{\"_class_name\": \"EulerDiscreteScheduler\","
                           " \"prediction_type\": \"x_start\"}",
                           &s, &err),
                      CASCADE_STATUS_UNSUPPORTED);
@@ -93,21 +73,21 @@ static void test_scheduler_bad_class_and_types(void **state) {
     (void)state;
     cascade_error      err;
     cascade_scheduler *s = NULL;
-    assert_int_equal(make("{\"_class_name\": \"PNDMScheduler\"}", &s, &err),
+    assert_int_equal(test_scheduler_make("{\"_class_name\": \"PNDMScheduler\"}", &s, &err),
                      CASCADE_STATUS_UNSUPPORTED);
     assert_non_null(strstr(err.message, "PNDMScheduler"));
-    assert_int_equal(make("{\"beta_start\": 0.1}", &s, &err), CASCADE_STATUS_FORMAT);
+    assert_int_equal(test_scheduler_make("{\"beta_start\": 0.1}", &s, &err), CASCADE_STATUS_FORMAT);
     assert_int_equal(
-        make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": \"x\"}", &s, &err),
+        test_scheduler_make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": \"x\"}", &s, &err),
         CASCADE_STATUS_FORMAT);
     assert_non_null(strstr(err.message, "num_train_timesteps"));
     assert_int_equal(
-        make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": -5}", &s, &err),
+        test_scheduler_make("{\"_class_name\": \"DDPMScheduler\", \"num_train_timesteps\": -5}", &s, &err),
         CASCADE_STATUS_INVALID_ARG);
     assert_int_equal(
-        make("{\"_class_name\": \"DDPMScheduler\", \"trained_betas\": [0.1, 0.2]}", &s, &err),
+        test_scheduler_make("{\"_class_name\": \"DDPMScheduler\", \"trained_betas\": [0.1, 0.2]}", &s, &err),
         CASCADE_STATUS_INVALID_ARG);
-    assert_int_equal(make("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+    assert_int_equal(test_scheduler_make("{\"_class_name\": \"DPMSolverMultistepScheduler\","
                           " \"algorithm_type\": \"sde-dpmsolver++\"}",
                           &s, &err),
                      CASCADE_STATUS_UNSUPPORTED);
@@ -159,22 +139,22 @@ static void expect_timesteps(cascade_scheduler *s, int64_t n, const double *want
 /* Timestep spacing as diffusers: leading (+ steps_offset), trailing, DPM linspace over n+1. */
 static void test_scheduler_timesteps(void **state) {
     (void)state;
-    cascade_scheduler *s = make_ok(IF_DDPM "}");
+    cascade_scheduler *s = test_scheduler_make_ok(IF_DDPM "}");
     expect_timesteps(s, 10, (double[]){900, 800, 700, 600, 500, 400, 300, 200, 100, 0}, 10);
     expect_timesteps(s, 3, (double[]){666, 333, 0}, 3);
     cascade_scheduler_free(s);
 
-    s = make_ok("{\"_class_name\": \"DDIMScheduler\", \"steps_offset\": 1}");
+    s = test_scheduler_make_ok("{\"_class_name\": \"DDIMScheduler\", \"steps_offset\": 1}");
     expect_timesteps(s, 4, (double[]){751, 501, 251, 1}, 4);
     cascade_scheduler_free(s);
-    s = make_ok("{\"_class_name\": \"DDIMScheduler\", \"timestep_spacing\": \"trailing\"}");
+    s = test_scheduler_make_ok("{\"_class_name\": \"DDIMScheduler\", \"timestep_spacing\": \"trailing\"}");
     expect_timesteps(s, 4, (double[]){999, 749, 499, 249}, 4);
     cascade_scheduler_free(s);
-    s = make_ok("{\"_class_name\": \"DDPMScheduler\", \"timestep_spacing\": \"linspace\"}");
+    s = test_scheduler_make_ok("{\"_class_name\": \"DDPMScheduler\", \"timestep_spacing\": \"linspace\"}");
     expect_timesteps(s, 4, (double[]){999, 666, 333, 0}, 4);
     cascade_scheduler_free(s);
 
-    s = make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\"}");
+    s = test_scheduler_make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\"}");
     expect_timesteps(s, 10, (double[]){999, 899, 799, 699, 599, 500, 400, 300, 200, 100}, 10);
     size_t       ns;
     const float *sg = cascade_scheduler_sigmas(s, &ns);
@@ -183,7 +163,7 @@ static void test_scheduler_timesteps(void **state) {
         assert_true(sg[i] < sg[i - 1]);
     cascade_scheduler_free(s);
 
-    s = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"}");
+    s = test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"}");
     expect_timesteps(s, 25, (double[]){999, 957.375}, 2); /* the first two */
     cascade_scheduler_free(s);
 }
@@ -193,7 +173,7 @@ static void test_scheduler_timesteps(void **state) {
 static void test_scheduler_euler_scaling(void **state) {
     (void)state;
     cascade_error      err;
-    cascade_scheduler *s = make_ok("{\"_class_name\": \"EulerAncestralDiscreteScheduler\","
+    cascade_scheduler *s = test_scheduler_make_ok("{\"_class_name\": \"EulerAncestralDiscreteScheduler\","
                                    " \"beta_schedule\": \"scaled_linear\","
                                    " \"beta_start\": 0.00085, \"beta_end\": 0.012}");
     cascade_error_init(&err);
@@ -211,7 +191,7 @@ static void test_scheduler_euler_scaling(void **state) {
     for (int i = 0; i < 4; i++)
         assert_float_equal(y[i], x[i] / sqrtf(sg[0] * sg[0] + 1), 1e-6);
     /* a timestep not in the schedule is an error, not a crash */
-    cascade_scheduler *s2 = make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"}");
+    cascade_scheduler *s2 = test_scheduler_make_ok("{\"_class_name\": \"EulerDiscreteScheduler\"}");
     assert_int_equal(cascade_scheduler_set_timesteps(s2, 10, &err), CASCADE_STATUS_OK);
     assert_int_equal(cascade_scheduler_scale_model_input(s2, 5.5, x, 4, y, &err),
                      CASCADE_STATUS_INVALID_ARG);
@@ -223,7 +203,7 @@ static void test_scheduler_euler_scaling(void **state) {
 static void test_scheduler_set_timesteps_errors(void **state) {
     (void)state;
     cascade_error      err;
-    cascade_scheduler *s = make_ok("{\"_class_name\": \"DDIMScheduler\"}");
+    cascade_scheduler *s = test_scheduler_make_ok("{\"_class_name\": \"DDIMScheduler\"}");
     float              x[4] = {0}, m[4] = {0}, out[4];
     int64_t            shape[4] = {1, 1, 2, 2};
     cascade_error_init(&err);
@@ -241,7 +221,7 @@ static void test_scheduler_set_timesteps_errors(void **state) {
 static void test_scheduler_step_noise_contract(void **state) {
     (void)state;
     cascade_error      err;
-    cascade_scheduler *s = make_ok(IF_DDPM "}");
+    cascade_scheduler *s = test_scheduler_make_ok(IF_DDPM "}");
     int64_t            shape[4] = {2, 3, 4, 4};
     enum { N = 2 * 3 * 16 };
     float                x[N], m[2 * N], p1[N], p2[N], x0[N];
@@ -285,7 +265,7 @@ static void test_scheduler_step_noise_contract(void **state) {
 static void test_scheduler_add_noise(void **state) {
     (void)state;
     cascade_error      err;
-    cascade_scheduler *s = make_ok(IF_DDPM "}");
+    cascade_scheduler *s = test_scheduler_make_ok(IF_DDPM "}");
     int64_t            shape[4] = {2, 1, 1, 2};
     float              x[4] = {1, -1, 0.5f, 0}, n[4] = {0.1f, 0.2f, -0.3f, 1}, out[4];
     double             t[2] = {0, 250};
@@ -366,7 +346,7 @@ static void test_scheduler_golden_configs(void **state) {
 static void test_scheduler_euler_karras_bounds(void **state) {
     (void)state;
     cascade_error      err;
-    cascade_scheduler *s = make_ok(SD_EULER_KARRAS ", \"sigma_min\": 0.1, \"sigma_max\": 10.0}");
+    cascade_scheduler *s = test_scheduler_make_ok(SD_EULER_KARRAS ", \"sigma_min\": 0.1, \"sigma_max\": 10.0}");
     assert_int_equal(cascade_scheduler_set_timesteps(s, 7, &err), CASCADE_STATUS_OK);
     size_t        n_sig, n_t;
     const float  *sig = cascade_scheduler_sigmas(s, &n_sig);
@@ -383,7 +363,7 @@ static void test_scheduler_euler_karras_bounds(void **state) {
     assert_true(t[0] <= 999 && t[6] >= 0);
     cascade_scheduler_free(s);
     /* sigma_min must lie below sigma_max */
-    assert_int_equal(make(SD_EULER_KARRAS ", \"sigma_min\": 5, \"sigma_max\": 1}", &s, &err),
+    assert_int_equal(test_scheduler_make(SD_EULER_KARRAS ", \"sigma_min\": 5, \"sigma_max\": 1}", &s, &err),
                      CASCADE_STATUS_INVALID_ARG);
     assert_non_null(strstr(err.message, "sigma_min"));
     assert_null(s);
@@ -394,7 +374,7 @@ static void test_scheduler_euler_karras_bounds(void **state) {
 static void test_scheduler_dpm_karras_and_algorithms(void **state) {
     (void)state;
     cascade_error      err;
-    cascade_scheduler *s = make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+    cascade_scheduler *s = test_scheduler_make_ok("{\"_class_name\": \"DPMSolverMultistepScheduler\","
                                    " \"use_karras_sigmas\": true, \"solver_order\": 3,"
                                    " \"algorithm_type\": \"dpmsolver\"}");
     assert_int_equal(cascade_scheduler_set_timesteps(s, 9, &err), CASCADE_STATUS_OK);
@@ -406,7 +386,7 @@ static void test_scheduler_dpm_karras_and_algorithms(void **state) {
     for (size_t i = 0; i < n_t; i++)
         assert_float_equal(t[i], floor(t[i]), 0);
     cascade_scheduler_free(s);
-    assert_int_equal(make("{\"_class_name\": \"DPMSolverMultistepScheduler\","
+    assert_int_equal(test_scheduler_make("{\"_class_name\": \"DPMSolverMultistepScheduler\","
                           " \"algorithm_type\": \"sde-dpmsolver++\"}",
                           &s, &err),
                      CASCADE_STATUS_UNSUPPORTED);
