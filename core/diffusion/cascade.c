@@ -26,6 +26,13 @@ struct cascade_pipeline {
     int64_t                size1, size2;
     double                 strength2; /* stage II's start, from its generation_defaults.json */
     cascade_generation_defaults rec1, rec2; /* each stage's recommended settings */
+    /* kept between calls: the encoder's plan, and the last prompt pair's embeddings (a
+     * batch of candidates and the finishing run after it encode once) */
+    cascade_t5_runner          *t5r;
+    char                       *emb_texts[2];
+    int64_t                     emb_len;
+    float                      *emb_two; /* (2, emb_len, d_model) */
+    cascade_pipeline_counters   counters;
 };
 
 void cascade_pipeline_options_init(cascade_pipeline_options *o) {
@@ -124,8 +131,12 @@ void cascade_pipeline_free(cascade_pipeline *p) {
     cascade_unet_denoiser_free(p->unet2);
     cascade_scheduler_free(p->sched1);
     cascade_unet_denoiser_free(p->unet1);
+    cascade_t5_runner_free(p->t5r);
     cascade_t5_free(p->t5);
     cascade_tokenizer_free(p->tok);
+    g_free(p->emb_texts[0]);
+    g_free(p->emb_texts[1]);
+    free(p->emb_two);
     free(p);
 }
 
@@ -176,6 +187,45 @@ cascade_status cascade_pipeline_prompt_tokens(const cascade_pipeline *p, const c
     return st;
 }
 
+/* The (2, L, D) [negative; prompt] embeddings of texts: the kept ones when the pair and
+ * length are those of the last call, else encoded (the encoder's plan kept for the next). */
+static cascade_status encode_pair(cascade_pipeline *p, char *texts[2], int64_t L, int64_t D,
+                                  cascade_error *err) {
+    if (p->emb_two && p->emb_len == L && !strcmp(p->emb_texts[0], texts[0]) &&
+        !strcmp(p->emb_texts[1], texts[1]))
+        return CASCADE_STATUS_OK;
+    g_clear_pointer(&p->emb_texts[0], g_free);
+    g_clear_pointer(&p->emb_texts[1], g_free);
+    free(p->emb_two);
+    p->emb_two = NULL;
+    int64_t rb = 0, rl = 0;
+    if (p->t5r) cascade_t5_runner_shape(p->t5r, &rb, &rl);
+    if (p->t5r && rl != L) g_clear_pointer(&p->t5r, cascade_t5_runner_free);
+    if (!p->t5r) CASCADE_TRY(cascade_t5_runner_new(p->t5, p->be, 2, L, &p->t5r, err));
+    int32_t       *ids = malloc((size_t)(2 * L) * sizeof *ids);
+    int32_t       *mask = malloc((size_t)(2 * L) * sizeof *mask);
+    float         *two = malloc((size_t)(2 * L * D) * sizeof *two);
+    cascade_status st = CASCADE_STATUS_OK;
+    if (!ids || !mask || !two)
+        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "text embeddings");
+    if (!st)
+        st = cascade_tokenizer_encode_batch(p->tok, (const char *const *)texts, 2, (int32_t)L, ids,
+                                            mask, err);
+    if (!st) st = cascade_t5_runner_encode(p->t5r, ids, mask, two, err);
+    if (!st) {
+        p->counters.text_encodes++;
+        p->emb_two = two;
+        two = NULL;
+        p->emb_len = L;
+        p->emb_texts[0] = g_strdup(texts[0]);
+        p->emb_texts[1] = g_strdup(texts[1]);
+    }
+    free(ids);
+    free(mask);
+    free(two);
+    return st;
+}
+
 /* [negative; prompt] embeddings, each repeated batch times: *emb (2 B, L, D) malloc'd. */
 static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_params *g,
                                   float **emb, int64_t *seq, int64_t *dim, cascade_error *err) {
@@ -187,22 +237,15 @@ static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_pa
                                  "pipeline: max_length or batch out of range");
     int64_t        L = g->max_length, D = cascade_t5_get_config(p->t5)->d_model, B = g->batch;
     char          *texts[2] = {preprocess_text(g->negative_prompt), preprocess_text(g->prompt)};
-    int32_t       *ids = malloc((size_t)(2 * L) * sizeof *ids);
-    int32_t       *mask = malloc((size_t)(2 * L) * sizeof *mask);
-    float         *two = malloc((size_t)(2 * L * D) * sizeof *two);
     float         *all = malloc((size_t)(2 * B * L * D) * sizeof *all);
-    cascade_status st = CASCADE_STATUS_OK;
-    if (!ids || !mask || !two || !all)
-        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "text embeddings");
-    if (!st)
-        st = cascade_tokenizer_encode_batch(p->tok, (const char *const *)texts, 2, (int32_t)L, ids,
-                                            mask, err);
-    if (!st) st = cascade_t5_encode(p->t5, p->be, ids, mask, 2, L, two, err);
+    cascade_status st = all ? encode_pair(p, texts, L, D, err)
+                            : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "text embeddings");
     if (!st) {
         size_t row = (size_t)(L * D);
         for (int64_t h = 0; h < 2; h++)
             for (int64_t b = 0; b < B; b++)
-                memcpy(all + (size_t)(h * B + b) * row, two + (size_t)h * row, row * sizeof *all);
+                memcpy(all + (size_t)(h * B + b) * row, p->emb_two + (size_t)h * row,
+                       row * sizeof *all);
         *emb = all;
         all = NULL;
         *seq = L;
@@ -210,9 +253,6 @@ static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_pa
     }
     g_free(texts[0]);
     g_free(texts[1]);
-    free(ids);
-    free(mask);
-    free(two);
     free(all);
     return st;
 }
@@ -220,6 +260,7 @@ static cascade_status encode_text(cascade_pipeline *p, const cascade_generate_pa
 /* One noise stream for the whole call: the caller's, or the seeded generator. */
 typedef struct call_noise {
     const cascade_generate_params *g;
+    cascade_pipeline              *p;
     cascade_rng                    rng;
     cascade_item_rngs              items; /* seed_per_item */
 } call_noise;
@@ -232,6 +273,28 @@ static cascade_status call_draw(void *user, const char *what, float *out, size_t
         cascade_item_rngs_normal(&cn->items, out, n);
     else
         cascade_rng_normal(&cn->rng, out, n);
+    return CASCADE_STATUS_OK;
+}
+
+/* Every denoising step passes here: counted, then reported to the caller. */
+static void count_step(void *user, int stage, int step, int total, const float *x0,
+                       const int64_t shape[4]) {
+    call_noise *cn = user;
+    if (stage == 1 || stage == 2) cn->p->counters.stage_steps[stage - 1]++;
+    if (cn->g->progress) cn->g->progress(cn->g->user_data, stage, step, total, x0, shape);
+}
+
+/* Stage I's place in the noise stream when its result is given (finishing a candidate):
+ * its loop runs with a denoiser that answers zeros, drawing exactly what the real run drew,
+ * so stage II sees the same noise as in a full run with the same seed. No U-Net runs. */
+static cascade_status null_forward(void *self, const float *sample, const int64_t shape[4],
+                                   double timestep, const float *context, int64_t seq, int64_t dim,
+                                   const float *class_labels, const cascade_cancel *cancel,
+                                   float *out, cascade_error *err) {
+    const cascade_denoiser *d = self;
+    (void)sample, (void)timestep, (void)context, (void)seq, (void)dim, (void)class_labels;
+    (void)cancel, (void)err;
+    memset(out, 0, sizeof *out * (size_t)(shape[0] * d->out_channels * shape[2] * shape[3]));
     return CASCADE_STATUS_OK;
 }
 
@@ -256,8 +319,8 @@ static void stage_args(cascade_pipeline *p, const cascade_generate_params *g, ca
     a->noise_fn = call_draw;
     a->noise_user = cn;
     a->stage = stage;
-    a->progress = g->progress;
-    a->user_data = g->user_data;
+    a->progress = count_step;
+    a->user_data = cn;
     a->cancel = g->cancel;
     a->strength = g->strength;
 }
@@ -320,6 +383,10 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
                                      "16384)",
                                      (long long)w, (long long)h, (long long)m);
     }
+    if (g->stage1_image && (image || !two))
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "generate: a stage I result is finished by stage II, which %s",
+                                 image ? "inpainting does not take" : "is not loaded or not asked for");
     bool    sized = image || h > 0;
     int64_t h1 = sized ? h / f : p->size1, w1 = sized ? w / f : p->size1;
     int64_t h2 = sized ? h : (two ? p->size2 : h1), w2 = sized ? w : (two ? p->size2 : w1);
@@ -336,7 +403,7 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
     int64_t        seq = 0, dim = 0;
     cascade_status st = encode_text(p, g, &emb, &seq, &dim, err);
     if (!st) st = check_memory(p, g, two, h1, w1, h2, w2, seq, err);
-    call_noise     cn = {.g = g};
+    call_noise     cn = {.g = g, .p = p};
     cascade_rng_init(&cn.rng, g->seed);
     if (!st && g->seed_per_item) st = cascade_item_rngs_init(&cn.items, g->seed, g->batch, err);
     if (!st && !(x1 = malloc(n1 * sizeof *x1)))
@@ -354,11 +421,20 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
         }
     }
     cascade_diffusion_args a;
+    cascade_denoiser       null_d;
     if (!st) {
         stage_args(p, g, &cn, emb, seq, dim, 1, h1, w1, &a);
         a.image = img1;
         a.mask = mask1;
+        if (g->stage1_image) { /* finishing: stage I's draws only, then its given result */
+            null_d = *a.denoiser;
+            null_d.forward = null_forward;
+            null_d.self = &null_d;
+            a.denoiser = &null_d;
+            a.progress = NULL;
+        }
         st = cascade_diffusion_run(&a, x1, err);
+        if (!st && g->stage1_image) memcpy(x1, g->stage1_image, n1 * sizeof *x1);
         if (!st) st = check_finite(x1, n1, "stage I", err);
     }
     if (!st && two) {
@@ -442,6 +518,10 @@ cascade_status cascade_pipeline_inpaint(cascade_pipeline *p, const cascade_gener
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "inpaint: image, mask and size are required");
     return run_cascade(p, g, image, mask, height, width, out, shape, err);
+}
+
+void cascade_pipeline_get_counters(const cascade_pipeline *p, cascade_pipeline_counters *out) {
+    *out = p->counters;
 }
 
 void cascade_pipeline_recommended(const cascade_pipeline *p, int stage,

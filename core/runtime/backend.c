@@ -2,6 +2,7 @@
 #include "cascade/backend.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "map-guard.h"
 #include "runtime/planner.h"
@@ -23,6 +24,8 @@ cascade_status cascade_plan_new(cascade_backend *be, const cascade_graph *g, cas
                                      "%s backend: op %s (node '%s') is not supported",
                                      be->vt->name, cascade_op_name(n->op), n->name);
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     cascade_status st = be->vt->plan_new(be, g, out, err);
     /* weights mapped from a file that shrank on disk read as zeros (map-guard.h) */
     if (st == CASCADE_STATUS_OK) st = cascade_map_guard_check("plan's upload", err);
@@ -30,7 +33,23 @@ cascade_status cascade_plan_new(cascade_backend *be, const cascade_graph *g, cas
         cascade_plan_free(*out);
         *out = NULL;
     }
+    if (st == CASCADE_STATUS_OK) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        cascade_backend_counters *c = &be->counters;
+        c->plans_built++;
+        c->plan_ns += (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec));
+        for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
+            const cascade_node *n = cascade_graph_node(g, i);
+            if (n->op != CASCADE_OP_CONSTANT || !n->constant) continue;
+            c->constants_bound++;
+            c->constant_bytes += (uint64_t)cascade_tensor_nbytes(n->constant);
+        }
+    }
     return st;
+}
+
+void cascade_backend_get_counters(const cascade_backend *be, cascade_backend_counters *out) {
+    *out = be->counters;
 }
 
 void cascade_plan_free(cascade_plan *p) {

@@ -323,34 +323,71 @@ cascade_status cascade_t5_build(const cascade_t5 *t5, cascade_graph *g, int64_t 
     return cascade_graph_status(g, err);
 }
 
+struct cascade_t5_runner {
+    const cascade_t5 *t5;
+    cascade_graph    *g;
+    cascade_plan     *p;
+    int64_t           batch, seq;
+    float            *maskf;
+};
+
+void cascade_t5_runner_free(cascade_t5_runner *r) {
+    if (!r) return;
+    cascade_plan_free(r->p);
+    cascade_graph_free(r->g);
+    free(r->maskf);
+    free(r);
+}
+
+cascade_status cascade_t5_runner_new(const cascade_t5 *t5, cascade_backend *be, int64_t batch,
+                                     int64_t seq, cascade_t5_runner **out, cascade_error *err) {
+    *out = NULL;
+    if (batch < 1 || seq < 1 || batch > 65536 || seq > 65536)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "t5: bad batch or length");
+    const size_t n = (size_t)batch * (size_t)seq;
+    cascade_t5_runner *r = calloc(1, sizeof *r);
+    if (r) r->maskf = malloc(sizeof *r->maskf * n);
+    if (!r || !r->maskf) {
+        cascade_t5_runner_free(r);
+        return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "t5: out of memory");
+    }
+    r->t5 = t5;
+    r->batch = batch;
+    r->seq = seq;
+    cascade_status st = cascade_graph_new(&r->g, err);
+    if (!st) st = cascade_t5_build(t5, r->g, batch, seq, false, err);
+    if (!st) st = cascade_plan_new(be, r->g, &r->p, err);
+    if (st) {
+        cascade_t5_runner_free(r);
+        return st;
+    }
+    *out = r;
+    return CASCADE_STATUS_OK;
+}
+
+void cascade_t5_runner_shape(const cascade_t5_runner *r, int64_t *batch, int64_t *seq) {
+    *batch = r->batch;
+    *seq = r->seq;
+}
+
+cascade_status cascade_t5_runner_encode(cascade_t5_runner *r, const int32_t *ids,
+                                        const int32_t *mask, float *out, cascade_error *err) {
+    const int64_t n = r->batch * r->seq;
+    for (int64_t i = 0; i < n; i++) r->maskf[i] = mask ? (float)(mask[i] != 0) : 1.0f;
+    CASCADE_TRY(cascade_plan_write_named(r->p, "input_ids", ids, sizeof(int32_t) * (size_t)n, err));
+    CASCADE_TRY(cascade_plan_write_named(r->p, "attention_mask", r->maskf, sizeof(float) * (size_t)n,
+                                         err));
+    CASCADE_TRY(cascade_plan_run(r->p, NULL, err));
+    return cascade_plan_read_named(r->p, "last_hidden_state", out,
+                                   sizeof(float) * (size_t)n * (size_t)r->t5->cfg.d_model, err);
+}
+
 cascade_status cascade_t5_encode(const cascade_t5 *t5, cascade_backend *be, const int32_t *ids,
                                  const int32_t *mask, int64_t B, int64_t N, float *out,
                                  cascade_error *err) {
-    cascade_graph *g = NULL;
-    cascade_plan  *p = NULL;
-    float         *maskf = NULL;
-    cascade_status st = cascade_graph_new(&g, err);
-    if (st != CASCADE_STATUS_OK) return st;
-    st = cascade_t5_build(t5, g, B, N, false, err);
-    if (st != CASCADE_STATUS_OK) goto done;
-    st = cascade_plan_new(be, g, &p, err);
-    if (st != CASCADE_STATUS_OK) goto done;
-    maskf = malloc(sizeof *maskf * (size_t)(B * N));
-    if (!maskf) {
-        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "t5: out of memory");
-        goto done;
-    }
-    for (int64_t i = 0; i < B * N; i++) maskf[i] = mask ? (float)(mask[i] != 0) : 1.0f;
-    st = cascade_plan_write_named(p, "input_ids", ids, sizeof(int32_t) * (size_t)(B * N), err);
-    if (st == CASCADE_STATUS_OK)
-        st = cascade_plan_write_named(p, "attention_mask", maskf, sizeof(float) * (size_t)(B * N), err);
-    if (st == CASCADE_STATUS_OK) st = cascade_plan_run(p, NULL, err);
-    if (st == CASCADE_STATUS_OK)
-        st = cascade_plan_read_named(p, "last_hidden_state", out,
-                                     sizeof(float) * (size_t)(B * N * t5->cfg.d_model), err);
-done:
-    free(maskf);
-    cascade_plan_free(p);
-    cascade_graph_free(g);
+    cascade_t5_runner *r = NULL;
+    CASCADE_TRY(cascade_t5_runner_new(t5, be, B, N, &r, err));
+    cascade_status st = cascade_t5_runner_encode(r, ids, mask, out, err);
+    cascade_t5_runner_free(r);
     return st;
 }

@@ -652,6 +652,70 @@ static void test_pipeline_stage2_strength(void **state) {
     free(full), free(half);
 }
 
+/* Candidates as one stage-I-only batch (one generator per item), then one finished from its
+ * kept stage I result: no stage I step runs, the prompt is not encoded again, and the image
+ * equals a full run with that item's seed (stage II sees the same noise). */
+static void test_pipeline_finish_candidate(void **state) {
+    tiny *t = *state;
+    if (!t->p) skip();
+    enum { N = 3, S1 = 16, S2 = 32 };
+    cascade_generate_params g;
+    cascade_generate_params_init(&g);
+    g.prompt = "A red fox";
+    g.batch = N;
+    g.seed_per_item = true;
+    g.stage2 = false;
+    g.steps1 = 3;
+    g.steps2 = 2;
+    g.max_length = 12;
+    g.seed = 40;
+    g.progress = count_stages;
+    float                    *cands = NULL, *fin = NULL, *full = NULL;
+    int64_t                   shape[4];
+    cascade_pipeline_counters c0, c1, c2;
+    cascade_error             err;
+    cascade_error_init(&err);
+    cascade_pipeline_get_counters(t->p, &c0);
+    memset(stage_seen, 0, sizeof stage_seen);
+    assert_int_equal(cascade_pipeline_generate(t->p, &g, &cands, shape, &err), CASCADE_STATUS_OK);
+    assert_int_equal(shape[0], N);
+    assert_int_equal(shape[2], S1);
+    assert_int_equal(stage_seen[1], 3);
+    cascade_pipeline_get_counters(t->p, &c1);
+    assert_int_equal(c1.text_encodes - c0.text_encodes, 1);
+    assert_int_equal(c1.stage_steps[0] - c0.stage_steps[0], 3);
+
+    g.batch = 1;
+    g.seed = 42; /* item 2 */
+    g.stage2 = true;
+    g.stage1_image = cands + 2 * 3 * S1 * S1;
+    memset(stage_seen, 0, sizeof stage_seen);
+    cascade_status st = cascade_pipeline_generate(t->p, &g, &fin, shape, &err);
+    if (st) fprintf(stderr, "%s\n", err.message);
+    assert_int_equal(st, CASCADE_STATUS_OK);
+    assert_int_equal(shape[2], S2);
+    assert_int_equal(stage_seen[1], 0);
+    assert_int_equal(stage_seen[2], 2);
+    cascade_pipeline_get_counters(t->p, &c2);
+    assert_int_equal(c2.text_encodes, c1.text_encodes);
+    assert_int_equal(c2.stage_steps[0], c1.stage_steps[0]);
+    assert_int_equal(c2.stage_steps[1] - c1.stage_steps[1], 2);
+
+    g.stage1_image = NULL;
+    assert_int_equal(cascade_pipeline_generate(t->p, &g, &full, shape, &err), CASCADE_STATUS_OK);
+    double worst = 0;
+    for (int i = 0; i < 3 * S2 * S2; i++)
+        worst = fmax(worst, fabs((double)fin[i] - full[i]));
+    assert_true(worst < 1e-4);
+    /* a stage I result without stage II to finish it is refused */
+    g.stage2 = false;
+    g.stage1_image = cands;
+    free(fin);
+    assert_int_equal(cascade_pipeline_generate(t->p, &g, &fin, shape, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    free(cands), free(full);
+}
+
 /* model_index.json's class names are checked: an IF folder whose U-Net, text encoder or
  * tokenizer is of another class is refused, naming the component and the class. */
 static void test_pipeline_class_names(void **state) {
@@ -800,6 +864,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_pipeline_inpaint_tiny, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_class_names, tiny_setup, tiny_teardown),
         cmocka_unit_test_setup_teardown(test_pipeline_stage2_strength, tiny_setup,
+                                        tiny_teardown),
+        cmocka_unit_test_setup_teardown(test_pipeline_finish_candidate, tiny_setup,
                                         tiny_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

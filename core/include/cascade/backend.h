@@ -61,9 +61,19 @@ typedef struct cascade_backend_vtable {
                                     cascade_plan_estimate *out, cascade_error *err);
 } cascade_backend_vtable;
 
+/* What a backend has been asked to build so far (cascade_plan_new keeps them): a session
+ * that reuses plans shows it by these not moving between runs. */
+typedef struct cascade_backend_counters {
+    uint64_t plans_built;     /* plans made */
+    uint64_t plan_ns;         /* time spent making them (constant upload included) */
+    uint64_t constants_bound; /* constant tensors (weights) bound or uploaded by those plans */
+    uint64_t constant_bytes;  /* their bytes, as the graph holds them */
+} cascade_backend_counters;
+
 struct cascade_backend {
     const cascade_backend_vtable *vt;
     void                         *impl;
+    cascade_backend_counters      counters; /* zeroed by the backend's calloc */
 };
 
 /* Every plan remembers its backend and graph (both borrowed: they must outlive it). */
@@ -102,6 +112,8 @@ cascade_status cascade_plan_write_named(cascade_plan *p, const char *name, const
 cascade_status cascade_plan_read_named(const cascade_plan *p, const char *name, void *dst,
                                        size_t n_bytes, cascade_error *err);
 void cascade_backend_memory_stats(const cascade_backend *be, cascade_memory_stats *out);
+/* The plans made on be so far (cascade_backend_counters). */
+void cascade_backend_get_counters(const cascade_backend *be, cascade_backend_counters *out);
 /* What cascade_plan_new(be, g) would hold (see cascade_plan_estimate); fails with the graph's
  * build error. Nothing is allocated beyond the walk itself. */
 cascade_status cascade_plan_estimate_graph(cascade_backend *be, const cascade_graph *g,

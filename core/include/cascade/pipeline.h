@@ -252,6 +252,11 @@ typedef struct cascade_generate_params {
     cascade_progress_fn   progress;
     void                 *user_data;
     const cascade_cancel *cancel;
+    /* generate with stage II: stage I's result for these settings (batch, 3, H / f, W / f),
+     * from an earlier stage-I-only call (a candidate the user picked). Stage I is not run:
+     * its noise draws are taken in order without the U-Net, so the image equals a full run
+     * with the same seed and settings. NULL: stage I runs. */
+    const float *stage1_image;
 } cascade_generate_params;
 
 void cascade_generate_params_init(cascade_generate_params *p);
@@ -269,6 +274,13 @@ cascade_status cascade_pipeline_inpaint(cascade_pipeline *p, const cascade_gener
                                         const float *image, const float *mask, int64_t height,
                                         int64_t width, float **out, int64_t shape[4],
                                         cascade_error *err);
+
+/* What a loaded pipeline has done so far: a session shows reuse by these. */
+typedef struct cascade_pipeline_counters {
+    uint64_t text_encodes;   /* T5 runs (a repeated prompt pair is not encoded again) */
+    uint64_t stage_steps[2]; /* denoising steps run by stage I and stage II's U-Nets */
+} cascade_pipeline_counters;
+void cascade_pipeline_get_counters(const cascade_pipeline *p, cascade_pipeline_counters *out);
 
 /* The settings a stage (1 or 2) of the loaded cascade is best run with: its folder's
  * generation_defaults.json over the engine's defaults (cascade_generation_defaults_resolve),

@@ -52,7 +52,19 @@ cascade_status cascade_t5_build(const cascade_t5 *t5, cascade_graph *g, int64_t 
 int32_t cascade_t5_relative_bucket(int64_t relative_position, int64_t num_buckets,
                                    int64_t max_distance);
 
-/* Convenience: builds, plans and runs the encoder once. out: (B, N, d_model). */
+/* The encoder planned for (batch, seq) on a backend, kept to encode many times: a session
+ * builds it once instead of per prompt. t5 and be must outlive it. */
+typedef struct cascade_t5_runner cascade_t5_runner;
+cascade_status cascade_t5_runner_new(const cascade_t5 *t5, cascade_backend *be, int64_t batch,
+                                     int64_t seq, cascade_t5_runner **out, cascade_error *err);
+void           cascade_t5_runner_free(cascade_t5_runner *r); /* NULL-safe */
+/* The (batch, seq) it was planned for. */
+void           cascade_t5_runner_shape(const cascade_t5_runner *r, int64_t *batch, int64_t *seq);
+/* ids and mask (batch, seq) (mask NULL: all attended) -> out (batch, seq, d_model). */
+cascade_status cascade_t5_runner_encode(cascade_t5_runner *r, const int32_t *ids,
+                                        const int32_t *mask, float *out, cascade_error *err);
+
+/* Convenience: a runner made, run once and freed. out: (B, N, d_model). */
 cascade_status cascade_t5_encode(const cascade_t5 *t5, cascade_backend *be, const int32_t *ids,
                                  const int32_t *mask, int64_t batch, int64_t seq, float *out,
                                  cascade_error *err);
