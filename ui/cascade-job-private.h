@@ -9,6 +9,7 @@
 #include "cascade/inpaint-blend.h"
 #include "cascade/pipeline.h"
 #include "cascade/sd-pipeline.h"
+#include "cascade/session.h"
 #include "cascade/upscaler.h"
 
 G_BEGIN_DECLS
@@ -19,25 +20,16 @@ typedef struct {
     CascadeRecipe    recipe; /* seed already drawn when random */
     CascadeImage    *image, *mask;
     cascade_cancel   cancel;
-    CascadeJobCache *cache; /* borrowed; NULL: load everything for this run */
+    CascadeJobCache *cache;   /* borrowed; NULL: a session of its own for this run */
+    cascade_session *session; /* while the engine runs: the cache's, or the run's own */
 } CascadeJobRun;
 
-/* A backend and pipeline kept between runs (cascade_job_start_cached). */
+/* The engine session kept between runs (cascade_job_start_cached). */
 struct _CascadeJobCache {
-    GMutex            lock; /* held by the run using it */
-    gchar            *backend_name, *s1, *sr;
-    cascade_backend  *backend;
-    cascade_pipeline *pipeline; /* loaded on backend from s1 (+ sr) */
-    gchar            *upscaler_dir;
-    cascade_upscaler *upscaler; /* loaded from upscaler_dir (backend-independent) */
-    gchar               *sd_dir;
-    cascade_sd_pipeline *sd; /* a Stable Diffusion folder loaded on backend from sd_dir */
-    gchar               *s3_dir;
-    cascade_sd_pipeline *s3; /* the IF cascade's stage III (an x4 upscaler) from s3_dir */
-    guint             loads;
+    GMutex           lock;    /* held by the run using it */
+    cascade_session *session; /* NULL until the first run; replaced when the backend changes */
+    guint            dropped_loads; /* loads of sessions since replaced */
 };
-/* Frees what the cache holds (lock held or no run alive). */
-void job_cache_drop(CascadeJobCache *c);
 
 /* Worker thread. Runs the recipe; TRUE with *results (CascadeImage per item) and *seeds,
  * else FALSE with error (G_IO_ERROR_CANCELLED on cancel). */
@@ -77,11 +69,11 @@ gchar *job_sd_dir(const CascadeRecipe *r);
 gchar *job_stage3_dir(const CascadeRecipe *r);
 /* Stage III on *img (1, 3, H, W) with r's prompt and seed: *img and shape replaced by the
  * x4 image. */
-gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, guint64 seed,
-                    float **img, int64_t shape[4], GError **error);
-/* Runs r on the SD folder dir, loaded on be (kept in the run's cache when it has one). */
-gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir, GPtrArray *results,
-                    guint64 *seeds, GError **error);
+gboolean job_stage3(CascadeJobRun *run, const gchar *dir, guint64 seed, float **img,
+                    int64_t shape[4], GError **error);
+/* Runs r on the SD folder dir, loaded by the run's session. */
+gboolean job_run_sd(CascadeJobRun *run, const gchar *dir, GPtrArray *results, guint64 *seeds,
+                    GError **error);
 
 /* Worker thread -> main context. preview takes ownership of image. */
 void     job_post_progress(CascadeJobRun *run, gint stage, gint step, gint total);

@@ -11,7 +11,6 @@
 
 #include "cascade-job-private.h"
 #include "cascade-upscalers.h"
-#include "cascade/backend-name.h"
 #include "cascade/backend.h"
 #include "cascade/inpaint-blend.h"
 #include "cascade/model-search.h"
@@ -31,7 +30,7 @@ gboolean job_fail_core(const cascade_error *err, GError **error) {
     return FALSE;
 }
 
-/* ---- model lookup (as cli/model-paths.c: $CASCADE_MODEL, installed, source tree) --------- */
+/* ---- model lookup: core's one rule (cascade_model_resolve) ------------------------------ */
 
 /* core's malloc'd strings as GLib-owned ones. */
 static gchar *to_gstr(char *s) {
@@ -40,25 +39,17 @@ static gchar *to_gstr(char *s) {
     return r;
 }
 
-static gchar *stage_of(const gchar *root, const gchar *stage) {
-    return to_gstr(cascade_model_stage_dir(root, stage));
-}
-
-static gchar *default_root(void) {
-    static const char *const candidates[] = {CASCADE_MODEL_INSTALL_DIR, CASCADE_MODEL_SOURCE_DIR};
-    return to_gstr(cascade_model_default_root(candidates, G_N_ELEMENTS(candidates)));
-}
-
 gchar *cascade_job_default_model_dir(void) {
-    g_autofree gchar *root = default_root();
-    if (!root) return NULL;
-    gchar *s1 = stage_of(root, "stage1");
-    return s1 ? s1 : g_steal_pointer(&root);
+    char *s1 = NULL, *s2 = NULL;
+    if (cascade_model_resolve(NULL, NULL, FALSE, &s1, &s2, NULL)) return NULL;
+    return to_gstr(s1);
 }
 
 gchar *cascade_job_default_sr_model_dir(void) {
-    g_autofree gchar *root = default_root();
-    return root ? stage_of(root, "stage2") : NULL;
+    char *s1 = NULL, *s2 = NULL;
+    if (cascade_model_resolve(NULL, NULL, TRUE, &s1, &s2, NULL)) return NULL;
+    free(s1);
+    return to_gstr(s2);
 }
 
 gchar *cascade_job_default_upscaler_dir(void) {
@@ -69,30 +60,6 @@ gchar *cascade_job_default_upscaler_dir(void) {
     for (gsize i = 0; i < G_N_ELEMENTS(candidates); i++)
         if (g_file_test(candidates[i], G_FILE_TEST_IS_DIR)) return g_strdup(candidates[i]);
     return NULL;
-}
-
-/* Stage I and II directories for r: a cascade root given as model means its stage1 and
- * stage2; an empty model means the default model. *sr is NULL when there is no stage II (or
- * want_sr is FALSE). */
-static gboolean resolve_models(const CascadeRecipe *r, gboolean want_sr, gchar **s1, gchar **sr,
-                               GError **error) {
-    const gboolean given = r->model_dir && *r->model_dir;
-    *s1 = given ? stage_of(r->model_dir, "stage1") : cascade_job_default_model_dir();
-    if (!*s1 && given) *s1 = g_strdup(r->model_dir);
-    if (!*s1) {
-        g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_IO,
-                    _("No model is installed: choose a model folder (or set CASCADE_MODEL)"));
-        return FALSE;
-    }
-    *sr = NULL;
-    if (!want_sr) return TRUE;
-    if (r->sr_model_dir && *r->sr_model_dir)
-        *sr = g_strdup(r->sr_model_dir);
-    else if (given)
-        *sr = stage_of(r->model_dir, "stage2");
-    else
-        *sr = cascade_job_default_sr_model_dir();
-    return TRUE;
 }
 
 /* The upscaler directory: the recipe's (a converted model, or a folder of them), else the
@@ -119,7 +86,9 @@ void job_on_progress(void *ud, int stage, int step, int total, const float *x0,
     if (!x0 || !job_wants_preview(p->run)) return;
     if (step != 1 && step != total && now - p->last_preview < 150000) return;
     p->last_preview = now;
-    job_post_preview(p->run, p->item, job_to_rgb(x0, shape[2], shape[3]));
+    const size_t plane = (size_t)(shape[1] * shape[2] * shape[3]);
+    for (int64_t b = 0; b < shape[0]; b++) /* a batch of candidates: one preview each */
+        job_post_preview(p->run, p->item + (gint)b, job_to_rgb(x0 + b * plane, shape[2], shape[3]));
 }
 
 static void on_tiles(int32_t done, int32_t total, void *ud) {
@@ -204,8 +173,21 @@ gboolean job_check_mask(const CascadeImage *mask, GError **error) {
     return FALSE;
 }
 
-static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_pipeline *p,
-                              GPtrArray *results, guint64 *seeds, GError **error) {
+/* Splits a pipeline's (B, 3, h, w) result into results (composited for inpainting). */
+static void add_batch(GPtrArray *results, float *img, const int64_t shape[4],
+                      const CascadeImage *orig, const CascadeImage *mask,
+                      const cascade_blend_options *bo) {
+    const size_t plane = (size_t)(shape[1] * shape[2] * shape[3]);
+    const int64_t one[4] = {1, shape[1], shape[2], shape[3]};
+    for (int64_t b = 0; b < shape[0]; b++) {
+        float *item = g_memdup2(img + b * plane, plane * sizeof *img);
+        job_add_result(results, item, one, orig, mask, bo);
+    }
+    free(img);
+}
+
+static gboolean run_diffusion(CascadeJobRun *run, cascade_pipeline *p, GPtrArray *results,
+                              guint64 *seeds, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     cascade_error        err;
     cascade_error_init(&err);
@@ -262,6 +244,22 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
     g_autofree gchar *s3 = r->mode == CASCADE_MODE_GENERATE && g.stage2 ? job_stage3_dir(r) : NULL;
     gint     first = r->candidate >= 0 ? r->candidate : 0;
     gint     last = r->candidate >= 0 ? r->candidate + 1 : r->batch;
+    /* stage I candidates: the whole batch in one call (one text encode, one batched U-Net
+     * run), each item with its own generator, so a picked one is finished alone */
+    if (!x && !g.stage2 && last - first > 1) {
+        float  *img = NULL;
+        int64_t shape[4];
+        g.batch = last - first;
+        g.seed_per_item = true;
+        g.seed = r->seed + (guint64)first;
+        pc.n_items = 1;
+        if (cascade_session_generate(run->session, p, &g, &img, shape, &err))
+            return job_fail_core(&err, error);
+        add_batch(results, img, shape, NULL, NULL, &blend);
+        for (gint i = first; i < last; i++)
+            seeds[i - first] = r->seed + (guint64)i;
+        return TRUE;
+    }
     gboolean ok = TRUE;
     for (gint i = first; i < last && ok; i++) {
         float  *img = NULL;
@@ -269,12 +267,12 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
         pc.item = i - first;
         g.seed = r->seed + (guint64)i;
         cascade_status st = x ? cascade_pipeline_inpaint(p, &g, x, m, mh, mw, &img, shape, &err)
-                              : cascade_pipeline_generate(p, &g, &img, shape, &err);
+                              : cascade_session_generate(run->session, p, &g, &img, shape, &err);
         if (st) {
             ok = job_fail_core(&err, error);
             break;
         }
-        if (s3 && !job_stage3(run, be, s3, g.seed, &img, shape, error)) {
+        if (s3 && !job_stage3(run, s3, g.seed, &img, shape, error)) {
             free(img);
             ok = FALSE;
             break;
@@ -285,8 +283,8 @@ static gboolean run_diffusion(CascadeJobRun *run, cascade_backend *be, cascade_p
     return ok;
 }
 
-static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *results,
-                            guint64 *seeds, GError **error) {
+static gboolean run_upscale(CascadeJobRun *run, GPtrArray *results, guint64 *seeds,
+                            GError **error) {
     const CascadeRecipe *r = &run->recipe;
     g_autofree gchar    *dir = resolve_upscaler(r);
     if (!dir) {
@@ -297,30 +295,17 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     }
     cascade_error err;
     cascade_error_init(&err);
-    CascadeJobCache  *c = run->cache; /* its lock is held by job_run_engine */
-    cascade_upscaler *u = c && c->upscaler && !g_strcmp0(c->upscaler_dir, dir) ? c->upscaler : NULL;
-    const gboolean    owned = c == NULL;
-    if (!u) {
-        if (cascade_upscaler_load(dir, &u, &err)) return job_fail_core(&err, error);
-        if (c) {
-            g_clear_pointer(&c->upscaler, cascade_upscaler_free);
-            g_free(c->upscaler_dir);
-            c->upscaler = u;
-            c->upscaler_dir = g_strdup(dir);
-            c->loads++;
-        }
-    }
+    cascade_upscaler *u = NULL;
+    if (cascade_session_upscaler(run->session, dir, &u, &err)) return job_fail_core(&err, error);
     if (cascade_upscaler_scale(u) != r->upscale_factor) {
         g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
                     _("The upscaler in %s enlarges ×%d, but ×%d was asked for"), dir,
                     cascade_upscaler_scale(u), r->upscale_factor);
-        if (owned) cascade_upscaler_free(u);
         return FALSE;
     }
     const CascadeImage *im = run->image;
     const gint          s = r->upscale_factor;
     if (im->width > G_MAXINT / s || im->height > G_MAXINT / s) {
-        if (owned) cascade_upscaler_free(u);
         g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_INVALID_ARG,
                     _("The image is too large to enlarge ×%d"), s);
         return FALSE;
@@ -333,9 +318,8 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     opt.progress = on_tiles;
     opt.user_data = run;
     cascade_status st = cascade_upscale_image(
-        u, be, im->pixels, im->width, im->height, im->channels, (size_t)im->width * im->channels,
+        u, cascade_session_backend(run->session), im->pixels, im->width, im->height, im->channels, (size_t)im->width * im->channels,
         out->pixels, (size_t)out->width * out->channels, &opt, &err);
-    if (owned) cascade_upscaler_free(u);
     if (st) {
         cascade_job_image_free(out);
         return job_fail_core(&err, error);
@@ -345,55 +329,27 @@ static gboolean run_upscale(CascadeJobRun *run, cascade_backend *be, GPtrArray *
     return TRUE;
 }
 
-/* The backend and, for diffusion, the pipeline of a run: loaded for it (*owned), or kept in
- * the cache (whose lock the caller holds) from an earlier run with the same backend and
- * models. A cached pipeline always loads stage II when there is one, so a stage-I-only run
- * (the dialog's candidates) and the full run after it share one load. */
-static gboolean get_engine(CascadeJobRun *run, gboolean backend_only, cascade_backend **be,
-                           cascade_pipeline **p, gboolean *owned, GError **error) {
+/* The run's session: the cache's (made on the first run, made again when another backend is
+ * asked for), else one of its own (*owned). The cache's lock is held by the caller. */
+static gboolean get_session(CascadeJobRun *run, gboolean *owned, GError **error) {
     const CascadeRecipe *r = &run->recipe;
     CascadeJobCache     *c = run->cache;
-    const gboolean       diffusion = r->mode != CASCADE_MODE_UPSCALE && !backend_only;
     const gchar         *be_name = r->backend && *r->backend ? r->backend : "auto";
-    g_autofree gchar    *s1 = NULL, *sr = NULL;
     cascade_error        err;
     cascade_error_init(&err);
-    *be = NULL, *p = NULL, *owned = c == NULL;
-    if (diffusion && !resolve_models(r, c ? TRUE : r->stage2, &s1, &sr, error)) return FALSE;
-    if (!c) {
-        if (cascade_backend_new_by_name(be_name, 0, be, &err)) return job_fail_core(&err, error);
-    } else {
-        if (!c->backend || g_strcmp0(c->backend_name, be_name)) {
-            job_cache_drop(c);
-            if (cascade_backend_new_by_name(be_name, 0, &c->backend, &err)) return job_fail_core(&err, error);
-            c->backend_name = g_strdup(be_name);
-        }
-        *be = c->backend;
-        if (!diffusion) return TRUE;
-        if (c->pipeline && !g_strcmp0(c->s1, s1) && !g_strcmp0(c->sr, sr)) {
-            *p = c->pipeline;
-            return TRUE;
-        }
-        g_clear_pointer(&c->pipeline, cascade_pipeline_free);
-        g_clear_pointer(&c->s1, g_free);
-        g_clear_pointer(&c->sr, g_free);
+    *owned = c == NULL;
+    if (c && c->session && !g_strcmp0(cascade_session_backend_name(c->session), be_name)) {
+        run->session = c->session;
+        return TRUE;
     }
-    if (!diffusion) return TRUE;
-    cascade_pipeline_options po;
-    cascade_pipeline_options_init(&po);
-    po.model_dir = s1;
-    po.sr_model_dir = sr;
-    po.backend = *be;
-    if (cascade_pipeline_load(&po, p, &err)) {
-        if (!c) g_clear_pointer(be, cascade_backend_free);
-        return job_fail_core(&err, error);
+    if (c && c->session) {
+        cascade_session_counters n;
+        cascade_session_get_counters(c->session, &n);
+        c->dropped_loads += (guint)n.model_loads;
+        g_clear_pointer(&c->session, cascade_session_free);
     }
-    if (c) {
-        c->pipeline = *p;
-        c->s1 = g_steal_pointer(&s1);
-        c->sr = g_steal_pointer(&sr);
-        c->loads++;
-    }
+    if (cascade_session_new(be_name, 0, &run->session, &err)) return job_fail_core(&err, error);
+    if (c) c->session = run->session;
     return TRUE;
 }
 
@@ -403,20 +359,32 @@ gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds
     g_autofree gchar    *sd = job_sd_dir(r);
     *results = g_ptr_array_new_with_free_func((GDestroyNotify)cascade_job_image_free);
     *seeds = g_new0(guint64, n);
-    cascade_backend  *be = NULL;
-    cascade_pipeline *p = NULL;
-    gboolean          owned = FALSE;
+    gboolean owned = FALSE;
     if (run->cache) g_mutex_lock(&run->cache->lock); /* one run at a time uses the cache */
-    gboolean ok = get_engine(run, sd != NULL, &be, &p, &owned, error);
-    if (ok && sd)
-        ok = job_run_sd(run, be, sd, *results, *seeds, error);
-    else if (ok)
-        ok = r->mode == CASCADE_MODE_UPSCALE ? run_upscale(run, be, *results, *seeds, error)
-                                             : run_diffusion(run, be, p, *results, *seeds, error);
-    if (owned) {
-        cascade_pipeline_free(p);
-        cascade_backend_free(be);
+    gboolean ok = get_session(run, &owned, error);
+    if (ok && sd) {
+        ok = job_run_sd(run, sd, *results, *seeds, error);
+    } else if (ok && r->mode == CASCADE_MODE_UPSCALE) {
+        ok = run_upscale(run, *results, *seeds, error);
+    } else if (ok) {
+        cascade_pipeline *p = NULL;
+        cascade_error     err;
+        cascade_error_init(&err);
+        g_autofree gchar *def = r->model_dir && *r->model_dir ? NULL : cascade_job_default_model_dir();
+        /* a kept session loads stage II even for stage I candidates: the run after them
+         * finishes one */
+        if (!def && !(r->model_dir && *r->model_dir)) {
+            g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_IO,
+                        _("No model is installed: choose a model folder (or set CASCADE_MODEL)"));
+            ok = FALSE;
+        } else if (cascade_session_pipeline(run->session, r->model_dir, r->sr_model_dir,
+                                     run->cache ? TRUE : r->stage2, &p, &err))
+            ok = job_fail_core(&err, error);
+        else
+            ok = run_diffusion(run, p, *results, *seeds, error);
     }
+    if (owned) cascade_session_free(run->session);
+    run->session = NULL;
     if (run->cache) g_mutex_unlock(&run->cache->lock);
     if (ok && cascade_cancel_is_raised(&run->cancel)) { /* raised after the last step */
         g_set_error_literal(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("Cancelled"));

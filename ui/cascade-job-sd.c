@@ -209,27 +209,15 @@ static gboolean sd_upscale(CascadeJobRun *run, cascade_sd_pipeline *p, const gch
     return TRUE;
 }
 
-/* The SD folder dir on be: the one in the cache slot when it is that folder, else loaded
- * (into the slot when there is a cache: then the cache owns it, else the caller). */
-static cascade_sd_pipeline *sd_get(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
-                                   cascade_sd_pipeline **slot, gchar **slot_dir, GError **error) {
-    CascadeJobCache *c = run->cache; /* its lock is held by job_run_engine */
-    if (c && *slot && !g_strcmp0(*slot_dir, dir)) return *slot;
+/* The SD folder dir from the run's session (slot 1: the cascade's stage III). */
+static cascade_sd_pipeline *sd_get(CascadeJobRun *run, const gchar *dir, gboolean stage3,
+                                   GError **error) {
     cascade_sd_pipeline *p = NULL;
     cascade_error        err;
     cascade_error_init(&err);
-    cascade_dtype dt =
-        !g_strcmp0(run->recipe.backend, "vulkan-fp16") ? CASCADE_DTYPE_F16 : CASCADE_DTYPE_F32;
-    if (cascade_sd_pipeline_load(dir, be, dt, &p, &err)) {
+    if (cascade_session_sd(run->session, stage3 ? 1 : 0, dir, &p, &err)) {
         job_fail_core(&err, error);
         return NULL;
-    }
-    if (c) {
-        g_clear_pointer(slot, cascade_sd_pipeline_free);
-        g_free(*slot_dir);
-        *slot = p;
-        *slot_dir = g_strdup(dir);
-        c->loads++;
     }
     return p;
 }
@@ -241,22 +229,10 @@ gchar *job_stage3_dir(const CascadeRecipe *r) {
     return cascade_sd_pipeline_is_dir(dir) ? g_steal_pointer(&dir) : NULL;
 }
 
-/* sd_get on the cache's stage III slot (stage3) or its SD model slot; without a cache the
- * pipeline is the caller's, in *scratch. */
-static cascade_sd_pipeline *sd_acquire(CascadeJobRun *run, cascade_backend *be, const gchar *dir,
-                                       gboolean stage3, cascade_sd_pipeline **scratch,
-                                       GError **error) {
-    CascadeJobCache *c = run->cache;
-    *scratch = NULL;
-    if (!c) return *scratch = sd_get(run, be, dir, scratch, NULL, error);
-    return stage3 ? sd_get(run, be, dir, &c->s3, &c->s3_dir, error)
-                  : sd_get(run, be, dir, &c->sd, &c->sd_dir, error);
-}
-
-gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, guint64 seed,
-                    float **img, int64_t shape[4], GError **error) {
+gboolean job_stage3(CascadeJobRun *run, const gchar *dir, guint64 seed, float **img,
+                    int64_t shape[4], GError **error) {
     const CascadeRecipe *r = &run->recipe;
-    cascade_sd_pipeline *scratch, *p = sd_acquire(run, be, dir, TRUE, &scratch, error);
+    cascade_sd_pipeline *p = sd_get(run, dir, TRUE, error);
     if (!p) return FALSE;
     gboolean ok = FALSE;
     if (!cascade_sd_pipeline_can(p, CASCADE_SD_TASK_UPSCALE)) {
@@ -280,18 +256,14 @@ gboolean job_stage3(CascadeJobRun *run, cascade_backend *be, const gchar *dir, g
             ok = TRUE;
         }
     }
-    cascade_sd_pipeline_free(scratch);
     return ok;
 }
 
-gboolean job_run_sd(CascadeJobRun *run, cascade_backend *be, const gchar *dir, GPtrArray *results,
-                    guint64 *seeds, GError **error) {
+gboolean job_run_sd(CascadeJobRun *run, const gchar *dir, GPtrArray *results, guint64 *seeds,
+                    GError **error) {
     const CascadeRecipe *r = &run->recipe;
-    cascade_sd_pipeline *scratch, *p = sd_acquire(run, be, dir, FALSE, &scratch, error);
+    cascade_sd_pipeline *p = sd_get(run, dir, FALSE, error);
     if (!p) return FALSE;
-    gboolean ok = r->mode == CASCADE_MODE_UPSCALE
-                      ? sd_upscale(run, p, dir, results, seeds, error)
-                      : sd_diffusion(run, p, dir, results, seeds, error);
-    cascade_sd_pipeline_free(scratch);
-    return ok;
+    return r->mode == CASCADE_MODE_UPSCALE ? sd_upscale(run, p, dir, results, seeds, error)
+                                           : sd_diffusion(run, p, dir, results, seeds, error);
 }

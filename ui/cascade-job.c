@@ -232,30 +232,29 @@ CascadeJobCache *cascade_job_cache_new(void) {
     return c;
 }
 
-void job_cache_drop(CascadeJobCache *c) {
-    g_clear_pointer(&c->pipeline, cascade_pipeline_free); /* before the backend it runs on */
-    g_clear_pointer(&c->sd, cascade_sd_pipeline_free);
-    g_clear_pointer(&c->sd_dir, g_free);
-    g_clear_pointer(&c->s3, cascade_sd_pipeline_free);
-    g_clear_pointer(&c->s3_dir, g_free);
-    g_clear_pointer(&c->backend, cascade_backend_free);
-    g_clear_pointer(&c->backend_name, g_free);
-    g_clear_pointer(&c->s1, g_free);
-    g_clear_pointer(&c->sr, g_free);
-    g_clear_pointer(&c->upscaler, cascade_upscaler_free);
-    g_clear_pointer(&c->upscaler_dir, g_free);
-}
-
 void cascade_job_cache_free(CascadeJobCache *c) {
     if (!c) return;
-    job_cache_drop(c);
+    cascade_session_free(c->session);
     g_mutex_clear(&c->lock);
     g_free(c);
 }
 
 guint cascade_job_cache_loads(CascadeJobCache *c) {
+    cascade_session_counters n;
+    cascade_job_cache_counters(c, &n);
+    return (guint)n.model_loads;
+}
+
+void cascade_job_cache_counters(CascadeJobCache *c, cascade_session_counters *out) {
     g_mutex_lock(&c->lock);
-    guint n = c->loads;
+    memset(out, 0, sizeof *out);
+    if (c->session) cascade_session_get_counters(c->session, out);
+    out->model_loads += c->dropped_loads;
     g_mutex_unlock(&c->lock);
-    return n;
+}
+
+void cascade_job_cache_release(CascadeJobCache *c) {
+    g_mutex_lock(&c->lock);
+    if (c->session) cascade_session_release(c->session);
+    g_mutex_unlock(&c->lock);
 }

@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "cascade-recipe.h"
+#include "cascade/session.h"
 
 G_BEGIN_DECLS
 
@@ -73,6 +74,12 @@ CascadeJobCache *cascade_job_cache_new(void);
 void             cascade_job_cache_free(CascadeJobCache *cache); /* NULL-safe */
 /* How many diffusion model sets and upscalers the cache has loaded so far. */
 guint            cascade_job_cache_loads(CascadeJobCache *cache);
+/* The engine session's counters (cascade/session.h): loads, plans built, text encodes, steps
+ * per stage, candidates finished without stage I. Waits for a running job. */
+void cascade_job_cache_counters(CascadeJobCache *cache, cascade_session_counters *out);
+/* Frees the loaded models and kept plans (an idle front end gives memory back); the next run
+ * loads again. Waits for a running job. */
+void cascade_job_cache_release(CascadeJobCache *cache);
 /* cascade_job_start with a cache (borrowed; NULL is cascade_job_start). */
 CascadeJob *cascade_job_start_cached(const CascadeRecipe *recipe, const CascadeImage *image,
                                      const CascadeImage *mask,

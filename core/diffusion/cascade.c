@@ -175,6 +175,14 @@ cascade_status cascade_pipeline_aspect_size(const cascade_pipeline *p, bool stag
     return CASCADE_STATUS_OK;
 }
 
+void cascade_pipeline_stage1_size(const cascade_pipeline *p, const cascade_generate_params *g,
+                                  int64_t *height, int64_t *width) {
+    const bool    two = g->stage2 && p->unet2;
+    const int64_t f = two ? p->size2 / p->size1 : 1, full = two ? p->size2 : p->size1;
+    *height = (g->height > 0 ? g->height : full) / f;
+    *width = (g->width > 0 ? g->width : full) / f;
+}
+
 cascade_status cascade_pipeline_prompt_tokens(const cascade_pipeline *p, const char *prompt,
                                               int64_t *n_tokens, cascade_error *err) {
     char          *text = preprocess_text(prompt);

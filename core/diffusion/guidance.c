@@ -1,5 +1,5 @@
 /* Classifier-free guidance as IF applies it, the bilinear upscale of stage II, and the U-Net
- * behind the denoiser seam (a graph planned on a backend, replanned when shapes change). */
+ * behind the denoiser seam (graphs planned on a backend, a plan kept per recent shape). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,26 +68,43 @@ void cascade_resize_bilinear_ac(const float *x, int64_t n_planes, int64_t in_h, 
 
 /* ---- the U-Net denoiser ---- */
 
+/* Plans kept per shape: the dialog's candidates (stage I, a batch of several) and a plain
+ * generate (a batch of one) alternate, and each would otherwise replan the other away. */
+enum { UNET_KEPT_PLANS = 2 };
+
+typedef struct unet_plan {
+    cascade_graph *graph;
+    cascade_plan  *plan;
+    int64_t        batch, height, width, seq; /* batch 0: empty slot */
+    uint64_t       last_use;
+} unet_plan;
+
 struct cascade_unet_denoiser {
     cascade_denoiser  seam;
     cascade_unet     *unet;
     cascade_unet_info info;
     cascade_weights  *weights;
     cascade_backend  *be;
-    cascade_graph    *graph; /* for the shape below */
-    cascade_plan     *plan;
-    int64_t           batch, height, width, seq;
+    unet_plan         plans[UNET_KEPT_PLANS];
+    uint64_t          uses;
     float            *scratch; /* timesteps / labels (batch floats) */
+    int64_t           scratch_n;
 };
 
-static void unet_drop_plan(cascade_unet_denoiser *d) {
-    cascade_plan_free(d->plan);
-    cascade_graph_free(d->graph);
-    free(d->scratch);
-    d->plan = NULL;
-    d->graph = NULL;
-    d->scratch = NULL;
-    d->batch = 0;
+static void unet_drop_plan(unet_plan *u) {
+    cascade_plan_free(u->plan);
+    cascade_graph_free(u->graph);
+    memset(u, 0, sizeof *u);
+}
+
+static unet_plan *unet_find_plan(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
+                                 int64_t seq) {
+    for (int i = 0; i < UNET_KEPT_PLANS; i++) {
+        unet_plan *u = &d->plans[i];
+        if (u->plan && u->batch == batch && u->height == h && u->width == w && u->seq == seq)
+            return u;
+    }
+    return NULL;
 }
 
 /* The U-Net's graph for one shape. */
@@ -109,8 +126,7 @@ cascade_status cascade_unet_denoiser_estimate(cascade_unet_denoiser *d, int64_t 
                                               int64_t w, int64_t seq, uint64_t *bytes,
                                               cascade_error *err) {
     *bytes = 0;
-    if (d->plan && d->batch == batch && d->height == h && d->width == w && d->seq == seq)
-        return CASCADE_STATUS_OK;
+    if (unet_find_plan(d, batch, h, w, seq)) return CASCADE_STATUS_OK;
     cascade_graph        *g = NULL;
     cascade_plan_estimate est;
     cascade_status        st = unet_graph(d, batch, h, w, seq, &g, err);
@@ -120,21 +136,35 @@ cascade_status cascade_unet_denoiser_estimate(cascade_unet_denoiser *d, int64_t 
     return st;
 }
 
-static cascade_status unet_replan(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
-                                  int64_t seq, cascade_error *err) {
-    unet_drop_plan(d);
-    cascade_status st = unet_graph(d, batch, h, w, seq, &d->graph, err);
-    if (!st) st = cascade_plan_new(d->be, d->graph, &d->plan, err);
-    if (!st && !(d->scratch = malloc((size_t)batch * sizeof(float))))
-        st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "U-Net timesteps");
-    if (st) {
-        unet_drop_plan(d);
-        return st;
+/* A plan for the shape: a kept one, else a new one in the least recently used slot (its old
+ * plan freed first, so two large plans never coexist with a third being made). */
+static cascade_status unet_plan_for(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
+                                    int64_t seq, unet_plan **out, cascade_error *err) {
+    unet_plan *u = unet_find_plan(d, batch, h, w, seq);
+    if (!u) {
+        u = &d->plans[0];
+        for (int i = 1; i < UNET_KEPT_PLANS; i++)
+            if (d->plans[i].last_use < u->last_use) u = &d->plans[i];
+        unet_drop_plan(u);
+        cascade_status st = unet_graph(d, batch, h, w, seq, &u->graph, err);
+        if (!st) st = cascade_plan_new(d->be, u->graph, &u->plan, err);
+        if (st) {
+            unet_drop_plan(u);
+            return st;
+        }
+        u->batch = batch;
+        u->height = h;
+        u->width = w;
+        u->seq = seq;
     }
-    d->batch = batch;
-    d->height = h;
-    d->width = w;
-    d->seq = seq;
+    if (d->scratch_n < batch) {
+        float *s = realloc(d->scratch, (size_t)batch * sizeof(float));
+        if (!s) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "U-Net timesteps");
+        d->scratch = s;
+        d->scratch_n = batch;
+    }
+    u->last_use = ++d->uses;
+    *out = u;
     return CASCADE_STATUS_OK;
 }
 
@@ -162,26 +192,26 @@ static cascade_status unet_forward(void *self, const float *sample, const int64_
                                  "U-Net: %lldx%lld is not a multiple of %d", (long long)shape[2],
                                  (long long)shape[3], d->info.size_multiple);
     pipe_numel(shape[0], d->info.out_channels, shape[2], shape[3], &n_out);
-    if (!d->plan || d->batch != shape[0] || d->height != shape[2] || d->width != shape[3] ||
-        d->seq != seq)
-        CASCADE_TRY(unet_replan(d, shape[0], shape[2], shape[3], seq, err));
+    unet_plan *u = NULL;
+    CASCADE_TRY(unet_plan_for(d, shape[0], shape[2], shape[3], seq, &u, err));
+    cascade_plan *plan = u->plan;
     for (int64_t b = 0; b < shape[0]; b++)
         d->scratch[b] = (float)timestep;
     CASCADE_TRY(
-        cascade_plan_write_named(d->plan, CASCADE_UNET_SAMPLE, sample, n_in * sizeof(float), err));
-    CASCADE_TRY(cascade_plan_write_named(d->plan, CASCADE_UNET_TIMESTEP, d->scratch,
+        cascade_plan_write_named(plan, CASCADE_UNET_SAMPLE, sample, n_in * sizeof(float), err));
+    CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_TIMESTEP, d->scratch,
                                          (size_t)shape[0] * sizeof(float), err));
-    CASCADE_TRY(cascade_plan_write_named(d->plan, CASCADE_UNET_ENCODER_HIDDEN_STATES, context,
+    CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_ENCODER_HIDDEN_STATES, context,
                                          n_ctx * sizeof(float), err));
     if (d->info.needs_class_labels) {
         if (d->info.class_labels_dim > 0)
             return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
                                      "U-Net: vector class labels are not used by the pipelines");
-        CASCADE_TRY(cascade_plan_write_named(d->plan, CASCADE_UNET_CLASS_LABELS, class_labels,
+        CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_CLASS_LABELS, class_labels,
                                              (size_t)shape[0] * sizeof(float), err));
     }
-    CASCADE_TRY(cascade_plan_run(d->plan, cancel, err));
-    return cascade_plan_read_named(d->plan, CASCADE_UNET_OUT_SAMPLE, out, n_out * sizeof(float),
+    CASCADE_TRY(cascade_plan_run(plan, cancel, err));
+    return cascade_plan_read_named(plan, CASCADE_UNET_OUT_SAMPLE, out, n_out * sizeof(float),
                                    err);
 }
 
@@ -213,7 +243,9 @@ cascade_status cascade_unet_denoiser_new(const char *unet_dir, cascade_backend *
 
 void cascade_unet_denoiser_free(cascade_unet_denoiser *d) {
     if (!d) return;
-    unet_drop_plan(d);
+    for (int i = 0; i < UNET_KEPT_PLANS; i++)
+        unet_drop_plan(&d->plans[i]);
+    free(d->scratch);
     cascade_weights_free(d->weights);
     cascade_unet_free(d->unet);
     free(d);

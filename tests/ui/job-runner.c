@@ -13,6 +13,7 @@ static void on_progress(gint stage, gint step, gint total, gpointer ud) {
     s->off_thread |= g_thread_self() != s->main_thread;
     s->progress_calls++;
     s->max_stage = MAX(s->max_stage, stage);
+    if (stage >= 1 && stage <= 3) s->stage_calls[stage]++;
     s->last_step = step, s->last_total = total;
     if (s->cancel_on_progress) cascade_job_cancel(s->job);
 }

@@ -15,6 +15,7 @@ typedef struct {
     guint64       seeds[16];
     GError       *error;
     gint          progress_calls, previews, max_stage, last_step, last_total;
+    gint          stage_calls[4]; /* progress reports per stage (1..3) */
     gboolean      cancel_on_progress;
     CascadeJob   *job;
 } run_state;

@@ -60,7 +60,8 @@ typedef struct cascade_denoiser {
 } cascade_denoiser;
 
 /* A UNet2DConditionModel component directory (config.json + safetensors) as a denoiser,
- * run on a backend; the graph is (re)planned whenever the batch, size or sequence changes. */
+ * run on a backend; a plan is kept for each of the two most recently used shapes (batch,
+ * size, sequence), and made when a new shape comes. */
 typedef struct cascade_unet_denoiser cascade_unet_denoiser;
 
 /* be is borrowed and must outlive the denoiser. weight_dtype: F32 for the CPU backend. */
@@ -71,7 +72,7 @@ void           cascade_unet_denoiser_free(cascade_unet_denoiser *d); /* NULL-saf
 /* The seam (valid while d lives). */
 const cascade_denoiser *cascade_unet_denoiser_get(const cascade_unet_denoiser *d);
 /* The bytes a plan for batch x (h, w) samples and seq text tokens would take on the backend
- * (cascade_plan_estimate's total; 0 when the current plan already has that shape). Builds
+ * (cascade_plan_estimate's total; 0 when a kept plan already has that shape). Builds
  * the graph only: nothing is allocated or uploaded. */
 cascade_status cascade_unet_denoiser_estimate(cascade_unet_denoiser *d, int64_t batch, int64_t h,
                                               int64_t w, int64_t seq, uint64_t *bytes,
@@ -260,6 +261,10 @@ typedef struct cascade_generate_params {
 } cascade_generate_params;
 
 void cascade_generate_params_init(cascade_generate_params *p);
+
+/* The size stage I runs at for a generate call with g's size and stage2 setting. */
+void cascade_pipeline_stage1_size(const cascade_pipeline *p, const cascade_generate_params *g,
+                                  int64_t *height, int64_t *width);
 
 /* prompt -> stage I (sample_size of its U-Net) -> stage II when enabled. *image is malloc'd
  * (free()), (batch, 3, H, W) in [-1, 1], shape in shape. */
