@@ -1,14 +1,14 @@
-/* cascade bench --model: the whole cascade, timed per denoising step of each stage. */
+/* cascade bench --model: the whole cascade through one engine session, --runs times, each run
+ * timed per denoising step of each stage with what it loaded and planned. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 
-#include "cascade/backend-name.h"
 #include "bench.h"
 #include "cascade.h"
-#include "cascade/pipeline.h"
-#include "model-paths.h"
+#include "cascade/model-search.h"
+#include "cascade/session.h"
 
 typedef struct stage_times {
     double  last;        /* time of the previous callback (or of the stage's start) */
@@ -44,86 +44,100 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static void print_stage(const stage_times *t, int s) {
+static void print_stage(stage_times *t, int s) {
     int n = t->n[s];
     double *v = t->steps[s], sum = 0;
     for (int i = 0; i < n; i++) sum += v[i];
-    /* the first step of a stage includes its text encoding / upscaling; the median is not
-     * moved by it */
+    /* the first step of a stage includes its text encoding / upscaling / planning; the median
+     * is not moved by it */
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     double med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    printf("\"stage%d\": {\"steps\": %d, \"step_ms\": {\"min\": %.3f, \"median\": %.3f, "
+    printf(", \"stage%d\": {\"steps\": %d, \"step_ms\": {\"min\": %.3f, \"median\": %.3f, "
            "\"max\": %.3f}, \"total_ms\": %.3f}",
            s, n, v[0], med, v[n - 1], sum);
 }
 
-int bench_pipeline(const bench_pipeline_args *a) {
-    char *model = cli_model_dir(a->model);
-    if (!model) return cli_failf("bench", "no --model given and no default model is installed");
-    char *sr = a->no_sr ? NULL : cli_sr_model_dir(a->sr_model, a->model);
-
-    cascade_error            err;
-    cascade_backend         *be = NULL;
-    cascade_pipeline        *p = NULL;
-    cascade_pipeline_options po;
+/* One generate through the session, printed as one element of "runs": what it had to load and
+ * plan (the session's counters before and after: 0 when everything was kept) and its steps. */
+static cascade_status bench_run(cascade_session *ses, const bench_pipeline_args *a,
+                                const char *sr, int run, int64_t shape[4], cascade_error *err) {
     stage_times              t = {0};
+    cascade_session_counters c0, c1;
+    cascade_pipeline        *p = NULL;
     float                   *img = NULL;
-    int                      rc = 0;
-    cascade_error_init(&err);
-    cascade_pipeline_options_init(&po);
-    po.model_dir = model;
-    po.sr_model_dir = sr;
+    cascade_session_get_counters(ses, &c0);
     double t0 = now_ms();
-    if (cascade_backend_new_by_name(a->backend, a->threads, &be, &err)) {
+    cascade_status st = cascade_session_pipeline(ses, a->model, sr, sr != NULL, &p, err);
+    double t_loaded = now_ms();
+    if (!st) {
+        cascade_generate_params g;
+        cascade_generate_params_init(&g);
+        g.prompt = a->prompt;
+        g.seed = 0;
+        g.batch = a->batch;
+        g.steps1 = a->steps1;
+        g.steps2 = a->steps2;
+        g.stage2 = sr != NULL;
+        g.progress = on_step;
+        g.user_data = &t;
+        t.last = t_loaded;
+        st = cascade_session_generate(ses, p, &g, &img, shape, err);
+    }
+    if (!st) {
+        double total = now_ms() - t0;
+        cascade_session_get_counters(ses, &c1);
+        printf("%s{\"run\": %d, \"load_ms\": %.3f, \"models_loaded\": %llu, \"plan_ms\": %.3f, "
+               "\"plans_built\": %llu, \"constants_bound\": %llu, \"text_encodes\": %llu",
+               run > 1 ? ", " : "", run, (double)(c1.load_ns - c0.load_ns) / 1e6,
+               (unsigned long long)(c1.model_loads - c0.model_loads),
+               (double)(c1.backend.plan_ns - c0.backend.plan_ns) / 1e6,
+               (unsigned long long)(c1.backend.plans_built - c0.backend.plans_built),
+               (unsigned long long)(c1.backend.constants_bound - c0.backend.constants_bound),
+               (unsigned long long)(c1.pipeline.text_encodes - c0.pipeline.text_encodes));
+        if (t.n[1]) print_stage(&t, 1);
+        if (t.n[2]) print_stage(&t, 2);
+        printf(", \"generate_ms\": %.3f}", total);
+    }
+    free(img);
+    for (int s = 0; s < 3; s++) free(t.steps[s]);
+    return st;
+}
+
+int bench_pipeline(const bench_pipeline_args *a) {
+    char *s1 = NULL, *sr = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    if (cascade_model_resolve(a->model, a->sr_model, !a->no_sr, &s1, &sr, &err))
+        return cli_fail("bench", &err);
+    cascade_session *ses = NULL;
+    int              rc = 0;
+    int64_t          shape[4] = {0};
+    if (cascade_session_new(a->backend, a->threads, &ses, &err)) {
         rc = cli_fail("bench", &err);
         goto done;
     }
-    po.backend = be;
-    if (cascade_pipeline_load(&po, &p, &err)) {
-        rc = cli_fail("bench", &err);
-        goto done;
-    }
-    double load_ms = now_ms() - t0;
-    cascade_generate_params g;
-    cascade_generate_params_init(&g);
-    g.prompt = a->prompt;
-    g.seed = 0;
-    g.batch = a->batch;
-    g.steps1 = a->steps1;
-    g.steps2 = a->steps2;
-    g.stage2 = sr != NULL;
-    g.progress = on_step;
-    g.user_data = &t;
-    int64_t shape[4];
-    t.last = t0 = now_ms();
-    if (cascade_pipeline_generate(p, &g, &img, shape, &err)) {
-        rc = cli_fail("bench", &err);
-        goto done;
-    }
-    double        total = now_ms() - t0;
+    printf("{\"model\": \"%s\", \"sr_model\": %s%s%s, \"backend\": \"%s\", \"threads\": %d, "
+           "\"batch\": %lld, \"runs\": [",
+           s1, sr ? "\"" : "", sr ? sr : "null", sr ? "\"" : "",
+           cascade_backend_name(cascade_session_backend(ses)), a->threads, (long long)a->batch);
+    for (int run = 1; run <= a->runs; run++)
+        if (bench_run(ses, a, sr, run, shape, &err)) {
+            printf("]}\n");
+            rc = cli_fail("bench", &err);
+            goto done;
+        }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     cascade_memory_stats ms;
-    cascade_backend_memory_stats(be, &ms);
-    printf("{\"model\": \"%s\", \"sr_model\": %s%s%s, \"backend\": \"%s\", \"threads\": %d, "
-           "\"batch\": %lld, \"image\": [%lld, %lld], \"load_ms\": %.3f, ",
-           model, sr ? "\"" : "", sr ? sr : "null", sr ? "\"" : "", cascade_backend_name(be),
-           a->threads, (long long)a->batch, (long long)shape[2], (long long)shape[3], load_ms);
-    if (t.n[1]) print_stage(&t, 1);
-    if (t.n[2]) {
-        printf(", ");
-        print_stage(&t, 2);
-    }
-    printf(", \"generate_ms\": %.3f, \"peak_host_bytes\": %lld, \"activations\": "
+    cascade_backend_memory_stats(cascade_session_backend(ses), &ms);
+    printf("], \"image\": [%lld, %lld], \"peak_host_bytes\": %lld, \"activations\": "
            "{\"planned_bytes\": %llu, \"naive_bytes\": %llu}, \"peak_device_bytes\": %llu}\n",
-           total, (long long)ru.ru_maxrss * 1024, (unsigned long long)ms.planned_peak_bytes,
-           (unsigned long long)ms.naive_bytes, (unsigned long long)ms.device_peak_bytes);
+           (long long)shape[2], (long long)shape[3], (long long)ru.ru_maxrss * 1024,
+           (unsigned long long)ms.planned_peak_bytes, (unsigned long long)ms.naive_bytes,
+           (unsigned long long)ms.device_peak_bytes);
 done:
-    free(img);
-    for (int s = 0; s < 3; s++) free(t.steps[s]);
-    cascade_pipeline_free(p);
-    cascade_backend_free(be);
-    free(model);
+    cascade_session_free(ses);
+    free(s1);
     free(sr);
     return rc;
 }

@@ -10,6 +10,7 @@ typedef struct bench_pipeline_args {
     bool        no_sr;
     int         threads;
     int64_t     steps1, steps2, batch;
+    int         runs; /* generates in one session */
 } bench_pipeline_args;
 
 int bench_pipeline(const bench_pipeline_args *a);

@@ -8,6 +8,7 @@
 #include "cascade/safetensors.h"
 #include "cascade/t5.h"
 #include "cascade/tokenizer.h"
+#include "cascade/model-search.h"
 #include "model-paths.h"
 
 static void usage(FILE *f) {
@@ -56,8 +57,10 @@ int cmd_encode(int argc, char **argv) {
         usage(stderr);
         return 2;
     }
-    char *dir = cli_model_dir(model);
-    if (!dir) return cli_failf("encode", "no --model given and no default model is installed");
+    char         *dir = NULL, *no_sr = NULL;
+    cascade_error rerr;
+    cascade_error_init(&rerr);
+    if (cascade_model_resolve(model, NULL, false, &dir, &no_sr, &rerr)) return cli_fail("encode", &rerr);
     char *tok_dir = cli_component_dir(dir, "tokenizer");
     char *enc_dir = cli_component_dir(dir, "text_encoder");
     free(dir);

@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cascade/backend-name.h"
+#include "cascade/model-search.h"
+#include "cascade/session.h"
 #include "cascade.h"
 #include "cascade/generation-defaults.h"
 #include "cascade/image-io.h"
@@ -300,10 +301,12 @@ static int run(int argc, char **argv, gen_mode mode) {
                              name, optarg);
         }
     }
+    cascade_error err;
+    cascade_error_init(&err);
     if (o.list_prompts) {
-        char *dir = cli_model_dir(o.model);
-        int   rc = dir ? list_prompts(cmd, dir)
-                       : cli_failf(cmd, "no --model given and no default model is installed");
+        char *dir = NULL, *no_sr = NULL;
+        if (cascade_model_resolve(o.model, NULL, false, &dir, &no_sr, &err)) return cli_fail(cmd, &err);
+        int rc = list_prompts(cmd, dir);
         free(dir);
         return rc;
     }
@@ -318,21 +321,15 @@ static int run(int argc, char **argv, gen_mode mode) {
                               "or an input image");
     if (!o.have_seed) o.seed = (long)(time(NULL) % 1000000);
 
-    char *model = cli_model_dir(o.model);
-    if (!model) return cli_failf(cmd, "no --model given and no default model is installed");
-    char *sr = o.no_sr ? NULL : cli_sr_model_dir(o.sr_model, o.model);
+    char *model = NULL, *sr = NULL;
+    if (cascade_model_resolve(o.model, o.sr_model, !o.no_sr, &model, &sr, &err))
+        return cli_fail(cmd, &err);
 
-    cascade_error            err;
-    cascade_backend         *be = NULL;
-    cascade_pipeline        *p = NULL;
-    cascade_sd_pipeline     *up = NULL; /* --stage3 */
-    cascade_pipeline_options po;
-    int                      rc = 0;
-    cascade_error_init(&err);
+    cascade_session     *ses = NULL;
+    cascade_pipeline    *p = NULL;
+    cascade_sd_pipeline *up = NULL; /* --stage3 */
+    int                  rc = 0;
     cascade_cancel_init(&g_cancel);
-    cascade_pipeline_options_init(&po);
-    po.model_dir = model;
-    po.sr_model_dir = sr;
     /* options not given take the model's recommendations (generation_defaults.json) */
     cascade_generation_defaults d1, d2;
     if (cascade_generation_defaults_resolve(model, 1, &d1, &err) ||
@@ -346,13 +343,12 @@ static int run(int argc, char **argv, gen_mode mode) {
     if (!o.have_guidance2) o.guidance2 = d2.guidance;
     if (!o.have_noise) o.noise_level = d2.noise_level;
     if (cli_check_outputs(o.output, o.batch, &err) ||
-        cascade_backend_new_by_name(o.backend, (int)o.threads, &be, &err)) {
+        cascade_session_new(o.backend, (int)o.threads, &ses, &err)) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
-    po.backend = be;
-    if (cascade_pipeline_load(&po, &p, &err) ||
-        (o.stage3 && cascade_sd_pipeline_load(o.stage3, be, CASCADE_DTYPE_F32, &up, &err))) {
+    if (cascade_session_pipeline(ses, model, sr, sr != NULL, &p, &err) ||
+        (o.stage3 && cascade_session_sd(ses, 1, o.stage3, &up, &err))) {
         rc = cli_fail(cmd, &err);
         goto done;
     }
@@ -406,7 +402,7 @@ static int run(int argc, char **argv, gen_mode mode) {
     } else {
         float  *img = NULL;
         int64_t shape[4];
-        st = cascade_pipeline_generate(p, &g, &img, shape, &err);
+        st = cascade_session_generate(ses, p, &g, &img, shape, &err);
         if (!st && up) st = run_stage3(up, &o, &ps, &img, shape, &err);
         if (!st) st = cli_write_images(o.output, o.seed, img, shape, NULL, &g_cancel, &err);
         free(img);
@@ -419,9 +415,7 @@ static int run(int argc, char **argv, gen_mode mode) {
         rc = cli_fail(cmd, &err);
     }
 done:
-    cascade_sd_pipeline_free(up);
-    cascade_pipeline_free(p);
-    cascade_backend_free(be);
+    cascade_session_free(ses); /* the models it loaded with it */
     free(model);
     free(sr);
     return rc;

@@ -6,6 +6,7 @@
 #include "cascade.h"
 #include "cascade/clip-tokenizer.h"
 #include "cascade/tokenizer.h"
+#include "cascade/model-search.h"
 #include "model-paths.h"
 
 static void usage(FILE *f) {
@@ -80,13 +81,13 @@ int cmd_tokenize(int argc, char **argv) {
         return 2;
     }
     const char *text = argv[optind];
-    char       *dir = cli_model_dir(model);
-    if (!dir) return cli_failf("tokenize", "no --model given and no default model is installed");
+    char         *dir = NULL, *no_sr = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    if (cascade_model_resolve(model, NULL, false, &dir, &no_sr, &err)) return cli_fail("tokenize", &err);
     char *tok_dir = cli_component_dir(dir, "tokenizer");
     free(dir);
-    cascade_error err;
     any_tok       tok = {0};
-    cascade_error_init(&err);
     int rc = 0;
     if (any_load(tok_dir, &tok, &err) != CASCADE_STATUS_OK) {
         rc = cli_fail("tokenize", &err);

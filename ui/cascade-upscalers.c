@@ -205,10 +205,9 @@ GPtrArray *cascade_upscalers_list(const gchar *chosen) {
     add_place(&l, g_getenv("CASCADE_UPSCALER"));
     add_place(&l, CASCADE_UPSCALERS_INSTALL_DIR);
     add_place(&l, CASCADE_UPSCALERS_SOURCE_DIR);
-    /* the default model's stage III (cascade-job-run.c finds the root the same way) */
-    static const char *const roots[] = {CASCADE_MODEL_INSTALL_DIR, CASCADE_MODEL_SOURCE_DIR};
-    char                    *root = cascade_model_default_root(roots, G_N_ELEMENTS(roots));
-    char                    *s3 = root ? cascade_model_stage_dir(root, "stage3") : NULL;
+    /* the default model's stage III (core's rule finds the root) */
+    char *root = cascade_model_default();
+    char *s3 = root ? cascade_model_stage_dir(root, "stage3") : NULL;
     if (s3) add_diffusion(&l, s3, _("Diffusion ×4 (slow)"));
     free(s3);
     free(root);

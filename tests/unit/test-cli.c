@@ -614,19 +614,32 @@ static void test_cli_generate_nan_weights(void **state) {
     g_free(src_wts), g_free(out);
 }
 
-/* bench over the cascade reports every step of both stages as JSON. */
+/* bench over the cascade reports every step of both stages as JSON, per run; the second run
+ * of one session loads nothing, builds no plan and does not encode the prompt again. */
 static void test_cli_bench_cascade_json(void **state) {
     (void)state;
     char *root = make_test_cascade();
     if (!root) skip();
     result r = run_cli((const char *[]){"bench", "-m", root, "--steps", "3", "--sr-steps", "2",
-                                        "-t", "1", NULL});
+                                        "-t", "1", "--runs", "2", NULL});
     if (r.status) fail_msg("bench: %s", r.err);
     JsonParser *jp = json_parser_new();
     assert_true(json_parser_load_from_data(jp, r.out, -1, NULL));
     JsonObject *o = json_node_get_object(json_parser_get_root(jp));
-    assert_int_equal(json_object_get_int_member(json_object_get_object_member(o, "stage1"), "steps"), 3);
-    assert_int_equal(json_object_get_int_member(json_object_get_object_member(o, "stage2"), "steps"), 2);
+    JsonArray  *runs = json_object_get_array_member(o, "runs");
+    assert_int_equal(json_array_get_length(runs), 2);
+    for (guint i = 0; i < 2; i++) {
+        JsonObject *ro = json_array_get_object_element(runs, i);
+        assert_int_equal(json_object_get_int_member(json_object_get_object_member(ro, "stage1"), "steps"), 3);
+        assert_int_equal(json_object_get_int_member(json_object_get_object_member(ro, "stage2"), "steps"), 2);
+        const gint64 want = i == 0; /* the first run loads and plans, the second reuses */
+        assert_int_equal(json_object_get_int_member(ro, "models_loaded"), want);
+        assert_int_equal(json_object_get_int_member(ro, "text_encodes"), want);
+        if (i == 0) assert_true(json_object_get_int_member(ro, "plans_built") >= 3);
+        else assert_int_equal(json_object_get_int_member(ro, "plans_built"), 0);
+        if (i == 1) assert_int_equal(json_object_get_int_member(ro, "constants_bound"), 0);
+        if (i == 1) assert_true(json_object_get_double_member(ro, "load_ms") == 0.0);
+    }
     assert_true(json_object_get_int_member(o, "peak_host_bytes") > 0);
     JsonArray *img = json_object_get_array_member(o, "image");
     assert_int_equal(json_array_get_int_element(img, 0), 32);
