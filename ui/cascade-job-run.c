@@ -317,8 +317,8 @@ static gboolean run_upscale(CascadeJobRun *run, GPtrArray *results, guint64 *see
     opt.cancel = &run->cancel;
     opt.progress = on_tiles;
     opt.user_data = run;
-    cascade_status st = cascade_upscale_image(
-        u, cascade_session_backend(run->session), im->pixels, im->width, im->height, im->channels, (size_t)im->width * im->channels,
+    cascade_status st = cascade_session_upscale_image(
+        run->session, u, im->pixels, im->width, im->height, im->channels, (size_t)im->width * im->channels,
         out->pixels, (size_t)out->width * out->channels, &opt, &err);
     if (st) {
         cascade_job_image_free(out);

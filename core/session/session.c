@@ -26,8 +26,9 @@ struct cascade_session {
     cascade_pipeline *pipeline;
     cascade_pipeline_counters released; /* counters of model sets since freed */
     /* a GAN upscaler, and two SD folders (a model, the cascade's stage III) */
-    char                *up_dir;
-    cascade_upscaler    *upscaler;
+    char                  *up_dir;
+    cascade_upscaler      *upscaler;
+    cascade_upscale_plans *up_plans; /* its tile plans */
     char                *sd_dir[2];
     cascade_sd_pipeline *sd[2];
     /* the last stage-I-only batch, (batch, 3, h1, w1) */
@@ -93,12 +94,18 @@ static void drop_pipeline(cascade_session *s) {
     drop_candidates(s);
 }
 
-void cascade_session_release(cascade_session *s) {
-    drop_pipeline(s);
+static void drop_upscaler(cascade_session *s) {
+    cascade_upscale_plans_free(s->up_plans); /* before the upscaler its plans were made of */
     cascade_upscaler_free(s->upscaler);
     free(s->up_dir);
+    s->up_plans = NULL;
     s->upscaler = NULL;
     s->up_dir = NULL;
+}
+
+void cascade_session_release(cascade_session *s) {
+    drop_pipeline(s);
+    drop_upscaler(s);
     for (int i = 0; i < 2; i++) {
         cascade_sd_pipeline_free(s->sd[i]);
         free(s->sd_dir[i]);
@@ -157,10 +164,7 @@ cascade_status cascade_session_upscaler(cascade_session *s, const char *dir,
                                         cascade_upscaler **out, cascade_error *err) {
     *out = NULL;
     if (!s->upscaler || !same(s->up_dir, dir)) {
-        cascade_upscaler_free(s->upscaler);
-        free(s->up_dir);
-        s->upscaler = NULL;
-        s->up_dir = NULL;
+        drop_upscaler(s);
         uint64_t t0 = now_ns();
         CASCADE_TRY(cascade_upscaler_load(dir, &s->upscaler, err));
         s->load_ns += now_ns() - t0;
@@ -169,6 +173,26 @@ cascade_status cascade_session_upscaler(cascade_session *s, const char *dir,
     }
     *out = s->upscaler;
     return CASCADE_STATUS_OK;
+}
+
+cascade_status cascade_session_upscale_image(cascade_session *s, const cascade_upscaler *u,
+                                             const uint8_t *src, int64_t width, int64_t height,
+                                             int32_t channels, size_t src_stride, uint8_t *dst,
+                                             size_t dst_stride, const cascade_upscale_options *opt,
+                                             cascade_error *err) {
+    if (!u || u != s->upscaler)
+        return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
+                                 "session: the upscaler is not this session's");
+    if (!s->up_plans && !(s->up_plans = cascade_upscale_plans_new()))
+        return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "upscale plans");
+    cascade_upscale_options o;
+    if (opt)
+        o = *opt;
+    else
+        cascade_upscale_options_init(&o);
+    o.plans = s->up_plans;
+    return cascade_upscale_image(u, s->be, src, width, height, channels, src_stride, dst,
+                                 dst_stride, &o, err);
 }
 
 cascade_status cascade_session_sd(cascade_session *s, int slot, const char *dir,

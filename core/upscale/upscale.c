@@ -247,8 +247,13 @@ cascade_status cascade_upscale_stream(const cascade_upscaler *u, cascade_backend
     }
     /* a window, the rows a flush's alpha reads above it, and their slack */
     ib.cap = wh + (cap + s - 1) / s + 4;
-    cascade_status st = cascade_upscaler_build_graph(u, wh, ww, &g, err);
-    if (st == CASCADE_STATUS_OK) st = cascade_plan_new(be, g, &p, err);
+    cascade_status st = CASCADE_STATUS_OK;
+    if (opt.plans) {
+        st = cascade_upscale_plans_get(opt.plans, u, be, wh, ww, &p, err);
+    } else {
+        st = cascade_upscaler_build_graph(u, wh, ww, &g, err);
+        if (st == CASCADE_STATUS_OK) st = cascade_plan_new(be, g, &p, err);
+    }
     if (st == CASCADE_STATUS_OK) {
         in = malloc(sizeof(float) * (size_t)(3 * ww * wh));
         out = malloc(sizeof(float) * (size_t)(3 * ww * wh * s * s));
@@ -321,7 +326,7 @@ cascade_status cascade_upscale_stream(const cascade_upscaler *u, cascade_backend
     free(band);
     free(out);
     free(in);
-    cascade_plan_free(p);
+    if (!opt.plans) cascade_plan_free(p); /* a kept one stays with its owner */
     cascade_graph_free(g);
     cascade_tiler_free(t);
     return st;

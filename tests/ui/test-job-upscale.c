@@ -89,16 +89,21 @@ static void test_job_upscale_matches_golden(void **state) {
         assert_int_equal(out->pixels[i * 4 + 3], 77);
     }
     assert_true(max_diff <= 1);
-    /* through a cache, twice: one load, the same bytes */
+    /* through a cache, twice (as the plug-in's chunks of one size): one load, one tile plan,
+     * the same bytes */
     g_cache = cascade_job_cache_new();
+    cascade_session_counters n[2];
     for (int k = 0; k < 2; k++) {
         run_state c = run_job(&r, im, NULL, FALSE);
         expect_ok(&c);
         assert_memory_equal(((CascadeImage *)c.results->pdata[0])->pixels, out->pixels,
                             (size_t)32 * 32 * 4);
         run_state_clear(&c);
+        cascade_job_cache_counters(g_cache, &n[k]);
     }
     assert_int_equal(cascade_job_cache_loads(g_cache), 1);
+    assert_int_equal(n[0].backend.plans_built, 1);
+    assert_int_equal(n[1].backend.plans_built, 1);
     cascade_job_cache_free(g_cache);
     g_cache = NULL;
     run_state_clear(&s);

@@ -42,6 +42,14 @@ cascade_status cascade_session_pipeline(cascade_session *s, const char *model,
 /* A GAN upscaler folder, kept the same way. */
 cascade_status cascade_session_upscaler(cascade_session *s, const char *dir,
                                         cascade_upscaler **out, cascade_error *err);
+/* cascade_upscale_image with u (from cascade_session_upscaler) on the session's backend, its
+ * tile plans kept for the next call (a layer enlarged chunk by chunk plans each window size
+ * once); opt->plans is the session's. */
+cascade_status cascade_session_upscale_image(cascade_session *s, const cascade_upscaler *u,
+                                             const uint8_t *src, int64_t width, int64_t height,
+                                             int32_t channels, size_t src_stride, uint8_t *dst,
+                                             size_t dst_stride, const cascade_upscale_options *opt,
+                                             cascade_error *err);
 /* A Stable Diffusion folder (or an x4 diffusion upscaler), kept the same way; slot 0 is a
  * front end's SD model, slot 1 the IF cascade's stage III, so both stay loaded together. */
 cascade_status cascade_session_sd(cascade_session *s, int slot, const char *dir,

@@ -54,6 +54,17 @@ cascade_status cascade_upscaler_build_graph(const cascade_upscaler *u, int64_t h
 
 /* ---- whole images, tiled ---- */
 
+/* Tile plans kept between calls (an engine session's, cascade/session.h): a plan per recent
+ * window size, upscaler and backend, made on first use. The upscalers and backends it saw
+ * must outlive it, or it must be freed first. */
+typedef struct cascade_upscale_plans cascade_upscale_plans;
+cascade_upscale_plans *cascade_upscale_plans_new(void); /* NULL: out of memory */
+void                   cascade_upscale_plans_free(cascade_upscale_plans *c); /* NULL-safe */
+/* The kept plan of u's (h x w) window on be, or a new one (kept; borrowed by the caller). */
+cascade_status cascade_upscale_plans_get(cascade_upscale_plans *c, const cascade_upscaler *u,
+                                         cascade_backend *be, int64_t h, int64_t w,
+                                         cascade_plan **out, cascade_error *err);
+
 /* done tiles out of total, called after each tile on the calling thread. */
 typedef void (*cascade_upscale_progress_fn)(int32_t done, int32_t total, void *user_data);
 
@@ -68,6 +79,8 @@ typedef struct cascade_upscale_options {
     const cascade_cancel       *cancel;   /* checked between tiles (and inside plan runs) */
     cascade_upscale_progress_fn progress; /* may be NULL */
     void                       *user_data;
+    cascade_upscale_plans      *plans; /* kept plans to use and fill; NULL: one made and freed
+                                          per call */
 } cascade_upscale_options;
 
 void cascade_upscale_options_init(cascade_upscale_options *opt);
