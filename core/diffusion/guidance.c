@@ -77,6 +77,8 @@ typedef struct unet_plan {
     cascade_plan  *plan;
     int64_t        batch, height, width, seq; /* batch 0: empty slot */
     uint64_t       last_use;
+    float         *context; /* the text embeddings last written: the same ones (every step of
+                               a run) are not sent to the device again */
 } unet_plan;
 
 struct cascade_unet_denoiser {
@@ -94,6 +96,7 @@ struct cascade_unet_denoiser {
 static void unet_drop_plan(unet_plan *u) {
     cascade_plan_free(u->plan);
     cascade_graph_free(u->graph);
+    free(u->context);
     memset(u, 0, sizeof *u);
 }
 
@@ -201,8 +204,15 @@ static cascade_status unet_forward(void *self, const float *sample, const int64_
         cascade_plan_write_named(plan, CASCADE_UNET_SAMPLE, sample, n_in * sizeof(float), err));
     CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_TIMESTEP, d->scratch,
                                          (size_t)shape[0] * sizeof(float), err));
-    CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_ENCODER_HIDDEN_STATES, context,
-                                         n_ctx * sizeof(float), err));
+    if (!u->context || memcmp(u->context, context, n_ctx * sizeof(float))) {
+        free(u->context);
+        u->context = NULL;
+        CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_ENCODER_HIDDEN_STATES, context,
+                                             n_ctx * sizeof(float), err));
+        /* kept only once written: a failed write leaves no stale copy */
+        if ((u->context = malloc(n_ctx * sizeof(float))))
+            memcpy(u->context, context, n_ctx * sizeof(float));
+    }
     if (d->info.needs_class_labels) {
         if (d->info.class_labels_dim > 0)
             return cascade_error_set(err, CASCADE_STATUS_UNSUPPORTED,
