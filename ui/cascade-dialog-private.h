@@ -67,6 +67,12 @@ void dialog_update_upscale_estimate(CascadeDialog *d);
  * confirmed. */
 gboolean dialog_confirm_upscale(CascadeDialog *d);
 
+/* cascade-dialog-size.c */
+/* The Size combo (generate: the new image's shape), its entries the common shapes. */
+GtkWidget *dialog_build_size(CascadeDialog *d);
+/* Selects aspect ("W:H"; NULL or "": 1:1), added to the list when it is not one of its own. */
+void dialog_select_size(CascadeDialog *d, const gchar *aspect);
+
 /* cascade-dialog-prompts.c */
 /* A menu button listing what the model in the Model field (or the default model) was
  * trained to draw (its prompts.json); choosing an entry sets the prompt. */

@@ -279,19 +279,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 4, 2, 1);
     d->batch = spin(d, "batch", 1, 16, 1, 0, _("How many variations to make at once"));
     row(g, 5, _("Num_ber of variations:"), d->batch, NULL);
-    d->aspect = gtk_combo_box_text_new();
-    gtk_widget_set_name(d->aspect, "aspect");
-    gtk_widget_set_tooltip_text(d->aspect, _("The new image's shape, at about the model's pixel "
-                                             "count (the same time as a square)"));
-    static const struct {
-        const char *id, *label;
-    } shapes[] = {{"1:1", N_("Square (1:1)")},          {"4:3", N_("Landscape (4:3)")},
-                  {"3:2", N_("Landscape (3:2)")},       {"16:9", N_("Wide (16:9)")},
-                  {"3:4", N_("Portrait (3:4)")},        {"2:3", N_("Portrait (2:3)")},
-                  {"9:16", N_("Tall (9:16)")}};
-    for (gsize i = 0; i < G_N_ELEMENTS(shapes); i++)
-        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->aspect), shapes[i].id, _(shapes[i].label));
-    g_signal_connect_swapped(d->aspect, "changed", G_CALLBACK(dialog_on_params_changed), d);
+    d->aspect = dialog_build_size(d);
     row(g, 6, _("Si_ze:"), d->aspect, NULL);
 
     /* the rarely changed settings, folded away so the dialog fits a 768 px screen */
@@ -623,11 +611,7 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
         gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->backend), be, be);
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->backend), be);
     }
-    const gchar *aspect = r->aspect && *r->aspect ? r->aspect : "1:1";
-    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->aspect), aspect)) { /* a preset's own */
-        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->aspect), aspect, aspect);
-        gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->aspect), aspect);
-    }
+    dialog_select_size(d, r->aspect);
     if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), r->preset ? r->preset : ""))
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), "");
     d->updating = was;

@@ -915,6 +915,67 @@ static void test_dialog_stage3_folder(void **state) {
     }
 }
 
+/* Generate opened on an image starts from the shape last used on that image (the host's, from
+ * the image's parasite), not the recipe's last values, and says so in its tooltip; the preset
+ * stays and OK hands the shape back. A shape outside the list joins it; no shape (a new
+ * image), text that is no shape (a damaged parasite), and the modes that make no new image
+ * keep the recipe's. */
+static void test_dialog_image_shape(void **state) {
+    (void)state;
+    static const struct {
+        CascadeMode mode;
+        const char *image_shape, *want;
+    } cases[] = {
+        {CASCADE_MODE_GENERATE, "16:9", "16:9"}, /* image A */
+        {CASCADE_MODE_GENERATE, "1:1", "1:1"},   /* image B */
+        {CASCADE_MODE_GENERATE, "5:4", "5:4"},   /* not one of the list's */
+        {CASCADE_MODE_GENERATE, NULL, "4:3"},    /* a new image: last values */
+        {CASCADE_MODE_GENERATE, "wide", "4:3"},  /* not a shape */
+        {CASCADE_MODE_GENERATE, "40:1", "4:3"},  /* beyond 8:1 */
+        {CASCADE_MODE_INPAINT, "16:9", "4:3"},   /* keeps its source's shape */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_host h;
+        host_init(&h, FALSE);
+        CascadeRecipe r = tiny_recipe();
+        r.mode = cases[i].mode;
+        g_free(r.prompt);
+        r.prompt = g_strdup("a red fox");
+        g_free(r.aspect);
+        r.aspect = g_strdup("4:3"); /* the last values' shape */
+        g_free(r.preset);
+        r.preset = g_strdup("balanced");
+        GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+        cascade_dialog_set_image_shape(CASCADE_DIALOG(dialog), cases[i].image_shape);
+        gtk_widget_show(dialog);
+        pump(50);
+        GtkWidget  *aspect = must_find(dialog, "aspect");
+        const char *shown = gtk_combo_box_get_active_id(GTK_COMBO_BOX(aspect));
+        fprintf(stderr, "# image shape %s: Size shows %s\n",
+                cases[i].image_shape ? cases[i].image_shape : "(none)", shown ? shown : "(none)");
+        assert_string_equal(shown, cases[i].want);
+        gchar   *tip = gtk_widget_get_tooltip_text(aspect);
+        gboolean from_image = strcmp(cases[i].want, "4:3") != 0;
+        assert_int_equal(tip && strstr(tip, "last used on this image") != NULL, from_image);
+        g_free(tip);
+        assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(must_find(dialog, "preset"))),
+                            "balanced");
+        if (cases[i].mode == CASCADE_MODE_GENERATE) {
+            g_timeout_add(50, press_ok, dialog);
+            CascadeRecipe out;
+            cascade_recipe_init(&out);
+            assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out),
+                             GTK_RESPONSE_OK);
+            assert_string_equal(out.aspect, cases[i].want);
+            assert_string_equal(out.preset, "balanced");
+            cascade_recipe_clear(&out);
+        }
+        gtk_widget_destroy(dialog);
+        host_clear(&h);
+        cascade_recipe_clear(&r);
+    }
+}
+
 /* Upscale mode with the x4 diffusion upscaler as the Upscaler: the prompt it is guided by
  * shows (a GAN upscaler's dialog has none), and OK hands back folder and prompt. */
 static void test_dialog_upscale_diffusion_prompt(void **state) {
@@ -1102,6 +1163,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_variations_mode),
         cmocka_unit_test(test_dialog_outpaint_mode),
         cmocka_unit_test(test_dialog_stage3_folder),
+        cmocka_unit_test(test_dialog_image_shape),
         cmocka_unit_test(test_dialog_upscale_diffusion_prompt),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
