@@ -45,6 +45,8 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r);
 void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst);
 void dialog_fill_presets(CascadeDialog *d, const gchar *select_id);
 void dialog_update_sensitivity(CascadeDialog *d);
+/* A spin button whose lowest value stands for "automatic" shows and reads it as "auto". */
+void dialog_spin_show_auto(GtkWidget *spin);
 
 /* cascade-dialog-models.c */
 /* entry gets a folder chooser behind a folder icon (icon_tip its tooltip). */
