@@ -22,6 +22,9 @@ G_BEGIN_DECLS
 #define CASCADE_PROC_OUTPAINT      "plug-in-cascade-outpaint"
 #define CASCADE_PARASITE_NAME      "gimp-cascade-recipe"
 
+/* of an image: the shape ("W:H") of the last generate run on it */
+#define CASCADE_SHAPE_PARASITE_NAME "gimp-cascade-shape"
+
 #define CASCADE_PLUGIN_ERROR (cascade_plugin_error_quark())
 GQuark cascade_plugin_error_quark(void);
 typedef enum {
@@ -67,6 +70,10 @@ void     cascade_selection_crop_clear(CascadeSelectionCrop *crop);
 void cascade_parasite_attach(gint32 item, const CascadeRecipe *r);
 /* TRUE and r (init'ed) overwritten when item carries a recipe that parses. */
 gboolean cascade_parasite_read(gint32 item, CascadeRecipe *r);
+/* The shape aspect ("W:H") a generate run used, onto image; no undo step. */
+void cascade_shape_parasite_attach(gint32 image, const gchar *aspect);
+/* The shape last generated on image (g_free), or NULL when it has none that parses. */
+gchar *cascade_shape_parasite_read(gint32 image);
 
 /* layers.c: results into the image, in one undo group, never touching existing layers. */
 typedef struct {
@@ -130,10 +137,11 @@ gboolean cascade_worker_run_part(const CascadeRecipe *r, const CascadeImage *ima
 gint32 cascade_worker_upscale(gint32 drawable, const CascadeRecipe *r, GError **error);
 /* Shows the GTK3 dialog for r (edited in place); TRUE when the user accepted. image and
  * mask (may be NULL) are what the dialog's preview runs inpaint; gimp_image and drawable
- * (-1: none) give the upscale mode the sizes it estimates from. */
+ * (-1: none) give the upscale mode the sizes it estimates from; image_shape (NULL: none) is
+ * the shape last generated on gimp_image, which the Size control starts from. */
 gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const CascadeImage *image,
                                const CascadeImage *mask, gint32 gimp_image, gint32 drawable,
-                               GError **error);
+                               const gchar *image_shape, GError **error);
 
 G_END_DECLS
 

@@ -78,7 +78,7 @@ static const gchar *host_describe(CascadeUiHost *host) {
 
 gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const CascadeImage *image,
                                const CascadeImage *mask, gint32 gimp_image, gint32 drawable,
-                               GError **error) {
+                               const gchar *image_shape, GError **error) {
     if (!gtk_init_check(NULL, NULL)) {
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
                     _("Cannot open the dialog: no display."));
@@ -88,6 +88,7 @@ gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const Casc
     h.host = (CascadeUiHost){host_start, host_cancel, host_describe, &h};
     GtkWidget *dialog = cascade_dialog_new(r, &h.host, NULL);
     h.dialog = CASCADE_DIALOG(dialog);
+    cascade_dialog_set_image_shape(h.dialog, image_shape);
     if (r->mode == CASCADE_MODE_UPSCALE && gimp_image_is_valid(gimp_image)) {
         gboolean layer = gimp_item_is_valid(drawable) && !gimp_item_is_group(drawable);
         cascade_dialog_set_upscale_sizes(h.dialog, layer ? gimp_drawable_width(drawable) : 0,

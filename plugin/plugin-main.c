@@ -232,20 +232,27 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
     default: {
         cascade_procedures_load_last(name, r);
         /* Generate opened on a result layer starts from that layer's recipe. */
-        if (mode == CASCADE_MODE_GENERATE && gimp_item_is_valid(drawable))
-            cascade_parasite_read(drawable, r);
+        gboolean from_layer = mode == CASCADE_MODE_GENERATE && gimp_item_is_valid(drawable) &&
+                              cascade_parasite_read(drawable, r);
         /* A script that passed a full, valid argument list pre-fills the dialog with it. The
          * menu passes empty values, whose empty prompt fails validation: last values stay.
          * (Upscale has no prompt to tell the two apart, so it always starts from last.) */
         CascadeRecipe given;
         cascade_recipe_copy(&given, r);
-        if (mode != CASCADE_MODE_UPSCALE &&
-            cascade_procedures_read_args(mode, nparams, param, &given, NULL)) {
+        gboolean from_args = mode != CASCADE_MODE_UPSCALE &&
+                             cascade_procedures_read_args(mode, nparams, param, &given, NULL);
+        if (from_args) {
             cascade_recipe_clear(r);
             *r = given;
         } else {
             cascade_recipe_clear(&given);
         }
+        /* Otherwise Generate in an open image starts from the shape last generated on it:
+         * each image keeps its own (a new image, from last values) */
+        gchar *shape = NULL;
+        if (mode == CASCADE_MODE_GENERATE && !from_layer && !from_args &&
+            gimp_image_is_valid(image))
+            shape = cascade_shape_parasite_read(image);
         r->mode = mode;
         if (!strcmp(name, CASCADE_PROC_UPSCALE_IMAGE)) set_source(r, "visible");
         cascade_procedures_reroll(r);
@@ -253,14 +260,18 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
         CascadeSelectionCrop crop = {0};
         CascadeImage        *source = NULL;
         if (mode == CASCADE_MODE_INPAINT) {
-            if (!cascade_selection_crop(image, r->context_margin, &crop, error)) return FALSE;
+            if (!cascade_selection_crop(image, r->context_margin, &crop, error)) {
+                g_free(shape);
+                return FALSE;
+            }
             source = read_crop(drawable, &crop);
         } else if (mode == CASCADE_MODE_VARIATIONS) {
             source = read_layer(drawable);
         }
         gchar *target = describe_target(mode, image, drawable);
 #ifdef CASCADE_PLUGIN_HAVE_DIALOG
-        gboolean ok = cascade_worker_dialog(r, target, source, crop.mask, image, drawable, error);
+        gboolean ok =
+            cascade_worker_dialog(r, target, source, crop.mask, image, drawable, shape, error);
 #else
         gboolean ok = FALSE;
         g_set_error(error, CASCADE_PLUGIN_ERROR, CASCADE_PLUGIN_ERROR_FAILED,
@@ -269,6 +280,7 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
                     name);
 #endif
         g_free(target);
+        g_free(shape);
         cascade_job_image_free(source);
         cascade_selection_crop_clear(&crop);
         return ok;
@@ -312,6 +324,9 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     if (ok) {
         ok = execute(image, drawable, &r, run_mode != GIMP_RUN_NONINTERACTIVE, &out, &error);
         if (ok) {
+            /* the image the results went to remembers their shape, for the next dialog */
+            if (mode == CASCADE_MODE_GENERATE && gimp_image_is_valid(out.image))
+                cascade_shape_parasite_attach(out.image, r.aspect);
             if (run_mode != GIMP_RUN_NONINTERACTIVE) gimp_displays_flush();
             cascade_procedures_save_last(name, &r);
         }

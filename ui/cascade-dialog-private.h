@@ -45,6 +45,8 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r);
 void dialog_widgets_to_recipe(CascadeDialog *d, CascadeRecipe *dst);
 void dialog_fill_presets(CascadeDialog *d, const gchar *select_id);
 void dialog_update_sensitivity(CascadeDialog *d);
+/* A spin button whose lowest value stands for "automatic" shows and reads it as "auto". */
+void dialog_spin_show_auto(GtkWidget *spin);
 
 /* cascade-dialog-models.c */
 /* entry gets a folder chooser behind a folder icon (icon_tip its tooltip). */
@@ -66,6 +68,12 @@ void dialog_update_upscale_estimate(CascadeDialog *d);
 /* Before a very large upscale runs: TRUE when there is nothing to warn about or the user
  * confirmed. */
 gboolean dialog_confirm_upscale(CascadeDialog *d);
+
+/* cascade-dialog-size.c */
+/* The Size combo (generate: the new image's shape), its entries the common shapes. */
+GtkWidget *dialog_build_size(CascadeDialog *d);
+/* Selects aspect ("W:H"; NULL or "": 1:1), added to the list when it is not one of its own. */
+void dialog_select_size(CascadeDialog *d, const gchar *aspect);
 
 /* cascade-dialog-prompts.c */
 /* A menu button listing what the model in the Model field (or the default model) was

@@ -46,6 +46,7 @@ void dialog_build_upscale(CascadeDialog *d, GtkWidget *g) {
     d->tile = gtk_spin_button_new_with_range(0, 8192, 16);
     gtk_entry_set_activates_default(GTK_ENTRY(d->tile), TRUE);
     gtk_widget_set_name(d->tile, "tile");
+    dialog_spin_show_auto(d->tile); /* 0 reads "auto", as the label says */
     gtk_widget_set_tooltip_text(d->tile,
                                 _("Tile edge in pixels; 0 chooses it from the available memory"));
     g_signal_connect_swapped(d->tile, "value-changed", G_CALLBACK(dialog_on_params_changed), d);

@@ -20,9 +20,11 @@
 
 G_DEFINE_TYPE(CascadeDialog, cascade_dialog, GTK_TYPE_DIALOG)
 
-/* The tallest the settings column grows before it scrolls: with the target line and the
- * buttons the dialog stays within a 1366 x 768 screen less a panel and a title bar. */
+/* The tallest the settings column grows before it scrolls on a 768 px tall screen: with the
+ * target line and the buttons the dialog stays within 1366 x 768 less a panel and a title
+ * bar. A taller screen gives the column its extra height (settings_max_height). */
 #define SETTINGS_MAX_HEIGHT 540
+#define SMALL_SCREEN_HEIGHT 768
 
 static void cascade_dialog_finalize(GObject *o) {
     CascadeDialog *d = CASCADE_DIALOG(o);
@@ -112,12 +114,16 @@ static gint on_auto_input(GtkSpinButton *s, gdouble *value, gpointer data) {
     return TRUE;
 }
 
-static GtkWidget *auto_spin(CascadeDialog *d, const gchar *name, double lo, double hi,
-                            double step, guint digits, const gchar *tip) {
-    GtkWidget *s = spin(d, name, lo, hi, step, digits, tip);
+void dialog_spin_show_auto(GtkWidget *s) {
     gtk_spin_button_set_numeric(GTK_SPIN_BUTTON(s), FALSE); /* a numeric one drops the word */
     g_signal_connect(s, "output", G_CALLBACK(on_auto_output), NULL);
     g_signal_connect(s, "input", G_CALLBACK(on_auto_input), NULL);
+}
+
+static GtkWidget *auto_spin(CascadeDialog *d, const gchar *name, double lo, double hi,
+                            double step, guint digits, const gchar *tip) {
+    GtkWidget *s = spin(d, name, lo, hi, step, digits, tip);
+    dialog_spin_show_auto(s);
     return s;
 }
 
@@ -279,19 +285,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     gtk_grid_attach(GTK_GRID(g), d->stage2, 0, 4, 2, 1);
     d->batch = spin(d, "batch", 1, 16, 1, 0, _("How many variations to make at once"));
     row(g, 5, _("Num_ber of variations:"), d->batch, NULL);
-    d->aspect = gtk_combo_box_text_new();
-    gtk_widget_set_name(d->aspect, "aspect");
-    gtk_widget_set_tooltip_text(d->aspect, _("The new image's shape, at about the model's pixel "
-                                             "count (the same time as a square)"));
-    static const struct {
-        const char *id, *label;
-    } shapes[] = {{"1:1", N_("Square (1:1)")},          {"4:3", N_("Landscape (4:3)")},
-                  {"3:2", N_("Landscape (3:2)")},       {"16:9", N_("Wide (16:9)")},
-                  {"3:4", N_("Portrait (3:4)")},        {"2:3", N_("Portrait (2:3)")},
-                  {"9:16", N_("Tall (9:16)")}};
-    for (gsize i = 0; i < G_N_ELEMENTS(shapes); i++)
-        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->aspect), shapes[i].id, _(shapes[i].label));
-    g_signal_connect_swapped(d->aspect, "changed", G_CALLBACK(dialog_on_params_changed), d);
+    d->aspect = dialog_build_size(d);
     row(g, 6, _("Si_ze:"), d->aspect, NULL);
 
     /* the rarely changed settings, folded away so the dialog fits a 768 px screen */
@@ -356,7 +350,7 @@ static GtkWidget *build_settings(CascadeDialog *d) {
     d->margin = spin(d, "context-margin", 0, 4096, 8, 0,
                      _("Pixels around the selection the model sees as context"));
     row(g, 0, _("Conte_xt margin (px):"), d->margin, NULL);
-    d->feather = spin(d, "feather", -1, 512, 1, 0,
+    d->feather = auto_spin(d, "feather", -1, 512, 1, 0,
                       _("Pixels over which the new content fades in inside the selection's edge "
                         "(−1: automatic, from the area's size)"));
     row(g, 1, _("Mas_k feather (px):"), d->feather, NULL);
@@ -447,6 +441,21 @@ static GtkWidget *build_output(CascadeDialog *d) {
     return right;
 }
 
+/* On a 1080 px screen the inpainting settings sat below a 540 px column's fold with room to
+ * spare: the column may grow with the monitor's work area (the parent's, else the primary
+ * one), keeping the 768 px screen's margin for panels, title bar and buttons. */
+static gint settings_max_height(GtkWindow *parent) {
+    GdkDisplay *display = gdk_display_get_default();
+    GdkWindow  *pw = parent ? gtk_widget_get_window(GTK_WIDGET(parent)) : NULL;
+    GdkMonitor *m = pw ? gdk_display_get_monitor_at_window(display, pw) : NULL;
+    if (!m) m = gdk_display_get_primary_monitor(display);
+    if (!m && gdk_display_get_n_monitors(display) > 0) m = gdk_display_get_monitor(display, 0);
+    if (!m) return SETTINGS_MAX_HEIGHT;
+    GdkRectangle area;
+    gdk_monitor_get_workarea(m, &area);
+    return MAX(SETTINGS_MAX_HEIGHT, area.height - (SMALL_SCREEN_HEIGHT - SETTINGS_MAX_HEIGHT));
+}
+
 static gboolean on_key(GtkWidget *w, GdkEventKey *ev, gpointer ud) {
     (void)ud;
     if ((ev->keyval == GDK_KEY_Return || ev->keyval == GDK_KEY_KP_Enter) &&
@@ -495,11 +504,16 @@ GtkWidget *cascade_dialog_new(const CascadeRecipe *recipe, CascadeUiHost *host, 
     /* the settings scroll past SETTINGS_MAX_HEIGHT (Other settings open, a large font), so
      * the dialog and its buttons still fit a 768 px screen */
     GtkWidget *scroll = gtk_scrolled_window_new(NULL, NULL);
+    gtk_widget_set_name(scroll, "settings-scroll");
+    /* a scrollbar that stays: an overlay one shows only under the pointer, and the rows cut
+     * off at the bottom then looked like the whole dialog */
+    gtk_scrolled_window_set_overlay_scrolling(GTK_SCROLLED_WINDOW(scroll), FALSE);
     gtk_scrolled_window_set_policy(GTK_SCROLLED_WINDOW(scroll), GTK_POLICY_NEVER,
                                    GTK_POLICY_AUTOMATIC);
     gtk_scrolled_window_set_propagate_natural_height(GTK_SCROLLED_WINDOW(scroll), TRUE);
     gtk_scrolled_window_set_propagate_natural_width(GTK_SCROLLED_WINDOW(scroll), TRUE);
-    gtk_scrolled_window_set_max_content_height(GTK_SCROLLED_WINDOW(scroll), SETTINGS_MAX_HEIGHT);
+    gtk_scrolled_window_set_max_content_height(GTK_SCROLLED_WINDOW(scroll),
+                                               settings_max_height(parent));
     gtk_container_add(GTK_CONTAINER(scroll), build_settings(d));
     gtk_box_pack_start(GTK_BOX(hbox), scroll, TRUE, TRUE, 0);
     d->output_column = build_output(d);
@@ -623,11 +637,7 @@ void dialog_recipe_to_widgets(CascadeDialog *d, const CascadeRecipe *r) {
         gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->backend), be, be);
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->backend), be);
     }
-    const gchar *aspect = r->aspect && *r->aspect ? r->aspect : "1:1";
-    if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->aspect), aspect)) { /* a preset's own */
-        gtk_combo_box_text_append(GTK_COMBO_BOX_TEXT(d->aspect), aspect, aspect);
-        gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->aspect), aspect);
-    }
+    dialog_select_size(d, r->aspect);
     if (!gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), r->preset ? r->preset : ""))
         gtk_combo_box_set_active_id(GTK_COMBO_BOX(d->preset), "");
     d->updating = was;

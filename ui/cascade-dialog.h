@@ -34,6 +34,11 @@ void cascade_dialog_set_transient_for_handle(CascadeDialog *dialog, guint32 hand
 void cascade_dialog_set_upscale_sizes(CascadeDialog *dialog, gint layer_width, gint layer_height,
                                       gint image_width, gint image_height);
 
+/* Generate mode opened on an image: aspect ("W:H") is the shape last used on that image,
+ * which Size starts from instead of the recipe's (last values); the preset stays selected.
+ * Other modes, NULL, or text that is no valid shape (it may come from a file): no change. */
+void cascade_dialog_set_image_shape(CascadeDialog *dialog, const gchar *aspect);
+
 /* Runs the dialog modally. GTK_RESPONSE_OK: the user accepted; *out (init'ed by the
  * caller) receives the final recipe, with `candidate` set to the chosen batch item or -1.
  * With a candidate, `seed` is that batch's base seed (the item's own is seed + candidate)

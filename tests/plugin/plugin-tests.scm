@@ -244,6 +244,60 @@
                     (= (car (gimp-drawable-width layer)) 16))))
       (gimp-image-delete img))))
 
+;; ---- the shape is remembered per image: a parasite of the image, kept in the XCF ----
+; "wide" (16:9) and "square" (1:1) are user presets in the GIMP profile's gimp-cascade/presets.
+(define (shape-parasite img)
+  (let ((p (try (lambda () (gimp-image-get-parasite img "gimp-cascade-shape")))))
+    (if (failed? p) #f (car p))))
+(define (shape-of img) (let ((p (shape-parasite img))) (if p (caddr p) "")))
+(define (shape-flags img) (let ((p (shape-parasite img))) (if p (cadr p) -1)))
+(define (generate-shaped img drw prompt preset)
+  (cadr (plug-in-cascade-generate RUN-NONINTERACTIVE img drw prompt "" "" 3 4 2 -1 -1 0 -1 1
+                                  *model* *sr-model* preset "cpu")))
+(group "generate" "generate/shape-per-image"
+  (lambda ()
+    (let* ((ta (make-image 40 32)) (a (car ta)) (bga (cadr ta))
+           (tb (make-image 40 32)) (b (car tb)) (bgb (cadr tb))
+           (tc (make-image 40 32)) (c (car tc)) (bgc (cadr tc))
+           (wide (generate-shaped a bga "wide sea" "wide"))
+           (square (generate-shaped b bgb "square sea" "square")))
+      (note "shapes" (shape-of a) (shape-of b) (shape-of c) "flags" (shape-flags a)
+            "wide layer" (car (gimp-drawable-width wide)) (car (gimp-drawable-height wide)))
+      (check "the 16:9 run made a wide layer (20 x 12), the 1:1 run a square one (16 x 16)"
+             (and (= (car (gimp-drawable-width wide)) 20) (= (car (gimp-drawable-height wide)) 12)
+                  (= (car (gimp-drawable-width square)) 16)
+                  (= (car (gimp-drawable-height square)) 16)))
+      (check "image A remembers its own shape (16:9), image B its own (1:1)"
+             (and (string=? (shape-of a) "16:9") (string=? (shape-of b) "1:1")))
+      (check "an image no generate ran on has no shape (its dialog starts from last values)"
+             (not (shape-parasite c)))
+      (let ((r (try (lambda () (generate-shaped c bgc "no such preset" "no-such-preset")))))
+        (check "a run that fails leaves the image without a shape"
+               (and (failed? r) (not (shape-parasite c)))))
+      ; GIMP pushes an undo step for an undoable parasite only (gimp_image_parasite_attach)
+      (check "the shape parasite is persistent and not undoable: no undo step of its own"
+             (= (shape-flags a) 1))
+      (let ((file (string-append *tmp* "/wide.xcf")))
+        (gimp-xcf-save 0 a bga file file)
+        (let ((a2 (car (gimp-xcf-load 0 file file))))
+          (note "reloaded" (shape-of a2) (shape-flags a2))
+          (check "the image's shape survives saving and reloading the XCF"
+                 (and (string=? (shape-of a2) "16:9") (= (shape-flags a2) 1)))
+          (gimp-image-delete a2)))
+      (generate-shaped b bgb "wide again" "wide")
+      (generate-shaped a bga "square again" "square")
+      (check "each later run sets its own image's shape only (A now 1:1, B now 16:9)"
+             (and (string=? (shape-of a) "1:1") (string=? (shape-of b) "16:9")))
+      (let ((r (plug-in-cascade-generate-new-image RUN-NONINTERACTIVE a bga "new wide" "" "" 3 4
+                                                   2 -1 -1 0 -1 1 *model* *sr-model* "wide"
+                                                   "cpu")))
+        (check "a new image made from text remembers the shape it was made in; A keeps its own"
+               (and (string=? (shape-of (car r)) "16:9") (string=? (shape-of a) "1:1")))
+        (gimp-image-delete (car r)))
+      (gimp-image-delete a)
+      (gimp-image-delete b)
+      (gimp-image-delete c))))
+
 ; ---- GIMP renames a duplicate layer name: never into another seed (bug: "#42" -> "#43") ----
 (group "generate" "generate/names-keep-seeds"
   (lambda ()

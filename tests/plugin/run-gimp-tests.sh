@@ -101,6 +101,11 @@ fi
 mkdir -p "$profile/gimp-cascade/presets"
 printf '%s\n' '{"name": "Two variations", "description": "test", "values": {"batch": 2}}' \
   > "$profile/gimp-cascade/presets/two-variations.json"
+# and two shapes, as a designer's "wide" and "square" presets would be
+printf '%s\n' '{"name": "Wide", "description": "test", "values": {"aspect": "16:9"}}' \
+  > "$profile/gimp-cascade/presets/wide.json"
+printf '%s\n' '{"name": "Square", "description": "test", "values": {"aspect": "1:1"}}' \
+  > "$profile/gimp-cascade/presets/square.json"
 
 scheme_str() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')"; }
 # The README's first Script-Fu example, as written there (the checks run it on the tiny model).

@@ -156,13 +156,34 @@ static void set_text(GtkWidget *view, const char *text) {
     gtk_text_buffer_set_text(gtk_text_view_get_buffer(GTK_TEXT_VIEW(view)), text, -1);
 }
 
-/* Saves the dialog as drawn to $CASCADE_UI_SCREENSHOT, with "-<suffix>" before ".png". */
+/* The work area of the screen the test runs on (xvfb-run's -screen). */
+static GdkRectangle screen_area(void) {
+    GdkDisplay  *display = gdk_display_get_default();
+    GdkMonitor  *m = gdk_display_get_primary_monitor(display);
+    GdkRectangle area = {0, 0, 1366, 768};
+    if (!m && gdk_display_get_n_monitors(display) > 0) m = gdk_display_get_monitor(display, 0);
+    if (m) gdk_monitor_get_workarea(m, &area);
+    return area;
+}
+
+static void save_png(GdkPixbuf *pb, const char *path) {
+    assert_non_null(pb);
+    GError *e = NULL;
+    if (!gdk_pixbuf_save(pb, path, "png", &e, NULL)) fail_msg("%s: %s", path, e->message);
+    fprintf(stderr, "# screenshot: %s (%dx%d)\n", path, gdk_pixbuf_get_width(pb),
+            gdk_pixbuf_get_height(pb));
+}
+
+/* Saves the dialog as drawn to $CASCADE_UI_SCREENSHOT, with "-<suffix>" before ".png"; with
+ * $CASCADE_UI_SCREENSHOT_SCREEN set, also the whole screen with the dialog centred on it
+ * ("-screen" added), to see it placed on a screen of xvfb-run's size. */
 static void screenshot(GtkWidget *dialog, const char *suffix) {
     const char *base = getenv("CASCADE_UI_SCREENSHOT");
     if (!base || !*base) return;
-    char *path = suffix && g_str_has_suffix(base, ".png")
-                     ? g_strdup_printf("%.*s-%s.png", (int)strlen(base) - 4, base, suffix)
-                     : g_strdup(base);
+    char *stem =
+        g_str_has_suffix(base, ".png") ? g_strndup(base, strlen(base) - 4) : g_strdup(base);
+    char *path =
+        suffix ? g_strdup_printf("%s-%s.png", stem, suffix) : g_strdup_printf("%s.png", stem);
     pump(300);
     /* drawn offscreen by GTK itself: no read-back from the X server, no window manager */
     gint             w = gtk_widget_get_allocated_width(dialog);
@@ -173,13 +194,30 @@ static void screenshot(GtkWidget *dialog, const char *suffix) {
     cairo_destroy(cr);
     GdkPixbuf *pb = gdk_pixbuf_get_from_surface(surf, 0, 0, w, hgt);
     cairo_surface_destroy(surf);
-    assert_non_null(pb);
-    GError *e = NULL;
-    if (!gdk_pixbuf_save(pb, path, "png", &e, NULL)) fail_msg("%s: %s", path, e->message);
-    fprintf(stderr, "# screenshot: %s (%dx%d)\n", path, gdk_pixbuf_get_width(pb),
-            gdk_pixbuf_get_height(pb));
+    save_png(pb, path);
     g_object_unref(pb);
+    const char *screen = getenv("CASCADE_UI_SCREENSHOT_SCREEN");
+    if (screen && *screen && gtk_widget_get_mapped(dialog)) {
+        /* read back from the X server: no window manager, so no title bar and no panel */
+        GdkRectangle area = screen_area();
+        /* the pointer in a corner, off the dialog: no tooltip in the picture */
+        GdkDevice *pointer =
+            gdk_seat_get_pointer(gdk_display_get_default_seat(gdk_display_get_default()));
+        gdk_device_warp(pointer, gdk_screen_get_default(), 0, 0);
+        gtk_window_move(GTK_WINDOW(dialog), area.x + (area.width - w) / 2,
+                        area.y + (area.height - hgt) / 2);
+        pump(300);
+        GdkWindow *root = gdk_get_default_root_window();
+        GdkPixbuf *full = gdk_pixbuf_get_from_window(root, 0, 0, gdk_window_get_width(root),
+                                                     gdk_window_get_height(root));
+        char      *spath = suffix ? g_strdup_printf("%s-%s-screen.png", stem, suffix)
+                                  : g_strdup_printf("%s-screen.png", stem);
+        save_png(full, spath);
+        g_object_unref(full);
+        g_free(spath);
+    }
     g_free(path);
+    g_free(stem);
 }
 
 /* ---- the scripted session (runs inside cascade_dialog_run_recipe's loop) ---------------- */
@@ -915,6 +953,67 @@ static void test_dialog_stage3_folder(void **state) {
     }
 }
 
+/* Generate opened on an image starts from the shape last used on that image (the host's, from
+ * the image's parasite), not the recipe's last values, and says so in its tooltip; the preset
+ * stays and OK hands the shape back. A shape outside the list joins it; no shape (a new
+ * image), text that is no shape (a damaged parasite), and the modes that make no new image
+ * keep the recipe's. */
+static void test_dialog_image_shape(void **state) {
+    (void)state;
+    static const struct {
+        CascadeMode mode;
+        const char *image_shape, *want;
+    } cases[] = {
+        {CASCADE_MODE_GENERATE, "16:9", "16:9"}, /* image A */
+        {CASCADE_MODE_GENERATE, "1:1", "1:1"},   /* image B */
+        {CASCADE_MODE_GENERATE, "5:4", "5:4"},   /* not one of the list's */
+        {CASCADE_MODE_GENERATE, NULL, "4:3"},    /* a new image: last values */
+        {CASCADE_MODE_GENERATE, "wide", "4:3"},  /* not a shape */
+        {CASCADE_MODE_GENERATE, "40:1", "4:3"},  /* beyond 8:1 */
+        {CASCADE_MODE_INPAINT, "16:9", "4:3"},   /* keeps its source's shape */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        test_host h;
+        host_init(&h, FALSE);
+        CascadeRecipe r = tiny_recipe();
+        r.mode = cases[i].mode;
+        g_free(r.prompt);
+        r.prompt = g_strdup("a red fox");
+        g_free(r.aspect);
+        r.aspect = g_strdup("4:3"); /* the last values' shape */
+        g_free(r.preset);
+        r.preset = g_strdup("balanced");
+        GtkWidget *dialog = cascade_dialog_new(&r, &h.base, NULL);
+        cascade_dialog_set_image_shape(CASCADE_DIALOG(dialog), cases[i].image_shape);
+        gtk_widget_show(dialog);
+        pump(50);
+        GtkWidget  *aspect = must_find(dialog, "aspect");
+        const char *shown = gtk_combo_box_get_active_id(GTK_COMBO_BOX(aspect));
+        fprintf(stderr, "# image shape %s: Size shows %s\n",
+                cases[i].image_shape ? cases[i].image_shape : "(none)", shown ? shown : "(none)");
+        assert_string_equal(shown, cases[i].want);
+        gchar   *tip = gtk_widget_get_tooltip_text(aspect);
+        gboolean from_image = strcmp(cases[i].want, "4:3") != 0;
+        assert_int_equal(tip && strstr(tip, "last used on this image") != NULL, from_image);
+        g_free(tip);
+        assert_string_equal(gtk_combo_box_get_active_id(GTK_COMBO_BOX(must_find(dialog, "preset"))),
+                            "balanced");
+        if (cases[i].mode == CASCADE_MODE_GENERATE) {
+            g_timeout_add(50, press_ok, dialog);
+            CascadeRecipe out;
+            cascade_recipe_init(&out);
+            assert_int_equal(cascade_dialog_run_recipe(CASCADE_DIALOG(dialog), &out),
+                             GTK_RESPONSE_OK);
+            assert_string_equal(out.aspect, cases[i].want);
+            assert_string_equal(out.preset, "balanced");
+            cascade_recipe_clear(&out);
+        }
+        gtk_widget_destroy(dialog);
+        host_clear(&h);
+        cascade_recipe_clear(&r);
+    }
+}
+
 /* Upscale mode with the x4 diffusion upscaler as the Upscaler: the prompt it is guided by
  * shows (a GAN upscaler's dialog has none), and OK hands back folder and prompt. */
 static void test_dialog_upscale_diffusion_prompt(void **state) {
@@ -992,16 +1091,41 @@ static void test_dialog_mnemonics_unique(void **state) {
     }
 }
 
-/* The tallest a dialog may be: a 1366 x 768 screen less a desktop panel and the window's
- * title bar (GNOME: 27 + 37 px; Xfce and KDE take less). */
-#define SMALL_SCREEN_BUDGET 700
+/* What a screen loses to a desktop panel and the window's title bar (GNOME: 27 + 37 px; Xfce
+ * and KDE take less): on a 1366 x 768 screen a dialog may be 700 px tall. */
+#define SCREEN_CHROME 68
 
-/* Each of the five dialogs fits a 768 px tall screen at its natural size, so its buttons
- * are on screen; a screenshot of each is saved. */
-static void test_dialog_fits_small_screen(void **state) {
+/* How far the settings column scrolls (0: every row shows). */
+static double settings_overflow(GtkWidget *dialog) {
+    GtkWidget     *sw = must_find(dialog, "settings-scroll");
+    GtkAdjustment *a = gtk_scrolled_window_get_vadjustment(GTK_SCROLLED_WINDOW(sw));
+    return gtk_adjustment_get_upper(a) - gtk_adjustment_get_page_size(a);
+}
+
+/* A settings column that scrolls shows its scrollbar: rows cut off at the bottom with no
+ * scrollbar looked like the end of the dialog. */
+static void assert_scroll_visible(GtkWidget *dialog, const char *name) {
+    double overflow = settings_overflow(dialog);
+    if (overflow <= 0) return;
+    GtkWidget *sw = must_find(dialog, "settings-scroll");
+    GtkWidget *bar = gtk_scrolled_window_get_vscrollbar(GTK_SCROLLED_WINDOW(sw));
+    fprintf(stderr, "# %s: settings scroll by %.0f px\n", name, overflow);
+    assert_false(gtk_scrolled_window_get_overlay_scrolling(GTK_SCROLLED_WINDOW(sw)));
+    assert_true(gtk_widget_get_mapped(bar) && gtk_widget_get_allocated_width(bar) > 0);
+}
+
+/* Each of the five dialogs fits the screen the test runs on (xvfb-run's -screen; 1366 x 768 in
+ * ui.dialog, 1920 x 1080 in ui.dialog-large) at its natural size, so its buttons are on
+ * screen, also with Other settings open; a column that scrolls shows its scrollbar; on a
+ * screen 1000 px or taller no settings column scrolls with Other settings folded. A
+ * screenshot of each is saved. */
+static void test_dialog_fits_screen(void **state) {
     (void)state;
-    static const char *const names[] = {"generate", "inpaint", "upscale", "variations",
-                                        "outpaint"};
+    static const char *const names[] = {"generate", "inpaint", "upscale", "variations", "outpaint"};
+    GdkRectangle             area = screen_area();
+    gint                     budget_h = area.height - SCREEN_CHROME;
+    fprintf(stderr, "# screen work area %d x %d: a dialog may be %d px tall\n", area.width,
+            area.height, budget_h);
     for (int mode = CASCADE_MODE_GENERATE; mode <= CASCADE_MODE_OUTPAINT; mode++) {
         test_host h;
         host_init(&h, FALSE);
@@ -1017,24 +1141,30 @@ static void test_dialog_fits_small_screen(void **state) {
                 nat_h, min_w, min_h);
         gtk_window_resize(GTK_WINDOW(dialog), nat_w, nat_h);
         pump(200);
-        /* guidance left to the model reads "auto", not an empty field or a -1 */
-        assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "guidance1"))),
-                            "auto");
+        /* guidance left to the model, the automatic feather and tile read "auto", not an
+         * empty field, a -1 or a 0 */
+        assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "guidance1"))), "auto");
+        assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "feather"))), "auto");
+        assert_string_equal(gtk_entry_get_text(GTK_ENTRY(must_find(dialog, "tile"))), "auto");
         screenshot(dialog, names[mode]);
-        if (nat_h > SMALL_SCREEN_BUDGET || nat_w > 1366)
-            fail_msg("the %s dialog is %d x %d px: it does not fit 1366 x 768", names[mode], nat_w,
-                     nat_h);
+        if (nat_h > budget_h || nat_w > area.width)
+            fail_msg("the %s dialog is %d x %d px: it does not fit %d x %d", names[mode], nat_w,
+                     nat_h, area.width, area.height);
+        assert_scroll_visible(dialog, names[mode]);
+        if (area.height >= 1000 && settings_overflow(dialog) > 0)
+            fail_msg("the %s dialog's settings scroll on a %d px tall screen", names[mode],
+                     area.height);
         /* with the rarely used settings open it still fits: the settings scroll */
         gtk_expander_set_expanded(GTK_EXPANDER(must_find(dialog, "advanced")), TRUE);
         pump(100);
         gtk_widget_get_preferred_height(dialog, &min_h, &nat_h);
         fprintf(stderr, "# %s dialog, Other settings open: natural height %d px\n", names[mode],
                 nat_h);
-        if (mode == CASCADE_MODE_INPAINT) {
-            gtk_window_resize(GTK_WINDOW(dialog), nat_w, nat_h);
-            screenshot(dialog, "inpaint-open");
-        }
-        if (nat_h > SMALL_SCREEN_BUDGET)
+        gtk_window_resize(GTK_WINDOW(dialog), nat_w, nat_h);
+        pump(200);
+        assert_scroll_visible(dialog, names[mode]);
+        if (mode == CASCADE_MODE_INPAINT) screenshot(dialog, "inpaint-open");
+        if (nat_h > budget_h)
             fail_msg("the %s dialog with Other settings open is %d px tall", names[mode], nat_h);
         gtk_widget_destroy(dialog);
         host_clear(&h);
@@ -1102,11 +1232,12 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_dialog_variations_mode),
         cmocka_unit_test(test_dialog_outpaint_mode),
         cmocka_unit_test(test_dialog_stage3_folder),
+        cmocka_unit_test(test_dialog_image_shape),
         cmocka_unit_test(test_dialog_upscale_diffusion_prompt),
         cmocka_unit_test(test_dialog_mnemonics_unique),
         cmocka_unit_test(test_dialog_save_user_preset),
         cmocka_unit_test(test_dialog_rgba_candidate),
-        cmocka_unit_test(test_dialog_fits_small_screen),
+        cmocka_unit_test(test_dialog_fits_screen),
         cmocka_unit_test(test_dialog_cpu_vulkan_named),
         cmocka_unit_test(test_dialog_prompt_menu),
     };
