@@ -1,6 +1,6 @@
 /* The GIMP 2.10 shim's internal interface: procedures, drawable I/O, layers, selection mask,
  * parasites and the worker. Everything here runs on the plug-in's main thread (libgimp is
- * not thread-safe); only CascadeJob (ui/cascade-job.h) runs a thread of its own. */
+ * not thread-safe); only CascadeJob (job/cascade-job.h) runs a thread of its own. */
 #ifndef CASCADE_PLUGIN_H
 #define CASCADE_PLUGIN_H
 
@@ -108,7 +108,7 @@ gboolean cascade_layers_insert_upscaled(gint32 image, gint32 layer, gint32 sourc
 gchar *cascade_layers_name(const gchar *prefix, const gchar *prompt, guint64 seed);
 
 /* outpaint.c: Expand Canvas and Fill. Grows image's canvas by r's expand-* margins and
- * inpaints the new border from drawable's pixels, box by box (ui/cascade-outpaint.h), into
+ * inpaints the new border from drawable's pixels, box by box (job/cascade-outpaint.h), into
  * one new layer over the whole grown canvas whose layer mask is the border (and a feathered
  * overlap into the old content); the canvas resize and the insertion are one undo group,
  * made only after every box succeeded. The user's layers keep their pixels and size (their

@@ -1,5 +1,5 @@
 /* Expand Canvas and Fill: the canvas grows by the recipe's margins and the new border is
- * inpainted box by box (ui/cascade-outpaint.h) into one new layer. Everything is painted
+ * inpainted box by box (job/cascade-outpaint.h) into one new layer. Everything is painted
  * off-image first, into a layer not yet inserted, which also remembers what earlier boxes
  * painted (its alpha); only when every box succeeded are the canvas resize and the
  * insertion made, in one undo group, so a failure or a cancel leaves the image as it was. */

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """The gettext catalogues are complete (TAP).
 
-From the source root: POTFILES.in lists, sorted, every ui/ and plugin/ source that marks
+From the source root: POTFILES.in lists, sorted, every job/, ui/ and plugin/ source that marks
 strings; a fresh template extracted from those sources (xgettext, as meson's i18n does) is
 merged into each catalogue in LINGUAS, and `msgfmt --check --statistics` must report every
 message translated (no untranslated, no fuzzy) with valid formats; the shipped presets'
-names and descriptions are in the template, and ui/meson.build installs every preset.
+names and descriptions are in the template, and job/meson.build installs every preset.
 Needs only the gettext tools."""
 import glob
 import json
@@ -27,17 +27,17 @@ def check(ok, name, detail=""):
 listed = [l.strip() for l in open("po/POTFILES.in", encoding="utf-8")
           if l.strip() and not l.startswith("#")]
 check(listed == sorted(listed), "POTFILES.in is sorted", "\n".join(listed))
-marked = sorted(f for f in glob.glob("ui/*.c") + glob.glob("plugin/*.c")
+marked = sorted(f for f in glob.glob("job/*.c") + glob.glob("ui/*.c") + glob.glob("plugin/*.c")
                 if re.search(r'\bN?_\("', open(f, encoding="utf-8").read()))
 missing = [f for f in marked if f not in listed]
 absent = [f for f in listed if not os.path.exists(f)]
 check(not missing and not absent, "POTFILES.in lists every source with _() and nothing else",
       "missing: %s; not there: %s" % (missing, absent))
 
-m = re.search(r"shipped_presets = \[([^\]]*)\]", open("ui/meson.build", encoding="utf-8").read())
+m = re.search(r"shipped_presets = \[([^\]]*)\]", open("job/meson.build", encoding="utf-8").read())
 installed = sorted(re.findall(r"'([^']+)'", m.group(1))) if m else []
 shipped = sorted(os.path.basename(f)[:-5] for f in glob.glob("presets/*.json"))
-check(installed == shipped, "ui/meson.build installs every presets/*.json",
+check(installed == shipped, "job/meson.build installs every presets/*.json",
       "installed %s, present %s" % (installed, shipped))
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -55,7 +55,7 @@ with tempfile.TemporaryDirectory() as tmp:
         for key in ("name", "description"):
             s = p.get(key, "")
             check(s and ('msgid "%s"' % s) in text, "%s: %s is marked for translation" % (f, key),
-                  "add N_(\"%s\") to ui/cascade-presets.c" % s)
+                  "add N_(\"%s\") to job/cascade-presets.c" % s)
     for lang in open("po/LINGUAS").read().split():
         merged = os.path.join(tmp, lang + ".po")
         subprocess.run(["msgmerge", "--quiet", "--no-fuzzy-matching", "-o", merged,

@@ -1,4 +1,4 @@
-/* Outpainting geometry (ui/cascade-outpaint.h): the mask is 255 on exactly the new border
+/* Outpainting geometry (job/cascade-outpaint.h): the mask is 255 on exactly the new border
  * and fades to 0 across the overlap; the boxes stay inside the grown canvas, cover every
  * masked pixel, are square where the canvas allows and never larger than they need be. */
 #include <glib.h>

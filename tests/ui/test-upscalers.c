@@ -1,4 +1,4 @@
-/* The installed-upscaler list and the estimate shown before an upscale (ui/cascade-upscalers.h):
+/* The installed-upscaler list and the estimate shown before an upscale (job/cascade-upscalers.h):
  * the models tools/upscalers/fetch.sh converted are all listed, once each, by readable name
  * and with the factor their folder names (fetch.sh's <model>_x<N>), a chosen folder and an
  * x4 diffusion upscaler folder too; a recipe's upscaler/factor resolve as the job runs them;
