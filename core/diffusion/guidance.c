@@ -210,8 +210,9 @@ static cascade_status unet_forward(void *self, const float *sample, const int64_
         CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_ENCODER_HIDDEN_STATES, context,
                                              n_ctx * sizeof(float), err));
         /* kept only once written: a failed write leaves no stale copy */
-        if ((u->context = malloc(n_ctx * sizeof(float))))
-            memcpy(u->context, context, n_ctx * sizeof(float));
+        if (!(u->context = malloc(n_ctx * sizeof(float))))
+            return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "U-Net text embeddings");
+        memcpy(u->context, context, n_ctx * sizeof(float));
     }
     if (d->info.needs_class_labels) {
         if (d->info.class_labels_dim > 0)
