@@ -21,6 +21,8 @@ G_BEGIN_DECLS
 #define CASCADE_PROC_VARIATIONS    "plug-in-cascade-variations"
 #define CASCADE_PROC_OUTPAINT      "plug-in-cascade-outpaint"
 #define CASCADE_PARASITE_NAME      "gimp-cascade-recipe"
+/* the resident engine (engine.c): an extension GIMP starts with itself, as Script-Fu's */
+#define CASCADE_PROC_ENGINE "extension-cascade-engine"
 
 /* of an image: the shape ("W:H") of the last generate run on it */
 #define CASCADE_SHAPE_PARASITE_NAME "gimp-cascade-shape"
@@ -32,8 +34,20 @@ typedef enum {
     CASCADE_PLUGIN_ERROR_FAILED,  /* the run failed: GIMP_PDB_EXECUTION_ERROR */
 } CascadePluginError;
 
+/* plugin-main.c: one call of a public procedure (name) run in this process, as GIMP's run
+ * callback takes it; the return values are static, valid until the next call. */
+void cascade_plugin_call(const gchar *name, gint nparams, const GimpParam *param,
+                         gint *nreturn_vals, GimpParam **return_vals);
+
 /* procedures.c: PDB registration and argument <-> recipe. */
 void cascade_procedures_install(void);
+/* The engine's temporary procedures: one per public procedure, the same parameters and return
+ * values, named by cascade_procedures_temp_name, all run by run_proc. */
+void cascade_procedures_install_temp(GimpRunProc run_proc);
+/* The engine's name for public procedure name (g_free); NULL when it is none of ours. */
+gchar *cascade_procedures_temp_name(const gchar *name);
+/* The public procedure a temporary procedure stands for (static); NULL when none. */
+const gchar *cascade_procedures_public_name(const gchar *temp_name);
 /* Mode of a procedure name; FALSE when it is none of ours. */
 gboolean cascade_procedures_mode(const gchar *name, CascadeMode *mode);
 /* Fills r (init'ed) from a NONINTERACTIVE call's params; FALSE + CALLING error on a wrong
@@ -116,11 +130,36 @@ gchar *cascade_layers_name(const gchar *prefix, const gchar *prompt, guint64 see
 gboolean cascade_outpaint_run(gint32 image, gint32 drawable, const CascadeRecipe *r,
                               CascadeInserted *out, GError **error);
 
+/* engine.c: the resident engine. The extension keeps one CascadeJobCache (worker.c's) for
+ * GIMP's lifetime and serves the public procedures through temporary procedures, so a second
+ * run loads nothing; the cache is freed after an idle time ($CASCADE_RESIDENT_IDLE_S seconds,
+ * default 300, 0: after every run). $CASCADE_RESIDENT=0 turns it off: calls run in their own
+ * process. With $CASCADE_DEBUG set, each call prints one stderr line
+ * "cascade-engine: pid=N resident=yes|no runs=N loads=N releases=N" (the engine's totals). */
+void cascade_engine_install(void);
+/* The extension's run: installs the temporary procedures, acks and serves until GIMP quits;
+ * returns at once when the engine is off. */
+void cascade_engine_serve(void);
+/* Runs public procedure name in the engine; FALSE (nothing done) when it is off, not running
+ * or busy with another call: then the caller runs it itself. */
+gboolean cascade_engine_forward(const gchar *name, gint nparams, const GimpParam *param,
+                                gint *nreturn_vals, GimpParam **return_vals);
+/* The debug line of a call run in its own process (before its cache is freed). */
+void cascade_engine_report_local(void);
+/* GIMP's quit_proc: frees the cache unless a run is using it. */
+void cascade_engine_quit(void);
+/* The display the current call came from (-1: none): the caller's when forwarded, since the
+ * extension itself was started with none. */
+gint32 cascade_engine_display(void);
+
 /* worker.c: runs CascadeJobs from the main loop, with gimp_progress and the dialog. */
 /* The job cache of this plug-in process (created on first use); freed by run() when no job
- * is alive any more. */
+ * is alive any more, or by the engine when idle. */
 CascadeJobCache *cascade_worker_cache(void);
 void             cascade_worker_cache_free(void);
+/* What the cache has loaded so far (0 when there is none); creates none. */
+guint    cascade_worker_cache_loads(void);
+gboolean cascade_worker_has_cache(void);
 /* Runs one job to completion on the main loop; results and seeds are the job's (free with
  * g_ptr_array_unref / g_free). */
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,

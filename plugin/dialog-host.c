@@ -97,7 +97,7 @@ gboolean cascade_worker_dialog(CascadeRecipe *r, const gchar *target, const Casc
                                          gimp_image_height(gimp_image));
     }
     /* above GIMP's image window (the X11 window of the display this call came from) */
-    gint32 display = gimp_default_display();
+    gint32 display = cascade_engine_display();
     if (display > 0)
         cascade_dialog_set_transient_for_handle(h.dialog,
                                                 (guint32)gimp_display_get_window_handle(display));

@@ -19,6 +19,7 @@ GQuark cascade_plugin_error_quark(void) {
 static void query(void) {
     gimp_plugin_domain_register(GETTEXT_PACKAGE, CASCADE_LOCALEDIR);
     cascade_procedures_install();
+    cascade_engine_install();
 }
 
 static gboolean run_upscale(gint32 image, gint32 drawable, const CascadeRecipe *given,
@@ -288,8 +289,8 @@ static gboolean recipe_for_call(const gchar *name, CascadeMode mode, GimpRunMode
     }
 }
 
-static void run(const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals,
-                GimpParam **return_vals) {
+void cascade_plugin_call(const gchar *name, gint nparams, const GimpParam *param,
+                         gint *nreturn_vals, GimpParam **return_vals) {
     static GimpParam values[3];
     static gchar    *message = NULL;
     *nreturn_vals = 1;
@@ -359,9 +360,27 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         g_error_free(error);
     }
     cascade_recipe_clear(&r);
+}
+
+/* A public procedure goes to the resident engine when it runs (engine.c), else runs here with
+ * a cache of this call's own; the engine's extension procedure serves until GIMP quits. */
+static void run(const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals,
+                GimpParam **return_vals) {
+    if (!strcmp(name, CASCADE_PROC_ENGINE)) {
+        static GimpParam status[1];
+        status[0].type = GIMP_PDB_STATUS;
+        status[0].data.d_status = GIMP_PDB_SUCCESS;
+        *nreturn_vals = 1;
+        *return_vals = status;
+        cascade_engine_serve();
+        return;
+    }
+    if (cascade_engine_forward(name, nparams, param, nreturn_vals, return_vals)) return;
+    cascade_plugin_call(name, nparams, param, nreturn_vals, return_vals);
+    cascade_engine_report_local();
     cascade_worker_cache_free();
 }
 
-const GimpPlugInInfo PLUG_IN_INFO = {NULL, NULL, query, run};
+const GimpPlugInInfo PLUG_IN_INFO = {NULL, cascade_engine_quit, query, run};
 
 MAIN()

@@ -167,35 +167,75 @@ gboolean cascade_procedures_mode(const gchar *name, CascadeMode *mode) {
     return FALSE;
 }
 
+static const GimpParamDef returns[] = {
+    {GIMP_PDB_IMAGE, "image", "The image the result went to (a new one when none was open)"},
+    {GIMP_PDB_LAYER, "layer", "The new layer (the layer group of a batch)"},
+};
+
+/* procs[p]'s parameters into defs (room for 3 + G_N_ELEMENTS(args)); returns their count. */
+static gint proc_params(gsize p, GimpParamDef *defs) {
+    gint n = 0;
+    defs[n++] = (GimpParamDef){GIMP_PDB_INT32, "run-mode",
+                               "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"};
+    const gchar *image_blurb = "Input image";
+    if (!strcmp(procs[p].name, CASCADE_PROC_GENERATE_NEW))
+        image_blurb = "Ignored (always a new image)";
+    else if (procs[p].mode == CASCADE_MODE_GENERATE)
+        image_blurb = "Input image (-1: a new image)";
+    defs[n++] = (GimpParamDef){GIMP_PDB_IMAGE, "image", (gchar *)image_blurb};
+    defs[n++] = (GimpParamDef){GIMP_PDB_DRAWABLE, "drawable",
+                               !strcmp(procs[p].name, CASCADE_PROC_UPSCALE_IMAGE)
+                                   ? "Ignored (the whole image is upscaled)"
+                                   : "Input drawable"};
+    for (gsize a = 0; a < G_N_ELEMENTS(args); a++)
+        if (args[a].procs & (1u << procs[p].mode))
+            defs[n++] = (GimpParamDef){args[a].type, (gchar *)args[a].name, (gchar *)args[a].blurb};
+    return n;
+}
+
 void cascade_procedures_install(void) {
-    static const GimpParamDef ret[] = {
-        {GIMP_PDB_IMAGE, "image", "The image the result went to (a new one when none was open)"},
-        {GIMP_PDB_LAYER, "layer", "The new layer (the layer group of a batch)"},
-    };
     for (gsize p = 0; p < G_N_ELEMENTS(procs); p++) {
         GimpParamDef defs[3 + G_N_ELEMENTS(args)];
-        gint         n = 0;
-        defs[n++] = (GimpParamDef){GIMP_PDB_INT32, "run-mode",
-                                   "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"};
-        const gchar *image_blurb = "Input image";
-        if (!strcmp(procs[p].name, CASCADE_PROC_GENERATE_NEW))
-            image_blurb = "Ignored (always a new image)";
-        else if (procs[p].mode == CASCADE_MODE_GENERATE)
-            image_blurb = "Input image (-1: a new image)";
-        defs[n++] = (GimpParamDef){GIMP_PDB_IMAGE, "image", (gchar *)image_blurb};
-        defs[n++] = (GimpParamDef){GIMP_PDB_DRAWABLE, "drawable",
-                                   !strcmp(procs[p].name, CASCADE_PROC_UPSCALE_IMAGE)
-                                       ? "Ignored (the whole image is upscaled)"
-                                       : "Input drawable"};
-        for (gsize a = 0; a < G_N_ELEMENTS(args); a++)
-            if (args[a].procs & (1u << procs[p].mode))
-                defs[n++] =
-                    (GimpParamDef){args[a].type, (gchar *)args[a].name, (gchar *)args[a].blurb};
+        gint         n = proc_params(p, defs);
         /* untranslated: GIMP translates menu labels through the registered domain */
         gimp_install_procedure(procs[p].name, procs[p].blurb, procs[p].help, "gimp-cascade authors",
                                "MIT", "2026", procs[p].menu, procs[p].types, GIMP_PLUGIN, n,
-                               G_N_ELEMENTS(ret), defs, ret);
+                               G_N_ELEMENTS(returns), defs, returns);
         if (procs[p].menu_path) gimp_plugin_menu_register(procs[p].name, procs[p].menu_path);
+    }
+}
+
+/* "plug-in-cascade-<x>" is served by the engine as "plug-in-cascade-engine-<x>". */
+#define PUBLIC_PREFIX "plug-in-cascade-"
+#define TEMP_PREFIX   "plug-in-cascade-engine-"
+
+gchar *cascade_procedures_temp_name(const gchar *name) {
+    CascadeMode mode;
+    if (!cascade_procedures_mode(name, &mode)) return NULL;
+    return g_strconcat(TEMP_PREFIX, name + strlen(PUBLIC_PREFIX), NULL);
+}
+
+const gchar *cascade_procedures_public_name(const gchar *temp_name) {
+    if (!g_str_has_prefix(temp_name, TEMP_PREFIX)) return NULL;
+    const gchar *rest = temp_name + strlen(TEMP_PREFIX);
+    for (gsize p = 0; p < G_N_ELEMENTS(procs); p++)
+        if (!strcmp(procs[p].name + strlen(PUBLIC_PREFIX), rest)) return procs[p].name;
+    return NULL;
+}
+
+void cascade_procedures_install_temp(GimpRunProc run_proc) {
+    for (gsize p = 0; p < G_N_ELEMENTS(procs); p++) {
+        GimpParamDef defs[3 + G_N_ELEMENTS(args)];
+        gint         n = proc_params(p, defs);
+        gchar       *name = cascade_procedures_temp_name(procs[p].name);
+        gchar *blurb = g_strdup_printf("%s, in the resident engine (plug-in use)", procs[p].blurb);
+        gimp_install_temp_proc(name, blurb,
+                               "Called by " PUBLIC_PREFIX "* when the engine runs: "
+                               "the same arguments and return values.",
+                               "gimp-cascade authors", "MIT", "2026", NULL, "", GIMP_TEMPORARY, n,
+                               G_N_ELEMENTS(returns), defs, returns, run_proc);
+        g_free(blurb);
+        g_free(name);
     }
 }
 

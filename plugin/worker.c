@@ -70,8 +70,8 @@ static gboolean run_job(const CascadeRecipe *r, const CascadeImage *image, const
     return TRUE;
 }
 
-/* One per plug-in process (one PDB call): the dialog's candidates, the final run and every
- * upscale chunk load the models once. */
+/* One per plug-in process: the dialog's candidates, the final run and every upscale chunk
+ * load the models once (and, in the resident engine, every later call until it idles). */
 static CascadeJobCache *cache;
 
 CascadeJobCache *cascade_worker_cache(void) {
@@ -82,6 +82,14 @@ CascadeJobCache *cascade_worker_cache(void) {
 void cascade_worker_cache_free(void) {
     cascade_job_cache_free(cache);
     cache = NULL;
+}
+
+gboolean cascade_worker_has_cache(void) {
+    return cache != NULL;
+}
+
+guint cascade_worker_cache_loads(void) {
+    return cache ? cascade_job_cache_loads(cache) : 0;
 }
 
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,

@@ -5,7 +5,7 @@
 ; diffusion upscaler folder assembled from the golden cases; "" when missing), *cascade3*
 ; (a cascade root: the tiny cascade's stage1/ and stage2/ plus *x4* as stage3/),
 ; *tmp*, *section* (which groups to run: "generate", "inpaint", "outpaint", "other", "upscale",
-; "variations", "sd", or
+; "variations", "sd", "resident", "resident-idle", "resident-off", or
 ; "remember" then "recall", two GIMP starts on one profile; one GIMP start per section keeps
 ; each test short) and *readme-generate* (the README's first Script-Fu example, a form),
 ; then loads this file. Each check writes one TAP line; a Scheme error inside a
@@ -985,6 +985,27 @@
       (note "after restart" s)
       (check "after a restart, Repeat Last runs the last session's recipe"
              (and (contains? s "prompt=remembered lighthouse") (contains? s "steps1=4")))
+      (gimp-image-delete (car r)))))
+
+; ---- the resident engine: two generates in one GIMP (run-gimp-tests.sh reads the engine's
+; debug lines: the same engine process, and the second run loads nothing) ----
+(define (resident-twice)
+  (let* ((r1 (generate -1 -1 "a resident owl" 11 1 1))
+         (r2 (generate -1 -1 "a resident owl" 11 1 1)))
+    (check "first generate: a new image of one 32 x 32 layer"
+           (and (= (n-layers (car r1)) 1) (= (car (gimp-drawable-width (cadr r1))) 32)))
+    (check "second generate, same recipe and seed: the same pixels"
+           (same-pixels? (cadr r2) (cadr r1)))
+    (gimp-image-delete (car r1))
+    (gimp-image-delete (car r2))))
+(group "resident" "resident/two-generates" resident-twice)
+(group "resident-idle" "resident/idle-release" resident-twice)
+(group "resident-off" "resident/off"
+  (lambda ()
+    (let ((r (generate -1 -1 "a resident owl" 11 1 1)))
+      (check "CASCADE_RESIDENT=0: generate still makes its layer in a new image"
+             (and (= (n-layers (car r)) 1) (= (car (gimp-drawable-width (cadr r))) 32)
+                  (contains? (recipe-of (cadr r)) "prompt=a resident owl")))
       (gimp-image-delete (car r)))))
 
 (display (string-append "1.." (number->string *n*)) *port*)

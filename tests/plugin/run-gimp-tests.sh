@@ -7,7 +7,10 @@
 #
 # Usage: run-gimp-tests.sh PLUGIN_EXE SECTION  (generate | inpaint | outpaint | other | upscale |
 #        variations | sd (Stable Diffusion folders, the x4 diffusion upscaler) | restart:
-#        two GIMP starts on one profile, parts "remember" then "recall"; env:
+#        two GIMP starts on one profile, parts "remember" then "recall" | resident: the
+#        resident engine, parts "resident" (as installed), "resident-idle"
+#        (CASCADE_RESIDENT_IDLE_S=0) and "resident-off" (CASCADE_RESIDENT=0), checked through
+#        the engine's CASCADE_DEBUG lines in GIMP's log; env:
 #        CASCADE_GOLDEN_DIR, CASCADE_SOURCE_DIR; CASCADE_KEEP_TMP=1 keeps the temp folder)
 set -uo pipefail
 plugin_exe=$1
@@ -125,6 +128,49 @@ for i in range(start, len(block)):
 # One GIMP start per part, each writing its TAP lines to tap-<part>.txt.
 parts=$section
 [ "$section" = restart ] && parts="remember recall"
+[ "$section" = resident ] && parts="resident resident-idle resident-off"
+
+# tap_check OUT DESC CONDITION...: one TAP line (numbered at the end) from a shell test.
+tap_check() {
+  local out=$1 desc=$2
+  shift 2
+  if "$@"; then printf 'ok 0 - %s\n' "$desc" >> "$out"; else printf 'not ok 0 - %s\n' "$desc" >> "$out"; fi
+}
+# field KEY LINE: the value of KEY=value in a "cascade-engine: pid=N resident=yes ..." line
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<< " $2"; }
+# gone PID: the process has exited (no longer there, or a zombie waiting to be reaped)
+gone() { [ -n "$1" ] && { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat" 2>/dev/null; }; }
+# The engine's lines of one GIMP start (plan in plugin-tests.scm: two generates, or one when
+# the engine is off): one process served both, the second loaded nothing (or, idle time 0,
+# loaded again after freeing), and it ended with GIMP.
+engine_checks() {
+  local part=$1 log=$2 out=$3 yes no
+  mapfile -t yes < <(grep -o 'cascade-engine: pid=[0-9]* resident=yes .*' "$log")
+  mapfile -t no < <(grep -o 'cascade-engine: pid=[0-9]* resident=no .*' "$log")
+  printf '# %s\n' "${yes[@]}" "${no[@]}" >> "$out"
+  if [ "$part" = resident-off ]; then
+    tap_check "$out" "CASCADE_RESIDENT=0: the generate ran in its own process, which loaded the model" \
+      test "${#yes[@]}" = 0 -a "${#no[@]}" = 1 -a "$(field loads "${no[0]:-}")" = 1
+    return
+  fi
+  local pid1 pid2 loads1 loads2 rel2
+  pid1=$(field pid "${yes[0]:-}") pid2=$(field pid "${yes[1]:-}")
+  loads1=$(field loads "${yes[0]:-}") loads2=$(field loads "${yes[1]:-}")
+  rel2=$(field releases "${yes[1]:-}")
+  tap_check "$out" "$part: both generates ran in the resident engine" \
+    test "${#yes[@]}" = 2 -a "${#no[@]}" = 0
+  tap_check "$out" "$part: one engine process served both (pid ${pid1:-none}, ${pid2:-none})" \
+    test -n "$pid1" -a "$pid1" = "$pid2"
+  if [ "$part" = resident ]; then
+    tap_check "$out" "the first generate loaded the model once, the second loaded nothing (loads ${loads1:-?} then ${loads2:-?})" \
+      test "${loads1:-x}" = 1 -a "${loads2:-x}" = 1 -a "${rel2:-x}" = 0
+  else
+    tap_check "$out" "idle time 0: the cache was freed after each run and the second loaded again (loads ${loads1:-?} then ${loads2:-?}, releases ${rel2:-?})" \
+      test "${loads1:-x}" = 1 -a "${loads2:-x}" = 2 -a "${rel2:-x}" = 2 \
+        -a "$(grep -c "cascade-engine: pid=$pid1 released" "$log")" = 2
+  fi
+  tap_check "$out" "$part: the engine process ended with GIMP" gone "$pid1"
+}
 all=$tmp/tap.txt
 : > "$all"
 : > "$tmp/gimp.log"
@@ -145,7 +191,14 @@ EOF
 
   # -i no UI, -d no brushes/patterns, -f no fonts: a profile this bare starts in seconds
   # after the first (plug-in query) start.
-  GIMP2_DIRECTORY=$profile TMPDIR=$profile/tmp \
+  # the resident parts: the engine's debug lines, and its settings as each part names them
+  part_env=()
+  case $part in
+    resident) part_env=(-u CASCADE_RESIDENT -u CASCADE_RESIDENT_IDLE_S CASCADE_DEBUG=1) ;;
+    resident-idle) part_env=(-u CASCADE_RESIDENT CASCADE_RESIDENT_IDLE_S=0 CASCADE_DEBUG=1) ;;
+    resident-off) part_env=(CASCADE_RESIDENT=0 CASCADE_DEBUG=1) ;;
+  esac
+  env "${part_env[@]}" GIMP2_DIRECTORY=$profile TMPDIR=$profile/tmp \
     timeout 240 "$gimp" -i -d -f \
     -b "(begin (load $(scheme_str "$tmp/prelude.scm")) (load $(scheme_str "$here/plugin-tests.scm")))" \
     -b '(gimp-quit 0)' > "$tmp/gimp-$part.log" 2>&1
@@ -171,6 +224,7 @@ EOF
       printf 'not ok 0 - %s (shown %s times)\n' "$desc" "$got" >> "$out"
     fi
   done < <(grep $'^#log\t' "$out")
+  case $part in resident*) engine_checks "$part" "$tmp/gimp-$part.log" "$out" ;; esac
   grep -v -e '^# done$' -e '^1\.\.' -e $'^#log\t' "$out" >> "$all"
 done
 # one plan over every part: the checks renumbered in order
