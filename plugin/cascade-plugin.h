@@ -159,6 +159,8 @@ CascadeJobCache *cascade_worker_cache(void);
 void             cascade_worker_cache_free(void);
 /* What the cache has loaded so far (0 when there is none); creates none. */
 guint    cascade_worker_cache_loads(void);
+/* The kept engine session's counters (plans built, text encodes, steps); zeros without one. */
+void     cascade_worker_cache_counters(cascade_session_counters *out);
 gboolean cascade_worker_has_cache(void);
 /* Runs one job to completion on the main loop; results and seeds are the job's (free with
  * g_ptr_array_unref / g_free). */

@@ -93,9 +93,14 @@ static glong rss_kb(void) {
 
 static void report(gboolean resident, guint runs) {
     if (!debug_enabled()) return;
-    g_printerr("cascade-engine: pid=%d resident=%s runs=%u loads=%u releases=%u rss_kb=%ld\n",
+    cascade_session_counters c; /* plans and text encodes of the session kept now */
+    cascade_worker_cache_counters(&c);
+    g_printerr("cascade-engine: pid=%d resident=%s runs=%u loads=%u releases=%u plans=%llu "
+               "encodes=%llu rss_kb=%ld\n",
                (int)getpid(), resident ? "yes" : "no", runs,
-               engine.loads_freed + cascade_worker_cache_loads(), engine.releases, rss_kb());
+               engine.loads_freed + cascade_worker_cache_loads(), engine.releases,
+               (unsigned long long)c.backend.plans_built,
+               (unsigned long long)c.pipeline.text_encodes, rss_kb());
 }
 
 static void release(void) {

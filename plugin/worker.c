@@ -92,6 +92,13 @@ guint cascade_worker_cache_loads(void) {
     return cache ? cascade_job_cache_loads(cache) : 0;
 }
 
+void cascade_worker_cache_counters(cascade_session_counters *out) {
+    if (cache)
+        cascade_job_cache_counters(cache, out);
+    else
+        memset(out, 0, sizeof *out);
+}
+
 gboolean cascade_worker_run(const CascadeRecipe *r, const CascadeImage *image,
                             const CascadeImage *mask, GPtrArray **results, guint64 **seeds,
                             GError **error) {

@@ -164,6 +164,11 @@ engine_checks() {
   if [ "$part" = resident ]; then
     tap_check "$out" "the first generate loaded the model once, the second loaded nothing (loads ${loads1:-?} then ${loads2:-?})" \
       test "${loads1:-x}" = 1 -a "${loads2:-x}" = 1 -a "${rel2:-x}" = 0
+    local plans1 plans2 enc1 enc2
+    plans1=$(field plans "${yes[0]:-}") plans2=$(field plans "${yes[1]:-}")
+    enc1=$(field encodes "${yes[0]:-}") enc2=$(field encodes "${yes[1]:-}")
+    tap_check "$out" "the second generate made no plan and did not encode the prompt again (plans ${plans1:-?} then ${plans2:-?}, encodes ${enc1:-?} then ${enc2:-?})" \
+      test "${plans1:-0}" -gt 0 -a "${plans1:-x}" = "${plans2:-y}" -a "${enc1:-x}" = 1 -a "${enc2:-x}" = 1
   else
     tap_check "$out" "idle time 0: the cache was freed after each run and the second loaded again (loads ${loads1:-?} then ${loads2:-?}, releases ${rel2:-?})" \
       test "${loads1:-x}" = 1 -a "${loads2:-x}" = 2 -a "${rel2:-x}" = 2 \
