@@ -459,6 +459,10 @@ static cascade_status run_cascade(cascade_pipeline *p, const cascade_generate_pa
          * (IFImg2ImgSuperResolutionPipeline), instead of pure noise; inpainting: that image
          * inside the mask, the original outside it */
         double s2 = g->strength2 > 0 ? g->strength2 : p->strength2 > 0 ? p->strength2 : 1.0;
+        /* the model's recommended start must leave at least one of the steps asked for (a
+         * strength the caller chose is theirs: the loop names it when it leaves none) */
+        if (g->strength2 <= 0 && g->steps2 > 0 && (double)g->steps2 * s2 < 1.0)
+            s2 = 1.0 / (double)g->steps2;
         float *up1 = NULL;
         if (!st && s2 < 1.0) {
             if (!img2) img2 = malloc(n2 * sizeof *img2);

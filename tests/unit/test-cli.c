@@ -355,6 +355,29 @@ static void test_cli_generate_model_defaults(void **state) {
     assert_int_not_equal(r.status, 0);
     assert_non_null(strstr(r.err, "strength"));
     result_clear(&r);
+    /* stage II's recommended start (strength 0.8) with one step asked for: that step runs,
+     * instead of "strength 0.8 leaves no step of 1" for a strength the user never chose */
+    char *sr = g_build_filename(root, "sr", NULL); /* a folder of our own: stage2/ is a link
+                                                      into the golden files */
+    assert_int_equal(g_mkdir(sr, 0755), 0);
+    static const char *const parts[] = {"model_index.json", "unet", "scheduler",
+                                        "image_noising_scheduler"};
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++) {
+        char *dst = g_build_filename(sr, parts[i], NULL);
+        char *src = g_canonicalize_filename(test_golden_path("pipeline_if_stage2"), NULL);
+        char *from = g_build_filename(src, parts[i], NULL);
+        assert_int_equal(symlink(from, dst), 0);
+        g_free(dst), g_free(src), g_free(from);
+    }
+    char *sr_defaults = g_build_filename(sr, "generation_defaults.json", NULL);
+    static const char sr_start[] = "{\"strength\": 0.8}\n";
+    assert_true(test_write_file(defaults, good, strlen(good)));
+    assert_true(test_write_file(sr_defaults, sr_start, strlen(sr_start)));
+    r = run_cli((const char *[]){"generate", "-m", root, "-s", sr, "x", "--sr-steps", "1", "-o",
+                                 out, NULL});
+    if (r.status) fail_msg("generate --sr-steps 1: %s", r.err);
+    result_clear(&r);
+    g_free(sr_defaults), g_free(sr);
     static const char unknown[] = "{\"stepz\": 4}\n";
     assert_true(test_write_file(defaults, unknown, strlen(unknown)));
     r = run_cli((const char *[]){"generate", "-m", root, "--no-sr", "x", "-o", out, NULL});
