@@ -78,14 +78,18 @@ static void drop_candidates(cascade_session *s) {
     s->cands = NULL;
 }
 
+/* sum += the counters of p (NULL: none) */
+static void add_pipeline_counters(cascade_pipeline_counters *sum, const cascade_pipeline *p) {
+    if (!p) return;
+    cascade_pipeline_counters c;
+    cascade_pipeline_get_counters(p, &c);
+    sum->text_encodes += c.text_encodes;
+    sum->stage_steps[0] += c.stage_steps[0];
+    sum->stage_steps[1] += c.stage_steps[1];
+}
+
 static void drop_pipeline(cascade_session *s) {
-    if (s->pipeline) {
-        cascade_pipeline_counters c;
-        cascade_pipeline_get_counters(s->pipeline, &c);
-        s->released.text_encodes += c.text_encodes;
-        s->released.stage_steps[0] += c.stage_steps[0];
-        s->released.stage_steps[1] += c.stage_steps[1];
-    }
+    add_pipeline_counters(&s->released, s->pipeline);
     cascade_pipeline_free(s->pipeline);
     free(s->s1);
     free(s->s2);
@@ -294,11 +298,5 @@ void cascade_session_get_counters(const cascade_session *s, cascade_session_coun
     out->finished_from_candidates = s->finished;
     cascade_backend_get_counters(s->be, &out->backend);
     out->pipeline = s->released;
-    if (s->pipeline) {
-        cascade_pipeline_counters c;
-        cascade_pipeline_get_counters(s->pipeline, &c);
-        out->pipeline.text_encodes += c.text_encodes;
-        out->pipeline.stage_steps[0] += c.stage_steps[0];
-        out->pipeline.stage_steps[1] += c.stage_steps[1];
-    }
+    add_pipeline_counters(&out->pipeline, s->pipeline);
 }
