@@ -13,7 +13,9 @@
 #include <glib/gstdio.h>
 
 #include "cascade/model-dir.h"
+#include "cascade/model-search.h"
 #include "test-common.h"
+#include "tiny-cascade.h"
 
 static int setup(void **state) {
     *state = test_make_tmpdir();
@@ -152,11 +154,62 @@ static void test_model_dir_minimal(void **state) {
     cascade_model_dir_free(NULL);
 }
 
+/* The one rule every front end finds model folders by (cascade_model_resolve): a cascade
+ * root's stage1/ and stage2/, a pipeline folder by itself (no stage II unless given), stage
+ * II only when wanted, $CASCADE_MODEL as the default, and a clear error without any. */
+static void mkpipe(const char *dir) {
+    assert_int_equal(g_mkdir_with_parents(dir, 0755), 0);
+    gchar *idx = g_build_filename(dir, "model_index.json", NULL);
+    assert_true(test_write_file(idx, "{}", 2));
+    g_free(idx);
+}
+
+static void test_model_resolve(void **state) {
+    (void)state;
+    char  *tmp = test_make_tmpdir();
+    gchar *s1 = g_build_filename(tmp, "root", "stage1", NULL);
+    gchar *s2 = g_build_filename(tmp, "root", "stage2", NULL);
+    gchar *root = g_build_filename(tmp, "root", NULL);
+    gchar *solo = g_build_filename(tmp, "solo", NULL);
+    mkpipe(s1), mkpipe(s2), mkpipe(solo);
+    char         *a = NULL, *b = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_model_resolve(root, NULL, true, &a, &b, &err), CASCADE_STATUS_OK);
+    assert_string_equal(a, s1);
+    assert_string_equal(b, s2);
+    free(a), free(b);
+    assert_int_equal(cascade_model_resolve(root, NULL, false, &a, &b, &err), CASCADE_STATUS_OK);
+    assert_string_equal(a, s1);
+    assert_null(b);
+    free(a);
+    assert_int_equal(cascade_model_resolve(solo, NULL, true, &a, &b, &err), CASCADE_STATUS_OK);
+    assert_string_equal(a, solo);
+    assert_null(b);
+    free(a);
+    assert_int_equal(cascade_model_resolve(solo, s2, true, &a, &b, &err), CASCADE_STATUS_OK);
+    assert_string_equal(b, s2);
+    free(a), free(b);
+    g_setenv("CASCADE_MODEL", root, TRUE); /* the default */
+    assert_int_equal(cascade_model_resolve(NULL, NULL, true, &a, &b, &err), CASCADE_STATUS_OK);
+    assert_string_equal(a, s1);
+    assert_string_equal(b, s2);
+    free(a), free(b);
+    assert_int_equal(cascade_model_resolve("", "", true, &a, &b, &err), CASCADE_STATUS_OK);
+    assert_string_equal(a, s1);
+    free(a), free(b);
+    g_unsetenv("CASCADE_MODEL");
+    tiny_cascade_rm_tree(tmp);
+    free(tmp);
+    g_free(s1), g_free(s2), g_free(root), g_free(solo);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_model_dir_golden_if_stage1),
+        cmocka_unit_test(test_model_resolve),
         T(test_model_dir_config_path_missing),
         T(test_model_dir_missing_index),
         T(test_model_dir_bad_index),
