@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cascade/backend-name.h"
+#include "cascade/session.h"
 #include "cascade.h"
 #include "cascade/sd-pipeline.h"
 #include "cli-images.h"
@@ -223,16 +223,16 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
     if (!o.have_seed) o.seed = (long)(time(NULL) % 1000000);
 
     cascade_error        err;
-    cascade_backend     *be = NULL;
-    cascade_sd_pipeline *p = NULL;
+    cascade_session     *ses = NULL;
+    cascade_sd_pipeline *p = NULL; /* the session's */
     float               *img = NULL;
     int                  rc = 0;
     cascade_error_init(&err);
     cascade_cancel_init(&g_cancel);
     int64_t ah = o.height, aw = o.width; /* --aspect: the model's pixel count in that shape */
     if (cli_check_outputs(o.output, o.batch, &err) ||
-        cascade_backend_new_by_name(o.backend, (int)o.threads, &be, &err) ||
-        cascade_sd_pipeline_load(o.model, be, CASCADE_DTYPE_F32, &p, &err) ||
+        cascade_session_new(o.backend, (int)o.threads, &ses, &err) ||
+        cascade_session_sd(ses, 0, o.model, &p, &err) ||
         (o.aspect && cascade_sd_pipeline_aspect_size(p, o.aspect, &ah, &aw, &err))) {
         rc = cli_fail(cmd, &err);
         goto done;
@@ -283,8 +283,7 @@ int cli_sd_main(const char *cmd, int argc, char **argv) {
     }
 done:
     free(img);
-    cascade_sd_pipeline_free(p);
-    cascade_backend_free(be);
+    cascade_session_free(ses);
     return rc;
 }
 

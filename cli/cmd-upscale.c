@@ -11,7 +11,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "cascade/backend-name.h"
+#include "cascade/session.h"
 #include "cascade.h"
 #include "cmd-sd.h"
 #include "cascade/backend.h"
@@ -178,17 +178,15 @@ static void set_options(const up_args *a, cascade_upscale_options *opt) {
 
 /* The run itself: IN.png's rows stream through the tiles into OUT.png, which replaces the
  * previous file only when complete (Ctrl-C, a failure or a full disk keep it). */
-static cascade_status upscale_file(const up_args *a, const cascade_upscaler *u,
-                                   cascade_error *err) {
+static cascade_status upscale_file(const up_args *a, cascade_session *ses,
+                                   const cascade_upscaler *u, cascade_error *err) {
     const int64_t    s = cascade_upscaler_scale(u);
     png_io           io = {0};
-    cascade_backend *be = NULL;
     CASCADE_TRY(cascade_png_reader_open(a->in, cascade_image_max_pixels(), &io.in, err));
     const int64_t  w = cascade_png_reader_width(io.in), h = cascade_png_reader_height(io.in);
     const int32_t  ch = cascade_png_reader_channels(io.in);
     /* the output file is created before the compute: a bad path fails at once, with its reason */
     cascade_status st = cascade_png_writer_open(a->out, w * s, h * s, ch, &io.out, err);
-    if (st == CASCADE_STATUS_OK) st = cascade_backend_new_by_name(a->backend, (int)a->threads, &be, err);
     cascade_upscale_options opt;
     set_options(a, &opt);
     double t0 = now_s();
@@ -196,7 +194,8 @@ static cascade_status upscale_file(const up_args *a, const cascade_upscaler *u,
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old);
     if (st == CASCADE_STATUS_OK)
-        st = cascade_upscale_stream(u, be, w, h, ch, read_rows, write_rows, &io, &opt, err);
+        st = cascade_session_upscale_stream(ses, u, w, h, ch, read_rows, write_rows, &io, &opt,
+                                            err);
     if (st == CASCADE_STATUS_OK && cascade_cancel_is_raised(&g_cancel))
         st = cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
     /* the handler stays through the commit: Ctrl-C there keeps the previous file */
@@ -209,17 +208,16 @@ static cascade_status upscale_file(const up_args *a, const cascade_upscaler *u,
     if (st == CASCADE_STATUS_OK && !a->quiet)
         fprintf(stderr, "%s: %lldx%lld -> %lldx%lld in %.3f s (%s)\n", a->out, (long long)w,
                 (long long)h, (long long)(w * s), (long long)(h * s), now_s() - t0,
-                cascade_backend_name(be));
-    cascade_backend_free(be);
+                cascade_backend_name(cascade_session_backend(ses)));
     cascade_png_reader_free(io.in);
     return st;
 }
 
 /* --bench N: the image in memory, N timed runs after a warm-up, JSON on stdout. */
-static cascade_status upscale_bench(const up_args *a, const cascade_upscaler *u,
-                                    cascade_error *err) {
+static cascade_status upscale_bench(const up_args *a, cascade_session *ses,
+                                    const cascade_upscaler *u, cascade_error *err) {
     cascade_image   *src = NULL, *dst = NULL;
-    cascade_backend *be = NULL;
+    cascade_backend *be = cascade_session_backend(ses);
     const int64_t    s = cascade_upscaler_scale(u);
     const long       runs = a->bench + 1;
     double          *times = calloc((size_t)runs, sizeof *times);
@@ -230,12 +228,11 @@ static cascade_status upscale_bench(const up_args *a, const cascade_upscaler *u,
     if (st == CASCADE_STATUS_OK) st = cascade_image_read_png(a->in, &src, err);
     if (st == CASCADE_STATUS_OK)
         st = cascade_image_new(src->width * s, src->height * s, src->channels, &dst, err);
-    if (st == CASCADE_STATUS_OK) st = cascade_backend_new_by_name(a->backend, (int)a->threads, &be, err);
     cascade_upscale_options opt;
     set_options(a, &opt);
-    for (long r = 0; r < runs && st == CASCADE_STATUS_OK; r++) {
+    for (long r = 0; r < runs && st == CASCADE_STATUS_OK; r++) { /* the first plans, the rest reuse */
         double t0 = now_s(), c0 = cpu_s();
-        st = cascade_upscale_image(u, be, src->pixels, src->width, src->height, src->channels,
+        st = cascade_session_upscale_image(ses, u, src->pixels, src->width, src->height, src->channels,
                                    (size_t)(src->width * src->channels), dst->pixels,
                                    (size_t)(dst->width * dst->channels), &opt, err);
         times[r] = now_s() - t0;
@@ -262,7 +259,6 @@ static cascade_status upscale_bench(const up_args *a, const cascade_upscaler *u,
     }
     free(times);
     free(cpu);
-    cascade_backend_free(be);
     cascade_image_free(dst);
     cascade_image_free(src);
     return st;
@@ -276,17 +272,23 @@ int cmd_upscale(int argc, char **argv) {
     if (rc || done) return rc;
 
     cascade_error     err;
-    cascade_upscaler *u = NULL;
+    cascade_session  *ses = NULL;
+    cascade_upscaler *u = NULL; /* the session's */
     cascade_error_init(&err);
-    if (cascade_upscaler_load(a.model, &u, &err)) return cli_fail("upscale", &err);
+    if (cascade_session_new(a.backend, (int)a.threads, &ses, &err) ||
+        cascade_session_upscaler(ses, a.model, &u, &err)) {
+        cascade_session_free(ses);
+        return cli_fail("upscale", &err);
+    }
     if (a.scale && a.scale != cascade_upscaler_scale(u)) {
         rc = cli_failf("upscale", "--scale %ld: the model in %s is x%d", a.scale, a.model,
                        cascade_upscaler_scale(u));
-        cascade_upscaler_free(u);
+        cascade_session_free(ses);
         return rc;
     }
-    cascade_status st = a.bench ? upscale_bench(&a, u, &err) : upscale_file(&a, u, &err);
-    cascade_upscaler_free(u);
+    cascade_status st =
+        a.bench ? upscale_bench(&a, ses, u, &err) : upscale_file(&a, ses, u, &err);
+    cascade_session_free(ses);
     if (st == CASCADE_STATUS_CANCELLED) {
         fprintf(stderr, "\ncascade upscale: cancelled; nothing written\n");
         return 130;

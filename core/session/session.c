@@ -179,24 +179,43 @@ cascade_status cascade_session_upscaler(cascade_session *s, const char *dir,
     return CASCADE_STATUS_OK;
 }
 
-cascade_status cascade_session_upscale_image(cascade_session *s, const cascade_upscaler *u,
-                                             const uint8_t *src, int64_t width, int64_t height,
-                                             int32_t channels, size_t src_stride, uint8_t *dst,
-                                             size_t dst_stride, const cascade_upscale_options *opt,
-                                             cascade_error *err) {
+/* opt with the session's kept tile plans, for u (which must be the session's upscaler). */
+static cascade_status upscale_options(cascade_session *s, const cascade_upscaler *u,
+                                      const cascade_upscale_options *opt,
+                                      cascade_upscale_options *o, cascade_error *err) {
     if (!u || u != s->upscaler)
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                  "session: the upscaler is not this session's");
     if (!s->up_plans && !(s->up_plans = cascade_upscale_plans_new()))
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "upscale plans");
-    cascade_upscale_options o;
     if (opt)
-        o = *opt;
+        *o = *opt;
     else
-        cascade_upscale_options_init(&o);
-    o.plans = s->up_plans;
+        cascade_upscale_options_init(o);
+    o->plans = s->up_plans;
+    return CASCADE_STATUS_OK;
+}
+
+cascade_status cascade_session_upscale_image(cascade_session *s, const cascade_upscaler *u,
+                                             const uint8_t *src, int64_t width, int64_t height,
+                                             int32_t channels, size_t src_stride, uint8_t *dst,
+                                             size_t dst_stride, const cascade_upscale_options *opt,
+                                             cascade_error *err) {
+    cascade_upscale_options o;
+    CASCADE_TRY(upscale_options(s, u, opt, &o, err));
     return cascade_upscale_image(u, s->be, src, width, height, channels, src_stride, dst,
                                  dst_stride, &o, err);
+}
+
+cascade_status cascade_session_upscale_stream(cascade_session *s, const cascade_upscaler *u,
+                                              int64_t width, int64_t height, int32_t channels,
+                                              cascade_upscale_read_fn read,
+                                              cascade_upscale_write_fn write, void *io,
+                                              const cascade_upscale_options *opt,
+                                              cascade_error *err) {
+    cascade_upscale_options o;
+    CASCADE_TRY(upscale_options(s, u, opt, &o, err));
+    return cascade_upscale_stream(u, s->be, width, height, channels, read, write, io, &o, err);
 }
 
 cascade_status cascade_session_sd(cascade_session *s, int slot, const char *dir,

@@ -50,6 +50,13 @@ cascade_status cascade_session_upscale_image(cascade_session *s, const cascade_u
                                              int32_t channels, size_t src_stride, uint8_t *dst,
                                              size_t dst_stride, const cascade_upscale_options *opt,
                                              cascade_error *err);
+/* cascade_upscale_stream the same way (the CLI's files, never whole in memory). */
+cascade_status cascade_session_upscale_stream(cascade_session *s, const cascade_upscaler *u,
+                                              int64_t width, int64_t height, int32_t channels,
+                                              cascade_upscale_read_fn read,
+                                              cascade_upscale_write_fn write, void *io,
+                                              const cascade_upscale_options *opt,
+                                              cascade_error *err);
 /* A Stable Diffusion folder (or an x4 diffusion upscaler), kept the same way; slot 0 is a
  * front end's SD model, slot 1 the IF cascade's stage III, so both stay loaded together. */
 cascade_status cascade_session_sd(cascade_session *s, int slot, const char *dir,
