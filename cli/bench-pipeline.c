@@ -1,7 +1,6 @@
 /* cascade bench --model: the whole cascade, timed per denoising step of each stage. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "cascade/backend-name.h"
@@ -101,8 +100,6 @@ int bench_pipeline(const bench_pipeline_args *a) {
         goto done;
     }
     double        total = now_ms() - t0;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     cascade_memory_stats ms;
     cascade_backend_memory_stats(be, &ms);
     printf("{\"model\": \"%s\", \"sr_model\": %s%s%s, \"backend\": \"%s\", \"threads\": %d, "
@@ -116,7 +113,7 @@ int bench_pipeline(const bench_pipeline_args *a) {
     }
     printf(", \"generate_ms\": %.3f, \"peak_host_bytes\": %lld, \"activations\": "
            "{\"planned_bytes\": %llu, \"naive_bytes\": %llu}, \"peak_device_bytes\": %llu}\n",
-           total, (long long)ru.ru_maxrss * 1024, (unsigned long long)ms.planned_peak_bytes,
+           total, (long long)bench_proc_status_bytes("VmHWM"), (unsigned long long)ms.planned_peak_bytes,
            (unsigned long long)ms.naive_bytes, (unsigned long long)ms.device_peak_bytes);
 done:
     free(img);

@@ -5,7 +5,8 @@
 
 #include "cpu-ops.h"
 
-#define COL_BUDGET_FLOATS (4u << 20) /* 16 MiB of columns per band */
+#define COL_BUDGET_FLOATS (1u << 19) /* 2 MiB of columns per band: cache-sized, and scratch \
+                                     stays small next to the activations */
 
 static bool is_pointwise(const cascade_node *n, int64_t kh, int64_t kw) {
     return kh == 1 && kw == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 && n->iparams[2] == 0 &&
@@ -85,8 +86,9 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
     bool    pointwise = is_pointwise(n, kh, kw);
     int64_t band = col_band(n, Kdim);
     float *col = NULL;
+    void  *owned = NULL;
     if (!pointwise) {
-        col = malloc(sizeof(float) * (size_t)(Kdim * band * OW));
+        col = cpu_scratch(ex, sizeof(float) * (size_t)(Kdim * band * OW), &owned);
         if (!col)
             return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
                                      "conv2d '%s': out of memory for columns", n->name);
@@ -118,6 +120,6 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
             }
         }
     }
-    free(col);
+    free(owned);
     return CASCADE_STATUS_OK;
 }

@@ -20,6 +20,7 @@ typedef struct weight {
     const cascade_st_entry *e;
     bool                    used;
     cascade_tensor         *tensor; /* converted (or view), created on first get */
+    bool                    converted; /* tensor is a copy, not a view of the mapping */
 } weight;
 
 struct cascade_weights {
@@ -29,6 +30,7 @@ struct cascade_weights {
     size_t                n_files;
     weight               *w; /* sorted by name */
     size_t                n;
+    size_t                n_materialised; /* weights with a tensor */
 };
 
 static const char *const pickled_ext[] = {".bin", ".ckpt", ".pth", ".pt", NULL};
@@ -333,6 +335,15 @@ static bool shape_equal(int32_t nd, const int64_t *a, int32_t nd2, const int64_t
     return true;
 }
 
+/* Once every weight has its tensor, the mapped bytes of the converted ones are not read
+ * again: they leave resident memory, so a checkpoint is not held twice (mapped + converted).
+ * Not done entry by entry: the kernel maps pages around each fault, so converting the next
+ * entry would bring the neighbours' pages straight back. */
+static void release_converted(cascade_weights *w) {
+    for (size_t i = 0; i < w->n; i++)
+        if (w->w[i].converted) cascade_safetensors_release(w->files[w->w[i].file], w->w[i].e);
+}
+
 /* Converted tensor of one entry, created on first use. */
 static cascade_status materialise(cascade_weights *w, weight *x, cascade_error *err) {
     if (x->tensor) return CASCADE_STATUS_OK;
@@ -359,7 +370,9 @@ static cascade_status materialise(cascade_weights *w, weight *x, cascade_error *
             }
         }
         x->tensor = t;
+        x->converted = true;
     }
+    if (st == CASCADE_STATUS_OK && ++w->n_materialised == w->n) release_converted(w);
     if (st != CASCADE_STATUS_OK) cascade_error_prefix(err, "%s: tensor '%s': ", file, x->name);
     return st;
 }
