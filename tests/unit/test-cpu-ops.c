@@ -252,6 +252,30 @@ static void test_cpu_unary_values(void **state) {
     assert_float_equal(y[6], 0.5 * -1 * (1 + erf(-1 / sqrt(2.0))), 1e-6);
 }
 
+/* GELU (erf form) stays within 1e-6 (1 + |x|) of the closed form with the double erf over
+ * [-8, 8] (the CPU's rational erf measured 1.7e-7; a tanh-style erf would be off by 1e-4),
+ * on a length that is no multiple of a vector width, and keeps NaN and +inf. */
+static void test_cpu_gelu_matches_erf(void **state) {
+    fixture        *f = *state;
+    enum { N = 16003 };
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){N});
+    cascade_graph_mark_output(f->g, cascade_graph_unary(f->g, CASCADE_UNARY_GELU, x), "y");
+    static float xv[N], y[N];
+    for (int i = 0; i < N - 3; i++) xv[i] = -8.0f + 16.0f * (float)i / (float)(N - 4);
+    xv[N - 3] = NAN;
+    xv[N - 2] = INFINITY;
+    xv[N - 1] = 1.0f;
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){N}, y, N);
+    double worst = 0;
+    for (int i = 0; i < N - 3; i++) {
+        double v = xv[i], d = fabs(y[i] - 0.5 * v * (1 + erf(v / sqrt(2.0)))) / (1 + fabs(v));
+        if (d > worst) worst = d;
+    }
+    assert_true(worst <= 1e-6);
+    assert_true(isnan(y[N - 3]));
+    assert_true(isinf(y[N - 2]) && y[N - 2] > 0);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
@@ -261,7 +285,7 @@ int main(void) {
         T(test_cpu_permute_slice_concat),        T(test_cpu_get_rows_out_of_range),
         T(test_cpu_cast_values),
         T(test_cpu_cancel),                      T(test_cpu_write_size_checked),
-        T(test_cpu_unary_values),
+        T(test_cpu_unary_values),                T(test_cpu_gelu_matches_erf),
     };
     return cmocka_run_group_tests_name("cpu-ops", tests, NULL, NULL);
 }
