@@ -25,6 +25,16 @@ static inline void *cpu_scratch(const cpu_exec *ex, size_t bytes, void **owned) 
     return *owned = malloc(bytes ? bytes : 1);
 }
 
+/* Fewest floats one piece of a parallel op handles. Waking a worker costs tens of
+ * microseconds here (a futex and a context switch), more than a few thousand floats of
+ * element-wise work: at 32 px most ops are that small, and ran slower split. */
+#define CPU_MIN_PIECE_FLOATS 16384
+
+/* min_chunk for cascade_threadpool_parallel_for over items of per_item floats each. */
+static inline int64_t cpu_min_chunk(int64_t per_item) {
+    return 1 + CPU_MIN_PIECE_FLOATS / (per_item > 0 ? per_item : 1);
+}
+
 /* Input k's node. */
 static inline const cascade_node *cpu_in(const cpu_exec *ex, const cascade_node *n, int k) {
     return cascade_graph_node(ex->g, n->inputs[k]);

@@ -108,7 +108,7 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
                 im2col_job j = {xg, col, Cg, H, Wd, kh, kw, OW, oh0, rows,
                                 n->iparams[0], n->iparams[1], n->iparams[2], n->iparams[3],
                                 n->iparams[6], n->iparams[7]};
-                cascade_threadpool_parallel_for(ex->tp, Kdim, 1, im2col_range, &j);
+                cascade_threadpool_parallel_for(ex->tp, Kdim, cpu_min_chunk(rows * OW), im2col_range, &j);
                 cpu_sgemm(ex, false, false, Og, rows * OW, Kdim, 1.0f, wg, Kdim, col, rows * OW,
                           0.0f, og + oh0 * OW, OH * OW);
             }

@@ -66,7 +66,7 @@ cascade_status cpu_binary(const cpu_exec *ex, const cascade_node *n, float *out,
     bcast_strides(cpu_in(ex, n, 1), n, j.sb);
     int64_t inner = j.oshape[CASCADE_MAX_DIMS - 1];
     int64_t rows = inner ? cpu_numel(n) / inner : 0;
-    cascade_threadpool_parallel_for(ex->tp, rows, 1 + 4096 / (inner ? inner : 1), binary_rows, &j);
+    cascade_threadpool_parallel_for(ex->tp, rows, cpu_min_chunk(inner), binary_rows, &j);
     return CASCADE_STATUS_OK;
 }
 
@@ -153,7 +153,7 @@ cascade_status cpu_unary(const cpu_exec *ex, const cascade_node *n, float *out, 
                          cascade_error *err) {
     (void)err;
     unary_job j = {n, out, x};
-    cascade_threadpool_parallel_for(ex->tp, cpu_numel(n), 16384, unary_range, &j);
+    cascade_threadpool_parallel_for(ex->tp, cpu_numel(n), CPU_MIN_PIECE_FLOATS, unary_range, &j);
     return CASCADE_STATUS_OK;
 }
 

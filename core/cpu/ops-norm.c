@@ -74,7 +74,8 @@ cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *
     (void)err;
     gn_job j = {n, out, x, w, b, n->shape[1], 1, n->iparams[0]};
     for (int i = 2; i < n->ndim; i++) j.spatial *= n->shape[i];
-    cascade_threadpool_parallel_for(ex->tp, n->shape[0] * j.groups, 1, gn_range, &j);
+    cascade_threadpool_parallel_for(ex->tp, n->shape[0] * j.groups,
+                                    cpu_min_chunk(n->shape[1] / j.groups * j.spatial), gn_range, &j);
     return CASCADE_STATUS_OK;
 }
 
@@ -122,6 +123,6 @@ cascade_status cpu_row_norm(const cpu_exec *ex, const cascade_node *n, float *ou
     (void)err;
     row_job j = {n, out, x, w, b, n->shape[n->ndim - 1]};
     int64_t rows = j.C ? cpu_numel(n) / j.C : 0;
-    cascade_threadpool_parallel_for(ex->tp, rows, 1 + 4096 / (j.C ? j.C : 1), row_range, &j);
+    cascade_threadpool_parallel_for(ex->tp, rows, cpu_min_chunk(j.C), row_range, &j);
     return CASCADE_STATUS_OK;
 }
