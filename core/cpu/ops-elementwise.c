@@ -31,6 +31,27 @@ typedef struct binary_job {
     int64_t             oshape[CASCADE_MAX_DIMS], sa[CASCADE_MAX_DIMS], sb[CASCADE_MAX_DIMS];
 } binary_job;
 
+/* out = a op b over n floats, a contiguous and b contiguous (ib 1) or one value (ib 0). */
+static void binary_contiguous(cascade_op op, float *po, const float *pa, const float *pb,
+                              int64_t ib, int64_t n) {
+    if (ib == 0) {
+        const float v = pb[0];
+        switch (op) {
+        case CASCADE_OP_ADD: for (int64_t i = 0; i < n; i++) po[i] = pa[i] + v; break;
+        case CASCADE_OP_SUB: for (int64_t i = 0; i < n; i++) po[i] = pa[i] - v; break;
+        case CASCADE_OP_MUL: for (int64_t i = 0; i < n; i++) po[i] = pa[i] * v; break;
+        default: for (int64_t i = 0; i < n; i++) po[i] = pa[i] / v; break;
+        }
+        return;
+    }
+    switch (op) {
+    case CASCADE_OP_ADD: for (int64_t i = 0; i < n; i++) po[i] = pa[i] + pb[i]; break;
+    case CASCADE_OP_SUB: for (int64_t i = 0; i < n; i++) po[i] = pa[i] - pb[i]; break;
+    case CASCADE_OP_MUL: for (int64_t i = 0; i < n; i++) po[i] = pa[i] * pb[i]; break;
+    default: for (int64_t i = 0; i < n; i++) po[i] = pa[i] / pb[i]; break;
+    }
+}
+
 static void binary_rows(void *ctx, int64_t r0, int64_t r1) {
     const binary_job *j = ctx;
     int64_t           inner = j->oshape[CASCADE_MAX_DIMS - 1];
@@ -45,6 +66,10 @@ static void binary_rows(void *ctx, int64_t r0, int64_t r1) {
         }
         const float *pa = j->a + oa, *pb = j->b + ob;
         float       *po = j->out + r * inner;
+        if (ia == 1 && (ib == 1 || ib == 0)) { /* the common cases, as loops gcc vectorises */
+            binary_contiguous(j->n->op, po, pa, pb, ib, inner);
+            continue;
+        }
         switch (j->n->op) {
         case CASCADE_OP_ADD: for (int64_t i = 0; i < inner; i++) po[i] = pa[i * ia] + pb[i * ib]; break;
         case CASCADE_OP_SUB: for (int64_t i = 0; i < inner; i++) po[i] = pa[i * ia] - pb[i * ib]; break;
