@@ -65,7 +65,8 @@ cascade_status cpu_attention(const cpu_exec *ex, const cascade_node *n, float *o
             const float *qp = q + bh * Nq * D, *kp = k + bh * Nk * D, *vp = v + bh * Nk * Dv;
             cpu_sgemm(ex, false, true, Nq, Nk, D, n->fparams[0], qp, D, kp, D, 0.0f, s, Nk);
             softmax_job j = {s, Bn ? bias + b * bs[0] + h * bs[1] : NULL, Nk, bs[2], bs[3]};
-            cascade_threadpool_parallel_for(ex->tp, Nq, cpu_min_chunk(Nk), softmax_rows, &j);
+            cascade_threadpool_parallel_for(ex->tp, Nq, cpu_min_chunk(Nk), softmax_rows,
+                                            &j);
             cpu_sgemm(ex, false, false, Nq, Dv, Nk, 1.0f, s, Nk, vp, Dv, 0.0f, out + bh * Nq * Dv, Dv);
         }
     }

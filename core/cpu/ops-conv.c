@@ -5,8 +5,8 @@
 
 #include "cpu-ops.h"
 
-#define COL_BUDGET_FLOATS (1u << 19) /* 2 MiB of columns per band: cache-sized, and scratch \
-                                     stays small next to the activations */
+/* 2 MiB of columns per band: cache-sized, and the scratch stays small next to the activations */
+#define COL_BUDGET_FLOATS (1u << 19)
 
 static bool is_pointwise(const cascade_node *n, int64_t kh, int64_t kw) {
     return kh == 1 && kw == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 && n->iparams[2] == 0 &&
@@ -89,7 +89,6 @@ static void im2col_range(void *ctx, int64_t r0, int64_t r1) {
             const float *srow = src + iy * j->W;
             if (j->sw == 1) {
                 /* unit stride: ix = ox + off, so the in-range part is one contiguous copy */
-                int64_t off = kj * j->dw - j->pl;
                 int64_t a = off < 0 ? -off : 0, b = j->W - off;
                 if (a > j->OW) a = j->OW;
                 if (b > j->OW) b = j->OW;
@@ -140,7 +139,8 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
                 im2col_job j = {xg, col, Cg, H, Wd, kh, kw, OW, oh0, rows,
                                 n->iparams[0], n->iparams[1], n->iparams[2], n->iparams[3],
                                 n->iparams[6], n->iparams[7]};
-                cascade_threadpool_parallel_for(ex->tp, Kdim, cpu_min_chunk(rows * OW), im2col_range, &j);
+                cascade_threadpool_parallel_for(ex->tp, Kdim, cpu_min_chunk(rows * OW),
+                                                im2col_range, &j);
                 cpu_sgemm(ex, false, false, Og, rows * OW, Kdim, 1.0f, wg, Kdim, col, rows * OW,
                           0.0f, og + oh0 * OW, OH * OW);
             }

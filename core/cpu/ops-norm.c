@@ -75,7 +75,8 @@ cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *
     gn_job j = {n, out, x, w, b, n->shape[1], 1, n->iparams[0]};
     for (int i = 2; i < n->ndim; i++) j.spatial *= n->shape[i];
     cascade_threadpool_parallel_for(ex->tp, n->shape[0] * j.groups,
-                                    cpu_min_chunk(n->shape[1] / j.groups * j.spatial), gn_range, &j);
+                                    cpu_min_chunk(n->shape[1] / j.groups * j.spatial), gn_range,
+                                    &j);
     return CASCADE_STATUS_OK;
 }
 

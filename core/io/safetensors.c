@@ -332,7 +332,7 @@ void cascade_safetensors_release(const cascade_safetensors *st, const cascade_st
     uintptr_t      end = ((uintptr_t)base + len + page - 1) & ~(page - 1);
     if (lo < (uintptr_t)base) lo = (uintptr_t)base; /* the mapping starts page-aligned */
     if (hi > end) hi = end;
-    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* advice: failure is harmless */
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* failure is harmless */
 #else
     (void)st;
     (void)e;
