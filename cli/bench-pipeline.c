@@ -2,7 +2,6 @@
  * timed per denoising step of each stage with what it loaded and planned. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "bench.h"
@@ -126,15 +125,13 @@ int bench_pipeline(const bench_pipeline_args *a) {
             rc = cli_fail("bench", &err);
             goto done;
         }
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     cascade_memory_stats ms;
     cascade_backend_memory_stats(cascade_session_backend(ses), &ms);
     printf("], \"image\": [%lld, %lld], \"peak_host_bytes\": %lld, \"activations\": "
            "{\"planned_bytes\": %llu, \"naive_bytes\": %llu}, \"peak_device_bytes\": %llu}\n",
-           (long long)shape[2], (long long)shape[3], (long long)ru.ru_maxrss * 1024,
-           (unsigned long long)ms.planned_peak_bytes, (unsigned long long)ms.naive_bytes,
-           (unsigned long long)ms.device_peak_bytes);
+           (long long)shape[2], (long long)shape[3],
+           (long long)bench_proc_status_bytes("VmHWM"), (unsigned long long)ms.planned_peak_bytes,
+           (unsigned long long)ms.naive_bytes, (unsigned long long)ms.device_peak_bytes);
 done:
     cascade_session_free(ses);
     free(s1);

@@ -18,22 +18,6 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* "VmRSS" / "VmHWM" of /proc/self/status in bytes; 0 where there is none. */
-static uint64_t proc_status_bytes(const char *key) {
-    FILE *f = fopen("/proc/self/status", "r");
-    char  line[256];
-    unsigned long long kb = 0;
-    size_t             n = strlen(key);
-    if (!f) return 0;
-    while (fgets(line, sizeof line, f))
-        if (!strncmp(line, key, n) && line[n] == ':') {
-            sscanf(line + n + 1, "%llu", &kb);
-            break;
-        }
-    fclose(f);
-    return (uint64_t)kb * 1024;
-}
-
 /* Resets the kernel's peak RSS to the current RSS (Linux >= 4.0); false where unsupported. */
 static bool reset_peak_rss(void) {
     FILE *f = fopen("/proc/self/clear_refs", "w");
@@ -97,7 +81,7 @@ int bench_vae(const bench_vae_args *a) {
     cascade_vae_set_options(v, &o);
 
     bool     reset = reset_peak_rss();
-    uint64_t base = proc_status_bytes("VmRSS");
+    uint64_t base = bench_proc_status_bytes("VmRSS");
     double   t1 = now_ms();
     int64_t  lat_shape[4] = {b, lc, h, w}, img_shape[4] = {b, 3, a->height, a->width};
     cascade_status st = a->encode ? cascade_vae_encode(v, src, img_shape, NULL, dst, &err)
@@ -107,7 +91,7 @@ int bench_vae(const bench_vae_args *a) {
         rc = cli_fail("bench", &err);
         goto done;
     }
-    uint64_t      peak = proc_status_bytes("VmHWM");
+    uint64_t      peak = bench_proc_status_bytes("VmHWM");
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     cascade_vae_run_info info;

@@ -26,4 +26,9 @@ typedef struct bench_vae_args {
 
 int bench_vae(const bench_vae_args *a);
 
+/* "VmRSS" / "VmHWM" of /proc/self/status in bytes; 0 where there is none. VmHWM, unlike
+ * getrusage's ru_maxrss, is this process image's own peak: ru_maxrss keeps the parent's
+ * peak across fork + exec, so a bench started from a large Python process reported that. */
+uint64_t bench_proc_status_bytes(const char *key);
+
 #endif

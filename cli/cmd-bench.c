@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "cascade/backend-name.h"
@@ -27,7 +26,9 @@ static void usage(FILE *f) {
                "bound, text encodes: 0 in runs that reuse what the first one made), per-step\n"
                "latency of each stage and the total; then peak host memory. With --component: runs one component (as `cascade forward` does)\n"
                "repeatedly and prints JSON:\n"
-               "load and plan time, per-run latency (min, median, mean), peak host memory, the\n"
+               "load and plan time, per-run latency (min, median, mean), peak host memory (VmHWM)\n"
+               "and what it is made of (host_memory: the process before loading, the backend's\n"
+               "weights, planned activations, inputs/outputs and scratch, and the rest), the\n"
                "backend's planned vs naive activation memory and its peak device memory, and the\n"
                "FLOPs of its matrix products, convolutions and attention (gemm_flops) with the\n"
                "rate at the median latency (tflops).\n"
@@ -91,6 +92,21 @@ static double gemm_flops(const cascade_graph *g) {
         }
     }
     return f;
+}
+
+uint64_t bench_proc_status_bytes(const char *key) {
+    FILE              *f = fopen("/proc/self/status", "r");
+    char               line[256];
+    unsigned long long kb = 0;
+    size_t             n = strlen(key);
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, n) && line[n] == ':') {
+            sscanf(line + n + 1, "%llu", &kb);
+            break;
+        }
+    fclose(f);
+    return (uint64_t)kb * 1024;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -197,6 +213,8 @@ int cmd_bench(int argc, char **argv) {
     double              *lat = calloc((size_t)iters, sizeof *lat);
     int                  rc = 0;
     cascade_error_init(&err);
+    /* the process before any loading (code, libraries): the floor of every breakdown below */
+    uint64_t                 baseline = bench_proc_status_bytes("VmRSS");
     const forward_component *fc = forward_find_component(rq.component_dir, &err);
     double                   t0 = now_ms(), t_load = 0;
     if (!lat || !fc || cascade_safetensors_open(rq.inputs_path, &in, &err) ||
@@ -211,6 +229,10 @@ int cmd_bench(int argc, char **argv) {
         goto done;
     }
     t_load = now_ms() - t0;
+    /* the inputs are in the plan now; their mapping would count as host memory of the run */
+    cascade_safetensors_close(in);
+    in = NULL;
+    rq.inputs = NULL;
     for (long i = 0; i < warmup + iters; i++) {
         double t = now_ms();
         if (cascade_plan_run(sess.plan, NULL, &err)) {
@@ -224,17 +246,25 @@ int cmd_bench(int argc, char **argv) {
     qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
     double median = iters % 2 ? lat[iters / 2] : 0.5 * (lat[iters / 2 - 1] + lat[iters / 2]);
     double flops = gemm_flops(sess.graph);
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
     cascade_memory_stats ms;
     cascade_backend_memory_stats(be, &ms);
+    /* peak host memory, by where it goes; rest = peak - everything named (mapped weight files,
+     * the graph, allocator slack, per-thread stacks) */
+    uint64_t peak = bench_proc_status_bytes("VmHWM");
+    uint64_t named = baseline + ms.weights_bytes + ms.planned_peak_bytes + ms.io_bytes +
+                     ms.scratch_bytes;
     printf("{\"component\": \"%s\", \"backend\": \"%s\", \"threads\": %ld, \"load_and_plan_ms\": %.3f, "
            "\"iterations\": %ld, \"latency_ms\": {\"min\": %.3f, \"median\": %.3f, \"mean\": %.3f}, "
-           "\"peak_host_bytes\": %lld, \"activations\": {\"planned_bytes\": %llu, "
+           "\"peak_host_bytes\": %llu, \"host_memory\": {\"baseline_bytes\": %llu, "
+           "\"weights_bytes\": %llu, \"planned_bytes\": %llu, \"io_bytes\": %llu, "
+           "\"scratch_bytes\": %llu, \"rest_bytes\": %lld}, \"activations\": {\"planned_bytes\": %llu, "
            "\"naive_bytes\": %llu}, \"weights_bytes\": %llu, \"peak_device_bytes\": %llu, "
            "\"gemm_flops\": %.6g, \"tflops\": %.4g}\n",
            fc->class_name, cascade_backend_name(be), threads, t_load, iters, lat[0], median, mean,
-           (long long)ru.ru_maxrss * 1024, (unsigned long long)ms.planned_peak_bytes,
+           (unsigned long long)peak, (unsigned long long)baseline,
+           (unsigned long long)ms.weights_bytes, (unsigned long long)ms.planned_peak_bytes,
+           (unsigned long long)ms.io_bytes, (unsigned long long)ms.scratch_bytes,
+           (long long)peak - (long long)named, (unsigned long long)ms.planned_peak_bytes,
            (unsigned long long)ms.naive_bytes, (unsigned long long)ms.weights_bytes,
            (unsigned long long)ms.device_peak_bytes, flops,
            median > 0 ? flops / (median * 1e-3) / 1e12 : 0.0);

@@ -22,6 +22,8 @@ typedef struct cpu_plan {
     void               **own;   /* per value: OWN buffers */
     const void         **cdata; /* per value: CONSTANT data as computed (fp32 / i32) */
     void               **converted; /* per value: owned converted copy, or NULL */
+    void                *scratch;   /* shared by the ops' temporaries (they run one at a time) */
+    size_t               scratch_bytes;
 } cpu_plan;
 
 void cascade_cpu_options_init(cascade_cpu_options *opt) { opt->n_threads = 0; }
@@ -84,6 +86,7 @@ static void cpu_plan_free(cascade_backend *be, cascade_plan *p) {
         free(cp->converted);
         free(cp->cdata);
         free(cp->arena);
+        free(cp->scratch);
         cascade_memory_plan_free(cp->mp);
         free(cp);
     }
@@ -92,6 +95,19 @@ static void cpu_plan_free(cascade_backend *be, cascade_plan *p) {
 
 static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade_graph *g,
                                         cascade_plan_estimate *out, cascade_error *err);
+
+/* The largest temporary one op of g needs (ops run one at a time, so one buffer serves all). */
+static uint64_t graph_scratch_bytes(const cascade_graph *g) {
+    uint64_t most = 0;
+    for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
+        const cascade_node *n = cascade_graph_node(g, i);
+        uint64_t            s = n->op == CASCADE_OP_CONV2D      ? cpu_conv2d_scratch_bytes(g, n)
+                                : n->op == CASCADE_OP_ATTENTION ? cpu_attention_scratch_bytes(g, n)
+                                                                : 0;
+        if (s > most) most = s;
+    }
+    return most;
+}
 
 static cascade_status cpu_plan_new(cascade_backend *be, const cascade_graph *g, cascade_plan **out,
                                    cascade_error *err) {
@@ -124,15 +140,20 @@ static cascade_status cpu_plan_new(cascade_backend *be, const cascade_graph *g, 
     cp->cdata = calloc((size_t)n + 1, sizeof *cp->cdata);
     cp->converted = calloc((size_t)n + 1, sizeof *cp->converted);
     cp->arena = malloc(cp->mp->arena_bytes ? cp->mp->arena_bytes : 1);
-    if (!cp->own || !cp->cdata || !cp->converted || !cp->arena) {
+    cp->scratch_bytes = (size_t)graph_scratch_bytes(g);
+    cp->scratch = cp->scratch_bytes ? malloc(cp->scratch_bytes) : NULL;
+    if (!cp->own || !cp->cdata || !cp->converted || !cp->arena ||
+        (cp->scratch_bytes && !cp->scratch)) {
         st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
                                "cpu: out of memory for %llu bytes of activations",
                                (unsigned long long)cp->mp->arena_bytes);
         goto fail;
     }
+    uint64_t io = 0;
     for (int32_t i = 0; i < n; i++) {
         const cascade_value_plan *vp = &cp->mp->values[i];
         if (vp->placement == CASCADE_PLACE_OWN) {
+            io += vp->nbytes;
             cp->own[i] = calloc(1, vp->nbytes ? vp->nbytes : 1);
             if (!cp->own[i]) {
                 st = cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "cpu: out of memory");
@@ -147,6 +168,8 @@ static cascade_status cpu_plan_new(cascade_backend *be, const cascade_graph *g, 
         cb->stats.planned_peak_bytes = cp->mp->arena_bytes;
         cb->stats.naive_bytes = cp->mp->naive_bytes;
     }
+    if (io > cb->stats.io_bytes) cb->stats.io_bytes = io;
+    if (cp->scratch_bytes > cb->stats.scratch_bytes) cb->stats.scratch_bytes = cp->scratch_bytes;
     *out = p;
     return CASCADE_STATUS_OK;
 fail:
@@ -211,7 +234,7 @@ static cascade_status cpu_plan_run(cascade_backend *be, cascade_plan *p,
                                    const cascade_cancel *cancel, cascade_error *err) {
     cpu_backend *cb = be->impl;
     cpu_plan    *cp = p->impl;
-    cpu_exec     ex = {p->graph, cb->tp};
+    cpu_exec     ex = {p->graph, cb->tp, cp->scratch, cp->scratch_bytes};
     int32_t      n = cascade_graph_n_nodes(p->graph);
     for (int32_t i = 0; i < n; i++) {
         if (cascade_cancel_is_raised(cancel))
@@ -243,7 +266,7 @@ static void cpu_memory_stats(const cascade_backend *be, cascade_memory_stats *ou
     *out = cb->stats;
 }
 
-/* Constants are converted to a copy unless F32/I32; conv and attention allocate scratch. */
+/* Constants are converted to a copy unless F32/I32; conv and attention use the scratch. */
 static size_t weight4(const cascade_node *n, void *ud) {
     (void)ud;
     return n->dtype == CASCADE_DTYPE_F32 || n->dtype == CASCADE_DTYPE_I32 ? 0 : 4;
@@ -256,13 +279,7 @@ static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade
     cascade_plan_estimate w;
     CASCADE_TRY(cascade_memory_plan_estimate(g, 64, weight4, NULL, &w, err));
     out->weights_bytes = w.weights_bytes;
-    for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
-        const cascade_node *n = cascade_graph_node(g, i);
-        uint64_t            s = n->op == CASCADE_OP_CONV2D      ? cpu_conv2d_scratch_bytes(g, n)
-                                : n->op == CASCADE_OP_ATTENTION ? cpu_attention_scratch_bytes(g, n)
-                                                                : 0;
-        if (s > out->scratch_bytes) out->scratch_bytes = s;
-    }
+    out->scratch_bytes = graph_scratch_bytes(g);
     out->total_bytes =
         out->activation_bytes + out->io_bytes + out->weights_bytes + out->scratch_bytes;
     return CASCADE_STATUS_OK;

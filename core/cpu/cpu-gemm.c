@@ -48,7 +48,7 @@ void cpu_sgemm(const cpu_exec *ex, bool ta, bool tb, int64_t M, int64_t N, int64
      * a few per thread so uneven pieces even out; small products stay whole */
     gemm_job j = {ta, tb, N >= M, M, N, K, 0, alpha, beta, A, B, C, lda, ldb, ldc};
     const int64_t dim = j.split_n ? N : M, align = j.split_n ? 64 : 16;
-    int64_t       pieces = threads > 1 && M * N * K >= (int64_t)1 << 18 ? 2 * threads : 1;
+    int64_t       pieces = threads > 1 && M * N * K >= (int64_t)1 << 20 ? 2 * threads : 1;
     int64_t       step = (dim + pieces - 1) / pieces;
     step = (step + align - 1) / align * align;
     if (step <= 0 || step >= dim) {

@@ -4,13 +4,36 @@
 #ifndef CASCADE_CPU_OPS_H
 #define CASCADE_CPU_OPS_H
 
+#include <stdlib.h>
+
 #include "cascade/graph.h"
 #include "runtime/threadpool.h"
 
 typedef struct cpu_exec {
     const cascade_graph *g;
     cascade_threadpool  *tp;
+    void                *scratch;       /* the plan's scratch buffer, or NULL */
+    size_t               scratch_bytes; /* its size: the largest *_scratch_bytes of the graph */
 } cpu_exec;
+
+/* bytes of temporary memory for one op: the plan's scratch buffer when it is large enough
+ * (always, in a plan: its size is the graph's largest need), else a malloc'd block handed
+ * back in *owned for the caller to free (callers without a plan, e.g. CASCADE_VK_CHECK). */
+static inline void *cpu_scratch(const cpu_exec *ex, size_t bytes, void **owned) {
+    *owned = NULL;
+    if (ex->scratch && bytes <= ex->scratch_bytes) return ex->scratch;
+    return *owned = malloc(bytes ? bytes : 1);
+}
+
+/* Fewest floats one piece of a parallel op handles. Waking a worker costs tens of
+ * microseconds here (a futex and a context switch), more than a few thousand floats of
+ * element-wise work: at 32 px most ops are that small, and ran slower split. */
+#define CPU_MIN_PIECE_FLOATS 16384
+
+/* min_chunk for cascade_threadpool_parallel_for over items of per_item floats each. */
+static inline int64_t cpu_min_chunk(int64_t per_item) {
+    return 1 + CPU_MIN_PIECE_FLOATS / (per_item > 0 ? per_item : 1);
+}
 
 /* Input k's node. */
 static inline const cascade_node *cpu_in(const cpu_exec *ex, const cascade_node *n, int k) {

@@ -44,7 +44,8 @@ cascade_status cpu_attention(const cpu_exec *ex, const cascade_node *n, float *o
     int64_t B = Q->shape[0], H = Q->shape[1], Nq = Q->shape[2], D = Q->shape[3];
     int64_t Nk = K->shape[2], Dv = V->shape[3];
     int64_t ns = Nq * Nk;
-    float  *s = malloc(sizeof(float) * (size_t)(ns > 0 ? ns : 1));
+    void   *owned;
+    float  *s = cpu_scratch(ex, sizeof(float) * (size_t)(ns > 0 ? ns : 1), &owned);
     if (!s)
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
                                  "attention '%s': out of memory for %lldx%lld scores", n->name,
@@ -64,10 +65,11 @@ cascade_status cpu_attention(const cpu_exec *ex, const cascade_node *n, float *o
             const float *qp = q + bh * Nq * D, *kp = k + bh * Nk * D, *vp = v + bh * Nk * Dv;
             cpu_sgemm(ex, false, true, Nq, Nk, D, n->fparams[0], qp, D, kp, D, 0.0f, s, Nk);
             softmax_job j = {s, Bn ? bias + b * bs[0] + h * bs[1] : NULL, Nk, bs[2], bs[3]};
-            cascade_threadpool_parallel_for(ex->tp, Nq, 1 + 4096 / (Nk ? Nk : 1), softmax_rows, &j);
+            cascade_threadpool_parallel_for(ex->tp, Nq, cpu_min_chunk(Nk), softmax_rows,
+                                            &j);
             cpu_sgemm(ex, false, false, Nq, Dv, Nk, 1.0f, s, Nk, vp, Dv, 0.0f, out + bh * Nq * Dv, Dv);
         }
     }
-    free(s);
+    free(owned);
     return CASCADE_STATUS_OK;
 }

@@ -10,6 +10,36 @@ typedef struct gn_job {
     int64_t             C, spatial, groups;
 } gn_job;
 
+/* Sum and sum of squares of x[0..len) - shift, in doubles: float partial sums over 8 lanes
+ * and short blocks (so gcc vectorises them and each lane adds at most 32 values before
+ * they go into the doubles), instead of one double add per element, which was latency-bound.
+ * The shift (the group's first value) keeps sum of squares from cancelling against the mean. */
+static void shifted_moments(const float *x, int64_t len, float shift, double *s1, double *s2) {
+    enum { LANES = 8, BLOCK = 256 };
+    double  a = 0, b = 0;
+    int64_t k = 0;
+    for (; k + BLOCK <= len; k += BLOCK) {
+        float s[LANES] = {0}, q[LANES] = {0};
+        for (int64_t i = 0; i < BLOCK; i += LANES)
+            for (int l = 0; l < LANES; l++) {
+                float d = x[k + i + l] - shift;
+                s[l] += d;
+                q[l] += d * d;
+            }
+        for (int l = 0; l < LANES; l++) {
+            a += s[l];
+            b += q[l];
+        }
+    }
+    for (; k < len; k++) {
+        double d = (double)x[k] - shift;
+        a += d;
+        b += d * d;
+    }
+    *s1 = a;
+    *s2 = b;
+}
+
 static void gn_range(void *ctx, int64_t i0, int64_t i1) {
     const gn_job *j = ctx;
     int64_t       cpg = j->C / j->groups, len = cpg * j->spatial;
@@ -19,19 +49,22 @@ static void gn_range(void *ctx, int64_t i0, int64_t i1) {
         int64_t      g = i % j->groups;
         const float *x = j->x + i * len;
         float       *y = j->out + i * len;
-        double       s = 0, ss = 0;
-        for (int64_t k = 0; k < len; k++) s += x[k];
-        double mean = s / (double)len;
-        for (int64_t k = 0; k < len; k++) ss += (x[k] - mean) * (x[k] - mean);
-        float inv = (float)(1.0 / sqrt(ss / (double)len + eps));
+        if (len == 0) continue;
+        double s1, s2;
+        shifted_moments(x, len, x[0], &s1, &s2);
+        double m = s1 / (double)len, var = s2 / (double)len - m * m;
+        double mean = x[0] + m;
+        double inv = 1.0 / sqrt((var > 0 ? var : 0) + eps);
         for (int64_t c = 0; c < cpg; c++) {
             int64_t ch = g * cpg + c;
-            float   wv = j->w ? j->w[ch] : 1.0f, bv = j->b ? j->b[ch] : 0.0f;
-            for (int64_t k = 0; k < j->spatial; k++) {
-                int64_t o = c * j->spatial + k;
-                float   v = (float)(x[o] - mean) * inv * wv + bv;
-                y[o] = silu ? v / (1.0f + expf(-v)) : v;
-            }
+            /* y = (x - mean) inv w + b, as one multiply-add per element */
+            double       wv = j->w ? j->w[ch] : 1.0, bv = j->b ? j->b[ch] : 0.0;
+            float        sc = (float)(inv * wv), sh = (float)(bv - mean * inv * wv);
+            const float *xc = x + c * j->spatial;
+            float       *yc = y + c * j->spatial;
+            for (int64_t k = 0; k < j->spatial; k++) yc[k] = xc[k] * sc + sh;
+            if (silu)
+                for (int64_t k = 0; k < j->spatial; k++) yc[k] = yc[k] / (1.0f + expf(-yc[k]));
         }
     }
 }
@@ -41,7 +74,9 @@ cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *
     (void)err;
     gn_job j = {n, out, x, w, b, n->shape[1], 1, n->iparams[0]};
     for (int i = 2; i < n->ndim; i++) j.spatial *= n->shape[i];
-    cascade_threadpool_parallel_for(ex->tp, n->shape[0] * j.groups, 1, gn_range, &j);
+    cascade_threadpool_parallel_for(ex->tp, n->shape[0] * j.groups,
+                                    cpu_min_chunk(n->shape[1] / j.groups * j.spatial), gn_range,
+                                    &j);
     return CASCADE_STATUS_OK;
 }
 
@@ -89,6 +124,6 @@ cascade_status cpu_row_norm(const cpu_exec *ex, const cascade_node *n, float *ou
     (void)err;
     row_job j = {n, out, x, w, b, n->shape[n->ndim - 1]};
     int64_t rows = j.C ? cpu_numel(n) / j.C : 0;
-    cascade_threadpool_parallel_for(ex->tp, rows, 1 + 4096 / (j.C ? j.C : 1), row_range, &j);
+    cascade_threadpool_parallel_for(ex->tp, rows, cpu_min_chunk(j.C), row_range, &j);
     return CASCADE_STATUS_OK;
 }

@@ -44,7 +44,7 @@ cascade_status cpu_permute(const cpu_exec *ex, const cascade_node *n, void *out,
     }
     int64_t inner = n->shape[n->ndim - 1];
     int64_t rows = inner ? cpu_numel(n) / inner : 0;
-    cascade_threadpool_parallel_for(ex->tp, rows, 1 + 4096 / (inner ? inner : 1), permute_rows, &j);
+    cascade_threadpool_parallel_for(ex->tp, rows, cpu_min_chunk(inner), permute_rows, &j);
     return CASCADE_STATUS_OK;
 }
 
@@ -140,7 +140,8 @@ cascade_status cpu_resample(const cpu_exec *ex, const cascade_node *n, float *ou
     (void)err;
     const cascade_node *X = cpu_in(ex, n, 0);
     resample_job j = {n, out, x, X->shape[2], X->shape[3], n->shape[2], n->shape[3]};
-    cascade_threadpool_parallel_for(ex->tp, n->shape[0] * n->shape[1], 1, resample_planes, &j);
+    cascade_threadpool_parallel_for(ex->tp, n->shape[0] * n->shape[1],
+                                    cpu_min_chunk(n->shape[2] * n->shape[3]), resample_planes, &j);
     return CASCADE_STATUS_OK;
 }
 

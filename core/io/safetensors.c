@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -316,6 +317,26 @@ cascade_status cascade_safetensors_open(const char *path, cascade_safetensors **
     }
     *out = st;
     return CASCADE_STATUS_OK;
+}
+
+void cascade_safetensors_release(const cascade_safetensors *st, const cascade_st_entry *e) {
+#if defined(__linux__) && defined(MADV_DONTNEED)
+    if (!st || !e || !st->mapped || !e->nbytes) return;
+    /* whole pages, rounded outwards: a neighbour's page dropped here is only re-read from the
+     * file (the mapping is private, read-only and never written, so nothing is lost) */
+    const uint8_t *base = (const uint8_t *)g_mapped_file_get_contents(st->mapped);
+    size_t         len = g_mapped_file_get_length(st->mapped);
+    uintptr_t      page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t      lo = (uintptr_t)e->data & ~(page - 1);
+    uintptr_t      hi = ((uintptr_t)e->data + e->nbytes + page - 1) & ~(page - 1);
+    uintptr_t      end = ((uintptr_t)base + len + page - 1) & ~(page - 1);
+    if (lo < (uintptr_t)base) lo = (uintptr_t)base; /* the mapping starts page-aligned */
+    if (hi > end) hi = end;
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_DONTNEED); /* failure is harmless */
+#else
+    (void)st;
+    (void)e;
+#endif
 }
 
 const char *cascade_safetensors_path(const cascade_safetensors *st) { return st->label; }

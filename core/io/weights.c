@@ -20,6 +20,7 @@ typedef struct weight {
     const cascade_st_entry *e;
     bool                    used;
     cascade_tensor         *tensor; /* converted (or view), created on first get */
+    bool                    converted; /* tensor is a copy, not a view of the mapping */
 } weight;
 
 struct cascade_weights {
@@ -29,6 +30,7 @@ struct cascade_weights {
     size_t                n_files;
     weight               *w; /* sorted by name */
     size_t                n;
+    size_t                n_materialised; /* weights with a tensor */
 };
 
 static const char *const pickled_ext[] = {".bin", ".ckpt", ".pth", ".pt", NULL};
@@ -333,6 +335,16 @@ static bool shape_equal(int32_t nd, const int64_t *a, int32_t nd2, const int64_t
     return true;
 }
 
+/* A converted weight's mapped bytes are not read again, so they leave resident memory as
+ * soon as it is converted: otherwise the whole checkpoint is held twice at the end of
+ * loading (IF-I-M: 743 MB mapped fp16 beside 1.49 GB fp32). The kernel maps pages around
+ * each later fault, so a few neighbours' pages come back; once every weight has its
+ * tensor, one more sweep drops those. */
+static void release_converted(cascade_weights *w) {
+    for (size_t i = 0; i < w->n; i++)
+        if (w->w[i].converted) cascade_safetensors_release(w->files[w->w[i].file], w->w[i].e);
+}
+
 /* Converted tensor of one entry, created on first use. */
 static cascade_status materialise(cascade_weights *w, weight *x, cascade_error *err) {
     if (x->tensor) return CASCADE_STATUS_OK;
@@ -359,7 +371,10 @@ static cascade_status materialise(cascade_weights *w, weight *x, cascade_error *
             }
         }
         x->tensor = t;
+        x->converted = true;
+        if (st == CASCADE_STATUS_OK) cascade_safetensors_release(w->files[x->file], e);
     }
+    if (st == CASCADE_STATUS_OK && ++w->n_materialised == w->n) release_converted(w);
     if (st != CASCADE_STATUS_OK) cascade_error_prefix(err, "%s: tensor '%s': ", file, x->name);
     return st;
 }

@@ -227,7 +227,7 @@ static cascade_status cpu_node(cascade_vk_plan *p, cascade_value_id id, void *ou
         /* a copying reshape (the CPU plan aliases every reshape, so cpu_run_node skips it) */
         memcpy(out, in[0], (size_t)cascade_vk_numel(n) * 4);
     } else if (!st) {
-        cpu_exec ex = {p->g, p->check->tp};
+        cpu_exec ex = {.g = p->g, .tp = p->check->tp}; /* no plan scratch: ops allocate */
         st = cpu_run_node(&ex, n, out, in, err);
     }
     free_inputs(in);

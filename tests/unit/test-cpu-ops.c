@@ -82,6 +82,47 @@ static void test_cpu_conv2d_padding_counts_neighbours(void **state) {
     for (int i = 0; i < 12; i++) assert_float_equal(y[i], want[i] + 0.5f, 1e-6);
 }
 
+/* "same"-width convs (dilated; padded on one side only) equal the direct sum over the kernel
+ * with zeros outside the image, on a 5x7 image (the CPU copies such columns plane-wise). */
+static void test_cpu_conv2d_same_width_matches_direct(void **state) {
+    fixture *f = *state;
+    enum { C = 2, O = 3, H = 5, W = 7 };
+    static const int32_t cases[2][6] = {{2, 2, 2, 2, 2, 2}, /* pad t l b r, dilation h w */
+                                        {1, 2, 1, 0, 1, 1}};
+    for (int k = 0; k < 2; k++) {
+        const int32_t *c = cases[k];
+        cascade_graph_free(f->g);
+        assert_int_equal(cascade_graph_new(&f->g, NULL), CASCADE_STATUS_OK);
+        cascade_value_id x = in(f, "x", 4, (int64_t[]){1, C, H, W});
+        cascade_value_id w = in(f, "w", 4, (int64_t[]){O, C, 3, 3});
+        cascade_conv2d_params p;
+        cascade_conv2d_params_init(&p);
+        for (int i = 0; i < 4; i++) p.pad[i] = c[i];
+        p.dilation[0] = c[4];
+        p.dilation[1] = c[5];
+        cascade_graph_mark_output(f->g, cascade_graph_conv2d(f->g, x, w, CASCADE_NO_VALUE, &p), "y");
+        float xv[C * H * W], wv[O * C * 9], y[O * H * W];
+        for (int i = 0; i < C * H * W; i++) xv[i] = (float)sin(0.7 * i + 0.3);
+        for (int i = 0; i < O * C * 9; i++) wv[i] = (float)cos(1.3 * i);
+        run(f, 2, (const char *[]){"x", "w"}, (const float *[]){xv, wv},
+            (size_t[]){C * H * W, O * C * 9}, y, O * H * W);
+        for (int o = 0; o < O; o++)
+            for (int oy = 0; oy < H; oy++)
+                for (int ox = 0; ox < W; ox++) {
+                    double want = 0;
+                    for (int ci = 0; ci < C; ci++)
+                        for (int ki = 0; ki < 3; ki++)
+                            for (int kj = 0; kj < 3; kj++) {
+                                int iy = oy - c[0] + ki * c[4], ix = ox - c[1] + kj * c[5];
+                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                                want += (double)xv[(ci * H + iy) * W + ix] *
+                                        wv[((o * C + ci) * 3 + ki) * 3 + kj];
+                            }
+                    assert_float_equal(y[(o * H + oy) * W + ox], want, 1e-5);
+                }
+    }
+}
+
 /* group norm output has zero mean and unit variance per group (no affine). */
 static void test_cpu_group_norm_normalises(void **state) {
     fixture         *f = *state;
@@ -252,16 +293,41 @@ static void test_cpu_unary_values(void **state) {
     assert_float_equal(y[6], 0.5 * -1 * (1 + erf(-1 / sqrt(2.0))), 1e-6);
 }
 
+/* GELU (erf form) stays within 1e-6 (1 + |x|) of the closed form with the double erf over
+ * [-8, 8] (the CPU's rational erf measured 1.7e-7; a tanh-style erf would be off by 1e-4),
+ * on a length that is no multiple of a vector width, and keeps NaN and +inf. */
+static void test_cpu_gelu_matches_erf(void **state) {
+    fixture        *f = *state;
+    enum { N = 16003 };
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){N});
+    cascade_graph_mark_output(f->g, cascade_graph_unary(f->g, CASCADE_UNARY_GELU, x), "y");
+    static float xv[N], y[N];
+    for (int i = 0; i < N - 3; i++) xv[i] = -8.0f + 16.0f * (float)i / (float)(N - 4);
+    xv[N - 3] = NAN;
+    xv[N - 2] = INFINITY;
+    xv[N - 1] = 1.0f;
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){N}, y, N);
+    double worst = 0;
+    for (int i = 0; i < N - 3; i++) {
+        double v = xv[i], d = fabs(y[i] - 0.5 * v * (1 + erf(v / sqrt(2.0)))) / (1 + fabs(v));
+        if (d > worst) worst = d;
+    }
+    assert_true(worst <= 1e-6);
+    assert_true(isnan(y[N - 3]));
+    assert_true(isinf(y[N - 2]) && y[N - 2] > 0);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_cpu_matmul_transposed_broadcast), T(test_cpu_conv2d_padding_counts_neighbours),
+        T(test_cpu_conv2d_same_width_matches_direct),
         T(test_cpu_group_norm_normalises),       T(test_cpu_attention_single_key),
         T(test_cpu_attention_masked_key),        T(test_cpu_resize_bilinear_half_pixel),
         T(test_cpu_permute_slice_concat),        T(test_cpu_get_rows_out_of_range),
         T(test_cpu_cast_values),
         T(test_cpu_cancel),                      T(test_cpu_write_size_checked),
-        T(test_cpu_unary_values),
+        T(test_cpu_unary_values),                T(test_cpu_gelu_matches_erf),
     };
     return cmocka_run_group_tests_name("cpu-ops", tests, NULL, NULL);
 }

@@ -135,6 +135,38 @@ static void test_safetensors_truncated_file(void **state) {
     free(img);
 }
 
+/* Releasing an entry of a mapped file (and of a memory image) leaves its bytes readable and
+ * unchanged: the pages are read from the file again (12 KiB, so whole pages are dropped). */
+static void test_safetensors_release_keeps_data(void **state) {
+    (void)state;
+    enum { N = 3072 };
+    static float v[N];
+    for (int i = 0; i < N; i++) v[i] = (float)i * 0.25f - 7.0f;
+    size_t   size;
+    uint8_t *img = mk_image("{\"w\":{\"dtype\":\"F32\",\"shape\":[3072],\"data_offsets\":[0,12288]}}",
+                            v, sizeof v, &size);
+    char    *dir = test_make_tmpdir();
+    char     path[4096];
+    snprintf(path, sizeof path, "%s/r.safetensors", dir);
+    assert_true(test_write_file(path, img, size));
+    cascade_safetensors *st = NULL, *mem = NULL;
+    assert_int_equal(cascade_safetensors_open(path, &st, NULL), CASCADE_STATUS_OK);
+    assert_int_equal(cascade_safetensors_open_memory(img, size, "img", &mem, NULL), CASCADE_STATUS_OK);
+    for (int k = 0; k < 2; k++) {
+        const cascade_st_entry *e = cascade_safetensors_find(k ? mem : st, "w");
+        assert_non_null(e);
+        assert_memory_equal(e->data, v, sizeof v); /* touched: resident */
+        cascade_safetensors_release(k ? mem : st, e);
+        assert_memory_equal(e->data, v, sizeof v);
+    }
+    cascade_safetensors_close(mem);
+    cascade_safetensors_close(st);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    free(img);
+}
+
 /* A header length larger than the file is FORMAT. */
 static void test_safetensors_header_length_past_end(void **state) {
     (void)state;
@@ -709,6 +741,7 @@ int main(void) {
         cmocka_unit_test(test_safetensors_open_memory_valid),
         cmocka_unit_test(test_safetensors_truncated_prefix),
         cmocka_unit_test(test_safetensors_truncated_file),
+        cmocka_unit_test(test_safetensors_release_keeps_data),
         cmocka_unit_test(test_safetensors_header_length_past_end),
         cmocka_unit_test(test_safetensors_offsets_out_of_range),
         cmocka_unit_test(test_safetensors_offsets_reversed),

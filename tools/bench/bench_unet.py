@@ -101,6 +101,7 @@ def main():
         "ratio_cascade_over_torch": round(cascade_ms / torch_ms, 3),
         "cascade_peak_host_bytes": ours["peak_host_bytes"],
         "cascade_activations": ours["activations"],
+        "cascade_host_memory": ours.get("host_memory"),
     }))
 
 

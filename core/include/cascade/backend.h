@@ -23,6 +23,9 @@ typedef struct cascade_memory_stats {
     uint64_t weights_bytes;       /* constants resident on the backend */
     uint64_t planned_peak_bytes;  /* intermediates after liveness reuse, largest plan */
     uint64_t naive_bytes;         /* intermediates if every value had its own buffer */
+    uint64_t io_bytes;            /* inputs and outputs in their own buffers, largest plan */
+    uint64_t scratch_bytes;       /* temporaries ops hold while they run (im2col columns,
+                                     attention scores), largest plan; 0 where not counted */
     uint64_t device_budget_bytes; /* what the device says is available; 0 if unknown */
     uint64_t device_bytes;        /* device memory allocated now (0 on the CPU backend) */
     uint64_t device_peak_bytes;   /* most device memory allocated at once so far */

@@ -43,6 +43,12 @@ const cascade_st_entry *cascade_safetensors_find(const cascade_safetensors *st,
 /* "__metadata__" string value, or NULL. */
 const char *cascade_safetensors_metadata(const cascade_safetensors *st, const char *key);
 
+/* Says e's bytes (an entry of st) have been copied out and will not be read soon: for a file
+ * mapping, the pages under it leave this process's resident memory (the data stays valid and
+ * is read from the file again if touched); nothing for memory images. Used after converting
+ * a weight, so a checkpoint is not held twice (mapped and converted). */
+void cascade_safetensors_release(const cascade_safetensors *st, const cascade_st_entry *e);
+
 /* Copies an entry into a new contiguous tensor of dtype (converting; aligned). */
 cascade_status cascade_safetensors_load(const cascade_safetensors *st, const char *name,
                                         cascade_dtype dtype, cascade_tensor **out,
