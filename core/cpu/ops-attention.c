@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "cpu-math.h"
 #include "cpu-ops.h"
 
 typedef struct softmax_job {
@@ -21,13 +22,7 @@ static void softmax_rows(void *ctx, int64_t r0, int64_t r1) {
             const float *br = j->bias + r * j->bias_row_stride;
             for (int64_t c = 0; c < j->nk; c++) row[c] += br[c * j->bias_col_stride];
         }
-        float m = -INFINITY;
-        for (int64_t c = 0; c < j->nk; c++) m = row[c] > m ? row[c] : m;
-        if (m == -INFINITY) m = 0; /* a row masked with -inf gives zeros, not NaN */
-        double sum = 0;
-        for (int64_t c = 0; c < j->nk; c++) sum += (row[c] = expf(row[c] - m));
-        float inv = sum > 0 ? (float)(1.0 / sum) : 0.0f;
-        for (int64_t c = 0; c < j->nk; c++) row[c] *= inv;
+        cpu_softmax_row(row, j->nk);
     }
 }
 

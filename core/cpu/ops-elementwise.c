@@ -3,6 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cpu-math.h"
 #include "cpu-ops.h"
 
 int64_t cpu_numel(const cascade_node *n) {
@@ -153,7 +154,7 @@ static void unary_range(void *ctx, int64_t i0, int64_t i1) {
     }
     float alpha = n->fparams[0];
     switch ((cascade_unary)n->iparams[0]) {
-    case CASCADE_UNARY_SILU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] / (1.0f + expf(-x[i])); break;
+    case CASCADE_UNARY_SILU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] * cpu_sigmoid(x[i]); break;
     case CASCADE_UNARY_GELU:
         for (int64_t i = i0; i < i1; i++)
             y[i] = 0.5f * x[i] * (1.0f + erf_rational(x[i] * 0.70710678118654752f));
@@ -162,7 +163,7 @@ static void unary_range(void *ctx, int64_t i0, int64_t i1) {
     case CASCADE_UNARY_QUICK_GELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] / (1.0f + expf(-1.702f * x[i])); break;
     case CASCADE_UNARY_RELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
     case CASCADE_UNARY_LEAKY_RELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i]; break;
-    case CASCADE_UNARY_SIGMOID: for (int64_t i = i0; i < i1; i++) y[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    case CASCADE_UNARY_SIGMOID: for (int64_t i = i0; i < i1; i++) y[i] = cpu_sigmoid(x[i]); break;
     case CASCADE_UNARY_TANH: for (int64_t i = i0; i < i1; i++) y[i] = tanhf(x[i]); break;
     case CASCADE_UNARY_EXP: for (int64_t i = i0; i < i1; i++) y[i] = expf(x[i]); break;
     case CASCADE_UNARY_SIN: for (int64_t i = i0; i < i1; i++) y[i] = sinf(x[i]); break;

@@ -1,6 +1,7 @@
 /* Normalisations (group, layer, T5 RMS) and softmax, in two passes for accuracy. */
 #include <math.h>
 
+#include "cpu-math.h"
 #include "cpu-ops.h"
 
 typedef struct gn_job {
@@ -64,7 +65,7 @@ static void gn_range(void *ctx, int64_t i0, int64_t i1) {
             float       *yc = y + c * j->spatial;
             for (int64_t k = 0; k < j->spatial; k++) yc[k] = xc[k] * sc + sh;
             if (silu)
-                for (int64_t k = 0; k < j->spatial; k++) yc[k] = yc[k] / (1.0f + expf(-yc[k]));
+                for (int64_t k = 0; k < j->spatial; k++) yc[k] = yc[k] * cpu_sigmoid(yc[k]);
         }
     }
 }
@@ -95,12 +96,8 @@ static void row_range(void *ctx, int64_t r0, int64_t r1) {
         const float *x = j->x + r * C;
         float       *y = j->out + r * C;
         if (j->n->op == CASCADE_OP_SOFTMAX) {
-            float m = -INFINITY;
-            for (int64_t c = 0; c < C; c++) m = x[c] > m ? x[c] : m;
-            double s = 0;
-            for (int64_t c = 0; c < C; c++) s += (y[c] = expf(x[c] - m));
-            float inv = (float)(1.0 / s);
-            for (int64_t c = 0; c < C; c++) y[c] *= inv;
+            if (y != x) memcpy(y, x, sizeof *y * (size_t)C);
+            cpu_softmax_row(y, C);
         } else if (j->n->op == CASCADE_OP_RMS_NORM) {
             double ss = 0;
             for (int64_t c = 0; c < C; c++) ss += (double)x[c] * x[c];

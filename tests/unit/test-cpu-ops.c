@@ -317,6 +317,58 @@ static void test_cpu_gelu_matches_erf(void **state) {
     assert_true(isinf(y[N - 2]) && y[N - 2] > 0);
 }
 
+/* SiLU through the CPU's vectorised exp (cpu-math.h) stays within 3e-7 relative of the
+ * double closed form over [-85, 90] (very negative x included, where 1 - sigmoid(|x|) would
+ * round to 0), is about 0 below, and keeps NaN. */
+static void test_cpu_exp_based_ops(void **state) {
+    fixture *f = *state;
+    enum { N = 8003 };
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){N});
+    cascade_graph_mark_output(f->g, cascade_graph_unary(f->g, CASCADE_UNARY_SILU, x), "y");
+    static float xv[N], y[N];
+    for (int i = 0; i < N - 2; i++) xv[i] = -85.0f + 175.0f * (float)i / (float)(N - 3);
+    xv[N - 2] = -95.0f;
+    xv[N - 1] = NAN;
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){N}, y, N);
+    double worst = 0;
+    for (int i = 0; i < N - 2; i++) {
+        double v = xv[i], want = v / (1 + exp(-v));
+        double d = fabs(y[i] - want) / (fabs(want) + 1e-30);
+        if (d > worst) worst = d;
+    }
+    assert_true(worst <= 3e-7);
+    assert_true(fabsf(y[N - 2]) < 1e-30f);
+    assert_true(isnan(y[N - 1]));
+}
+
+/* Softmax over a row stays within 3e-7 (1 + |x - max|) relative of the double softmax (the
+ * float difference x - max alone is that far off), and a row of -inf gives zeros. */
+static void test_cpu_softmax_rows(void **state) {
+    fixture *f = *state;
+    enum { R = 3, C = 1001 };
+    cascade_value_id x = in(f, "x", 2, (int64_t[]){R, C});
+    cascade_graph_mark_output(f->g, cascade_graph_softmax(f->g, x), "y");
+    static float xv[R * C], y[R * C];
+    for (int i = 0; i < C; i++) {
+        xv[i] = 30.0f * sinf(0.37f * (float)i);         /* wide range */
+        xv[C + i] = (float)(i % 7) * 1e-3f;             /* near-uniform */
+        xv[2 * C + i] = -INFINITY;                      /* fully masked */
+    }
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){R * C}, y, R * C);
+    for (int r = 0; r < 2; r++) {
+        double m = -INFINITY, s = 0, worst = 0;
+        for (int i = 0; i < C; i++) m = fmax(m, xv[r * C + i]);
+        for (int i = 0; i < C; i++) s += exp((double)xv[r * C + i] - m);
+        for (int i = 0; i < C; i++) {
+            double want = exp((double)xv[r * C + i] - m) / s;
+            double d = fabs(y[r * C + i] - want) / (want * (1 + fabs(xv[r * C + i] - m)));
+            if (want > 1e-30 && d > worst) worst = d;
+        }
+        assert_true(worst <= 3e-7);
+    }
+    for (int i = 0; i < C; i++) assert_true(y[2 * C + i] == 0.0f);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
@@ -328,6 +380,7 @@ int main(void) {
         T(test_cpu_cast_values),
         T(test_cpu_cancel),                      T(test_cpu_write_size_checked),
         T(test_cpu_unary_values),                T(test_cpu_gelu_matches_erf),
+        T(test_cpu_exp_based_ops),               T(test_cpu_softmax_rows),
     };
     return cmocka_run_group_tests_name("cpu-ops", tests, NULL, NULL);
 }
