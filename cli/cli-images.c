@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli-images.h"
+#include "cascade/resample.h"
 
 #include "cascade/inpaint-blend.h"
 
@@ -140,28 +141,15 @@ cascade_status cli_write_images(const char *output, long seed, const float *img,
     return CASCADE_STATUS_OK;
 }
 
-/* Bilinear resize of planes (n, h, w) -> (n, oh, ow), align_corners false. */
+/* planes (n, h, w) -> (n, oh, ow) by core's one rule (cascade_resample_planes), malloc'd;
+ * NULL when out of memory. */
 float *cli_resize_planes(const float *x, int64_t n, int64_t h, int64_t w, int64_t oh,
-                            int64_t ow) {
+                         int64_t ow) {
     float *y = malloc(sizeof *y * (size_t)(n * oh * ow));
-    if (!y) return NULL;
-    for (int64_t p = 0; p < n; p++)
-        for (int64_t i = 0; i < oh; i++) {
-            double fy = ((double)i + 0.5) * (double)h / (double)oh - 0.5;
-            fy = fy < 0 ? 0 : fy;
-            int64_t y0 = (int64_t)fy, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
-            double  ly = fy - (double)y0;
-            for (int64_t j = 0; j < ow; j++) {
-                double fx = ((double)j + 0.5) * (double)w / (double)ow - 0.5;
-                fx = fx < 0 ? 0 : fx;
-                int64_t x0 = (int64_t)fx, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-                double  lx = fx - (double)x0;
-                const float *s = x + p * h * w;
-                double top = s[y0 * w + x0] * (1 - lx) + s[y0 * w + x1] * lx;
-                double bot = s[y1 * w + x0] * (1 - lx) + s[y1 * w + x1] * lx;
-                y[(p * oh + i) * ow + j] = (float)(top * (1 - ly) + bot * ly);
-            }
-        }
+    if (y && cascade_resample_planes(x, n, h, w, oh, ow, y, NULL)) {
+        free(y);
+        return NULL;
+    }
     return y;
 }
 

@@ -15,6 +15,7 @@
 
 #include "cascade/image-io.h"
 #include "cascade/png-stream.h"
+#include "cascade/resample.h"
 #include "test-common.h"
 
 static int setup(void **state) {
@@ -178,6 +179,30 @@ static char *data_path(const char *name) {
     return g_build_filename(src && *src ? src : ".", "tests", "data", name, NULL);
 }
 
+/* The one resize rule (cascade_resample_planes) against PIL's BILINEAR resize of a float
+ * image (tests/data/make-resample-pil.py): 13x9 shrunk to 5x4 (antialiased) and enlarged to
+ * 29x20, within 1e-3 of 255 (PIL sums in double, we in float). */
+static void test_resample_matches_pil(void **state) {
+    (void)state;
+    char  *path = data_path("resample-pil.bin");
+    gchar *buf = NULL;
+    gsize  len = 0;
+    assert_true(g_file_get_contents(path, &buf, &len, NULL));
+    assert_int_equal(len, sizeof(float) * (9 * 13 + 4 * 5 + 20 * 29));
+    const float *src = (const float *)buf, *small = src + 9 * 13, *big = small + 4 * 5;
+    float        out[20 * 29];
+    assert_int_equal(cascade_resample_planes(src, 1, 9, 13, 4, 5, out, NULL), CASCADE_STATUS_OK);
+    for (int i = 0; i < 4 * 5; i++) assert_float_equal(out[i], small[i], 1e-3);
+    assert_int_equal(cascade_resample_planes(src, 1, 9, 13, 20, 29, out, NULL), CASCADE_STATUS_OK);
+    for (int i = 0; i < 20 * 29; i++) assert_float_equal(out[i], big[i], 1e-3);
+    cascade_error err;
+    cascade_error_init(&err);
+    assert_int_equal(cascade_resample_planes(src, 1, 9, 13, 0, 5, out, &err),
+                     CASCADE_STATUS_INVALID_ARG);
+    g_free(buf);
+    g_free(path);
+}
+
 /* The row reader (png-stream.c): a plain and an Adam7-interlaced file of the same RGBA pixels
  * (made by tools outside the project: PIL, and a hand-written Adam7 encoder) read in uneven
  * chunks of rows give the same bytes; reading past the end is refused. */
@@ -266,6 +291,7 @@ int main(void) {
         T(test_image_io_cancelled_write),
         T(test_image_io_check_output),
         T(test_image_io_pixel_limit),
+        T(test_resample_matches_pil),
         T(test_png_reader_rows),
         T(test_png_writer_rows),
     };
