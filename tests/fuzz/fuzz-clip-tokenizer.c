@@ -43,31 +43,14 @@ static void exercise(const cascade_clip_tokenizer *tok) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static char *dirs[4];
     fuzz_init();
-    if (!dirs[0])
-        for (int s = 0; s < 4; s++) {
-            char rel[64], src[64];
-            for (int f = 0; f < 4; f++) {
-                if (f == s) continue;
-                snprintf(rel, sizeof rel, "clip-%d/%s", s, files[f]);
-                snprintf(src, sizeof src, "clip/%s", files[f]);
-                fuzz_copy_data(src, rel);
-            }
-            snprintf(rel, sizeof rel, "clip-%d", s);
-            dirs[s] = fuzz_path(rel);
-        }
-    if (size == 0) return 0;
-    const int s = data[0] % 4;
-    char      rel[64];
-    snprintf(rel, sizeof rel, "clip-%d/%s", s, files[s]);
-    g_free(fuzz_write(rel, data + 1, size - 1));
-
+    const char *dir = fuzz_folder_input("clip", files, 4, data, size);
+    if (!dir) return 0;
     cascade_clip_tokenizer *tok = NULL;
-    cascade_error           err;
+    cascade_error          err;
     cascade_error_init(&err);
-    cascade_status st = cascade_clip_tokenizer_load(dirs[s], &tok, &err);
-    fuzz_check_failure(st, &err, dirs[s]);
+    cascade_status st = cascade_clip_tokenizer_load(dir, &tok, &err);
+    fuzz_check_failure(st, &err, dir);
     FUZZ_ASSERT((st == CASCADE_STATUS_OK) == (tok != NULL));
     if (tok) {
         exercise(tok);

@@ -103,6 +103,36 @@ G_GNUC_UNUSED static void fuzz_copy_data(const char *name, const char *rel) {
     g_free(src);
 }
 
+/* A multi-file folder with one file fuzzed: input byte 0 picks which of the n files (at
+ * most 8) the rest of data becomes; the others are the valid ones of <FUZZ_DATA_DIR>/<kind>.
+ * Each choice has its own folder <scratch>/<kind>-<k>, set up on the first call. Returns that
+ * folder's path (kept for the process), or NULL for an empty input. */
+G_GNUC_UNUSED static const char *fuzz_folder_input(const char *kind, const char *const *files,
+                                                   int n, const uint8_t *data, size_t size) {
+    static char *dirs[8];
+    static char  done_kind[32];
+    char         rel[128], src[128];
+    if (n < 1 || n > 8) abort();
+    if (strcmp(done_kind, kind)) { /* one kind per harness process */
+        for (int k = 0; k < n; k++) {
+            for (int f = 0; f < n; f++) {
+                if (f == k) continue;
+                snprintf(rel, sizeof rel, "%s-%d/%s", kind, k, files[f]);
+                snprintf(src, sizeof src, "%s/%s", kind, files[f]);
+                fuzz_copy_data(src, rel);
+            }
+            snprintf(rel, sizeof rel, "%s-%d", kind, k);
+            dirs[k] = fuzz_path(rel);
+        }
+        snprintf(done_kind, sizeof done_kind, "%s", kind);
+    }
+    if (size == 0) return NULL;
+    const int k = data[0] % n;
+    snprintf(rel, sizeof rel, "%s-%d/%s", kind, k, files[k]);
+    g_free(fuzz_write(rel, data + 1, size - 1));
+    return dirs[k];
+}
+
 /* The error contract of a failed call: the status is recorded in err and returned, and the
  * message is non-empty and names `what` (the file or folder the loader was given). */
 G_GNUC_UNUSED static void fuzz_check_failure(cascade_status st, const cascade_error *err,

@@ -42,32 +42,14 @@ static void exercise(const cascade_tokenizer *tok) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static char *dirs[3];
     fuzz_init();
-    if (!dirs[0])
-        for (int s = 0; s < 3; s++) {
-            char rel[64];
-            for (int f = 0; f < 3; f++) {
-                snprintf(rel, sizeof rel, "t5-%d/%s", s, files[f]);
-                if (f == s) continue;
-                char src[64];
-                snprintf(src, sizeof src, "t5/%s", files[f]);
-                fuzz_copy_data(src, rel);
-            }
-            snprintf(rel, sizeof rel, "t5-%d", s);
-            dirs[s] = fuzz_path(rel);
-        }
-    if (size == 0) return 0;
-    const int s = data[0] % 3;
-    char      rel[64];
-    snprintf(rel, sizeof rel, "t5-%d/%s", s, files[s]);
-    g_free(fuzz_write(rel, data + 1, size - 1));
-
+    const char *dir = fuzz_folder_input("t5", files, 3, data, size);
+    if (!dir) return 0;
     cascade_tokenizer *tok = NULL;
-    cascade_error      err;
+    cascade_error     err;
     cascade_error_init(&err);
-    cascade_status st = cascade_tokenizer_load(dirs[s], &tok, &err);
-    fuzz_check_failure(st, &err, dirs[s]);
+    cascade_status st = cascade_tokenizer_load(dir, &tok, &err);
+    fuzz_check_failure(st, &err, dir);
     FUZZ_ASSERT((st == CASCADE_STATUS_OK) == (tok != NULL));
     if (tok) {
         exercise(tok);

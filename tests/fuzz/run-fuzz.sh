@@ -7,7 +7,7 @@
 #
 #   tests/fuzz/run-fuzz.sh [SECONDS_EACH]
 #   env: FUZZ_SECONDS (seconds per harness; default: FUZZ_TOTAL_SECONDS split evenly, at
-#        least 5), FUZZ_TOTAL_SECONDS (default 240: CI's budget for all of them),
+#        least 5), FUZZ_TOTAL_SECONDS (default 240; CI gives 160),
 #        FUZZ_ONLY ("png preset": a subset), FUZZ_BUILD_DIR (default build-fuzz),
 #        FUZZ_JOBS (ninja -j, default 2)
 set -eu
