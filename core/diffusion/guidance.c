@@ -9,6 +9,7 @@
 #include "cascade/unet.h"
 #include "cascade/weights.h"
 #include "pipeline-internal.h"
+#include "runtime/plan-cache.h"
 
 bool pipe_numel(int64_t a, int64_t b, int64_t c, int64_t d, size_t *out) {
     int64_t shape[4] = {a, b, c, d}, n;
@@ -68,57 +69,32 @@ void cascade_resize_bilinear_ac(const float *x, int64_t n_planes, int64_t in_h, 
 
 /* ---- the U-Net denoiser ---- */
 
-/* Plans kept per shape: the dialog's candidates (stage I, a batch of several) and a plain
- * generate (a batch of one) alternate, and each would otherwise replan the other away. */
-enum { UNET_KEPT_PLANS = 2 };
-
-typedef struct unet_plan {
-    cascade_graph *graph;
-    cascade_plan  *plan;
-    int64_t        batch, height, width, seq; /* batch 0: empty slot */
-    uint64_t       last_use;
-    float         *context; /* the text embeddings last written: the same ones (every step of
-                               a run) are not sent to the device again */
-} unet_plan;
-
 struct cascade_unet_denoiser {
     cascade_denoiser  seam;
     cascade_unet     *unet;
     cascade_unet_info info;
     cascade_weights  *weights;
     cascade_backend  *be;
-    unet_plan         plans[UNET_KEPT_PLANS];
-    uint64_t          uses;
-    float            *scratch; /* timesteps / labels (batch floats) */
-    int64_t           scratch_n;
+    /* plans for the two most recent shapes (batch, height, width, seq): the dialog's
+     * candidates (stage I, a batch of several) and a plain generate (a batch of one)
+     * alternate, and each would otherwise replan the other away. A slot's data is the text
+     * embeddings last written to it: the same ones (every step of a run) are not sent to the
+     * device again. */
+    cascade_plan_cache plans;
+    float             *scratch; /* timesteps / labels (batch floats) */
+    int64_t            scratch_n;
 };
 
-static void unet_drop_plan(unet_plan *u) {
-    cascade_plan_free(u->plan);
-    cascade_graph_free(u->graph);
-    free(u->context);
-    memset(u, 0, sizeof *u);
-}
-
-static unet_plan *unet_find_plan(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
-                                 int64_t seq) {
-    for (int i = 0; i < UNET_KEPT_PLANS; i++) {
-        unet_plan *u = &d->plans[i];
-        if (u->plan && u->batch == batch && u->height == h && u->width == w && u->seq == seq)
-            return u;
-    }
-    return NULL;
-}
-
-/* The U-Net's graph for one shape. */
-static cascade_status unet_graph(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
-                                 int64_t seq, cascade_graph **g, cascade_error *err) {
+/* The U-Net's graph for one shape, key = (batch, height, width, seq). */
+static cascade_status unet_graph(void *user, const int64_t key[4], cascade_graph **g,
+                                 cascade_error *err) {
+    cascade_unet_denoiser     *d = user;
     cascade_unet_build_options o;
     cascade_unet_build_options_init(&o, d->unet);
-    o.batch = batch;
-    o.height = h;
-    o.width = w;
-    o.seq_len = seq;
+    o.batch = key[0];
+    o.height = key[1];
+    o.width = key[2];
+    o.seq_len = key[3];
     cascade_status st = cascade_graph_new(g, err);
     if (!st) st = cascade_unet_build(d->unet, d->weights, *g, &o, err);
     if (!st) st = cascade_weights_check_all_used(d->weights, err);
@@ -128,46 +104,28 @@ static cascade_status unet_graph(cascade_unet_denoiser *d, int64_t batch, int64_
 cascade_status cascade_unet_denoiser_estimate(cascade_unet_denoiser *d, int64_t batch, int64_t h,
                                               int64_t w, int64_t seq, uint64_t *bytes,
                                               cascade_error *err) {
+    const int64_t key[4] = {batch, h, w, seq};
     *bytes = 0;
-    if (unet_find_plan(d, batch, h, w, seq)) return CASCADE_STATUS_OK;
+    if (cascade_plan_cache_find(&d->plans, d->be, d, key)) return CASCADE_STATUS_OK;
     cascade_graph        *g = NULL;
     cascade_plan_estimate est;
-    cascade_status        st = unet_graph(d, batch, h, w, seq, &g, err);
+    cascade_status        st = unet_graph(d, key, &g, err);
     if (!st) st = cascade_plan_estimate_graph(d->be, g, &est, err);
     if (!st) *bytes = est.total_bytes;
     cascade_graph_free(g);
     return st;
 }
 
-/* A plan for the shape: a kept one, else a new one in the least recently used slot (its old
- * plan freed first, so two large plans never coexist with a third being made). */
-static cascade_status unet_plan_for(cascade_unet_denoiser *d, int64_t batch, int64_t h, int64_t w,
-                                    int64_t seq, unet_plan **out, cascade_error *err) {
-    unet_plan *u = unet_find_plan(d, batch, h, w, seq);
-    if (!u) {
-        u = &d->plans[0];
-        for (int i = 1; i < UNET_KEPT_PLANS; i++)
-            if (d->plans[i].last_use < u->last_use) u = &d->plans[i];
-        unet_drop_plan(u);
-        cascade_status st = unet_graph(d, batch, h, w, seq, &u->graph, err);
-        if (!st) st = cascade_plan_new(d->be, u->graph, &u->plan, err);
-        if (st) {
-            unet_drop_plan(u);
-            return st;
-        }
-        u->batch = batch;
-        u->height = h;
-        u->width = w;
-        u->seq = seq;
-    }
-    if (d->scratch_n < batch) {
-        float *s = realloc(d->scratch, (size_t)batch * sizeof(float));
+/* The plan for the shape (kept or new) and room for batch timesteps. */
+static cascade_status unet_plan_for(cascade_unet_denoiser *d, const int64_t key[4],
+                                    cascade_plan_slot **out, cascade_error *err) {
+    CASCADE_TRY(cascade_plan_cache_get(&d->plans, d->be, d, key, unet_graph, d, out, err));
+    if (d->scratch_n < key[0]) {
+        float *s = realloc(d->scratch, (size_t)key[0] * sizeof(float));
         if (!s) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "U-Net timesteps");
         d->scratch = s;
-        d->scratch_n = batch;
+        d->scratch_n = key[0];
     }
-    u->last_use = ++d->uses;
-    *out = u;
     return CASCADE_STATUS_OK;
 }
 
@@ -195,8 +153,9 @@ static cascade_status unet_forward(void *self, const float *sample, const int64_
                                  "U-Net: %lldx%lld is not a multiple of %d", (long long)shape[2],
                                  (long long)shape[3], d->info.size_multiple);
     pipe_numel(shape[0], d->info.out_channels, shape[2], shape[3], &n_out);
-    unet_plan *u = NULL;
-    CASCADE_TRY(unet_plan_for(d, shape[0], shape[2], shape[3], seq, &u, err));
+    const int64_t      key[4] = {shape[0], shape[2], shape[3], seq};
+    cascade_plan_slot *u = NULL;
+    CASCADE_TRY(unet_plan_for(d, key, &u, err));
     cascade_plan *plan = u->plan;
     for (int64_t b = 0; b < shape[0]; b++)
         d->scratch[b] = (float)timestep;
@@ -204,15 +163,15 @@ static cascade_status unet_forward(void *self, const float *sample, const int64_
         cascade_plan_write_named(plan, CASCADE_UNET_SAMPLE, sample, n_in * sizeof(float), err));
     CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_TIMESTEP, d->scratch,
                                          (size_t)shape[0] * sizeof(float), err));
-    if (!u->context || memcmp(u->context, context, n_ctx * sizeof(float))) {
-        free(u->context);
-        u->context = NULL;
+    if (!u->data || memcmp(u->data, context, n_ctx * sizeof(float))) {
+        free(u->data);
+        u->data = NULL;
         CASCADE_TRY(cascade_plan_write_named(plan, CASCADE_UNET_ENCODER_HIDDEN_STATES, context,
                                              n_ctx * sizeof(float), err));
         /* kept only once written: a failed write leaves no stale copy */
-        if (!(u->context = malloc(n_ctx * sizeof(float))))
+        if (!(u->data = malloc(n_ctx * sizeof(float))))
             return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "U-Net text embeddings");
-        memcpy(u->context, context, n_ctx * sizeof(float));
+        memcpy(u->data, context, n_ctx * sizeof(float));
     }
     if (d->info.needs_class_labels) {
         if (d->info.class_labels_dim > 0)
@@ -232,6 +191,7 @@ cascade_status cascade_unet_denoiser_new(const char *unet_dir, cascade_backend *
     *out = NULL;
     cascade_unet_denoiser *d = calloc(1, sizeof *d);
     if (!d) return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "U-Net denoiser");
+    d->plans.n_slots = 2; /* a U-Net plan holds all its activations: two shapes at most */
     char          *cfg = cascade_component_config_path(unet_dir, err);
     cascade_status st = cfg ? CASCADE_STATUS_OK : (err ? err->status : CASCADE_STATUS_IO);
     if (!st) st = cascade_unet_new_from_file(cfg, &d->unet, err);
@@ -254,8 +214,7 @@ cascade_status cascade_unet_denoiser_new(const char *unet_dir, cascade_backend *
 
 void cascade_unet_denoiser_free(cascade_unet_denoiser *d) {
     if (!d) return;
-    for (int i = 0; i < UNET_KEPT_PLANS; i++)
-        unet_drop_plan(&d->plans[i]);
+    cascade_plan_cache_clear(&d->plans);
     free(d->scratch);
     cascade_weights_free(d->weights);
     cascade_unet_free(d->unet);
