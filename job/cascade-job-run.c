@@ -370,18 +370,22 @@ gboolean job_run_engine(CascadeJobRun *run, GPtrArray **results, guint64 **seeds
         cascade_pipeline *p = NULL;
         cascade_error     err;
         cascade_error_init(&err);
-        g_autofree gchar *def = r->model_dir && *r->model_dir ? NULL : cascade_job_default_model_dir();
+        const gboolean    given = r->model_dir && *r->model_dir;
+        g_autofree gchar *def = NULL;
         /* a kept session loads stage II even for stage I candidates: the run after them
          * finishes one */
-        if (!def && !(r->model_dir && *r->model_dir)) {
-            g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_IO,
-                        _("No model is installed: choose a model folder (or set CASCADE_MODEL)"));
+        if (cascade_session_pipeline(run->session, r->model_dir, r->sr_model_dir,
+                                     run->cache ? TRUE : r->stage2, &p, &err)) {
+            if (!given && !(def = cascade_job_default_model_dir())) /* said in the UI's words */
+                g_set_error(error, CASCADE_JOB_ERROR, CASCADE_STATUS_IO,
+                            _("No model is installed: choose a model folder (or set "
+                              "CASCADE_MODEL)"));
+            else
+                job_fail_core(&err, error);
             ok = FALSE;
-        } else if (cascade_session_pipeline(run->session, r->model_dir, r->sr_model_dir,
-                                     run->cache ? TRUE : r->stage2, &p, &err))
-            ok = job_fail_core(&err, error);
-        else
+        } else {
             ok = run_diffusion(run, p, *results, *seeds, error);
+        }
     }
     if (owned) cascade_session_free(run->session);
     run->session = NULL;
