@@ -134,7 +134,7 @@ static cascade_status cpu_plan_new(cascade_backend *be, const cascade_graph *g, 
     p->graph = g;
     p->impl = cp;
     int32_t n = cascade_graph_n_nodes(g);
-    st = cascade_memory_plan_new(g, 64, elem4, NULL, &cp->mp, err);
+    st = cascade_memory_plan_new_flags(g, 64, elem4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &cp->mp, err);
     if (st != CASCADE_STATUS_OK) goto fail;
     cp->own = calloc((size_t)n + 1, sizeof *cp->own);
     cp->cdata = calloc((size_t)n + 1, sizeof *cp->cdata);
@@ -230,6 +230,17 @@ static cascade_status run_node(const cpu_exec *ex, const cpu_plan *cp, const cas
     return cpu_run_node(ex, n, value_ptr(cp, id), in, err);
 }
 
+/* Node i + 1 is an element-wise op that the plan runs in place on group norm i's output
+ * (nothing else reads it), so the norm can apply it as it writes. */
+static bool norm_then_act(const cpu_plan *cp, const cascade_graph *g, int32_t i) {
+    if (i + 1 >= cascade_graph_n_nodes(g)) return false;
+    const cascade_node *n = cascade_graph_node(g, i), *a = cascade_graph_node(g, i + 1);
+    return n->op == CASCADE_OP_GROUP_NORM &&
+           (a->op == CASCADE_OP_UNARY || a->op == CASCADE_OP_SCALE || a->op == CASCADE_OP_CLAMP) &&
+           a->inputs[0] == i &&
+           cascade_memory_plan_root(cp->mp, i + 1) == cascade_memory_plan_root(cp->mp, i);
+}
+
 static cascade_status cpu_plan_run(cascade_backend *be, cascade_plan *p,
                                    const cascade_cancel *cancel, cascade_error *err) {
     cpu_backend *cb = be->impl;
@@ -239,7 +250,16 @@ static cascade_status cpu_plan_run(cascade_backend *be, cascade_plan *p,
     for (int32_t i = 0; i < n; i++) {
         if (cascade_cancel_is_raised(cancel))
             return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
-        CASCADE_TRY(run_node(&ex, cp, cascade_graph_node(p->graph, i), i, err));
+        const cascade_node *nd = cascade_graph_node(p->graph, i);
+        if (norm_then_act(cp, p->graph, i)) {
+            CASCADE_TRY(cpu_group_norm_then(&ex, nd, cascade_graph_node(p->graph, i + 1),
+                                            value_ptr(cp, i), value_ptr(cp, nd->inputs[0]),
+                                            value_ptr(cp, nd->inputs[1]),
+                                            value_ptr(cp, nd->inputs[2]), err));
+            i++; /* the op ran inside the norm */
+            continue;
+        }
+        CASCADE_TRY(run_node(&ex, cp, nd, i, err));
     }
     return CASCADE_STATUS_OK;
 }
@@ -275,9 +295,9 @@ static size_t weight4(const cascade_node *n, void *ud) {
 static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade_graph *g,
                                         cascade_plan_estimate *out, cascade_error *err) {
     (void)be;
-    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, elem4, NULL, out, err));
+    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, elem4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, out, err));
     cascade_plan_estimate w;
-    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, weight4, NULL, &w, err));
+    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, weight4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &w, err));
     out->weights_bytes = w.weights_bytes;
     out->scratch_bytes = graph_scratch_bytes(g);
     out->total_bytes =

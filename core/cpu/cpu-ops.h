@@ -47,6 +47,8 @@ void cpu_sgemm(const cpu_exec *ex, bool ta, bool tb, int64_t M, int64_t N, int64
 
 cascade_status cpu_binary(const cpu_exec *ex, const cascade_node *n, float *out,
                           const float *a, const float *b, cascade_error *err);
+/* y[i] = f(x[i]) for i in [i0, i1) with n's op (UNARY, SCALE, CLAMP); y may be x. */
+void           cpu_unary_span(const cascade_node *n, float *y, const float *x, int64_t i0, int64_t i1);
 cascade_status cpu_unary(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                          cascade_error *err); /* UNARY, SCALE, CLAMP */
 cascade_status cpu_matmul(const cpu_exec *ex, const cascade_node *n, float *out, const float *a,
@@ -60,6 +62,11 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
                           const float *w, const float *bias, cascade_error *err);
 cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *out,
                               const float *x, const float *w, const float *b, cascade_error *err);
+/* The same, then act (an element-wise node, e.g. the GELU after a resnet's norm) applied to
+ * each channel while it is in cache: one pass over the tensor instead of two. */
+cascade_status cpu_group_norm_then(const cpu_exec *ex, const cascade_node *n, const cascade_node *act,
+                                   float *out, const float *x, const float *w, const float *b,
+                                   cascade_error *err);
 cascade_status cpu_row_norm(const cpu_exec *ex, const cascade_node *n, float *out,
                             const float *x, const float *w, const float *b,
                             cascade_error *err); /* LAYER_NORM, RMS_NORM, SOFTMAX */

@@ -106,6 +106,30 @@ static void im2col_range(void *ctx, int64_t r0, int64_t r1) {
     }
 }
 
+typedef struct bias_job {
+    float       *out; /* (O, plane) */
+    const float *bias;
+    int64_t      plane, start, count;
+} bias_job;
+
+static void bias_range(void *ctx, int64_t o0, int64_t o1) {
+    const bias_job *j = ctx;
+    for (int64_t o = o0; o < o1; o++) {
+        float *p = j->out + o * j->plane + j->start;
+        for (int64_t i = 0; i < j->count; i++) p[i] = j->bias[o];
+    }
+}
+
+/* Output positions [start, start + count) of each of the O planes set to their bias, which
+ * the GEMM then adds to (beta 1): cheaper than GEMM's own zeroing pass plus a bias pass over
+ * the whole output, and the band is still in cache when the GEMM reads it. */
+static void fill_bias(const cpu_exec *ex, float *out, const float *bias, int64_t O, int64_t plane,
+                      int64_t start, int64_t count) {
+    if (!bias) return;
+    bias_job j = {out, bias, plane, start, count};
+    cascade_threadpool_parallel_for(ex->tp, O, cpu_min_chunk(count), bias_range, &j);
+}
+
 cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                           const float *w, const float *bias, cascade_error *err) {
     const cascade_node *X = cpu_in(ex, n, 0), *Wn = cpu_in(ex, n, 1);
@@ -129,9 +153,11 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
             const float *xg = x + (b * C + gi * Cg) * H * Wd;
             const float *wg = w + gi * Og * Kdim;
             float       *og = out + (b * O + gi * Og) * OH * OW;
+            const float *bg = bias ? bias + gi * Og : NULL;
             if (pointwise) {
-                cpu_sgemm(ex, false, false, Og, OH * OW, Cg, 1.0f, wg, Cg, xg, OH * OW, 0.0f, og,
-                          OH * OW);
+                fill_bias(ex, og, bg, Og, OH * OW, 0, OH * OW);
+                cpu_sgemm(ex, false, false, Og, OH * OW, Cg, 1.0f, wg, Cg, xg, OH * OW,
+                          bg ? 1.0f : 0.0f, og, OH * OW);
                 continue;
             }
             for (int64_t oh0 = 0; oh0 < OH; oh0 += band) {
@@ -141,14 +167,9 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
                                 n->iparams[6], n->iparams[7]};
                 cascade_threadpool_parallel_for(ex->tp, Kdim, cpu_min_chunk(rows * OW),
                                                 im2col_range, &j);
+                fill_bias(ex, og, bg, Og, OH * OW, oh0 * OW, rows * OW);
                 cpu_sgemm(ex, false, false, Og, rows * OW, Kdim, 1.0f, wg, Kdim, col, rows * OW,
-                          0.0f, og + oh0 * OW, OH * OW);
-            }
-        }
-        if (bias) {
-            for (int64_t o = 0; o < O; o++) {
-                float *p = out + (b * O + o) * OH * OW;
-                for (int64_t i = 0; i < OH * OW; i++) p[i] += bias[o];
+                          bg ? 1.0f : 0.0f, og + oh0 * OW, OH * OW);
             }
         }
     }

@@ -137,11 +137,7 @@ static inline float erf_rational(float x) {
     return x * p / q;
 }
 
-static void unary_range(void *ctx, int64_t i0, int64_t i1) {
-    const unary_job    *j = ctx;
-    const cascade_node *n = j->n;
-    const float        *x = j->x;
-    float              *y = j->out;
+void cpu_unary_span(const cascade_node *n, float *y, const float *x, int64_t i0, int64_t i1) {
     if (n->op == CASCADE_OP_SCALE) {
         float s = n->fparams[0], b = n->fparams[1];
         for (int64_t i = i0; i < i1; i++) y[i] = x[i] * s + b;
@@ -173,6 +169,11 @@ static void unary_range(void *ctx, int64_t i0, int64_t i1) {
     case CASCADE_UNARY_ABS: for (int64_t i = i0; i < i1; i++) y[i] = fabsf(x[i]); break;
     default: break;
     }
+}
+
+static void unary_range(void *ctx, int64_t i0, int64_t i1) {
+    const unary_job *j = ctx;
+    cpu_unary_span(j->n, j->out, j->x, i0, i1);
 }
 
 cascade_status cpu_unary(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,

@@ -5,7 +5,7 @@
 #include "cpu-ops.h"
 
 typedef struct gn_job {
-    const cascade_node *n;
+    const cascade_node *n, *act; /* act: an element-wise op applied after, or NULL */
     float              *out;
     const float        *x, *w, *b;
     int64_t             C, spatial, groups;
@@ -66,14 +66,21 @@ static void gn_range(void *ctx, int64_t i0, int64_t i1) {
             for (int64_t k = 0; k < j->spatial; k++) yc[k] = xc[k] * sc + sh;
             if (silu)
                 for (int64_t k = 0; k < j->spatial; k++) yc[k] = yc[k] * cpu_sigmoid(yc[k]);
+            if (j->act) cpu_unary_span(j->act, yc, yc, 0, j->spatial);
         }
     }
 }
 
 cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *out,
                               const float *x, const float *w, const float *b, cascade_error *err) {
+    return cpu_group_norm_then(ex, n, NULL, out, x, w, b, err);
+}
+
+cascade_status cpu_group_norm_then(const cpu_exec *ex, const cascade_node *n, const cascade_node *act,
+                                   float *out, const float *x, const float *w, const float *b,
+                                   cascade_error *err) {
     (void)err;
-    gn_job j = {n, out, x, w, b, n->shape[1], 1, n->iparams[0]};
+    gn_job j = {n, act, out, x, w, b, n->shape[1], 1, n->iparams[0]};
     for (int i = 2; i < n->ndim; i++) j.spatial *= n->shape[i];
     cascade_threadpool_parallel_for(ex->tp, n->shape[0] * j.groups,
                                     cpu_min_chunk(n->shape[1] / j.groups * j.spatial), gn_range,

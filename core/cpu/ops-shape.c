@@ -98,9 +98,18 @@ static void resample_planes(void *ctx, int64_t p0, int64_t p1) {
         const float *x = j->x + p * j->H * j->W;
         float       *y = j->out + p * j->OH * j->OW;
         if (n->op == CASCADE_OP_UPSAMPLE_NEAREST) {
+            /* each input row widened once, then copied for the other fh - 1 output rows */
             int64_t fh = n->iparams[0], fw = n->iparams[1];
-            for (int64_t oy = 0; oy < j->OH; oy++)
-                for (int64_t ox = 0; ox < j->OW; ox++) y[oy * j->OW + ox] = x[(oy / fh) * j->W + ox / fw];
+            for (int64_t iy = 0; iy < j->H; iy++) {
+                float       *row = y + iy * fh * j->OW;
+                const float *src = x + iy * j->W;
+                if (fw == 2)
+                    for (int64_t ix = 0; ix < j->W; ix++) row[2 * ix] = row[2 * ix + 1] = src[ix];
+                else
+                    for (int64_t ox = 0; ox < j->OW; ox++) row[ox] = src[ox / fw];
+                for (int64_t k = 1; k < fh; k++)
+                    memcpy(row + k * j->OW, row, sizeof *row * (size_t)j->OW);
+            }
         } else if (n->op == CASCADE_OP_AVG_POOL2D) {
             int64_t kh = n->iparams[0], kw = n->iparams[1], sh = n->iparams[2], sw = n->iparams[3];
             for (int64_t oy = 0; oy < j->OH; oy++)

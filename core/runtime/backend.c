@@ -129,5 +129,5 @@ cascade_status cascade_plan_estimate_graph(cascade_backend *be, const cascade_gr
     memset(out, 0, sizeof *out);
     CASCADE_TRY(cascade_graph_status(g, err));
     if (be->vt->plan_estimate) return be->vt->plan_estimate(be, g, out, err);
-    return cascade_memory_plan_estimate(g, 64, NULL, NULL, out, err);
+    return cascade_memory_plan_estimate(g, 64, NULL, NULL, 0, out, err);
 }

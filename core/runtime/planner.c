@@ -62,14 +62,36 @@ static void live_free(live_set *ls, uint64_t off) {
     }
 }
 
+/* Whether node i may write its output over value x: x's storage is an arena block of the
+ * same size that nothing reads after node i (root_last: see cascade_memory_plan_new_flags). */
+static bool can_overwrite(const cascade_memory_plan *mp, const int32_t *root_last,
+                          cascade_value_id x, int32_t i, uint64_t nbytes) {
+    if (x < 0) return false;
+    cascade_value_id r = cascade_memory_plan_root(mp, x);
+    return mp->values[r].placement == CASCADE_PLACE_ARENA && mp->values[r].nbytes == nbytes &&
+           root_last[r] == i;
+}
+
 static size_t default_elem_size(const cascade_node *n, void *ud) {
     (void)ud;
     return cascade_dtype_size(n->dtype);
 }
 
+static bool is_elementwise_unary(const cascade_node *nd) {
+    return nd->op == CASCADE_OP_UNARY || nd->op == CASCADE_OP_SCALE || nd->op == CASCADE_OP_CLAMP;
+}
+
 cascade_status cascade_memory_plan_new(const cascade_graph *g, uint64_t alignment,
                                        size_t (*elem_size_of)(const cascade_node *n, void *ud),
                                        void *ud, cascade_memory_plan **out, cascade_error *err) {
+    return cascade_memory_plan_new_flags(g, alignment, elem_size_of, ud, 0, out, err);
+}
+
+cascade_status cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t alignment,
+                                             size_t (*elem_size_of)(const cascade_node *n,
+                                                                    void *ud),
+                                             void *ud, unsigned flags, cascade_memory_plan **out,
+                                             cascade_error *err) {
     *out = NULL;
     if (alignment == 0 || (alignment & (alignment - 1)))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
@@ -84,6 +106,17 @@ cascade_status cascade_memory_plan_new(const cascade_graph *g, uint64_t alignmen
     mp->n_values = n;
     mp->values = calloc((size_t)n + 1, sizeof *mp->values);
     if (!mp->values) goto oom;
+    /* in place: root_last first holds each value's last reader, then (per root, over the
+     * values placed so far) the latest of its views' readers */
+    const bool in_place = (flags & CASCADE_PLAN_IN_PLACE_UNARY) != 0;
+    if (in_place) {
+        for (int32_t i = 0; i < n; i++) root_last[i] = i;
+        for (int32_t i = 0; i < n; i++) {
+            const cascade_node *nd = cascade_graph_node(g, i);
+            for (int32_t k = 0; k < nd->n_inputs; k++)
+                if (nd->inputs[k] >= 0) root_last[nd->inputs[k]] = i;
+        }
+    }
 
     for (int32_t i = 0; i < n; i++) {
         const cascade_node *nd = cascade_graph_node(g, i);
@@ -98,7 +131,15 @@ cascade_status cascade_memory_plan_new(const cascade_graph *g, uint64_t alignmen
         else if (nd->op == CASCADE_OP_RESHAPE) {
             vp->placement = CASCADE_PLACE_ALIAS;
             vp->alias_of = cascade_memory_plan_root(mp, nd->inputs[0]);
+        } else if (in_place && is_elementwise_unary(nd) && !nd->is_output &&
+                   can_overwrite(mp, root_last, nd->inputs[0], i, vp->nbytes)) {
+            vp->placement = CASCADE_PLACE_ALIAS; /* y[k] = f(x[k]) into x's own bytes */
+            vp->alias_of = cascade_memory_plan_root(mp, nd->inputs[0]);
         } else vp->placement = CASCADE_PLACE_ARENA;
+        if (in_place && vp->placement == CASCADE_PLACE_ALIAS) {
+            cascade_value_id r = vp->alias_of;
+            if (root_last[i] > root_last[r]) root_last[r] = root_last[i];
+        }
         for (int32_t k = 0; k < nd->n_inputs; k++)
             if (nd->inputs[k] >= 0) mp->values[nd->inputs[k]].last_use = i;
     }
@@ -161,11 +202,11 @@ void cascade_memory_plan_free(cascade_memory_plan *mp) {
 cascade_status cascade_memory_plan_estimate(const cascade_graph *g, uint64_t alignment,
                                             size_t (*elem_size_of)(const cascade_node *n,
                                                                    void *ud),
-                                            void *ud, cascade_plan_estimate *est,
+                                            void *ud, unsigned flags, cascade_plan_estimate *est,
                                             cascade_error *err) {
     memset(est, 0, sizeof *est);
     cascade_memory_plan *mp = NULL;
-    CASCADE_TRY(cascade_memory_plan_new(g, alignment, elem_size_of, ud, &mp, err));
+    CASCADE_TRY(cascade_memory_plan_new_flags(g, alignment, elem_size_of, ud, flags, &mp, err));
     est->activation_bytes = mp->arena_bytes;
     for (int32_t i = 0; i < mp->n_values; i++) {
         const cascade_value_plan *vp = &mp->values[i];

@@ -1,6 +1,7 @@
 /* Memory planning by liveness (internal to backends). Every value gets a byte range in one
  * arena; values whose lifetimes do not overlap share bytes. RESHAPE outputs alias their
- * input's storage (same bytes, different shape), so a chain of views is one allocation.
+ * input's storage (same bytes, different shape), so a chain of views is one allocation;
+ * with CASCADE_PLAN_IN_PLACE_UNARY so do element-wise unary ops on their last reader's input.
  * Inputs, outputs and constants are not placed in the arena: backends keep them apart. */
 #ifndef CASCADE_PLANNER_H
 #define CASCADE_PLANNER_H
@@ -17,7 +18,7 @@ typedef enum cascade_placement {
     CASCADE_PLACE_ARENA = 0, /* offset into the shared activation arena */
     CASCADE_PLACE_OWN,       /* its own buffer: inputs and outputs, readable any time */
     CASCADE_PLACE_CONSTANT,  /* weights: uploaded once */
-    CASCADE_PLACE_ALIAS,     /* shares the storage of alias_of (RESHAPE) */
+    CASCADE_PLACE_ALIAS,     /* shares the storage of alias_of (RESHAPE, or an in-place unary op) */
 } cascade_placement;
 
 typedef struct cascade_value_plan {
@@ -35,12 +36,25 @@ typedef struct cascade_memory_plan {
     uint64_t            naive_bytes; /* sum of all ARENA values' sizes (no reuse) */
 } cascade_memory_plan;
 
+/* Flags of cascade_memory_plan_new_flags. */
+enum {
+    /* an element-wise unary op (UNARY, SCALE, CLAMP) whose input nothing reads afterwards
+     * writes over its input (ALIAS): for backends whose kernels read x[k] before writing
+     * y[k] at the same index (the CPU's; a Vulkan shader's bindings must not alias) */
+    CASCADE_PLAN_IN_PLACE_UNARY = 1u << 0,
+};
+
 /* alignment: bytes (power of two; e.g. minStorageBufferOffsetAlignment on Vulkan).
  * elem_size_of: bytes per element of a node's value as the backend stores it (NULL: the
  * node's dtype size). */
 cascade_status cascade_memory_plan_new(const cascade_graph *g, uint64_t alignment,
                                        size_t (*elem_size_of)(const cascade_node *n, void *ud),
                                        void *ud, cascade_memory_plan **out, cascade_error *err);
+cascade_status cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t alignment,
+                                             size_t (*elem_size_of)(const cascade_node *n,
+                                                                    void *ud),
+                                             void *ud, unsigned flags, cascade_memory_plan **out,
+                                             cascade_error *err);
 void cascade_memory_plan_free(cascade_memory_plan *mp); /* NULL-safe */
 
 /* Fills activation_bytes, io_bytes, largest_value_bytes and (constants at the given element
@@ -49,7 +63,7 @@ void cascade_memory_plan_free(cascade_memory_plan *mp); /* NULL-safe */
 cascade_status cascade_memory_plan_estimate(const cascade_graph *g, uint64_t alignment,
                                             size_t (*elem_size_of)(const cascade_node *n,
                                                                    void *ud),
-                                            void *ud, cascade_plan_estimate *est,
+                                            void *ud, unsigned flags, cascade_plan_estimate *est,
                                             cascade_error *err);
 
 /* The value whose storage id uses (itself unless ALIAS). */

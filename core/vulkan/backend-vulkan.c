@@ -491,7 +491,7 @@ static cascade_status vk_plan_estimate(const cascade_backend *be, const cascade_
     cascade_vk_ctx *vk = ctx_of(be);
     uint64_t        align = vk->props.limits.minStorageBufferOffsetAlignment;
     if (align < 16) align = 16;
-    CASCADE_TRY(cascade_memory_plan_estimate(g, align, elem_size, vk, out, err));
+    CASCADE_TRY(cascade_memory_plan_estimate(g, align, elem_size, vk, 0, out, err));
     out->value_limit_bytes = vk->props.limits.maxStorageBufferRange;
     return CASCADE_STATUS_OK;
 }

@@ -88,6 +88,48 @@ static void test_planner_skip_connections(void **state) {
     cascade_graph_free(g);
 }
 
+/* In place (CASCADE_PLAN_IN_PLACE_UNARY): an element-wise op writes over an input that nothing
+ * reads afterwards, never over one still needed, an input or a value of another size. */
+static void test_planner_in_place_unary(void **state) {
+    (void)state;
+    cascade_graph *g = NULL;
+    assert_int_equal(cascade_graph_new(&g, NULL), CASCADE_STATUS_OK);
+    cascade_value_id x = cascade_graph_input(g, "x", CASCADE_DTYPE_F32, 2, (int64_t[]){4, 64});
+    cascade_value_id a = cascade_graph_add(g, x, x);
+    cascade_value_id ga = cascade_graph_unary(g, CASCADE_UNARY_GELU, a);   /* a's last reader */
+    cascade_value_id sa = cascade_graph_scale(g, ga, 2.0f, 1.0f);          /* a chain of them */
+    cascade_value_id b = cascade_graph_add(g, sa, x);
+    cascade_value_id gb = cascade_graph_unary(g, CASCADE_UNARY_SILU, b);   /* b is read again */
+    cascade_value_id c = cascade_graph_add(g, gb, b);
+    cascade_value_id gx = cascade_graph_unary(g, CASCADE_UNARY_SILU, x);   /* x is an input */
+    cascade_value_id v = cascade_graph_reshape(g, c, 1, (int64_t[]){256}); /* c read via a view */
+    cascade_value_id gc = cascade_graph_unary(g, CASCADE_UNARY_RELU, c);
+    cascade_value_id d = cascade_graph_add(g, cascade_graph_add(g, cascade_graph_reshape(g, gc, 1,
+                                                                                          (int64_t[]){256}),
+                                                                  v),
+                                           cascade_graph_reshape(g, gx, 1, (int64_t[]){256}));
+    cascade_graph_mark_output(g, d, "y");
+    cascade_memory_plan *mp = NULL;
+    assert_int_equal(cascade_memory_plan_new_flags(g, 64, NULL, NULL, CASCADE_PLAN_IN_PLACE_UNARY,
+                                                   &mp, NULL),
+                     CASCADE_STATUS_OK);
+    assert_int_equal(mp->values[ga].placement, CASCADE_PLACE_ALIAS);
+    assert_int_equal(mp->values[ga].alias_of, a);
+    assert_int_equal(mp->values[sa].placement, CASCADE_PLACE_ALIAS);
+    assert_int_equal(mp->values[sa].alias_of, a);
+    assert_true(mp->values[a].last_use >= b); /* the chain keeps its root alive */
+    assert_int_equal(mp->values[gb].placement, CASCADE_PLACE_ARENA);
+    assert_int_equal(mp->values[gx].placement, CASCADE_PLACE_ARENA);
+    assert_int_equal(mp->values[gc].placement, CASCADE_PLACE_ARENA);
+    check_no_overlap(g, mp);
+    cascade_memory_plan_free(mp);
+    /* without the flag nothing is written in place */
+    assert_int_equal(cascade_memory_plan_new(g, 64, NULL, NULL, &mp, NULL), CASCADE_STATUS_OK);
+    assert_int_equal(mp->values[ga].placement, CASCADE_PLACE_ARENA);
+    cascade_memory_plan_free(mp);
+    cascade_graph_free(g);
+}
+
 /* Alignment must be a power of two. */
 static void test_planner_rejects_bad_alignment(void **state) {
     (void)state;
@@ -142,6 +184,7 @@ int main(void) {
         cmocka_unit_test(test_planner_chain_reuses),
         cmocka_unit_test(test_planner_reshape_alias),
         cmocka_unit_test(test_planner_skip_connections),
+        cmocka_unit_test(test_planner_in_place_unary),
         cmocka_unit_test(test_planner_rejects_bad_alignment),
         cmocka_unit_test(test_planner_cpu_estimate_matches_plan),
     };
