@@ -25,6 +25,16 @@ static inline void *cpu_scratch(const cpu_exec *ex, size_t bytes, void **owned) 
     return *owned = malloc(bytes ? bytes : 1);
 }
 
+/* The element-wise kernels are also built for x86-64-v3 (AVX2 and FMA: 8 lanes and fused
+ * multiply-adds), and the loader picks that copy on CPUs that have it (ifunc). The rest of
+ * the build targets baseline x86-64 (4-lane SSE2, no FMA) so that it runs everywhere; the
+ * matrix products are OpenBLAS's, which picks its kernels itself. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CPU_KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CPU_KERNEL
+#endif
+
 /* Fewest floats one piece of a parallel op handles. Waking a worker costs tens of
  * microseconds here (a futex and a context switch), more than a few thousand floats of
  * element-wise work: at 32 px most ops are that small, and ran slower split. */
@@ -47,8 +57,6 @@ void cpu_sgemm(const cpu_exec *ex, bool ta, bool tb, int64_t M, int64_t N, int64
 
 cascade_status cpu_binary(const cpu_exec *ex, const cascade_node *n, float *out,
                           const float *a, const float *b, cascade_error *err);
-/* y[i] = f(x[i]) for i in [i0, i1) with n's op (UNARY, SCALE, CLAMP); y may be x. */
-void           cpu_unary_span(const cascade_node *n, float *y, const float *x, int64_t i0, int64_t i1);
 cascade_status cpu_unary(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                          cascade_error *err); /* UNARY, SCALE, CLAMP */
 cascade_status cpu_matmul(const cpu_exec *ex, const cascade_node *n, float *out, const float *a,

@@ -14,7 +14,7 @@ typedef struct softmax_job {
     int64_t      nk, bias_row_stride, bias_col_stride;
 } softmax_job;
 
-static void softmax_rows(void *ctx, int64_t r0, int64_t r1) {
+CPU_KERNEL static void softmax_rows(void *ctx, int64_t r0, int64_t r1) {
     const softmax_job *j = ctx;
     for (int64_t r = r0; r < r1; r++) {
         float *row = j->s + r * j->nk;

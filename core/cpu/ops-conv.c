@@ -67,7 +67,7 @@ static void im2col_row_same(const im2col_job *j, float *dst, const float *src, i
     }
 }
 
-static void im2col_range(void *ctx, int64_t r0, int64_t r1) {
+CPU_KERNEL static void im2col_range(void *ctx, int64_t r0, int64_t r1) {
     const im2col_job *j = ctx;
     int64_t           ncols = j->rows * j->OW;
     for (int64_t r = r0; r < r1; r++) { /* r = (c, ki, kj) */
@@ -112,7 +112,7 @@ typedef struct bias_job {
     int64_t      plane, start, count;
 } bias_job;
 
-static void bias_range(void *ctx, int64_t o0, int64_t o1) {
+CPU_KERNEL static void bias_range(void *ctx, int64_t o0, int64_t o1) {
     const bias_job *j = ctx;
     for (int64_t o = o0; o < o1; o++) {
         float *p = j->out + o * j->plane + j->start;

@@ -3,6 +3,7 @@
 
 #include "cpu-math.h"
 #include "cpu-ops.h"
+#include "cpu-unary.h"
 
 typedef struct gn_job {
     const cascade_node *n, *act; /* act: an element-wise op applied after, or NULL */
@@ -41,7 +42,7 @@ static void shifted_moments(const float *x, int64_t len, float shift, double *s1
     *s2 = b;
 }
 
-static void gn_range(void *ctx, int64_t i0, int64_t i1) {
+CPU_KERNEL static void gn_range(void *ctx, int64_t i0, int64_t i1) {
     const gn_job *j = ctx;
     int64_t       cpg = j->C / j->groups, len = cpg * j->spatial;
     float         eps = j->n->fparams[0];
@@ -95,7 +96,7 @@ typedef struct row_job {
     int64_t             C;
 } row_job;
 
-static void row_range(void *ctx, int64_t r0, int64_t r1) {
+CPU_KERNEL static void row_range(void *ctx, int64_t r0, int64_t r1) {
     const row_job *j = ctx;
     int64_t        C = j->C;
     float          eps = j->n->fparams[0];

@@ -12,7 +12,7 @@ typedef struct permute_job {
     int64_t         oshape[CASCADE_MAX_DIMS], xstride_of_out[CASCADE_MAX_DIMS];
 } permute_job;
 
-static void permute_rows(void *ctx, int64_t r0, int64_t r1) {
+CPU_KERNEL static void permute_rows(void *ctx, int64_t r0, int64_t r1) {
     const permute_job *j = ctx;
     int64_t            inner = j->oshape[j->nd - 1], is = j->xstride_of_out[j->nd - 1];
     for (int64_t r = r0; r < r1; r++) {
@@ -91,7 +91,7 @@ typedef struct resample_job {
     int64_t             H, W, OH, OW;
 } resample_job;
 
-static void resample_planes(void *ctx, int64_t p0, int64_t p1) {
+CPU_KERNEL static void resample_planes(void *ctx, int64_t p0, int64_t p1) {
     const resample_job *j = ctx;
     const cascade_node *n = j->n;
     for (int64_t p = p0; p < p1; p++) {
