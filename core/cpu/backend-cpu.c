@@ -134,7 +134,8 @@ static cascade_status cpu_plan_new(cascade_backend *be, const cascade_graph *g, 
     p->graph = g;
     p->impl = cp;
     int32_t n = cascade_graph_n_nodes(g);
-    st = cascade_memory_plan_new_flags(g, 64, elem4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &cp->mp, err);
+    st = cascade_memory_plan_new_flags(g, 64, elem4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &cp->mp,
+                                       err);
     if (st != CASCADE_STATUS_OK) goto fail;
     cp->own = calloc((size_t)n + 1, sizeof *cp->own);
     cp->cdata = calloc((size_t)n + 1, sizeof *cp->cdata);
@@ -295,9 +296,11 @@ static size_t weight4(const cascade_node *n, void *ud) {
 static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade_graph *g,
                                         cascade_plan_estimate *out, cascade_error *err) {
     (void)be;
-    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, elem4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, out, err));
+    CASCADE_TRY(
+        cascade_memory_plan_estimate(g, 64, elem4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, out, err));
     cascade_plan_estimate w;
-    CASCADE_TRY(cascade_memory_plan_estimate(g, 64, weight4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &w, err));
+    CASCADE_TRY(
+        cascade_memory_plan_estimate(g, 64, weight4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &w, err));
     out->weights_bytes = w.weights_bytes;
     out->scratch_bytes = graph_scratch_bytes(g);
     out->total_bytes =

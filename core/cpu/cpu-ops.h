@@ -34,6 +34,8 @@ static inline void *cpu_scratch(const cpu_exec *ex, size_t bytes, void **owned) 
 #else
 #define CPU_KERNEL
 #endif
+/* A helper of CPU_KERNEL functions, inlined into each copy so it shares its instruction set. */
+#define CPU_KERNEL_HELPER __attribute__((always_inline)) static inline
 
 /* Fewest floats one piece of a parallel op handles. Waking a worker costs tens of
  * microseconds here (a futex and a context switch), more than a few thousand floats of
@@ -72,9 +74,9 @@ cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *
                               const float *x, const float *w, const float *b, cascade_error *err);
 /* The same, then act (an element-wise node, e.g. the GELU after a resnet's norm) applied to
  * each channel while it is in cache: one pass over the tensor instead of two. */
-cascade_status cpu_group_norm_then(const cpu_exec *ex, const cascade_node *n, const cascade_node *act,
-                                   float *out, const float *x, const float *w, const float *b,
-                                   cascade_error *err);
+cascade_status cpu_group_norm_then(const cpu_exec *ex, const cascade_node *n,
+                                   const cascade_node *act, float *out, const float *x,
+                                   const float *w, const float *b, cascade_error *err);
 cascade_status cpu_row_norm(const cpu_exec *ex, const cascade_node *n, float *out,
                             const float *x, const float *w, const float *b,
                             cascade_error *err); /* LAYER_NORM, RMS_NORM, SOFTMAX */

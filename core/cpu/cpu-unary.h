@@ -10,6 +10,7 @@
 
 #include "cascade/graph.h"
 #include "cpu-math.h"
+#include "cpu-ops.h"
 
 static inline float gelu_tanh(float x) {
     const float k = 0.7978845608028654f; /* sqrt(2/pi) */
@@ -47,38 +48,78 @@ static inline float erf_rational(float x) {
 }
 
 /* y[i] = f(x[i]) for i in [i0, i1) with n's op (UNARY, SCALE, CLAMP); y may be x. */
-__attribute__((always_inline)) static inline void cpu_unary_span(const cascade_node *n, float *y,
-                                                                 const float *x, int64_t i0,
-                                                                 int64_t i1) {
+CPU_KERNEL_HELPER void cpu_unary_span(const cascade_node *n, float *y, const float *x, int64_t i0,
+                                      int64_t i1) {
     if (n->op == CASCADE_OP_SCALE) {
         float s = n->fparams[0], b = n->fparams[1];
-        for (int64_t i = i0; i < i1; i++) y[i] = x[i] * s + b;
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = x[i] * s + b;
         return;
     }
     if (n->op == CASCADE_OP_CLAMP) {
         float lo = n->fparams[0], hi = n->fparams[1];
-        for (int64_t i = i0; i < i1; i++) y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = x[i] < lo ? lo : (x[i] > hi ? hi : x[i]);
         return;
     }
     float alpha = n->fparams[0];
     switch ((cascade_unary)n->iparams[0]) {
-    case CASCADE_UNARY_SILU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] * cpu_sigmoid(x[i]); break;
+    case CASCADE_UNARY_SILU:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = x[i] * cpu_sigmoid(x[i]);
+        break;
     case CASCADE_UNARY_GELU:
         for (int64_t i = i0; i < i1; i++)
             y[i] = 0.5f * x[i] * (1.0f + erf_rational(x[i] * 0.70710678118654752f));
         break;
-    case CASCADE_UNARY_GELU_TANH: for (int64_t i = i0; i < i1; i++) y[i] = gelu_tanh(x[i]); break;
-    case CASCADE_UNARY_QUICK_GELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] / (1.0f + expf(-1.702f * x[i])); break;
-    case CASCADE_UNARY_RELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
-    case CASCADE_UNARY_LEAKY_RELU: for (int64_t i = i0; i < i1; i++) y[i] = x[i] > 0 ? x[i] : alpha * x[i]; break;
-    case CASCADE_UNARY_SIGMOID: for (int64_t i = i0; i < i1; i++) y[i] = cpu_sigmoid(x[i]); break;
-    case CASCADE_UNARY_TANH: for (int64_t i = i0; i < i1; i++) y[i] = tanhf(x[i]); break;
-    case CASCADE_UNARY_EXP: for (int64_t i = i0; i < i1; i++) y[i] = expf(x[i]); break;
-    case CASCADE_UNARY_SIN: for (int64_t i = i0; i < i1; i++) y[i] = sinf(x[i]); break;
-    case CASCADE_UNARY_COS: for (int64_t i = i0; i < i1; i++) y[i] = cosf(x[i]); break;
-    case CASCADE_UNARY_NEG: for (int64_t i = i0; i < i1; i++) y[i] = -x[i]; break;
-    case CASCADE_UNARY_SQRT: for (int64_t i = i0; i < i1; i++) y[i] = sqrtf(x[i]); break;
-    case CASCADE_UNARY_ABS: for (int64_t i = i0; i < i1; i++) y[i] = fabsf(x[i]); break;
+    case CASCADE_UNARY_GELU_TANH:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = gelu_tanh(x[i]);
+        break;
+    case CASCADE_UNARY_QUICK_GELU:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
+        break;
+    case CASCADE_UNARY_RELU:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = x[i] > 0 ? x[i] : 0;
+        break;
+    case CASCADE_UNARY_LEAKY_RELU:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = x[i] > 0 ? x[i] : alpha * x[i];
+        break;
+    case CASCADE_UNARY_SIGMOID:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = cpu_sigmoid(x[i]);
+        break;
+    case CASCADE_UNARY_TANH:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = tanhf(x[i]);
+        break;
+    case CASCADE_UNARY_EXP:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = expf(x[i]);
+        break;
+    case CASCADE_UNARY_SIN:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = sinf(x[i]);
+        break;
+    case CASCADE_UNARY_COS:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = cosf(x[i]);
+        break;
+    case CASCADE_UNARY_NEG:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = -x[i];
+        break;
+    case CASCADE_UNARY_SQRT:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = sqrtf(x[i]);
+        break;
+    case CASCADE_UNARY_ABS:
+        for (int64_t i = i0; i < i1; i++)
+            y[i] = fabsf(x[i]);
+        break;
     default: break;
     }
 }

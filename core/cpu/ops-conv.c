@@ -44,8 +44,8 @@ typedef struct im2col_job {
  * padding): the in-range rows are one shifted copy of the plane, since row ends wrap onto
  * the next row's start; the wrapped |off| values per row are then zeroed. One memcpy per
  * plane instead of one per output row (at 32 px those calls were most of im2col's time). */
-static void im2col_row_same(const im2col_job *j, float *dst, const float *src, int64_t ki,
-                            int64_t off) {
+CPU_KERNEL_HELPER void im2col_row_same(const im2col_job *j, float *dst, const float *src,
+                                       int64_t ki, int64_t off) {
     int64_t W = j->W, y0 = 0, y1 = j->rows;
     int64_t iy0 = j->oh0 - j->pt + ki * j->dh; /* input row of output row 0 */
     if (iy0 < 0) y0 = -iy0 < y1 ? -iy0 : y1;
@@ -116,7 +116,8 @@ CPU_KERNEL static void bias_range(void *ctx, int64_t o0, int64_t o1) {
     const bias_job *j = ctx;
     for (int64_t o = o0; o < o1; o++) {
         float *p = j->out + o * j->plane + j->start;
-        for (int64_t i = 0; i < j->count; i++) p[i] = j->bias[o];
+        for (int64_t i = 0; i < j->count; i++)
+            p[i] = j->bias[o];
     }
 }
 

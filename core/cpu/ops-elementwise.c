@@ -34,8 +34,8 @@ typedef struct binary_job {
 } binary_job;
 
 /* out = a op b over n floats, a contiguous and b contiguous (ib 1) or one value (ib 0). */
-static void binary_contiguous(cascade_op op, float *po, const float *pa, const float *pb,
-                              int64_t ib, int64_t n) {
+CPU_KERNEL_HELPER void binary_contiguous(cascade_op op, float *po, const float *pa, const float *pb,
+                                         int64_t ib, int64_t n) {
     if (ib == 0) {
         const float v = pb[0];
         switch (op) {

@@ -16,7 +16,8 @@ typedef struct gn_job {
  * and short blocks (so gcc vectorises them and each lane adds at most 32 values before
  * they go into the doubles), instead of one double add per element, which was latency-bound.
  * The shift (the group's first value) keeps sum of squares from cancelling against the mean. */
-static void shifted_moments(const float *x, int64_t len, float shift, double *s1, double *s2) {
+CPU_KERNEL_HELPER void shifted_moments(const float *x, int64_t len, float shift, double *s1,
+                                       double *s2) {
     enum { LANES = 8, BLOCK = 256 };
     double  a = 0, b = 0;
     int64_t k = 0;
@@ -77,9 +78,9 @@ cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *
     return cpu_group_norm_then(ex, n, NULL, out, x, w, b, err);
 }
 
-cascade_status cpu_group_norm_then(const cpu_exec *ex, const cascade_node *n, const cascade_node *act,
-                                   float *out, const float *x, const float *w, const float *b,
-                                   cascade_error *err) {
+cascade_status cpu_group_norm_then(const cpu_exec *ex, const cascade_node *n,
+                                   const cascade_node *act, float *out, const float *x,
+                                   const float *w, const float *b, cascade_error *err) {
     (void)err;
     gn_job j = {n, act, out, x, w, b, n->shape[1], 1, n->iparams[0]};
     for (int i = 2; i < n->ndim; i++) j.spatial *= n->shape[i];

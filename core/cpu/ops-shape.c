@@ -104,9 +104,11 @@ CPU_KERNEL static void resample_planes(void *ctx, int64_t p0, int64_t p1) {
                 float       *row = y + iy * fh * j->OW;
                 const float *src = x + iy * j->W;
                 if (fw == 2)
-                    for (int64_t ix = 0; ix < j->W; ix++) row[2 * ix] = row[2 * ix + 1] = src[ix];
+                    for (int64_t ix = 0; ix < j->W; ix++)
+                        row[2 * ix] = row[2 * ix + 1] = src[ix];
                 else
-                    for (int64_t ox = 0; ox < j->OW; ox++) row[ox] = src[ox / fw];
+                    for (int64_t ox = 0; ox < j->OW; ox++)
+                        row[ox] = src[ox / fw];
                 for (int64_t k = 1; k < fh; k++)
                     memcpy(row + k * j->OW, row, sizeof *row * (size_t)j->OW);
             }

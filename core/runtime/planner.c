@@ -87,11 +87,10 @@ cascade_status cascade_memory_plan_new(const cascade_graph *g, uint64_t alignmen
     return cascade_memory_plan_new_flags(g, alignment, elem_size_of, ud, 0, out, err);
 }
 
-cascade_status cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t alignment,
-                                             size_t (*elem_size_of)(const cascade_node *n,
-                                                                    void *ud),
-                                             void *ud, unsigned flags, cascade_memory_plan **out,
-                                             cascade_error *err) {
+cascade_status
+cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t alignment,
+                              size_t (*elem_size_of)(const cascade_node *n, void *ud), void *ud,
+                              unsigned flags, cascade_memory_plan **out, cascade_error *err) {
     *out = NULL;
     if (alignment == 0 || (alignment & (alignment - 1)))
         return cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
@@ -110,7 +109,8 @@ cascade_status cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t al
      * values placed so far) the latest of its views' readers */
     const bool in_place = (flags & CASCADE_PLAN_IN_PLACE_UNARY) != 0;
     if (in_place) {
-        for (int32_t i = 0; i < n; i++) root_last[i] = i;
+        for (int32_t i = 0; i < n; i++)
+            root_last[i] = i;
         for (int32_t i = 0; i < n; i++) {
             const cascade_node *nd = cascade_graph_node(g, i);
             for (int32_t k = 0; k < nd->n_inputs; k++)
@@ -135,7 +135,8 @@ cascade_status cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t al
                    can_overwrite(mp, root_last, nd->inputs[0], i, vp->nbytes)) {
             vp->placement = CASCADE_PLACE_ALIAS; /* y[k] = f(x[k]) into x's own bytes */
             vp->alias_of = cascade_memory_plan_root(mp, nd->inputs[0]);
-        } else vp->placement = CASCADE_PLACE_ARENA;
+        } else
+            vp->placement = CASCADE_PLACE_ARENA;
         if (in_place && vp->placement == CASCADE_PLACE_ALIAS) {
             cascade_value_id r = vp->alias_of;
             if (root_last[i] > root_last[r]) root_last[r] = root_last[i];
@@ -200,8 +201,7 @@ void cascade_memory_plan_free(cascade_memory_plan *mp) {
 }
 
 cascade_status cascade_memory_plan_estimate(const cascade_graph *g, uint64_t alignment,
-                                            size_t (*elem_size_of)(const cascade_node *n,
-                                                                   void *ud),
+                                            size_t (*elem_size_of)(const cascade_node *n, void *ud),
                                             void *ud, unsigned flags, cascade_plan_estimate *est,
                                             cascade_error *err) {
     memset(est, 0, sizeof *est);

@@ -50,19 +50,17 @@ enum {
 cascade_status cascade_memory_plan_new(const cascade_graph *g, uint64_t alignment,
                                        size_t (*elem_size_of)(const cascade_node *n, void *ud),
                                        void *ud, cascade_memory_plan **out, cascade_error *err);
-cascade_status cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t alignment,
-                                             size_t (*elem_size_of)(const cascade_node *n,
-                                                                    void *ud),
-                                             void *ud, unsigned flags, cascade_memory_plan **out,
-                                             cascade_error *err);
+cascade_status
+     cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t alignment,
+                                   size_t (*elem_size_of)(const cascade_node *n, void *ud), void *ud,
+                                   unsigned flags, cascade_memory_plan **out, cascade_error *err);
 void cascade_memory_plan_free(cascade_memory_plan *mp); /* NULL-safe */
 
 /* Fills activation_bytes, io_bytes, largest_value_bytes and (constants at the given element
  * size) weights_bytes of est from a plan made as cascade_memory_plan_new does; scratch,
  * limits and total are left to the backend (total = the sum of the four byte counts). */
 cascade_status cascade_memory_plan_estimate(const cascade_graph *g, uint64_t alignment,
-                                            size_t (*elem_size_of)(const cascade_node *n,
-                                                                   void *ud),
+                                            size_t (*elem_size_of)(const cascade_node *n, void *ud),
                                             void *ud, unsigned flags, cascade_plan_estimate *est,
                                             cascade_error *err);
 

@@ -152,19 +152,22 @@ static void test_cpu_group_norm_then_gelu(void **state) {
     cascade_value_id y1 = cascade_graph_unary(f->g, CASCADE_UNARY_GELU, n1);
     cascade_value_id n2 = cascade_graph_group_norm(f->g, x, w, b, 2, 1e-5f, false);
     cascade_value_id y2 = cascade_graph_add(f->g, cascade_graph_scale(f->g, n2, 3.0f, 0.5f), n2);
-    cascade_graph_mark_output(f->g, cascade_graph_add(f->g, cascade_graph_scale(f->g, y1, 1000.0f, 0.0f), y2),
-                              "y");
+    cascade_graph_mark_output(
+        f->g, cascade_graph_add(f->g, cascade_graph_scale(f->g, y1, 1000.0f, 0.0f), y2), "y");
     float xv[120], wv[4] = {1.5f, -0.5f, 2.0f, 0.25f}, bv[4] = {0.1f, -0.3f, 0.0f, 1.0f}, y[120];
-    for (int i = 0; i < 120; i++) xv[i] = sinf((float)i * 0.37f) * 3.0f + (float)(i % 7);
+    for (int i = 0; i < 120; i++)
+        xv[i] = sinf((float)i * 0.37f) * 3.0f + (float)(i % 7);
     run(f, 3, (const char *[]){"x", "w", "b"}, (const float *[]){xv, wv, bv}, (size_t[]){120, 4, 4},
         y, 120);
     for (int bi = 0; bi < 2; bi++)
         for (int gi = 0; gi < 2; gi++) {
             const float *xg = xv + (bi * 4 + gi * 2) * 15;
             double       s = 0, ss = 0;
-            for (int k = 0; k < 30; k++) s += xg[k];
+            for (int k = 0; k < 30; k++)
+                s += xg[k];
             double mean = s / 30;
-            for (int k = 0; k < 30; k++) ss += (xg[k] - mean) * (xg[k] - mean);
+            for (int k = 0; k < 30; k++)
+                ss += (xg[k] - mean) * (xg[k] - mean);
             double inv = 1.0 / sqrt(ss / 30 + 1e-5);
             for (int k = 0; k < 30; k++) {
                 int    ch = gi * 2 + k / 15;
@@ -408,15 +411,23 @@ static void test_cpu_softmax_rows(void **state) {
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_cpu_matmul_transposed_broadcast), T(test_cpu_conv2d_padding_counts_neighbours),
+        T(test_cpu_matmul_transposed_broadcast),
+        T(test_cpu_conv2d_padding_counts_neighbours),
         T(test_cpu_conv2d_same_width_matches_direct),
-        T(test_cpu_group_norm_normalises),       T(test_cpu_group_norm_then_gelu),       T(test_cpu_attention_single_key),
-        T(test_cpu_attention_masked_key),        T(test_cpu_resize_bilinear_half_pixel),
-        T(test_cpu_permute_slice_concat),        T(test_cpu_get_rows_out_of_range),
+        T(test_cpu_group_norm_normalises),
+        T(test_cpu_group_norm_then_gelu),
+        T(test_cpu_attention_single_key),
+        T(test_cpu_attention_masked_key),
+        T(test_cpu_resize_bilinear_half_pixel),
+        T(test_cpu_permute_slice_concat),
+        T(test_cpu_get_rows_out_of_range),
         T(test_cpu_cast_values),
-        T(test_cpu_cancel),                      T(test_cpu_write_size_checked),
-        T(test_cpu_unary_values),                T(test_cpu_gelu_matches_erf),
-        T(test_cpu_exp_based_ops),               T(test_cpu_softmax_rows),
+        T(test_cpu_cancel),
+        T(test_cpu_write_size_checked),
+        T(test_cpu_unary_values),
+        T(test_cpu_gelu_matches_erf),
+        T(test_cpu_exp_based_ops),
+        T(test_cpu_softmax_rows),
     };
     return cmocka_run_group_tests_name("cpu-ops", tests, NULL, NULL);
 }

@@ -96,23 +96,22 @@ static void test_planner_in_place_unary(void **state) {
     assert_int_equal(cascade_graph_new(&g, NULL), CASCADE_STATUS_OK);
     cascade_value_id x = cascade_graph_input(g, "x", CASCADE_DTYPE_F32, 2, (int64_t[]){4, 64});
     cascade_value_id a = cascade_graph_add(g, x, x);
-    cascade_value_id ga = cascade_graph_unary(g, CASCADE_UNARY_GELU, a);   /* a's last reader */
-    cascade_value_id sa = cascade_graph_scale(g, ga, 2.0f, 1.0f);          /* a chain of them */
+    cascade_value_id ga = cascade_graph_unary(g, CASCADE_UNARY_GELU, a); /* a's last reader */
+    cascade_value_id sa = cascade_graph_scale(g, ga, 2.0f, 1.0f);        /* a chain of them */
     cascade_value_id b = cascade_graph_add(g, sa, x);
-    cascade_value_id gb = cascade_graph_unary(g, CASCADE_UNARY_SILU, b);   /* b is read again */
+    cascade_value_id gb = cascade_graph_unary(g, CASCADE_UNARY_SILU, b); /* b is read again */
     cascade_value_id c = cascade_graph_add(g, gb, b);
     cascade_value_id gx = cascade_graph_unary(g, CASCADE_UNARY_SILU, x);   /* x is an input */
     cascade_value_id v = cascade_graph_reshape(g, c, 1, (int64_t[]){256}); /* c read via a view */
     cascade_value_id gc = cascade_graph_unary(g, CASCADE_UNARY_RELU, c);
-    cascade_value_id d = cascade_graph_add(g, cascade_graph_add(g, cascade_graph_reshape(g, gc, 1,
-                                                                                          (int64_t[]){256}),
-                                                                  v),
-                                           cascade_graph_reshape(g, gx, 1, (int64_t[]){256}));
+    cascade_value_id d = cascade_graph_add(
+        g, cascade_graph_add(g, cascade_graph_reshape(g, gc, 1, (int64_t[]){256}), v),
+        cascade_graph_reshape(g, gx, 1, (int64_t[]){256}));
     cascade_graph_mark_output(g, d, "y");
     cascade_memory_plan *mp = NULL;
-    assert_int_equal(cascade_memory_plan_new_flags(g, 64, NULL, NULL, CASCADE_PLAN_IN_PLACE_UNARY,
-                                                   &mp, NULL),
-                     CASCADE_STATUS_OK);
+    assert_int_equal(
+        cascade_memory_plan_new_flags(g, 64, NULL, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &mp, NULL),
+        CASCADE_STATUS_OK);
     assert_int_equal(mp->values[ga].placement, CASCADE_PLACE_ALIAS);
     assert_int_equal(mp->values[ga].alias_of, a);
     assert_int_equal(mp->values[sa].placement, CASCADE_PLACE_ALIAS);
