@@ -2,7 +2,10 @@
 """Per-step U-Net latency: PyTorch (our own modules in tools/train/models.py, the standard
 math of diffusers' UNet2DConditionModel) against `cascade bench`, measured side by side in
 one run with the same thread count and the same inputs. Prints one JSON line with both
-medians and the ratio cascade / torch (below 1: cascade is faster).
+medians and the ratio cascade / torch (below 1: cascade is faster). With --rounds N the two
+take turns N times (torch's iterations, then cascade's, and again), so that a slow spell of
+the machine falls on both; each side's time is then the median of its rounds' medians, and
+each round's own ratio is listed.
 
 Run with Debian's interpreter: /usr/bin/python3 tools/bench/bench_unet.py --component DIR
 """
@@ -57,6 +60,7 @@ def main():
     ap.add_argument("--iterations", type=int, default=10)
     ap.add_argument("--cascade", default=os.path.join(HERE, "..", "..", "build", "cli", "cascade"))
     ap.add_argument("--backend", default="cpu")
+    ap.add_argument("--rounds", type=int, default=1, help="turns each side takes")
     a = ap.parse_args()
 
     cfg = json.load(open(os.path.join(a.component, "config.json")))
@@ -71,25 +75,35 @@ def main():
     model.load_state_dict(w, strict=True)
     t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in x.items()}
     cl = t.get("class_labels")
-    times = []
-    with torch.no_grad():
-        for i in range(a.iterations + 1):
-            t0 = time.perf_counter()
-            model(t["sample"], t["timestep"], t["encoder_hidden_states"], class_labels=cl)
-            if i:  # the first run warms up
-                times.append((time.perf_counter() - t0) * 1e3)
-    torch_ms = statistics.median(times)
+
+    def torch_round():
+        times = []
+        with torch.no_grad():
+            for i in range(a.iterations + 1):
+                t0 = time.perf_counter()
+                model(t["sample"], t["timestep"], t["encoder_hidden_states"], class_labels=cl)
+                if i:  # the first run warms up
+                    times.append((time.perf_counter() - t0) * 1e3)
+        return times
 
     with tempfile.TemporaryDirectory() as tmp:
         inputs = a.inputs
         if not inputs:
             inputs = os.path.join(tmp, "in.safetensors")
             st.save(inputs, x)
-        out = subprocess.run([a.cascade, "bench", "-c", a.component, "-i", inputs, "-t", str(a.threads),
-                              "-n", str(a.iterations), "-b", a.backend],
-                             check=True, capture_output=True, text=True).stdout
-    ours = json.loads(out)
-    cascade_ms = ours["latency_ms"]["median"]
+        torch_meds, ours_meds, rounds, ours = [], [], [], None
+        for _ in range(max(1, a.rounds)):
+            tt = torch_round()
+            out = subprocess.run([a.cascade, "bench", "-c", a.component, "-i", inputs, "-t",
+                                  str(a.threads), "-n", str(a.iterations), "-b", a.backend],
+                                 check=True, capture_output=True, text=True).stdout
+            ours = json.loads(out)
+            torch_meds.append(statistics.median(tt))
+            ours_meds.append(ours["latency_ms"]["median"])
+            rounds.append(round(ours_meds[-1] / torch_meds[-1], 3))
+    torch_ms = statistics.median(torch_meds)
+    cascade_ms = statistics.median(ours_meds)
+    hm = ours.get("host_memory")
     print(json.dumps({
         "component": os.path.abspath(a.component),
         "shape": list(x["sample"].shape),
@@ -99,9 +113,15 @@ def main():
         "cascade_backend": ours["backend"],
         "cascade_median_ms": cascade_ms,
         "ratio_cascade_over_torch": round(cascade_ms / torch_ms, 3),
+        "round_ratios": rounds,
         "cascade_peak_host_bytes": ours["peak_host_bytes"],
         "cascade_activations": ours["activations"],
-        "cascade_host_memory": ours.get("host_memory"),
+        "cascade_host_memory": hm,
+        # the issue's memory measure: what the run added to the process, over what the model
+        # needs (weights and planned activations)
+        "cascade_added_over_weights_and_plan": round(
+            (ours["peak_host_bytes"] - hm["baseline_bytes"]) /
+            (hm["weights_bytes"] + hm["planned_bytes"]), 3) if hm else None,
     }))
 
 
