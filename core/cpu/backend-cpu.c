@@ -99,9 +99,10 @@ static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade
 /* The largest temporary one op of g needs (ops run one at a time, so one buffer serves all). */
 static uint64_t graph_scratch_bytes(const cascade_graph *g) {
     uint64_t most = 0;
+    int64_t  col_budget = cpu_col_budget_floats(g);
     for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
         const cascade_node *n = cascade_graph_node(g, i);
-        uint64_t            s = n->op == CASCADE_OP_CONV2D      ? cpu_conv2d_scratch_bytes(g, n)
+        uint64_t            s = n->op == CASCADE_OP_CONV2D      ? cpu_conv2d_scratch_bytes(g, n, col_budget)
                                 : n->op == CASCADE_OP_ATTENTION ? cpu_attention_scratch_bytes(g, n)
                                                                 : 0;
         if (s > most) most = s;

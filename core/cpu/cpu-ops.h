@@ -66,7 +66,9 @@ cascade_status cpu_matmul(const cpu_exec *ex, const cascade_node *n, float *out,
 cascade_status cpu_linear(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                           const float *w, const float *bias, cascade_error *err);
 /* Bytes of temporary memory the op allocates while it runs (for plan estimates). */
-uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n);
+/* Floats of im2col columns one conv band of g may use (the plan's scratch follows from it). */
+int64_t  cpu_col_budget_floats(const cascade_graph *g);
+uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n, int64_t budget);
 uint64_t cpu_attention_scratch_bytes(const cascade_graph *g, const cascade_node *n);
 cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                           const float *w, const float *bias, cascade_error *err);

@@ -5,32 +5,52 @@
 
 #include "cpu-ops.h"
 
-/* 2 MiB of columns per band: cache-sized, and the scratch stays small next to the activations */
-#define COL_BUDGET_FLOATS (1u << 19)
+/* At most 2 MiB of columns per band: cache-sized, and the scratch stays small next to the
+ * activations */
+#define COL_BUDGET_FLOATS (1 << 19)
+/* ... and on small models at most half the largest activation, so that the scratch does not
+ * outgrow the plan (the shipped stage I's whole im2col was larger than its planned
+ * activations), but never under 256 KiB, where GEMMs on a few rows lose speed */
+#define COL_BUDGET_MIN_FLOATS (1 << 16)
 
 static bool is_pointwise(const cascade_node *n, int64_t kh, int64_t kw) {
     return kh == 1 && kw == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 && n->iparams[2] == 0 &&
            n->iparams[3] == 0 && n->iparams[4] == 0 && n->iparams[5] == 0;
 }
 
-/* Output rows per im2col band: as many as fit COL_BUDGET_FLOATS columns, at least one. */
-static int64_t col_band(const cascade_node *n, int64_t Kdim) {
+int64_t cpu_col_budget_floats(const cascade_graph *g) {
+    int64_t largest = 0;
+    for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
+        const cascade_node *n = cascade_graph_node(g, i);
+        if (n->op == CASCADE_OP_CONSTANT) continue;
+        int64_t v = 1;
+        for (int32_t d = 0; d < n->ndim; d++) v *= n->shape[d];
+        if (v > largest) largest = v;
+    }
+    int64_t budget = largest / 2;
+    return budget < COL_BUDGET_MIN_FLOATS ? COL_BUDGET_MIN_FLOATS
+           : budget > COL_BUDGET_FLOATS   ? COL_BUDGET_FLOATS
+                                          : budget;
+}
+
+/* Output rows per im2col band: as many as fit budget floats of columns, at least one. */
+static int64_t col_band(const cascade_node *n, int64_t Kdim, int64_t budget) {
     int64_t OH = n->shape[2], OW = n->shape[3], band = OH;
     if (Kdim * OW > 0) {
-        band = (int64_t)COL_BUDGET_FLOATS / (Kdim * OW);
+        band = budget / (Kdim * OW);
         if (band < 1) band = 1;
         if (band > OH) band = OH;
     }
     return band;
 }
 
-uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n) {
+uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n, int64_t budget) {
     const cascade_node *X = cascade_graph_node(g, n->inputs[0]);
     const cascade_node *Wn = cascade_graph_node(g, n->inputs[1]);
     int64_t             kh = Wn->shape[2], kw = Wn->shape[3];
     int64_t             Kdim = X->shape[1] / n->iparams[8] * kh * kw;
     if (is_pointwise(n, kh, kw)) return 0;
-    return sizeof(float) * (uint64_t)(Kdim * col_band(n, Kdim) * n->shape[3]);
+    return sizeof(float) * (uint64_t)(Kdim * col_band(n, Kdim, budget) * n->shape[3]);
 }
 
 typedef struct im2col_job {
@@ -140,7 +160,11 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
     int32_t groups = n->iparams[8];
     int64_t Cg = C / groups, Og = O / groups, Kdim = Cg * kh * kw;
     bool    pointwise = is_pointwise(n, kh, kw);
-    int64_t band = col_band(n, Kdim);
+    /* a plan's scratch was sized by its column budget; run alone, an op takes the largest */
+    int64_t budget = ex->scratch && (int64_t)(ex->scratch_bytes / sizeof(float)) < COL_BUDGET_FLOATS
+                         ? (int64_t)(ex->scratch_bytes / sizeof(float))
+                         : COL_BUDGET_FLOATS;
+    int64_t band = col_band(n, Kdim, budget);
     float *col = NULL;
     void  *owned = NULL;
     if (!pointwise) {
