@@ -11,7 +11,9 @@
 A new run can start from an exported model (--init-from models/emoji-cascade, the shipped
 fp16 EMA weights; a fresh optimizer warms up again), so each sitting adds to the last.
 --freeze-text keeps stage I's text encoder as it is (stage II can then train beside it on
-the very encoder that ships). --eval-minutes writes a learning curve (<run>/curve1.jsonl:
+the very encoder that ships). --place P places a share P of each batch anew (augment.py:
+moved, resized, cut by the frame, sometimes over another emoji), so that the model knows
+the partial pictures that inpainting and outpainting show it. --eval-minutes writes a learning curve (<run>/curve1.jsonl:
 prompt fidelity of the EMA weights against training samples seen).
 
 Checkpoints (<run>/stage{1,2}.pt, pickles for our own use only; the shipped model is
@@ -32,6 +34,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import configs  # noqa: E402
 from diffusion import Schedule, hybrid_loss, min_snr_weights, trunc_snr_weights  # noqa: E402
+import augment  # noqa: E402
 import quick_eval  # noqa: E402
 import safetensors_np as st  # noqa: E402
 from models import T5Encoder, UNet  # noqa: E402
@@ -151,6 +154,11 @@ def main():
                          "(default: stage I's sample_size)")
     ap.add_argument("--eval-minutes", type=float, default=0.0,
                     help="stage 1: measure prompt fidelity of the EMA every this many minutes")
+    ap.add_argument("--place", type=float, default=0.0,
+                    help="share of each batch placed anew (moved, resized, cut by the frame, "
+                         "sometimes over another emoji: augment.py; stage 2 places the image "
+                         "and its low-resolution copy alike), so that inpainting and "
+                         "outpainting see pictures the model knows")
     ap.add_argument("--eval-n", type=int, default=32)
     ap.add_argument("--eval-steps", type=int, default=20)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -236,9 +244,9 @@ def main():
                                      for i in range(0, ids.shape[0], 64)])
         else:
             train_mods = [t5, unet]
-        x_all = to_float(im64)
-        if ucfg["sample_size"] < x_all.shape[-1]:
-            x_all = F.avg_pool2d(x_all, x_all.shape[-1] // ucfg["sample_size"])
+        x64_all = to_float(im64)
+        pool = max(1, x64_all.shape[-1] // ucfg["sample_size"])
+        x_all = F.avg_pool2d(x64_all, pool) if pool > 1 else x64_all
     else:
         ucfg = configs.unet2_config(t5_cfg["d_model"])
         unet = UNet(ucfg).to(dev)
@@ -320,6 +328,12 @@ def main():
         t = torch.randint(0, 1000, (args.batch,), device=dev)
         if args.stage == 1:
             x0 = x_all[idx].to(dev)
+            placed = rng.random(args.batch) < args.place
+            if placed.any():  # placed at 64 px, then brought to stage I's size
+                moved = augment.place(x64_all[idx[placed]],
+                                      augment.placement(int(placed.sum()), rng))
+                x0[torch.from_numpy(placed).to(dev)] = (
+                    F.avg_pool2d(moved, pool) if pool > 1 else moved).to(dev)
             emb = emb_all[cap_t] if args.freeze_text else t5(ids[cap_t], mask[cap_t])
             noise = torch.randn_like(x0)
             xt = sched.add_noise(x0, noise, t)
@@ -327,7 +341,16 @@ def main():
         else:
             c = args.crop
             hi = to_float(im256[idx]).to(dev)
-            up = F.interpolate(lo_all[idx].to(dev), (256, 256), mode="bilinear",
+            lo = lo_all[idx]
+            placed = rng.random(args.batch) < args.place
+            if placed.any():  # the image and stage I's view of it placed alike
+                k, sel = int(placed.sum()), torch.from_numpy(placed)
+                p = augment.placement(k, rng)
+                hi[sel.to(dev)] = augment.place(hi[sel].cpu(), p).to(dev)
+                lo64 = augment.place(to_float(im64[idx[placed]]), p)
+                lo = lo.clone()
+                lo[sel] = F.avg_pool2d(lo64, 64 // lo.shape[-1]) if lo.shape[-1] < 64 else lo64
+            up = F.interpolate(lo.to(dev), (256, 256), mode="bilinear",
                                align_corners=True)
             s = torch.randint(0, args.aug_max, (args.batch,), device=dev)
             up = sched.add_noise(up, torch.randn_like(up), s)
