@@ -64,36 +64,6 @@ static double now_ms(void) {
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static double numel(const cascade_node *n) {
-    double v = 1;
-    for (int32_t d = 0; d < n->ndim; d++) v *= (double)n->shape[d];
-    return v;
-}
-
-/* Floating-point operations of one run: 2 per multiply-add of every MATMUL, LINEAR, CONV2D
- * and ATTENTION node (the work tensor cores can do; the rest is bandwidth). */
-static double gemm_flops(const cascade_graph *g) {
-    double f = 0;
-    for (int32_t i = 0; g && i < cascade_graph_n_nodes(g); i++) {
-        const cascade_node *n = cascade_graph_node(g, i);
-        const cascade_node *a = n->n_inputs > 0 ? cascade_graph_node(g, n->inputs[0]) : NULL;
-        const cascade_node *b = n->n_inputs > 1 ? cascade_graph_node(g, n->inputs[1]) : NULL;
-        switch (n->op) {
-        case CASCADE_OP_MATMUL:
-        case CASCADE_OP_LINEAR: f += 2 * numel(n) * (double)a->shape[a->ndim - 1]; break;
-        case CASCADE_OP_CONV2D: f += 2 * numel(n) * numel(b) / (double)b->shape[0]; break;
-        case CASCADE_OP_ATTENTION: {
-            const cascade_node *v = cascade_graph_node(g, n->inputs[2]);
-            f += 2 * numel(a) / (double)a->shape[3] * (double)b->shape[2] *
-                 (double)(a->shape[3] + v->shape[3]);
-            break;
-        }
-        default: break;
-        }
-    }
-    return f;
-}
-
 uint64_t bench_proc_status_bytes(const char *key) {
     FILE              *f = fopen("/proc/self/status", "r");
     char               line[256];
@@ -245,7 +215,7 @@ int cmd_bench(int argc, char **argv) {
     for (long i = 0; i < iters; i++) mean += lat[i] / (double)iters;
     qsort(lat, (size_t)iters, sizeof *lat, cmp_double);
     double median = iters % 2 ? lat[iters / 2] : 0.5 * (lat[iters / 2 - 1] + lat[iters / 2]);
-    double flops = gemm_flops(sess.graph);
+    double flops = cascade_graph_matmul_flops(sess.graph);
     cascade_memory_stats ms;
     cascade_backend_memory_stats(be, &ms);
     /* peak host memory, by where it goes; rest = peak - everything named (mapped weight files,

@@ -120,11 +120,15 @@ void cascade_threadpool_free(cascade_threadpool *tp) {
     free(tp);
 }
 
-int cascade_threadpool_size(const cascade_threadpool *tp) { return tp->n_threads; }
+int cascade_threadpool_size(const cascade_threadpool *tp) { return tp ? tp->n_threads : 1; }
 
 void cascade_threadpool_parallel_for(cascade_threadpool *tp, int64_t n, int64_t min_chunk,
                                      cascade_range_fn fn, void *ctx) {
     if (n <= 0) return;
+    if (!tp) { /* no pool: the caller does it all */
+        fn(ctx, 0, n);
+        return;
+    }
     if (min_chunk < 1) min_chunk = 1;
     int64_t chunk = (n + tp->n_threads * 4 - 1) / (tp->n_threads * 4);
     if (chunk < min_chunk) chunk = min_chunk;

@@ -107,6 +107,9 @@ void           cascade_graph_free(cascade_graph *g); /* NULL-safe */
 cascade_status cascade_graph_status(const cascade_graph *g, cascade_error *err);
 
 int32_t             cascade_graph_n_nodes(const cascade_graph *g);
+/* Floating-point operations of one run: 2 per multiply-add of every MATMUL, LINEAR, CONV2D
+ * and ATTENTION node (the work tensor cores can do; the rest is bandwidth). */
+double cascade_graph_matmul_flops(const cascade_graph *g);
 const cascade_node *cascade_graph_node(const cascade_graph *g, cascade_value_id id);
 /* Looks up an INPUT or output value by name; CASCADE_NO_VALUE when absent. */
 cascade_value_id cascade_graph_find(const cascade_graph *g, const char *name);
