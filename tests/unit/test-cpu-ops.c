@@ -1,5 +1,6 @@
 /* CPU reference kernels on small cases whose results are known in closed form. */
 #include <math.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +178,53 @@ static void test_cpu_group_norm_then_gelu(void **state) {
                 assert_float_equal(y[(bi * 4 + gi * 2) * 15 + k], want, 2e-3);
             }
         }
+}
+
+/* Broadcasting binary ops, whose dims the CPU merges where both inputs walk alike, equal the
+ * element-by-element definition: a per-channel term (B, C, 1, 1), a per-row one (1, 1, H, 1),
+ * a middle dim broadcast (B, 1, H, W) and an operand broadcast on the left (1, C, 1, W). */
+static void test_cpu_binary_broadcast_patterns(void **state) {
+    fixture *f = *state;
+    enum { B = 2, C = 3, H = 4, W = 5, NUM = B * C * H * W };
+    static const int64_t shapes[4][4] = {{B, C, 1, 1}, {1, 1, H, 1}, {B, 1, H, W}, {1, C, 1, W}};
+    cascade_value_id     x = in(f, "x", 4, (int64_t[]){B, C, H, W});
+    cascade_value_id     ys[4];
+    for (int k = 0; k < 4; k++) {
+        char name[8];
+        snprintf(name, sizeof name, "b%d", k);
+        cascade_value_id b = in(f, name, 4, shapes[k]);
+        ys[k] = k % 2 ? cascade_graph_sub(f->g, b, x) : cascade_graph_add(f->g, x, b);
+    }
+    cascade_value_id y = cascade_graph_add(
+        f->g, cascade_graph_add(f->g, cascade_graph_scale(f->g, ys[0], 1.0f, 0.0f),
+                                cascade_graph_scale(f->g, ys[1], 10.0f, 0.0f)),
+        cascade_graph_add(f->g, cascade_graph_scale(f->g, ys[2], 100.0f, 0.0f),
+                          cascade_graph_scale(f->g, ys[3], 1000.0f, 0.0f)));
+    cascade_graph_mark_output(f->g, y, "y");
+    float xv[NUM], bv[4][NUM], out[NUM];
+    size_t sizes[5] = {NUM};
+    for (int i = 0; i < NUM; i++) xv[i] = (float)(i % 17) * 0.25f - 2.0f;
+    for (int k = 0; k < 4; k++) {
+        sizes[k + 1] = (size_t)(shapes[k][0] * shapes[k][1] * shapes[k][2] * shapes[k][3]);
+        for (size_t i = 0; i < sizes[k + 1]; i++) bv[k][i] = (float)((int)i * (k + 3) % 11) - 5.0f;
+    }
+    run(f, 5, (const char *[]){"x", "b0", "b1", "b2", "b3"},
+        (const float *[]){xv, bv[0], bv[1], bv[2], bv[3]}, sizes, out, NUM);
+    for (int bi = 0; bi < B; bi++)
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < H; h++)
+                for (int w = 0; w < W; w++) {
+                    int    idx[4] = {bi, c, h, w};
+                    float  xe = xv[((bi * C + c) * H + h) * W + w];
+                    double want = 0, scale[4] = {1, 10, 100, 1000};
+                    for (int k = 0; k < 4; k++) {
+                        int64_t o = 0;
+                        for (int d = 0; d < 4; d++) o = o * shapes[k][d] + (shapes[k][d] == 1 ? 0 : idx[d]);
+                        double be = bv[k][o];
+                        want += scale[k] * (k % 2 ? be - xe : xe + be);
+                    }
+                    assert_float_equal(out[((bi * C + c) * H + h) * W + w], want, 1e-2);
+                }
 }
 
 /* Attention with one key returns that key's value whatever the scores. */
@@ -411,7 +459,7 @@ static void test_cpu_softmax_rows(void **state) {
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_cpu_matmul_transposed_broadcast),
+        T(test_cpu_matmul_transposed_broadcast), T(test_cpu_binary_broadcast_patterns),
         T(test_cpu_conv2d_padding_counts_neighbours),
         T(test_cpu_conv2d_same_width_matches_direct),
         T(test_cpu_group_norm_normalises),
