@@ -24,6 +24,7 @@ typedef struct cpu_plan {
     void               **converted; /* per value: owned converted copy, or NULL */
     void                *scratch;   /* shared by the ops' temporaries (they run one at a time) */
     size_t               scratch_bytes;
+    int64_t              col_budget; /* cpu_col_budget_floats of the graph */
     bool                 one_thread; /* too little work to share: see CPU_SHARED_MIN_FLOPS */
 } cpu_plan;
 
@@ -105,9 +106,8 @@ static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade
                                         cascade_plan_estimate *out, cascade_error *err);
 
 /* The largest temporary one op of g needs (ops run one at a time, so one buffer serves all). */
-static uint64_t graph_scratch_bytes(const cascade_graph *g) {
+static uint64_t graph_scratch_bytes(const cascade_graph *g, int64_t col_budget) {
     uint64_t most = 0;
-    int64_t  col_budget = cpu_col_budget_floats(g);
     for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
         const cascade_node *n = cascade_graph_node(g, i);
         uint64_t            s = n->op == CASCADE_OP_CONV2D      ? cpu_conv2d_scratch_bytes(g, n, col_budget)
@@ -150,7 +150,8 @@ static cascade_status cpu_plan_new(cascade_backend *be, const cascade_graph *g, 
     cp->cdata = calloc((size_t)n + 1, sizeof *cp->cdata);
     cp->converted = calloc((size_t)n + 1, sizeof *cp->converted);
     cp->arena = malloc(cp->mp->arena_bytes ? cp->mp->arena_bytes : 1);
-    cp->scratch_bytes = (size_t)graph_scratch_bytes(g);
+    cp->col_budget = cpu_col_budget_floats(g);
+    cp->scratch_bytes = (size_t)graph_scratch_bytes(g, cp->col_budget);
     cp->one_thread = cascade_graph_matmul_flops(g) < CPU_SHARED_MIN_FLOPS;
     cp->scratch = cp->scratch_bytes ? malloc(cp->scratch_bytes) : NULL;
     if (!cp->own || !cp->cdata || !cp->converted || !cp->arena ||
@@ -247,7 +248,7 @@ static bool norm_then_act(const cpu_plan *cp, const cascade_graph *g, int32_t i)
     if (i + 1 >= cascade_graph_n_nodes(g)) return false;
     const cascade_node *n = cascade_graph_node(g, i), *a = cascade_graph_node(g, i + 1);
     return n->op == CASCADE_OP_GROUP_NORM &&
-           (a->op == CASCADE_OP_UNARY || a->op == CASCADE_OP_SCALE || a->op == CASCADE_OP_CLAMP) &&
+           cascade_op_is_elementwise_unary(a->op) &&
            a->inputs[0] == i &&
            cascade_memory_plan_root(cp->mp, i + 1) == cascade_memory_plan_root(cp->mp, i);
 }
@@ -256,7 +257,8 @@ static cascade_status cpu_plan_run(cascade_backend *be, cascade_plan *p,
                                    const cascade_cancel *cancel, cascade_error *err) {
     cpu_backend *cb = be->impl;
     cpu_plan    *cp = p->impl;
-    cpu_exec     ex = {p->graph, cp->one_thread ? NULL : cb->tp, cp->scratch, cp->scratch_bytes};
+    cpu_exec     ex = {p->graph, cp->one_thread ? NULL : cb->tp, cp->scratch, cp->scratch_bytes,
+                       cp->col_budget};
     int32_t      n = cascade_graph_n_nodes(p->graph);
     for (int32_t i = 0; i < n; i++) {
         if (cascade_cancel_is_raised(cancel))
@@ -312,7 +314,7 @@ static cascade_status cpu_plan_estimate(const cascade_backend *be, const cascade
     CASCADE_TRY(
         cascade_memory_plan_estimate(g, 64, weight4, NULL, CASCADE_PLAN_IN_PLACE_UNARY, &w, err));
     out->weights_bytes = w.weights_bytes;
-    out->scratch_bytes = graph_scratch_bytes(g);
+    out->scratch_bytes = graph_scratch_bytes(g, cpu_col_budget_floats(g));
     out->total_bytes =
         out->activation_bytes + out->io_bytes + out->weights_bytes + out->scratch_bytes;
     return CASCADE_STATUS_OK;

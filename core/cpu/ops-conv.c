@@ -22,10 +22,7 @@ int64_t cpu_col_budget_floats(const cascade_graph *g) {
     int64_t largest = 0;
     for (int32_t i = 0; i < cascade_graph_n_nodes(g); i++) {
         const cascade_node *n = cascade_graph_node(g, i);
-        if (n->op == CASCADE_OP_CONSTANT) continue;
-        int64_t v = 1;
-        for (int32_t d = 0; d < n->ndim; d++) v *= n->shape[d];
-        if (v > largest) largest = v;
+        if (n->op != CASCADE_OP_CONSTANT && cpu_numel(n) > largest) largest = cpu_numel(n);
     }
     int64_t budget = largest / 2;
     return budget < COL_BUDGET_MIN_FLOATS ? COL_BUDGET_MIN_FLOATS
@@ -160,11 +157,7 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
     int32_t groups = n->iparams[8];
     int64_t Cg = C / groups, Og = O / groups, Kdim = Cg * kh * kw;
     bool    pointwise = is_pointwise(n, kh, kw);
-    /* a plan's scratch was sized by its column budget; run alone, an op takes the largest */
-    int64_t budget = ex->scratch && (int64_t)(ex->scratch_bytes / sizeof(float)) < COL_BUDGET_FLOATS
-                         ? (int64_t)(ex->scratch_bytes / sizeof(float))
-                         : COL_BUDGET_FLOATS;
-    int64_t band = col_band(n, Kdim, budget);
+    int64_t band = col_band(n, Kdim, ex->col_budget > 0 ? ex->col_budget : COL_BUDGET_FLOATS);
     float *col = NULL;
     void  *owned = NULL;
     if (!pointwise) {

@@ -36,6 +36,10 @@ const char *cascade_op_name(cascade_op op) {
     return (unsigned)op < CASCADE_OP_COUNT && op_names[op] ? op_names[op] : "?";
 }
 
+bool cascade_op_is_elementwise_unary(cascade_op op) {
+    return op == CASCADE_OP_UNARY || op == CASCADE_OP_SCALE || op == CASCADE_OP_CLAMP;
+}
+
 cascade_status cascade_graph_new(cascade_graph **out, cascade_error *err) {
     *out = NULL;
     cascade_graph *g = calloc(1, sizeof *g);

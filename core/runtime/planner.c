@@ -77,10 +77,6 @@ static size_t default_elem_size(const cascade_node *n, void *ud) {
     return cascade_dtype_size(n->dtype);
 }
 
-static bool is_elementwise_unary(const cascade_node *nd) {
-    return nd->op == CASCADE_OP_UNARY || nd->op == CASCADE_OP_SCALE || nd->op == CASCADE_OP_CLAMP;
-}
-
 cascade_status cascade_memory_plan_new(const cascade_graph *g, uint64_t alignment,
                                        size_t (*elem_size_of)(const cascade_node *n, void *ud),
                                        void *ud, cascade_memory_plan **out, cascade_error *err) {
@@ -131,7 +127,7 @@ cascade_memory_plan_new_flags(const cascade_graph *g, uint64_t alignment,
         else if (nd->op == CASCADE_OP_RESHAPE) {
             vp->placement = CASCADE_PLACE_ALIAS;
             vp->alias_of = cascade_memory_plan_root(mp, nd->inputs[0]);
-        } else if (in_place && is_elementwise_unary(nd) && !nd->is_output &&
+        } else if (in_place && cascade_op_is_elementwise_unary(nd->op) && !nd->is_output &&
                    can_overwrite(mp, root_last, nd->inputs[0], i, vp->nbytes)) {
             vp->placement = CASCADE_PLACE_ALIAS; /* y[k] = f(x[k]) into x's own bytes */
             vp->alias_of = cascade_memory_plan_root(mp, nd->inputs[0]);

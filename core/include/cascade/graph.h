@@ -197,6 +197,8 @@ bool cascade_graph_shape(const cascade_graph *g, cascade_value_id id, int32_t *n
                          int64_t *shape);
 
 const char *cascade_op_name(cascade_op op);
+/* UNARY, SCALE, CLAMP: y[k] = f(x[k]), one input, same shape (so they may run in place). */
+bool        cascade_op_is_elementwise_unary(cascade_op op);
 
 #ifdef __cplusplus
 }
