@@ -40,15 +40,17 @@ static inline float cpu_exp_nonpositive(float x) {
     uint32_t b;
     memcpy(&b, &x, sizeof b);
     const uint32_t a = b & 0x7fffffffu;
-    const uint32_t under = a > 0x42aea000u ? 0u : 0xffffffffu; /* |x| > 87.3125 */
-    const uint32_t nan = a > 0x7f800000u ? 0xffffffffu : 0u;
-    const uint32_t c = (b & 0x80000000u) | (a > 0x42aea000u ? 0x42aea000u : a);
+    /* masks as negated comparisons: gcc if-converts these, not `cond ? ~0u : 0u` (a loop
+     * calling that stayed scalar: "control flow in loop") */
+    const uint32_t kept = (uint32_t) - (int32_t)(a <= 0x42aea000u); /* |x| <= 87.3125 */
+    const uint32_t nan = (uint32_t) - (int32_t)(a > 0x7f800000u);
+    const uint32_t c = (b & 0x80000000u) | (a < 0x42aea000u ? a : 0x42aea000u);
     float          xc;
     memcpy(&xc, &c, sizeof xc);
     float    e = cpu_exp_core(xc);
     uint32_t eb;
     memcpy(&eb, &e, sizeof eb);
-    eb = (eb & under & ~nan) | (0x7fc00000u & nan);
+    eb = (eb & kept & ~nan) | (0x7fc00000u & nan);
     memcpy(&e, &eb, sizeof e);
     return e;
 }
@@ -58,13 +60,20 @@ static inline float cpu_exp_nonpositive(float x) {
 static inline float cpu_sigmoid(float x) {
     uint32_t b;
     memcpy(&b, &x, sizeof b);
-    const uint32_t neg = b & 0x80000000u;
-    const uint32_t nb = b | 0x80000000u; /* -|x| */
+    const uint32_t neg = (uint32_t) - (int32_t)(b >> 31); /* all ones for x < 0 */
+    const uint32_t nb = b | 0x80000000u;                 /* -|x| */
     float          m;
     memcpy(&m, &nb, sizeof m);
     const float e = cpu_exp_nonpositive(m);
     const float s = 1.0f / (1.0f + e); /* sigmoid(|x|) */
-    return neg ? e * s : s;
+    const float es = e * s;
+    uint32_t    sb, esb;
+    memcpy(&sb, &s, sizeof sb);
+    memcpy(&esb, &es, sizeof esb);
+    sb = (esb & neg) | (sb & ~neg); /* a select on the bits, which gcc vectorises */
+    float r;
+    memcpy(&r, &sb, sizeof r);
+    return r;
 }
 
 /* In place: row[c] = softmax(row)[c] over n values; a row that is all -inf gives zeros. The

@@ -73,6 +73,14 @@ uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n,
 uint64_t cpu_attention_scratch_bytes(const cascade_graph *g, const cascade_node *n);
 cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                           const float *w, const float *bias, cascade_error *err);
+/* The direct path cpu_conv2d takes for stride-1 convolutions with few output channels
+ * (ops-conv-direct.c): whether n takes it, its scratch, and the op itself. */
+bool           cpu_conv2d_is_direct(const cascade_graph *g, const cascade_node *n);
+uint64_t       cpu_conv2d_direct_scratch_bytes(const cascade_graph *g, const cascade_node *n,
+                                               int64_t budget);
+cascade_status cpu_conv2d_direct(const cpu_exec *ex, const cascade_node *n, int64_t budget,
+                                 float *out, const float *x, const float *w, const float *bias,
+                                 cascade_error *err);
 cascade_status cpu_group_norm(const cpu_exec *ex, const cascade_node *n, float *out,
                               const float *x, const float *w, const float *b, cascade_error *err);
 /* The same, then act (an element-wise node, e.g. the GELU after a resnet's norm) applied to

@@ -47,6 +47,7 @@ uint64_t cpu_conv2d_scratch_bytes(const cascade_graph *g, const cascade_node *n,
     int64_t             kh = Wn->shape[2], kw = Wn->shape[3];
     int64_t             Kdim = X->shape[1] / n->iparams[8] * kh * kw;
     if (is_pointwise(n, kh, kw)) return 0;
+    if (cpu_conv2d_is_direct(g, n)) return cpu_conv2d_direct_scratch_bytes(g, n, budget);
     return sizeof(float) * (uint64_t)(Kdim * col_band(n, Kdim, budget) * n->shape[3]);
 }
 
@@ -150,6 +151,9 @@ static void fill_bias(const cpu_exec *ex, float *out, const float *bias, int64_t
 
 cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out, const float *x,
                           const float *w, const float *bias, cascade_error *err) {
+    int64_t budget = ex->col_budget > 0 ? ex->col_budget : COL_BUDGET_FLOATS;
+    if (cpu_conv2d_is_direct(ex->g, n))
+        return cpu_conv2d_direct(ex, n, budget, out, x, w, bias, err);
     const cascade_node *X = cpu_in(ex, n, 0), *Wn = cpu_in(ex, n, 1);
     int64_t B = X->shape[0], C = X->shape[1], H = X->shape[2], Wd = X->shape[3];
     int64_t O = n->shape[1], OH = n->shape[2], OW = n->shape[3];
@@ -157,7 +161,7 @@ cascade_status cpu_conv2d(const cpu_exec *ex, const cascade_node *n, float *out,
     int32_t groups = n->iparams[8];
     int64_t Cg = C / groups, Og = O / groups, Kdim = Cg * kh * kw;
     bool    pointwise = is_pointwise(n, kh, kw);
-    int64_t band = col_band(n, Kdim, ex->col_budget > 0 ? ex->col_budget : COL_BUDGET_FLOATS);
+    int64_t band = col_band(n, Kdim, budget);
     float *col = NULL;
     void  *owned = NULL;
     if (!pointwise) {

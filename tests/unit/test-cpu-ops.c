@@ -83,45 +83,79 @@ static void test_cpu_conv2d_padding_counts_neighbours(void **state) {
     for (int i = 0; i < 12; i++) assert_float_equal(y[i], want[i] + 0.5f, 1e-6);
 }
 
-/* "same"-width convs (dilated; padded on one side only) equal the direct sum over the kernel
- * with zeros outside the image, on a 5x7 image (the CPU copies such columns plane-wise). */
+/* One conv of a (1, C, H, W) input with (O, C, kh, kw) weights and a bias, run on the CPU
+ * backend, against the sum over the kernel with zeros outside the image (in doubles).
+ * pad = top, left, bottom, right; dil = dilation h, w. */
+static void check_conv_against_definition(fixture *f, int C, int O, int H, int W, int kh, int kw,
+                                          const int32_t pad[4], const int32_t dil[2]) {
+    cascade_graph_free(f->g);
+    assert_int_equal(cascade_graph_new(&f->g, NULL), CASCADE_STATUS_OK);
+    int OH = H + pad[0] + pad[2] - dil[0] * (kh - 1), OW = W + pad[1] + pad[3] - dil[1] * (kw - 1);
+    cascade_value_id x = in(f, "x", 4, (int64_t[]){1, C, H, W});
+    cascade_value_id w = in(f, "w", 4, (int64_t[]){O, C, kh, kw});
+    cascade_value_id b = in(f, "b", 1, (int64_t[]){O});
+    cascade_conv2d_params p;
+    cascade_conv2d_params_init(&p);
+    memcpy(p.pad, pad, sizeof p.pad);
+    memcpy(p.dilation, dil, sizeof p.dilation);
+    cascade_graph_mark_output(f->g, cascade_graph_conv2d(f->g, x, w, b, &p), "y");
+    size_t nx = (size_t)C * H * W, nw = (size_t)O * C * kh * kw, ny = (size_t)O * OH * OW;
+    float *xv = malloc(nx * 4), *wv = malloc(nw * 4), *bv = malloc((size_t)O * 4), *y = malloc(ny * 4);
+    for (size_t i = 0; i < nx; i++) xv[i] = (float)sin(0.7 * (double)i + 0.3);
+    for (size_t i = 0; i < nw; i++) wv[i] = (float)cos(1.3 * (double)i);
+    for (int o = 0; o < O; o++) bv[o] = 0.25f * (float)o - 1.0f;
+    run(f, 3, (const char *[]){"x", "w", "b"}, (const float *[]){xv, wv, bv},
+        (size_t[]){nx, nw, (size_t)O}, y, ny);
+    for (int o = 0; o < O; o++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                double want = bv[o], mag = fabs(bv[o]);
+                for (int ci = 0; ci < C; ci++)
+                    for (int ki = 0; ki < kh; ki++)
+                        for (int kj = 0; kj < kw; kj++) {
+                            int iy = oy - pad[0] + ki * dil[0], ix = ox - pad[1] + kj * dil[1];
+                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                            double t = (double)xv[(ci * H + iy) * W + ix] *
+                                       wv[((o * C + ci) * kh + ki) * kw + kj];
+                            want += t;
+                            mag += fabs(t);
+                        }
+                float got = y[((size_t)o * OH + oy) * OW + ox];
+                if (!(fabs(got - want) <= 1e-6 * mag + 1e-6))
+                    fail_msg("conv C%d O%d %dx%d k%dx%d: [%d,%d,%d] got %.7g want %.7g", C, O, H, W,
+                             kh, kw, o, oy, ox, got, want);
+            }
+    free(xv);
+    free(wv);
+    free(bv);
+    free(y);
+}
+
+/* "same"-width convs (dilated; padded on one side only) equal the definition on a 5x7 image
+ * (the CPU copies such columns plane-wise). */
 static void test_cpu_conv2d_same_width_matches_direct(void **state) {
-    fixture *f = *state;
-    enum { C = 2, O = 3, H = 5, W = 7 };
-    static const int32_t cases[2][6] = {{2, 2, 2, 2, 2, 2}, /* pad t l b r, dilation h w */
-                                        {1, 2, 1, 0, 1, 1}};
-    for (int k = 0; k < 2; k++) {
-        const int32_t *c = cases[k];
-        cascade_graph_free(f->g);
-        assert_int_equal(cascade_graph_new(&f->g, NULL), CASCADE_STATUS_OK);
-        cascade_value_id x = in(f, "x", 4, (int64_t[]){1, C, H, W});
-        cascade_value_id w = in(f, "w", 4, (int64_t[]){O, C, 3, 3});
-        cascade_conv2d_params p;
-        cascade_conv2d_params_init(&p);
-        for (int i = 0; i < 4; i++) p.pad[i] = c[i];
-        p.dilation[0] = c[4];
-        p.dilation[1] = c[5];
-        cascade_graph_mark_output(f->g, cascade_graph_conv2d(f->g, x, w, CASCADE_NO_VALUE, &p), "y");
-        float xv[C * H * W], wv[O * C * 9], y[O * H * W];
-        for (int i = 0; i < C * H * W; i++) xv[i] = (float)sin(0.7 * i + 0.3);
-        for (int i = 0; i < O * C * 9; i++) wv[i] = (float)cos(1.3 * i);
-        run(f, 2, (const char *[]){"x", "w"}, (const float *[]){xv, wv},
-            (size_t[]){C * H * W, O * C * 9}, y, O * H * W);
-        for (int o = 0; o < O; o++)
-            for (int oy = 0; oy < H; oy++)
-                for (int ox = 0; ox < W; ox++) {
-                    double want = 0;
-                    for (int ci = 0; ci < C; ci++)
-                        for (int ki = 0; ki < 3; ki++)
-                            for (int kj = 0; kj < 3; kj++) {
-                                int iy = oy - c[0] + ki * c[4], ix = ox - c[1] + kj * c[5];
-                                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                                want += (double)xv[(ci * H + iy) * W + ix] *
-                                        wv[((o * C + ci) * 3 + ki) * 3 + kj];
-                            }
-                    assert_float_equal(y[(o * H + oy) * W + ox], want, 1e-5);
-                }
-    }
+    check_conv_against_definition(*state, 2, 3, 5, 7, 3, 3, (int32_t[]){2, 2, 2, 2},
+                                  (int32_t[]){2, 2});
+    check_conv_against_definition(*state, 2, 3, 5, 7, 3, 3, (int32_t[]){1, 2, 1, 0},
+                                  (int32_t[]){1, 1});
+}
+
+/* Convs with 8 to 64 output channels take the direct path (ops-conv-direct.c): its two tile
+ * shapes with channel counts that leave a partial block, rows that end mid-tile, asymmetric,
+ * zero and wide padding, non-square kernels, and an input large enough to be padded in several
+ * bands of rows. */
+static void test_cpu_conv2d_direct_matches_definition(void **state) {
+    static const int32_t one[2] = {1, 1};
+    /* rows of at most 8: 8 channels by 8 pixels, 10 channels leave a block of 2 */
+    check_conv_against_definition(*state, 3, 10, 5, 7, 3, 3, (int32_t[]){1, 1, 1, 1}, one);
+    /* wider rows: 4 channels by 16 pixels; 21 wide ends mid-tile, 9 channels leave 1 */
+    check_conv_against_definition(*state, 2, 9, 6, 21, 5, 3, (int32_t[]){2, 0, 2, 2}, one);
+    check_conv_against_definition(*state, 5, 8, 9, 19, 3, 3, (int32_t[]){0, 0, 0, 0}, one);
+    check_conv_against_definition(*state, 3, 12, 4, 10, 3, 3, (int32_t[]){3, 3, 3, 3}, one);
+    check_conv_against_definition(*state, 4, 64, 6, 33, 1, 3, (int32_t[]){0, 1, 0, 1}, one);
+    /* 64 x 40 x 50 padded floats a band of rows: more than the smallest budget (256 KiB),
+     * so the 40 rows go in bands */
+    check_conv_against_definition(*state, 64, 8, 40, 40, 3, 3, (int32_t[]){1, 1, 1, 1}, one);
 }
 
 /* group norm output has zero mean and unit variance per group (no affine). */
@@ -462,6 +496,7 @@ int main(void) {
         T(test_cpu_matmul_transposed_broadcast), T(test_cpu_binary_broadcast_patterns),
         T(test_cpu_conv2d_padding_counts_neighbours),
         T(test_cpu_conv2d_same_width_matches_direct),
+        T(test_cpu_conv2d_direct_matches_definition),
         T(test_cpu_group_norm_normalises),
         T(test_cpu_group_norm_then_gelu),
         T(test_cpu_attention_single_key),
