@@ -172,14 +172,14 @@ static void unet_model_free(void *m) {
     free(um);
 }
 
-static cascade_status load_input(const forward_request *rq, const char *name, bool required,
-                                 cascade_tensor **out, cascade_error *err) {
-    *out = NULL;
-    if (!cascade_safetensors_find(rq->inputs, name))
-        return required ? cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
-                                            "%s: input '%s' is missing", rq->inputs_path, name)
-                        : CASCADE_STATUS_OK;
-    return cascade_safetensors_load(rq->inputs, name, CASCADE_DTYPE_F32, out, err);
+/* The entry of input name, or NULL (an error when required). */
+static const cascade_st_entry *find_input(const forward_request *rq, const char *name,
+                                          bool required, cascade_status *st, cascade_error *err) {
+    const cascade_st_entry *e = cascade_safetensors_find(rq->inputs, name);
+    if (!e && required)
+        *st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG, "%s: input '%s' is missing",
+                                rq->inputs_path, name);
+    return e;
 }
 
 static cascade_status prepare_unet(const forward_request *rq, forward_session *s,
@@ -188,12 +188,12 @@ static cascade_status prepare_unet(const forward_request *rq, forward_session *s
                                         CASCADE_UNET_ENCODER_HIDDEN_STATES,
                                         CASCADE_UNET_ENCODER_ATTENTION_MASK,
                                         CASCADE_UNET_CLASS_LABELS};
-    cascade_tensor *in[5] = {0};
-    unet_model     *um = calloc(1, sizeof *um);
-    char           *cfg = g_build_filename(rq->component_dir, "config.json", NULL);
-    cascade_status  st = um ? CASCADE_STATUS_OK
-                            : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
-    for (int i = 0; i < 5 && !st; i++) st = load_input(rq, names[i], i < 3, &in[i], err);
+    const cascade_st_entry *in[5] = {0};
+    unet_model             *um = calloc(1, sizeof *um);
+    char                   *cfg = g_build_filename(rq->component_dir, "config.json", NULL);
+    cascade_status          st = um ? CASCADE_STATUS_OK
+                                    : cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < 5 && !st; i++) in[i] = find_input(rq, names[i], i < 3, &st, err);
     if (st) goto done;
     s->model = um;
     s->model_free = unet_model_free;
@@ -219,16 +219,19 @@ static cascade_status prepare_unet(const forward_request *rq, forward_session *s
         (st = cascade_weights_check_all_used(um->weights, err)) ||
         (st = cascade_plan_new(rq->backend, s->graph, &s->plan, err)))
         goto done;
+    /* each input converted only now, and freed once written: not held beside the plan */
     for (int i = 0; i < 5 && !st; i++) {
-        if (!in[i]) continue;
-        if (cascade_graph_find(s->graph, names[i]) == CASCADE_NO_VALUE) continue;
-        st = cascade_plan_write_named(s->plan, names[i], in[i]->data, cascade_tensor_nbytes(in[i]), err);
+        if (!in[i] || cascade_graph_find(s->graph, names[i]) == CASCADE_NO_VALUE) continue;
+        cascade_tensor *t = NULL;
+        st = cascade_safetensors_load(rq->inputs, names[i], CASCADE_DTYPE_F32, &t, err);
+        if (!st)
+            st = cascade_plan_write_named(s->plan, names[i], t->data, cascade_tensor_nbytes(t), err);
+        cascade_tensor_free(t);
     }
     if (!st && cascade_graph_find(s->graph, CASCADE_UNET_CLASS_LABELS) != CASCADE_NO_VALUE && !in[4])
         st = cascade_error_set(err, CASCADE_STATUS_INVALID_ARG,
                                "%s: this U-Net needs the input 'class_labels'", rq->inputs_path);
 done:
-    for (int i = 0; i < 5; i++) cascade_tensor_free(in[i]);
     if (um && !s->model) unet_model_free(um);
     g_free(cfg);
     return st;

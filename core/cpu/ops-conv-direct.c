@@ -1,10 +1,9 @@
-/* conv2d computed directly for convolutions with few output channels: each step takes a tile
- * of output channels by output pixels of one row, keeps it in vector registers and adds the
- * whole receptive field to it, reading a zero-padded copy of the input. With 16 to 64 output
- * channels the GEMM path's fixed costs (the im2col copy of 9 times the input, and BLAS packing
- * both operands on every call) were as large as its arithmetic: at 32 px they were a sixth of
- * the shipped stage I's time, and BLAS's packing buffers and the columns a tenth of its
- * memory. */
+/* conv2d computed directly for stride-1 convolutions with few output channels: each step
+ * takes a tile of output channels by output pixels of one row, keeps it in vector registers and
+ * adds the whole receptive field to it, reading a zero-padded copy of a band of input rows.
+ * With up to 64 output channels the GEMM path's fixed costs (the im2col copy of kh * kw times
+ * the input, and BLAS packing both operands on every call) were as large as its arithmetic:
+ * at 32 px a sixth of the shipped stage I's time. */
 #include <string.h>
 
 #include "cpu-ops.h"
@@ -12,8 +11,10 @@
 /* Direct only up to this many output channels (of one group): above, BLAS's blocking reuses
  * each input value over more channels than a register tile can. */
 #define DIRECT_MAX_OUT_CHANNELS 64
-/* ... and at least this many, so that one tile's inputs are reused over several channels */
-#define DIRECT_MIN_OUT_CHANNELS 8
+/* Output rows per band at most: re-padding the kernel's reach at each band's edge costs little
+ * next to the arithmetic, and small bands keep the scratch a fraction of the im2col columns'
+ * budget */
+#define DIRECT_BAND_ROWS 8
 
 /* 8 floats; gcc and clang lower it to one AVX register in the x86-64-v3 copy, two SSE ones in
  * the baseline copy. aligned(4): loads and stores at any float offset. */
@@ -23,14 +24,13 @@ bool cpu_conv2d_is_direct(const cascade_graph *g, const cascade_node *n) {
     const cascade_node *Wn = cascade_graph_node(g, n->inputs[1]);
     int64_t             O = n->shape[1], kh = Wn->shape[2], kw = Wn->shape[3];
     return n->iparams[8] == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 &&
-           n->iparams[6] == 1 && n->iparams[7] == 1 && kh * kw > 1 &&
-           O >= DIRECT_MIN_OUT_CHANNELS && O <= DIRECT_MAX_OUT_CHANNELS;
+           n->iparams[6] == 1 && n->iparams[7] == 1 && kh * kw > 1 && O <= DIRECT_MAX_OUT_CHANNELS;
 }
 
 /* The padded input of one band of output rows: the rows they read, each as wide as the output
  * rounded up to whole tiles plus the kernel's reach, so every tile loads in bounds and the
- * borders read zeros. Bands keep it within the conv column budget (the scratch the im2col path
- * would have had). */
+ * borders read zeros. A band is at most DIRECT_BAND_ROWS rows and stays within the conv
+ * column budget (the scratch the im2col path would have had). */
 typedef struct padded_geom {
     int64_t band, hp, wp; /* output rows per band; padded rows and width */
 } padded_geom;
@@ -42,6 +42,7 @@ static padded_geom padded(const cascade_graph *g, const cascade_node *n, int64_t
     int64_t             kh = Wn->shape[2], kw = Wn->shape[3];
     padded_geom         p = {OH, 0, (OW + 15) / 16 * 16 + kw - 1};
     if (C * p.wp > 0) p.band = budget / (C * p.wp) - (kh - 1);
+    if (p.band > DIRECT_BAND_ROWS) p.band = DIRECT_BAND_ROWS;
     if (p.band < 1) p.band = 1;
     if (p.band > OH) p.band = OH;
     p.hp = p.band + kh - 1;
