@@ -140,7 +140,7 @@ static void test_cpu_conv2d_same_width_matches_direct(void **state) {
                                   (int32_t[]){1, 1});
 }
 
-/* Convs with up to 64 output channels take the direct path (ops-conv-direct.c): its two tile
+/* Convs with up to 320 output channels take the direct path (ops-conv-direct.c): its two tile
  * shapes with channel counts that leave a partial block, rows that end mid-tile, asymmetric,
  * zero and wide padding, non-square kernels, and an input large enough to be padded in several
  * bands of rows. */
@@ -155,6 +155,8 @@ static void test_cpu_conv2d_direct_matches_definition(void **state) {
     check_conv_against_definition(*state, 4, 64, 6, 33, 1, 3, (int32_t[]){0, 1, 0, 1}, one);
     /* 40 rows: padded and computed in bands of 8 */
     check_conv_against_definition(*state, 64, 8, 40, 40, 3, 3, (int32_t[]){1, 1, 1, 1}, one);
+    /* more channels than the direct path takes: im2col + BLAS */
+    check_conv_against_definition(*state, 3, 330, 5, 6, 3, 3, (int32_t[]){1, 1, 1, 1}, one);
 }
 
 /* group norm output has zero mean and unit variance per group (no affine). */
