@@ -12,7 +12,8 @@
 #include "runtime/planner.h"
 
 typedef struct cpu_backend {
-    cascade_threadpool  *tp;
+    int                  n_threads;
+    cascade_threadpool  *tp; /* made by the first run that shares its work: see shared_pool */
     cascade_memory_stats stats;
 } cpu_backend;
 
@@ -253,13 +254,26 @@ static bool norm_then_act(const cpu_plan *cp, const cascade_graph *g, int32_t i)
            cascade_memory_plan_root(cp->mp, i + 1) == cascade_memory_plan_root(cp->mp, i);
 }
 
+/* The pool a plan's ops are split over, or NULL for the calling thread alone. The workers
+ * start with the first plan that has enough work to share, so a process that only runs small
+ * plans (the shipped stage I) keeps no idle threads and their stacks. */
+static cascade_status shared_pool(cpu_backend *cb, const cpu_plan *cp, cascade_threadpool **tp,
+                                  cascade_error *err) {
+    *tp = NULL;
+    if (cp->one_thread || cb->n_threads < 2) return CASCADE_STATUS_OK;
+    if (!cb->tp) CASCADE_TRY(cascade_threadpool_new(cb->n_threads, &cb->tp, err));
+    *tp = cb->tp;
+    return CASCADE_STATUS_OK;
+}
+
 static cascade_status cpu_plan_run(cascade_backend *be, cascade_plan *p,
                                    const cascade_cancel *cancel, cascade_error *err) {
-    cpu_backend *cb = be->impl;
-    cpu_plan    *cp = p->impl;
-    cpu_exec     ex = {p->graph, cp->one_thread ? NULL : cb->tp, cp->scratch, cp->scratch_bytes,
-                       cp->col_budget};
-    int32_t      n = cascade_graph_n_nodes(p->graph);
+    cpu_backend        *cb = be->impl;
+    cpu_plan           *cp = p->impl;
+    cascade_threadpool *tp;
+    CASCADE_TRY(shared_pool(cb, cp, &tp, err));
+    cpu_exec ex = {p->graph, tp, cp->scratch, cp->scratch_bytes, cp->col_budget};
+    int32_t  n = cascade_graph_n_nodes(p->graph);
     for (int32_t i = 0; i < n; i++) {
         if (cascade_cancel_is_raised(cancel))
             return cascade_error_set(err, CASCADE_STATUS_CANCELLED, "cancelled");
@@ -348,12 +362,7 @@ cascade_status cascade_backend_cpu_new(const cascade_cpu_options *opt, cascade_b
         free(cb);
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY, "cpu backend: out of memory");
     }
-    cascade_status st = cascade_threadpool_new(n_threads, &cb->tp, err);
-    if (st != CASCADE_STATUS_OK) {
-        free(be);
-        free(cb);
-        return st;
-    }
+    cb->n_threads = n_threads;
     /* one OpenBLAS thread: products are split over the pool instead (cpu-gemm.c) */
     openblas_set_num_threads(1);
     be->vt = &cpu_vtable;
