@@ -373,6 +373,44 @@ static void test_cpu_cast_values(void **state) {
     assert_float_equal(out[7], 0.0f, 0);
 }
 
+/* A plan with enough work to share (two 64-channel 3x3 convs at 160 px: 3.8 GFLOP, over the
+ * backend's 2 GFLOP floor) runs its ops split over 2 threads; its output equals, bit for bit,
+ * the same plan on a one-thread backend: every output is computed by one piece whichever
+ * thread takes it (the kernels' results against their definitions are the tests above). */
+static void test_cpu_shared_plan_matches_one_thread(void **state) {
+    fixture *f = *state;
+    enum { C = 64, S = 160 };
+    cascade_value_id x = in(f, "x", 4, (int64_t[]){1, C, S, S});
+    cascade_value_id w = in(f, "w", 4, (int64_t[]){C, C, 3, 3});
+    cascade_conv2d_params p;
+    cascade_conv2d_params_init(&p);
+    p.pad[0] = p.pad[1] = p.pad[2] = p.pad[3] = 1;
+    cascade_value_id h = cascade_graph_conv2d(f->g, x, w, CASCADE_NO_VALUE, &p);
+    h = cascade_graph_group_norm(f->g, h, CASCADE_NO_VALUE, CASCADE_NO_VALUE, 8, 1e-5f, true);
+    cascade_graph_mark_output(f->g, cascade_graph_conv2d(f->g, h, w, CASCADE_NO_VALUE, &p), "y");
+    size_t nx = (size_t)C * S * S, nw = (size_t)C * C * 9;
+    float *xv = malloc(nx * 4), *wv = malloc(nw * 4), *y2 = malloc(nx * 4), *y1 = malloc(nx * 4);
+    for (size_t i = 0; i < nx; i++) xv[i] = (float)sin(0.37 * (double)i);
+    for (size_t i = 0; i < nw; i++) wv[i] = (float)cos(0.91 * (double)i) * 0.05f;
+    const char *const  names[] = {"x", "w"};
+    const float *const data[] = {xv, wv};
+    const size_t       sizes[] = {nx, nw};
+    run(f, 2, names, data, sizes, y2, nx);
+    cascade_backend   *two = f->be;
+    cascade_cpu_options o;
+    cascade_cpu_options_init(&o);
+    o.n_threads = 1;
+    assert_int_equal(cascade_backend_cpu_new(&o, &f->be, NULL), CASCADE_STATUS_OK);
+    run(f, 2, names, data, sizes, y1, nx);
+    cascade_backend_free(f->be);
+    f->be = two;
+    assert_memory_equal(y1, y2, nx * 4);
+    free(xv);
+    free(wv);
+    free(y2);
+    free(y1);
+}
+
 /* A raised cancel flag stops a run before it starts. */
 static void test_cpu_cancel(void **state) {
     fixture         *f = *state;
@@ -506,6 +544,7 @@ int main(void) {
         T(test_cpu_permute_slice_concat),
         T(test_cpu_get_rows_out_of_range),
         T(test_cpu_cast_values),
+        T(test_cpu_shared_plan_matches_one_thread),
         T(test_cpu_cancel),
         T(test_cpu_write_size_checked),
         T(test_cpu_unary_values),
