@@ -30,5 +30,7 @@ int bench_vae(const bench_vae_args *a);
  * getrusage's ru_maxrss, is this process image's own peak: ru_maxrss keeps the parent's
  * peak across fork + exec, so a bench started from a large Python process reported that. */
 uint64_t bench_proc_status_bytes(const char *key);
+/* Resident bytes of the program's and its shared libraries' mappings. */
+uint64_t bench_code_rss_bytes(void);
 
 #endif

@@ -1,11 +1,13 @@
 /* cascade bench --component DIR --inputs IN.safetensors [--iterations N] [--warmup N]
  * Times one component's forward pass: load, plan, and per-run latency, as JSON. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cascade/backend-name.h"
 #include "bench.h"
@@ -29,7 +31,7 @@ static void usage(FILE *f) {
                "load and plan time, per-run latency (min, median, mean), peak host memory (VmHWM)\n"
                "and what it is made of (host_memory: the process before loading, the backend's\n"
                "weights, planned activations, inputs/outputs and scratch, and the rest, of\n"
-               "which file_backed: library code and mapped files first touched), the\n"
+               "which code: program and library pages first touched), the\n"
                "backend's planned vs naive activation memory and its peak device memory, and the\n"
                "FLOPs of its matrix products, convolutions and attention (gemm_flops) with the\n"
                "rate at the median latency (tflops).\n"
@@ -78,6 +80,33 @@ uint64_t bench_proc_status_bytes(const char *key) {
         }
     fclose(f);
     return (uint64_t)kb * 1024;
+}
+
+/* Resident bytes of the program's and its shared libraries' mappings (code, read-only data):
+ * what a run first touches of them is part of its peak, though clean, shared with every
+ * process using the same libraries and dropped by the kernel under pressure. */
+uint64_t bench_code_rss_bytes(void) {
+    char    exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return 0;
+    char               line[4096];
+    bool               code = false;
+    unsigned long long kb = 0, sum = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "Rss:", 4)) {
+            if (code && sscanf(line + 4, "%llu", &kb) == 1) sum += kb;
+        } else if (strchr(line, '-') && isxdigit((unsigned char)line[0]) &&
+                   strchr(line, ' ')) { /* a mapping's header: "lo-hi perms offset dev inode path" */
+            const char *path = strchr(line, '/');
+            size_t      len = path ? strcspn(path, "\n") : 0;
+            code = path && (strstr(path, ".so") ||
+                            (exe[0] && len == strlen(exe) && !strncmp(path, exe, len)));
+        }
+    }
+    fclose(f);
+    return (uint64_t)sum * 1024;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -186,7 +215,7 @@ int cmd_bench(int argc, char **argv) {
     cascade_error_init(&err);
     /* the process before any loading (code, libraries): the floor of every breakdown below */
     uint64_t                 baseline = bench_proc_status_bytes("VmRSS");
-    uint64_t                 file_baseline = bench_proc_status_bytes("RssFile");
+    uint64_t                 code_baseline = bench_code_rss_bytes();
     const forward_component *fc = forward_find_component(rq.component_dir, &err);
     double                   t0 = now_ms(), t_load = 0;
     if (!lat || !fc || cascade_safetensors_open(rq.inputs_path, &in, &err) ||
@@ -222,19 +251,18 @@ int cmd_bench(int argc, char **argv) {
     cascade_backend_memory_stats(be, &ms);
     /* peak host memory, by where it goes; rest = peak - everything named (library code first
      * run, mapped weight files, the graph, allocator slack, per-thread stacks). Of the rest,
-     * file_backed is what file-backed pages (code, mappings) grew by: clean, shared with other
-     * processes, and dropped by the kernel under pressure. Read at the end, where the peak of
-     * a component run is (everything is allocated). */
+     * code is what the program's and libraries' pages grew by, read at the end, where a
+     * component run has its peak (everything is allocated). */
     uint64_t peak = bench_proc_status_bytes("VmHWM");
-    uint64_t file_now = bench_proc_status_bytes("RssFile");
-    uint64_t file_backed = file_now > file_baseline ? file_now - file_baseline : 0;
+    uint64_t code_now = bench_code_rss_bytes();
+    uint64_t code = code_now > code_baseline ? code_now - code_baseline : 0;
     uint64_t named = baseline + ms.weights_bytes + ms.planned_peak_bytes + ms.io_bytes +
                      ms.scratch_bytes;
     printf("{\"component\": \"%s\", \"backend\": \"%s\", \"threads\": %ld, \"load_and_plan_ms\": %.3f, "
            "\"iterations\": %ld, \"latency_ms\": {\"min\": %.3f, \"median\": %.3f, \"mean\": %.3f}, "
            "\"peak_host_bytes\": %llu, \"host_memory\": {\"baseline_bytes\": %llu, "
            "\"weights_bytes\": %llu, \"planned_bytes\": %llu, \"io_bytes\": %llu, "
-           "\"scratch_bytes\": %llu, \"rest_bytes\": %lld, \"file_backed_bytes\": %llu}, "
+           "\"scratch_bytes\": %llu, \"rest_bytes\": %lld, \"code_bytes\": %llu}, "
            "\"activations\": {\"planned_bytes\": %llu, "
            "\"naive_bytes\": %llu}, \"weights_bytes\": %llu, \"peak_device_bytes\": %llu, "
            "\"gemm_flops\": %.6g, \"tflops\": %.4g}\n",
@@ -242,7 +270,7 @@ int cmd_bench(int argc, char **argv) {
            (unsigned long long)peak, (unsigned long long)baseline,
            (unsigned long long)ms.weights_bytes, (unsigned long long)ms.planned_peak_bytes,
            (unsigned long long)ms.io_bytes, (unsigned long long)ms.scratch_bytes,
-           (long long)peak - (long long)named, (unsigned long long)file_backed,
+           (long long)peak - (long long)named, (unsigned long long)code,
            (unsigned long long)ms.planned_peak_bytes,
            (unsigned long long)ms.naive_bytes, (unsigned long long)ms.weights_bytes,
            (unsigned long long)ms.device_peak_bytes, flops,

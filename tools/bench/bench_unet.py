@@ -122,10 +122,10 @@ def main():
         "cascade_added_over_weights_and_plan": round(
             (ours["peak_host_bytes"] - hm["baseline_bytes"]) /
             (hm["weights_bytes"] + hm["planned_bytes"]), 3) if hm else None,
-        # the same without the file-backed pages the run first touched (library code): shared
+        # the same without the program and library pages the run first touched (code): shared
         # and reclaimable, a fixed cost of the process rather than of the model
-        "cascade_private_added_over_weights_and_plan": round(
-            (ours["peak_host_bytes"] - hm["baseline_bytes"] - hm.get("file_backed_bytes", 0)) /
+        "cascade_added_without_code_over_weights_and_plan": round(
+            (ours["peak_host_bytes"] - hm["baseline_bytes"] - hm.get("code_bytes", 0)) /
             (hm["weights_bytes"] + hm["planned_bytes"]), 3) if hm else None,
     }))
 
