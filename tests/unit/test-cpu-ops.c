@@ -140,7 +140,8 @@ static void test_cpu_conv2d_same_width_matches_direct(void **state) {
                                   (int32_t[]){1, 1});
 }
 
-/* Convs with up to 320 output channels take the direct path (ops-conv-direct.c): its two tile
+/* Convs with up to 320 output channels take the direct path (ops-conv-direct.c) on CPUs with
+ * AVX2 and FMA, im2col + BLAS elsewhere; both must meet the definition. The direct path's two tile
  * shapes with channel counts that leave a partial block, rows that end mid-tile, asymmetric,
  * zero and wide padding, non-square kernels, and an input large enough to be padded in several
  * bands of rows. */
