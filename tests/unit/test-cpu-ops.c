@@ -375,9 +375,10 @@ static void test_cpu_cast_values(void **state) {
 }
 
 /* A plan with enough work to share (two 64-channel 3x3 convs at 160 px: 3.8 GFLOP, over the
- * backend's 2 GFLOP floor) runs its ops split over 2 threads; its output equals, bit for bit,
- * the same plan on a one-thread backend: every output is computed by one piece whichever
- * thread takes it (the kernels' results against their definitions are the tests above). */
+ * backend's 2 GFLOP floor) runs its ops split over 2 threads; its output equals the same plan
+ * on a one-thread backend (bit for bit with the direct conv, where each output is computed by
+ * one piece whichever thread takes it; to rounding with BLAS, whose edge kernels depend on how
+ * the product was split). The kernels against their definitions are the tests above. */
 static void test_cpu_shared_plan_matches_one_thread(void **state) {
     fixture *f = *state;
     enum { C = 64, S = 160 };
@@ -405,7 +406,9 @@ static void test_cpu_shared_plan_matches_one_thread(void **state) {
     run(f, 2, names, data, sizes, y1, nx);
     cascade_backend_free(f->be);
     f->be = two;
-    assert_memory_equal(y1, y2, nx * 4);
+    double worst = 0;
+    for (size_t i = 0; i < nx; i++) worst = fmax(worst, fabs((double)y1[i] - y2[i]) / (1 + fabs(y1[i])));
+    assert_true(worst <= 1e-5);
     free(xv);
     free(wv);
     free(y2);
