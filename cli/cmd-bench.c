@@ -1,6 +1,5 @@
 /* cascade bench --component DIR --inputs IN.safetensors [--iterations N] [--warmup N]
  * Times one component's forward pass: load, plan, and per-run latency, as JSON. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -94,11 +93,12 @@ uint64_t bench_code_rss_bytes(void) {
     char               line[4096];
     bool               code = false;
     unsigned long long kb = 0, sum = 0;
+    unsigned long      lo, hi;
     while (fgets(line, sizeof line, f)) {
         if (!strncmp(line, "Rss:", 4)) {
             if (code && sscanf(line + 4, "%llu", &kb) == 1) sum += kb;
-        } else if (strchr(line, '-') && isxdigit((unsigned char)line[0]) &&
-                   strchr(line, ' ')) { /* a mapping's header: "lo-hi perms offset dev inode path" */
+        } else if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {
+            /* a mapping's header: "lo-hi perms offset dev inode [path]" */
             const char *path = strchr(line, '/');
             size_t      len = path ? strcspn(path, "\n") : 0;
             code = path && (strstr(path, ".so") ||

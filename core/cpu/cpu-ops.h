@@ -14,7 +14,8 @@ typedef struct cpu_exec {
     cascade_threadpool  *tp;
     void                *scratch;       /* the plan's scratch buffer, or NULL */
     size_t               scratch_bytes; /* its size: the largest *_scratch_bytes of the graph */
-    int64_t              col_budget;    /* conv im2col floats per band (0: the most) */
+    int64_t              col_budget;    /* conv scratch floats per band: im2col columns or
+                                           padded input rows (0: the most) */
 } cpu_exec;
 
 /* bytes of temporary memory for one op: the plan's scratch buffer when it is large enough

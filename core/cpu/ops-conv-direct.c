@@ -76,6 +76,7 @@ typedef struct direct_job {
     float       *out;  /* this image's (O, OH, OW) */
     int64_t      C, O, OH, OW, kh, kw, hp, wp;
     int64_t      oy0, rows; /* the band's output rows */
+    int64_t      ocb;       /* channels a tile: 8 for rows of at most 8 (8 x 8), else 4 (4 x 16) */
 } direct_job;
 
 /* an unaligned load (a macro: a function returning a v8f would change the baseline ABI) */
@@ -157,11 +158,9 @@ CPU_KERNEL_HELPER void tile_8x8(const direct_job *j, int64_t o, int64_t oy) {
 /* items = (channel block, output row of the band) */
 CPU_KERNEL static void direct_range(void *ctx, int64_t i0, int64_t i1) {
     const direct_job *j = ctx;
-    bool              narrow = j->OW <= 8;
-    int64_t           ocb = narrow ? 8 : 4;
     for (int64_t i = i0; i < i1; i++) {
-        int64_t o = i / j->rows * ocb, oy = j->oy0 + i % j->rows;
-        if (narrow)
+        int64_t o = i / j->rows * j->ocb, oy = j->oy0 + i % j->rows;
+        if (j->ocb == 8)
             tile_8x8(j, o, oy);
         else
             for (int64_t x0 = 0; x0 < j->OW; x0 += 16) tile_4x16(j, o, oy, x0);
@@ -199,7 +198,7 @@ cascade_status cpu_conv2d_direct(const cpu_exec *ex, const cascade_node *n, int6
     int64_t             kh = Wn->shape[2], kw = Wn->shape[3];
     padded_geom         p = padded(ex->g, n, budget);
     void               *owned;
-    float *xp = cpu_scratch(ex, sizeof(float) * (size_t)(C * p.hp * p.wp), &owned);
+    float *xp = cpu_scratch(ex, (size_t)cpu_conv2d_direct_scratch_bytes(ex->g, n, budget), &owned);
     if (!xp)
         return cascade_error_set(err, CASCADE_STATUS_OUT_OF_MEMORY,
                                  "conv2d '%s': out of memory for the padded input", n->name);
@@ -212,7 +211,7 @@ cascade_status cpu_conv2d_direct(const cpu_exec *ex, const cascade_node *n, int6
             cascade_threadpool_parallel_for(ex->tp, C * pj.hp, cpu_min_chunk(p.wp), pad_range,
                                             &pj);
             direct_job j = {xp, w, bias, out + b * O * OH * OW, C, O, OH, OW, kh, kw,
-                            pj.hp, p.wp, oy0, rows};
+                            pj.hp, p.wp, oy0, rows, ocb};
             cascade_threadpool_parallel_for(ex->tp, blocks * rows, 1, direct_range, &j);
         }
     free(owned);

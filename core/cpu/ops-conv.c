@@ -1,4 +1,5 @@
-/* conv2d as im2col + GEMM, in bands of output rows so the column buffer stays small. */
+/* conv2d: the direct path where it applies (ops-conv-direct.c), else im2col + GEMM in bands of
+ * output rows so the column buffer stays small. */
 #include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
