@@ -7,7 +7,7 @@
 #include "cpu-ops.h"
 
 typedef struct gemm_job {
-    bool         ta, tb, split_n;
+    bool         ta, tb, split_n, small;
     int64_t      M, N, K, step;
     float        alpha, beta;
     const float *A, *B;
@@ -34,9 +34,12 @@ static void gemm_range(void *ctx, int64_t p0, int64_t p1) {
         C += lo * j->ldc;
         m = hi - lo;
     }
-    cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)j->K, j->alpha, A, (int)j->lda, B, (int)j->ldb, j->beta, C,
-                (int)j->ldc);
+    if (j->small)
+        cpu_gemm_small(j->tb, m, n, j->K, j->alpha, A, j->lda, B, j->ldb, j->beta, C, j->ldc);
+    else
+        cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans,
+                    j->tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)j->K, j->alpha, A,
+                    (int)j->lda, B, (int)j->ldb, j->beta, C, (int)j->ldc);
 }
 
 void cpu_sgemm(const cpu_exec *ex, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
@@ -46,7 +49,8 @@ void cpu_sgemm(const cpu_exec *ex, bool ta, bool tb, int64_t M, int64_t N, int64
     const int threads = cascade_threadpool_size(ex->tp);
     /* the longer side of C, in pieces the kernels like (multiples of 64 columns / 16 rows),
      * a few per thread so uneven pieces even out; small products stay whole */
-    gemm_job j = {ta, tb, N >= M, M, N, K, 0, alpha, beta, A, B, C, lda, ldb, ldc};
+    gemm_job j = {ta, tb, N >= M, cpu_gemm_small_takes(ta, M, N, K), M, N, K, 0, alpha, beta,
+                  A, B, C, lda, ldb, ldc};
     const int64_t dim = j.split_n ? N : M, align = j.split_n ? 64 : 16;
     int64_t       pieces = threads > 1 && M * N * K >= (int64_t)1 << 20 ? 2 * threads : 1;
     int64_t       step = (dim + pieces - 1) / pieces;

@@ -39,6 +39,17 @@ static inline void *cpu_scratch(const cpu_exec *ex, size_t bytes, void **owned) 
 /* A helper of CPU_KERNEL functions, inlined into each copy so it shares its instruction set. */
 #define CPU_KERNEL_HELPER __attribute__((always_inline)) static inline
 
+/* Where the hand-tiled kernels (the direct conv, the small GEMM) were measured faster than
+ * BLAS: x86-64 with AVX2 and FMA, a tile in 8 of the 16 vector registers. Elsewhere (the
+ * baseline copy's SSE halves spill, other architectures were not measured) BLAS computes. */
+static inline bool cpu_has_avx2_fma(void) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
 /* Fewest floats one piece of a parallel op handles. Waking a worker costs tens of
  * microseconds here (a futex and a context switch), more than a few thousand floats of
  * element-wise work: at 32 px most ops are that small, and ran slower split. */
@@ -54,10 +65,17 @@ static inline const cascade_node *cpu_in(const cpu_exec *ex, const cascade_node 
     return cascade_graph_node(ex->g, n->inputs[k]);
 }
 
-/* C = alpha op(A) op(B) + beta C, row-major (op: transpose when ta / tb), over the pool. */
+/* C = alpha op(A) op(B) + beta C, row-major (op: transpose when ta / tb), over the pool:
+ * small products (cpu_gemm_small_takes) by cpu_gemm_small, the rest by BLAS. */
 void cpu_sgemm(const cpu_exec *ex, bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                int64_t ldc);
+
+/* cpu-gemm-small.c: whether it computes a product of M N K multiply-adds, and the product
+ * itself (A never transposed; arguments as cpu_sgemm's, on the calling thread). */
+bool cpu_gemm_small_takes(bool ta, int64_t M, int64_t N, int64_t K);
+void cpu_gemm_small(bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                    int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 
 cascade_status cpu_binary(const cpu_exec *ex, const cascade_node *n, float *out,
                           const float *a, const float *b, cascade_error *err);

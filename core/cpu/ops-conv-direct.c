@@ -22,21 +22,10 @@
  * the baseline copy. aligned(4): loads and stores at any float offset. */
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
 
-/* Where the direct path was measured faster: x86-64 with AVX2 and FMA, its tile in 8 of the 16
- * vector registers. Elsewhere (the baseline copy's SSE halves spill, other architectures were
- * not measured) convolutions stay on im2col + BLAS. */
-static bool direct_is_fast(void) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return false;
-#endif
-}
-
 bool cpu_conv2d_is_direct(const cascade_graph *g, const cascade_node *n) {
     const cascade_node *Wn = cascade_graph_node(g, n->inputs[1]);
     int64_t             O = n->shape[1], kh = Wn->shape[2], kw = Wn->shape[3];
-    return direct_is_fast() && n->iparams[8] == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 &&
+    return cpu_has_avx2_fma() && n->iparams[8] == 1 && n->iparams[0] == 1 && n->iparams[1] == 1 &&
            n->iparams[6] == 1 && n->iparams[7] == 1 && kh * kw > 1 && O <= DIRECT_MAX_OUT_CHANNELS;
 }
 

@@ -65,6 +65,82 @@ static void test_cpu_matmul_transposed_broadcast(void **state) {
     for (int i = 0; i < 8; i++) assert_float_equal(y[i], want[i], 1e-6);
 }
 
+/* y = matmul(a (M, K), b (K, N), or (N, K) when bt) and z = linear(a, w (N, K), bias (N)),
+ * run on the CPU backend, against sums in doubles. shared: a product of 2 GFLOP is added so the
+ * plan runs on both threads and products of 2^20 multiply-adds or more are split into pieces
+ * (small plans stay on one thread). */
+static void check_products_against_definition(fixture *f, int M, int N, int K, bool bt,
+                                              bool shared) {
+    cascade_graph_free(f->g);
+    assert_int_equal(cascade_graph_new(&f->g, NULL), CASCADE_STATUS_OK);
+    cascade_value_id a = in(f, "a", 2, (int64_t[]){M, K});
+    cascade_value_id b = in(f, "b", 2, bt ? (int64_t[]){N, K} : (int64_t[]){K, N});
+    cascade_value_id w = in(f, "w", 2, (int64_t[]){N, K});
+    cascade_value_id bias = in(f, "bias", 1, (int64_t[]){N});
+    cascade_graph_mark_output(f->g, cascade_graph_matmul(f->g, a, b, bt), "y");
+    cascade_graph_mark_output(f->g, cascade_graph_linear(f->g, a, w, bias), "z");
+    enum { BIG = 1024 };
+    if (shared) {
+        cascade_value_id big = in(f, "big", 2, (int64_t[]){BIG, BIG});
+        cascade_graph_mark_output(f->g, cascade_graph_matmul(f->g, big, big, false), "big_y");
+    }
+    size_t na = (size_t)M * K, nb = (size_t)N * K, ny = (size_t)M * N;
+    float *av = malloc(na * 4), *bv = malloc(nb * 4), *wv = malloc(nb * 4);
+    float *biasv = malloc((size_t)N * 4), *y = malloc(ny * 4), *z = malloc(ny * 4);
+    float *bigv = shared ? calloc((size_t)BIG * BIG, 4) : NULL;
+    for (size_t i = 0; i < na; i++) av[i] = (float)sin(0.7 * (double)i + 0.3);
+    for (size_t i = 0; i < nb; i++) bv[i] = (float)cos(1.3 * (double)i);
+    for (size_t i = 0; i < nb; i++) wv[i] = (float)sin(0.37 * (double)i + 1.0);
+    for (int n = 0; n < N; n++) biasv[n] = 0.25f * (float)n - 1.0f;
+    cascade_plan *p = NULL;
+    cascade_error err;
+    cascade_error_init(&err);
+    if (cascade_plan_new(f->be, f->g, &p, &err)) fail_msg("plan: %s", err.message);
+    const char  *names[] = {"a", "b", "w", "bias", "big"};
+    const float *data[] = {av, bv, wv, biasv, bigv};
+    size_t       sizes[] = {na, nb, nb, (size_t)N, (size_t)BIG * BIG};
+    for (int i = 0; i < (shared ? 5 : 4); i++)
+        assert_int_equal(cascade_plan_write_named(p, names[i], data[i], sizes[i] * 4, &err), 0);
+    if (cascade_plan_run(p, NULL, &err)) fail_msg("run: %s", err.message);
+    assert_int_equal(cascade_plan_read_named(p, "y", y, ny * 4, &err), 0);
+    assert_int_equal(cascade_plan_read_named(p, "z", z, ny * 4, &err), 0);
+    cascade_plan_free(p);
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            double want_y = 0, mag_y = 0, want_z = biasv[n], mag_z = fabs(biasv[n]);
+            for (int k = 0; k < K; k++) {
+                double ty = (double)av[m * K + k] * (bt ? bv[n * K + k] : bv[k * N + n]);
+                double tz = (double)av[m * K + k] * wv[n * K + k];
+                want_y += ty, mag_y += fabs(ty), want_z += tz, mag_z += fabs(tz);
+            }
+            float gy = y[m * N + n], gz = z[m * N + n];
+            if (!(fabs(gy - want_y) <= 1e-6 * mag_y + 1e-6) ||
+                !(fabs(gz - want_z) <= 1e-6 * mag_z + 1e-6))
+                fail_msg("%dx%dx%d%s: [%d,%d] matmul %.7g want %.7g, linear %.7g want %.7g", M, N,
+                         K, bt ? " (b transposed)" : "", m, n, gy, want_y, gz, want_z);
+        }
+    free(av), free(bv), free(wv), free(biasv), free(y), free(z), free(bigv);
+}
+
+/* Products of up to 2^22 multiply-adds are computed by cpu-gemm-small.c on CPUs with AVX2 and
+ * FMA, larger ones by BLAS; both must meet the definition. Row counts that leave a partial tile
+ * of 4 rows (1, 2, 7), column counts that leave a partial panel of 16 (1, 17, 33), k past one
+ * panel of 128 (129, 300), b transposed and not, a product split over two threads, and one
+ * product past the limit. */
+static void test_cpu_products_match_definition(void **state) {
+    check_products_against_definition(*state, 1, 1, 1, false, false);
+    check_products_against_definition(*state, 2, 17, 5, true, false);
+    check_products_against_definition(*state, 7, 16, 129, false, false);
+    check_products_against_definition(*state, 13, 33, 300, true, false);
+    check_products_against_definition(*state, 64, 141, 32, true, false);
+    check_products_against_definition(*state, 16, 1024, 48, false, false);
+    /* 2.1 M multiply-adds on 2 threads: rows or columns in pieces */
+    check_products_against_definition(*state, 70, 150, 200, false, true);
+    check_products_against_definition(*state, 150, 70, 200, true, true);
+    /* 5.2 M multiply-adds: BLAS */
+    check_products_against_definition(*state, 64, 130, 630, true, false);
+}
+
 /* conv2d with padding 1 of a 3x3 all-ones kernel counts the in-bounds neighbours. */
 static void test_cpu_conv2d_padding_counts_neighbours(void **state) {
     fixture         *f = *state;
@@ -540,6 +616,7 @@ int main(void) {
         T(test_cpu_conv2d_padding_counts_neighbours),
         T(test_cpu_conv2d_same_width_matches_direct),
         T(test_cpu_conv2d_direct_matches_definition),
+        T(test_cpu_products_match_definition),
         T(test_cpu_group_norm_normalises),
         T(test_cpu_group_norm_then_gelu),
         T(test_cpu_attention_single_key),
