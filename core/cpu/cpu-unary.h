@@ -25,12 +25,7 @@ static inline float gelu_tanh(float x) {
  * trap, so gcc would not turn it into a vector select (a NaN clamps to 3.92, and GELU's
  * factor x keeps the NaN). */
 static inline float erf_rational(float x) {
-    uint32_t b, a;
-    memcpy(&b, &x, sizeof b);
-    a = b & 0x7fffffffu;
-    a = a > 0x407ae148u ? 0x407ae148u : a; /* 3.92f */
-    b = (b & 0x80000000u) | a;
-    memcpy(&x, &b, sizeof x);
+    x = cpu_clamp_magnitude(x, 0x407ae148u); /* 3.92f */
     float t = x * x;
     float p = 1.992062812e-08f;
     p = p * t - 1.994376829e-06f;
@@ -45,6 +40,30 @@ static inline float erf_rational(float x) {
     q = q * t + 5.160130273e-01f;
     q = q * t + 1.0f;
     return x * p / q;
+}
+
+/* y[i] = exp, sin or cos of x[i] for i in [i0, i1): the vector formulas of cpu-math.h, then
+ * libm for the few inputs past their range (inf, NaN, overflow, huge angles). In blocks whose
+ * inputs are kept aside: y may be x. */
+CPU_KERNEL_HELPER void unary_with_libm_edges(cascade_unary op, float *y, const float *x, int64_t i0,
+                                             int64_t i1) {
+    const bool want_cos = op == CASCADE_UNARY_COS;
+    for (int64_t b = i0; b < i1; b += 64) {
+        int64_t m = i1 - b < 64 ? i1 - b : 64;
+        float   in[64];
+        memcpy(in, x + b, sizeof(float) * (size_t)m);
+        if (op == CASCADE_UNARY_EXP) {
+            for (int64_t i = 0; i < m; i++)
+                y[b + i] = cpu_exp(in[i]);
+            for (int64_t i = 0; i < m; i++)
+                if (!cpu_exp_in_range(in[i])) y[b + i] = expf(in[i]);
+        } else {
+            for (int64_t i = 0; i < m; i++)
+                y[b + i] = cpu_sincos(in[i], want_cos);
+            for (int64_t i = 0; i < m; i++)
+                if (!cpu_sincos_in_range(in[i])) y[b + i] = want_cos ? cosf(in[i]) : sinf(in[i]);
+        }
+    }
 }
 
 /* y[i] = f(x[i]) for i in [i0, i1) with n's op (UNARY, SCALE, CLAMP); y may be x. */
@@ -97,16 +116,9 @@ CPU_KERNEL_HELPER void cpu_unary_span(const cascade_node *n, float *y, const flo
             y[i] = tanhf(x[i]);
         break;
     case CASCADE_UNARY_EXP:
-        for (int64_t i = i0; i < i1; i++)
-            y[i] = expf(x[i]);
-        break;
     case CASCADE_UNARY_SIN:
-        for (int64_t i = i0; i < i1; i++)
-            y[i] = sinf(x[i]);
-        break;
     case CASCADE_UNARY_COS:
-        for (int64_t i = i0; i < i1; i++)
-            y[i] = cosf(x[i]);
+        unary_with_libm_edges((cascade_unary)n->iparams[0], y, x, i0, i1);
         break;
     case CASCADE_UNARY_NEG:
         for (int64_t i = i0; i < i1; i++)

@@ -581,6 +581,43 @@ static void test_cpu_exp_based_ops(void **state) {
     assert_true(isnan(y[N - 1]));
 }
 
+/* exp, sin and cos of t = x * 1 (so the op may run in place over t), on a length that is no
+ * multiple of a vector width: within 3e-7 relative (exp) or 1e-7 absolute (sin, cos, angles up
+ * to 1000 as in timestep embeddings) of the double functions, and as libm past the vector
+ * formulas' range (overflow, results below 2^-126, angles past 1e6, inf, NaN). */
+static void check_unary_against_libm(fixture *f, cascade_unary kind) {
+    enum { N = 4003, EDGES = 7 };
+    cascade_graph_free(f->g);
+    assert_int_equal(cascade_graph_new(&f->g, NULL), CASCADE_STATUS_OK);
+    cascade_value_id x = in(f, "x", 1, (int64_t[]){N});
+    cascade_value_id t = cascade_graph_scale(f->g, x, 1.0f, 0.0f);
+    cascade_graph_mark_output(f->g, cascade_graph_unary(f->g, kind, t), "y");
+    static float xv[N], y[N];
+    const float  edges[EDGES] = {95.0f, -100.0f, 3.0e6f, -1.0e7f, INFINITY, -INFINITY, NAN};
+    const bool   is_exp = kind == CASCADE_UNARY_EXP;
+    for (int i = 0; i < N - EDGES; i++)
+        xv[i] = is_exp ? -87.0f + 175.6f * (float)i / (float)(N - EDGES - 1)
+                       : -1000.0f + 2000.0f * (float)i / (float)(N - EDGES - 1);
+    memcpy(xv + N - EDGES, edges, sizeof edges);
+    run(f, 1, (const char *[]){"x"}, (const float *[]){xv}, (size_t[]){N}, y, N);
+    for (int i = 0; i < N; i++) {
+        double v = xv[i];
+        double want = is_exp ? exp(v) : kind == CASCADE_UNARY_SIN ? sin(v) : cos(v);
+        float  libm = is_exp ? expf(xv[i]) : kind == CASCADE_UNARY_SIN ? sinf(xv[i]) : cosf(xv[i]);
+        bool   vector = is_exp ? fabs(v) <= 87.3125 : fabs(v) <= 1e6;
+        bool   ok = !vector ? (isnan(libm) ? isnan(y[i]) : y[i] == libm)
+                    : is_exp  ? fabs(y[i] - want) <= 3e-7 * want
+                              : fabs(y[i] - want) <= 1e-7;
+        if (!ok) fail_msg("unary %d of %.9g: got %.9g want %.9g", (int)kind, v, y[i], want);
+    }
+}
+
+static void test_cpu_exp_sin_cos(void **state) {
+    check_unary_against_libm(*state, CASCADE_UNARY_EXP);
+    check_unary_against_libm(*state, CASCADE_UNARY_SIN);
+    check_unary_against_libm(*state, CASCADE_UNARY_COS);
+}
+
 /* Softmax over a row stays within 3e-7 (1 + |x - max|) relative of the double softmax (the
  * float difference x - max alone is that far off), and a row of -inf gives zeros. */
 static void test_cpu_softmax_rows(void **state) {
@@ -631,6 +668,7 @@ int main(void) {
         T(test_cpu_unary_values),
         T(test_cpu_gelu_matches_erf),
         T(test_cpu_exp_based_ops),
+        T(test_cpu_exp_sin_cos),
         T(test_cpu_softmax_rows),
     };
     return cmocka_run_group_tests_name("cpu-ops", tests, NULL, NULL);
