@@ -78,9 +78,11 @@ CPU_KERNEL_HELPER void small_tile(const small_gemm *g, int64_t i0, int mi, int64
         store_tile_row(g, g->C + (i0 + q) * g->ldc + j0, rows[q], nj, first);
 }
 
-CPU_KERNEL void cpu_gemm_small(bool tb, int64_t M, int64_t N, int64_t K, float alpha,
-                               const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
-                               float *C, int64_t ldc) {
+/* static, called below: clang 14 emits a target_clones function's dispatcher only in a
+ * translation unit that calls it (exported, it was an undefined symbol at link time) */
+CPU_KERNEL static void gemm_small_run(bool tb, int64_t M, int64_t N, int64_t K, float alpha,
+                                      const float *A, int64_t lda, const float *B, int64_t ldb,
+                                      float beta, float *C, int64_t ldc) {
     const small_gemm g = {A, C, M, lda, ldc, alpha, beta};
     float            panel[SMALL_KC * 16];
     if (K <= 0) { /* no products: C = beta C */
@@ -108,4 +110,9 @@ CPU_KERNEL void cpu_gemm_small(bool tb, int64_t M, int64_t N, int64_t K, float a
                 small_tile(&g, i0, M - i0 < 4 ? (int)(M - i0) : 4, j0, nj, k0, kc, panel, k0 == 0);
         }
     }
+}
+
+void cpu_gemm_small(bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                    int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+    gemm_small_run(tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
