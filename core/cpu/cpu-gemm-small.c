@@ -20,6 +20,42 @@
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
 #define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
 
+/* a shuffle of two v8f by 8 constant indices (0-7: a's lanes, 8-15: b's); gcc and clang spell
+ * it differently */
+#if defined(__clang__)
+#define SHUFFLE8(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+typedef int32_t v8i __attribute__((vector_size(32)));
+#define SHUFFLE8(a, b, ...) __builtin_shuffle(a, b, (v8i){__VA_ARGS__})
+#endif
+
+/* The three steps of an 8 x 8 transpose, each on two vectors: their pairs, quads and halves
+ * interleaved (AVX's unpck, shufps and perm2f128 in the x86-64-v3 copy). */
+#define PAIRS_LO(a, b)  SHUFFLE8(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define PAIRS_HI(a, b)  SHUFFLE8(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define QUADS_LO(a, b)  SHUFFLE8(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define QUADS_HI(a, b)  SHUFFLE8(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define HALVES_LO(a, b) SHUFFLE8(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define HALVES_HI(a, b) SHUFFLE8(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+
+/* dst[16 k + q] = src[q ld + k] for q, k < 8: an 8 x 8 block of B's rows turned into 8 rows of
+ * the panel in 24 shuffles. Stored one float at a time, the transposed panel had been a quarter
+ * of a 64-row product's time. */
+CPU_KERNEL_HELPER void transpose8(const float *src, int64_t ld, float *dst) {
+    v8f r[8];
+    for (int q = 0; q < 8; q++)
+        LOAD8(r[q], src + q * ld);
+    v8f t0 = PAIRS_LO(r[0], r[1]), t1 = PAIRS_HI(r[0], r[1]), t2 = PAIRS_LO(r[2], r[3]);
+    v8f t3 = PAIRS_HI(r[2], r[3]), t4 = PAIRS_LO(r[4], r[5]), t5 = PAIRS_HI(r[4], r[5]);
+    v8f t6 = PAIRS_LO(r[6], r[7]), t7 = PAIRS_HI(r[6], r[7]);
+    v8f u0 = QUADS_LO(t0, t2), u1 = QUADS_HI(t0, t2), u2 = QUADS_LO(t1, t3), u3 = QUADS_HI(t1, t3);
+    v8f u4 = QUADS_LO(t4, t6), u5 = QUADS_HI(t4, t6), u6 = QUADS_LO(t5, t7), u7 = QUADS_HI(t5, t7);
+    const v8f k[8] = {HALVES_LO(u0, u4), HALVES_LO(u1, u5), HALVES_LO(u2, u6), HALVES_LO(u3, u7),
+                      HALVES_HI(u0, u4), HALVES_HI(u1, u5), HALVES_HI(u2, u6), HALVES_HI(u3, u7)};
+    for (int i = 0; i < 8; i++)
+        memcpy(dst + 16 * i, &k[i], sizeof k[i]);
+}
+
 bool cpu_gemm_small_takes(bool ta, int64_t M, int64_t N, int64_t K) {
     return cpu_has_avx2_fma() && !ta && M * N * K <= SMALL_MAX_MACS;
 }
@@ -99,10 +135,23 @@ CPU_KERNEL static void gemm_small_run(bool tb, int64_t M, int64_t N, int64_t K, 
              * contiguous: rows of B far apart (e.g. 4 KB) share cache sets, and every tile of 4
              * rows of A reads them again (a 16 x 1024 x 48 product ran 30 % slower) */
             if (nj < 16) memset(panel, 0, sizeof(float) * 16 * (size_t)kc);
-            if (tb) /* column jj of op(B) is row j0 + jj of B */
-                for (int jj = 0; jj < nj; jj++)
+            if (tb) { /* column jj of op(B) is row j0 + jj of B */
+                int jj = 0;
+                for (; jj + 8 <= nj; jj += 8) {
+                    const float *src = B + (j0 + jj) * ldb + k0;
+                    int64_t      k = 0;
+                    for (; k + 8 <= kc; k += 8)
+                        transpose8(src + k, ldb, panel + k * 16 + jj);
+                    for (; k < kc; k++)
+                        for (int q = 0; q < 8; q++)
+                            panel[k * 16 + jj + q] = src[q * ldb + k];
+                }
+                for (; jj < nj; jj++)
                     for (int64_t k = 0; k < kc; k++)
                         panel[k * 16 + jj] = B[(j0 + jj) * ldb + k0 + k];
+            } else if (nj == 16) /* a constant size: two vector moves, not a libc call */
+                for (int64_t k = 0; k < kc; k++)
+                    memcpy(panel + k * 16, B + (k0 + k) * ldb + j0, sizeof(float) * 16);
             else
                 for (int64_t k = 0; k < kc; k++)
                     memcpy(panel + k * 16, B + (k0 + k) * ldb + j0, sizeof(float) * (size_t)nj);
