@@ -16,10 +16,6 @@
 /* k values per panel: 16 x 128 floats (8 KB) of B stay in L1 while the rows of A stream */
 #define SMALL_KC 128
 
-/* 8 floats in one AVX register (in the x86-64-v3 copy; see ops-conv-direct.c) */
-typedef float v8f __attribute__((vector_size(32), aligned(4)));
-#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
-
 /* a shuffle of two v8f by 8 constant indices (0-7: a's lanes, 8-15: b's); gcc and clang spell
  * it differently */
 #if defined(__clang__)
@@ -63,7 +59,7 @@ bool cpu_gemm_small_takes(bool ta, int64_t M, int64_t N, int64_t K) {
 typedef struct small_gemm {
     const float *A;
     float       *C;
-    int64_t      M, lda, ldc;
+    int64_t      lda, ldc;
     float        alpha, beta;
 } small_gemm;
 
@@ -119,7 +115,7 @@ CPU_KERNEL_HELPER void small_tile(const small_gemm *g, int64_t i0, int mi, int64
 CPU_KERNEL static void gemm_small_run(bool tb, int64_t M, int64_t N, int64_t K, float alpha,
                                       const float *A, int64_t lda, const float *B, int64_t ldb,
                                       float beta, float *C, int64_t ldc) {
-    const small_gemm g = {A, C, M, lda, ldc, alpha, beta};
+    const small_gemm g = {A, C, lda, ldc, alpha, beta};
     float            panel[SMALL_KC * 16];
     if (K <= 0) { /* no products: C = beta C */
         for (int64_t i = 0; i < M; i++)

@@ -5,6 +5,7 @@
 #define CASCADE_CPU_OPS_H
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "cascade/graph.h"
 #include "runtime/threadpool.h"
@@ -49,6 +50,13 @@ static inline bool cpu_has_avx2_fma(void) {
     return false;
 #endif
 }
+
+/* 8 floats, for the hand-tiled kernels: gcc and clang lower it to one AVX register in the
+ * x86-64-v3 copy, two SSE ones in the baseline copy. aligned(4): loads and stores at any float
+ * offset. LOAD8 is an unaligned load (a macro: a function returning a v8f would change the
+ * baseline ABI). */
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
 
 /* Fewest floats one piece of a parallel op handles. Waking a worker costs tens of
  * microseconds here (a futex and a context switch), more than a few thousand floats of

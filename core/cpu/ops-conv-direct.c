@@ -18,10 +18,6 @@
  * budget */
 #define DIRECT_BAND_ROWS 8
 
-/* 8 floats; gcc and clang lower it to one AVX register in the x86-64-v3 copy, two SSE ones in
- * the baseline copy. aligned(4): loads and stores at any float offset. */
-typedef float v8f __attribute__((vector_size(32), aligned(4)));
-
 bool cpu_conv2d_is_direct(const cascade_graph *g, const cascade_node *n) {
     const cascade_node *Wn = cascade_graph_node(g, n->inputs[1]);
     int64_t             O = n->shape[1], kh = Wn->shape[2], kw = Wn->shape[3];
@@ -67,9 +63,6 @@ typedef struct direct_job {
     int64_t      oy0, rows; /* the band's output rows */
     int64_t      ocb;       /* channels a tile: 8 for rows of at most 8 (8 x 8), else 4 (4 x 16) */
 } direct_job;
-
-/* an unaligned load (a macro: a function returning a v8f would change the baseline ABI) */
-#define LOAD8(dst, p) memcpy(&(dst), (p), sizeof(v8f))
 
 /* Stores the n <= 8 * count first floats of count vectors to dst (a row may end mid-tile). */
 CPU_KERNEL_HELPER void store_row(float *dst, const v8f *v, int count, int64_t n) {
